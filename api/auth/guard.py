@@ -1,0 +1,57 @@
+"""Authentication for every request: the bearer token names an active user whose role still matches."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable, TypeVar
+
+import sqlalchemy as sa
+from flask import current_app, g, request
+
+from api.auth.tokens import TokenError, decode_token
+from api.errors import ApiError
+from models import User, db
+
+F = TypeVar("F", bound=Callable)
+
+
+def user_from_token(token: str) -> User:
+    """Resolve a token to its user, refusing unknown, inactive or re-roled users."""
+    try:
+        claims = decode_token(current_app.config["SECRET_KEY"], token)
+    except TokenError as exc:
+        raise ApiError(401, str(exc), "invalid_token") from exc
+    user = db.session.scalar(sa.select(User).where(User.external_id == claims["sub"]))
+    if user is None or not user.active or user.role != claims["role"]:
+        raise ApiError(401, "token does not name an active user with that role", "invalid_token")
+    return user
+
+
+def bearer_token() -> str:
+    """The token from the Authorization header."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "send an Authorization: Bearer <token> header", "missing_token")
+    return token.strip()
+
+
+def current_user() -> User:
+    """The authenticated user of this request."""
+    return g.current_user
+
+
+def require_auth(*roles: str) -> Callable[[F], F]:
+    """Authenticate the request; with roles, refuse (403) any other role."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            user = user_from_token(bearer_token())
+            if roles and user.role not in roles:
+                raise ApiError(403, f"this endpoint is for the {', '.join(roles)} role(s), not {user.role}")
+            g.current_user = user
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

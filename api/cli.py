@@ -1,0 +1,59 @@
+"""Command-line tools (names are part of the contract): `flask users`, `flask tokens`, `flask demo`."""
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+
+from api.auth.tokens import issue_token
+from models import ROLES, User, db
+
+users_cli = click.Group("users", help="Manage users.")
+tokens_cli = click.Group("tokens", help="Issue API tokens.")
+demo_cli = click.Group("demo", help="Demo data.")
+
+
+@users_cli.command("create")
+@click.option("--external-id", required=True, help="The id the sending platform uses for this user.")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--name", default=None)
+def create_user(external_id: str, role: str, name: str | None) -> None:
+    """Create a user, or update the role and name of an existing one."""
+    user = db.session.scalar(sa.select(User).where(User.external_id == external_id))
+    action = "updated" if user else "created"
+    user = user or User(external_id=external_id)
+    user.role, user.active = role, True
+    if name is not None:
+        user.name = name
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"{action} {role} {external_id}")
+
+
+@tokens_cli.command("issue")
+@click.option("--user", "external_id", required=True, help="External id of the user.")
+@click.option("--ttl", default=86400, show_default=True, type=click.IntRange(1, 10 * 365 * 86400), help="Seconds.")
+def issue(external_id: str, ttl: int) -> None:
+    """Print a bearer token for a user (and nothing else, so it can be captured by a script)."""
+    user = db.session.scalar(sa.select(User).where(User.external_id == external_id))
+    if user is None or not user.active:
+        raise click.ClickException(f"no active user {external_id!r}; create one with `flask users create`")
+    token, _ = issue_token(current_app.config["SECRET_KEY"], user.external_id, user.role, ttl)
+    click.echo(token)
+
+
+@demo_cli.command("seed")
+@click.option("--learners", default=240, show_default=True, type=click.IntRange(10, 100000))
+@click.option("--days", default=60, show_default=True, type=click.IntRange(7, 365))
+@click.option("--seed", "random_seed", default=7, show_default=True, help="Random seed, for a repeatable school.")
+def seed(learners: int, days: int, random_seed: int) -> None:
+    """Fill the database with a synthetic school and print tokens for a demo educator and learner."""
+    from api.demo import seed_school  # noqa: PLC0415  (heavy, only for this command)
+
+    summary = seed_school(learners=learners, days=days, random_seed=random_seed, progress=click.echo)
+    secret = current_app.config["SECRET_KEY"]
+    click.echo(f"\nSeeded {summary['learners']} learners in {summary['sections']} sections, {summary['events']} events "
+               f"over {days} days ({summary['slipping']} learners slipping).")
+    for label, external_id, role in (("educator", summary["educator"], "educator"), ("learner", summary["learner"], "learner")):
+        token, _ = issue_token(secret, external_id, role, 7 * 86400)
+        click.echo(f"\nDemo {label} {external_id} (token valid 7 days):\n{token}")

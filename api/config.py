@@ -1,0 +1,74 @@
+"""Settings from the environment: embedded default (no settings) or 12-factor production."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; the process must not start."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the `postgres://` scheme that hosting platforms hand out and pick the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _embedded_secret_key(instance_path: Path) -> str:
+    """Persist one random key per checkout so CLI-issued tokens work against the running service."""
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
+    """Build the Flask config mapping; embedded mode is chosen when DATABASE_URL is unset."""
+    database_url = env.get("DATABASE_URL", "")
+    embedded = database_url == ""
+    settings: dict[str, Any] = {
+        "EMBEDDED": embedded,
+        "AUTO_CREATE_LEARNERS": _env_bool(env, "AUTO_CREATE_LEARNERS", True),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)),
+        "SERVICE_TOKEN_MAX_TTL": int(env.get("SERVICE_TOKEN_MAX_TTL", 3600)),
+        "WORKER_PING_TIMEOUT": float(env.get("WORKER_PING_TIMEOUT", 0.5)),
+    }
+    if embedded:
+        db_file = instance_path / "learnpulse.db"
+        settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_file}"
+        settings["SECRET_KEY"] = env.get("SECRET_KEY") or _embedded_secret_key(instance_path)
+        settings["REDIS_URL"] = env.get("REDIS_URL", "")  # empty: start the embedded server lazily
+        return settings
+    settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(database_url)
+    missing = [name for name in ("SECRET_KEY", "REDIS_URL") if not env.get(name)]
+    if missing:
+        raise ConfigError(
+            f"{', '.join(missing)} must be set when DATABASE_URL is set (production mode); "
+            "unset DATABASE_URL to run the embedded default instead"
+        )
+    settings["SECRET_KEY"] = env["SECRET_KEY"]
+    settings["REDIS_URL"] = env["REDIS_URL"]
+    return settings
+
+
+def load_settings(instance_path: Path) -> dict[str, Any]:
+    """Settings for this process, read from os.environ."""
+    return settings_from_env(os.environ, instance_path)

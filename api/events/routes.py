@@ -1,0 +1,57 @@
+"""POST /events: one event, or {"events": [...]} up to 5,000, stored all-or-nothing."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+
+from api.auth.guard import require_auth
+from api.errors import ApiError, field_error
+from api.events import bp
+from api.events.ingest import IngestResult, ingest_events
+from api.events.schemas import MAX_BATCH
+from api.validation import json_body
+from worker.dispatch import request_evaluation
+
+
+def store_and_evaluate(raw_events: list[Any], collection: str | None) -> IngestResult:
+    """Ingest a batch, then (after commit) enqueue the evaluation of the learners it touched."""
+    result = ingest_events(raw_events, collection=collection,
+                           auto_create=current_app.config["AUTO_CREATE_LEARNERS"],
+                           skew=timedelta(seconds=current_app.config.get("MAX_CLOCK_SKEW_SECONDS", 300)))
+    request_evaluation(result.learner_ids)
+    return result
+
+
+def ingest_response(result: IngestResult) -> tuple[dict[str, Any], int]:
+    """201 when something new was stored, 200 when every event was already there."""
+    body = {"stored": len(result.stored_ids), "duplicates": len(result.duplicate_client_ids),
+            "ids": result.stored_ids, "duplicate_ids": result.duplicate_client_ids}
+    return body, (201 if result.stored_ids else 200)
+
+
+def batch_from_body(body: Any) -> tuple[list[Any], str | None]:
+    """Accept one event object or {"events": [...]}; returns the list and its field-path prefix."""
+    if isinstance(body, dict) and "events" in body:
+        extra = sorted(set(body) - {"events"})
+        if extra:
+            raise ApiError(422, "a batch body holds only `events`", details=[field_error(name, "unknown field") for name in extra])
+        events = body["events"]
+        if not isinstance(events, list) or not events:
+            raise ApiError(422, "`events` must be a non-empty list", details=[field_error("events", "must be a non-empty list")])
+        if len(events) > MAX_BATCH:
+            raise ApiError(413, f"a batch holds at most {MAX_BATCH} events, this one has {len(events)}",
+                           details=[field_error("events", f"at most {MAX_BATCH} items")])
+        return events, "events"
+    if isinstance(body, dict):
+        return [body], None
+    raise ApiError(422, "send one event object or {\"events\": [...]}", details=[field_error("body", "must be a JSON object")])
+
+
+@bp.post("/events")
+@require_auth("service", "admin")
+def post_events():
+    """Store events; duplicates (same id, same body) are counted, not stored again."""
+    events, collection = batch_from_body(json_body())
+    return ingest_response(store_and_evaluate(events, collection))

@@ -1,0 +1,91 @@
+"""The public event format: field names per kind, and per-event validation (no database access)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, time, timedelta, timezone
+from typing import Any
+
+from api.errors import field_error
+from api.validation import Errors, Field, check_fields
+from models import ATTENDANCE_STATUSES, EVENT_KINDS
+
+MAX_BATCH = 5000
+REF = Field("str", max_length=128)
+COMMON = {
+    "id": Field("str", max_length=128),
+    "learner": Field("str", required=True, max_length=128),
+    "kind": Field("str", required=True, choices=EVENT_KINDS),
+    "occurred_at": Field("datetime", required=True),
+}
+CONTEXT = {"course": REF, "module": REF, "section": REF, "subject": REF,
+           "duration_seconds": Field("number", minimum=0, maximum=7 * 24 * 3600)}
+KIND_FIELDS: dict[str, dict[str, Field]] = {
+    "activity": {**COMMON, **CONTEXT},
+    "module_completed": {**COMMON, **CONTEXT, "module": Field("str", required=True, max_length=128)},
+    "assessment": {
+        **COMMON, **CONTEXT, "skill": REF,
+        "score": Field("number", required=True, minimum=0),
+        "max_score": Field("number", required=True, minimum=0, maximum=1e9),
+    },
+    "grade": {
+        **COMMON, "occurred_at": Field("datetime"), "section": REF, "subject": REF,
+        "exam": Field("str", required=True, max_length=128),
+        "marks": Field("number", required=True, minimum=0),
+    },
+    "attendance": {
+        **COMMON, "occurred_at": Field("datetime"),
+        "section": Field("str", required=True, max_length=128),
+        "date": Field("date", required=True),
+        "status": Field("str", required=True, choices=ATTENDANCE_STATUSES),
+    },
+}
+REFERENCE_FIELDS = ("course", "module", "section", "subject", "exam")
+
+
+def _kind_rules(clean: dict[str, Any], prefix: str, now: datetime, skew: timedelta) -> Errors:
+    """Cross-field rules that a flat field spec cannot say."""
+    errors: Errors = []
+    kind = clean["kind"]
+    if kind == "assessment" and "score" in clean and "max_score" in clean:
+        if clean["max_score"] <= 0:
+            errors.append(field_error(f"{prefix}max_score", "must be greater than 0"))
+        elif clean["score"] > clean["max_score"]:
+            errors.append(field_error(f"{prefix}score", f"must be between 0 and max_score ({clean['max_score']:g})"))
+    if kind == "attendance" and "date" in clean:
+        if clean["date"] > (now + skew).date():
+            errors.append(field_error(f"{prefix}date", "is in the future"))
+        clean.setdefault("occurred_at", datetime.combine(clean["date"], time(), timezone.utc))
+    clean.setdefault("occurred_at", now)
+    if clean["occurred_at"] > now + skew:
+        errors.append(field_error(f"{prefix}occurred_at", f"is more than {int(skew.total_seconds())} s in the future"))
+    return errors
+
+
+def body_hash(clean: dict[str, Any]) -> str:
+    """Fingerprint of an event's meaning, so a re-sent event is recognised whatever its formatting."""
+    canonical = {k: (v.astimezone(timezone.utc).isoformat() if isinstance(v, datetime) else
+                     v.isoformat() if hasattr(v, "isoformat") else v) for k, v in clean.items()}
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def validate_event(raw: Any, prefix: str, now: datetime, skew: timedelta) -> tuple[dict[str, Any], Errors]:
+    """Validate one event's shape and values; returns the clean event and its errors."""
+    if not isinstance(raw, dict):
+        return {}, [field_error(prefix.rstrip(".") or "body", "must be a JSON object")]
+    kind = raw.get("kind")
+    if kind not in KIND_FIELDS:
+        reason = "is required" if kind is None else f"must be one of {', '.join(EVENT_KINDS)}"
+        return {}, [field_error(f"{prefix}kind", reason)]
+    clean, errors = check_fields(raw, KIND_FIELDS[kind], prefix)
+    for error in errors:
+        if error["reason"] == "unknown field" and error["path"][len(prefix):] in _ALL_FIELDS:
+            error["reason"] = f"is not allowed for kind {kind}"
+    if not errors:
+        digest = body_hash(clean)  # before defaults are filled in, so a re-send hashes the same
+        errors = _kind_rules(clean, prefix, now, skew)
+        clean["hash"] = digest
+    return clean, errors
+
+
+_ALL_FIELDS = {name for fields in KIND_FIELDS.values() for name in fields}

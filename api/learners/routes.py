@@ -1,0 +1,75 @@
+"""GET /learners, /learners/<id>/events, /learners/<id>/summary, /sections."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from api.access import SEES_EVERYONE, readable_learner
+from api.auth.guard import current_user, require_auth
+from api.learners import bp
+from api.query_args import choice_arg, datetime_arg, page_args
+from api.serializers import counters_json, event_json, section_json, user_json
+from models import EVENT_KINDS, Enrollment, Event, LearnerCounters, Section, User, db
+
+
+def _visible_learners() -> sa.Select:
+    """Learners the current user may read, as a query."""
+    user = current_user()
+    query = sa.select(User).where(User.role == "learner")
+    if user.role in SEES_EVERYONE:
+        return query
+    if user.role == "educator":
+        taught = (sa.select(Enrollment.learner_id).join(Section, Section.id == Enrollment.section_id)
+                  .where(Section.educator_id == user.id))
+        return query.where(User.id.in_(taught))
+    return query.where(User.id == user.id)
+
+
+@bp.get("/learners")
+@require_auth()
+def list_learners():
+    """Learners you can see, by internal id descending (use `before` with the last `cursor` to page)."""
+    page = page_args()
+    query = _visible_learners().order_by(User.id.desc()).limit(page["limit"])
+    if page["before"]:
+        query = query.where(User.id < page["before"])
+    learners = db.session.scalars(query).all()
+    return {"learners": [user_json(user) for user in learners],
+            "next_before": learners[-1].id if len(learners) == page["limit"] else None}
+
+
+@bp.get("/learners/<external_id>/events")
+@require_auth()
+def learner_events(external_id: str):
+    """A learner's events, newest first, filtered by kind and time range."""
+    learner = readable_learner(current_user(), external_id)
+    page, kind = page_args(), choice_arg("kind", EVENT_KINDS)
+    since, until = datetime_arg("since"), datetime_arg("until")
+    query = sa.select(Event).where(Event.learner_id == learner.id).order_by(Event.id.desc()).limit(page["limit"])
+    for condition, applies in ((Event.id < (page["before"] or 0), page["before"]), (Event.kind == kind, kind),
+                               (Event.occurred_at >= since, since), (Event.occurred_at < until, until)):
+        if applies:
+            query = query.where(condition)
+    events = db.session.scalars(query).all()
+    return {"learner": learner.external_id, "events": [event_json(event) for event in events],
+            "next_before": events[-1].id if len(events) == page["limit"] else None}
+
+
+@bp.get("/learners/<external_id>/summary")
+@require_auth()
+def learner_summary(external_id: str):
+    """A learner's running counters, as last computed by the evaluation task."""
+    learner = readable_learner(current_user(), external_id)
+    return {"learner": user_json(learner), "counters": counters_json(db.session.get(LearnerCounters, learner.id))}
+
+
+@bp.get("/sections")
+@require_auth()
+def list_sections():
+    """Sections you can see: an educator's own, a learner's enrolled ones, all for admins and services."""
+    user = current_user()
+    query = sa.select(Section).order_by(Section.external_id)
+    if user.role == "educator":
+        query = query.where(Section.educator_id == user.id)
+    elif user.role == "learner":
+        query = query.where(Section.id.in_(sa.select(Enrollment.section_id).where(Enrollment.learner_id == user.id)))
+    return {"sections": [section_json(section) for section in db.session.scalars(query)]}

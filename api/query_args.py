@@ -1,0 +1,54 @@
+"""Query-string parsing shared by list endpoints: keyset pagination and time ranges."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import request
+
+from api.errors import ApiError, field_error
+from api.validation import parse_datetime
+
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+
+
+def _bad(name: str, reason: str) -> ApiError:
+    return ApiError(400, f"query parameter {name} {reason}", details=[field_error(name, reason)])
+
+
+def int_arg(name: str, default: int | None, minimum: int, maximum: int) -> int | None:
+    """An integer query parameter within bounds."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise _bad(name, "must be a whole number") from exc
+    if not minimum <= value <= maximum:
+        raise _bad(name, f"must be between {minimum} and {maximum}")
+    return value
+
+
+def datetime_arg(name: str) -> datetime | None:
+    """An ISO-8601 instant with offset."""
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_datetime(raw.replace(" ", "+"))  # a '+' in a query string arrives as a space
+    except ValueError as exc:
+        raise _bad(name, str(exc)) from exc
+
+
+def page_args() -> dict[str, Any]:
+    """limit (1..1000, default 100) and before (an id: return rows older than it)."""
+    return {"limit": int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT), "before": int_arg("before", None, 1, 2**62)}
+
+
+def choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
+    """An optional parameter restricted to known values."""
+    raw = request.args.get(name)
+    if raw and raw not in choices:
+        raise _bad(name, f"must be one of {', '.join(choices)}")
+    return raw or None

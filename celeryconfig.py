@@ -1,0 +1,36 @@
+"""Celery settings. The broker URL comes from REDIS_URL (set in worker.celery_init_app).
+
+Why each reliability setting is set:
+- task_acks_late: a task is acknowledged after it ran, so a worker that dies mid-task
+  does not lose it; our tasks are idempotent (they recompute, they do not increment).
+- task_reject_on_worker_lost: with acks_late, a task whose worker process was killed is
+  requeued instead of being marked failed.
+- worker_prefetch_multiplier = 1: a worker holds only the task it runs, so a long task
+  does not keep others waiting behind it on a busy process.
+- visibility_timeout: Redis redelivers an unacknowledged task after this long; it must
+  exceed the longest task (evaluations take seconds), or a slow task runs twice.
+- broker_connection_retry_on_startup: a worker started before Redis waits for it.
+- task_publish_retry_policy: the API gives up publishing quickly when Redis is down
+  (the events are stored; a later sweep picks the learners up) instead of hanging a request.
+"""
+
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+timezone = "UTC"
+enable_utc = True
+
+task_ignore_result = True
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+worker_send_task_events = True  # Flower shows live task state
+task_send_sent_event = True
+broker_transport_options = {"visibility_timeout": 3600}
+broker_connection_retry_on_startup = True
+task_publish_retry = True
+task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+# Periodic work (monitoring sweeps, daily analytics) is added here as it is built; the
+# schedule lives only in this file.
+beat_schedule: dict = {}

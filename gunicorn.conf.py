@@ -1,0 +1,18 @@
+"""Gunicorn settings for the web process, read from the environment.
+
+gevent workers: every open WebSocket holds a greenlet, not an OS thread, so one process keeps
+thousands of sockets open; psycopg 3 and redis-py cooperate with gevent once patched.
+"""
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gevent")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_connections = int(os.environ.get("WEB_WORKER_CONNECTIONS", "10000"))
+threads = int(os.environ.get("WEB_THREADS", "32"))  # used only with WEB_WORKER_CLASS=gthread
+timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
+graceful_timeout = 10
+keepalive = 5
+accesslog = os.environ.get("WEB_ACCESS_LOG") or None
+errorlog = "-"
+wsgi_app = "wsgi:app"

@@ -1,0 +1,14 @@
+"""SQLAlchemy 2 typed models; import from here."""
+from models.alerts import Alert, AlertHistory, ThresholdOverride
+from models.base import db, utcnow
+from models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Module, Section, Subject
+from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, Event
+from models.metrics import LearnerCounters, MetricSnapshot
+from models.school import Attendance, Exam, Grade
+from models.users import ROLES, User
+
+__all__ = [
+    "ATTENDANCE_STATUSES", "ENROLLMENT_STATUSES", "EVENT_KINDS", "ROLES", "Alert", "AlertHistory", "Attendance", "Course",
+    "Enrollment", "Event", "Exam", "Grade", "LearnerCounters", "MetricSnapshot", "Module", "Section",
+    "Subject", "ThresholdOverride", "User", "db", "utcnow",
+]

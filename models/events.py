@@ -1,0 +1,42 @@
+"""The append-only event log: everything a platform tells us a learner did."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Moment, BigId, db, utcnow
+
+EVENT_KINDS = ("activity", "module_completed", "assessment", "grade", "attendance")
+ATTENDANCE_STATUSES = ("present", "absent", "late", "excused")
+
+
+class Event(db.Model):
+    """One learner event. Rows are never updated or deleted by the application."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.CheckConstraint(f"kind IN {EVENT_KINDS}", name="kind_known"),
+        sa.Index("ix_events_learner_occurred", "learner_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    client_id: Mapped[str | None] = mapped_column(sa.String(128), unique=True)
+    body_hash: Mapped[str] = mapped_column(sa.String(64))
+    learner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    occurred_at: Mapped[datetime] = mapped_column(Moment)
+    received_at: Mapped[datetime] = mapped_column(Moment, default=utcnow)
+    course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id", ondelete="SET NULL"))
+    module_id: Mapped[int | None] = mapped_column(sa.ForeignKey("modules.id", ondelete="SET NULL"))
+    section_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sections.id", ondelete="SET NULL"))
+    subject_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subjects.id", ondelete="SET NULL"))
+    exam_id: Mapped[int | None] = mapped_column(sa.ForeignKey("exams.id", ondelete="SET NULL"))
+    skill: Mapped[str | None] = mapped_column(sa.String(128))
+    score: Mapped[float | None]
+    max_score: Mapped[float | None]
+    duration_seconds: Mapped[float | None]
+    marks: Mapped[float | None]
+    date: Mapped[date | None]
+    status: Mapped[str | None] = mapped_column(sa.String(16))

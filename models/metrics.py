@@ -1,0 +1,43 @@
+"""Per-learner running counters and point-in-time metric snapshots."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Moment, BigId, db, utcnow
+
+
+class LearnerCounters(db.Model):
+    """Running aggregates kept up to date by the evaluation task, so reads never scan the event log."""
+
+    __tablename__ = "learner_counters"
+
+    learner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    events_seen: Mapped[int] = mapped_column(default=0)
+    last_event_id: Mapped[int] = mapped_column(BigId, default=0)
+    activity_count: Mapped[int] = mapped_column(default=0)
+    modules_completed: Mapped[int] = mapped_column(default=0)
+    assessment_count: Mapped[int] = mapped_column(default=0)
+    score_ratio_sum: Mapped[float] = mapped_column(default=0.0)
+    grade_count: Mapped[int] = mapped_column(default=0)
+    attendance_count: Mapped[int] = mapped_column(default=0)
+    attendance_present: Mapped[int] = mapped_column(default=0)
+    time_spent_seconds: Mapped[float] = mapped_column(default=0.0)
+    last_activity_at: Mapped[datetime | None] = mapped_column(Moment)
+    last_progress_at: Mapped[datetime | None] = mapped_column(Moment)
+    last_evaluated_at: Mapped[datetime | None] = mapped_column(Moment)
+
+
+class MetricSnapshot(db.Model):
+    """A learner's metrics at one moment, for history and trend charts."""
+
+    __tablename__ = "metric_snapshots"
+    __table_args__ = (sa.Index("ix_metric_snapshots_learner_taken", "learner_id", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime] = mapped_column(Moment, default=utcnow)
+    metrics: Mapped[dict[str, Any]] = mapped_column(sa.JSON)

@@ -1,0 +1,25 @@
+"""Celery bound to the Flask app: every task runs inside the app context."""
+from __future__ import annotations
+
+import redis
+from celery import Celery, Task
+from flask import Flask
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app from celeryconfig.py plus the app's REDIS_URL, and store it on the app."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object("celeryconfig")
+    celery_app.conf.update(broker_url=app.config["REDIS_URL"], **app.config.get("CELERY", {}))
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    app.extensions["redis"] = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=5,
+                                                   socket_connect_timeout=2, health_check_interval=30)
+    import worker.tasks  # noqa: F401  (registers the shared tasks)
+    return celery_app
