@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from api.config import load_settings
+from api.config import DEFAULTS, load_settings
 from api.embedded_redis import url_for_process
 from api.extensions import db, migrate, sock
 from worker import celery_init_app
@@ -19,7 +19,7 @@ MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, Celery, blueprints, error handlers, commands."""
     app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
-    app.config.from_mapping(load_settings(Path(app.instance_path)) if test_config is None else test_config)
+    app.config.from_mapping(load_settings(Path(app.instance_path)) if test_config is None else {**DEFAULTS, **test_config})
     if not app.config.get("REDIS_URL"):
         app.config["REDIS_URL"] = url_for_process(Path(app.instance_path))
     app.json.sort_keys = False

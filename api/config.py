@@ -40,16 +40,37 @@ def _embedded_secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+DEFAULTS: dict[str, Any] = {
+    "AUTO_CREATE_LEARNERS": True,  # an event for an unknown learner creates them, as xAPI stores do
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # bytes; a full 5,000-event batch is about 1.5 MB
+    "MAX_CLOCK_SKEW_SECONDS": 300,  # events further in the future than this are refused
+    "SERVICE_TOKEN_MAX_TTL": 3600,  # seconds; the longest token POST /auth/token may mint
+    "WORKER_PING_TIMEOUT": 0.5,  # seconds /health waits for Celery workers to answer
+}
+
+
+def _int(env: Mapping[str, str], name: str) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return int(DEFAULTS[name])
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
 def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
     """Build the Flask config mapping; embedded mode is chosen when DATABASE_URL is unset."""
     database_url = env.get("DATABASE_URL", "")
     embedded = database_url == ""
     settings: dict[str, Any] = {
+        **DEFAULTS,
         "EMBEDDED": embedded,
         "AUTO_CREATE_LEARNERS": _env_bool(env, "AUTO_CREATE_LEARNERS", True),
-        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)),
-        "SERVICE_TOKEN_MAX_TTL": int(env.get("SERVICE_TOKEN_MAX_TTL", 3600)),
-        "WORKER_PING_TIMEOUT": float(env.get("WORKER_PING_TIMEOUT", 0.5)),
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH"),
+        "MAX_CLOCK_SKEW_SECONDS": _int(env, "MAX_CLOCK_SKEW_SECONDS"),
+        "SERVICE_TOKEN_MAX_TTL": _int(env, "SERVICE_TOKEN_MAX_TTL"),
+        "WORKER_PING_TIMEOUT": float(env.get("WORKER_PING_TIMEOUT") or DEFAULTS["WORKER_PING_TIMEOUT"]),
     }
     if embedded:
         db_file = instance_path / "learnpulse.db"

@@ -1,1 +1,152 @@
-def build_spec(): return {}
+"""The OpenAPI 3 document, built from the same field specs the validators enforce."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from api.entities.specs import SPECS
+from api.events.schemas import KIND_FIELDS, MAX_BATCH
+from api.validation import Field
+from models import ENROLLMENT_STATUSES
+
+ERROR = {"$ref": "#/components/responses/Error"}
+INGEST_RESPONSES = {"200": {"description": "every event was already stored (all duplicates)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}}},
+                    "201": {"description": "stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}}},
+                    "409": ERROR, "413": ERROR, "415": ERROR, "422": ERROR}
+PATH_PARAM_DOC = {"external_id": "the sending platform's id", "section_id": "section external id",
+                  "learner_id": "learner external id"}
+
+
+def field_schema(field: Field) -> dict[str, Any]:
+    """JSON Schema of one validator field."""
+    schema: dict[str, Any] = {
+        "str": {"type": "string", "maxLength": field.max_length}, "number": {"type": "number"},
+        "int": {"type": "integer"}, "bool": {"type": "boolean"},
+        "date": {"type": "string", "format": "date"}, "datetime": {"type": "string", "format": "date-time"},
+    }[field.kind]
+    if field.choices:
+        schema["enum"] = list(field.choices)
+    if field.minimum is not None:
+        schema["minimum"] = field.minimum
+    if field.maximum is not None:
+        schema["maximum"] = field.maximum
+    return schema
+
+
+def object_schema(fields: dict[str, Field], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A closed object (additionalProperties false), as the validators refuse unknown fields."""
+    schema = {"type": "object", "additionalProperties": False,
+              "properties": {name: field_schema(spec) for name, spec in fields.items()}}
+    names = sorted(set(required) | {name for name, spec in fields.items() if spec.required})
+    if names:
+        schema["required"] = names
+    return schema
+
+
+def _event_schemas() -> dict[str, Any]:
+    schemas = {f"Event_{kind}": object_schema(fields) for kind, fields in KIND_FIELDS.items()}
+    for kind in KIND_FIELDS:
+        schemas[f"Event_{kind}"]["properties"]["kind"] = {"type": "string", "enum": [kind]}
+    schemas["Event"] = {"oneOf": [{"$ref": f"#/components/schemas/Event_{kind}"} for kind in KIND_FIELDS],
+                        "discriminator": {"propertyName": "kind"}}
+    schemas["EventBatch"] = {"type": "object", "additionalProperties": False, "required": ["events"],
+                             "properties": {"events": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH,
+                                                       "items": {"$ref": "#/components/schemas/Event"}}}}
+    schemas["IngestResult"] = {"type": "object", "properties": {
+        "stored": {"type": "integer"}, "duplicates": {"type": "integer"},
+        "ids": {"type": "array", "items": {"type": "integer"}, "description": "server ids of the stored events, in batch order"},
+        "duplicate_ids": {"type": "array", "items": {"type": "string"}}}}
+    return schemas
+
+
+def _components() -> dict[str, Any]:
+    schemas = _event_schemas()
+    for name, spec in SPECS.items():
+        schemas[f"{name.title()}Put"] = object_schema(spec.fields)
+    schemas["Error"] = {"type": "object", "properties": {"error": {"type": "object", "properties": {
+        "status": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object", "properties": {
+            "index": {"type": "integer"}, "path": {"type": "string"}, "reason": {"type": "string"}}}}}}}}
+    return {"schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "responses": {"Error": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
+
+
+def _op(summary: str, roles: str, body: str | None = None, responses: dict[str, Any] | None = None,
+        query: tuple[str, ...] = (), public: bool = False) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "description": f"Roles: {roles}.",
+                          "responses": responses or {"200": {"description": "OK"}, "401": ERROR, "403": ERROR, "404": ERROR}}
+    if not public:
+        op["security"] = [{"bearer": []}]
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}}}
+    if query:
+        op["parameters"] = [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in query]
+    return op
+
+
+def _paths() -> dict[str, Any]:
+    ingest = {"oneOf": [{"$ref": "#/components/schemas/Event"}, {"$ref": "#/components/schemas/EventBatch"}]}
+    paths: dict[str, Any] = {
+        "/health": {"get": _op("Database, Redis and worker status (503 if the database or Redis is down)", "anyone", public=True,
+                               responses={"200": {"description": "serving"}, "503": {"description": "unavailable"}})},
+        "/api/v1/openapi.json": {"get": _op("This document", "anyone", public=True, responses={"200": {"description": "OpenAPI 3"}})},
+        "/api/v1/auth/token": {"post": _op("Mint a short-lived token for a learner or educator", "service, admin", "TokenRequest",
+                                           {"201": {"description": "token"}, "403": ERROR, "404": ERROR, "422": ERROR})},
+        "/api/v1/me": {"get": _op("The authenticated user", "any")},
+        "/api/v1/events": {"post": _op(f"Store one event or a batch of up to {MAX_BATCH}, all-or-nothing", "service, admin", responses=INGEST_RESPONSES)},
+        "/api/v1/attendance": {"post": _op("One section's attendance register for one day", "service, admin, educator (own section)", "AttendanceRequest", INGEST_RESPONSES)},
+        "/api/v1/exams/{external_id}/grades": {"post": _op("Marks for one exam", "service, admin, educator (own section)", "GradesRequest", INGEST_RESPONSES)},
+        "/api/v1/learners": {"get": _op("Learners you can see", "any (scoped)", query=("limit", "before"))},
+        "/api/v1/learners/{external_id}/events": {"get": _op("A learner's events, newest first", "self, their educators, admin, service",
+                                                             query=("kind", "since", "until", "limit", "before"))},
+        "/api/v1/learners/{external_id}/summary": {"get": _op("A learner's running counters", "self, their educators, admin, service")},
+        "/api/v1/sections": {"get": _op("Sections you can see", "any (scoped)")},
+        "/api/v1/sections/{section_id}/learners": {"get": _op("A section's roster", "its educator, admin, service")},
+        "/api/v1/sections/{section_id}/enrollments/{learner_id}": {"put": _op(
+            f"Enroll a learner or set the enrollment status ({', '.join(ENROLLMENT_STATUSES)})", "service, admin", "EnrollmentPut",
+            {"200": {"description": "updated"}, "201": {"description": "created"}, "404": ERROR, "422": ERROR})},
+    }
+    paths["/api/v1/events"]["post"]["requestBody"] = {"required": True, "content": {"application/json": {"schema": ingest}}}
+    for name in SPECS:
+        paths[f"/api/v1/{name}/{{external_id}}"] = {
+            "get": _op(f"Read one {name[:-1]}", "any authenticated user (people and sections: as the access rules allow)"),
+            "put": _op(f"Create (201) or update (200) one {name[:-1]} by external id", "service, admin", f"{name.title()}Put",
+                       {"200": {"description": "updated"}, "201": {"description": "created"}, "403": ERROR, "422": ERROR})}
+    for path, item in paths.items():
+        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}, "description": PATH_PARAM_DOC[p]}
+                  for p in PATH_PARAM_DOC if f"{{{p}}}" in path]
+        for op in item.values():
+            op["parameters"] = params + op.get("parameters", [])
+    return paths
+
+
+def _request_schemas() -> dict[str, Any]:
+    return {
+        "TokenRequest": object_schema({"user": Field("str", required=True, max_length=128), "ttl": Field("int", minimum=1)}),
+        "EnrollmentPut": object_schema({"status": Field("str", choices=ENROLLMENT_STATUSES)}),
+        "AttendanceRequest": {"type": "object", "additionalProperties": False, "required": ["section", "date", "records"],
+                              "properties": {"section": {"type": "string"}, "date": {"type": "string", "format": "date"},
+                                             "records": {"type": "array", "maxItems": MAX_BATCH, "items": {
+                                                 "type": "object", "additionalProperties": False, "required": ["learner", "status"],
+                                                 "properties": {"id": {"type": "string"}, "learner": {"type": "string"},
+                                                                "status": field_schema(KIND_FIELDS["attendance"]["status"])}}}}},
+        "GradesRequest": {"type": "object", "additionalProperties": False, "required": ["grades"],
+                          "properties": {"occurred_at": {"type": "string", "format": "date-time"},
+                                         "grades": {"type": "array", "maxItems": MAX_BATCH, "items": {
+                                             "type": "object", "additionalProperties": False, "required": ["learner", "marks"],
+                                             "properties": {"id": {"type": "string"}, "learner": {"type": "string"},
+                                                            "marks": {"type": "number", "minimum": 0}}}}}},
+    }
+
+
+@lru_cache(maxsize=1)
+def build_spec() -> dict[str, Any]:
+    """The whole document; built once per process."""
+    components = _components()
+    components["schemas"].update(_request_schemas())
+    return {"openapi": "3.0.3",
+            "info": {"title": "LearnPulse API", "version": "1.0.0",
+                     "description": "Real-time learner performance tracking. Errors always have the shape "
+                                    "{\"error\": {\"status\", \"code\", \"message\", \"details\": [{\"path\", \"reason\"}]}}."},
+            "paths": _paths(), "components": components}

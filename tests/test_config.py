@@ -1,0 +1,44 @@
+"""Settings: embedded defaults, production requirements, URL normalisation."""
+from pathlib import Path
+
+import pytest
+
+from api.config import ConfigError, normalize_database_url, settings_from_env
+
+
+def test_postgres_scheme_from_hosting_platforms_is_accepted():
+    assert normalize_database_url("postgres://u:p@h:5432/d") == "postgresql+psycopg://u:p@h:5432/d"
+    assert normalize_database_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_embedded_mode_needs_no_settings(tmp_path: Path):
+    settings = settings_from_env({}, tmp_path)
+    assert settings["EMBEDDED"] is True
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'learnpulse.db'}"
+    assert len(settings["SECRET_KEY"]) >= 32
+    assert settings_from_env({}, tmp_path)["SECRET_KEY"] == settings["SECRET_KEY"]  # stable across processes
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "REDIS_URL"])
+def test_production_refuses_to_start_without_secret_or_redis(tmp_path: Path, missing: str):
+    env = {"DATABASE_URL": "postgres://h/d", "SECRET_KEY": "s", "REDIS_URL": "redis://h"}
+    del env[missing]
+    with pytest.raises(ConfigError, match=missing):
+        settings_from_env(env, tmp_path)
+
+
+def test_production_settings(tmp_path: Path):
+    settings = settings_from_env({"DATABASE_URL": "postgres://h/d", "SECRET_KEY": "s", "REDIS_URL": "redis://h:1/2",
+                                  "AUTO_CREATE_LEARNERS": "false"}, tmp_path)
+    assert settings["EMBEDDED"] is False
+    assert settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+    assert settings["AUTO_CREATE_LEARNERS"] is False
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_malformed_settings_are_named(tmp_path: Path):
+    with pytest.raises(ConfigError, match="AUTO_CREATE_LEARNERS"):
+        settings_from_env({"AUTO_CREATE_LEARNERS": "maybe"}, tmp_path)
+    with pytest.raises(ConfigError, match="MAX_CONTENT_LENGTH"):
+        settings_from_env({"MAX_CONTENT_LENGTH": "lots"}, tmp_path)
