@@ -45,10 +45,14 @@ def learner_events(external_id: str):
     page, kind = page_args(), choice_arg("kind", EVENT_KINDS)
     since, until = datetime_arg("since"), datetime_arg("until")
     query = sa.select(Event).where(Event.learner_id == learner.id).order_by(Event.id.desc()).limit(page["limit"])
-    for condition, applies in ((Event.id < (page["before"] or 0), page["before"]), (Event.kind == kind, kind),
-                               (Event.occurred_at >= since, since), (Event.occurred_at < until, until)):
-        if applies:
-            query = query.where(condition)
+    if page["before"]:
+        query = query.where(Event.id < page["before"])
+    if kind:
+        query = query.where(Event.kind == kind)
+    if since:
+        query = query.where(Event.occurred_at >= since)
+    if until:
+        query = query.where(Event.occurred_at < until)
     events = db.session.scalars(query).all()
     return {"learner": learner.external_id, "events": [event_json(event) for event in events],
             "next_before": events[-1].id if len(events) == page["limit"] else None}

@@ -1,40 +1,46 @@
 """POST /attendance and POST /exams/<id>/grades: a class register or a mark sheet in one request."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from api.access import readable_section
 from api.auth.guard import current_user, require_auth
 from api.errors import ApiError, field_error
 from api.events import routes as events
-from api.events.schemas import MAX_BATCH
+from api.events.schemas import MAX_BATCH, validate_event
 from api.validation import Field, json_body, validated
 from api.school import bp
 from models import Enrollment, Exam, Section, User, db
 
-RECORD_KEYS = {"attendance": {"id", "learner", "status"}, "grades": {"id", "learner", "marks"}}
+RECORD_KEYS = {"records": {"id", "learner", "status"}, "grades": {"id", "learner", "marks"}}
 
 
-def _items(body: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    """The list of records, each an object with only the allowed keys."""
+def _events_from_items(body: dict[str, Any], name: str, fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """Turn each record into an event; 422 listing unknown keys and bad values of every record at once."""
     items = body.get(name)
     if not isinstance(items, list) or not items:
         raise ApiError(422, f"`{name}` must be a non-empty list", details=[field_error(name, "must be a non-empty list")])
     if len(items) > MAX_BATCH:
         raise ApiError(413, f"at most {MAX_BATCH} {name} per request", details=[field_error(name, f"at most {MAX_BATCH} items")])
-    kind = "attendance" if name == "records" else "grades"
-    errors = []
+    allowed = RECORD_KEYS[name]
+    now, skew = datetime.now(timezone.utc), timedelta(seconds=current_app.config["MAX_CLOCK_SKEW_SECONDS"])
+    raw_events, errors = [], []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             errors.append({"index": index, **field_error(f"{name}[{index}]", "must be a JSON object")})
             continue
         errors.extend({"index": index, **field_error(f"{name}[{index}].{key}", "unknown field")}
-                      for key in sorted(set(item) - RECORD_KEYS[kind]))
+                      for key in sorted(set(item) - allowed))
+        raw = {**{k: v for k, v in item.items() if k in allowed}, **fields}
+        errors.extend({"index": index, **error} for error in validate_event(raw, f"{name}[{index}].", now, skew)[1])
+        raw_events.append(raw)
     if errors:
         raise ApiError(422, f"some {name} are invalid; nothing was stored", details=errors)
-    return items
+    return raw_events
 
 
 def _check_enrolled(section: Section | None, items: list[dict[str, Any]], name: str) -> None:
@@ -59,9 +65,8 @@ def post_attendance():
     header = validated({k: v for k, v in body.items() if k != "records"} if isinstance(body, dict) else body,
                        {"section": Field("str", required=True, max_length=128), "date": Field("date", required=True)})
     section = readable_section(current_user(), header["section"])
-    items = _items(body, "records")
-    _check_enrolled(section, items, "records")
-    raw = [{**item, "kind": "attendance", "section": section.external_id, "date": body["date"]} for item in items]
+    raw = _events_from_items(body, "records", {"kind": "attendance", "section": section.external_id, "date": body["date"]})
+    _check_enrolled(section, raw, "records")
     return events.ingest_response(events.store_and_evaluate(raw, "records"))
 
 
@@ -75,8 +80,7 @@ def post_grades(external_id: str):
     body = json_body()
     header = validated({k: v for k, v in body.items() if k != "grades"} if isinstance(body, dict) else body,
                        {"occurred_at": Field("datetime")})
-    items = _items(body, "grades")
-    _check_enrolled(db.session.get(Section, exam.section_id) if exam.section_id else None, items, "grades")
     extra = {"occurred_at": body["occurred_at"]} if "occurred_at" in header else {}
-    raw = [{**item, "kind": "grade", "exam": exam.external_id, **extra} for item in items]
+    raw = _events_from_items(body, "grades", {"kind": "grade", "exam": exam.external_id, **extra})
+    _check_enrolled(db.session.get(Section, exam.section_id) if exam.section_id else None, raw, "grades")
     return events.ingest_response(events.store_and_evaluate(raw, "grades"))

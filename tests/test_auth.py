@@ -1,0 +1,104 @@
+"""Bearer tokens: what is accepted, what is refused, and who may mint them."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import jwt
+import pytest
+
+from api.auth.tokens import ALGORITHM, ISSUER, decode_token, issue_token
+from models import db
+from tests.conftest import SECRET, bearer, create_user
+
+
+def signed(claims: dict, key: str = SECRET, algorithm: str = ALGORITHM) -> dict[str, str]:
+    return {"Authorization": "Bearer " + jwt.encode(claims, key, algorithm=algorithm)}
+
+
+def claims_for(sub: str = "amy", role: str = "learner", **changes) -> dict:
+    now = datetime.now(timezone.utc)
+    return {"sub": sub, "role": role, "iat": now, "exp": now + timedelta(minutes=5), "iss": ISSUER, **changes}
+
+
+def test_token_round_trip():
+    token, expires_at = issue_token(SECRET, "amy", "learner", 60)
+    claims = decode_token(SECRET, token)
+    assert (claims["sub"], claims["role"]) == ("amy", "learner")
+    assert expires_at > datetime.now(timezone.utc)
+
+
+def test_valid_token_is_accepted(client):
+    amy = create_user("amy", "learner", "Amy")
+    response = client.get("/api/v1/me", headers=bearer(amy))
+    assert response.status_code == 200
+    assert response.json["external_id"] == "amy" and response.json["role"] == "learner"
+
+
+@pytest.mark.parametrize("headers, code", [
+    ({}, "missing_token"),
+    ({"Authorization": "Token abc"}, "missing_token"),
+    ({"Authorization": "Bearer "}, "missing_token"),
+    ({"Authorization": "Bearer not.a.jwt"}, "invalid_token"),
+])
+def test_missing_or_malformed_token_is_401(client, headers, code):
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == code
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("headers", [
+    signed(claims_for(exp=datetime.now(timezone.utc) - timedelta(seconds=1))),          # expired
+    signed(claims_for(), key="another-secret-key-of-a-decent-length"),                  # wrong key
+    signed(claims_for(), algorithm="HS512"),                                             # algorithm not pinned
+    signed({k: v for k, v in claims_for().items() if k != "exp"}),                       # no expiry
+    signed(claims_for(iss="someone-else")),                                              # wrong issuer
+    signed(claims_for(role="admin")),                                                    # role not the user's
+    signed(claims_for(sub="ghost")),                                                     # unknown user
+    {"Authorization": "Bearer " + jwt.encode(claims_for(), None, algorithm="none")},     # unsigned
+])
+def test_forged_or_stale_tokens_are_401(client, headers):
+    create_user("amy", "learner")
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_deactivated_user_loses_access(client):
+    amy = create_user("amy", "learner")
+    headers = bearer(amy)
+    amy.active = False
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_service_mints_short_lived_tokens_for_learners_and_educators(client, service):
+    create_user("amy", "learner")
+    create_user("ted", "educator")
+    for user in ("amy", "ted"):
+        response = client.post("/api/v1/auth/token", json={"user": user, "ttl": 120}, headers=service)
+        assert response.status_code == 201
+        assert response.json["expires_in"] == 120
+        me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {response.json['token']}"})
+        assert me.json["external_id"] == user
+
+
+def test_service_cannot_mint_admin_or_service_tokens(client, service):
+    create_user("boss", "admin")
+    create_user("other-lms", "service")
+    for user in ("boss", "other-lms"):
+        assert client.post("/api/v1/auth/token", json={"user": user}, headers=service).status_code == 403
+
+
+def test_mint_token_refusals(client, service):
+    create_user("amy", "learner")
+    assert client.post("/api/v1/auth/token", json={"user": "nobody"}, headers=service).status_code == 404
+    too_long = client.post("/api/v1/auth/token", json={"user": "amy", "ttl": 10**7}, headers=service)
+    assert too_long.status_code == 422 and too_long.json["error"]["details"][0]["path"] == "ttl"
+    extra = client.post("/api/v1/auth/token", json={"user": "amy", "role": "admin"}, headers=service)
+    assert extra.status_code == 422 and extra.json["error"]["details"][0] == {"path": "role", "reason": "unknown field"}
+
+
+@pytest.mark.parametrize("role", ["learner", "educator"])
+def test_people_cannot_mint_tokens(client, role):
+    user = create_user("someone", role)
+    create_user("amy", "learner")
+    assert client.post("/api/v1/auth/token", json={"user": "amy"}, headers=bearer(user)).status_code == 403

@@ -1,0 +1,59 @@
+"""Reading a learner's events and counters."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from models import User, db
+from worker.evaluation import update_learner_counters
+
+
+def ingest(client, service, events):
+    response = client.post("/api/v1/events", json={"events": events}, headers=service)
+    assert response.status_code == 201, response.json
+    return response
+
+
+def test_events_are_paged_and_filtered(client, service):
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    ingest(client, service, [{"learner": "amy", "kind": "activity" if i % 2 else "assessment",
+                              "occurred_at": (start + timedelta(hours=i)).isoformat(),
+                              **({} if i % 2 else {"score": 5, "max_score": 10})} for i in range(30)])
+    page = client.get("/api/v1/learners/amy/events?limit=10", headers=service).json
+    assert len(page["events"]) == 10 and page["next_before"]
+    rest = client.get(f"/api/v1/learners/amy/events?limit=100&before={page['next_before']}", headers=service).json
+    assert len(rest["events"]) == 20 and rest["next_before"] is None
+    assessments = client.get("/api/v1/learners/amy/events?kind=assessment", headers=service).json["events"]
+    assert len(assessments) == 15 and {e["kind"] for e in assessments} == {"assessment"}
+    window = client.get("/api/v1/learners/amy/events?since=2026-01-01T05:00:00Z&until=2026-01-01T10:00:00%2B00:00",
+                        headers=service).json["events"]
+    assert len(window) == 5
+
+
+def test_bad_query_parameters_are_400(client, service):
+    ingest(client, service, [{"learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z"}])
+    for query, name in (("limit=0", "limit"), ("limit=abc", "limit"), ("kind=nap", "kind"), ("since=soon", "since")):
+        response = client.get(f"/api/v1/learners/amy/events?{query}", headers=service)
+        assert response.status_code == 400 and response.json["error"]["details"][0]["path"] == name
+
+
+def test_summary_shows_counters_after_evaluation(client, service):
+    client.put("/api/v1/sections/s1", json={"name": "S1"}, headers=service)
+    ingest(client, service, [
+        {"learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T09:00:00Z", "duration_seconds": 600},
+        {"learner": "amy", "kind": "assessment", "occurred_at": "2026-01-02T09:00:00Z", "score": 8, "max_score": 10},
+        {"learner": "amy", "kind": "assessment", "occurred_at": "2026-01-03T09:00:00Z", "score": 6, "max_score": 10},
+        {"learner": "amy", "kind": "attendance", "section": "s1", "date": "2026-01-02", "status": "present"},
+        {"learner": "amy", "kind": "attendance", "section": "s1", "date": "2026-01-03", "status": "absent"},
+    ])
+    before = client.get("/api/v1/learners/amy/summary", headers=service).json["counters"]
+    assert before["events_seen"] == 0 and before["last_evaluated_at"] is None
+    update_learner_counters([db.session.scalar(sa.select(User.id).where(User.external_id == "amy"))])
+    counters = client.get("/api/v1/learners/amy/summary", headers=service).json["counters"]
+    assert counters["events_seen"] == 5 and counters["assessment_count"] == 2
+    assert counters["average_score_percent"] == 70.0 and counters["attendance_percent"] == 50.0
+    assert counters["time_spent_seconds"] == 600
+    assert counters["last_activity_at"].startswith("2026-01-03T09:00:00")
+    assert counters["last_progress_at"].startswith("2026-01-03T09:00:00")
+    assert counters["last_evaluated_at"] is not None
