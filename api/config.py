@@ -40,6 +40,7 @@ def _embedded_secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+MIN_SECRET_LENGTH = 32
 DEFAULTS: dict[str, Any] = {
     "AUTO_CREATE_LEARNERS": True,  # an event for an unknown learner creates them, as xAPI stores do
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # bytes; a full 5,000-event batch is about 1.5 MB
@@ -85,6 +86,8 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
             f"{', '.join(missing)} must be set when DATABASE_URL is set (production mode); "
             "unset DATABASE_URL to run the embedded default instead"
         )
+    if len(env["SECRET_KEY"]) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters (it signs every token)")
     settings["SECRET_KEY"] = env["SECRET_KEY"]
     settings["REDIS_URL"] = env["REDIS_URL"]
     return settings

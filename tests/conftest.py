@@ -18,7 +18,7 @@ from api.config import normalize_database_url
 from api.embedded_redis import EmbeddedRedis
 from models import User, db
 
-SECRET = "test-secret-key-of-a-decent-length"
+SECRET = "test-secret-key-" + "x" * 64
 UNIT_QUEUE = "learnpulse-unit-tests"  # nothing consumes it, so app tests never race a worker
 
 

@@ -5,6 +5,8 @@ import pytest
 
 from api.config import ConfigError, normalize_database_url, settings_from_env
 
+LONG = "k" * 40
+
 
 def test_postgres_scheme_from_hosting_platforms_is_accepted():
     assert normalize_database_url("postgres://u:p@h:5432/d") == "postgresql+psycopg://u:p@h:5432/d"
@@ -22,14 +24,14 @@ def test_embedded_mode_needs_no_settings(tmp_path: Path):
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "REDIS_URL"])
 def test_production_refuses_to_start_without_secret_or_redis(tmp_path: Path, missing: str):
-    env = {"DATABASE_URL": "postgres://h/d", "SECRET_KEY": "s", "REDIS_URL": "redis://h"}
+    env = {"DATABASE_URL": "postgres://h/d", "SECRET_KEY": LONG, "REDIS_URL": "redis://h"}
     del env[missing]
     with pytest.raises(ConfigError, match=missing):
         settings_from_env(env, tmp_path)
 
 
 def test_production_settings(tmp_path: Path):
-    settings = settings_from_env({"DATABASE_URL": "postgres://h/d", "SECRET_KEY": "s", "REDIS_URL": "redis://h:1/2",
+    settings = settings_from_env({"DATABASE_URL": "postgres://h/d", "SECRET_KEY": LONG, "REDIS_URL": "redis://h:1/2",
                                   "AUTO_CREATE_LEARNERS": "false"}, tmp_path)
     assert settings["EMBEDDED"] is False
     assert settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
@@ -42,3 +44,8 @@ def test_malformed_settings_are_named(tmp_path: Path):
         settings_from_env({"AUTO_CREATE_LEARNERS": "maybe"}, tmp_path)
     with pytest.raises(ConfigError, match="MAX_CONTENT_LENGTH"):
         settings_from_env({"MAX_CONTENT_LENGTH": "lots"}, tmp_path)
+
+
+def test_short_secret_key_is_refused(tmp_path: Path):
+    with pytest.raises(ConfigError, match="at least 32"):
+        settings_from_env({"DATABASE_URL": "postgres://h/d", "SECRET_KEY": "short", "REDIS_URL": "redis://h"}, tmp_path)

@@ -1,0 +1,58 @@
+"""/health, the OpenAPI document (it must match the real routes) and the docs page."""
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+
+def test_health_reports_each_dependency(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    checks = response.json["checks"]
+    assert checks["database"]["ok"] and checks["redis"]["ok"]
+    assert checks["worker"]["ok"] is False and response.json["status"] == "degraded"  # no worker in app tests
+
+
+def test_health_is_503_when_redis_is_down(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    response = app.test_client().get("/health")
+    assert response.status_code == 503
+    assert response.json["checks"]["redis"]["ok"] is False and response.json["status"] == "unavailable"
+
+
+def _flask_routes(app: Flask) -> set[tuple[str, str]]:
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.rule == "/docs":
+            continue
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        routes |= {(method.lower(), path) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return routes
+
+
+def test_openapi_matches_the_real_routes(app, client):
+    spec = client.get("/api/v1/openapi.json").json
+    documented = {(method, path) for path, item in spec["paths"].items() for method in item}
+    assert documented == _flask_routes(app)
+    assert spec["openapi"].startswith("3.")
+
+
+def test_openapi_event_schema_is_the_validator_contract(client):
+    schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    assessment = schemas["Event_assessment"]
+    assert assessment["additionalProperties"] is False
+    assert set(assessment["required"]) == {"learner", "kind", "occurred_at", "score", "max_score"}
+    for field in ("id", "learner", "kind", "occurred_at", "course", "module", "section", "subject", "skill",
+                  "score", "max_score", "duration_seconds"):
+        assert field in assessment["properties"]
+    assert set(schemas["Event_grade"]["properties"]) >= {"exam", "marks"}
+    assert set(schemas["Event_attendance"]["properties"]) >= {"date", "status"}
+
+
+def test_docs_page_lists_every_endpoint(client):
+    page = client.get("/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    for path in client.get("/api/v1/openapi.json").json["paths"]:
+        assert f"<code>{path}</code>" in html
