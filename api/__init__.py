@@ -13,12 +13,18 @@ from api.embedded_redis import url_for_process
 from api.extensions import db, migrate, sock
 from worker import celery_init_app
 
-MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = str(ROOT / "migrations")
+
+
+def instance_path() -> Path:
+    """Where the embedded database, secret key and Redis state live (INSTANCE_PATH overrides)."""
+    return Path(os.environ.get("INSTANCE_PATH") or ROOT / "instance").resolve()
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, Celery, blueprints, error handlers, commands."""
-    app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    app = Flask(__name__, instance_path=str(instance_path()))
     app.config.from_mapping(load_settings(Path(app.instance_path)) if test_config is None else {**DEFAULTS, **test_config})
     if not app.config.get("REDIS_URL"):
         app.config["REDIS_URL"] = url_for_process(Path(app.instance_path))

@@ -14,10 +14,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api import instance_path  # noqa: E402
 from api.embedded_redis import STATE_FILE, EmbeddedRedis, write_state  # noqa: E402
 
 BIN = Path(sys.executable).parent
-INSTANCE = ROOT / "instance"
+INSTANCE = instance_path()
 
 
 def _processes(port: str) -> dict[str, list[str]]:

@@ -1,0 +1,86 @@
+"""Start and stop the real processes integration tests talk to: gunicorn, a Celery worker, `make run`."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import psutil
+import requests
+
+from api.embedded_redis import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 0.1) -> object:
+    """Poll until check() returns something truthy; fail the test with `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except (requests.RequestException, OSError) as exc:
+            last_error = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+class Process:
+    """A child process in its own session, with its output in a log file shown on failure."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self.log = open(self.log_path, "wb")
+        self.popen = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, sig: int = 15, timeout: float = 20) -> int:
+        """Signal the whole process group and wait; kill what is left."""
+        if self.alive():
+            os.killpg(self.popen.pid, sig)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, 9)
+                self.popen.wait()
+        self.log.close()
+        return self.popen.returncode
+
+    def descendants(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.popen.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+
+def service_env(database_url: str, redis_url: str, secret: str, **extra: str) -> dict[str, str]:
+    """Production-style settings for child processes."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, SECRET_KEY=secret, PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def start_worker(env: dict[str, str], log_dir: Path, name: str = "worker") -> Process:
+    return Process(name, [str(BIN / "celery"), "-A", "worker.main:celery_app", "worker", "--loglevel=INFO",
+                          "--concurrency=2", f"--hostname={name}-{os.getpid()}@%h"], env, log_dir)
+
+
+def start_web(env: dict[str, str], log_dir: Path, name: str = "web") -> tuple[Process, str]:
+    port = free_port()
+    web_env = {**env, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"}
+    return Process(name, [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], web_env, log_dir), f"http://127.0.0.1:{port}"

@@ -1,0 +1,93 @@
+"""Real processes, real clients: gunicorn + a Celery worker against the test database and Redis."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from tests.conftest import SECRET, bearer, create_user
+from tests.processes import service_env, start_web, start_worker, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A gunicorn server and a Celery worker, both started as separate processes."""
+    log_dir: Path = tmp_path_factory.mktemp("logs")
+    env = service_env(migrated, redis_url, SECRET)
+    worker = start_worker(env, log_dir)
+    web, url = start_web(env, log_dir)
+    try:
+        wait_until(lambda: requests.get(f"{url}/health", timeout=2).json()["checks"]["worker"]["ok"], 60,
+                   "web and worker to be healthy")
+        yield url
+    except AssertionError:
+        print(web.output(), worker.output())
+        raise
+    finally:
+        web.stop()
+        worker.stop()
+
+
+def summary(url: str, headers: dict[str, str], learner: str) -> dict:
+    response = requests.get(f"{url}/api/v1/learners/{learner}/summary", headers=headers, timeout=5)
+    response.raise_for_status()
+    return response.json()["counters"]
+
+
+def test_health_sees_database_redis_and_worker(live, app):
+    body = requests.get(f"{live}/health", timeout=5).json()
+    assert body["status"] == "ok"
+    assert body["checks"]["worker"]["count"] >= 1
+
+
+def test_ingested_event_is_evaluated_by_the_worker(live, app):
+    headers = bearer(create_user("lms", "service"))
+    response = requests.post(f"{live}/api/v1/events", headers=headers, timeout=10, json={"events": [
+        {"id": "e1", "learner": "amy", "kind": "assessment", "occurred_at": "2026-01-02T10:00:00Z", "score": 9, "max_score": 10},
+        {"id": "e2", "learner": "amy", "kind": "activity", "occurred_at": "2026-01-02T11:00:00Z", "duration_seconds": 300},
+    ]})
+    assert response.status_code == 201, response.text
+    counters = wait_until(lambda: (c := summary(live, headers, "amy"))["last_evaluated_at"] and c, 20,
+                          "the worker to evaluate amy")
+    assert counters["events_seen"] == 2 and counters["average_score_percent"] == 90.0
+    assert counters["last_activity_at"].startswith("2026-01-02T11:00:00")
+
+
+def test_burst_of_single_events_is_coalesced_and_nothing_is_lost(live, app):
+    headers = bearer(create_user("lms", "service"))
+    with requests.Session() as session:
+        for i in range(40):
+            response = session.post(f"{live}/api/v1/events", headers=headers, timeout=10,
+                                    json={"id": f"burst-{i}", "learner": "bob", "kind": "activity",
+                                          "occurred_at": "2026-01-03T10:00:00Z"})
+            assert response.status_code == 201
+    wait_until(lambda: summary(live, headers, "bob")["events_seen"] == 40, 20, "all 40 events to be counted")
+
+
+def test_minted_token_works_against_the_real_server(live, app):
+    service = bearer(create_user("lms", "service"))
+    create_user("amy", "learner")
+    create_user("bob", "learner")
+    minted = requests.post(f"{live}/api/v1/auth/token", json={"user": "amy", "ttl": 60}, headers=service, timeout=5)
+    assert minted.status_code == 201
+    amy = {"Authorization": f"Bearer {minted.json()['token']}"}
+    assert requests.get(f"{live}/api/v1/learners/amy/summary", headers=amy, timeout=5).status_code == 200
+    assert requests.get(f"{live}/api/v1/learners/bob/summary", headers=amy, timeout=5).status_code == 404
+    assert requests.post(f"{live}/api/v1/events", headers=amy, timeout=5,
+                         json={"learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z"}).status_code == 403
+
+
+def test_bad_input_never_gets_a_500_from_the_real_server(live, app):
+    headers = bearer(create_user("lms", "service"))
+    bodies = [b"", b"null", b"[]", b"{", b'{"events": null}', b'{"events": [null]}', b'"text"', b'{"kind": 5}',
+              b'{"learner": {"a": 1}, "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z"}',
+              b'{"learner": "x", "kind": "assessment", "occurred_at": "2026-01-01T00:00:00Z", "score": 1e400, "max_score": 1}']
+    for body in bodies:
+        response = requests.post(f"{live}/api/v1/events", data=body, timeout=5,
+                                 headers={**headers, "Content-Type": "application/json"})
+        assert 400 <= response.status_code < 500, (body, response.status_code, response.text)
+        assert "error" in response.json()
