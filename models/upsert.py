@@ -32,12 +32,23 @@ def upsert_rows(model: Any, keys: list[str], rows: list[dict[str, Any]], update:
     db.session.execute(stmt, rows)
 
 
-def ids_by_external_id(model: Any, external_ids: set[str]) -> dict[str, int]:
-    """Map external ids to primary keys in one query per 1,000 ids."""
-    found: dict[str, int] = {}
-    wanted = sorted(external_ids)
-    for start in range(0, len(wanted), 1000):
-        chunk = wanted[start:start + 1000]
-        rows = db.session.execute(sa.select(model.external_id, model.id).where(model.external_id.in_(chunk)))
-        found.update({external_id: pk for external_id, pk in rows})
-    return found
+def chunks_in(column: Any, values: Any) -> list[Any]:
+    """`column IN values` conditions: one array parameter on PostgreSQL (a long IN list costs more to
+    parse than to run), chunks of 1,000 on SQLite (its limit on bound parameters)."""
+    values = sorted(set(values))
+    if not values:
+        return []
+    if db.engine.dialect.name == "postgresql":
+        return [column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))]
+    return [column.in_(values[start:start + 1000]) for start in range(0, len(values), 1000)]
+
+
+def select_where_in(columns: list[Any], column: Any, values: Any) -> list[Any]:
+    """All rows of `columns` whose `column` is in `values`."""
+    return [row for condition in chunks_in(column, values)
+            for row in db.session.execute(sa.select(*columns).where(condition))]
+
+
+def ids_by_external_id(model: Any, external_ids: Any) -> dict[str, int]:
+    """Map external ids to primary keys."""
+    return dict(select_where_in([model.external_id, model.id], model.external_id, external_ids))

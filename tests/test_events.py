@@ -229,3 +229,19 @@ def test_ingest_enqueues_one_coalesced_evaluation_per_learner(client, service, a
     assert redis_client.llen(UNIT_QUEUE) == 1  # the second request joined the pending evaluation
     learner_id = db.session.scalar(sa.select(User.id).where(User.external_id == "L1"))
     assert redis_client.exists(f"learnpulse:evaluation-pending:{learner_id}")
+
+
+def test_large_batches_detect_duplicates_and_conflicts_too(client, service):
+    """Batches big enough for the bulk (COPY) path on PostgreSQL behave like small ones."""
+    events = [{"id": f"L{i}", "learner": f"L{i % 7}", "kind": "activity", "occurred_at": iso(-i)} for i in range(200)]
+    assert post(client, service, {"events": events[:100]}).json["stored"] == 100
+    mixed = post(client, service, {"events": events})
+    assert mixed.status_code == 201
+    assert (mixed.json["stored"], mixed.json["duplicates"]) == (100, 100)
+    assert mixed.json["duplicate_ids"] == [f"L{i}" for i in range(100)]
+    changed = [dict(event) for event in events]
+    changed[150]["duration_seconds"] = 5
+    conflict = post(client, service, {"events": changed + [{"id": "new", "learner": "L1", "kind": "activity", "occurred_at": iso()}]})
+    assert conflict.status_code == 409
+    assert [d["path"] for d in conflict.json["error"]["details"]] == ["events[150].id"]
+    assert count_events() == 200

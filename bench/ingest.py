@@ -1,0 +1,201 @@
+"""Ingest throughput through the real HTTP stack (gunicorn -> Flask -> PostgreSQL).
+
+Measures, in one run:
+  * single-event requests: requests/s and latency p50/p99, from concurrent keep-alive clients;
+  * batches of 1,000 events: events/s;
+  * the baseline: a raw multi-row INSERT of the same rows through the same driver (psycopg 3),
+    one statement and one commit per 1,000 rows, with no HTTP, validation or de-duplication.
+
+Usage: .venv/bin/python bench/ingest.py [--help]
+Needs PostgreSQL and Redis (defaults: the local servers); it creates and drops its own database.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+import redis  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from api.config import normalize_database_url  # noqa: E402
+from api.embedded_redis import free_port  # noqa: E402
+
+SECRET = "bench-secret-" + "x" * 40
+START = datetime.now(timezone.utc) - timedelta(days=30)
+
+
+def event(learner: int, n: int) -> dict:
+    """A realistic mix: mostly activity, some assessments; every event carries a client id."""
+    at = (START + timedelta(seconds=n * 7 % (29 * 86400))).isoformat()
+    base = {"id": uuid.uuid4().hex, "learner": f"bench-{learner}", "occurred_at": at}
+    if n % 4 == 0:
+        return {**base, "kind": "assessment", "score": n % 11, "max_score": 10, "skill": f"skill-{n % 7}"}
+    return {**base, "kind": "activity", "duration_seconds": 60 + n % 600}
+
+
+def fresh_database(url: str) -> str:
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    name = make_url(url).database
+    server = make_url(url).set(database="postgres")
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return url
+
+
+def prepare(database_url: str, redis_url: str) -> str:
+    """Migrate, create the service user and return its token."""
+    from flask_migrate import upgrade
+
+    from api import create_app
+    from api.auth.tokens import issue_token
+    from models import User, db
+
+    app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url})
+    with app.app_context():
+        upgrade()
+        db.session.add(User(external_id="bench-lms", role="service"))
+        db.session.commit()
+        db.engine.dispose()
+    return issue_token(SECRET, "bench-lms", "service", 3600)[0]
+
+
+def client_run(args: tuple[str, str, list[bytes]]) -> list[float]:
+    """One keep-alive client sending bodies in sequence; returns each request's latency in seconds."""
+    url, token, bodies = args
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    latencies = []
+    for body in bodies:
+        started = time.perf_counter()
+        connection.request("POST", "/api/v1/events", body=body, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        if response.status != 201:
+            raise RuntimeError(f"unexpected {response.status}: {payload[:300]!r}")
+        latencies.append(time.perf_counter() - started)
+    connection.close()
+    return latencies
+
+
+def run_clients(url: str, token: str, bodies: list[bytes], clients: int) -> tuple[float, list[float]]:
+    """Spread bodies over client processes; returns wall seconds and all latencies."""
+    shares = [bodies[i::clients] for i in range(clients)]
+    with multiprocessing.Pool(clients) as pool:
+        started = time.perf_counter()
+        results = pool.map(client_run, [(url, token, share) for share in shares])
+        wall = time.perf_counter() - started
+    return wall, [latency for result in results for latency in result]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def baseline(database_url: str, rows: int, batch: int) -> float:
+    """Raw multi-row INSERT + COMMIT per batch through psycopg; returns rows/s."""
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as connection:
+        learner_id = connection.execute("SELECT id FROM users WHERE role = 'learner' LIMIT 1").fetchone()[0]
+        columns = "(client_id, body_hash, learner_id, kind, occurred_at, received_at, duration_seconds)"
+        placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * batch)
+        now = datetime.now(timezone.utc)
+        started = time.perf_counter()
+        for _ in range(rows // batch):
+            values = []
+            for n in range(batch):
+                values += [uuid.uuid4().hex, "0" * 64, learner_id, "activity", START + timedelta(seconds=n), now, 60.0]
+            connection.execute(f"INSERT INTO events {columns} VALUES {placeholders}", values)
+            connection.commit()
+        return (rows // batch) * batch / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/learnpulse_bench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--learners", type=int, default=2000)
+    parser.add_argument("--single-requests", type=int, default=6000)
+    parser.add_argument("--single-clients", type=int, default=8)
+    parser.add_argument("--batches", type=int, default=60)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-clients", type=int, default=3)
+    args = parser.parse_args()
+
+    database_url = normalize_database_url(args.database_url)
+    print(f"[1/5] fresh database {make_url(database_url).database}, migrations, service token", flush=True)
+    fresh_database(database_url)
+    redis.Redis.from_url(args.redis_url).flushdb()
+    token = prepare(database_url, args.redis_url)
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": args.redis_url, "SECRET_KEY": SECRET,
+           "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(args.web_workers)}
+    web = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        print(f"[2/5] gunicorn ({args.web_workers} gevent workers) up at {url}; warming up (creates "
+              f"{args.learners} learners)", flush=True)
+        warm = [json.dumps({"events": [event(l, l) for l in range(i, min(i + 1000, args.learners))]}).encode()
+                for i in range(0, args.learners, 1000)]
+        run_clients(url, token, warm, 1)
+        run_clients(url, token, [json.dumps(event(n % args.learners, n)).encode() for n in range(300)], 4)
+
+        print(f"[3/5] single events: {args.single_requests} requests from {args.single_clients} clients", flush=True)
+        singles = [json.dumps(event(n % args.learners, n)).encode() for n in range(args.single_requests)]
+        wall, latencies = run_clients(url, token, singles, args.single_clients)
+        single_rps = len(latencies) / wall
+
+        print(f"[4/5] batches: {args.batches} x {args.batch_size} events from {args.batch_clients} clients", flush=True)
+        batches = [json.dumps({"events": [event((b * args.batch_size + n) % args.learners, n)
+                                          for n in range(args.batch_size)]}).encode() for b in range(args.batches)]
+        batch_wall, batch_latencies = run_clients(url, token, batches, args.batch_clients)
+        batch_eps = args.batches * args.batch_size / batch_wall
+    finally:
+        web.terminate()
+        web.wait()
+
+    print("[5/5] baseline: raw multi-row INSERT through psycopg", flush=True)
+    base = baseline(database_url, args.batches * args.batch_size, args.batch_size)
+    redis.Redis.from_url(args.redis_url).flushdb()
+
+    print("\n| path | figure |\n| --- | --- |")
+    print(f"| single events, {args.single_clients} clients | {single_rps:,.0f} requests/s; "
+          f"p50 {1000 * percentile(latencies, 50):.1f} ms, p99 {1000 * percentile(latencies, 99):.1f} ms "
+          f"(median {1000 * statistics.median(latencies):.1f} ms) |")
+    print(f"| batches of {args.batch_size}, {args.batch_clients} clients | {batch_eps:,.0f} events/s; "
+          f"p50 {1000 * percentile(batch_latencies, 50):.0f} ms, p99 {1000 * percentile(batch_latencies, 99):.0f} ms per batch |")
+    print(f"| baseline: raw multi-row INSERT, {args.batch_size} rows/commit | {base:,.0f} rows/s |")
+    print(f"| batches / baseline | {batch_eps / base:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
