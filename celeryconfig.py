@@ -25,7 +25,6 @@ task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
 worker_send_task_events = True  # Flower shows live task state
-task_send_sent_event = True
 broker_transport_options = {"visibility_timeout": 3600}
 broker_connection_retry_on_startup = True
 task_publish_retry = True

@@ -4,12 +4,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from api.errors import ApiError
+from api.auth.guard import Principal
 from models import Enrollment, Section, User, db
 
 SEES_EVERYONE = ("admin", "service")
 
 
-def can_read_learner(user: User, learner: User) -> bool:
+def can_read_learner(user: Principal, learner: User) -> bool:
     """True if `user` may read `learner`'s data."""
     if user.role in SEES_EVERYONE or user.id == learner.id:
         return True
@@ -24,7 +25,7 @@ def can_read_learner(user: User, learner: User) -> bool:
     return db.session.scalar(taught) is not None
 
 
-def can_read_section(user: User, section: Section) -> bool:
+def can_read_section(user: Principal, section: Section) -> bool:
     """Educators read their own sections, learners the sections they are enrolled in."""
     if user.role in SEES_EVERYONE:
         return True
@@ -36,7 +37,7 @@ def can_read_section(user: User, section: Section) -> bool:
     return db.session.scalar(enrolled) is not None
 
 
-def readable_learner(user: User, external_id: str) -> User:
+def readable_learner(user: Principal, external_id: str) -> User:
     """The learner with this external id if `user` may read them; 404 otherwise, so ids do not leak."""
     learner = db.session.scalar(sa.select(User).where(User.external_id == external_id))
     if learner is None or not can_read_learner(user, learner):
@@ -44,7 +45,7 @@ def readable_learner(user: User, external_id: str) -> User:
     return learner
 
 
-def readable_section(user: User, external_id: str) -> Section:
+def readable_section(user: Principal, external_id: str) -> Section:
     """The section with this external id if `user` may read it; 404 otherwise."""
     section = db.session.scalar(sa.select(Section).where(Section.external_id == external_id))
     if section is None or not can_read_section(user, section):

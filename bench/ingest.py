@@ -16,7 +16,7 @@ import http.client
 import json
 import multiprocessing
 import os
-import statistics
+import shutil
 import subprocess
 import sys
 import time
@@ -107,6 +107,43 @@ def run_clients(url: str, token: str, bodies: list[bytes], clients: int) -> tupl
     return wall, [latency for result in results for latency in result]
 
 
+def cpu_seconds(web_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the web processes, PostgreSQL backends and Redis."""
+    import psutil
+
+    def total(processes: list) -> float:
+        seconds = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+                seconds += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return seconds
+
+    web = psutil.Process(web_pid)
+    everyone = list(psutil.process_iter(["name", "username"]))
+    return {"web": total([web, *web.children(recursive=True)]),
+            "postgres": total([p for p in everyone if p.info["username"] == "postgres"]),
+            "redis": total([p for p in everyone if p.info["name"] == "redis-server"])}
+
+
+def cpu_per_item(before: dict[str, float], after: dict[str, float], items: int) -> str:
+    return ", ".join(f"{name} {1000 * (after[name] - before[name]) / items:.2f}" for name in before)
+
+
+def run_wrk(url: str, token: str, learners: int, connections: int, seconds: int) -> dict:
+    """Single events from wrk (C, epoll): the load generator costs far less CPU than Python clients."""
+    occurred_at = (START + timedelta(days=1)).isoformat()
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(ROOT / "bench" / "single_event.lua"),
+               url, "--", token, str(learners), occurred_at, uuid.uuid4().hex[:8]]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    result = json.loads(output.split("WRK_RESULT ", 1)[1].splitlines()[0])
+    if result["errors"]:
+        raise RuntimeError(f"wrk saw {result['errors']} failed requests:\n{output}")
+    return result
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
@@ -138,11 +175,15 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=2000)
     parser.add_argument("--single-requests", type=int, default=6000)
     parser.add_argument("--single-clients", type=int, default=8)
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
+                        help="single-event load generator; auto uses wrk when it is installed")
+    parser.add_argument("--wrk-seconds", type=int, default=10)
     parser.add_argument("--batches", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--batch-clients", type=int, default=3)
     args = parser.parse_args()
 
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
     database_url = normalize_database_url(args.database_url)
     print(f"[1/5] fresh database {make_url(database_url).database}, migrations, service token", flush=True)
     fresh_database(database_url)
@@ -169,15 +210,26 @@ def main() -> None:
         run_clients(url, token, warm, 1)
         run_clients(url, token, [json.dumps(event(n % args.learners, n)).encode() for n in range(300)], 4)
 
-        print(f"[3/5] single events: {args.single_requests} requests from {args.single_clients} clients", flush=True)
-        singles = [json.dumps(event(n % args.learners, n)).encode() for n in range(args.single_requests)]
-        wall, latencies = run_clients(url, token, singles, args.single_clients)
-        single_rps = len(latencies) / wall
+        before = cpu_seconds(web.pid)
+        if use_wrk:
+            print(f"[3/5] single events: wrk, {args.single_clients} connections for {args.wrk_seconds} s", flush=True)
+            result = run_wrk(url, token, args.learners, args.single_clients, args.wrk_seconds)
+            single_count, single_rps = result["requests"], result["requests"] / result["seconds"]
+            p50, p99 = result["p50_ms"], result["p99_ms"]
+        else:
+            print(f"[3/5] single events: {args.single_requests} requests from {args.single_clients} Python clients", flush=True)
+            singles = [json.dumps(event(n % args.learners, n)).encode() for n in range(args.single_requests)]
+            wall, latencies = run_clients(url, token, singles, args.single_clients)
+            single_count, single_rps = len(latencies), len(latencies) / wall
+            p50, p99 = 1000 * percentile(latencies, 50), 1000 * percentile(latencies, 99)
+        single_cpu = cpu_per_item(before, cpu_seconds(web.pid), single_count)
 
         print(f"[4/5] batches: {args.batches} x {args.batch_size} events from {args.batch_clients} clients", flush=True)
         batches = [json.dumps({"events": [event((b * args.batch_size + n) % args.learners, n)
                                           for n in range(args.batch_size)]}).encode() for b in range(args.batches)]
+        before = cpu_seconds(web.pid)
         batch_wall, batch_latencies = run_clients(url, token, batches, args.batch_clients)
+        batch_cpu = cpu_per_item(before, cpu_seconds(web.pid), args.batches)
         batch_eps = args.batches * args.batch_size / batch_wall
     finally:
         web.terminate()
@@ -188,13 +240,15 @@ def main() -> None:
     redis.Redis.from_url(args.redis_url).flushdb()
 
     print("\n| path | figure |\n| --- | --- |")
-    print(f"| single events, {args.single_clients} clients | {single_rps:,.0f} requests/s; "
-          f"p50 {1000 * percentile(latencies, 50):.1f} ms, p99 {1000 * percentile(latencies, 99):.1f} ms "
-          f"(median {1000 * statistics.median(latencies):.1f} ms) |")
+    client = "wrk" if use_wrk else "Python"
+    print(f"| single events, {args.single_clients} {client} connections | {single_rps:,.0f} requests/s; "
+          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms |")
     print(f"| batches of {args.batch_size}, {args.batch_clients} clients | {batch_eps:,.0f} events/s; "
           f"p50 {1000 * percentile(batch_latencies, 50):.0f} ms, p99 {1000 * percentile(batch_latencies, 99):.0f} ms per batch |")
     print(f"| baseline: raw multi-row INSERT, {args.batch_size} rows/commit | {base:,.0f} rows/s |")
     print(f"| batches / baseline | {batch_eps / base:.2f} |")
+    print(f"\nCPU ms per single-event request: {single_cpu}")
+    print(f"CPU ms per batch of {args.batch_size}: {batch_cpu}")
 
 
 if __name__ == "__main__":

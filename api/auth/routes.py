@@ -37,4 +37,4 @@ def mint_token():
 @require_auth()
 def me():
     """The authenticated user."""
-    return user_json(current_user())
+    return user_json(db.session.get(User, current_user().id))

@@ -16,23 +16,43 @@ COLUMNS = ("id", "client_id", "body_hash", "learner_id", "kind", "occurred_at", 
            "module_id", "section_id", "subject_id", "exam_id", "skill", "score", "max_score", "duration_seconds",
            "marks", "date", "status")
 STAGE = "events_incoming"
-COPY_FROM_ROWS = 64  # below this, one small INSERT is fewer round trips than the COPY sequence
+COPY_FROM_ROWS = 64  # below this, one multi-row INSERT costs less than the COPY sequence
 
 
-def _copy_postgres(rows: list[dict[str, Any]]) -> list[int | None]:
-    """Pre-allocate ids from the sequence, COPY into a temp table, move over what does not conflict."""
+def _allocate_ids(cursor: Any, count: int) -> list[int]:
+    cursor.execute("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)", (count,))
+    return sorted(pk for (pk,) in cursor.fetchall())
+
+
+def _insert_postgres(rows: list[dict[str, Any]]) -> list[int | None]:
+    """Plain SQL through psycopg: SQLAlchemy cannot cache ON CONFLICT inserts, psycopg caches this text.
+
+    One row: a single INSERT ... RETURNING. More: ids are taken from the sequence first, so the
+    result maps back to rows whatever order RETURNING uses; large batches are COPYed into a
+    temp staging table and moved over in one INSERT ... SELECT.
+    """
     cursor = db.session.connection().connection.driver_connection.cursor()
-    names = ", ".join(COLUMNS)
-    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (LIKE events) ON COMMIT DELETE ROWS")
-    cursor.execute("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)", (len(rows),))
-    ids = sorted(pk for (pk,) in cursor.fetchall())
-    with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
-        for pk, row in zip(ids, rows):
-            copy.write_row((pk, *(row[name] for name in COLUMNS[1:])))
-    cursor.execute(f"INSERT INTO events ({names}) SELECT {names} FROM {STAGE} ORDER BY id "
-                   f"ON CONFLICT (client_id) DO NOTHING RETURNING id")
+    on_conflict = "ON CONFLICT (client_id) DO NOTHING RETURNING id"
+    if len(rows) == 1:
+        names = ", ".join(COLUMNS[1:])
+        cursor.execute(f"INSERT INTO events ({names}) VALUES ({', '.join(['%s'] * (len(COLUMNS) - 1))}) {on_conflict}",
+                       [rows[0][name] for name in COLUMNS[1:]])
+        found = cursor.fetchone()
+        return [found[0] if found else None]
+    ids, names = _allocate_ids(cursor, len(rows)), ", ".join(COLUMNS)
+    if len(rows) < COPY_FROM_ROWS:
+        values = ", ".join([f"({', '.join(['%s'] * len(COLUMNS))})"] * len(rows))
+        params = [value for pk, row in zip(ids, rows) for value in (pk, *(row[name] for name in COLUMNS[1:]))]
+        cursor.execute(f"INSERT INTO events ({names}) VALUES {values} {on_conflict}", params)
+    else:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (LIKE events) ON COMMIT DELETE ROWS")
+        with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
+            for pk, row in zip(ids, rows):
+                copy.write_row((pk, *(row[name] for name in COLUMNS[1:])))
+        cursor.execute(f"INSERT INTO events ({names}) SELECT {names} FROM {STAGE} ORDER BY id {on_conflict}")
     inserted = {pk for (pk,) in cursor.fetchall()}
-    cursor.execute(f"DELETE FROM {STAGE}")
+    if len(rows) >= COPY_FROM_ROWS:
+        cursor.execute(f"DELETE FROM {STAGE}")
     return [pk if pk in inserted else None for pk in ids]
 
 
@@ -56,6 +76,6 @@ def insert_events(rows: list[dict[str, Any]]) -> list[int | None]:
     """Insert rows (dicts keyed by column, without `id`); returns each row's new id, or None if skipped."""
     if not rows:
         return []
-    if db.engine.dialect.name == "postgresql" and len(rows) >= COPY_FROM_ROWS:
-        return _copy_postgres(rows)
-    return _insert_returning([{k: v for k, v in row.items() if k != "id"} for row in rows])
+    if db.engine.dialect.name == "postgresql":
+        return _insert_postgres(rows)
+    return _insert_returning(rows)
