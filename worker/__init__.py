@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import redis
 from celery import Celery, Task
+from celery.signals import worker_process_init
 from flask import Flask
+
+from models import db
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -22,4 +25,11 @@ def celery_init_app(app: Flask) -> Celery:
     app.extensions["redis"] = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=5,
                                                    socket_connect_timeout=2, health_check_interval=30)
     import worker.tasks  # noqa: F401  (registers the shared tasks)
+
+    def fresh_connections(**_: object) -> None:
+        """A forked pool process must not reuse connections opened by its parent."""
+        with app.app_context():
+            db.engine.dispose(close=False)
+
+    worker_process_init.connect(fresh_connections, weak=False)
     return celery_app
