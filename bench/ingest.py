@@ -50,7 +50,7 @@ def event(learner: int, n: int) -> dict:
 
 
 def fresh_database(url: str) -> str:
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    """Drop and create the benchmark's own database."""
     name = make_url(url).database
     server = make_url(url).set(database="postgres")
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
