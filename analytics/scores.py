@@ -53,6 +53,9 @@ class Regression:
     stderr: np.ndarray  # standard error of the slope; NaN below 3 points
     p_value: np.ndarray  # two-sided, H0: slope = 0 (Student t, n - 2 dof); NaN below 3 points
     r_value: np.ndarray  # correlation coefficient
+    mean_x: np.ndarray  # per-learner mean of x
+    sxx: np.ndarray  # per-learner sum of squared x deviations
+    residual_std: np.ndarray  # sqrt(residual sum of squares / (n - 2)); NaN below 3 points
 
 
 def fit_lines(seg: Segments, x: np.ndarray, y: np.ndarray) -> Regression:
@@ -75,7 +78,9 @@ def fit_lines(seg: Segments, x: np.ndarray, y: np.ndarray) -> Regression:
         stderr = np.where((dof >= 1) & ~np.isnan(slope), np.sqrt(residual / dof / sxx), np.nan)
         t = np.where(stderr > 0, slope / stderr, np.where(slope == 0, 0.0, np.inf))
         p_value = np.where((dof >= 1) & ~np.isnan(slope), 2 * stats.t.sf(np.abs(t), np.maximum(dof, 1)), np.nan)
-    return Regression(seg.counts, slope, intercept, stderr, p_value, np.where(np.isnan(slope), np.nan, r_value))
+        residual_std = np.where(dof >= 1, np.sqrt(residual / dof), np.nan)
+    return Regression(seg.counts, slope, intercept, stderr, p_value, np.where(np.isnan(slope), np.nan, r_value),
+                      mean_x, sxx, np.where(np.isnan(slope), np.nan, residual_std))
 
 
 @dataclass(frozen=True)

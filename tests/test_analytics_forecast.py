@@ -1,0 +1,79 @@
+"""Forecasts: the closed forms against simulation, intervals that widen with less or irregular data."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analytics.forecast import PRIOR_DAYS, PRIOR_SHAPE, dispersion_index, forecast_completion, forecast_scores
+from analytics.grouping import segments
+from analytics.scores import compute_score_trends
+
+
+def test_completion_closed_form_matches_simulation():
+    rng = np.random.default_rng(0)
+    completed, total, exposure, deadline = 6, 10, 42.0, 30.0
+    forecast = forecast_completion(np.array([completed]), np.array([total]), np.array([exposure]), deadline)
+    a, b = PRIOR_SHAPE + completed, PRIOR_DAYS + exposure
+    rates = rng.gamma(a, 1 / b, 400_000)
+    days = rng.gamma(total - completed, 1 / rates)
+    assert forecast.median_days[0] == pytest.approx(np.median(days), rel=0.02)
+    assert forecast.low_days[0] == pytest.approx(np.quantile(days, 0.1), rel=0.03)
+    assert forecast.high_days[0] == pytest.approx(np.quantile(days, 0.9), rel=0.03)
+    assert forecast.probability_by_deadline[0] == pytest.approx(np.mean(days <= deadline), abs=0.005)
+    assert forecast.rate_per_week[0] == pytest.approx(7 * a / b)
+
+
+def test_interval_widens_with_little_or_irregular_data():
+    # Same observed rate (one module a week), ten times less history for learner 1.
+    forecast = forecast_completion(np.array([10, 1]), np.array([20, 11]), np.array([70.0, 7.0]), 70.0)
+    relative = (forecast.high_days - forecast.low_days) / forecast.median_days
+    assert relative[1] > 2 * relative[0]
+    regular = forecast_completion(np.array([10]), np.array([20]), np.array([70.0]), 70.0, dispersion=1.0)
+    bursty = forecast_completion(np.array([10]), np.array([20]), np.array([70.0]), 70.0, dispersion=4.0)
+    assert bursty.high_days[0] - bursty.low_days[0] > 1.5 * (regular.high_days[0] - regular.low_days[0])
+    assert bursty.rate_per_week[0] == pytest.approx(regular.rate_per_week[0])
+
+
+def test_finished_and_new_learners():
+    forecast = forecast_completion(np.array([5, 0]), np.array([5, 8]), np.array([30.0, 0.0]), np.array([10.0, 10.0]))
+    assert forecast.median_days[0] == 0 and forecast.probability_by_deadline[0] == 1.0
+    assert forecast.remaining.tolist() == [0, 8]
+    assert np.isfinite(forecast.median_days[1]) and forecast.probability_by_deadline[1] < 0.2  # prior only
+
+
+def test_dispersion_index():
+    index = dispersion_index(np.array([[1, 1, 1, 1], [0, 4, 0, 0], [0, 0, 0, 0]]))
+    assert index.tolist() == [1.0, 4.0, 1.0]
+
+
+def test_score_forecast_interval_has_its_coverage():
+    """On simulated linear learners, ~90% of the real next score lands in the 90% interval."""
+    rng = np.random.default_rng(3)
+    n_learners, n_points, horizon = 4000, 8, 10.0
+    days = np.sort(rng.uniform(0, 40, (n_learners, n_points)), axis=1)
+    slopes, starts = rng.normal(0, 0.25, n_learners), rng.uniform(40, 65, n_learners)  # stays in 0..100
+    scores = starts[:, None] + slopes[:, None] * days + rng.normal(0, 4, days.shape)
+    learner = np.repeat(np.arange(n_learners), n_points)
+    times = 1.7e9 + days.ravel() * 86400
+    trends = compute_score_trends(segments(learner, n_learners, times), times, scores.ravel())
+    forecast = forecast_scores(trends.per_day, days[:, -1] - days[:, 0], horizon, level=0.9)
+    actual = starts + slopes * (days[:, -1] + horizon) + rng.normal(0, 4, n_learners)
+    assert ((actual > 0) & (actual < 100)).mean() > 0.99
+    inside = (actual >= forecast.low) & (actual <= forecast.high)
+    assert 0.87 <= inside.mean() <= 0.93
+
+
+def test_score_forecast_reference_for_one_learner():
+    x = np.array([0.0, 2, 5, 9, 14])
+    y = np.array([60.0, 64, 63, 70, 72])
+    times = 1.7e9 + x * 86400
+    trends = compute_score_trends(segments(np.zeros(5, dtype=np.int64), 1, times), times, y)
+    forecast = forecast_scores(trends.per_day, np.array([14.0]), 7.0, level=0.95)
+    slope, intercept = np.polyfit(x, y, 1)
+    s = np.sqrt(np.sum((y - (intercept + slope * x)) ** 2) / 3)
+    from scipy import stats
+    half = stats.t.ppf(0.975, 3) * s * np.sqrt(1 + 1 / 5 + (21 - x.mean()) ** 2 / np.sum((x - x.mean()) ** 2))
+    assert forecast.predicted[0] == pytest.approx(intercept + slope * 21)
+    assert forecast.high[0] == pytest.approx(min(100, intercept + slope * 21 + half))
+    too_few = compute_score_trends(segments(np.zeros(2, dtype=np.int64), 1, times[:2]), times[:2], y[:2])
+    assert np.isnan(forecast_scores(too_few.per_day, np.array([2.0]), 7.0).low[0])
