@@ -1,0 +1,113 @@
+"""All per-learner metrics from one set of flat event arrays: what dashboards, rules and the risk model read."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from analytics import activity, scores
+from analytics.grouping import Segments, segments
+
+KIND_CODES = {"activity": 0, "module_completed": 1, "assessment": 2, "grade": 3, "attendance": 4}
+ENGAGEMENT_KINDS = (0, 1, 2)  # what counts as being active
+PROGRESS_KINDS = (1, 2)  # what counts as progress
+
+
+@dataclass(frozen=True)
+class EventArrays:
+    """Events of many learners as parallel arrays, sorted by (learner, time)."""
+
+    n_learners: int
+    learner: np.ndarray  # int64
+    time: np.ndarray  # float64 epoch seconds
+    kind: np.ndarray  # int8, KIND_CODES
+    percent: np.ndarray  # float64: 100 * score / max_score for assessments, NaN otherwise
+
+    def subset(self, mask: np.ndarray) -> tuple[Segments, np.ndarray, np.ndarray]:
+        """Segments, times and percents of the events selected by mask (order is preserved)."""
+        return segments(self.learner[mask], self.n_learners), self.time[mask], self.percent[mask]
+
+
+@dataclass(frozen=True)
+class MetricSettings:
+    recent_n: int = scores.DEFAULT_RECENT_N
+    trend_threshold: float = scores.DEFAULT_TREND_THRESHOLD
+    baseline_k: int = 3
+    window_days: int = 28
+    consistency_days: int = 7
+    half_life_days: float = 7.0
+
+
+@dataclass(frozen=True)
+class LearnerMetrics:
+    """One array per metric, indexed by learner."""
+
+    assessments: np.ndarray
+    average_score: np.ndarray
+    recent_average: np.ndarray
+    best_score: np.ndarray
+    worst_score: np.ndarray
+    volatility: np.ndarray
+    score_slope: np.ndarray  # points per assessment
+    score_slope_per_day: np.ndarray
+    trend_direction: np.ndarray  # -1, 0, 1
+    trend_p_value: np.ndarray
+    trend_confidence_points: np.ndarray
+    baseline_z: np.ndarray
+    baseline_drop: np.ndarray
+    activities_per_day: np.ndarray
+    activities_per_day_weighted: np.ndarray
+    modules_per_week: np.ndarray
+    modules_per_week_weighted: np.ndarray
+    current_streak: np.ndarray
+    longest_streak: np.ndarray
+    active_day_share: np.ndarray  # over consistency_days
+    consistency: np.ndarray  # 0-100 over consistency_days
+    regularity: np.ndarray
+    engagement: np.ndarray  # 0-100
+    days_since_activity: np.ndarray
+    days_since_progress: np.ndarray
+    attendance_percent: np.ndarray
+
+    def features(self) -> np.ndarray:
+        """The risk model's feature matrix, in analytics.risk.FEATURES order."""
+        from analytics.risk import FEATURES  # noqa: PLC0415  (avoid a cycle at import)
+        return np.column_stack([getattr(self, name) for name in FEATURES])
+
+    def row(self, index: int) -> dict[str, Any]:
+        """One learner's metrics as plain JSON-ready values (NaN -> None)."""
+        out = {}
+        for field in fields(self):
+            value = getattr(self, field.name)[index].item()
+            out[field.name] = None if isinstance(value, float) and np.isnan(value) else value
+        return out
+
+
+def compute_learner_metrics(events: EventArrays, now: float, attendance_percent: np.ndarray | None = None,
+                            settings: MetricSettings = MetricSettings()) -> LearnerMetrics:
+    """Every per-learner metric for all learners at once (no loop over learners)."""
+    assess_seg, assess_time, percent = events.subset(events.kind == KIND_CODES["assessment"])
+    stats = scores.compute_score_stats(assess_seg, percent, settings.recent_n)
+    trends = scores.compute_score_trends(assess_seg, assess_time, percent, settings.trend_threshold)
+    decline = scores.compute_baseline_decline(assess_seg, percent, settings.baseline_k)
+    active_seg, active_time, _ = events.subset(np.isin(events.kind, ENGAGEMENT_KINDS))
+    module_seg, module_time, _ = events.subset(events.kind == KIND_CODES["module_completed"])
+    progress_seg, progress_time, _ = events.subset(np.isin(events.kind, PROGRESS_KINDS))
+    daily = activity.daily_counts(active_seg, active_time, now, settings.window_days)
+    consistency = activity.compute_consistency(daily[:, -settings.consistency_days:])
+    velocity = activity.compute_velocity(active_seg, active_time, module_seg, module_time, now,
+                                         settings.window_days, settings.half_life_days)
+    streaks = activity.compute_streaks(active_seg, active_time, now)
+    since_activity = activity.days_since_last(active_seg, active_time, now)
+    engagement = activity.compute_engagement(velocity.activities_per_day, activity.compute_consistency(daily).active_day_share,
+                                             since_activity, velocity.modules_per_week)
+    attendance = (np.full(events.n_learners, np.nan) if attendance_percent is None
+                  else np.asarray(attendance_percent, dtype=float))
+    return LearnerMetrics(
+        stats.count, stats.average, stats.recent_average, stats.best, stats.worst, stats.volatility,
+        trends.per_assessment.slope, trends.per_day.slope, trends.direction, trends.per_assessment.p_value,
+        trends.confidence_points, decline.z, decline.drop, velocity.activities_per_day,
+        velocity.activities_per_day_weighted, velocity.modules_per_week, velocity.modules_per_week_weighted,
+        streaks.current, streaks.longest, consistency.active_day_share, consistency.score, consistency.regularity,
+        engagement, since_activity, activity.days_since_last(progress_seg, progress_time, now), attendance)
