@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analytics.grouping import SECONDS_PER_DAY, Segments
+from analytics.grouping import SECONDS_PER_DAY, Segments, take_where
 
 # Engagement score weights and targets (documented in compute_engagement).
 ENGAGEMENT_WEIGHTS = {"frequency": 40.0, "regularity": 30.0, "recency": 20.0, "progress": 10.0}
@@ -19,15 +19,17 @@ RECENCY_DAYS = 7.0
 
 
 def day_numbers(times: np.ndarray) -> np.ndarray:
-    """UTC day number of each instant (days since 1970-01-01)."""
-    return np.floor(np.asarray(times, dtype=float) / SECONDS_PER_DAY).astype(np.int64)
+    """UTC day number of each instant (days since 1970-01-01); times are non-negative epoch seconds."""
+    return (np.asarray(times, dtype=float) * (1.0 / SECONDS_PER_DAY)).astype(np.int64)  # truncation = floor here
 
 
 def daily_counts(seg: Segments, times: np.ndarray, now: float, window_days: int) -> np.ndarray:
     """(n_learners, window_days) event counts; the last column is today, future events are ignored."""
-    offset = day_numbers(times) - (day_numbers(np.array([now]))[0] - window_days + 1)
-    inside = (offset >= 0) & (offset < window_days)
-    flat = seg.learner[inside] * window_days + offset[inside]
+    first_day = int(now // SECONDS_PER_DAY) - window_days + 1
+    times = np.asarray(times, dtype=float)
+    inside = (times >= first_day * SECONDS_PER_DAY) & (times < (first_day + window_days) * SECONDS_PER_DAY)
+    learner, times = take_where(inside, seg.learner, times)
+    flat = learner * window_days + (day_numbers(times) - first_day)
     return np.bincount(flat, minlength=seg.n_learners * window_days).reshape(seg.n_learners, window_days)
 
 
@@ -52,20 +54,25 @@ def compute_streaks(seg: Segments, times: np.ndarray, now: float) -> Streaks:
     if len(days) == 0:
         zero = np.zeros(seg.n_learners, dtype=np.int64)
         return Streaks(zero, zero.copy(), zero.copy())
-    first_of_day = np.ones(len(days), dtype=bool)
-    first_of_day[1:] = (days[1:] != days[:-1]) | (seg.learner[1:] != seg.learner[:-1])
-    learner_days, active = seg.learner[first_of_day], days[first_of_day]
-    run_start = np.ones(len(active), dtype=bool)
-    run_start[1:] = (learner_days[1:] != learner_days[:-1]) | (active[1:] - active[:-1] != 1)
+    key = (seg.learner << 32) + days  # one number per (learner, day): sorted, so boundaries are diffs
+    first_of_day = np.empty(len(key), dtype=bool)
+    first_of_day[0] = True
+    np.not_equal(key[1:], key[:-1], out=first_of_day[1:])
+    day_key, learner_days, active = take_where(first_of_day, key, seg.learner, days)
+    run_start = np.empty(len(day_key), dtype=bool)
+    run_start[0] = True
+    np.not_equal(np.diff(day_key), 1, out=run_start[1:])  # a new learner jumps by far more than 1
     run_id = np.cumsum(run_start) - 1
     run_length = np.bincount(run_id)
     run_learner = learner_days[run_start]
     run_last_day = active[np.r_[np.flatnonzero(run_start)[1:] - 1, len(active) - 1]]
-    longest = np.zeros(seg.n_learners, dtype=np.int64)
-    np.maximum.at(longest, run_learner, run_length)
-    last_run = np.full(seg.n_learners, -1, dtype=np.int64)
     is_last = np.r_[run_learner[1:] != run_learner[:-1], True]
-    last_run[run_learner[is_last]] = np.flatnonzero(is_last)
+    is_first = np.r_[True, is_last[:-1]]
+    learners_with_runs = run_learner[is_last]
+    longest = np.zeros(seg.n_learners, dtype=np.int64)
+    longest[learners_with_runs] = np.maximum.reduceat(run_length, np.flatnonzero(is_first))  # runs sorted by learner
+    last_run = np.full(seg.n_learners, -1, dtype=np.int64)
+    last_run[learners_with_runs] = np.flatnonzero(is_last)
     today = day_numbers(np.array([now]))[0]
     has = last_run >= 0
     current = np.zeros(seg.n_learners, dtype=np.int64)
@@ -103,17 +110,26 @@ def compute_consistency(daily: np.ndarray) -> Consistency:
     return Consistency(share, regularity, 100.0 * (0.7 * share + 0.3 * regularity))
 
 
-def recency_weighted_rate(seg: Segments, times: np.ndarray, now: float, window_days: int,
-                          half_life_days: float) -> np.ndarray:
-    """Events per day over the window with weights halving every `half_life_days` into the past.
+def _in_window(seg: Segments, times: np.ndarray, now: float, window_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Learner index and age in days of the events of the last window_days (future ones excluded)."""
+    times = np.asarray(times, dtype=float)
+    inside = (times > now - window_days * SECONDS_PER_DAY) & (times <= now)
+    learner, times = take_where(inside, seg.learner, times)
+    return learner, (now - times) * (1.0 / SECONDS_PER_DAY)
 
-    Equals the plain rate when events are spread evenly; rises when recent days are busier.
+
+def rates(seg: Segments, times: np.ndarray, now: float, window_days: int,
+          half_life_days: float) -> tuple[np.ndarray, np.ndarray]:
+    """Events per day over the window: plain, and with weights halving every `half_life_days` into the past.
+
+    The weighted rate equals the plain one when events are spread evenly and rises when recent
+    days are busier.
     """
-    age = (now - np.asarray(times, dtype=float)) / SECONDS_PER_DAY
-    inside = (age >= 0) & (age < window_days)
-    weight = np.where(inside, 0.5 ** (age / half_life_days), 0.0)
-    norm = np.sum(0.5 ** ((np.arange(window_days) + 0.5) / half_life_days))
-    return np.bincount(seg.learner, weights=weight, minlength=seg.n_learners) / norm
+    learner, age = _in_window(seg, times, now, window_days)
+    plain = np.bincount(learner, minlength=seg.n_learners) / window_days
+    norm = np.sum(np.exp2(-(np.arange(window_days) + 0.5) / half_life_days))
+    weighted = np.bincount(learner, weights=np.exp2(-age / half_life_days), minlength=seg.n_learners) / norm
+    return plain, weighted
 
 
 @dataclass(frozen=True)
@@ -130,15 +146,9 @@ def compute_velocity(activity_seg: Segments, activity_times: np.ndarray, module_
                      module_times: np.ndarray, now: float, window_days: int = 28,
                      half_life_days: float = 7.0) -> Velocity:
     """Modules per week and activities per day, plain and recency-weighted, over the last window."""
-    def plain(seg: Segments, times: np.ndarray) -> np.ndarray:
-        age = (now - np.asarray(times, dtype=float)) / SECONDS_PER_DAY
-        inside = ((age >= 0) & (age < window_days)).astype(float)
-        return np.bincount(seg.learner, weights=inside, minlength=seg.n_learners) / window_days
-
-    return Velocity(7 * plain(module_seg, module_times),
-                    7 * recency_weighted_rate(module_seg, module_times, now, window_days, half_life_days),
-                    plain(activity_seg, activity_times),
-                    recency_weighted_rate(activity_seg, activity_times, now, window_days, half_life_days))
+    modules, modules_weighted = rates(module_seg, module_times, now, window_days, half_life_days)
+    activities, activities_weighted = rates(activity_seg, activity_times, now, window_days, half_life_days)
+    return Velocity(7 * modules, 7 * modules_weighted, activities, activities_weighted)
 
 
 def days_since_last(seg: Segments, times: np.ndarray, now: float) -> np.ndarray:

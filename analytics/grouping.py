@@ -88,6 +88,16 @@ def segments(learner: np.ndarray, n_learners: int, times: np.ndarray | None = No
     return Segments(learner, counts, starts)
 
 
+def take_where(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The elements of each array where mask is true, in order.
+
+    Same result as arrays[mask], several times faster on large half-selected masks (it avoids
+    boolean indexing's unpredictable branches), and the index is computed once for all arrays.
+    """
+    index = np.flatnonzero(mask)
+    return tuple(np.asarray(a).take(index) for a in arrays)
+
+
 def sort_by_learner_time(learner: np.ndarray, times: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
     """Return (learner, times, *columns) reordered by learner, then time (stable)."""
     order = np.lexsort((times, learner))

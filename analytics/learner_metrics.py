@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 
 from analytics import activity, scores
-from analytics.grouping import Segments, segments
+from analytics.grouping import Segments, segments, take_where
 
 KIND_CODES = {"activity": 0, "module_completed": 1, "assessment": 2, "grade": 3, "attendance": 4}
-ENGAGEMENT_KINDS = (0, 1, 2)  # what counts as being active
-PROGRESS_KINDS = (1, 2)  # what counts as progress
+ENGAGEMENT_KINDS = (0, 1, 2)  # what counts as being active (the codes below 3)
+PROGRESS_KINDS = (1, 2)  # what counts as progress: module completions and assessments
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,12 @@ class EventArrays:
     kind: np.ndarray  # int8, KIND_CODES
     percent: np.ndarray  # float64: 100 * score / max_score for assessments, NaN otherwise
 
-    def subset(self, mask: np.ndarray) -> tuple[Segments, np.ndarray, np.ndarray]:
-        """Segments, times and percents of the events selected by mask (order is preserved)."""
-        return segments(self.learner[mask], self.n_learners), self.time[mask], self.percent[mask]
+    def subset(self, mask: np.ndarray) -> tuple[Segments, np.ndarray]:
+        """Segments and times of the events selected by mask (order is preserved)."""
+        if mask.all():  # e.g. every event counts as activity: no copy needed
+            return segments(self.learner, self.n_learners), self.time
+        learner, time = take_where(mask, self.learner, self.time)
+        return segments(learner, self.n_learners), time
 
 
 @dataclass(frozen=True)
@@ -87,13 +90,15 @@ class LearnerMetrics:
 def compute_learner_metrics(events: EventArrays, now: float, attendance_percent: np.ndarray | None = None,
                             settings: MetricSettings = MetricSettings()) -> LearnerMetrics:
     """Every per-learner metric for all learners at once (no loop over learners)."""
-    assess_seg, assess_time, percent = events.subset(events.kind == KIND_CODES["assessment"])
+    assessed, completed = events.kind == KIND_CODES["assessment"], events.kind == KIND_CODES["module_completed"]
+    assess_seg, assess_time = events.subset(assessed)
+    (percent,) = take_where(assessed, events.percent)
     stats = scores.compute_score_stats(assess_seg, percent, settings.recent_n)
     trends = scores.compute_score_trends(assess_seg, assess_time, percent, settings.trend_threshold)
     decline = scores.compute_baseline_decline(assess_seg, percent, settings.baseline_k)
-    active_seg, active_time, _ = events.subset(np.isin(events.kind, ENGAGEMENT_KINDS))
-    module_seg, module_time, _ = events.subset(events.kind == KIND_CODES["module_completed"])
-    progress_seg, progress_time, _ = events.subset(np.isin(events.kind, PROGRESS_KINDS))
+    active_seg, active_time = events.subset(events.kind <= max(ENGAGEMENT_KINDS))  # codes 0, 1, 2
+    module_seg, module_time = events.subset(completed)
+    progress_seg, progress_time = events.subset(assessed | completed)
     daily = activity.daily_counts(active_seg, active_time, now, settings.window_days)
     consistency = activity.compute_consistency(daily[:, -settings.consistency_days:])
     velocity = activity.compute_velocity(active_seg, active_time, module_seg, module_time, now,

@@ -112,3 +112,11 @@ def test_contract_violations_are_named():
         segments(np.array([0, 0]), 1, np.array([2.0, 1.0]))
     with pytest.raises(AnalyticsInputError, match="0..1"):
         segments(np.array([0, 5]), 2)
+
+
+def test_take_where_equals_boolean_indexing():
+    from analytics.grouping import take_where
+    rng = np.random.default_rng(0)
+    mask, a, b = rng.random(1000) < 0.5, rng.random(1000), np.arange(1000)
+    taken_a, taken_b = take_where(mask, a, b)
+    assert np.array_equal(taken_a, a[mask]) and np.array_equal(taken_b, b[mask])
