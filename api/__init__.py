@@ -56,6 +56,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per concern; errors leave as JSON in one shape."""
+    from api.analytics import bp as analytics_bp
     from api.auth import bp as auth_bp
     from api.docs import bp as docs_bp
     from api.entities import bp as entities_bp
@@ -65,7 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from api.learners import bp as learners_bp
     from api.school import bp as school_bp
 
-    for blueprint in (auth_bp, entities_bp, events_bp, learners_bp, school_bp):
+    for blueprint in (auth_bp, entities_bp, events_bp, learners_bp, school_bp, analytics_bp):
         app.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(health_bp)
     app.register_blueprint(docs_bp)
@@ -73,8 +74,8 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """`flask users`, `flask tokens`, `flask demo`."""
-    from api.cli import demo_cli, tokens_cli, users_cli
+    """`flask users`, `flask tokens`, `flask demo`, `flask models`."""
+    from api.cli import demo_cli, models_cli, tokens_cli, users_cli
 
-    for group in (users_cli, tokens_cli, demo_cli):
+    for group in (users_cli, tokens_cli, demo_cli, models_cli):
         app.cli.add_command(group)

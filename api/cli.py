@@ -11,6 +11,19 @@ from models import ROLES, User, db
 users_cli = click.Group("users", help="Manage users.")
 tokens_cli = click.Group("tokens", help="Issue API tokens.")
 demo_cli = click.Group("demo", help="Demo data.")
+models_cli = click.Group("models", help="Predictive models.")
+
+
+@models_cli.command("train")
+def train_models() -> None:
+    """Retrain the risk model and refit BKT skill parameters now (beat also does this daily)."""
+    from worker.model_training import fit_and_store_skill_models, train_and_store_risk_model  # noqa: PLC0415
+
+    version = train_and_store_risk_model()
+    quality = version.quality
+    click.echo(f"risk model v{version.id}: {version.kind}, {version.samples} labelled learners"
+               + (f", held-out ROC AUC {quality['roc_auc']:.3f}, Brier {quality['brier']:.3f}" if "roc_auc" in quality else ""))
+    click.echo(f"skills fitted: {fit_and_store_skill_models()}")
 
 
 @users_cli.command("create")
@@ -50,7 +63,7 @@ def seed(learners: int, days: int, random_seed: int) -> None:
     """Fill the database with a synthetic school and print tokens for a demo educator and learner."""
     from api.demo import seed_school  # noqa: PLC0415  (heavy, only for this command)
 
-    summary = seed_school(learners=learners, days=days, random_seed=random_seed, progress=click.echo)
+    summary = seed_school(learner_count=learners, days=days, random_seed=random_seed, progress=click.echo)
     secret = current_app.config["SECRET_KEY"]
     click.echo(f"\nSeeded {summary['learners']} learners in {summary['sections']} sections, {summary['events']} events "
                f"over {days} days ({summary['slipping']} learners slipping).")

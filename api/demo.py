@@ -46,11 +46,12 @@ def _build_catalog() -> dict[str, Any]:
     return catalog
 
 
-def _enroll(learner_ids: list[int], catalog: dict[str, Any]) -> None:
+def _enroll(learners: dict[int, int], catalog: dict[str, Any]) -> None:
+    """Enroll demo learner n (by number) in group n % 4 of each subject, where their attendance is kept."""
     existing = set(db.session.execute(sa.select(Enrollment.learner_id, Enrollment.section_id)).all())
-    for index, learner_id in enumerate(learner_ids):
+    for n, learner_id in learners.items():
         for key, _ in SUBJECTS:
-            section = catalog["sections"][key][index % len(GROUPS)]
+            section = catalog["sections"][key][n % len(GROUPS)]
             if (learner_id, section.id) not in existing:
                 db.session.add(Enrollment(learner_id=learner_id, section_id=section.id, status="active"))
     db.session.commit()
@@ -104,26 +105,28 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return count
 
 
-def seed_school(learners: int, days: int, random_seed: int, progress: Callable[[str], None]) -> dict[str, Any]:
+def seed_school(learner_count: int, days: int, random_seed: int, progress: Callable[[str], None]) -> dict[str, Any]:
     """Create the school and ingest its history through the same path as the API; idempotent."""
     rng = random.Random(random_seed)
     catalog = _build_catalog()
     start = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days)
-    slipping = set(rng.sample(range(1, learners + 1), max(1, int(learners * SLIP_SHARE))))
+    slipping = set(rng.sample(range(1, learner_count + 1), max(1, int(learner_count * SLIP_SHARE))))
     stored = 0
     pending: list[dict[str, Any]] = []
-    for n in range(1, learners + 1):
+    for n in range(1, learner_count + 1):
         pending.extend(_learner_events(n, n in slipping, days, start, rng, catalog))
-        if len(pending) >= BATCH or n == learners:
+        if len(pending) >= BATCH or n == learner_count:
             for offset in range(0, len(pending), BATCH):
                 stored += len(ingest_events(pending[offset:offset + BATCH], collection="events",
                                             auto_create=True, skew=timedelta(minutes=5)).stored_ids)
             pending = []
-            progress(f"  learners {n}/{learners}, events stored {stored}")
-    learner_ids = list(db.session.scalars(sa.select(User.id).where(User.external_id.like("demo-learner-%"))))
-    _enroll(learner_ids, catalog)
+            progress(f"  learners {n}/{learner_count}, events stored {stored}")
+    learners = {int(ext.rsplit("-", 1)[1]): pk for ext, pk in db.session.execute(
+        sa.select(User.external_id, User.id).where(User.external_id.like("demo-learner-%")))}
+    _enroll(learners, catalog)
+    learner_ids = list(learners.values())
     for offset in range(0, len(learner_ids), 500):
         update_learner_counters(learner_ids[offset:offset + 500])
-    steady = min(set(range(1, learners + 1)) - slipping)
-    return {"learners": learners, "sections": len(GROUPS) * len(SUBJECTS), "events": stored,
+    steady = min(n for n in range(4, learner_count + 1, len(GROUPS)) if n not in slipping)  # taught by demo-educator-1
+    return {"learners": len(learners), "sections": len(GROUPS) * len(SUBJECTS), "events": stored,
             "slipping": len(slipping), "educator": "demo-educator-1", "learner": f"demo-learner-{steady:03d}"}

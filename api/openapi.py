@@ -107,6 +107,13 @@ def _paths() -> dict[str, Any]:
             f"Enroll a learner or set the enrollment status ({', '.join(ENROLLMENT_STATUSES)})", "service, admin", "EnrollmentPut",
             {"200": {"description": "updated"}, "201": {"description": "created"}, "404": ERROR, "422": ERROR})},
     }
+    paths["/api/v1/learners/{external_id}/analytics"] = {"get": _op(
+        "Metrics, score trend, score forecast with prediction interval, explainable risk, patterns, completion forecasts, "
+        "grades by subject and skill mastery", "self, their educators, admin, service", query=("horizon", "deadline"))}
+    for name in ("sections", "courses", "subjects", "exams"):
+        paths[f"/api/v1/{name}/{{external_id}}/analytics"] = {"get": _op(
+            f"Cohort analytics of a {name[:-1]}: average, pass rate, grade bands, attendance, risk counts, top and low "
+            "performers, weekly average", "educator (own sections), admin, service", query=("pass_mark",))}
     paths["/api/v1/events"]["post"]["requestBody"] = {"required": True, "content": {"application/json": {"schema": ingest}}}
     for name in SPECS:
         paths[f"/api/v1/{name}/{{external_id}}"] = {

@@ -3,12 +3,13 @@ from models.alerts import Alert, AlertHistory, ThresholdOverride
 from models.base import db, utcnow
 from models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Module, Section, Subject
 from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, Event
+from models.learning import RiskModelVersion, SkillMastery, SkillModel
 from models.metrics import LearnerCounters, MetricSnapshot
 from models.school import Attendance, Exam, Grade
 from models.users import ROLES, User
 
 __all__ = [
     "ATTENDANCE_STATUSES", "ENROLLMENT_STATUSES", "EVENT_KINDS", "ROLES", "Alert", "AlertHistory", "Attendance", "Course",
-    "Enrollment", "Event", "Exam", "Grade", "LearnerCounters", "MetricSnapshot", "Module", "Section",
-    "Subject", "ThresholdOverride", "User", "db", "utcnow",
+    "Enrollment", "Event", "Exam", "Grade", "LearnerCounters", "MetricSnapshot", "Module", "RiskModelVersion",
+    "Section", "SkillMastery", "SkillModel", "Subject", "ThresholdOverride", "User", "db", "utcnow",
 ]

@@ -52,6 +52,14 @@ def test_demo_seed_builds_a_school_with_slipping_learners(runner, client):
     assert len(educator) == 10  # demo-educator-1 teaches one group of each subject: a quarter of the learners
     learner = client.get("/api/v1/learners", headers={"Authorization": f"Bearer {tokens[1]}"}).json["learners"]
     assert len(learner) == 1
+    assert learner[0]["external_id"] in {l["external_id"] for l in educator}  # the demo learner is in the demo class
+    for section in client.get("/api/v1/sections", headers={"Authorization": f"Bearer {tokens[0]}"}).json["sections"]:
+        roster = {l["external_id"] for l in client.get(f"/api/v1/sections/{section['external_id']}/learners",
+                                                       headers={"Authorization": f"Bearer {tokens[0]}"}).json["learners"]}
+        recorded = set(db.session.scalars(sa.select(User.external_id).join(Event, Event.learner_id == User.id)
+                                          .join(Section, Section.id == Event.section_id)
+                                          .where(Section.external_id == section["external_id"])))
+        assert recorded == roster  # attendance is recorded for exactly the enrolled learners
     again = runner.invoke(args=["demo", "seed", "--learners", "40", "--days", "30"])
     assert "events stored 0" in again.output  # idempotent: every event is a duplicate
 

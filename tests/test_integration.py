@@ -91,3 +91,17 @@ def test_bad_input_never_gets_a_500_from_the_real_server(live, app):
                                  headers={**headers, "Content-Type": "application/json"})
         assert 400 <= response.status_code < 500, (body, response.status_code, response.text)
         assert "error" in response.json()
+
+
+def test_training_task_runs_on_the_worker(live, app):
+    """The daily training task is a real Celery task: sent by name, run by the worker, result stored."""
+    from models import RiskModelVersion, db
+    import sqlalchemy as sa
+
+    app.extensions["celery"].send_task("learnpulse.train_risk_model", queue="celery")
+
+    def stored() -> int:
+        db.session.rollback()  # see the worker's commit
+        return db.session.scalar(sa.select(sa.func.count()).select_from(RiskModelVersion))
+
+    wait_until(stored, 30, "the worker to store a risk model version")

@@ -1,0 +1,112 @@
+"""GET /learners/<id>/analytics and GET /{sections,courses,subjects,exams}/<id>/analytics."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import sqlalchemy as sa
+from flask import request
+
+from api.access import SEES_EVERYONE, readable_learner, readable_section
+from api.analytics import bp
+from api.auth.guard import current_user, require_auth
+from api.errors import ApiError, field_error
+from api.query_args import int_arg
+from api.validation import parse_date
+from models import Course, Enrollment, Exam, Grade, Section, Subject, db
+from worker.reports import cohort_report, learner_report
+
+COHORT_ROLES = ("educator", "admin", "service")
+
+
+def _deadline_days() -> float | None:
+    raw = request.args.get("deadline")
+    if not raw:
+        return None
+    try:
+        deadline = parse_date(raw)
+    except ValueError as exc:
+        raise ApiError(400, f"query parameter deadline {exc}", details=[field_error("deadline", str(exc))]) from exc
+    return (deadline - datetime.now(timezone.utc).date()).days + 1.0
+
+
+@bp.get("/learners/<external_id>/analytics")
+@require_auth()
+def learner_analytics(external_id: str):
+    """Metrics, trend, score forecast (`horizon` days, default 14), risk, patterns, completion forecasts, mastery."""
+    learner = readable_learner(current_user(), external_id)
+    horizon = int_arg("horizon", 14, 1, 365)
+    return learner_report(learner, float(horizon), _deadline_days())
+
+
+def _pass_mark() -> float:
+    return float(int_arg("pass_mark", 60, 0, 100))
+
+
+def _members(sections: sa.Select) -> list[int]:
+    """Learners enrolled in the given sections."""
+    return list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id.in_(sections)).distinct()))
+
+
+def _sections_of(column: sa.Column, entity_id: int) -> sa.Select:
+    """Sections of a course or subject the caller may aggregate over: an educator's own, or all."""
+    query = sa.select(Section.id).where(column == entity_id)
+    if current_user().role not in SEES_EVERYONE:
+        query = query.where(Section.educator_id == current_user().id)
+    return query
+
+
+def _entity(model, external_id: str):
+    entity = db.session.scalar(sa.select(model).where(model.external_id == external_id))
+    if entity is None:
+        raise ApiError(404, f"no {model.__tablename__[:-1]} {external_id!r}")
+    return entity
+
+
+@bp.get("/sections/<external_id>/analytics")
+@require_auth(*COHORT_ROLES)
+def section_analytics(external_id: str):
+    """Cohort analytics of one section."""
+    section = readable_section(current_user(), external_id)
+    courses = [section.course_id] if section.course_id else None
+    return {"section": section.external_id,
+            **cohort_report(_members(sa.select(sa.literal(section.id))), _pass_mark(), courses)}
+
+
+@bp.get("/courses/<external_id>/analytics")
+@require_auth(*COHORT_ROLES)
+def course_analytics(external_id: str):
+    """Cohort analytics of a course's sections (an educator sees their own sections of it)."""
+    course = _entity(Course, external_id)
+    members = _members(_sections_of(Section.course_id, course.id))
+    if not members and current_user().role == "educator":
+        raise ApiError(404, f"no course {external_id!r} that you teach")
+    return {"course": course.external_id, **cohort_report(members, _pass_mark(), [course.id])}
+
+
+@bp.get("/subjects/<external_id>/analytics")
+@require_auth(*COHORT_ROLES)
+def subject_analytics(external_id: str):
+    """Cohort analytics of a subject's sections (an educator sees their own sections of it)."""
+    subject = _entity(Subject, external_id)
+    sections = _sections_of(Section.subject_id, subject.id)
+    members = _members(sections)
+    if not members and current_user().role == "educator":
+        raise ApiError(404, f"no subject {external_id!r} that you teach")
+    courses = [c for c in db.session.scalars(sa.select(Section.course_id).where(Section.id.in_(sections)).distinct()) if c]
+    return {"subject": subject.external_id, **cohort_report(members, _pass_mark(), courses or None)}
+
+
+@bp.get("/exams/<external_id>/analytics")
+@require_auth(*COHORT_ROLES)
+def exam_analytics(external_id: str):
+    """Grade distribution and pass rate of one exam's marks."""
+    exam = _entity(Exam, external_id)
+    if current_user().role == "educator":
+        section = db.session.get(Section, exam.section_id) if exam.section_id else None
+        if section is None or section.educator_id != current_user().id:
+            raise ApiError(404, f"no exam {external_id!r} of your sections")
+    rows = db.session.execute(sa.select(Grade.learner_id, Grade.marks).where(Grade.exam_id == exam.id)
+                              .order_by(Grade.learner_id)).all()
+    percent = np.array([100.0 * marks / exam.max_marks for _, marks in rows])
+    return {"exam": exam.external_id, **cohort_report([learner for learner, _ in rows], _pass_mark(), scores=percent)}

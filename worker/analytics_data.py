@@ -1,0 +1,51 @@
+"""Load the database into the flat arrays `analytics/` computes on (learners in index order)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+import numpy as np
+import sqlalchemy as sa
+
+from analytics.learner_metrics import KIND_CODES, EventArrays
+from analytics.school import ATTENDANCE_CODES, attendance_percent
+from models import Attendance, Event, db
+from models.upsert import chunks_in
+
+ENGAGEMENT_KINDS = ("activity", "module_completed", "assessment")
+
+
+def _index_of(learner_ids: Sequence[int], values: Sequence[int]) -> np.ndarray:
+    return np.searchsorted(np.asarray(learner_ids), np.asarray(values, dtype=np.int64))
+
+
+def load_event_arrays(learner_ids: Sequence[int], course_ids: Sequence[int] | None = None) -> tuple[EventArrays, np.ndarray]:
+    """Engagement events of these learners (sorted ids -> indices 0..n-1), plus each event's module id.
+
+    With course_ids, only events in those courses count (a section's view of its own course).
+    """
+    ids = sorted(set(learner_ids))
+    columns = [Event.learner_id, Event.occurred_at, Event.kind, Event.score, Event.max_score, Event.module_id]
+    scope = [Event.kind.in_(ENGAGEMENT_KINDS)]
+    if course_ids is not None:
+        scope.append(Event.course_id.in_(sorted(set(course_ids))))
+    rows: list = []
+    for condition in chunks_in(Event.learner_id, ids):
+        rows.extend(db.session.execute(sa.select(*columns).where(condition, *scope)
+                                       .order_by(Event.learner_id, Event.occurred_at, Event.id)))
+    rows.sort(key=lambda row: (row[0], row[1]))  # chunks arrive in order already; this keeps it so
+    learner = _index_of(ids, [row[0] for row in rows]).astype(np.int64)
+    time = np.array([row[1].timestamp() for row in rows], dtype=float)
+    kind = np.array([KIND_CODES[row[2]] for row in rows], dtype=np.int8)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        percent = np.array([100.0 * row[3] / row[4] if row[3] is not None else np.nan for row in rows], dtype=float)
+    module = np.array([row[5] if row[5] is not None else -1 for row in rows], dtype=np.int64)
+    return EventArrays(len(ids), learner, time, kind, percent), module
+
+
+def load_attendance_percent(learner_ids: Sequence[int]) -> np.ndarray:
+    """Attendance percent per learner (same order as sorted learner_ids); NaN without records."""
+    ids = sorted(set(learner_ids))
+    rows = [row for condition in chunks_in(Attendance.learner_id, ids)
+            for row in db.session.execute(sa.select(Attendance.learner_id, Attendance.status).where(condition))]
+    return attendance_percent(_index_of(ids, [r[0] for r in rows]), np.array([ATTENDANCE_CODES[r[1]] for r in rows], dtype=np.int64),
+                              len(ids))
+
