@@ -55,6 +55,8 @@ def test_learner_analytics_report(client, school):
     assert report["metrics"]["assessments"] == 6 and report["metrics"]["average_score"] == pytest.approx(65.0)
     assert report["risk"]["light"] in ("green", "amber", "red") and report["risk"]["model"] == "cold_start"
     assert sum(report["patterns"]["by_hour"]) == 6 + 2 + 7
+    assert len(report["activity"]["daily"]) == 28 and sum(report["activity"]["weekly"]) == 6 + 2 + 7
+    assert report["activity"]["daily"][-1] == 1  # one activity today
     [course] = report["completion"]
     assert (course["course"], course["modules_total"], course["modules_completed"]) == ("c1", 4, 2)
     assert course["predicted_completion"] and course["probability_by_deadline"] is None
@@ -94,6 +96,7 @@ def test_section_and_exam_cohorts(client, school):
     assert sum(section["grade_distribution"].values()) == 2 and section["pass_rate"] == 1.0
     assert [p["learner"] for p in section["top_performers"]] == ["amy", "bob"]  # tie broken by id
     assert len(section["weekly_average"]) == 8
+    assert section["unusual_learners"] == []  # too few learners to call anyone unusual
     exam = client.get("/api/v1/exams/e1/analytics?pass_mark=50", headers=school["ted"]).json
     assert exam["average"] == pytest.approx(60.0) and exam["pass_rate"] == 0.5
     assert exam["grade_distribution"]["A"] == 1 and exam["grade_distribution"]["F"] == 1
@@ -152,3 +155,28 @@ def test_skill_models_fit_by_em_and_rebuild_mastery(app, service, client):
     assert fitted.p_learn == pytest.approx(truth.p_learn, abs=0.06) and fitted.p_slip == pytest.approx(truth.p_slip, abs=0.06)
     mastery = db.session.scalars(sa.select(SkillMastery.p_mastery)).all()
     assert len(mastery) == 300 and np.mean(mastery) > truth.p_init
+
+
+def test_mastery_advances_one_step_per_assessment_and_matches_a_replay(client, service):
+    from analytics.bkt import DEFAULT_PARAMS, replay, to_padded
+    answers = [1, 0, 1, 1, 0, 1, 1, 1]
+    events = [{"id": f"q{i}", "learner": "amy", "kind": "assessment", "occurred_at": at(30 - i), "score": a, "max_score": 1,
+               "skill": "fractions"} for i, a in enumerate(answers)]
+    assert client.post("/api/v1/events", json={"events": events[:3]}, headers=service).status_code == 201  # 3 in one batch
+    for event in events[3:]:  # then one per request
+        assert client.post("/api/v1/events", json=event, headers=service).status_code == 201
+    assert client.post("/api/v1/events", json=events[4], headers=service).json["duplicates"] == 1  # not applied twice
+    row = db.session.scalar(sa.select(SkillMastery))
+    obs, mask = to_padded(np.zeros(len(answers), dtype=np.int64), np.array(answers, dtype=bool))
+    expected = replay(obs, mask, BKTParams(**DEFAULT_PARAMS))[0]
+    assert row.p_mastery == pytest.approx(expected, rel=1e-9)
+    assert (row.attempts, row.correct) == (8, 6)
+    report = client.get("/api/v1/learners/amy/analytics", headers=service).json
+    assert report["mastery"] == [{"skill": "fractions", "p_mastery": round(expected, 4), "attempts": 8, "mastered": expected >= 0.95}]
+
+
+def test_rejected_batch_does_not_move_mastery(client, service):
+    bad = [{"learner": "amy", "kind": "assessment", "occurred_at": at(1), "score": 1, "max_score": 1, "skill": "s"},
+           {"learner": "amy", "kind": "assessment", "occurred_at": at(1), "score": 5, "max_score": 1, "skill": "s"}]
+    assert client.post("/api/v1/events", json={"events": bad}, headers=service).status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SkillMastery)) == 0

@@ -12,10 +12,10 @@ from analytics.risk import RiskModel, cold_start_model, train_risk_model
 from models import Enrollment, Event, RiskModelVersion, SkillMastery, SkillModel, db
 from models.upsert import upsert_rows
 from worker.analytics_data import load_attendance_percent, load_event_arrays
+from worker.mastery import MASTERY_THRESHOLD
 
 FAILED_OR_DROPPED = ("failed", "dropped")
 FINISHED = ("failed", "dropped", "completed")
-MASTERY_THRESHOLD = 60.0  # an assessment at or above this percent counts as a correct attempt
 
 
 def current_risk_model() -> RiskModel:

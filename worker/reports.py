@@ -8,6 +8,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from analytics import cohort as cohort_analytics
+from analytics.anomaly import detect_anomalies
 from analytics.activity import weekly_counts, daily_counts
 from analytics.bkt import replay, to_padded
 from analytics.forecast import dispersion_index, forecast_completion, forecast_scores
@@ -18,7 +19,8 @@ from analytics.risk import score_risk
 from analytics.scores import DIRECTION_NAMES, compute_score_trends
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
 from worker.analytics_data import load_attendance_percent, load_event_arrays
-from worker.model_training import MASTERY_THRESHOLD, current_risk_model, skill_params
+from worker.mastery import MASTERY_THRESHOLD
+from worker.model_training import current_risk_model, skill_params
 
 LIGHTS = cohort_analytics.TRAFFIC_LIGHTS
 FORECAST_LEVEL = 0.9
@@ -52,6 +54,14 @@ def _trend_and_forecast(events, now: float, horizon_days: float) -> tuple[dict, 
     forecast = forecast_scores(trends.per_day, last_x, horizon_days, FORECAST_LEVEL)
     return trend, {"horizon_days": horizon_days, "predicted_score": _clean(forecast.predicted[0]),
                    "interval": [_clean(forecast.low[0]), _clean(forecast.high[0])], "level": FORECAST_LEVEL}
+
+
+def _activity_counts(events, now: float, days: int = 28) -> dict[str, Any]:
+    """Events per UTC day for the last `days` days (oldest first) and per whole week."""
+    active = events.kind <= KIND_CODES["assessment"]
+    daily = daily_counts(segments(events.learner[active], events.n_learners), events.time[active], now, days)
+    first = datetime.fromtimestamp(now, timezone.utc).date() - timedelta(days=days - 1)
+    return {"first_day": first.isoformat(), "daily": daily[0].tolist(), "weekly": weekly_counts(daily)[0].tolist()}
 
 
 def _patterns(events) -> dict[str, Any]:
@@ -135,7 +145,8 @@ def learner_report(learner: User, horizon_days: float, deadline_days: float | No
     trend, forecast = _trend_and_forecast(events, now, horizon_days)
     return {"learner": learner.external_id, "as_of": datetime.fromtimestamp(now, timezone.utc).isoformat(),
             "metrics": {k: _clean(v) for k, v in metrics.row(0).items()}, "trend": trend, "forecast": forecast,
-            "risk": _risk_json(current_risk_model(), metrics.features()), "patterns": _patterns(events),
+            "risk": _risk_json(current_risk_model(), metrics.features()), "activity": _activity_counts(events, now),
+            "patterns": _patterns(events),
             "completion": _completion(events, module, now, deadline_days),
             "grades_by_subject": _grades_by_subject(learner.id), "mastery": _mastery(learner.id)}
 
@@ -150,7 +161,9 @@ def cohort_report(learner_ids: list[int], pass_mark: float, course_ids: list[int
     attendance = load_attendance_percent(ids)
     metrics = compute_learner_metrics(events, now, attendance)
     average = metrics.average_score if scores is None else np.asarray(scores, dtype=float)
-    lights = score_risk(current_risk_model(), metrics.features()).light if ids else np.array([], dtype=np.int8)
+    features = metrics.features()
+    lights = score_risk(current_risk_model(), features).light if ids else np.array([], dtype=np.int8)
+    unusual = detect_anomalies(features, contamination=0.05)
     members = np.arange(len(ids))
     groups = np.zeros(len(ids), dtype=np.int64)
     summary = cohort_analytics.summarize_cohorts(members, groups, 1, average, attendance, lights, pass_mark)
@@ -169,5 +182,7 @@ def cohort_report(learner_ids: list[int], pass_mark: float, course_ids: list[int
             "risk": dict(zip(LIGHTS, summary.risk_counts[0].tolist())),
             "top_performers": [performer(i) for i in best[0] if i >= 0],
             "low_performers": [performer(i) for i in worst[0] if i >= 0],
+            "unusual_learners": [{"learner": external[ids[i]], "score": round(float(unusual.score[i]), 4)}
+                                 for i in np.flatnonzero(unusual.flagged)],
             "weekly_average": [{"week_start": datetime.fromtimestamp(start + w * 7 * SECONDS_PER_DAY, timezone.utc).date().isoformat(),
                                 "average": _clean(v)} for w, v in enumerate(trend)]}

@@ -10,6 +10,7 @@ from api.events.schemas import REFERENCE_FIELDS, validate_event
 from api.events.store import insert_events
 from models import Attendance, Course, Event, Exam, Grade, Module, Section, Subject, User, db
 from models.upsert import ids_by_external_id, insert_missing, select_where_in, upsert_rows
+from worker.mastery import apply_assessments
 
 REFERENCE_MODELS = {"course": Course, "module": Module, "section": Section, "subject": Subject, "exam": Exam}
 EVENT_COLUMNS = ("kind", "occurred_at", "skill", "score", "max_score", "duration_seconds", "marks", "date", "status")
@@ -156,6 +157,7 @@ def ingest_events(raw_events: list[Any], *, collection: str | None, auto_create:
         learner_ids = _learner_ids(fresh, known)
         stored_events, stored_ids, duplicates = _store(fresh, learner_ids, collection)
         _apply_school_records(stored_events, learner_ids)
+        apply_assessments(stored_events, learner_ids)
         db.session.commit()
     except BaseException:
         db.session.rollback()
