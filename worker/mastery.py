@@ -15,27 +15,28 @@ import sqlalchemy as sa
 
 from analytics.bkt import DEFAULT_PARAMS, bkt_update
 from models import SkillMastery, SkillModel, db
-from models.upsert import dialect_insert
 
 MASTERY_THRESHOLD = 60.0  # percent at or above which an attempt counts as correct
 
 
-def _param(name: str) -> Any:
-    """The skill's fitted parameter, or the default while the skill has not been fitted."""
-    fitted = sa.select(getattr(SkillModel, name)).where(SkillModel.skill == SkillMastery.skill).scalar_subquery()
-    return sa.func.coalesce(fitted, DEFAULT_PARAMS[name])
+def _param(name: str) -> str:
+    """SQL for the skill's fitted parameter, or its default while the skill has not been fitted."""
+    return (f"COALESCE((SELECT {name} FROM skill_models WHERE skill_models.skill = skill_mastery.skill), "
+            f"{DEFAULT_PARAMS[name]!r})")
 
 
-def _update_statement() -> Any:
-    stmt = dialect_insert(SkillMastery)
-    p, correct = SkillMastery.p_mastery, stmt.excluded.correct
-    guess, slip, learn = _param("p_guess"), _param("p_slip"), _param("p_learn")
-    posterior = sa.case(
-        (correct == 1, p * (1 - slip) / (p * (1 - slip) + (1 - p) * guess)),
-        else_=p * slip / (p * slip + (1 - p) * (1 - guess)))
-    return stmt.on_conflict_do_update(index_elements=["learner_id", "skill"], set_={
-        "p_mastery": posterior + (1 - posterior) * learn, "attempts": SkillMastery.attempts + 1,
-        "correct": SkillMastery.correct + correct, "updated_at": stmt.excluded.updated_at})
+_P, _C = "skill_mastery.p_mastery", "excluded.correct"
+_POSTERIOR = (f"(CASE WHEN {_C} = 1 THEN {_P} * (1 - {_param('p_slip')}) / ({_P} * (1 - {_param('p_slip')}) + (1 - {_P}) * {_param('p_guess')}) "
+              f"ELSE {_P} * {_param('p_slip')} / ({_P} * {_param('p_slip')} + (1 - {_P}) * (1 - {_param('p_guess')})) END)")
+# Plain SQL (PostgreSQL and SQLite alike): cacheable, and run through the driver's executemany.
+UPSERT = sa.text(
+    "INSERT INTO skill_mastery (learner_id, skill, p_mastery, attempts, correct, updated_at) "
+    "VALUES (:learner_id, :skill, :p_mastery, 1, :correct, :updated_at) "
+    "ON CONFLICT (learner_id, skill) DO UPDATE SET "
+    f"p_mastery = {_POSTERIOR} + (1 - {_POSTERIOR}) * {_param('p_learn')}, "
+    "attempts = skill_mastery.attempts + 1, correct = skill_mastery.correct + excluded.correct, "
+    "updated_at = excluded.updated_at"
+).bindparams(sa.bindparam("updated_at", type_=SkillMastery.__table__.c.updated_at.type))
 
 
 def apply_assessments(events: list[dict[str, Any]], learner_ids: dict[str, int]) -> int:
@@ -59,7 +60,6 @@ def apply_assessments(events: list[dict[str, Any]], learner_ids: dict[str, int])
             rounds.append([])
         rounds[k].append({"learner_id": learner_id, "skill": skill, "p_mastery": float(first[0]), "attempts": 1,
                           "correct": int(correct), "updated_at": now})
-    statement = _update_statement()
     for rows in rounds:
-        db.session.execute(statement, rows)
+        db.session.execute(UPSERT, rows)
     return len(attempts)
