@@ -14,6 +14,8 @@ Why each reliability setting is set:
   (the events are stored; a later sweep picks the learners up) instead of hanging a request.
 """
 
+from celery.schedules import crontab
+
 task_serializer = "json"
 result_serializer = "json"
 accept_content = ["json"]
@@ -30,6 +32,18 @@ broker_connection_retry_on_startup = True
 task_publish_retry = True
 task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
-# Periodic work (monitoring sweeps, daily analytics) is added here as it is built; the
-# schedule lives only in this file.
-beat_schedule: dict = {}
+# The whole periodic schedule (run exactly one beat). `expires` drops a run that missed its
+# window instead of letting late runs pile up; each sweep also claims its window in Redis, so a
+# second beat started by mistake does no double work.
+beat_schedule = {
+    "performance-monitoring": {"task": "learnpulse.monitoring.sweep", "schedule": 15 * 60,
+                               "args": ("performance",), "options": {"expires": 14 * 60}},
+    "engagement-monitoring": {"task": "learnpulse.monitoring.sweep", "schedule": 60 * 60,
+                              "args": ("engagement",), "options": {"expires": 55 * 60}},
+    "velocity-analysis": {"task": "learnpulse.monitoring.sweep", "schedule": 6 * 60 * 60,
+                          "args": ("velocity",), "options": {"expires": 5 * 60 * 60}},
+    "daily-analytics": {"task": "learnpulse.analytics.daily", "schedule": crontab(hour=2, minute=0),
+                        "options": {"expires": 3 * 60 * 60}},
+    "alert-cleanup": {"task": "learnpulse.alerts.cleanup", "schedule": crontab(hour=3, minute=30, day_of_week="sunday"),
+                      "options": {"expires": 6 * 60 * 60}},
+}

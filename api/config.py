@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CLOCK_SKEW_SECONDS": 300,  # events further in the future than this are refused
     "SERVICE_TOKEN_MAX_TTL": 3600,  # seconds; the longest token POST /auth/token may mint
     "WORKER_PING_TIMEOUT": 0.5,  # seconds /health waits for Celery workers to answer
+    "ALERT_RETENTION_DAYS": 90,  # resolved/acknowledged alerts older than this are deleted weekly
 }
 
 
@@ -72,6 +73,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "MAX_CLOCK_SKEW_SECONDS": _int(env, "MAX_CLOCK_SKEW_SECONDS"),
         "SERVICE_TOKEN_MAX_TTL": _int(env, "SERVICE_TOKEN_MAX_TTL"),
         "WORKER_PING_TIMEOUT": float(env.get("WORKER_PING_TIMEOUT") or DEFAULTS["WORKER_PING_TIMEOUT"]),
+        "ALERT_RETENTION_DAYS": _int(env, "ALERT_RETENTION_DAYS"),
     }
     if embedded:
         db_file = instance_path / "learnpulse.db"

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import redis
 from celery import shared_task
+from flask import current_app
 from sqlalchemy.exc import OperationalError
 
 from worker.dispatch import clear_pending
 from worker.evaluation import update_learner_counters
 from worker.model_training import fit_and_store_skill_models, train_and_store_risk_model
+from worker.monitoring import evaluate_rules, learner_ids_between, shard_ranges, store_snapshots
+from worker.sweeps import SHARD_SIZE, claim_window, cleanup_alerts, run_shard, start_sweep, window_of
 
 TRANSIENT = (OperationalError, redis.ConnectionError, redis.TimeoutError)
 
@@ -15,9 +18,12 @@ TRANSIENT = (OperationalError, redis.ConnectionError, redis.TimeoutError)
 @shared_task(name="learnpulse.evaluate_learners", autoretry_for=TRANSIENT, retry_backoff=True,
              retry_backoff_max=60, max_retries=8)
 def evaluate_learners(learner_ids: list[int]) -> dict[str, int]:
-    """Evaluate learners after new events: refresh their counters and last-evaluated time."""
+    """After new events: refresh counters, evaluate the score rules, store and publish fresh metrics."""
     clear_pending(learner_ids)
-    return {"learners": update_learner_counters(learner_ids)}
+    updated = update_learner_counters(learner_ids)
+    stats = evaluate_rules(learner_ids, "performance")
+    store_snapshots(learner_ids, "event", publish_updates=True)
+    return {"learners": updated, "alerts_created": stats.created, "alerts_resolved": stats.resolved}
 
 
 @shared_task(name="learnpulse.train_risk_model", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
@@ -32,3 +38,31 @@ def train_risk_model() -> dict[str, object]:
 def fit_skill_models() -> dict[str, int]:
     """Refit every skill's BKT parameters by EM and rebuild mastery from history with them."""
     return {"skills": fit_and_store_skill_models()}
+
+
+@shared_task(name="learnpulse.monitoring.sweep", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+def monitoring_sweep(sweep: str) -> dict[str, object]:
+    """Periodic sweep coordinator: claim this window, fan out shards."""
+    return start_sweep(sweep, monitoring_shard)
+
+
+@shared_task(name="learnpulse.monitoring.shard", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+def monitoring_shard(sweep: str, low: int, high: int, window: int) -> dict[str, object]:
+    """One range of learners of a sweep."""
+    return run_shard(sweep, low, high, window)
+
+
+@shared_task(name="learnpulse.analytics.daily", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
+def daily_analytics() -> dict[str, object]:
+    """02:00 UTC: snapshots of every learner, risk model retraining and BKT refit."""
+    if not claim_window("daily", window_of("daily")):
+        return {"skipped": "already ran today"}
+    snapshots = sum(store_snapshots(learner_ids_between(low, high), "daily") for low, high in shard_ranges(SHARD_SIZE))
+    version = train_and_store_risk_model()
+    return {"snapshots": snapshots, "risk_model": version.id, "skills": fit_and_store_skill_models()}
+
+
+@shared_task(name="learnpulse.alerts.cleanup", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
+def alerts_cleanup() -> dict[str, int]:
+    """Weekly: delete closed alerts past the retention period."""
+    return {"deleted": cleanup_alerts(current_app.config["ALERT_RETENTION_DAYS"])}

@@ -1,0 +1,99 @@
+"""The alert lifecycle in the database: open once, resolve when the condition clears, record history."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from analytics.alert_rules import SEVERITIES, Rule, RuleResult
+from models import Alert, AlertHistory, db
+from models.upsert import chunks_in, dialect_insert
+
+DEFAULT_COOLDOWN = timedelta(hours=24)  # a resolved alert does not re-open sooner than this
+UNRESOLVED = Alert.status != "resolved"
+
+
+@dataclass
+class SyncOutcome:
+    created: list[dict[str, Any]] = field(default_factory=list)  # new alerts, ready to publish
+    resolved: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _json_value(value: Any) -> Any:
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float):
+        return None if not np.isfinite(value) else round(value, 3)
+    return value
+
+
+def alert_message(rule: Rule, factors: dict[str, Any]) -> str:
+    """A readable sentence with the values behind the alert."""
+    shown = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in factors.items() if value is not None)
+    return f"{rule.title} ({rule.description}): {shown}." if shown else f"{rule.title}."
+
+
+def alert_json(alert: Alert, learner: str | None = None) -> dict[str, Any]:
+    return {"id": alert.id, "learner": learner, "rule": alert.rule, "scope": alert.scope_key, "severity": alert.severity,
+            "status": alert.status, "title": alert.title, "message": alert.message, "factors": alert.factors,
+            "recommendations": alert.recommendations, "created_at": alert.created_at.isoformat(),
+            "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+            "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None}
+
+
+def _unresolved(rule: str, ids: list[int]) -> dict[int, tuple[int, str]]:
+    """learner id -> (alert id, status) of the unresolved alert of this rule."""
+    return {learner: (alert, status) for condition in chunks_in(Alert.learner_id, ids)
+            for learner, alert, status in db.session.execute(
+                sa.select(Alert.learner_id, Alert.id, Alert.status).where(condition, Alert.rule == rule, UNRESOLVED))}
+
+
+def _cooling(rule: str, ids: list[int], since: datetime) -> set[int]:
+    return {learner for condition in chunks_in(Alert.learner_id, ids) for (learner,) in db.session.execute(
+        sa.select(Alert.learner_id).where(condition, Alert.rule == rule, Alert.resolved_at >= since))}
+
+
+def sync_rule(rule: Rule, learner_ids: np.ndarray, result: RuleResult, now: datetime,
+              cooldown: timedelta = DEFAULT_COOLDOWN) -> SyncOutcome:
+    """Open alerts where the rule holds and none is open; resolve open ones where it no longer holds.
+
+    Safe to run twice at once or to repeat after a crash: the partial unique index allows one
+    unresolved alert per learner, rule and scope, and inserts that lose the race are skipped.
+    """
+    ids = [int(i) for i in learner_ids]
+    triggered = {ids[i]: i for i in np.flatnonzero(result.triggered)}
+    open_alerts = _unresolved(rule.name, ids)
+    outcome = SyncOutcome()
+    candidates = [learner for learner in triggered if learner not in open_alerts]
+    fresh = set(candidates) - _cooling(rule.name, candidates, now - cooldown) if candidates else set()
+    rows = []
+    for learner in sorted(fresh):
+        i = triggered[learner]
+        factors = {name: _json_value(values[i]) for name, values in result.factors.items()}
+        rows.append({"learner_id": learner, "rule": rule.name, "scope_key": "global", "severity": SEVERITIES[int(result.severity[i])],
+                     "status": "open", "title": rule.title, "message": alert_message(rule, factors), "factors": factors,
+                     "recommendations": list(rule.recommendations), "created_at": now, "updated_at": now})
+    if rows:
+        table = Alert.__table__
+        insert = dialect_insert(Alert).on_conflict_do_nothing(
+            index_elements=["learner_id", "rule", "scope_key"], index_where=sa.text("status <> 'resolved'"))
+        inserted = dict((learner, pk) for pk, learner in db.session.execute(insert.returning(table.c.id, table.c.learner_id), rows))
+        created = [dict(row, id=inserted[row["learner_id"]]) for row in rows if row["learner_id"] in inserted]
+        if created:
+            db.session.execute(sa.insert(AlertHistory.__table__), [
+                {"alert_id": row["id"], "from_status": None, "to_status": "open", "note": "condition met", "at": now}
+                for row in created])
+        outcome.created = created
+    previous = {alert: status for learner, (alert, status) in open_alerts.items() if learner not in triggered}
+    if previous:
+        resolved = db.session.execute(sa.update(Alert).where(Alert.id.in_(list(previous)), UNRESOLVED)
+                                      .values(status="resolved", resolved_at=now, updated_at=now)
+                                      .returning(Alert.id, Alert.learner_id)).all()
+        if resolved:
+            db.session.execute(sa.insert(AlertHistory.__table__), [
+                {"alert_id": pk, "from_status": previous[pk], "to_status": "resolved", "note": "condition cleared", "at": now}
+                for pk, _ in resolved])
+        outcome.resolved = [{"id": pk, "learner_id": learner, "rule": rule.name} for pk, learner in resolved]
+    return outcome

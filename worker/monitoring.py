@@ -1,0 +1,134 @@
+"""Evaluate alert rules for a set of learners (a sweep shard, or the learners an event touched)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+import numpy as np
+import sqlalchemy as sa
+from flask import current_app
+
+from analytics.activity import daily_counts
+from analytics.alert_rules import RULES, RuleInputs, evaluate, rules_for
+from analytics.grouping import segments
+from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
+from analytics.risk import score_risk
+from models import MetricSnapshot, User, db
+from worker.alerting import alert_json, sync_rule
+from worker.analytics_data import load_attendance_percent, load_event_arrays
+from worker.model_training import current_risk_model
+from worker.publisher import audience, publish
+from worker.thresholds import resolve_thresholds
+
+SWEEPS = ("performance", "engagement", "velocity")
+
+
+@dataclass
+class MonitoringStats:
+    learners: int = 0
+    created: int = 0
+    resolved: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)
+    would_raise: list[dict[str, Any]] = field(default_factory=list)  # dry runs: what would be opened
+
+
+def learner_ids_between(low: int, high: int) -> list[int]:
+    """Active learners with low <= id < high."""
+    return list(db.session.scalars(sa.select(User.id).where(User.role == "learner", User.active.is_(True),
+                                                            User.id >= low, User.id < high).order_by(User.id)))
+
+
+def shard_ranges(size: int) -> list[tuple[int, int]]:
+    """Id ranges of at most `size` ids covering every learner."""
+    low, high = db.session.execute(sa.select(sa.func.min(User.id), sa.func.max(User.id)).where(User.role == "learner")).one()
+    if low is None:
+        return []
+    return [(start, min(start + size, high + 1)) for start in range(low, high + 1, size)]
+
+
+def build_inputs(ids: list[int], now: float):
+    """Metrics, risk and the extra arrays the rules read, for learners in sorted id order."""
+    events, _ = load_event_arrays(ids)
+    metrics = compute_learner_metrics(events, now, load_attendance_percent(ids))
+    active = events.kind <= KIND_CODES["assessment"]
+    active_seg = segments(events.learner[active], events.n_learners)
+    assessed = events.kind == KIND_CODES["assessment"]
+    inputs = RuleInputs(metrics, score_risk(current_risk_model(), metrics.features()).probability,
+                        daily_counts(active_seg, events.time[active], now, 14),
+                        segments(events.learner[assessed], events.n_learners), events.percent[assessed],
+                        active_seg.counts > 0)
+    return inputs, metrics
+
+
+def evaluate_rules(learner_ids: Sequence[int], sweep: str, *, dry_run: bool = False, only_rule: str | None = None,
+                   now: datetime | None = None) -> MonitoringStats:
+    """Evaluate a sweep's rules for these learners, persist the alert changes and publish them."""
+    now = now or datetime.now(timezone.utc)
+    ids = sorted(set(int(i) for i in learner_ids))
+    stats = MonitoringStats(learners=len(ids))
+    rules = [rule for rule in rules_for(sweep) if only_rule in (None, rule.name)]
+    if not ids or not rules:
+        return stats
+    inputs, _ = build_inputs(ids, now.timestamp())
+    thresholds = resolve_thresholds(ids, rules)
+    id_array = np.asarray(ids)
+    created, resolved = [], []
+    for rule in rules:
+        result = evaluate(rule, inputs, thresholds[rule.name])
+        if dry_run:
+            stats.would_raise += [{"learner_id": ids[i], "rule": rule.name} for i in np.flatnonzero(result.triggered)]
+            continue
+        outcome = sync_rule(rule, id_array, result, now)
+        created += outcome.created
+        resolved += outcome.resolved
+        stats.by_rule[rule.name] = len(outcome.created)
+    if dry_run:
+        db.session.rollback()
+        return stats
+    db.session.commit()
+    stats.created, stats.resolved = len(created), len(resolved)
+    _publish_alerts(created, resolved)
+    return stats
+
+
+def _publish_alerts(created: list[dict[str, Any]], resolved: list[dict[str, Any]]) -> None:
+    channels = audience([row["learner_id"] for row in created + resolved])
+    names = {pk: ext for pk, ext in db.session.execute(
+        sa.select(User.id, User.external_id).where(User.id.in_(list(channels))))} if channels else {}
+    messages = []
+    for row in created:
+        data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items() if k != "learner_id"}
+        data["learner"] = names.get(row["learner_id"])
+        messages += [("alert", channel, data) for channel in channels.get(row["learner_id"], [])]
+    for row in resolved:
+        data = {"id": row["id"], "rule": row["rule"], "learner": names.get(row["learner_id"])}
+        messages += [("alert_resolved", channel, data) for channel in channels.get(row["learner_id"], [])]
+    publish(current_app.extensions["redis"], messages)
+
+
+def store_snapshots(learner_ids: Sequence[int], kind: str, now: datetime | None = None, publish_updates: bool = False) -> int:
+    """Save each learner's current metrics (history for trend charts); optionally publish them."""
+    now = now or datetime.now(timezone.utc)
+    ids = sorted(set(int(i) for i in learner_ids))
+    if not ids:
+        return 0
+    events, _ = load_event_arrays(ids)
+    metrics = compute_learner_metrics(events, now.timestamp(), load_attendance_percent(ids))
+    risk = score_risk(current_risk_model(), metrics.features())
+    rows = []
+    for i, learner in enumerate(ids):
+        row = {**metrics.row(i), "risk_probability": round(float(risk.probability[i]), 4), "snapshot": kind}
+        rows.append({"learner_id": learner, "taken_at": now, "metrics": row})
+    db.session.execute(sa.insert(MetricSnapshot.__table__), rows)
+    db.session.commit()
+    if publish_updates:
+        channels = audience(ids)
+        names = dict(db.session.execute(sa.select(User.id, User.external_id).where(User.id.in_(ids))).all())
+        publish(current_app.extensions["redis"], [("metrics_update", channel, {"learner": names[row["learner_id"]], **row["metrics"]})
+                                                  for row in rows for channel in channels.get(row["learner_id"], [])])
+    return len(rows)
+
+
+def rule_names() -> list[str]:
+    return sorted(RULES)

@@ -1,0 +1,58 @@
+"""Publish messages: append to the channel's bounded Redis stream (for resume), then PUBLISH live."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+import redis
+import sqlalchemy as sa
+
+from models import Enrollment, Section, User, db
+from worker.channels import ADMIN_CHANNEL, MESSAGE_TYPES, PUBSUB_PREFIX, STREAM_KEY, STREAM_MAXLEN, learner_channel, section_channel
+
+log = logging.getLogger(__name__)
+
+
+def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
+    """Publish (type, channel, data) messages; returns how many. Redis errors are logged, not raised:
+    the database already holds the truth, and a reconnecting client refetches it."""
+    messages = list(messages)
+    if not messages:
+        return 0
+    for kind, _, _ in messages:
+        if kind not in MESSAGE_TYPES:
+            raise ValueError(f"unknown message type {kind!r}")
+    now = datetime.now(timezone.utc).isoformat()
+    try:
+        pipe = client.pipeline(transaction=False)
+        envelopes = []
+        for kind, channel, data in messages:
+            envelope = {"type": kind, "channel": channel, "timestamp": now, "data": data}
+            envelopes.append(envelope)
+            pipe.xadd(STREAM_KEY.format(channel), {"m": json.dumps(envelope)}, maxlen=STREAM_MAXLEN, approximate=True)
+        ids = pipe.execute()
+        pipe = client.pipeline(transaction=False)
+        for stream_id, envelope in zip(ids, envelopes):
+            envelope["id"] = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
+            pipe.publish(PUBSUB_PREFIX + envelope["channel"], json.dumps(envelope))
+        pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("could not publish %d message(s): %s", len(messages), exc)
+        return 0
+    return len(messages)
+
+
+def audience(learner_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Channels that should hear about each learner: their own, their sections', and the admins'."""
+    ids = sorted(set(learner_ids))
+    if not ids:
+        return {}
+    channels = {pk: [learner_channel(ext), ADMIN_CHANNEL] for pk, ext in
+                db.session.execute(sa.select(User.id, User.external_id).where(User.id.in_(ids)))}
+    for learner, section in db.session.execute(sa.select(Enrollment.learner_id, Section.external_id)
+                                               .join(Section, Section.id == Enrollment.section_id)
+                                               .where(Enrollment.learner_id.in_(ids))):
+        channels[learner].append(section_channel(section))
+    return channels
