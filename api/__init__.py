@@ -56,6 +56,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per concern; errors leave as JSON in one shape."""
+    from api.alerts import bp as alerts_bp
     from api.analytics import bp as analytics_bp
     from api.auth import bp as auth_bp
     from api.docs import bp as docs_bp
@@ -66,7 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from api.learners import bp as learners_bp
     from api.school import bp as school_bp
 
-    for blueprint in (auth_bp, entities_bp, events_bp, learners_bp, school_bp, analytics_bp):
+    for blueprint in (auth_bp, entities_bp, events_bp, learners_bp, school_bp, analytics_bp, alerts_bp):
         app.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(health_bp)
     app.register_blueprint(docs_bp)

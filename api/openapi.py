@@ -4,6 +4,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from analytics.alert_rules import RULES
+from api.alerts.routes import PREFERENCE_FIELDS
+from api.alerts.thresholds import OVERRIDE_FIELDS
 from api.entities.specs import SPECS
 from api.events.schemas import KIND_FIELDS, MAX_BATCH
 from api.validation import Field
@@ -14,7 +17,7 @@ INGEST_RESPONSES = {"200": {"description": "every event was already stored (all 
                     "201": {"description": "stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}}},
                     "409": ERROR, "413": ERROR, "415": ERROR, "422": ERROR}
 PATH_PARAM_DOC = {"external_id": "the sending platform's id", "section_id": "section external id",
-                  "learner_id": "learner external id"}
+                  "learner_id": "learner external id", "alert_id": "alert id", "override_id": "threshold override id"}
 
 
 def field_schema(field: Field) -> dict[str, Any]:
@@ -114,6 +117,26 @@ def _paths() -> dict[str, Any]:
         paths[f"/api/v1/{name}/{{external_id}}/analytics"] = {"get": _op(
             f"Cohort analytics of a {name[:-1]}: average, pass rate, grade bands, attendance, risk counts, top and low "
             "performers, weekly average", "educator (own sections), admin, service", query=("pass_mark",))}
+    alert_filters = ("learner", "types", "severity", "status", "limit", "before")
+    paths.update({
+        "/api/v1/progress/performance-alerts/": {"get": _op(
+            "Alerts with statistics (total last week, frequency by type, average per day): your own (learners), your "
+            "learners' (educators), anyone's (admins); ?learner= narrows to one learner", "any (scoped)", query=alert_filters)},
+        "/api/v1/alerts/statistics": {"get": _op("Alert counts by status, severity and type", "any (scoped)", query=alert_filters)},
+        "/api/v1/alerts/{alert_id}/acknowledge": {"post": _op(
+            "Acknowledge an open alert with an optional note", "learner (own), educator (their learners), admin", "AcknowledgeRequest",
+            {"200": {"description": "acknowledged"}, "404": ERROR, "409": ERROR, "422": ERROR})},
+        "/api/v1/alerts/history": {"get": _op("Every alert state change: who, when, from and to which status", "any (scoped)",
+                                              query=("limit", "before"))},
+        "/api/v1/alerts/preferences": {"get": _op("Your notification preferences", "any"),
+                                       "put": _op("Set notification preferences", "any", "PreferencesPut")},
+        "/api/v1/alerts/rules": {"get": _op("Every alert rule with its default thresholds", "any")},
+        "/api/v1/notifications/": {"get": _op("Open alerts matching your preferences", "any (scoped)", query=("limit", "before"))},
+        "/api/v1/admin/thresholds": {"get": _op("Threshold overrides", "admin"),
+                                     "put": _op("Create or replace a threshold override for a scope", "admin", "OverridePut")},
+        "/api/v1/admin/thresholds/{override_id}": {"delete": _op("Remove a threshold override", "admin",
+                                                                  responses={"204": {"description": "deleted"}, "404": ERROR})},
+    })
     paths["/api/v1/events"]["post"]["requestBody"] = {"required": True, "content": {"application/json": {"schema": ingest}}}
     for name in SPECS:
         paths[f"/api/v1/{name}/{{external_id}}"] = {
@@ -132,6 +155,11 @@ def _request_schemas() -> dict[str, Any]:
     return {
         "TokenRequest": object_schema({"user": Field("str", required=True, max_length=128), "ttl": Field("int", minimum=1)}),
         "EnrollmentPut": object_schema({"status": Field("str", choices=ENROLLMENT_STATUSES)}),
+        "AcknowledgeRequest": object_schema({"note": Field("str", max_length=2000)}),
+        "PreferencesPut": {"type": "object", "additionalProperties": False, "properties": {
+            "types": {"type": "array", "nullable": True, "items": {"type": "string", "enum": list(RULES)}},
+            **object_schema(PREFERENCE_FIELDS)["properties"]}},
+        "OverridePut": object_schema(OVERRIDE_FIELDS),
         "AttendanceRequest": {"type": "object", "additionalProperties": False, "required": ["section", "date", "records"],
                               "properties": {"section": {"type": "string"}, "date": {"type": "string", "format": "date"},
                                              "records": {"type": "array", "maxItems": MAX_BATCH, "items": {

@@ -70,3 +70,14 @@ class ThresholdOverride(Timestamps, db.Model):
     scope_type: Mapped[str] = mapped_column(sa.String(16))
     scope_id: Mapped[int] = mapped_column(default=0)
     value: Mapped[float]
+
+
+class NotificationPreference(Timestamps, db.Model):
+    """What a user wants to be notified about: alert types (None = all), minimum severity, muted."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    types: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    min_severity: Mapped[str] = mapped_column(sa.String(8), default="low")
+    muted: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,62 @@
+"""Which alerts a user may see, filtered by the common query parameters, and their statistics."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from flask import request
+
+from analytics.alert_rules import RULES
+from api.access import SEES_EVERYONE, readable_learner
+from api.auth.guard import Principal
+from api.errors import ApiError, field_error
+from models import ALERT_STATUSES, SEVERITIES, Alert, Enrollment, Section, db
+
+
+def visible_learners(user: Principal) -> sa.Select | None:
+    """Learner ids the user may see alerts of; None means everyone."""
+    if user.role in SEES_EVERYONE:
+        return None
+    if user.role == "educator":
+        return (sa.select(Enrollment.learner_id).join(Section, Section.id == Enrollment.section_id)
+                .where(Section.educator_id == user.id))
+    return sa.select(sa.literal(user.id))
+
+
+def _list_arg(name: str, allowed: tuple[str, ...]) -> list[str]:
+    values = [v for v in request.args.get(name, "").split(",") if v]
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise ApiError(400, f"query parameter {name} has unknown values", details=[
+            field_error(name, f"{', '.join(bad)} not in {', '.join(allowed)}")])
+    return values
+
+
+def filtered_alerts(user: Principal) -> sa.Select:
+    """Alerts visible to the user, narrowed by ?learner=, ?types=, ?severity=, ?status=."""
+    query = sa.select(Alert)
+    learner = request.args.get("learner")
+    if learner:
+        query = query.where(Alert.learner_id == readable_learner(user, learner).id)
+    elif (scope := visible_learners(user)) is not None:
+        query = query.where(Alert.learner_id.in_(scope))
+    for name, column, allowed in (("types", Alert.rule, tuple(RULES)), ("severity", Alert.severity, SEVERITIES),
+                                  ("status", Alert.status, ALERT_STATUSES)):
+        values = _list_arg(name, allowed)
+        if values:
+            query = query.where(column.in_(values))
+    return query
+
+
+def statistics(query: sa.Select) -> dict[str, Any]:
+    """Totals by status, severity and type, and the last week's volume and daily average."""
+    alerts = query.subquery()
+    week_ago = datetime.now(timezone.utc) - timedelta(days=7)
+
+    def counts(column: str) -> dict[str, int]:
+        return dict(db.session.execute(sa.select(alerts.c[column], sa.func.count()).group_by(alerts.c[column])).all())
+
+    last_week = db.session.scalar(sa.select(sa.func.count()).select_from(alerts).where(alerts.c.created_at >= week_ago))
+    return {"total": sum(counts("status").values()), "by_status": counts("status"), "by_severity": counts("severity"),
+            "frequency": counts("rule"), "total_last_week": last_week, "average_per_day": round(last_week / 7, 2)}

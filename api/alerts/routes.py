@@ -1,0 +1,149 @@
+"""Alert lists, acknowledgement, history, statistics, preferences and notifications."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from analytics.alert_rules import RULES
+from api.access import can_read_learner
+from api.alerts import bp
+from api.alerts.queries import filtered_alerts, statistics, visible_learners
+from api.auth.guard import current_user, require_auth
+from api.errors import ApiError
+from api.query_args import page_args
+from api.validation import Field, json_body, validated
+from models import SEVERITIES, Alert, AlertHistory, NotificationPreference, User, db
+from worker.alerting import alert_json
+
+PREFERENCE_FIELDS = {"min_severity": Field("str", choices=SEVERITIES), "muted": Field("bool")}
+
+
+def _page(query: sa.Select) -> tuple[list[Alert], int | None]:
+    page = page_args()
+    if page["before"]:
+        query = query.where(Alert.id < page["before"])
+    alerts = db.session.scalars(query.order_by(Alert.id.desc()).limit(page["limit"])).all()
+    return alerts, (alerts[-1].id if len(alerts) == page["limit"] else None)
+
+
+def _with_learners(alerts: list[Alert]) -> list[dict]:
+    names = dict(db.session.execute(sa.select(User.id, User.external_id)
+                                    .where(User.id.in_({a.learner_id for a in alerts}))).all()) if alerts else {}
+    return [alert_json(alert, names.get(alert.learner_id)) for alert in alerts]
+
+
+@bp.get("/progress/performance-alerts/")
+@require_auth()
+def performance_alerts():
+    """Your alerts (learners), your learners' (educators) or anyone's (admins; ?learner= narrows), with statistics."""
+    query = filtered_alerts(current_user())
+    alerts, next_before = _page(query)
+    return {"alerts": _with_learners(alerts), "next_before": next_before, "statistics": statistics(query)}
+
+
+@bp.get("/alerts/statistics")
+@require_auth()
+def alert_statistics():
+    """Counts of the alerts you can see, by status, severity and type, and the last week's rate."""
+    return statistics(filtered_alerts(current_user()))
+
+
+@bp.post("/alerts/<int:alert_id>/acknowledge")
+@require_auth("learner", "educator", "admin")
+def acknowledge(alert_id: int):
+    """Mark an open alert as seen, with an optional note; the change is kept in its history."""
+    body = validated(json_body(), {"note": Field("str", max_length=2000)})
+    alert = db.session.get(Alert, alert_id)
+    if alert is None or not can_read_learner(current_user(), db.session.get(User, alert.learner_id)):
+        raise ApiError(404, f"no alert {alert_id} that you can see")
+    if alert.status != "open":
+        raise ApiError(409, f"alert {alert_id} is {alert.status}; only open alerts can be acknowledged")
+    now = datetime.now(timezone.utc)
+    changed = db.session.execute(sa.update(Alert).where(Alert.id == alert_id, Alert.status == "open")
+                                 .values(status="acknowledged", acknowledged_at=now, updated_at=now)).rowcount
+    if not changed:
+        raise ApiError(409, f"alert {alert_id} changed meanwhile; fetch it again")
+    db.session.add(AlertHistory(alert_id=alert_id, from_status="open", to_status="acknowledged",
+                                actor_id=current_user().id, note=body.get("note"), at=now))
+    db.session.commit()
+    db.session.refresh(alert)
+    return alert_json(alert, db.session.get(User, alert.learner_id).external_id)
+
+
+@bp.get("/alerts/history")
+@require_auth()
+def history():
+    """State changes of the alerts you can see, newest first: who, when, from and to which status."""
+    page = page_args()
+    query = sa.select(AlertHistory, Alert.rule, Alert.learner_id).join(Alert, Alert.id == AlertHistory.alert_id)
+    if (scope := visible_learners(current_user())) is not None:
+        query = query.where(Alert.learner_id.in_(scope))
+    if page["before"]:
+        query = query.where(AlertHistory.id < page["before"])
+    rows = db.session.execute(query.order_by(AlertHistory.id.desc()).limit(page["limit"])).all()
+    people = {u.id: u.external_id for u in db.session.scalars(sa.select(User).where(
+        User.id.in_({r[0].actor_id for r in rows} | {r[2] for r in rows})))} if rows else {}
+    return {"history": [{"id": h.id, "alert_id": h.alert_id, "rule": rule, "learner": people.get(learner),
+                         "from_status": h.from_status, "to_status": h.to_status, "actor": people.get(h.actor_id),
+                         "note": h.note, "at": h.at.isoformat()} for h, rule, learner in rows],
+            "next_before": rows[-1][0].id if len(rows) == page["limit"] else None}
+
+
+def _preferences(user_id: int) -> NotificationPreference:
+    return db.session.get(NotificationPreference, user_id) or NotificationPreference(
+        user_id=user_id, types=None, min_severity="low", muted=False)
+
+
+def _preferences_json(preference: NotificationPreference) -> dict:
+    return {"types": preference.types, "min_severity": preference.min_severity, "muted": preference.muted}
+
+
+@bp.get("/alerts/preferences")
+@require_auth()
+def get_preferences():
+    """Your notification preferences (defaults: every type, from low severity, not muted)."""
+    return _preferences_json(_preferences(current_user().id))
+
+
+@bp.put("/alerts/preferences")
+@require_auth()
+def put_preferences():
+    """Set which alert types notify you (null = all), the minimum severity, and mute."""
+    raw = json_body()
+    body = validated({k: v for k, v in raw.items() if k != "types"} if isinstance(raw, dict) else raw, PREFERENCE_FIELDS)
+    preference = _preferences(current_user().id)
+    if "types" in raw:
+        types = raw["types"]
+        if types is not None and (not isinstance(types, list) or any(t not in RULES for t in types)):
+            raise ApiError(422, "types must be null or a list of rule names",
+                           details=[{"path": "types", "reason": f"each must be one of {', '.join(RULES)}"}])
+        preference.types = types
+    for name, value in body.items():
+        setattr(preference, name, value)
+    db.session.add(preference)
+    db.session.commit()
+    return _preferences_json(preference)
+
+
+@bp.get("/notifications/")
+@require_auth()
+def notifications():
+    """Open alerts you can see that match your preferences, newest first (empty while muted)."""
+    preference = _preferences(current_user().id)
+    if preference.muted:
+        return {"notifications": [], "muted": True, "next_before": None}
+    query = filtered_alerts(current_user()).where(
+        Alert.status == "open", Alert.severity.in_(SEVERITIES[SEVERITIES.index(preference.min_severity):]))
+    if preference.types is not None:
+        query = query.where(Alert.rule.in_(preference.types))
+    alerts, next_before = _page(query)
+    return {"notifications": _with_learners(alerts), "muted": False, "next_before": next_before}
+
+
+@bp.get("/alerts/rules")
+@require_auth()
+def rules():
+    """Every rule with its documented default thresholds."""
+    return {"rules": [{"name": r.name, "kind": r.kind, "sweep": r.sweep, "title": r.title, "description": r.description,
+                       "defaults": r.defaults, "recommendations": list(r.recommendations)} for r in RULES.values()]}

@@ -1,0 +1,110 @@
+"""The alert API: lists with statistics, acknowledgement, history, preferences, notifications, overrides."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from models import Alert, Enrollment, Section, User, db
+from tests.conftest import bearer, create_user
+from tests.test_monitoring import planted  # noqa: F401  (fixture)
+from worker.monitoring import evaluate_rules
+
+
+@pytest.fixture
+def alerted(planted, client, admin):  # noqa: F811
+    evaluate_rules(planted.values(), "performance")
+    evaluate_rules(planted.values(), "engagement")
+    ted = create_user("ted", "educator")
+    section = Section(external_id="s1", name="S1", educator_id=ted.id)
+    db.session.add(section)
+    db.session.flush()
+    db.session.add(Enrollment(learner_id=planted["decliner"], section_id=section.id))
+    db.session.commit()
+    people = {name: bearer(db.session.get(User, pk)) for name, pk in planted.items()}
+    return {**people, "ted": bearer(ted), "admin": admin}
+
+
+def listed(client, headers, query=""):
+    response = client.get(f"/api/v1/progress/performance-alerts/{query}", headers=headers)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_lists_are_scoped_and_filtered(client, alerted):
+    everything = listed(client, alerted["admin"])
+    assert everything["statistics"]["total"] == len(everything["alerts"]) == 11
+    assert everything["statistics"]["frequency"]["streak_milestone"] == 3
+    assert everything["statistics"]["total_last_week"] == 11 and everything["statistics"]["average_per_day"] == pytest.approx(11 / 7, 0.01)
+    own = listed(client, alerted["decliner"])
+    assert {a["learner"] for a in own["alerts"]} == {"decliner"} and len(own["alerts"]) == 4
+    assert {a["learner"] for a in listed(client, alerted["ted"])["alerts"]} == {"decliner"}
+    narrowed = listed(client, alerted["admin"], "?learner=disengaged&types=engagement_drop,low_consistency")
+    assert {a["rule"] for a in narrowed["alerts"]} == {"engagement_drop", "low_consistency"}
+    assert all(a["severity"] == "high" for a in listed(client, alerted["admin"], "?severity=high")["alerts"])
+    assert client.get("/api/v1/progress/performance-alerts/?learner=steady", headers=alerted["decliner"]).status_code == 404
+    bad = client.get("/api/v1/progress/performance-alerts/?types=gossip", headers=alerted["admin"])
+    assert bad.status_code == 400 and bad.json["error"]["details"][0]["path"] == "types"
+    assert client.get("/api/v1/alerts/statistics", headers=alerted["ted"]).json["total"] == 4
+
+
+def test_acknowledge_records_who_and_why(client, alerted):
+    alert_id = listed(client, alerted["decliner"], "?types=performance_decline")["alerts"][0]["id"]
+    assert client.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={}, headers=alerted["steady"]).status_code == 404
+    response = client.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={"note": "talked after class"}, headers=alerted["ted"])
+    assert response.status_code == 200 and response.json["status"] == "acknowledged"
+    again = client.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={}, headers=alerted["ted"])
+    assert again.status_code == 409
+    history = client.get("/api/v1/alerts/history", headers=alerted["decliner"]).json["history"]
+    ack = next(h for h in history if h["alert_id"] == alert_id and h["to_status"] == "acknowledged")
+    assert (ack["actor"], ack["note"], ack["from_status"], ack["learner"]) == ("ted", "talked after class", "open", "decliner")
+    assert client.post("/api/v1/alerts/999999/acknowledge", json={}, headers=alerted["admin"]).status_code == 404
+    assert client.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={"note": 5}, headers=alerted["ted"]).status_code == 422
+
+
+def test_resolved_alerts_cannot_be_acknowledged(client, alerted):
+    alert = db.session.scalar(sa.select(Alert).where(Alert.rule == "low_consistency").limit(1))
+    alert.status = "resolved"
+    db.session.commit()
+    assert client.post(f"/api/v1/alerts/{alert.id}/acknowledge", json={}, headers=alerted["admin"]).status_code == 409
+
+
+def test_preferences_shape_notifications(client, alerted):
+    headers = alerted["admin"]
+    assert client.get("/api/v1/alerts/preferences", headers=headers).json == {"types": None, "min_severity": "low", "muted": False}
+    assert len(client.get("/api/v1/notifications/", headers=headers).json["notifications"]) == 11
+    saved = client.put("/api/v1/alerts/preferences", json={"types": ["engagement_drop", "completion_stagnation"],
+                                                           "min_severity": "medium"}, headers=headers)
+    assert saved.status_code == 200 and saved.json["min_severity"] == "medium"
+    shown = client.get("/api/v1/notifications/", headers=headers).json["notifications"]
+    assert shown and {n["rule"] for n in shown} <= {"engagement_drop", "completion_stagnation"}
+    assert all(n["severity"] in ("medium", "high") for n in shown)
+    client.put("/api/v1/alerts/preferences", json={"muted": True}, headers=headers)
+    assert client.get("/api/v1/notifications/", headers=headers).json == {"notifications": [], "muted": True, "next_before": None}
+    for bad in ({"types": ["nope"]}, {"min_severity": "urgent"}, {"muted": "yes"}, {"colour": "red"}):
+        assert client.put("/api/v1/alerts/preferences", json=bad, headers=headers).status_code == 422
+
+
+def test_admin_manages_scoped_overrides(client, alerted):
+    body = {"rule": "low_consistency", "parameter": "share_below", "scope_type": "learner", "scope": "inconsistent", "value": 0.3}
+    assert client.put("/api/v1/admin/thresholds", json=body, headers=alerted["ted"]).status_code == 403
+    created = client.put("/api/v1/admin/thresholds", json=body, headers=alerted["admin"])
+    assert created.status_code == 200 and created.json["scope"] == "inconsistent"
+    replaced = client.put("/api/v1/admin/thresholds", json={**body, "value": 0.2}, headers=alerted["admin"]).json
+    assert replaced["id"] == created.json["id"] and replaced["value"] == 0.2
+    listed_overrides = client.get("/api/v1/admin/thresholds", headers=alerted["admin"]).json["overrides"]
+    assert {o["rule"] for o in listed_overrides} == {"low_consistency", "at_risk"}
+    for bad, field in (({**body, "parameter": "loudness"}, "parameter"), ({**body, "scope": "ghost"}, "scope"),
+                       ({**body, "scope_type": "planet"}, "scope_type"), ({**body, "value": "high"}, "value")):
+        response = client.put("/api/v1/admin/thresholds", json=bad, headers=alerted["admin"])
+        assert response.status_code == 422 and response.json["error"]["details"][0]["path"] == field
+    assert client.delete(f"/api/v1/admin/thresholds/{replaced['id']}", headers=alerted["admin"]).status_code == 204
+    assert client.delete(f"/api/v1/admin/thresholds/{replaced['id']}", headers=alerted["admin"]).status_code == 404
+
+
+def test_rules_are_listed_with_their_defaults(client, alerted):
+    rules = {r["name"]: r for r in client.get("/api/v1/alerts/rules", headers=alerted["steady"]).json["rules"]}
+    assert rules["performance_decline"]["defaults"] == {"average_below": 60.0, "consecutive": 2}
+    assert rules["engagement_drop"]["defaults"] == {"activities_per_day_below": 1.0, "days": 3}
+    assert rules["completion_stagnation"]["defaults"] == {"days_without_progress": 5}
+    assert rules["low_consistency"]["defaults"] == {"share_below": 0.5}
+    assert rules["high_performance"]["kind"] == "achievement"
