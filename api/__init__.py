@@ -75,8 +75,8 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """`flask users`, `flask tokens`, `flask demo`, `flask models`."""
-    from api.cli import demo_cli, models_cli, tokens_cli, users_cli
+    """`flask users`, `flask tokens`, `flask demo`, `flask models`, `flask monitoring`."""
+    from api.cli import demo_cli, models_cli, monitoring_cli, tokens_cli, users_cli
 
-    for group in (users_cli, tokens_cli, demo_cli, models_cli):
+    for group in (users_cli, tokens_cli, demo_cli, models_cli, monitoring_cli):
         app.cli.add_command(group)

@@ -12,6 +12,35 @@ users_cli = click.Group("users", help="Manage users.")
 tokens_cli = click.Group("tokens", help="Issue API tokens.")
 demo_cli = click.Group("demo", help="Demo data.")
 models_cli = click.Group("models", help="Predictive models.")
+monitoring_cli = click.Group("monitoring", help="Alert sweeps.")
+
+
+@monitoring_cli.command("run")
+@click.option("--dry-run", is_flag=True, help="Show what would be raised; change nothing.")
+@click.option("--verbose", is_flag=True, help="List every alert raised (or that would be).")
+@click.option("--rule", "only_rule", default=None, help="Evaluate only this rule.")
+def monitoring_run(dry_run: bool, verbose: bool, only_rule: str | None) -> None:
+    """Run the performance and engagement sweeps now, in this process, shard by shard."""
+    from analytics.alert_rules import RULES  # noqa: PLC0415
+    from worker.monitoring import evaluate_rules, learner_ids_between, shard_ranges  # noqa: PLC0415
+    from worker.sweeps import SHARD_SIZE  # noqa: PLC0415
+
+    if only_rule is not None and only_rule not in RULES:
+        raise click.BadParameter(f"unknown rule; choose from {', '.join(sorted(RULES))}", param_hint="--rule")
+    sweeps = [RULES[only_rule].sweep] if only_rule else ["performance", "engagement"]
+    ranges = shard_ranges(SHARD_SIZE)
+    for sweep in sweeps:
+        created = resolved = learners = 0
+        with click.progressbar(ranges, label=f"{sweep} sweep", file=click.get_text_stream("stderr")) as shards:
+            for low, high in shards:
+                stats = evaluate_rules(learner_ids_between(low, high), sweep, dry_run=dry_run, only_rule=only_rule)
+                learners += stats.learners
+                created, resolved = created + (len(stats.would_raise) if dry_run else stats.created), resolved + stats.resolved
+                if verbose:
+                    for row in stats.would_raise:
+                        click.echo(f"  would raise {row['rule']} for learner id {row['learner_id']}")
+        verb = "would be raised" if dry_run else "raised"
+        click.echo(f"{sweep}: {learners} learners scanned, {created} alert(s) {verb}, {resolved} resolved")
 
 
 @models_cli.command("train")
@@ -70,3 +99,17 @@ def seed(learners: int, days: int, random_seed: int) -> None:
     for label, external_id, role in (("educator", summary["educator"], "educator"), ("learner", summary["learner"], "learner")):
         token, _ = issue_token(secret, external_id, role, 7 * 86400)
         click.echo(f"\nDemo {label} {external_id} (token valid 7 days):\n{token}")
+
+
+@monitoring_cli.command("status")
+def monitoring_status() -> None:
+    """Last run of each periodic task: when, how long, learners scanned, alerts raised."""
+    from worker.sweeps import sweep_status  # noqa: PLC0415
+
+    for sweep, status in sweep_status().items():
+        if not status:
+            click.echo(f"{sweep}: never run")
+            continue
+        click.echo(f"{sweep}: started {status.get('started_at')}, finished {status.get('finished_at') or 'running'}, "
+                   f"{status.get('duration_seconds') or '-'} s, shards {status.get('shards_done')}/{status.get('shards')}, "
+                   f"{status.get('learners')} learners, {status.get('alerts_created')} raised, {status.get('alerts_resolved')} resolved")
