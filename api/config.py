@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # bytes; a full 5,000-event batch is about 1.5 MB
     "MAX_CLOCK_SKEW_SECONDS": 300,  # events further in the future than this are refused
     "SERVICE_TOKEN_MAX_TTL": 3600,  # seconds; the longest token POST /auth/token may mint
-    "WORKER_PING_TIMEOUT": 0.5,  # seconds /health waits for Celery workers to answer
+    "WORKER_PING_TIMEOUT": 1.0,  # seconds /health waits for Celery workers to answer
     "ALERT_RETENTION_DAYS": 90,  # resolved/acknowledged alerts older than this are deleted weekly
 }
 

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from tests.conftest import SECRET, bearer, create_user
+from tests.test_monitoring import planted  # noqa: F401  (fixture)
 from tests.processes import service_env, start_web, start_worker, wait_until
 
 pytestmark = pytest.mark.integration
@@ -39,8 +40,9 @@ def summary(url: str, headers: dict[str, str], learner: str) -> dict:
 
 
 def test_health_sees_database_redis_and_worker(live, app):
-    body = requests.get(f"{live}/health", timeout=5).json()
-    assert body["status"] == "ok"
+    # Each gunicorn process pings the workers itself; give a just-started one a few tries.
+    body = wait_until(lambda: (b := requests.get(f"{live}/health", timeout=5).json())["status"] == "ok" and b, 10,
+                      "every web process to see the worker")
     assert body["checks"]["worker"]["count"] >= 1
 
 
@@ -105,3 +107,60 @@ def test_training_task_runs_on_the_worker(live, app):
         return db.session.scalar(sa.select(sa.func.count()).select_from(RiskModelVersion))
 
     wait_until(stored, 30, "the worker to store a risk model version")
+
+
+def test_sweep_fans_out_on_the_worker_and_records_its_status(live, app, planted):  # noqa: F811
+    """A periodic sweep sent as beat sends it: shards run on the worker, alerts land, status is kept."""
+    import sqlalchemy as sa
+    from models import Alert, db
+    from worker.sweeps import sweep_status
+
+    app.extensions["celery"].send_task("learnpulse.monitoring.sweep", args=["engagement"], queue="celery")
+
+    def alerts() -> int:
+        db.session.rollback()
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Alert))
+
+    wait_until(lambda: alerts() == 8, 30, "the engagement sweep's 8 alerts")
+    status = wait_until(lambda: (s := sweep_status()["engagement"]).get("finished_at") and s, 10, "the sweep to finish")
+    assert status["learners"] == "5" and status["alerts_created"] == "8" and status["shards_done"] == status["shards"]
+
+
+def test_an_ingested_event_raises_an_alert_that_is_published(live, app, planted):  # noqa: F811
+    """POST the event that tips a learner over; the alert arrives on the learner's Redis channel."""
+    import json
+    import time
+
+    import redis as redis_lib
+    from tests.conftest import bearer
+    from models import User, db
+    import sqlalchemy as sa
+    from worker.channels import PUBSUB_PREFIX, learner_channel
+
+    service = bearer(db.session.scalar(sa.select(User).where(User.external_id == "lms")))
+    client = redis_lib.Redis.from_url(app.config["REDIS_URL"])
+    # The fixture ingested through the in-process app, whose evaluations go to a queue nothing
+    # consumes; drop the pending flags it left so the live server's event enqueues its own.
+    stale = list(client.scan_iter("learnpulse:evaluation-pending:*"))
+    if stale:
+        client.delete(*stale)
+    subscriber = client.pubsub()
+    subscriber.subscribe(PUBSUB_PREFIX + learner_channel("steady"))
+    subscriber.get_message(timeout=1)  # the subscribe confirmation
+    posted_at = time.monotonic()
+    events = [{"learner": "steady", "kind": "assessment", "occurred_at": f"2026-11-22T0{h}:00:00Z", "score": s, "max_score": 100}
+              for h, s in ((1, 40), (2, 35))]
+    assert requests.post(f"{live}/api/v1/events", json={"events": events}, headers=service, timeout=10).status_code == 201
+    received = []
+    def seen(kind: str) -> bool:
+        return any(m["type"] == kind for m in received)
+
+    while time.monotonic() - posted_at < 15 and not (seen("alert") and seen("metrics_update")):
+        message = subscriber.get_message(timeout=1)
+        if message and message["type"] == "message":
+            received.append(json.loads(message["data"]))
+    alerts = [m for m in received if m["type"] == "alert"]
+    assert alerts, f"no alert published; got {[m['type'] for m in received]}"
+    assert set(alerts[0]) == {"id", "type", "channel", "timestamp", "data"}
+    assert alerts[0]["channel"] == "learner:steady" and alerts[0]["data"]["rule"] == "performance_decline"
+    assert seen("metrics_update")
