@@ -164,3 +164,27 @@ def test_an_ingested_event_raises_an_alert_that_is_published(live, app, planted)
     assert set(alerts[0]) == {"id", "type", "channel", "timestamp", "data"}
     assert alerts[0]["channel"] == "learner:steady" and alerts[0]["data"]["rule"] == "performance_decline"
     assert seen("metrics_update")
+
+
+def test_flower_lists_our_tasks_behind_basic_auth(live, app, migrated, redis_url, tmp_path):
+    """Flower, started as the Procfile starts it, shows the worker and our named tasks through its API."""
+    from api.embedded_redis import free_port
+    from tests.processes import BIN, Process
+
+    port = free_port()
+    env = service_env(migrated, redis_url, SECRET)
+    flower = Process("flower", [str(BIN / "celery"), "-A", "worker.main:celery_app", "flower", f"--port={port}",
+                                "--address=127.0.0.1", "--basic-auth=admin:s3cret"], env, tmp_path)
+    url = f"http://127.0.0.1:{port}/api/workers?refresh=1"
+    try:
+        workers = wait_until(lambda: (r := requests.get(url, auth=("admin", "s3cret"), timeout=5)).ok and r.json(), 30,
+                             "Flower to list the worker")
+        registered = {task.split(" ")[0] for info in workers.values() for task in info.get("registered", [])}
+        assert {"learnpulse.evaluate_learners", "learnpulse.monitoring.sweep", "learnpulse.monitoring.shard",
+                "learnpulse.analytics.daily", "learnpulse.alerts.cleanup", "learnpulse.train_risk_model"} <= registered
+        assert requests.get(url, timeout=5).status_code == 401
+    except AssertionError:
+        print(flower.output())
+        raise
+    finally:
+        flower.stop()
