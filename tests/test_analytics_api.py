@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from analytics.bkt import BKTParams, simulate_bkt
 from analytics.synthetic import PROFILES, generate_cohort
-from models import Enrollment, RiskModelVersion, Section, SkillMastery, SkillModel, User, db
+from models import Course, Enrollment, RiskModelVersion, Section, SkillMastery, SkillModel, User, db
 from tests.conftest import bearer, create_user
 from worker.model_training import fit_and_store_skill_models, train_and_store_risk_model
 
@@ -180,3 +180,32 @@ def test_rejected_batch_does_not_move_mastery(client, service):
            {"learner": "amy", "kind": "assessment", "occurred_at": at(1), "score": 5, "max_score": 1, "skill": "s"}]
     assert client.post("/api/v1/events", json={"events": bad}, headers=service).status_code == 422
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SkillMastery)) == 0
+
+
+def test_event_loader_returns_exactly_the_stored_events(client, service):
+    """load_event_arrays (binary COPY on PostgreSQL, rows on SQLite) against the ORM's view of the same events."""
+    from models import Event
+    from worker.analytics_data import load_event_arrays
+    client.put("/api/v1/courses/c1", json={"title": "C1"}, headers=service)
+    client.put("/api/v1/modules/m1", json={"course": "c1", "title": "M1"}, headers=service)
+    events = [{"learner": f"L{i % 3}", "kind": ("activity", "assessment", "module_completed", "grade")[i % 4],
+               "occurred_at": at(i / 7)} for i in range(40)]
+    for event in events:
+        if event["kind"] == "assessment":
+            event.update(score=7, max_score=8)
+        if event["kind"] == "module_completed":
+            event["module"] = "m1"
+        if event["kind"] == "grade":
+            event.update(kind="activity", duration_seconds=5)
+    client.post("/api/v1/events", json={"events": events}, headers=service)
+    ids = sorted(db.session.scalars(sa.select(User.id).where(User.role == "learner")))
+    loaded, module = load_event_arrays(ids)
+    stored = db.session.execute(sa.select(Event.learner_id, Event.occurred_at, Event.kind, Event.score, Event.max_score,
+                                          Event.module_id).order_by(Event.learner_id, Event.occurred_at, Event.id)).all()
+    assert loaded.learner.tolist() == [ids.index(row[0]) for row in stored]
+    assert loaded.time == pytest.approx([row[1].timestamp() for row in stored])
+    assert loaded.kind.tolist() == [{"activity": 0, "module_completed": 1, "assessment": 2}[row[2]] for row in stored]
+    assert np.allclose(loaded.percent, [100 * row[3] / row[4] if row[3] is not None else np.nan for row in stored], equal_nan=True)
+    assert module.tolist() == [row[5] if row[5] is not None else -1 for row in stored]
+    by_course, _ = load_event_arrays(ids, course_ids=[db.session.scalar(sa.select(Course.id))])
+    assert len(by_course.learner) == sum(1 for row in stored if row[5] is not None)
