@@ -221,14 +221,20 @@ def test_full_batch_of_5000_is_accepted(client, service):
     assert count_events() == 5000
 
 
-def test_ingest_enqueues_one_coalesced_evaluation_per_learner(client, service, app):
+def test_ingest_requests_one_drain_for_many_requests(client, service, app):
     from tests.conftest import UNIT_QUEUE
+    from worker.dispatch import PENDING_SET, pop_pending, start_drain
     redis_client = app.extensions["redis"]
     post(client, service, {"events": [{"learner": "L1", "kind": "activity", "occurred_at": iso()}] * 3})
+    post(client, service, {"learner": "L2", "kind": "activity", "occurred_at": iso()})
     post(client, service, {"learner": "L1", "kind": "activity", "occurred_at": iso()})
-    assert redis_client.llen(UNIT_QUEUE) == 1  # the second request joined the pending evaluation
-    learner_id = db.session.scalar(sa.select(User.id).where(User.external_id == "L1"))
-    assert redis_client.exists(f"learnpulse:evaluation-pending:{learner_id}")
+    assert redis_client.llen(UNIT_QUEUE) == 1  # later requests joined the scheduled drain
+    ids = dict(db.session.execute(sa.select(User.external_id, User.id)).all())
+    assert redis_client.scard(PENDING_SET) == 2
+    start_drain()
+    assert pop_pending() == sorted([ids["L1"], ids["L2"]]) and pop_pending() == []
+    post(client, service, {"learner": "L1", "kind": "activity", "occurred_at": iso()})
+    assert redis_client.llen(UNIT_QUEUE) == 2  # once a drain started, the next event schedules another
 
 
 def test_large_batches_detect_duplicates_and_conflicts_too(client, service):
@@ -245,3 +251,11 @@ def test_large_batches_detect_duplicates_and_conflicts_too(client, service):
     assert conflict.status_code == 409
     assert [d["path"] for d in conflict.json["error"]["details"]] == ["events[150].id"]
     assert count_events() == 200
+
+
+def test_a_batch_touching_more_than_5000_learners_queues_them_all(client, service, app):
+    from worker.dispatch import PENDING_SET
+    body = {"events": [{"learner": f"many{i}", "kind": "activity", "occurred_at": iso()} for i in range(5000)]}
+    post(client, service, body)
+    post(client, service, {"events": [{"learner": f"more{i}", "kind": "activity", "occurred_at": iso()} for i in range(2)]})
+    assert app.extensions["redis"].scard(PENDING_SET) == 5002

@@ -139,11 +139,9 @@ def test_an_ingested_event_raises_an_alert_that_is_published(live, app, planted)
 
     service = bearer(db.session.scalar(sa.select(User).where(User.external_id == "lms")))
     client = redis_lib.Redis.from_url(app.config["REDIS_URL"])
-    # The fixture ingested through the in-process app, whose evaluations go to a queue nothing
-    # consumes; drop the pending flags it left so the live server's event enqueues its own.
-    stale = list(client.scan_iter("learnpulse:evaluation-pending:*"))
-    if stale:
-        client.delete(*stale)
+    # The fixture ingested through the in-process app, whose drain task went to a queue nothing
+    # consumes; drop its 'drain scheduled' flag so the live server's event schedules its own.
+    client.delete("learnpulse:evaluation:scheduled")
     subscriber = client.pubsub()
     subscriber.subscribe(PUBSUB_PREFIX + learner_channel("steady"))
     subscriber.get_message(timeout=1)  # the subscribe confirmation

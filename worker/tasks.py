@@ -6,7 +6,7 @@ from celery import shared_task
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
-from worker.dispatch import clear_pending
+from worker.dispatch import pop_pending, start_drain
 from worker.evaluation import update_learner_counters
 from worker.model_training import fit_and_store_skill_models, train_and_store_risk_model
 from worker.monitoring import evaluate_rules, learner_ids_between, shard_ranges, store_snapshots
@@ -18,12 +18,23 @@ TRANSIENT = (OperationalError, redis.ConnectionError, redis.TimeoutError)
 @shared_task(name="learnpulse.evaluate_learners", autoretry_for=TRANSIENT, retry_backoff=True,
              retry_backoff_max=60, max_retries=8)
 def evaluate_learners(learner_ids: list[int]) -> dict[str, int]:
-    """After new events: refresh counters, evaluate the score rules, store and publish fresh metrics."""
-    clear_pending(learner_ids)
+    """Refresh counters, evaluate the score rules, store and publish fresh metrics for these learners."""
     updated = update_learner_counters(learner_ids)
     stats = evaluate_rules(learner_ids, "performance")
     store_snapshots(learner_ids, "event", publish_updates=True)
     return {"learners": updated, "alerts_created": stats.created, "alerts_resolved": stats.resolved}
+
+
+@shared_task(name="learnpulse.evaluate_pending", autoretry_for=TRANSIENT, retry_backoff=True,
+             retry_backoff_max=60, max_retries=8)
+def evaluate_pending() -> dict[str, int]:
+    """Drain the learners that new events touched, a vectorized batch at a time."""
+    start_drain()
+    learners = batches = 0
+    while ids := pop_pending():
+        evaluate_learners.run(ids)
+        learners, batches = learners + len(ids), batches + 1
+    return {"learners": learners, "batches": batches}
 
 
 @shared_task(name="learnpulse.train_risk_model", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
