@@ -44,7 +44,9 @@ def register_extensions(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     else:
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        # Pages of 100 rows repeat the same multi-row statement, so psycopg's query cache hits;
+        # larger pages make it re-parse a huge statement every time.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "insertmanyvalues_page_size": 100})
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     sock.init_app(app)

@@ -17,33 +17,28 @@ def _index_of(learner_ids: Sequence[int], values: Sequence[int]) -> np.ndarray:
     return np.searchsorted(np.asarray(learner_ids), np.asarray(values, dtype=np.int64))
 
 
-# One binary COPY row: field count, then (length, value) per field; every field is NOT NULL.
-COPY_ROW = np.dtype([("fields", ">i2"), ("n1", ">i4"), ("learner", ">i8"), ("n2", ">i4"), ("time", ">f8"),
-                     ("n3", ">i4"), ("kind", ">i2"), ("n4", ">i4"), ("percent", ">f8"), ("n5", ">i4"), ("module", ">i8")])
-COPY_HEADER, COPY_TRAILER = 19, 2
-COPY_QUERY = """COPY (
-  SELECT learner_id::int8, extract(epoch FROM occurred_at)::float8,
-         (CASE kind WHEN 'activity' THEN 0 WHEN 'module_completed' THEN 1 ELSE 2 END)::int2,
-         COALESCE(100.0 * score / NULLIF(max_score, 0), 'NaN')::float8, COALESCE(module_id, -1)::int8
-  FROM events
-  WHERE learner_id = ANY({ids}) AND kind IN ('activity', 'module_completed', 'assessment') {course_filter}
-  ORDER BY learner_id, occurred_at, id
-) TO STDOUT (FORMAT binary)"""
+# PostgreSQL packs the rows server-side into ONE bytea of fixed-width big-endian records, so the
+# client does no per-row work at all (COPY would hand Python one message per row).
+PACKED_ROW = np.dtype([("learner", ">i8"), ("time", ">f8"), ("kind", ">i2"), ("percent", ">f8"), ("module", ">i8")])
+PACKED_QUERY = """
+SELECT string_agg(
+  int8send(learner_id::int8) || float8send(extract(epoch FROM occurred_at)::float8)
+  || int2send((CASE kind WHEN 'activity' THEN 0 WHEN 'module_completed' THEN 1 ELSE 2 END)::int2)
+  || float8send(COALESCE(100.0 * score / NULLIF(max_score, 0), 'NaN')::float8)
+  || int8send(COALESCE(module_id, -1)::int8),
+  ''::bytea ORDER BY learner_id, occurred_at, id)
+FROM events
+WHERE learner_id = ANY(%(ids)s) AND kind IN ('activity', 'module_completed', 'assessment')
+  AND (%(courses)s::int[] IS NULL OR course_id = ANY(%(courses)s::int[]))
+"""
 
 
-def _copy_event_arrays(ids: list[int], course_ids: Sequence[int] | None) -> tuple[EventArrays, np.ndarray]:
-    """PostgreSQL: binary COPY into one numpy structured array, no Python object per row."""
-    from psycopg import sql  # noqa: PLC0415  (PostgreSQL only)
-
-    course_filter = sql.SQL("")
-    if course_ids is not None:
-        course_filter = sql.SQL("AND course_id = ANY({})").format(sql.Literal(sorted(set(course_ids))))
-    query = sql.SQL(COPY_QUERY).format(ids=sql.Literal(ids), course_filter=course_filter)
+def _packed_event_arrays(ids: list[int], course_ids: Sequence[int] | None) -> tuple[EventArrays, np.ndarray]:
+    """PostgreSQL: one packed bytea per query, read straight into numpy."""
     cursor = db.session.connection().connection.driver_connection.cursor()
-    with cursor.copy(query) as copy:
-        data = b"".join(bytes(chunk) for chunk in copy)
-    rows = np.frombuffer(data, COPY_ROW, count=(len(data) - COPY_HEADER - COPY_TRAILER) // COPY_ROW.itemsize,
-                         offset=COPY_HEADER)
+    courses = sorted(set(int(c) for c in course_ids)) if course_ids is not None else None
+    data = cursor.execute(PACKED_QUERY, {"ids": ids, "courses": courses}, binary=True).fetchone()[0] or b""
+    rows = np.frombuffer(data, PACKED_ROW)
     learner = np.searchsorted(np.asarray(ids), rows["learner"].astype(np.int64))
     events = EventArrays(len(ids), learner, rows["time"].astype(np.float64), rows["kind"].astype(np.int8),
                          rows["percent"].astype(np.float64))
@@ -54,10 +49,11 @@ def load_event_arrays(learner_ids: Sequence[int], course_ids: Sequence[int] | No
     """Engagement events of these learners (sorted ids -> indices 0..n-1), plus each event's module id.
 
     With course_ids, only events in those courses count (a section's view of its own course).
+    On PostgreSQL the rows arrive packed in one value; elsewhere row by row (the embedded mode).
     """
     ids = sorted(set(int(i) for i in learner_ids))
     if db.engine.dialect.name == "postgresql" and ids:
-        return _copy_event_arrays(ids, course_ids)
+        return _packed_event_arrays(ids, course_ids)
     columns = [Event.learner_id, Event.occurred_at, Event.kind, Event.score, Event.max_score, Event.module_id]
     scope = [Event.kind.in_(ENGAGEMENT_KINDS)]
     if course_ids is not None:

@@ -1,0 +1,259 @@
+"""Monitoring at scale, through the real stack.
+
+(a) Full sweeps over a synthetic platform (default 100,000 learners, ~10,000,000 events) stored in
+    PostgreSQL: a Celery worker (2 processes) runs the performance and engagement sweeps from the
+    database through alerts persisted; reported end to end (sent -> last shard done).
+(b) POST-to-alert latency: gunicorn and the worker running, background events posted at a
+    sustained rate, and "tipping" events (two failing scores for a learner in good standing) whose
+    alert is timed from the POST to its arrival on the learner's Redis channel (p50, p99).
+
+Usage: .venv/bin/python bench/monitoring.py [--learners N] [--rate EVENTS_PER_S] [--seconds S]
+Needs local PostgreSQL and Redis; creates and drops its own database.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import redis
+import requests
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analytics.synthetic import PROFILES, generate_cohort  # noqa: E402
+from api.config import normalize_database_url  # noqa: E402
+from api.embedded_redis import free_port  # noqa: E402
+
+SECRET = "bench-secret-" + "x" * 40
+BIN = Path(sys.executable).parent
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp()
+KINDS = {0: "activity", 1: "module_completed", 2: "assessment"}
+
+
+def fresh_database(url: str) -> None:
+    server = make_url(url).set(database="postgres")
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        name = make_url(url).database
+        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+
+
+def binary_copy(connection, table: str, columns: list[str], arrays: list[tuple[str, np.ndarray]]) -> None:
+    """COPY fixed-width NOT NULL columns from numpy arrays in PostgreSQL's binary format."""
+    n = len(arrays[0][1])
+    fields = [("count", ">i2")]
+    for i, (dtype, _) in enumerate(arrays):
+        fields += [(f"len{i}", ">i4"), (f"v{i}", dtype)]
+    rows = np.empty(n, dtype=np.dtype(fields))
+    rows["count"] = len(arrays)
+    for i, (dtype, values) in enumerate(arrays):
+        rows[f"len{i}"] = np.dtype(dtype).itemsize
+        rows[f"v{i}"] = values
+    header = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
+    with connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)") as copy:
+        copy.write(header)
+        step = 1_000_000
+        for start in range(0, n, step):
+            copy.write(rows[start:start + step].tobytes())
+        copy.write(b"\xff\xff")
+
+
+def load_platform(database_url: str, learners: int, events_per_learner: float) -> tuple[np.ndarray, float]:
+    """Users and events straight into PostgreSQL (set-up, not timed). Returns each learner's profile."""
+    import psycopg
+
+    cohort = generate_cohort(learners, events_per_learner, seed=7, now=time.time())
+    e = cohort.events
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as connection:
+        now = datetime.now(timezone.utc)
+        with connection.cursor().copy("COPY users (external_id, role, active, created_at, updated_at) FROM STDIN") as copy:
+            for i in range(learners):
+                copy.write_row((f"b{i}", "learner", True, now, now))
+        first_id = connection.execute("SELECT min(id) FROM users").fetchone()[0]
+        micros = ((e.time - PG_EPOCH) * 1e6).astype(np.int64)
+        for code, kind in KINDS.items():
+            pick = e.kind == code
+            connection.execute(f"ALTER TABLE events ALTER COLUMN kind SET DEFAULT '{kind}', "
+                               "ALTER COLUMN body_hash SET DEFAULT '', ALTER COLUMN received_at SET DEFAULT now()")
+            columns = [("learner_id", (">i4", e.learner[pick] + first_id)), ("occurred_at", (">i8", micros[pick]))]
+            if kind == "assessment":
+                columns += [("score", (">f8", e.percent[pick])), ("max_score", (">f8", np.full(pick.sum(), 100.0)))]
+            binary_copy(connection, "events", [c for c, _ in columns], [a for _, a in columns])
+        connection.execute("ALTER TABLE events ALTER COLUMN kind DROP DEFAULT, ALTER COLUMN body_hash DROP DEFAULT, "
+                           "ALTER COLUMN received_at DROP DEFAULT")
+        connection.execute("ANALYZE")
+        connection.commit()
+    return cohort.profile, len(e.learner)
+
+
+def start(name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def wait_for(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except (requests.RequestException, OSError):
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def run_sweep(app, sweep: str) -> dict[str, str]:
+    """Send a sweep as beat would and wait for its last shard; returns its status."""
+    from worker.sweeps import STATUS_KEY
+    client = app.extensions["redis"]
+    client.delete(STATUS_KEY.format(sweep), *client.keys(f"learnpulse:lock:sweep:{sweep}:*"))
+    started = time.perf_counter()
+    app.extensions["celery"].send_task("learnpulse.monitoring.sweep", args=[sweep])
+
+    def finished():
+        status = {k.decode(): v.decode() for k, v in client.hgetall(STATUS_KEY.format(sweep)).items()}
+        return status if status.get("finished_at") else None
+
+    status = wait_for(finished, 900, f"the {sweep} sweep")
+    status["end_to_end_seconds"] = round(time.perf_counter() - started, 2)
+    return status
+
+
+def latency_run(app, url: str, token: str, tipping: list[str], others: list[str], rate: float, seconds: float) -> dict:
+    """Background load at `rate` events/s in batches of 50; one tipping POST per 0.2 s; alert arrival timed."""
+    headers = {"Authorization": f"Bearer {token}"}
+    sent: dict[str, float] = {}
+    arrived: dict[str, float] = {}
+    stop = threading.Event()
+    pubsub = redis.Redis.from_url(app.config["REDIS_URL"]).pubsub()
+    pubsub.psubscribe("learnpulse:channel:learner:*")
+
+    def listen():
+        while not stop.is_set():
+            message = pubsub.get_message(timeout=0.2)
+            if message and message["type"] == "pmessage":
+                envelope = json.loads(message["data"])
+                if envelope["type"] == "alert" and envelope["data"].get("rule") == "performance_decline":
+                    arrived.setdefault(envelope["data"]["learner"], time.perf_counter())
+
+    def background():
+        session, rng, interval = requests.Session(), np.random.default_rng(1), 50 / rate
+        next_at = time.perf_counter()
+        while not stop.is_set():
+            now = datetime.now(timezone.utc).isoformat()
+            events = [{"id": uuid.uuid4().hex, "learner": others[i], "kind": "activity", "occurred_at": now}
+                      for i in rng.integers(0, len(others), 50)]
+            session.post(f"{url}/api/v1/events", json={"events": events}, headers=headers, timeout=30)
+            next_at += interval
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+
+    listener, loader = threading.Thread(target=listen), threading.Thread(target=background)
+    listener.start(), loader.start()
+    time.sleep(2)  # reach steady load first
+    session, started, posted = requests.Session(), time.perf_counter(), 0
+    for learner in tipping:
+        if time.perf_counter() - started > seconds:
+            break
+        now = datetime.now(timezone.utc)
+        body = {"events": [{"learner": learner, "kind": "assessment", "occurred_at": (now - timedelta(seconds=s)).isoformat(),
+                            "score": 5, "max_score": 100} for s in (2, 1)]}
+        sent[learner] = time.perf_counter()
+        session.post(f"{url}/api/v1/events", json=body, headers=headers, timeout=30)
+        posted += 1
+        time.sleep(0.2)
+    time.sleep(5)
+    stop.set()
+    listener.join(), loader.join()
+    latencies = sorted(1000 * (arrived[l] - sent[l]) for l in sent if l in arrived)
+    return {"tipped": posted, "alerts": len(latencies),
+            "p50_ms": latencies[len(latencies) // 2] if latencies else None,
+            "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/learnpulse_bench_monitoring")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--learners", type=int, default=100_000)
+    parser.add_argument("--events-per-learner", type=float, default=100.0)
+    parser.add_argument("--rate", type=float, default=500.0, help="background events per second during (b)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="duration of the tipping phase of (b)")
+    args = parser.parse_args()
+
+    url = normalize_database_url(args.database_url)
+    print(f"[1/4] fresh database, migrations, {args.learners:,} learners x ~{args.events_per_learner:g} events", flush=True)
+    fresh_database(url)
+    redis.Redis.from_url(args.redis_url).flushdb()
+    from flask_migrate import upgrade
+
+    from api import create_app
+    from api.auth.tokens import issue_token
+    from models import Alert, User, db
+
+    app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": args.redis_url})
+    with app.app_context():
+        upgrade()
+        db.session.add(User(external_id="bench-lms", role="service"))
+        db.session.commit()
+    started = time.perf_counter()
+    profile, n_events = load_platform(url, args.learners, args.events_per_learner)
+    print(f"      loaded {n_events:,} events in {time.perf_counter() - started:.0f} s", flush=True)
+
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis_url, "SECRET_KEY": SECRET}
+    worker = start("worker", [str(BIN / "celery"), "-A", "worker.main:celery_app", "worker", "--concurrency=2",
+                              "--loglevel=WARNING"], env)
+    port = free_port()
+    web = start("web", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], {**env, "PORT": str(port), "HOST": "127.0.0.1"})
+    results = {}
+    try:
+        with app.app_context():
+            print("[2/4] performance sweep through the worker ...", flush=True)
+            results["performance"] = run_sweep(app, "performance")
+            print("[3/4] engagement sweep through the worker ...", flush=True)
+            results["engagement"] = run_sweep(app, "engagement")
+            alerts = db.session.scalar(sa.select(sa.func.count()).select_from(Alert))
+            steady = [f"b{i}" for i in np.flatnonzero(profile == PROFILES.index("steady"))]
+            flagged = {ext for (ext,) in db.session.execute(sa.select(User.external_id).join(Alert, Alert.learner_id == User.id)
+                                                            .where(Alert.rule == "performance_decline"))}
+            tipping = [l for l in steady if l not in flagged][:1000]
+            others = steady[-20000:]
+            token = issue_token(SECRET, "bench-lms", "service", 3600)[0]
+            wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok, 60, "the web server")
+            print(f"[4/4] POST-to-alert latency at {args.rate:g} background events/s for {args.seconds:g} s ...", flush=True)
+            results["latency"] = latency_run(app, f"http://127.0.0.1:{port}", token, tipping, others, args.rate, args.seconds)
+    finally:
+        for process in (web, worker):
+            os.killpg(process.pid, 15)
+            process.wait()
+
+    print("\n| measure | figure |\n| --- | --- |")
+    print(f"| learners / events | {args.learners:,} / {n_events:,} |")
+    for sweep in ("performance", "engagement"):
+        status = results[sweep]
+        print(f"| {sweep} sweep, end to end | {status['end_to_end_seconds']} s ({status['shards']} shards, "
+              f"{status['learners']} learners, {status['alerts_created']} alerts raised) |")
+    print(f"| alerts stored after both sweeps | {alerts:,} |")
+    latency = results["latency"]
+    print(f"| POST-to-alert latency at {args.rate:g} events/s | p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms "
+          f"({latency['alerts']} of {latency['tipped']} tipping POSTs alerted) |")
+
+
+if __name__ == "__main__":
+    main()
