@@ -48,7 +48,22 @@ DEFAULTS: dict[str, Any] = {
     "SERVICE_TOKEN_MAX_TTL": 3600,  # seconds; the longest token POST /auth/token may mint
     "WORKER_PING_TIMEOUT": 1.0,  # seconds /health waits for Celery workers to answer
     "ALERT_RETENTION_DAYS": 90,  # resolved/acknowledged alerts older than this are deleted weekly
+    # Lower edges (percent) of the grade bands A+, A, B+, B, C+, C, D+, D; below the last is F.
+    "GRADE_BAND_EDGES": (90.0, 80.0, 75.0, 70.0, 65.0, 60.0, 55.0, 50.0),
 }
+
+
+def _band_edges(env: Mapping[str, str]) -> tuple[float, ...]:
+    raw = env.get("GRADE_BAND_EDGES")
+    if not raw:
+        return DEFAULTS["GRADE_BAND_EDGES"]
+    try:
+        edges = tuple(float(part) for part in raw.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"GRADE_BAND_EDGES must be comma-separated numbers, not {raw!r}") from exc
+    if len(edges) != 8 or list(edges) != sorted(edges, reverse=True):
+        raise ConfigError("GRADE_BAND_EDGES needs 8 descending numbers: the lower edges of A+, A, B+, B, C+, C, D+, D")
+    return edges
 
 
 def _int(env: Mapping[str, str], name: str) -> int:
@@ -74,6 +89,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "SERVICE_TOKEN_MAX_TTL": _int(env, "SERVICE_TOKEN_MAX_TTL"),
         "WORKER_PING_TIMEOUT": float(env.get("WORKER_PING_TIMEOUT") or DEFAULTS["WORKER_PING_TIMEOUT"]),
         "ALERT_RETENTION_DAYS": _int(env, "ALERT_RETENTION_DAYS"),
+        "GRADE_BAND_EDGES": _band_edges(env),
     }
     if embedded:
         db_file = instance_path / "learnpulse.db"

@@ -209,3 +209,15 @@ def test_event_loader_returns_exactly_the_stored_events(client, service):
     assert module.tolist() == [row[5] if row[5] is not None else -1 for row in stored]
     by_course, _ = load_event_arrays(ids, course_ids=[db.session.scalar(sa.select(Course.id))])
     assert len(by_course.learner) == sum(1 for row in stored if row[5] is not None)
+
+
+def test_grade_band_edges_come_from_the_settings(make_app):
+    app = make_app(GRADE_BAND_EDGES=(99.0, 98.0, 97.0, 96.0, 95.0, 94.0, 93.0, 92.0))
+    with app.app_context():
+        from worker.reports import cohort_report
+        service = bearer(create_user("lms", "service"))
+        client = app.test_client()
+        client.post("/api/v1/events", json={"learner": "amy", "kind": "assessment", "occurred_at": at(1), "score": 91,
+                                            "max_score": 100}, headers=service)
+        amy = db.session.scalar(sa.select(User.id).where(User.external_id == "amy"))
+        assert cohort_report([amy], 60.0)["grade_distribution"]["F"] == 1  # 91% is below the strict D edge

@@ -49,3 +49,10 @@ def test_malformed_settings_are_named(tmp_path: Path):
 def test_short_secret_key_is_refused(tmp_path: Path):
     with pytest.raises(ConfigError, match="at least 32"):
         settings_from_env({"DATABASE_URL": "postgres://h/d", "SECRET_KEY": "short", "REDIS_URL": "redis://h"}, tmp_path)
+
+
+def test_grade_band_edges_are_configurable_and_checked(tmp_path: Path):
+    assert settings_from_env({"GRADE_BAND_EDGES": "95,85,80,75,70,65,60,55"}, tmp_path)["GRADE_BAND_EDGES"][0] == 95.0
+    for bad in ("90,80", "50,60,65,70,75,80,85,90", "a,b,c,d,e,f,g,h"):
+        with pytest.raises(ConfigError, match="GRADE_BAND_EDGES"):
+            settings_from_env({"GRADE_BAND_EDGES": bad}, tmp_path)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from flask import current_app
 
 from analytics import cohort as cohort_analytics
 from analytics.anomaly import detect_anomalies
@@ -166,7 +167,8 @@ def cohort_report(learner_ids: list[int], pass_mark: float, course_ids: list[int
     unusual = detect_anomalies(features, contamination=0.05)
     members = np.arange(len(ids))
     groups = np.zeros(len(ids), dtype=np.int64)
-    summary = cohort_analytics.summarize_cohorts(members, groups, 1, average, attendance, lights, pass_mark)
+    edges = tuple(current_app.config["GRADE_BAND_EDGES"])
+    summary = cohort_analytics.summarize_cohorts(members, groups, 1, average, attendance, lights, pass_mark, edges)
     best, worst = cohort_analytics.top_and_low_performers(members, groups, 1, average, k=5)
     external = dict(db.session.execute(sa.select(User.id, User.external_id).where(User.id.in_(ids))).all()) if ids else {}
     performer = lambda i: {"learner": external[ids[i]], "average": round(float(average[i]), 2)}
