@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "SERVICE_TOKEN_MAX_TTL": 3600,  # seconds; the longest token POST /auth/token may mint
     "WORKER_PING_TIMEOUT": 1.0,  # seconds /health waits for Celery workers to answer
     "ALERT_RETENTION_DAYS": 90,  # resolved/acknowledged alerts older than this are deleted weekly
+    "MONITORING_SHARD_SIZE": 5000,  # learners per sweep shard task
     # Lower edges (percent) of the grade bands A+, A, B+, B, C+, C, D+, D; below the last is F.
     "GRADE_BAND_EDGES": (90.0, 80.0, 75.0, 70.0, 65.0, 60.0, 55.0, 50.0),
 }
@@ -89,6 +90,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "SERVICE_TOKEN_MAX_TTL": _int(env, "SERVICE_TOKEN_MAX_TTL"),
         "WORKER_PING_TIMEOUT": float(env.get("WORKER_PING_TIMEOUT") or DEFAULTS["WORKER_PING_TIMEOUT"]),
         "ALERT_RETENTION_DAYS": _int(env, "ALERT_RETENTION_DAYS"),
+        "MONITORING_SHARD_SIZE": _int(env, "MONITORING_SHARD_SIZE"),
         "GRADE_BAND_EDGES": _band_edges(env),
     }
     if embedded:

@@ -14,7 +14,7 @@ from models import Alert, AlertHistory, db
 from worker.monitoring import evaluate_rules, learner_ids_between, shard_ranges, store_snapshots
 
 PERIOD_SECONDS = {"performance": 15 * 60, "engagement": 3600, "velocity": 6 * 3600, "daily": 86400}
-SHARD_SIZE = 5000  # learners per shard task: big enough that Celery's ~1-2 ms per task is noise
+SHARD_SIZE = 5000  # default learners per shard task (MONITORING_SHARD_SIZE): Celery's ~1-2 ms per task is noise
 STATUS_KEY = "learnpulse:monitoring:{}"
 LOCK_KEY = "learnpulse:lock:sweep:{}:{}"
 SHARD_DONE_KEY = "learnpulse:done:shard:{}:{}:{}"
@@ -29,17 +29,23 @@ def window_of(sweep: str, now: float | None = None) -> int:
     return int((now or time.time()) // PERIOD_SECONDS[sweep])
 
 
-def claim_window(sweep: str, window: int) -> bool:
-    """True for the first claimant of this window; a second beat (or a repeat) gets False."""
-    return bool(_redis().set(LOCK_KEY.format(sweep, window), 1, nx=True, ex=2 * PERIOD_SECONDS[sweep]))
+def claim_window(sweep: str, window: int, owner: str) -> bool:
+    """True for the first claimant of this window, and for that same task when it is redelivered
+    (its worker died after claiming); another task in the same window (a second beat) gets False."""
+    key = LOCK_KEY.format(sweep, window)
+    client = _redis()
+    if client.set(key, owner, nx=True, ex=2 * PERIOD_SECONDS[sweep]):
+        return True
+    holder = client.get(key)
+    return holder is not None and holder.decode() == owner
 
 
-def start_sweep(sweep: str, shard_task: Any) -> dict[str, Any]:
+def start_sweep(sweep: str, shard_task: Any, owner: str) -> dict[str, Any]:
     """Claim the window and fan the shards out; the shards do the work in parallel on any worker."""
     window = window_of(sweep)
-    if not claim_window(sweep, window):
+    if not claim_window(sweep, window, owner):
         return {"sweep": sweep, "window": window, "skipped": "this window already ran"}
-    ranges = shard_ranges(SHARD_SIZE)
+    ranges = shard_ranges(current_app.config.get("MONITORING_SHARD_SIZE", SHARD_SIZE))
     _redis().hset(STATUS_KEY.format(sweep), mapping={
         "window": window, "started_at": datetime.now(timezone.utc).isoformat(), "shards": len(ranges), "shards_done": 0,
         "learners": 0, "alerts_created": 0, "alerts_resolved": 0, "finished_at": "", "duration_seconds": ""})

@@ -51,10 +51,10 @@ def fit_skill_models() -> dict[str, int]:
     return {"skills": fit_and_store_skill_models()}
 
 
-@shared_task(name="learnpulse.monitoring.sweep", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
-def monitoring_sweep(sweep: str) -> dict[str, object]:
+@shared_task(name="learnpulse.monitoring.sweep", bind=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+def monitoring_sweep(self, sweep: str) -> dict[str, object]:
     """Periodic sweep coordinator: claim this window, fan out shards."""
-    return start_sweep(sweep, monitoring_shard)
+    return start_sweep(sweep, monitoring_shard, owner=self.request.id or "direct")
 
 
 @shared_task(name="learnpulse.monitoring.shard", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
@@ -63,10 +63,10 @@ def monitoring_shard(sweep: str, low: int, high: int, window: int) -> dict[str, 
     return run_shard(sweep, low, high, window)
 
 
-@shared_task(name="learnpulse.analytics.daily", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
-def daily_analytics() -> dict[str, object]:
+@shared_task(name="learnpulse.analytics.daily", bind=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
+def daily_analytics(self) -> dict[str, object]:
     """02:00 UTC: snapshots of every learner, risk model retraining and BKT refit."""
-    if not claim_window("daily", window_of("daily")):
+    if not claim_window("daily", window_of("daily"), owner=self.request.id or "direct"):
         return {"skipped": "already ran today"}
     snapshots = sum(store_snapshots(learner_ids_between(low, high), "daily") for low, high in shard_ranges(SHARD_SIZE))
     version = train_and_store_risk_model()
