@@ -123,7 +123,9 @@ def run_sweep(app, sweep: str) -> dict[str, str]:
     """Send a sweep as beat would and wait for its last shard; returns its status."""
     from worker.sweeps import STATUS_KEY
     client = app.extensions["redis"]
-    client.delete(STATUS_KEY.format(sweep), *client.keys(f"learnpulse:lock:sweep:{sweep}:*"))
+    # A run per window is the production rule; the benchmark runs twice in one window on purpose.
+    client.delete(STATUS_KEY.format(sweep), *client.keys(f"learnpulse:lock:sweep:{sweep}:*"),
+                  *client.keys(f"learnpulse:done:shard:{sweep}:*"))
     started = time.perf_counter()
     app.extensions["celery"].send_task("learnpulse.monitoring.sweep", args=[sweep])
 
@@ -153,10 +155,13 @@ def latency_run(app, url: str, token: str, tipping: list[str], others: list[str]
                 if envelope["type"] == "alert" and envelope["data"].get("rule") == "performance_decline":
                     arrived.setdefault(envelope["data"]["learner"], time.perf_counter())
 
+    background_events = [0]
+
     def background():
         session, rng, interval = requests.Session(), np.random.default_rng(1), 50 / rate
         next_at = time.perf_counter()
         while not stop.is_set():
+            background_events[0] += 50
             now = datetime.now(timezone.utc).isoformat()
             events = [{"id": uuid.uuid4().hex, "learner": others[i], "kind": "activity", "occurred_at": now}
                       for i in rng.integers(0, len(others), 50)]
@@ -165,6 +170,7 @@ def latency_run(app, url: str, token: str, tipping: list[str], others: list[str]
             time.sleep(max(0.0, next_at - time.perf_counter()))
 
     listener, loader = threading.Thread(target=listen), threading.Thread(target=background)
+    load_started = time.perf_counter()
     listener.start(), loader.start()
     time.sleep(2)  # reach steady load first
     session, started, posted = requests.Session(), time.perf_counter(), 0
@@ -181,8 +187,9 @@ def latency_run(app, url: str, token: str, tipping: list[str], others: list[str]
     time.sleep(5)
     stop.set()
     listener.join(), loader.join()
+    achieved = background_events[0] / (time.perf_counter() - load_started)
     latencies = sorted(1000 * (arrived[l] - sent[l]) for l in sent if l in arrived)
-    return {"tipped": posted, "alerts": len(latencies),
+    return {"tipped": posted, "alerts": len(latencies), "achieved_rate": achieved,
             "p50_ms": latencies[len(latencies) // 2] if latencies else None,
             "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else None}
 
@@ -224,10 +231,10 @@ def main() -> None:
     results = {}
     try:
         with app.app_context():
-            print("[2/4] performance sweep through the worker ...", flush=True)
-            results["performance"] = run_sweep(app, "performance")
-            print("[3/4] engagement sweep through the worker ...", flush=True)
-            results["engagement"] = run_sweep(app, "engagement")
+            for step, sweep in ((2, "performance"), (3, "engagement")):
+                print(f"[{step}/4] {sweep} sweep through the worker: first run, then a repeat ...", flush=True)
+                results[sweep] = run_sweep(app, sweep)
+                results[f"{sweep} repeat"] = run_sweep(app, sweep)
             alerts = db.session.scalar(sa.select(sa.func.count()).select_from(Alert))
             steady = [f"b{i}" for i in np.flatnonzero(profile == PROFILES.index("steady"))]
             flagged = {ext for (ext,) in db.session.execute(sa.select(User.external_id).join(Alert, Alert.learner_id == User.id)
@@ -245,13 +252,15 @@ def main() -> None:
 
     print("\n| measure | figure |\n| --- | --- |")
     print(f"| learners / events | {args.learners:,} / {n_events:,} |")
-    for sweep in ("performance", "engagement"):
+    for sweep in ("performance", "performance repeat", "engagement", "engagement repeat"):
         status = results[sweep]
         print(f"| {sweep} sweep, end to end | {status['end_to_end_seconds']} s ({status['shards']} shards, "
-              f"{status['learners']} learners, {status['alerts_created']} alerts raised) |")
+              f"{status['learners']} learners, {status['alerts_created']} alerts raised, "
+              f"{status['alerts_resolved']} resolved) |")
     print(f"| alerts stored after both sweeps | {alerts:,} |")
     latency = results["latency"]
-    print(f"| POST-to-alert latency at {args.rate:g} events/s | p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms "
+    print(f"| POST-to-alert latency, background ingest {latency['achieved_rate']:.0f} events/s (asked {args.rate:g}) | "
+          f"p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms "
           f"({latency['alerts']} of {latency['tipped']} tipping POSTs alerted) |")
 
 

@@ -47,7 +47,7 @@ def shard_ranges(size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, high + 1)) for start in range(low, high + 1, size)]
 
 
-def build_inputs(ids: list[int], now: float):
+def build_inputs(ids: list[int], now: float) -> RuleInputs:
     """Metrics, risk and the extra arrays the rules read, for learners in sorted id order."""
     events, _ = load_event_arrays(ids)
     metrics = compute_learner_metrics(events, now, load_attendance_percent(ids))
@@ -58,19 +58,22 @@ def build_inputs(ids: list[int], now: float):
                         daily_counts(active_seg, events.time[active], now, 14),
                         segments(events.learner[assessed], events.n_learners), events.percent[assessed],
                         active_seg.counts > 0)
-    return inputs, metrics
+    return inputs
 
 
 def evaluate_rules(learner_ids: Sequence[int], sweep: str, *, dry_run: bool = False, only_rule: str | None = None,
-                   now: datetime | None = None) -> MonitoringStats:
-    """Evaluate a sweep's rules for these learners, persist the alert changes and publish them."""
+                   now: datetime | None = None, prepared: RuleInputs | None = None) -> MonitoringStats:
+    """Evaluate a sweep's rules for these learners, persist the alert changes and publish them.
+
+    `prepared` reuses inputs already built by build_inputs for the same sorted learners.
+    """
     now = now or datetime.now(timezone.utc)
     ids = sorted(set(int(i) for i in learner_ids))
     stats = MonitoringStats(learners=len(ids))
     rules = [rule for rule in rules_for(sweep) if only_rule in (None, rule.name)]
     if not ids or not rules:
         return stats
-    inputs, _ = build_inputs(ids, now.timestamp())
+    inputs = prepared or build_inputs(ids, now.timestamp())
     thresholds = resolve_thresholds(ids, rules)
     id_array = np.asarray(ids)
     created, resolved = [], []
@@ -107,18 +110,17 @@ def _publish_alerts(created: list[dict[str, Any]], resolved: list[dict[str, Any]
     publish(current_app.extensions["redis"], messages)
 
 
-def store_snapshots(learner_ids: Sequence[int], kind: str, now: datetime | None = None, publish_updates: bool = False) -> int:
+def store_snapshots(learner_ids: Sequence[int], kind: str, now: datetime | None = None, publish_updates: bool = False,
+                    prepared: RuleInputs | None = None) -> int:
     """Save each learner's current metrics (history for trend charts); optionally publish them."""
     now = now or datetime.now(timezone.utc)
     ids = sorted(set(int(i) for i in learner_ids))
     if not ids:
         return 0
-    events, _ = load_event_arrays(ids)
-    metrics = compute_learner_metrics(events, now.timestamp(), load_attendance_percent(ids))
-    risk = score_risk(current_risk_model(), metrics.features())
+    inputs = prepared or build_inputs(ids, now.timestamp())
     rows = []
     for i, learner in enumerate(ids):
-        row = {**metrics.row(i), "risk_probability": round(float(risk.probability[i]), 4), "snapshot": kind}
+        row = {**inputs.metrics.row(i), "risk_probability": round(float(inputs.risk_probability[i]), 4), "snapshot": kind}
         rows.append({"learner_id": learner, "taken_at": now, "metrics": row})
     db.session.execute(sa.insert(MetricSnapshot.__table__), rows)
     db.session.commit()

@@ -1,6 +1,8 @@
 """Celery tasks: thin wrappers that load by id, compute, persist."""
 from __future__ import annotations
 
+import time
+
 import redis
 from celery import shared_task
 from flask import current_app
@@ -9,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from worker.dispatch import pop_pending, start_drain
 from worker.evaluation import update_learner_counters
 from worker.model_training import fit_and_store_skill_models, train_and_store_risk_model
-from worker.monitoring import evaluate_rules, learner_ids_between, shard_ranges, store_snapshots
+from worker.monitoring import build_inputs, evaluate_rules, learner_ids_between, shard_ranges, store_snapshots
 from worker.sweeps import SHARD_SIZE, claim_window, cleanup_alerts, run_shard, start_sweep, window_of
 
 TRANSIENT = (OperationalError, redis.ConnectionError, redis.TimeoutError)
@@ -20,8 +22,9 @@ TRANSIENT = (OperationalError, redis.ConnectionError, redis.TimeoutError)
 def evaluate_learners(learner_ids: list[int]) -> dict[str, int]:
     """Refresh counters, evaluate the score rules, store and publish fresh metrics for these learners."""
     updated = update_learner_counters(learner_ids)
-    stats = evaluate_rules(learner_ids, "performance")
-    store_snapshots(learner_ids, "event", publish_updates=True)
+    inputs = build_inputs(sorted(set(learner_ids)), time.time())  # computed once for rules and snapshots
+    stats = evaluate_rules(learner_ids, "performance", prepared=inputs)
+    store_snapshots(learner_ids, "event", publish_updates=True, prepared=inputs)
     return {"learners": updated, "alerts_created": stats.created, "alerts_resolved": stats.resolved}
 
 
