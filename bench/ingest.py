@@ -34,6 +34,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.config import normalize_database_url  # noqa: E402
+from bench.common import fresh_database  # noqa: E402
 from api.embedded_redis import free_port  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
@@ -47,18 +48,6 @@ def event(learner: int, n: int) -> dict:
     if n % 4 == 0:
         return {**base, "kind": "assessment", "score": n % 11, "max_score": 10, "skill": f"skill-{n % 7}"}
     return {**base, "kind": "activity", "duration_seconds": 60 + n % 600}
-
-
-def fresh_database(url: str) -> str:
-    """Drop and create the benchmark's own database."""
-    name = make_url(url).database
-    server = make_url(url).set(database="postgres")
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return url
 
 
 def prepare(database_url: str, redis_url: str) -> str:

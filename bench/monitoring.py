@@ -34,22 +34,13 @@ sys.path.insert(0, str(ROOT))
 
 from analytics.synthetic import PROFILES, generate_cohort  # noqa: E402
 from api.config import normalize_database_url  # noqa: E402
+from bench.common import fresh_database  # noqa: E402
 from api.embedded_redis import free_port  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
 BIN = Path(sys.executable).parent
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp()
 KINDS = {0: "activity", 1: "module_completed", 2: "assessment"}
-
-
-def fresh_database(url: str) -> None:
-    server = make_url(url).set(database="postgres")
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        name = make_url(url).database
-        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
 
 
 def binary_copy(connection, table: str, columns: list[str], arrays: list[tuple[str, np.ndarray]]) -> None:

@@ -1,0 +1,16 @@
+"""What the benchmarks share: a throwaway PostgreSQL database of their own."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+
+def fresh_database(url: str) -> str:
+    """Drop and create the database named in url (never the application's: each benchmark names its own)."""
+    name = make_url(url).database
+    admin = sa.create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return url
