@@ -1,9 +1,10 @@
 """Advance skill mastery by one BKT step per stored assessment, inside the ingest transaction.
 
-One INSERT ... ON CONFLICT DO UPDATE per round computes the BKT update in SQL from the row's
-current mastery: O(1) per event, applied exactly once (it commits or rolls back with the events),
-and safe against concurrent batches (the conflicting row is locked by the upsert). A batch with
-several attempts at one skill by one learner applies them in time order, one round each.
+O(1) per event, applied exactly once (it commits or rolls back with the events), and safe against
+concurrent batches: the update locks each row, and a concurrent writer's update is applied on top.
+A batch's attempts are split into rounds (the k-th attempt at each learner-skill pair), in time order.
+PostgreSQL: per round, one INSERT of missing pairs at the skill's prior and one UPDATE computing the
+BKT step from arrays joined to the skill's parameters. SQLite (embedded): one portable upsert per round.
 """
 from __future__ import annotations
 
@@ -13,53 +14,93 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from analytics.bkt import DEFAULT_PARAMS, bkt_update
+from analytics.bkt import DEFAULT_PARAMS, BKTParams, bkt_update
 from models import SkillMastery, SkillModel, db
 
 MASTERY_THRESHOLD = 60.0  # percent at or above which an attempt counts as correct
+D = DEFAULT_PARAMS
+
+_ATTEMPTS = ("unnest(%(learners)s::int[], %(skills)s::text[], %(correct)s::int[]) AS a(learner_id, skill, correct) "
+             "LEFT JOIN skill_models m ON m.skill = a.skill")
+_GUESS, _SLIP, _LEARN = (f"COALESCE(m.{name}, {D[name]!r})" for name in ("p_guess", "p_slip", "p_learn"))
+
+
+def _bkt_step(p: str, correct: str, guess: str, slip: str, learn: str) -> str:
+    """SQL for one BKT update of mastery p after an attempt (Bayes on the answer, then learning)."""
+    posterior = (f"(CASE WHEN {correct} = 1 THEN {p} * (1 - {slip}) / ({p} * (1 - {slip}) + (1 - {p}) * {guess}) "
+                 f"ELSE {p} * {slip} / ({p} * {slip} + (1 - {p}) * (1 - {guess})) END)")
+    return f"{posterior} + (1 - {posterior}) * {learn}"
+
+
+POSTGRES_INSERT_MISSING = (
+    "INSERT INTO skill_mastery (learner_id, skill, p_mastery, attempts, correct, updated_at) "
+    f"SELECT a.learner_id, a.skill, COALESCE(m.p_init, {D['p_init']!r}), 0, 0, now() FROM {_ATTEMPTS} "
+    "ON CONFLICT (learner_id, skill) DO NOTHING")
+POSTGRES_STEP = (
+    "UPDATE skill_mastery s SET "
+    f"p_mastery = {_bkt_step('s.p_mastery', 'v.correct', 'v.guess', 'v.slip', 'v.learn')}, "
+    "attempts = s.attempts + 1, correct = s.correct + v.correct, updated_at = now() "
+    f"FROM (SELECT a.learner_id, a.skill, a.correct, {_GUESS} AS guess, {_SLIP} AS slip, {_LEARN} AS learn "
+    f"FROM {_ATTEMPTS}) v WHERE s.learner_id = v.learner_id AND s.skill = v.skill")
 
 
 def _param(name: str) -> str:
-    """SQL for the skill's fitted parameter, or its default while the skill has not been fitted."""
-    return (f"COALESCE((SELECT {name} FROM skill_models WHERE skill_models.skill = skill_mastery.skill), "
-            f"{DEFAULT_PARAMS[name]!r})")
+    return f"COALESCE((SELECT {name} FROM skill_models WHERE skill_models.skill = skill_mastery.skill), {D[name]!r})"
 
 
-_P, _C = "skill_mastery.p_mastery", "excluded.correct"
-_POSTERIOR = (f"(CASE WHEN {_C} = 1 THEN {_P} * (1 - {_param('p_slip')}) / ({_P} * (1 - {_param('p_slip')}) + (1 - {_P}) * {_param('p_guess')}) "
-              f"ELSE {_P} * {_param('p_slip')} / ({_P} * {_param('p_slip')} + (1 - {_P}) * (1 - {_param('p_guess')})) END)")
-# Plain SQL (PostgreSQL and SQLite alike): cacheable, and run through the driver's executemany.
-UPSERT = sa.text(
+PORTABLE_UPSERT = sa.text(
     "INSERT INTO skill_mastery (learner_id, skill, p_mastery, attempts, correct, updated_at) "
     "VALUES (:learner_id, :skill, :p_mastery, 1, :correct, :updated_at) "
-    "ON CONFLICT (learner_id, skill) DO UPDATE SET "
-    f"p_mastery = {_POSTERIOR} + (1 - {_POSTERIOR}) * {_param('p_learn')}, "
-    "attempts = skill_mastery.attempts + 1, correct = skill_mastery.correct + excluded.correct, "
+    "ON CONFLICT (learner_id, skill) DO UPDATE SET p_mastery = "
+    + _bkt_step("skill_mastery.p_mastery", "excluded.correct", _param("p_guess"), _param("p_slip"), _param("p_learn"))
+    + ", attempts = skill_mastery.attempts + 1, correct = skill_mastery.correct + excluded.correct, "
     "updated_at = excluded.updated_at"
 ).bindparams(sa.bindparam("updated_at", type_=SkillMastery.__table__.c.updated_at.type))
 
 
-def apply_assessments(events: list[dict[str, Any]], learner_ids: dict[str, int]) -> int:
-    """Advance mastery for stored assessment events that name a skill; returns attempts applied."""
-    attempts = sorted(((learner_ids[e["learner"]], e["skill"], e["occurred_at"], 100.0 * e["score"] / e["max_score"] >= MASTERY_THRESHOLD)
+def _rounds(events: list[dict[str, Any]], learner_ids: dict[str, int]) -> list[list[tuple[int, str, int]]]:
+    """Attempts in time order, split so that no round holds two attempts at the same learner-skill pair."""
+    attempts = sorted(((learner_ids[e["learner"]], e["skill"], e["occurred_at"], int(100.0 * e["score"] / e["max_score"] >= MASTERY_THRESHOLD))
                        for e in events if e["kind"] == "assessment" and e.get("skill")), key=lambda a: (a[0], a[1], a[2]))
-    if not attempts:
-        return 0
-    skills = sorted({skill for _, skill, _, _ in attempts})
-    fitted = {row.skill: row for row in db.session.scalars(sa.select(SkillModel).where(SkillModel.skill.in_(skills)))}
-    rounds: list[list[dict[str, Any]]] = []
+    rounds: list[list[tuple[int, str, int]]] = []
     seen: dict[tuple[int, str], int] = {}
-    now = datetime.now(timezone.utc)
     for learner_id, skill, _, correct in attempts:
         k = seen[(learner_id, skill)] = seen.get((learner_id, skill), -1) + 1
-        params = fitted.get(skill)
-        p_init = params.p_init if params else DEFAULT_PARAMS["p_init"]
-        first = bkt_update(np.array([p_init]), np.array([correct]), params.p_learn if params else DEFAULT_PARAMS["p_learn"],
-                           params.p_guess if params else DEFAULT_PARAMS["p_guess"], params.p_slip if params else DEFAULT_PARAMS["p_slip"])
         if k == len(rounds):
             rounds.append([])
-        rounds[k].append({"learner_id": learner_id, "skill": skill, "p_mastery": float(first[0]), "attempts": 1,
-                          "correct": int(correct), "updated_at": now})
-    for rows in rounds:
-        db.session.execute(UPSERT, rows)
-    return len(attempts)
+        rounds[k].append((learner_id, skill, correct))
+    return rounds
+
+
+def skill_params(skills: list[str]) -> dict[str, BKTParams]:
+    """Fitted parameters of these skills; defaults for skills not fitted yet."""
+    rows = db.session.scalars(sa.select(SkillModel).where(SkillModel.skill.in_(skills))).all() if skills else []
+    fitted = {row.skill: BKTParams(row.p_init, row.p_learn, row.p_guess, row.p_slip) for row in rows}
+    return {skill: fitted.get(skill, BKTParams(**DEFAULT_PARAMS)) for skill in skills}
+
+
+def _portable_rows(attempts: list[tuple[int, str, int]], params: dict[str, BKTParams], now: datetime) -> list[dict[str, Any]]:
+    """Rows for the portable upsert; p_mastery is the first step from the prior, used when the pair is new."""
+    p = [params[s] for _, s, _ in attempts]
+    first = bkt_update(np.array([x.p_init for x in p]), np.array([c for _, _, c in attempts], dtype=bool),
+                       np.array([x.p_learn for x in p]), np.array([x.p_guess for x in p]), np.array([x.p_slip for x in p]))
+    return [{"learner_id": l, "skill": s, "p_mastery": float(m), "correct": c, "updated_at": now}
+            for (l, s, c), m in zip(attempts, first)]
+
+
+def apply_assessments(events: list[dict[str, Any]], learner_ids: dict[str, int]) -> int:
+    """Advance mastery for stored assessment events that name a skill; returns attempts applied."""
+    rounds = _rounds(events, learner_ids)
+    if db.engine.dialect.name == "postgresql":
+        cursor = db.session.connection().connection.driver_connection.cursor()
+        for attempts in rounds:
+            arrays = {"learners": [a[0] for a in attempts], "skills": [a[1] for a in attempts],
+                      "correct": [a[2] for a in attempts]}
+            cursor.execute(POSTGRES_INSERT_MISSING, arrays)
+            cursor.execute(POSTGRES_STEP, arrays)
+    elif rounds:
+        now = datetime.now(timezone.utc)
+        params = skill_params(sorted({s for attempts in rounds for _, s, _ in attempts}))
+        for attempts in rounds:
+            db.session.execute(PORTABLE_UPSERT, _portable_rows(attempts, params, now))
+    return sum(len(attempts) for attempts in rounds)

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import numpy as np
 import sqlalchemy as sa
 
-from analytics.bkt import DEFAULT_PARAMS, BKTParams, fit_bkt, replay, to_padded
+from analytics.bkt import fit_bkt, replay, to_padded
 from analytics.learner_metrics import compute_learner_metrics
 from analytics.risk import RiskModel, cold_start_model, train_risk_model
 from models import Enrollment, Event, RiskModelVersion, SkillMastery, SkillModel, db
@@ -88,10 +88,3 @@ def fit_and_store_skill_models() -> int:
         fitted += 1
     db.session.commit()
     return fitted
-
-
-def skill_params(skills: list[str]) -> dict[str, BKTParams]:
-    """Fitted parameters of these skills; defaults for skills not fitted yet."""
-    rows = db.session.scalars(sa.select(SkillModel).where(SkillModel.skill.in_(skills))).all() if skills else []
-    fitted = {row.skill: BKTParams(row.p_init, row.p_learn, row.p_guess, row.p_slip) for row in rows}
-    return {skill: fitted.get(skill, BKTParams(**DEFAULT_PARAMS)) for skill in skills}

@@ -20,8 +20,8 @@ from analytics.risk import score_risk
 from analytics.scores import DIRECTION_NAMES, compute_score_trends
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
 from worker.analytics_data import load_attendance_percent, load_event_arrays
-from worker.mastery import MASTERY_THRESHOLD
-from worker.model_training import current_risk_model, skill_params
+from worker.mastery import MASTERY_THRESHOLD, skill_params
+from worker.model_training import current_risk_model
 
 LIGHTS = cohort_analytics.TRAFFIC_LIGHTS
 FORECAST_LEVEL = 0.9
