@@ -110,6 +110,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters (it signs every token)")
     settings["SECRET_KEY"] = env["SECRET_KEY"]
     settings["REDIS_URL"] = env["REDIS_URL"]
+    settings["CELERY_BROKER_URL"] = env.get("CELERY_BROKER_URL") or env["REDIS_URL"]
     return settings
 
 

@@ -10,7 +10,7 @@ from models import db
 
 
 def celery_init_app(app: Flask) -> Celery:
-    """Create the Celery app from celeryconfig.py plus the app's REDIS_URL, and store it on the app."""
+    """Create the Celery app from celeryconfig.py plus the broker URL (CELERY_BROKER_URL, else REDIS_URL)."""
 
     class FlaskTask(Task):
         def __call__(self, *args: object, **kwargs: object) -> object:
@@ -19,7 +19,8 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object("celeryconfig")
-    celery_app.conf.update(broker_url=app.config["REDIS_URL"], **app.config.get("CELERY", {}))
+    broker = app.config.get("CELERY_BROKER_URL") or app.config["REDIS_URL"]
+    celery_app.conf.update(broker_url=broker, **app.config.get("CELERY", {}))
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     app.extensions["redis"] = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=5,
