@@ -128,8 +128,11 @@ def _paths() -> dict[str, Any]:
             {"200": {"description": "acknowledged"}, "404": ERROR, "409": ERROR, "422": ERROR})},
         "/api/v1/alerts/history": {"get": _op("Every alert state change: who, when, from and to which status", "any (scoped)",
                                               query=("limit", "before"))},
-        "/api/v1/alerts/preferences": {"get": _op("Your notification preferences", "any"),
-                                       "put": _op("Set notification preferences", "any", "PreferencesPut")},
+        "/api/v1/alerts/preferences": {
+            "get": _op("Your notification preferences and the thresholds in force for you (learner) or for ?section= "
+                       "(educator)", "any", query=("section",)),
+            "put": _op("Set notification preferences and thresholds ({rule: {parameter: value}}) for yourself (learner) or "
+                       "?section= (educator)", "any", "PreferencesPut", query=("section",))},
         "/api/v1/alerts/rules": {"get": _op("Every alert rule with its default thresholds", "any")},
         "/api/v1/notifications/": {"get": _op("Open alerts matching your preferences", "any (scoped)", query=("limit", "before"))},
         "/api/v1/admin/thresholds": {"get": _op("Threshold overrides", "admin"),
@@ -158,6 +161,7 @@ def _request_schemas() -> dict[str, Any]:
         "AcknowledgeRequest": object_schema({"note": Field("str", max_length=2000)}),
         "PreferencesPut": {"type": "object", "additionalProperties": False, "properties": {
             "types": {"type": "array", "nullable": True, "items": {"type": "string", "enum": list(RULES)}},
+            "thresholds": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {"type": "number"}}},
             **object_schema(PREFERENCE_FIELDS)["properties"]}},
         "OverridePut": object_schema(OVERRIDE_FIELDS),
         "AttendanceRequest": {"type": "object", "additionalProperties": False, "required": ["section", "date", "records"],

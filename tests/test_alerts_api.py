@@ -108,3 +108,39 @@ def test_rules_are_listed_with_their_defaults(client, alerted):
     assert rules["completion_stagnation"]["defaults"] == {"days_without_progress": 5}
     assert rules["low_consistency"]["defaults"] == {"share_below": 0.5}
     assert rules["high_performance"]["kind"] == "achievement"
+
+
+def test_threshold_preferences_for_learners_and_educators(client, alerted, planted):  # noqa: F811
+    own = client.get("/api/v1/alerts/preferences", headers=alerted["inconsistent"]).json
+    assert own["threshold_scope"] == {"type": "learner", "id": "inconsistent"}
+    assert own["thresholds"]["low_consistency"] == {"share_below": 0.5}
+    saved = client.put("/api/v1/alerts/preferences", json={"thresholds": {"low_consistency": {"share_below": 0.3}}},
+                       headers=alerted["inconsistent"])
+    assert saved.status_code == 200 and saved.json["thresholds"]["low_consistency"]["share_below"] == 0.3
+    db.session.execute(sa.update(Alert).values(status="resolved", resolved_at=None))  # start clean, no cooldown
+    db.session.commit()
+    evaluate_rules(planted.values(), "engagement")
+    assert "low_consistency" not in {a["rule"] for a in listed(client, alerted["inconsistent"], "?status=open")["alerts"]}
+    assert "low_consistency" in {a["rule"] for a in listed(client, alerted["admin"], "?learner=disengaged&status=open")["alerts"]}
+
+    section = client.put("/api/v1/alerts/preferences?section=s1", json={"thresholds": {"engagement_drop": {"days": 5}}},
+                         headers=alerted["ted"])
+    assert section.status_code == 200 and section.json["threshold_scope"] == {"type": "section", "id": "s1"}
+    assert section.json["thresholds"]["engagement_drop"]["days"] == 5
+    assert client.get("/api/v1/alerts/preferences?section=s1", headers=alerted["decliner"]).json["threshold_scope"]["type"] == "learner"
+    other = create_user("una", "educator")
+    assert client.put("/api/v1/alerts/preferences?section=s1", json={"thresholds": {}}, headers=bearer(other)).status_code == 404
+
+
+@pytest.mark.parametrize("thresholds, path", [
+    ({"nope": {"x": 1}}, "thresholds.nope"), ({"engagement_drop": {"loudness": 1}}, "thresholds.engagement_drop.loudness"),
+    ({"engagement_drop": {"days": "three"}}, "thresholds.engagement_drop.days"), ([1], "thresholds"),
+])
+def test_bad_threshold_preferences_are_refused(client, alerted, thresholds, path):
+    response = client.put("/api/v1/alerts/preferences", json={"thresholds": thresholds}, headers=alerted["steady"])
+    assert response.status_code == 422 and response.json["error"]["details"][0]["path"] == path
+
+
+def test_admins_set_thresholds_through_the_admin_endpoint(client, alerted):
+    response = client.put("/api/v1/alerts/preferences", json={"thresholds": {"engagement_drop": {"days": 4}}}, headers=alerted["admin"])
+    assert response.status_code == 422 and "admin/thresholds" in response.json["error"]["details"][0]["reason"]

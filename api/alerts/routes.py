@@ -10,7 +10,8 @@ from api.access import can_read_learner
 from api.alerts import bp
 from api.alerts.queries import filtered_alerts, statistics, visible_learners
 from api.auth.guard import current_user, require_auth
-from api.errors import ApiError
+from api.alerts.personal_thresholds import effective_thresholds, scope_label, set_thresholds, threshold_scope
+from api.errors import ApiError, field_error
 from api.query_args import page_args
 from api.validation import Field, json_body, validated
 from models import SEVERITIES, Alert, AlertHistory, NotificationPreference, User, db
@@ -96,22 +97,33 @@ def _preferences(user_id: int) -> NotificationPreference:
 
 
 def _preferences_json(preference: NotificationPreference) -> dict:
-    return {"types": preference.types, "min_severity": preference.min_severity, "muted": preference.muted}
+    scope = threshold_scope()
+    return {"types": preference.types, "min_severity": preference.min_severity, "muted": preference.muted,
+            **({"thresholds": effective_thresholds(*scope), "threshold_scope": scope_label(*scope)} if scope else {})}
 
 
 @bp.get("/alerts/preferences")
 @require_auth()
 def get_preferences():
-    """Your notification preferences (defaults: every type, from low severity, not muted)."""
+    """Your notification preferences and the alert thresholds in force for you (a learner) or for one
+    of your sections (an educator, `?section=`)."""
     return _preferences_json(_preferences(current_user().id))
 
 
 @bp.put("/alerts/preferences")
 @require_auth()
 def put_preferences():
-    """Set which alert types notify you (null = all), the minimum severity, and mute."""
+    """Set which alert types notify you (null = all), the minimum severity, mute, and `thresholds`
+    ({rule: {parameter: value}}): a learner's apply to themselves, an educator's to `?section=`."""
     raw = json_body()
+    thresholds = raw.pop("thresholds", None) if isinstance(raw, dict) else None
     body = validated({k: v for k, v in raw.items() if k != "types"} if isinstance(raw, dict) else raw, PREFERENCE_FIELDS)
+    if thresholds is not None:
+        scope = threshold_scope()
+        if scope is None:
+            raise ApiError(422, "thresholds are set by learners for themselves and by educators for a section",
+                           details=[field_error("thresholds", "use ?section=<id> as an educator; admins use /admin/thresholds")])
+        set_thresholds(*scope, thresholds)
     preference = _preferences(current_user().id)
     if "types" in raw:
         types = raw["types"]
