@@ -140,3 +140,14 @@ def test_cleanup_deletes_only_old_closed_alerts(planted):
     assert cleanup_alerts(90) == 3
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert).where(Alert.rule == "streak_milestone")) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert)) > 0
+
+
+def test_velocity_sweep_stores_velocity_and_completion_forecasts(planted):
+    from models import MetricSnapshot
+    from worker.monitoring import store_snapshots
+    assert store_snapshots(planted.values(), "velocity", with_completion=True) == 5
+    snapshot = db.session.scalar(sa.select(MetricSnapshot).where(MetricSnapshot.learner_id == planted["steady"]))
+    assert snapshot.metrics["snapshot"] == "velocity" and snapshot.metrics["modules_per_week"] > 0
+    [course] = snapshot.metrics["completion"]
+    assert (course["course"], course["modules_total"], course["modules_completed"]) == ("c1", 4, 3)
+    assert course["median_days"] > 0 and course["low_days"] <= course["median_days"] <= course["high_days"]

@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from analytics.activity import daily_counts
+from analytics.completion import course_progress
 from analytics.alert_rules import RULES, RuleInputs, evaluate, rules_for
 from analytics.grouping import segments
 from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
 from analytics.risk import score_risk
-from models import MetricSnapshot, User, db
+from models import Course, MetricSnapshot, Module, User, db
 from worker.alerting import alert_json, sync_rule
 from worker.analytics_data import load_attendance_percent, load_event_arrays
 from worker.model_training import current_risk_model
@@ -110,17 +111,49 @@ def _publish_alerts(created: list[dict[str, Any]], resolved: list[dict[str, Any]
     publish(current_app.extensions["redis"], messages)
 
 
+def completion_forecasts(ids: list[int], now: float) -> dict[int, list[dict[str, Any]]]:
+    """Per learner (index into sorted ids): a completion forecast for each course they work in."""
+    events, module_ids = load_event_arrays(ids)
+    modules = db.session.execute(sa.select(Module.id, Module.course_id).order_by(Module.id)).all()
+    if not modules or not len(events.learner):
+        return {}
+    module_id = np.array([m for m, _ in modules])
+    course_ids = sorted({c for _, c in modules})
+    module_course = np.searchsorted(course_ids, [c for _, c in modules])
+    known = (module_ids >= 0) & np.isin(module_ids, module_id)
+    module = np.where(known, np.searchsorted(module_id, module_ids), -1)
+    totals = np.bincount(module_course, minlength=len(course_ids))
+    progress = course_progress(events, module, module_course, totals, now)
+    names = dict(db.session.execute(sa.select(Course.id, Course.external_id)).all())
+    out: dict[int, list[dict[str, Any]]] = {}
+    f = progress.forecast
+    for i, learner in enumerate(progress.learner):
+        out.setdefault(int(learner), []).append({
+            "course": names[course_ids[progress.course[i]]], "modules_completed": int(progress.completed[i]),
+            "modules_total": int(f.remaining[i] + progress.completed[i]),
+            "median_days": _finite(f.median_days[i]), "low_days": _finite(f.low_days[i]), "high_days": _finite(f.high_days[i]),
+            "rate_per_week": round(float(f.rate_per_week[i]), 3)})
+    return out
+
+
+def _finite(value: float) -> float | None:
+    return round(float(value), 2) if np.isfinite(value) else None
+
+
 def store_snapshots(learner_ids: Sequence[int], kind: str, now: datetime | None = None, publish_updates: bool = False,
-                    prepared: RuleInputs | None = None) -> int:
+                    prepared: RuleInputs | None = None, with_completion: bool = False) -> int:
     """Save each learner's current metrics (history for trend charts); optionally publish them."""
     now = now or datetime.now(timezone.utc)
     ids = sorted(set(int(i) for i in learner_ids))
     if not ids:
         return 0
     inputs = prepared or build_inputs(ids, now.timestamp())
+    completion = completion_forecasts(ids, now.timestamp()) if with_completion else {}
     rows = []
     for i, learner in enumerate(ids):
         row = {**inputs.metrics.row(i), "risk_probability": round(float(inputs.risk_probability[i]), 4), "snapshot": kind}
+        if with_completion:
+            row["completion"] = completion.get(i, [])
         rows.append({"learner_id": learner, "taken_at": now, "metrics": row})
     db.session.execute(sa.insert(MetricSnapshot.__table__), rows)
     db.session.commit()

@@ -63,7 +63,7 @@ def run_shard(sweep: str, low: int, high: int, window: int) -> dict[str, Any]:
     ids = learner_ids_between(low, high)
     if sweep == "velocity":
         created = resolved = 0
-        store_snapshots(ids, "velocity")
+        store_snapshots(ids, "velocity", with_completion=True)  # velocity metrics and completion forecasts
     else:
         stats = evaluate_rules(ids, sweep)
         created, resolved = stats.created, stats.resolved
