@@ -117,6 +117,8 @@ def _paths() -> dict[str, Any]:
         paths[f"/api/v1/{name}/{{external_id}}/analytics"] = {"get": _op(
             f"Cohort analytics of a {name[:-1]}: average, pass rate, grade bands, attendance, risk counts, top and low "
             "performers, weekly average", "educator (own sections), admin, service", query=("pass_mark",))}
+    paths["/api/v1/sections/{external_id}/analytics/history"] = {"get": _op(
+        "The section's daily cohort aggregates, newest first", "educator (own sections), admin, service", query=("limit",))}
     alert_filters = ("learner", "types", "severity", "status", "limit", "before")
     paths.update({
         "/api/v1/progress/performance-alerts/": {"get": _op(

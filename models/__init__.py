@@ -4,12 +4,12 @@ from models.base import db, utcnow
 from models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Module, Section, Subject
 from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, Event
 from models.learning import RiskModelVersion, SkillMastery, SkillModel
-from models.metrics import LearnerCounters, MetricSnapshot
+from models.metrics import CohortSnapshot, LearnerCounters, MetricSnapshot
 from models.school import Attendance, Exam, Grade
 from models.users import ROLES, User
 
 __all__ = [
-    "ALERT_STATUSES", "ATTENDANCE_STATUSES", "ENROLLMENT_STATUSES", "EVENT_KINDS", "SCOPE_TYPES", "SEVERITIES", "NotificationPreference", "ROLES", "Alert", "AlertHistory", "Attendance", "Course",
+    "ALERT_STATUSES", "ATTENDANCE_STATUSES", "CohortSnapshot", "ENROLLMENT_STATUSES", "EVENT_KINDS", "SCOPE_TYPES", "SEVERITIES", "NotificationPreference", "ROLES", "Alert", "AlertHistory", "Attendance", "Course",
     "Enrollment", "Event", "Exam", "Grade", "LearnerCounters", "MetricSnapshot", "Module", "RiskModelVersion",
     "Section", "SkillMastery", "SkillModel", "Subject", "ThresholdOverride", "User", "db", "utcnow",
 ]

@@ -41,3 +41,15 @@ class MetricSnapshot(db.Model):
     learner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     taken_at: Mapped[datetime] = mapped_column(Moment, default=utcnow)
     metrics: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+
+class CohortSnapshot(db.Model):
+    """A section's cohort aggregates on one day (stored by the daily analytics task)."""
+
+    __tablename__ = "cohort_snapshots"
+    __table_args__ = (sa.Index("ix_cohort_snapshots_section_taken", "section_id", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    section_id: Mapped[int] = mapped_column(sa.ForeignKey("sections.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime] = mapped_column(Moment, default=utcnow)
+    summary: Mapped[dict[str, Any]] = mapped_column(sa.JSON)

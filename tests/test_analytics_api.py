@@ -221,3 +221,12 @@ def test_grade_band_edges_come_from_the_settings(make_app):
                                             "max_score": 100}, headers=service)
         amy = db.session.scalar(sa.select(User.id).where(User.external_id == "amy"))
         assert cohort_report([amy], 60.0)["grade_distribution"]["F"] == 1  # 91% is below the strict D edge
+
+
+def test_daily_cohort_snapshots_are_stored_and_served(client, school):
+    from worker.monitoring import store_cohort_snapshots
+    assert store_cohort_snapshots() == 1
+    history = client.get("/api/v1/sections/s1/analytics/history", headers=school["ted"]).json["history"]
+    assert len(history) == 1 and history[0]["learners"] == 2 and history[0]["average"] == pytest.approx(65.0)
+    assert client.get("/api/v1/sections/s1/analytics/history", headers=school["una"]).status_code == 404
+    assert client.get("/api/v1/sections/s1/analytics/history", headers=school["amy"]).status_code == 403

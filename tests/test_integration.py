@@ -186,3 +186,23 @@ def test_flower_lists_our_tasks_behind_basic_auth(live, app, migrated, redis_url
         raise
     finally:
         flower.stop()
+
+
+def test_daily_analytics_runs_on_the_worker(live, app, planted):  # noqa: F811
+    """02:00's task: snapshots for everyone, cohort aggregates, risk model and BKT refit, in one worker run."""
+    import sqlalchemy as sa
+    from models import CohortSnapshot, Enrollment, MetricSnapshot, RiskModelVersion, Section, db
+
+    section = Section(external_id="s-daily", name="Daily")
+    db.session.add(section)
+    db.session.flush()
+    db.session.add_all([Enrollment(learner_id=pk, section_id=section.id) for pk in planted.values()])
+    db.session.commit()
+    app.extensions["celery"].send_task("learnpulse.analytics.daily", queue="celery")
+
+    def stored() -> bool:
+        db.session.rollback()
+        count = lambda model: db.session.scalar(sa.select(sa.func.count()).select_from(model))  # noqa: E731
+        return count(MetricSnapshot) >= 5 and count(CohortSnapshot) == 1 and count(RiskModelVersion) == 1
+
+    wait_until(stored, 60, "the daily analytics to store snapshots, cohort aggregates and a risk model")

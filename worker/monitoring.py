@@ -15,7 +15,7 @@ from analytics.alert_rules import RULES, RuleInputs, evaluate, rules_for
 from analytics.grouping import segments
 from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
 from analytics.risk import score_risk
-from models import Course, MetricSnapshot, Module, User, db
+from models import CohortSnapshot, Course, Enrollment, MetricSnapshot, Module, Section, User, db
 from worker.alerting import alert_json, sync_rule
 from worker.analytics_data import load_attendance_percent, load_event_arrays
 from worker.model_training import current_risk_model
@@ -167,3 +167,18 @@ def store_snapshots(learner_ids: Sequence[int], kind: str, now: datetime | None 
 
 def rule_names() -> list[str]:
     return sorted(RULES)
+
+
+def store_cohort_snapshots(pass_mark: float = 60.0) -> int:
+    """Each section's cohort aggregates as of now (the daily analytics task; dashboards chart them over days)."""
+    from worker.reports import cohort_report  # noqa: PLC0415  (reports imports this module's neighbours)
+
+    sections = db.session.execute(sa.select(Section.id, Section.course_id).where(
+        Section.id.in_(sa.select(Enrollment.section_id)))).all()
+    now = datetime.now(timezone.utc)
+    for section_id, course_id in sections:
+        members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
+        summary = cohort_report(members, pass_mark, [course_id] if course_id else None)
+        db.session.add(CohortSnapshot(section_id=section_id, taken_at=now, summary=summary))
+    db.session.commit()
+    return len(sections)

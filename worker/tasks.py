@@ -11,7 +11,8 @@ from sqlalchemy.exc import OperationalError
 from worker.dispatch import pop_pending, start_drain
 from worker.evaluation import update_learner_counters
 from worker.model_training import fit_and_store_skill_models, train_and_store_risk_model
-from worker.monitoring import build_inputs, evaluate_rules, learner_ids_between, shard_ranges, store_snapshots
+from worker.monitoring import (build_inputs, evaluate_rules, learner_ids_between, shard_ranges, store_cohort_snapshots,
+                               store_snapshots)
 from worker.sweeps import SHARD_SIZE, claim_window, cleanup_alerts, run_shard, start_sweep, window_of
 
 TRANSIENT = (OperationalError, redis.ConnectionError, redis.TimeoutError)
@@ -73,7 +74,8 @@ def daily_analytics(self) -> dict[str, object]:
         return {"skipped": "already ran today"}
     snapshots = sum(store_snapshots(learner_ids_between(low, high), "daily") for low, high in shard_ranges(SHARD_SIZE))
     version = train_and_store_risk_model()
-    return {"snapshots": snapshots, "risk_model": version.id, "skills": fit_and_store_skill_models()}
+    return {"snapshots": snapshots, "cohorts": store_cohort_snapshots(), "risk_model": version.id,
+            "skills": fit_and_store_skill_models()}
 
 
 @shared_task(name="learnpulse.alerts.cleanup", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)

@@ -13,7 +13,7 @@ from api.auth.guard import current_user, require_auth
 from api.errors import ApiError, field_error
 from api.query_args import int_arg
 from api.validation import parse_date
-from models import Course, Enrollment, Exam, Grade, Section, Subject, db
+from models import CohortSnapshot, Course, Enrollment, Exam, Grade, Section, Subject, db
 from worker.reports import cohort_report, learner_report
 
 COHORT_ROLES = ("educator", "admin", "service")
@@ -110,3 +110,14 @@ def exam_analytics(external_id: str):
                               .order_by(Grade.learner_id)).all()
     percent = np.array([100.0 * marks / exam.max_marks for _, marks in rows])
     return {"exam": exam.external_id, **cohort_report([learner for learner, _ in rows], _pass_mark(), scores=percent)}
+
+
+@bp.get("/sections/<external_id>/analytics/history")
+@require_auth(*COHORT_ROLES)
+def section_analytics_history(external_id: str):
+    """The section's daily cohort aggregates, newest first (`limit` days, default 30)."""
+    section = readable_section(current_user(), external_id)
+    rows = db.session.scalars(sa.select(CohortSnapshot).where(CohortSnapshot.section_id == section.id)
+                              .order_by(CohortSnapshot.taken_at.desc()).limit(int_arg("limit", 30, 1, 366))).all()
+    return {"section": section.external_id,
+            "history": [{"taken_at": row.taken_at.isoformat(), **row.summary} for row in rows]}
