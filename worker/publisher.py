@@ -15,6 +15,20 @@ from worker.channels import ADMIN_CHANNEL, MESSAGE_TYPES, PUBSUB_PREFIX, STREAM_
 log = logging.getLogger(__name__)
 
 
+# For each (channel, envelope-without-id) pair: append to the channel's bounded stream, then publish
+# the envelope with the stream id spliced in as its first field. One call for a whole batch.
+APPEND_AND_PUBLISH = """
+local maxlen, prefix, stream_prefix = ARGV[1], ARGV[2], ARGV[3]
+for i = 4, #ARGV, 2 do
+  local channel, body = ARGV[i], ARGV[i + 1]
+  local id = redis.call('XADD', stream_prefix .. channel, 'MAXLEN', '~', maxlen, '*', 'm', body)
+  redis.call('PUBLISH', prefix .. channel, '{"id":"' .. id .. '",' .. string.sub(body, 2))
+end
+return (#ARGV - 3) / 2
+"""
+CHUNK = 500
+
+
 def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
     """Publish (type, channel, data) messages; returns how many. Redis errors are logged, not raised:
     the database already holds the truth, and a reconnecting client refetches it."""
@@ -25,19 +39,13 @@ def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, An
         if kind not in MESSAGE_TYPES:
             raise ValueError(f"unknown message type {kind!r}")
     now = datetime.now(timezone.utc).isoformat()
+    args: list[str] = []
+    for kind, channel, data in messages:
+        args += [channel, json.dumps({"type": kind, "channel": channel, "timestamp": now, "data": data})]
     try:
-        pipe = client.pipeline(transaction=False)
-        envelopes = []
-        for kind, channel, data in messages:
-            envelope = {"type": kind, "channel": channel, "timestamp": now, "data": data}
-            envelopes.append(envelope)
-            pipe.xadd(STREAM_KEY.format(channel), {"m": json.dumps(envelope)}, maxlen=STREAM_MAXLEN, approximate=True)
-        ids = pipe.execute()
-        pipe = client.pipeline(transaction=False)
-        for stream_id, envelope in zip(ids, envelopes):
-            envelope["id"] = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
-            pipe.publish(PUBSUB_PREFIX + envelope["channel"], json.dumps(envelope))
-        pipe.execute()
+        script = client.register_script(APPEND_AND_PUBLISH)
+        for start in range(0, len(args), 2 * CHUNK):
+            script(args=[STREAM_MAXLEN, PUBSUB_PREFIX, STREAM_KEY.format(""), *args[start:start + 2 * CHUNK]])
     except redis.RedisError as exc:
         log.warning("could not publish %d message(s): %s", len(messages), exc)
         return 0

@@ -1,0 +1,31 @@
+"""The publisher: one envelope shape, appended to a bounded per-channel stream and published live."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from worker.channels import PUBSUB_PREFIX, STREAM_KEY
+from worker.publisher import publish
+
+
+def test_messages_are_streamed_and_published_with_their_stream_id(app):
+    client = app.extensions["redis"]
+    channel = "learner:odd%1 name"  # external ids may hold characters Lua patterns treat specially
+    subscriber = redis.Redis.from_url(app.config["REDIS_URL"]).pubsub()
+    subscriber.subscribe(PUBSUB_PREFIX + channel)
+    subscriber.get_message(timeout=1)
+    assert publish(client, [("alert", channel, {"rule": "r", "value": 1.5}), ("metrics_update", channel, {"k": [1]})]) == 2
+    received = [json.loads(subscriber.get_message(timeout=2)["data"]) for _ in range(2)]
+    stream = client.xrange(STREAM_KEY.format(channel))
+    assert [m["id"] for m in received] == [entry_id.decode() for entry_id, _ in stream]
+    assert received[0] == {"id": received[0]["id"], "type": "alert", "channel": channel,
+                           "timestamp": received[0]["timestamp"], "data": {"rule": "r", "value": 1.5}}
+    assert json.loads(stream[1][1][b"m"]) == {k: v for k, v in received[1].items() if k != "id"}
+    client.delete(STREAM_KEY.format(channel))
+
+
+def test_unknown_message_types_are_a_programming_error(app):
+    with pytest.raises(ValueError):
+        publish(app.extensions["redis"], [("gossip", "learner:x", {})])
