@@ -1,13 +1,13 @@
 """Query-string parsing shared by list endpoints: keyset pagination and time ranges."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import request
 
 from api.errors import ApiError, field_error
-from api.validation import parse_datetime
+from api.validation import parse_date, parse_datetime
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 
@@ -52,3 +52,23 @@ def choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
     if raw and raw not in choices:
         raise _bad(name, f"must be one of {', '.join(choices)}")
     return raw or None
+
+
+def date_arg(name: str) -> date | None:
+    """An optional calendar date, YYYY-MM-DD."""
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_date(raw)
+    except ValueError as exc:
+        raise _bad(name, str(exc)) from exc
+
+
+def list_arg(name: str, allowed: tuple[str, ...]) -> list[str]:
+    """A comma-separated list of known values (empty if absent)."""
+    values = [v for v in request.args.get(name, "").split(",") if v]
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise _bad(name, f"has unknown values: {', '.join(bad)} not in {', '.join(allowed)}")
+    return values

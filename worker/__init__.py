@@ -9,6 +9,13 @@ from flask import Flask
 from models import db
 
 
+def redis_client() -> redis.Redis:
+    """The app's shared Redis client (created in celery_init_app)."""
+    from flask import current_app  # noqa: PLC0415
+
+    return current_app.extensions["redis"]
+
+
 def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app from celeryconfig.py plus the broker URL (CELERY_BROKER_URL, else REDIS_URL)."""
 

@@ -16,6 +16,8 @@ from celery import current_app as current_celery
 from flask import current_app
 from kombu.exceptions import OperationalError
 
+from worker import redis_client
+
 PENDING_SET = "learnpulse:evaluation:pending"
 SCHEDULED_KEY = "learnpulse:evaluation:scheduled"
 SCHEDULED_TTL_SECONDS = 120  # a lost drain task stops blocking new ones after this long
@@ -27,11 +29,6 @@ if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 1 end
 return 0
 """
 log = logging.getLogger(__name__)
-
-
-def redis_client() -> redis.Redis:
-    """The app's shared Redis client."""
-    return current_app.extensions["redis"]
 
 
 def request_evaluation(learner_ids: Iterable[int]) -> bool:

@@ -7,7 +7,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
 
 from analytics.activity import daily_counts
 from analytics.completion import course_progress
@@ -16,7 +15,8 @@ from analytics.grouping import segments
 from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
 from analytics.risk import score_risk
 from models import CohortSnapshot, Course, Enrollment, MetricSnapshot, Module, Section, User, db
-from worker.alerting import alert_json, sync_rule
+from worker import redis_client
+from worker.alerting import sync_rule
 from worker.analytics_data import load_attendance_percent, load_event_arrays
 from worker.model_training import current_risk_model
 from worker.publisher import audience, publish
@@ -97,9 +97,7 @@ def evaluate_rules(learner_ids: Sequence[int], sweep: str, *, dry_run: bool = Fa
 
 
 def _publish_alerts(created: list[dict[str, Any]], resolved: list[dict[str, Any]]) -> None:
-    channels = audience([row["learner_id"] for row in created + resolved])
-    names = {pk: ext for pk, ext in db.session.execute(
-        sa.select(User.id, User.external_id).where(User.id.in_(list(channels))))} if channels else {}
+    channels, names = audience([row["learner_id"] for row in created + resolved])
     messages = []
     for row in created:
         data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items() if k != "learner_id"}
@@ -108,7 +106,7 @@ def _publish_alerts(created: list[dict[str, Any]], resolved: list[dict[str, Any]
     for row in resolved:
         data = {"id": row["id"], "rule": row["rule"], "learner": names.get(row["learner_id"])}
         messages += [("alert_resolved", channel, data) for channel in channels.get(row["learner_id"], [])]
-    publish(current_app.extensions["redis"], messages)
+    publish(redis_client(), messages)
 
 
 def completion_forecasts(ids: list[int], now: float) -> dict[int, list[dict[str, Any]]]:
@@ -158,9 +156,8 @@ def store_snapshots(learner_ids: Sequence[int], kind: str, now: datetime | None 
     db.session.execute(sa.insert(MetricSnapshot.__table__), rows)
     db.session.commit()
     if publish_updates:
-        channels = audience(ids)
-        names = dict(db.session.execute(sa.select(User.id, User.external_id).where(User.id.in_(ids))).all())
-        publish(current_app.extensions["redis"], [("metrics_update", channel, {"learner": names[row["learner_id"]], **row["metrics"]})
+        channels, names = audience(ids)
+        publish(redis_client(), [("metrics_update", channel, {"learner": names[row["learner_id"]], **row["metrics"]})
                                                   for row in rows for channel in channels.get(row["learner_id"], [])])
     return len(rows)
 

@@ -52,15 +52,16 @@ def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, An
     return len(messages)
 
 
-def audience(learner_ids: Iterable[int]) -> dict[int, list[str]]:
-    """Channels that should hear about each learner: their own, their sections', and the admins'."""
+def audience(learner_ids: Iterable[int]) -> tuple[dict[int, list[str]], dict[int, str]]:
+    """Channels that should hear about each learner (their own, their sections', the admins'), and
+    each learner's external id."""
     ids = sorted(set(learner_ids))
     if not ids:
-        return {}
-    channels = {pk: [learner_channel(ext), ADMIN_CHANNEL] for pk, ext in
-                db.session.execute(sa.select(User.id, User.external_id).where(User.id.in_(ids)))}
+        return {}, {}
+    names = dict(db.session.execute(sa.select(User.id, User.external_id).where(User.id.in_(ids))).all())
+    channels = {pk: [learner_channel(ext), ADMIN_CHANNEL] for pk, ext in names.items()}
     for learner, section in db.session.execute(sa.select(Enrollment.learner_id, Section.external_id)
                                                .join(Section, Section.id == Enrollment.section_id)
                                                .where(Enrollment.learner_id.in_(ids))):
         channels[learner].append(section_channel(section))
-    return channels
+    return channels, names

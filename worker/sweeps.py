@@ -5,12 +5,12 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import redis
 import sqlalchemy as sa
 from celery import group
 from flask import current_app
 
 from models import Alert, AlertHistory, db
+from worker import redis_client
 from worker.monitoring import evaluate_rules, learner_ids_between, shard_ranges, store_snapshots
 
 PERIOD_SECONDS = {"performance": 15 * 60, "engagement": 3600, "velocity": 6 * 3600, "daily": 86400}
@@ -18,10 +18,6 @@ SHARD_SIZE = 5000  # default learners per shard task (MONITORING_SHARD_SIZE): Ce
 STATUS_KEY = "learnpulse:monitoring:{}"
 LOCK_KEY = "learnpulse:lock:sweep:{}:{}"
 SHARD_DONE_KEY = "learnpulse:done:shard:{}:{}:{}"
-
-
-def _redis() -> redis.Redis:
-    return current_app.extensions["redis"]
 
 
 def window_of(sweep: str, now: float | None = None) -> int:
@@ -33,7 +29,7 @@ def claim_window(sweep: str, window: int, owner: str) -> bool:
     """True for the first claimant of this window, and for that same task when it is redelivered
     (its worker died after claiming); another task in the same window (a second beat) gets False."""
     key = LOCK_KEY.format(sweep, window)
-    client = _redis()
+    client = redis_client()
     if client.set(key, owner, nx=True, ex=2 * PERIOD_SECONDS[sweep]):
         return True
     holder = client.get(key)
@@ -46,7 +42,7 @@ def start_sweep(sweep: str, shard_task: Any, owner: str) -> dict[str, Any]:
     if not claim_window(sweep, window, owner):
         return {"sweep": sweep, "window": window, "skipped": "this window already ran"}
     ranges = shard_ranges(current_app.config.get("MONITORING_SHARD_SIZE", SHARD_SIZE))
-    _redis().hset(STATUS_KEY.format(sweep), mapping={
+    redis_client().hset(STATUS_KEY.format(sweep), mapping={
         "window": window, "started_at": datetime.now(timezone.utc).isoformat(), "shards": len(ranges), "shards_done": 0,
         "learners": 0, "alerts_created": 0, "alerts_resolved": 0, "finished_at": "", "duration_seconds": ""})
     if ranges:
@@ -57,7 +53,7 @@ def start_sweep(sweep: str, shard_task: Any, owner: str) -> dict[str, Any]:
 def run_shard(sweep: str, low: int, high: int, window: int) -> dict[str, Any]:
     """Evaluate one range of learners; a redelivered shard that already finished does nothing."""
     done_key = SHARD_DONE_KEY.format(sweep, window, low)
-    if _redis().exists(done_key):
+    if redis_client().exists(done_key):
         return {"skipped": "shard already done"}
     started = time.monotonic()
     ids = learner_ids_between(low, high)
@@ -68,14 +64,14 @@ def run_shard(sweep: str, low: int, high: int, window: int) -> dict[str, Any]:
         stats = evaluate_rules(ids, sweep)
         created, resolved = stats.created, stats.resolved
     _record(sweep, window, len(ids), created, resolved, time.monotonic() - started)
-    _redis().set(done_key, 1, ex=2 * PERIOD_SECONDS[sweep])
+    redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS[sweep])
     return {"sweep": sweep, "learners": len(ids), "created": created, "resolved": resolved}
 
 
 def _record(sweep: str, window: int, learners: int, created: int, resolved: int, seconds: float) -> None:
     """Add a shard's figures to the sweep's status (read by `flask monitoring status`)."""
     key = STATUS_KEY.format(sweep)
-    client = _redis()
+    client = redis_client()
     if client.hget(key, "window") not in (str(window).encode(), None):
         return  # a newer window has started; this late shard's figures belong to an old run
     pipe = client.pipeline()
@@ -91,7 +87,7 @@ def _record(sweep: str, window: int, learners: int, created: int, resolved: int,
 
 def sweep_status() -> dict[str, dict[str, str]]:
     """Last run of each periodic task."""
-    client = _redis()
+    client = redis_client()
     return {sweep: {k.decode(): v.decode() for k, v in client.hgetall(STATUS_KEY.format(sweep)).items()}
             for sweep in PERIOD_SECONDS}
 

@@ -10,7 +10,7 @@ from flask import request
 from analytics.alert_rules import RULES
 from api.access import SEES_EVERYONE, readable_learner
 from api.auth.guard import Principal
-from api.errors import ApiError, field_error
+from api.query_args import list_arg
 from models import ALERT_STATUSES, SEVERITIES, Alert, Enrollment, Section, db
 
 
@@ -24,15 +24,6 @@ def visible_learners(user: Principal) -> sa.Select | None:
     return sa.select(sa.literal(user.id))
 
 
-def _list_arg(name: str, allowed: tuple[str, ...]) -> list[str]:
-    values = [v for v in request.args.get(name, "").split(",") if v]
-    bad = [v for v in values if v not in allowed]
-    if bad:
-        raise ApiError(400, f"query parameter {name} has unknown values", details=[
-            field_error(name, f"{', '.join(bad)} not in {', '.join(allowed)}")])
-    return values
-
-
 def filtered_alerts(user: Principal) -> sa.Select:
     """Alerts visible to the user, narrowed by ?learner=, ?types=, ?severity=, ?status=."""
     query = sa.select(Alert)
@@ -43,7 +34,7 @@ def filtered_alerts(user: Principal) -> sa.Select:
         query = query.where(Alert.learner_id.in_(scope))
     for name, column, allowed in (("types", Alert.rule, tuple(RULES)), ("severity", Alert.severity, SEVERITIES),
                                   ("status", Alert.status, ALERT_STATUSES)):
-        values = _list_arg(name, allowed)
+        values = list_arg(name, allowed)
         if values:
             query = query.where(column.in_(values))
     return query

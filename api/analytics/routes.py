@@ -5,14 +5,12 @@ from datetime import datetime, timezone
 
 import numpy as np
 import sqlalchemy as sa
-from flask import request
 
 from api.access import SEES_EVERYONE, readable_learner, readable_section
 from api.analytics import bp
 from api.auth.guard import current_user, require_auth
-from api.errors import ApiError, field_error
-from api.query_args import int_arg
-from api.validation import parse_date
+from api.errors import ApiError
+from api.query_args import date_arg, int_arg
 from models import CohortSnapshot, Course, Enrollment, Exam, Grade, Section, Subject, db
 from worker.reports import cohort_report, learner_report
 
@@ -20,14 +18,8 @@ COHORT_ROLES = ("educator", "admin", "service")
 
 
 def _deadline_days() -> float | None:
-    raw = request.args.get("deadline")
-    if not raw:
-        return None
-    try:
-        deadline = parse_date(raw)
-    except ValueError as exc:
-        raise ApiError(400, f"query parameter deadline {exc}", details=[field_error("deadline", str(exc))]) from exc
-    return (deadline - datetime.now(timezone.utc).date()).days + 1.0
+    deadline = date_arg("deadline")
+    return None if deadline is None else (deadline - datetime.now(timezone.utc).date()).days + 1.0
 
 
 @bp.get("/learners/<external_id>/analytics")
