@@ -11,6 +11,7 @@ from flask import Flask
 from api.config import DEFAULTS, load_settings
 from api.embedded_redis import url_for_process
 from api.extensions import db, migrate, sock
+from api.realtime.protocol import MAX_CLIENT_MESSAGE
 from worker import celery_init_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +49,8 @@ def register_extensions(app: Flask) -> None:
         # larger pages make it re-parse a huge statement every time.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "insertmanyvalues_page_size": 100})
     db.init_app(app)
+    app.config.setdefault("SOCK_SERVER_OPTIONS", {"ping_interval": app.config["WS_PING_INTERVAL"] or None,
+                                                  "max_message_size": MAX_CLIENT_MESSAGE})
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     sock.init_app(app)
     if uri.startswith("sqlite"):
@@ -67,11 +70,13 @@ def register_blueprints(app: Flask) -> None:
     from api.events import bp as events_bp
     from api.health import bp as health_bp
     from api.learners import bp as learners_bp
+    from api.realtime import bp as realtime_bp
     from api.school import bp as school_bp
 
     for blueprint in (auth_bp, entities_bp, events_bp, learners_bp, school_bp, analytics_bp, alerts_bp):
         app.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(health_bp)
+    app.register_blueprint(realtime_bp)
     app.register_blueprint(docs_bp)
     register_error_handlers(app)
 

@@ -51,6 +51,11 @@ DEFAULTS: dict[str, Any] = {
     "MONITORING_SHARD_SIZE": 5000,  # learners per sweep shard task
     # Lower edges (percent) of the grade bands A+, A, B+, B, C+, C, D+, D; below the last is F.
     "GRADE_BAND_EDGES": (90.0, 80.0, 75.0, 70.0, 65.0, 60.0, 55.0, 50.0),
+    # Browser origins allowed to open WebSockets; empty: the API's own host only; "*": any.
+    "WS_ALLOWED_ORIGINS": (),
+    "WS_PING_INTERVAL": 25,  # seconds between server pings; a client silent for two intervals is closed
+    "WS_AUTH_TIMEOUT": 10,  # seconds a client has to send its auth message
+    "WS_QUEUE_SIZE": 256,  # messages waiting for one client before it is dropped as too slow
 }
 
 
@@ -92,6 +97,10 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "ALERT_RETENTION_DAYS": _int(env, "ALERT_RETENTION_DAYS"),
         "MONITORING_SHARD_SIZE": _int(env, "MONITORING_SHARD_SIZE"),
         "GRADE_BAND_EDGES": _band_edges(env),
+        "WS_ALLOWED_ORIGINS": tuple(o.strip().rstrip("/") for o in env.get("WS_ALLOWED_ORIGINS", "").split(",") if o.strip()),
+        "WS_PING_INTERVAL": _int(env, "WS_PING_INTERVAL"),
+        "WS_AUTH_TIMEOUT": _int(env, "WS_AUTH_TIMEOUT"),
+        "WS_QUEUE_SIZE": _int(env, "WS_QUEUE_SIZE"),
     }
     if embedded:
         db_file = instance_path / "learnpulse.db"

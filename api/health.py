@@ -8,6 +8,7 @@ import redis
 import sqlalchemy as sa
 from flask import Blueprint, current_app
 
+from api.realtime.hub import realtime_status
 from models import db
 
 bp = Blueprint("health", __name__)
@@ -54,5 +55,6 @@ def health():
     checks = {"database": _check_database(), "redis": _check_redis()}
     checks["worker"] = _check_workers() if checks["redis"]["ok"] else {"ok": False, "count": 0}
     serving = checks["database"]["ok"] and checks["redis"]["ok"]
+    checks["realtime"] = realtime_status()  # this web process's live-update subscriber (informational)
     status = "ok" if serving and checks["worker"]["ok"] else ("degraded" if serving else "unavailable")
     return {"status": status, "checks": checks}, (200 if serving else 503)

@@ -80,7 +80,7 @@ def start_worker(env: dict[str, str], log_dir: Path, name: str = "worker") -> Pr
                           "--concurrency=2", f"--hostname={name}-{os.getpid()}@%h"], env, log_dir)
 
 
-def start_web(env: dict[str, str], log_dir: Path, name: str = "web") -> tuple[Process, str]:
+def start_web(env: dict[str, str], log_dir: Path, name: str = "web", processes: int = 2) -> tuple[Process, str]:
     port = free_port()
-    web_env = {**env, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"}
+    web_env = {**env, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(processes)}
     return Process(name, [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], web_env, log_dir), f"http://127.0.0.1:{port}"

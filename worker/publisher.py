@@ -41,7 +41,8 @@ def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, An
     now = datetime.now(timezone.utc).isoformat()
     args: list[str] = []
     for kind, channel, data in messages:
-        args += [channel, json.dumps({"type": kind, "channel": channel, "timestamp": now, "data": data})]
+        args += [channel, json.dumps({"type": kind, "channel": channel, "timestamp": now, "data": data},
+                                        separators=(",", ":"))]
     try:
         script = client.register_script(APPEND_AND_PUBLISH)
         for start in range(0, len(args), 2 * CHUNK):

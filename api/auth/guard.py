@@ -28,8 +28,9 @@ _PRINCIPAL_QUERY = sa.select(User.id, User.external_id, User.role).where(
     User.external_id == sa.bindparam("sub"), User.role == sa.bindparam("role"), User.active.is_(True))
 
 
-def principal_from_token(token: str) -> Principal:
-    """Resolve a token to its caller, refusing unknown, inactive or re-roled users."""
+def authenticate(token: str) -> tuple[Principal, float]:
+    """Resolve a token to its caller and its expiry (epoch seconds), refusing unknown, inactive or
+    re-roled users. Long-lived connections use the expiry to end the session when the token does."""
     try:
         claims = decode_token(current_app.config["SECRET_KEY"], token)
     except TokenError as exc:
@@ -37,7 +38,12 @@ def principal_from_token(token: str) -> Principal:
     row = db.session.execute(_PRINCIPAL_QUERY, {"sub": claims["sub"], "role": claims["role"]}).first()
     if row is None:
         raise ApiError(401, "token does not name an active user with that role", "invalid_token")
-    return Principal(*row)
+    return Principal(*row), float(claims["exp"])
+
+
+def principal_from_token(token: str) -> Principal:
+    """Resolve a token to its caller."""
+    return authenticate(token)[0]
 
 
 def bearer_token() -> str:

@@ -10,6 +10,7 @@ from api.auth.guard import current_user, require_auth
 from api.entities import bp
 from api.entities.specs import SPECS, EntitySpec
 from api.errors import ApiError, field_error
+from api.realtime.announce import announce_exam
 from api.serializers import enrollment_json
 from api.validation import Field, json_body, validated
 from models import ENROLLMENT_STATUSES, Enrollment, User, db
@@ -71,6 +72,8 @@ def upsert(collection: str, external_id: str):
         if existing is not None:
             raise
         return upsert(collection, external_id)
+    if collection == "exams" and existing is None:
+        announce_exam(entity)
     return spec.to_json(entity), (200 if existing else 201)
 
 

@@ -23,6 +23,21 @@ class IngestResult:
     stored_ids: list[int] = field(default_factory=list)
     duplicate_client_ids: list[str] = field(default_factory=list)
     learner_ids: set[int] = field(default_factory=set)
+    events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (learner id, public view) of each stored
+
+
+PUBLIC_FIELDS = ("course", "module", "section", "subject", "exam", "skill", "score", "max_score", "marks",
+                 "duration_seconds", "status")
+
+
+def public_event(event: dict[str, Any], server_id: int) -> dict[str, Any]:
+    """What live clients see of a stored event: the fields as sent, plus the server id."""
+    body = {"server_id": server_id, "id": event.get("id"), "learner": event["learner"], "kind": event["kind"],
+            "occurred_at": event["occurred_at"].isoformat()}
+    body.update({key: event[key] for key in PUBLIC_FIELDS if event.get(key) is not None})
+    if event.get("date") is not None:
+        body["date"] = event["date"].isoformat()
+    return body
 
 
 def _path(index: int, collection: str | None) -> str:
@@ -162,4 +177,5 @@ def ingest_events(raw_events: list[Any], *, collection: str | None, auto_create:
     except BaseException:
         db.session.rollback()
         raise
-    return IngestResult(stored_ids, duplicates + repeats, {learner_ids[e["learner"]] for e in stored_events})
+    return IngestResult(stored_ids, duplicates + repeats, {learner_ids[e["learner"]] for e in stored_events},
+                        [(learner_ids[e["learner"]], public_event(e, pk)) for e, pk in zip(stored_events, stored_ids)])

@@ -11,16 +11,19 @@ from api.errors import ApiError, field_error
 from api.events import bp
 from api.events.ingest import IngestResult, ingest_events
 from api.events.schemas import MAX_BATCH
+from api.realtime.announce import announce_events
 from api.validation import json_body
 from worker.dispatch import request_evaluation
 
 
 def store_and_evaluate(raw_events: list[Any], collection: str | None) -> IngestResult:
-    """Ingest a batch, then (after commit) enqueue the evaluation of the learners it touched."""
+    """Ingest a batch, then (after commit) enqueue the evaluation of the learners it touched and
+    publish the events to live clients."""
     result = ingest_events(raw_events, collection=collection,
                            auto_create=current_app.config["AUTO_CREATE_LEARNERS"],
                            skew=timedelta(seconds=current_app.config["MAX_CLOCK_SKEW_SECONDS"]))
     request_evaluation(result.learner_ids)
+    announce_events(result.events)
     return result
 
 

@@ -1,0 +1,157 @@
+"""One browser socket: a bounded outbox drained by its own sender, and per-channel resume state.
+
+The Redis subscriber never writes to a socket: it drops messages into each connection's outbox
+and moves on, so a slow or dead browser fills only its own outbox and is then dropped.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import socket
+import threading
+from typing import Any, Callable
+
+from api.realtime.protocol import StreamId, parse_stream_id
+
+log = logging.getLogger(__name__)
+
+
+class SerializedSocket:
+    """Stands in for the socket under a simple-websocket connection. Two writers share it (our
+    sender and the library's ping thread); each frame must go out whole (`sendall`, under a lock),
+    or a partial write under back-pressure would interleave frames."""
+
+    def __init__(self, raw: socket.socket) -> None:
+        self.raw = raw
+        self._lock = threading.Lock()
+
+    def send(self, data: bytes) -> int:
+        with self._lock:
+            self.raw.sendall(data)
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+class Connection:
+    """Per-socket state. `offer` is called by the process's Redis subscriber; `follow` by the
+    socket's own handler; `run_sender` on a thread (a greenlet under gevent) of its own."""
+
+    def __init__(self, ws: Any, queue_size: int, types: frozenset[str] | None = None) -> None:
+        self.ws = ws
+        self.types = types  # message types this endpoint forwards; None: all
+        self.outbox: queue.Queue[str | tuple[int, str] | None] = queue.Queue(maxsize=queue_size)
+        self.last_ids: dict[str, StreamId | None] = {}  # followed channel -> last stream id queued
+        self.pending: dict[str, list[tuple[StreamId, str, str]]] = {}  # channel -> live messages held during replay
+        self.dropped: str | None = None
+        self._lock = threading.Lock()
+        self._sender = threading.Thread(target=self.run_sender, daemon=True, name="ws-sender")
+
+    # --- called by the subscriber -------------------------------------------------------------
+    def offer(self, channel: str, stream_id: StreamId, kind: str, raw: str) -> None:
+        """Queue a live message unless it was already sent (resume overlap) or filtered out."""
+        with self._lock:
+            held = self.pending.get(channel)
+            if held is not None:
+                held.append((stream_id, kind, raw))
+                return
+            if channel not in self.last_ids:
+                return
+            last = self.last_ids[channel]
+            if last is not None and stream_id <= last:
+                return
+            self.last_ids[channel] = stream_id
+            self._queue_message(kind, raw)
+
+    # --- called by the handler ----------------------------------------------------------------
+    def hold(self, channel: str) -> None:
+        """Start following a channel; live messages wait until `release` has sent the backlog."""
+        with self._lock:
+            self.pending[channel] = []
+
+    def release(self, channel: str, backlog: list[tuple[StreamId, str, str]], resume_from: StreamId | None) -> None:
+        """Send the backlog, then the live messages held meanwhile that come after it, in order."""
+        with self._lock:
+            last = resume_from
+            for stream_id, kind, raw in backlog + self.pending.pop(channel, []):
+                if last is None or stream_id > last:
+                    last = stream_id
+                    self._queue_message(kind, raw)
+            self.last_ids[channel] = last
+
+    def forget(self, channel: str) -> None:
+        with self._lock:
+            self.pending.pop(channel, None)
+            self.last_ids.pop(channel, None)
+
+    @property
+    def channels(self) -> list[str]:
+        with self._lock:
+            return sorted(set(self.last_ids) | set(self.pending))
+
+    def send(self, raw: str) -> None:
+        """Queue a control message (error, pong, ...)."""
+        self._put(raw)
+
+    def start(self) -> None:
+        self._sender.start()
+
+    def close(self, code: int | None = None, reason: str | None = None, wait: float = 5.0) -> None:
+        """Flush what is queued, then close the socket (with `code` if given) and stop the sender."""
+        item: tuple[int, str] | None = (code, reason or "") if code else None
+        try:
+            self.outbox.put(item, timeout=wait)
+        except queue.Full:
+            self.drop("outbox full while closing")
+        if self._sender.is_alive():
+            self._sender.join(wait)
+
+    def drop(self, reason: str) -> None:
+        """Cut a connection that cannot keep up: shutting the socket down unblocks its sender."""
+        if self.dropped:
+            return
+        self.dropped = reason
+        log.info("dropping WebSocket client: %s", reason)
+        try:
+            self.ws.sock.raw.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
+
+    # --- internals ----------------------------------------------------------------------------
+    def _queue_message(self, kind: str, raw: str) -> None:
+        if self.types is None or kind in self.types:
+            self._put(raw)
+
+    def _put(self, item: str) -> None:
+        try:
+            self.outbox.put_nowait(item)
+        except queue.Full:
+            self.drop(f"more than {self.outbox.maxsize} messages waiting")
+
+    def run_sender(self) -> None:
+        send: Callable[[str], None] = self.ws.send
+        while True:
+            item = self.outbox.get()
+            try:
+                if item is None or isinstance(item, tuple):
+                    if item is not None and not self.dropped:
+                        self.ws.close(*item)
+                    return
+                if not self.dropped:
+                    send(item)
+            except Exception as exc:  # noqa: BLE001  (any socket failure ends this connection)
+                self.drop(f"send failed: {type(exc).__name__}")
+
+
+def backlog_entries(entries: list[tuple[bytes | str, dict]]) -> list[tuple[StreamId, str, str]]:
+    """XRANGE results -> (stream id, type, full envelope), with the id spliced in as published live."""
+    out = []
+    for raw_id, fields in entries:
+        stream_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
+        body = fields.get(b"m", fields.get("m"))
+        body = body.decode() if isinstance(body, bytes) else body
+        kind = json.loads(body).get("type", "")
+        out.append((parse_stream_id(stream_id), kind, '{"id":"' + stream_id + '",' + body[1:]))
+    return out

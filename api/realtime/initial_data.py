@@ -1,0 +1,66 @@
+"""`dashboard_initial_data`: what a dashboard shows before the first live update arrives."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from api.access import SEES_EVERYONE
+from api.alerts.queries import statistics, visible_learners
+from api.auth.guard import Principal
+from api.serializers import counters_json
+from models import Alert, Enrollment, LearnerCounters, Section, User, db
+from worker.alerting import UNRESOLVED, alert_json
+from worker.reports import cohort_report, learner_report
+
+OPEN_ALERTS_SHOWN = 50
+FORECAST_HORIZON_DAYS = 14.0
+PASS_MARK = 60.0
+
+
+def _open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
+    """The newest unresolved alerts the user may see, and their recommendations without repeats."""
+    query = sa.select(Alert).where(UNRESOLVED)
+    if (scope := visible_learners(user)) is not None:
+        query = query.where(Alert.learner_id.in_(scope))
+    alerts = db.session.scalars(query.order_by(Alert.id.desc()).limit(OPEN_ALERTS_SHOWN)).all()
+    names = dict(db.session.execute(sa.select(User.id, User.external_id)
+                                    .where(User.id.in_({a.learner_id for a in alerts}))).all()) if alerts else {}
+    recommendations = list(dict.fromkeys(r for alert in alerts for r in (alert.recommendations or [])))
+    return [alert_json(alert, names.get(alert.learner_id)) for alert in alerts], recommendations
+
+
+def _learner_view(user: Principal) -> dict[str, Any]:
+    learner = db.session.get(User, user.id)
+    report = learner_report(learner, FORECAST_HORIZON_DAYS, None)
+    return {"progress": {key: report[key] for key in ("trend", "forecast", "risk", "completion", "mastery", "activity")},
+            "metrics": {**report["metrics"], "counters": counters_json(db.session.get(LearnerCounters, user.id))}}
+
+
+def _educator_view(user: Principal) -> dict[str, Any]:
+    sections = db.session.execute(sa.select(Section.id, Section.external_id, Section.course_id)
+                                  .where(Section.educator_id == user.id).order_by(Section.external_id)).all()
+    summaries = []
+    for section_id, external_id, course_id in sections:
+        members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
+        report = cohort_report(members, PASS_MARK, [course_id] if course_id else None)
+        summaries.append({"section": external_id, **{k: report[k] for k in ("learners", "average", "pass_rate", "attendance_percent",
+                                                                           "risk", "low_performers")}})
+    return {"progress": {"sections": summaries}}
+
+
+def dashboard_initial_data(user: Principal) -> dict[str, Any]:
+    """Progress summary, metrics, open alerts and recommendations for the user's own dashboard."""
+    alerts, recommendations = _open_alerts(user)
+    if user.role == "learner":
+        body = _learner_view(user)
+    elif user.role == "educator":
+        body = _educator_view(user)
+    else:
+        query = sa.select(Alert)
+        body = {"progress": {"learners": db.session.scalar(sa.select(sa.func.count()).select_from(User)
+                                                           .where(User.role == "learner")),
+                             "alert_statistics": statistics(query)}}
+    return {"user": {"external_id": user.external_id, "role": user.role}, **body,
+            "alerts": alerts, "recommendations": recommendations,
+            "scope": "everyone" if user.role in SEES_EVERYONE else user.role}

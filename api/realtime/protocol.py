@@ -1,0 +1,138 @@
+"""The WebSocket wire protocol: client requests, server control messages, stream id order.
+
+Server messages share the published envelope {"id", "type", "channel", "timestamp", "data"};
+control messages (`error`, `pong`, `subscribed`, `unsubscribed`, `resync`, `dashboard_initial_data`)
+are not stored in a stream, so their `id` is null.
+
+Client messages are JSON objects with a `type`:
+  {"type": "auth", "token": "...", "last_id": ...}           first message when no ?token= was given
+  {"type": "subscribe", "channel": "learner:L1", "last_id": "1700000000000-0"}   on /ws
+  {"type": "unsubscribe", "channel": "learner:L1"}                               on /ws
+  {"type": "ping"}                                                              answered by `pong`
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+CLIENT_TYPES = ("auth", "subscribe", "unsubscribe", "ping")
+STREAM_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
+MAX_CLIENT_MESSAGE = 16 * 1024  # bytes; a client only ever sends small control messages
+
+StreamId = tuple[int, int]
+
+
+class ProtocolError(ValueError):
+    """A client message the server cannot act on; `field` names what was wrong."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def parse_stream_id(value: str) -> StreamId:
+    """'1700000000000-3' -> (1700000000000, 3), so ids of one stream compare in order."""
+    match = STREAM_ID.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ProtocolError("last_id", "must be a stream id like '1700000000000-0'")
+    return int(match.group(1)), int(match.group(2))
+
+
+def envelope_id(raw: str) -> str:
+    """The stream id of a published message without decoding it: the publisher writes `id` first."""
+    prefix = '{"id":"'
+    if not raw.startswith(prefix):
+        raise ValueError("published message does not start with its id")
+    return raw[len(prefix):raw.index('"', len(prefix))]
+
+
+def control(kind: str, data: dict[str, Any], channel: str | None = None) -> str:
+    """A server message that is not part of any stream."""
+    return json.dumps({"id": None, "type": kind, "channel": channel,
+                       "timestamp": datetime.now(timezone.utc).isoformat(), "data": data})
+
+
+def error(code: str, message: str, channel: str | None = None, field: str | None = None) -> str:
+    """The one error message shape: a code a program can switch on and a sentence for people."""
+    data = {"code": code, "message": message}
+    if field:
+        data["field"] = field
+    return control("error", data, channel)
+
+
+@dataclass(frozen=True)
+class ClientMessage:
+    kind: str
+    channel: str | None = None
+    token: str | None = None
+    last_id: str | dict[str, str] | None = None
+
+
+def _last_id(value: Any) -> str | dict[str, str] | None:
+    """`last_id` is one stream id, or {channel: stream id} for a connection following several channels."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parse_stream_id(value)
+        return value
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        for stream_id in value.values():
+            parse_stream_id(stream_id)
+        return dict(value)
+    raise ProtocolError("last_id", "must be a stream id or an object mapping channels to stream ids")
+
+
+def parse_client_message(raw: str | bytes) -> ClientMessage:
+    """Decode and check one client message; ProtocolError names the offending field."""
+    if isinstance(raw, bytes):
+        raise ProtocolError("message", "must be a JSON text message, not binary")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise ProtocolError("message", "is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise ProtocolError("message", "must be a JSON object")
+    kind = body.get("type")
+    if kind not in CLIENT_TYPES:
+        raise ProtocolError("type", f"must be one of {', '.join(CLIENT_TYPES)}")
+    if kind == "auth":
+        token = body.get("token")
+        if not isinstance(token, str) or not token:
+            raise ProtocolError("token", "is required")
+        return ClientMessage(kind, token=token, last_id=_last_id(body.get("last_id")))
+    if kind in ("subscribe", "unsubscribe"):
+        channel = body.get("channel")
+        if not isinstance(channel, str) or not channel or len(channel) > 200:
+            raise ProtocolError("channel", "is required (e.g. 'learner:<id>', 'section:<id>', 'admin')")
+        return ClientMessage(kind, channel=channel, last_id=_last_id(body.get("last_id")) if kind == "subscribe" else None)
+    return ClientMessage(kind)
+
+
+def last_id_for(last_id: str | dict[str, str] | None, channel: str, channels: int) -> str | None:
+    """The resume point of one channel. A bare id only makes sense when one channel is followed:
+    ids of different streams are not comparable without loss."""
+    if last_id is None:
+        return None
+    if isinstance(last_id, dict):
+        return last_id.get(channel)
+    if channels > 1:
+        raise ProtocolError("last_id", "this connection follows several channels: send {channel: last id}")
+    return last_id
+
+
+def parse_query_last_id(raw: str | None) -> str | dict[str, str] | None:
+    """?last_id= holds one stream id or a JSON object {channel: id}."""
+    if not raw:
+        return None
+    if raw.startswith("{"):
+        try:
+            return _last_id(json.loads(raw))
+        except ValueError as exc:
+            if isinstance(exc, ProtocolError):
+                raise
+            raise ProtocolError("last_id", "is not valid JSON") from exc
+    return _last_id(raw)

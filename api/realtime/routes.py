@@ -1,0 +1,70 @@
+"""WebSocket endpoints. `/ws` lets the client choose channels; the others follow the caller's own
+(learner: themself; educator: their sections; admin: everything), filtered by message type."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+
+from api.errors import ApiError
+from api.extensions import sock
+from api.realtime import bp
+from api.realtime.session import serve
+
+ALERT_TYPES = frozenset({"alert", "alert_resolved"})
+METRIC_TYPES = frozenset({"metrics_update"})
+ACTIVITY_TYPES = frozenset({"activity", "grade_update", "attendance_update", "exam_created"})
+
+
+def origin_allowed(origin: str | None, host: str, allowed: tuple[str, ...]) -> bool:
+    """Browsers always send Origin: accept the allow-list ("*" for any), or the same host when the
+    list is empty. Clients that send no Origin (servers, scripts) cannot be forged into by a page."""
+    if not origin:
+        return True
+    if "*" in allowed or origin.rstrip("/") in allowed:
+        return True
+    return not allowed and urlsplit(origin).netloc == host
+
+
+@bp.before_request
+def check_origin() -> None:
+    """Refuse cross-site WebSocket hijacking before the handshake (403, plain JSON error)."""
+    origin = request.headers.get("Origin")
+    if not origin_allowed(origin, request.host, current_app.config["WS_ALLOWED_ORIGINS"]):
+        raise ApiError(403, f"origin {origin!r} is not allowed (set WS_ALLOWED_ORIGINS)", "origin_not_allowed")
+
+
+@sock.route("/ws", bp=bp)
+def ws_channels(ws):
+    """Subscribe to channels by message: {"type": "subscribe", "channel": "learner:<id>", "last_id"?}."""
+    serve(ws, "any", None)
+
+
+@sock.route("/ws/dashboard/", bp=bp)
+def ws_dashboard(ws):
+    """dashboard_initial_data, then every live message for the caller."""
+    serve(ws, "dashboard", None)
+
+
+@sock.route("/ws/alerts/", bp=bp)
+def ws_alerts(ws):
+    """alert and alert_resolved for the caller."""
+    serve(ws, "alerts", ALERT_TYPES)
+
+
+@sock.route("/ws/metrics/", bp=bp)
+def ws_metrics(ws):
+    """metrics_update for the caller."""
+    serve(ws, "metrics", METRIC_TYPES)
+
+
+@sock.route("/ws/activity/", bp=bp)
+def ws_activity(ws):
+    """activity, grade_update, attendance_update and exam_created for the caller."""
+    serve(ws, "activity", ACTIVITY_TYPES)
+
+
+@sock.route("/ws/performance/<educator_id>", bp=bp)
+def ws_performance(ws, educator_id: str):
+    """Everything about one educator's classes (for that educator and admins)."""
+    serve(ws, "performance", None, educator_id)

@@ -1,0 +1,189 @@
+"""One WebSocket conversation: authenticate, follow channels (with resume), answer the client.
+
+Close codes: 4400 bad request, 4401 not authenticated (or the token expired), 4404 nothing to
+follow that you can see, 4408 no auth message in time. Every refusal is preceded by an `error`
+message saying why.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from flask import current_app, request
+
+from api.auth.guard import Principal, authenticate
+from api.errors import ApiError
+from api.realtime import protocol
+from api.realtime.connection import Connection, SerializedSocket
+from api.realtime.hub import Hub, process_hub, read_backlog
+from api.realtime.initial_data import dashboard_initial_data
+from api.realtime.subscriptions import MAX_CHANNELS, authorize_channel, educator_channels, own_channels
+from models import db
+
+CLOSE_BAD_REQUEST, CLOSE_UNAUTHORIZED, CLOSE_NOT_FOUND, CLOSE_AUTH_TIMEOUT = 4400, 4401, 4404, 4408
+IDLE_RECEIVE_SECONDS = 30.0  # wake up at least this often to check the token's expiry
+
+
+class Refused(Exception):
+    """End the conversation: send `message` (an error), then close with `code`."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Session:
+    user: Principal
+    expires_at: float
+    last_id: str | dict[str, str] | None
+
+
+def _authenticate(ws: Any) -> Session:
+    """Token from ?token= or from a first {"type": "auth"} message, checked before anything is sent."""
+    try:
+        last_id = protocol.parse_query_last_id(request.args.get("last_id"))
+    except protocol.ProtocolError as exc:
+        raise Refused(CLOSE_BAD_REQUEST, protocol.error("bad_request", exc.reason, field=exc.field)) from exc
+    token = request.args.get("token")
+    if not token:
+        raw = ws.receive(timeout=current_app.config["WS_AUTH_TIMEOUT"])
+        if raw is None:
+            raise Refused(CLOSE_AUTH_TIMEOUT, protocol.error("auth_timeout", "send {\"type\": \"auth\", \"token\": ...} first"))
+        try:
+            message = protocol.parse_client_message(raw)
+        except protocol.ProtocolError as exc:
+            raise Refused(CLOSE_BAD_REQUEST, protocol.error("bad_request", exc.reason, field=exc.field)) from exc
+        if message.kind != "auth":
+            raise Refused(CLOSE_UNAUTHORIZED, protocol.error(
+                "unauthorized", "authenticate first: {\"type\": \"auth\", \"token\": ...} or ?token=", field="type"))
+        token, last_id = message.token, message.last_id or last_id
+    try:
+        user, expires_at = authenticate(token)
+    except ApiError as exc:
+        raise Refused(CLOSE_UNAUTHORIZED, protocol.error(exc.code, exc.message)) from exc
+    return Session(user, expires_at, last_id)
+
+
+def _replay(hub: Hub, connection: Connection, channel: str, last_id: str | None) -> None:
+    """Send what the client missed since `last_id` (or `resync` if that is gone), then go live."""
+    backlog, resume_from = [], None
+    if last_id is not None:
+        try:
+            found = read_backlog(hub.client, channel, last_id)
+        except redis.RedisError:
+            found = None
+        if found is None:
+            connection.send(protocol.control("resync", {
+                "last_id": last_id, "reason": "messages after last_id are no longer kept; refetch over REST"}, channel))
+        else:
+            backlog, resume_from = found, protocol.parse_stream_id(last_id)
+    connection.release(channel, backlog, resume_from)
+
+
+def _follow(hub: Hub, connection: Connection, channels: list[str], last_id: str | dict[str, str] | None,
+            before_replay: Any = None) -> None:
+    """Follow channels: register first (live messages are held), then replay, so nothing falls between."""
+    resume = {channel: protocol.last_id_for(last_id, channel, len(channels)) for channel in channels}
+    for channel in channels:
+        connection.hold(channel)
+        hub.add(connection, channel)
+    connection.send(protocol.control("subscribed", {"channels": connection.channels}))
+    if before_replay is not None:
+        before_replay()
+    db.session.remove()  # a socket may stay open for hours: give the database connection back now
+    for channel in channels:
+        _replay(hub, connection, channel, resume[channel])
+
+
+def _handle(hub: Hub, connection: Connection, session: Session, message: protocol.ClientMessage,
+            endpoint: str) -> None:
+    """Answer one client message after authentication."""
+    if message.kind == "ping":
+        connection.send(protocol.control("pong", {}))
+    elif message.kind == "auth":  # a fresh token for the same user extends the session
+        try:
+            user, expires_at = authenticate(message.token)
+        except ApiError as exc:
+            connection.send(protocol.error(exc.code, exc.message, field="token"))
+            return
+        finally:
+            db.session.remove()
+        if user != session.user:
+            connection.send(protocol.error("forbidden", "a token for another user needs a new connection", field="token"))
+            return
+        session.expires_at = expires_at
+        connection.send(protocol.control("authenticated", {"expires_at": expires_at}))
+    elif endpoint != "any":
+        connection.send(protocol.error("bad_request", "this endpoint follows fixed channels; use /ws to choose",
+                                       field="type"))
+    elif message.kind == "subscribe":
+        if message.channel in connection.channels:
+            connection.send(protocol.control("subscribed", {"channels": connection.channels}))
+            return
+        if len(connection.channels) >= MAX_CHANNELS:
+            connection.send(protocol.error("too_many_channels", f"at most {MAX_CHANNELS} channels per connection",
+                                           message.channel))
+            return
+        try:
+            authorize_channel(session.user, message.channel)
+        except ApiError as exc:
+            connection.send(protocol.error(exc.code, exc.message, message.channel, field="channel"))
+            return
+        finally:
+            db.session.remove()
+        _follow(hub, connection, [message.channel], message.last_id)
+    else:
+        hub.remove(connection, message.channel)
+        connection.forget(message.channel)
+        connection.send(protocol.control("unsubscribed", {"channels": connection.channels}, message.channel))
+
+
+def _channels_for(endpoint: str, user: Principal, educator: str | None) -> list[str]:
+    if endpoint == "any":
+        return []
+    try:
+        return educator_channels(user, educator) if endpoint == "performance" else own_channels(user)
+    except ApiError as exc:
+        raise Refused(CLOSE_NOT_FOUND, protocol.error(exc.code, exc.message)) from exc
+
+
+def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | None = None) -> None:
+    """Run one socket until the client leaves, is dropped, or its token expires."""
+    ws.sock = SerializedSocket(ws.sock)
+    connection = Connection(ws, current_app.config["WS_QUEUE_SIZE"], types)
+    connection.start()
+    hub = process_hub(current_app.config["REDIS_URL"])
+    close: tuple[int, str] | None = None
+    try:
+        session = _authenticate(ws)
+        channels = _channels_for(endpoint, session.user, educator)
+        initial = (lambda: connection.send(protocol.control("dashboard_initial_data", dashboard_initial_data(session.user)))
+                   ) if endpoint == "dashboard" else None
+        try:
+            _follow(hub, connection, channels, session.last_id, initial)
+        except protocol.ProtocolError as exc:
+            raise Refused(CLOSE_BAD_REQUEST, protocol.error("bad_request", exc.reason, field=exc.field)) from exc
+        while not connection.dropped:
+            remaining = session.expires_at - time.time()
+            if remaining <= 0:
+                raise Refused(CLOSE_UNAUTHORIZED, protocol.error("token_expired", "the token expired; reconnect with a new one"))
+            raw = ws.receive(timeout=min(remaining, IDLE_RECEIVE_SECONDS))
+            if raw is None:
+                continue
+            try:
+                message = protocol.parse_client_message(raw)
+            except protocol.ProtocolError as exc:
+                connection.send(protocol.error("bad_request", exc.reason, field=exc.field))
+                continue
+            _handle(hub, connection, session, message, endpoint)
+    except Refused as refusal:
+        connection.send(refusal.message)
+        close = (refusal.code, "refused")
+    finally:
+        hub.remove(connection)
+        db.session.remove()
+        connection.close(*(close or ()))
