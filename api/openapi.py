@@ -13,11 +13,34 @@ from api.validation import Field
 from models import ENROLLMENT_STATUSES
 
 ERROR = {"$ref": "#/components/responses/Error"}
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 INGEST_RESPONSES = {"200": {"description": "every event was already stored (all duplicates)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}}},
                     "201": {"description": "stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}}},
                     "409": ERROR, "413": ERROR, "415": ERROR, "422": ERROR}
 PATH_PARAM_DOC = {"external_id": "the sending platform's id", "section_id": "section external id",
-                  "learner_id": "learner external id", "alert_id": "alert id", "override_id": "threshold override id"}
+                  "learner_id": "learner external id", "alert_id": "alert id", "override_id": "threshold override id",
+                  "educator_id": "educator external id"}
+WEBSOCKET_NOTE = ("WebSocket (GET with Upgrade: websocket; 101 Switching Protocols). Authenticate with ?token= or a first "
+                  "message {\"type\": \"auth\", \"token\"}; resume with last_id (one stream id, or {channel: id}). "
+                  "Messages: {\"id\", \"type\", \"channel\", \"timestamp\", \"data\"}. Origin must be allowed "
+                  "(WS_ALLOWED_ORIGINS). Protocol and close codes: README, Real time.")
+
+
+def _websocket_paths() -> dict[str, Any]:
+    """The WebSocket endpoints: OpenAPI 3 has no WebSocket object, so each is a GET answered by 101."""
+    def ws(summary: str) -> dict[str, Any]:
+        op = _op(summary, "any authenticated user (via the token)", public=True, query=("token", "last_id"),
+                 responses={"101": {"description": "switching to the WebSocket protocol"},
+                            "403": {"description": "Origin not allowed", "content": ERROR_CONTENT}})
+        op["description"] = f"{op['description']} {WEBSOCKET_NOTE}"
+        return {"get": op}
+
+    return {"/ws": ws("Follow channels chosen by message: {\"type\": \"subscribe\", \"channel\": \"learner:<id>\"}"),
+            "/ws/dashboard/": ws("dashboard_initial_data, then every live message for the caller"),
+            "/ws/alerts/": ws("alert and alert_resolved for the caller"),
+            "/ws/metrics/": ws("metrics_update for the caller"),
+            "/ws/activity/": ws("activity, grade_update, attendance_update and exam_created for the caller"),
+            "/ws/performance/{educator_id}": ws("Everything about one educator's classes (the educator, admins)")}
 
 
 def field_schema(field: Field) -> dict[str, Any]:
@@ -143,6 +166,7 @@ def _paths() -> dict[str, Any]:
                                                                   responses={"204": {"description": "deleted"}, "404": ERROR})},
     })
     paths["/api/v1/events"]["post"]["requestBody"] = {"required": True, "content": {"application/json": {"schema": ingest}}}
+    paths.update(_websocket_paths())
     for name in SPECS:
         paths[f"/api/v1/{name}/{{external_id}}"] = {
             "get": _op(f"Read one {name[:-1]}", "any authenticated user (people and sections: as the access rules allow)"),

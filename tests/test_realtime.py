@@ -4,7 +4,10 @@ initial data, live delivery, resume, heartbeats, slow clients, Redis restarts an
 from __future__ import annotations
 
 import json
+import queue
 import socket
+import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -379,3 +382,71 @@ def test_sockets_survive_a_redis_restart(live, school):
         socket_.close()
     status = requests.get(f"{live.a}/health", timeout=5).json()
     assert status["checks"]["redis"]["ok"]
+
+
+# --- the JavaScript client ----------------------------------------------------------------------
+
+class NodeClient:
+    """static/js/learnpulse.js running in Node.js (its built-in WebSocket), driven line by line."""
+
+    def __init__(self, base_url: str, path: str, token_: str) -> None:
+        root = Path(__file__).resolve().parent.parent
+        self.process = subprocess.Popen(
+            ["node", "--experimental-websocket", str(root / "tests/js/client_driver.js"),
+             str(root / "api/static/js/learnpulse.js"), base_url, path, token_],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[dict] = queue.Queue()
+        self.log: list[dict] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(json.loads(line))
+
+    def wait_for(self, predicate, what: str, timeout: float = 15.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            self.log.append(line)
+            if predicate(line):
+                return line
+        raise AssertionError(f"node client: no {what} within {timeout}s; saw {self.log}")
+
+    def command(self, text: str) -> None:
+        self.process.stdin.write(text + "\n")
+        self.process.stdin.flush()
+
+    def activity_ids(self) -> list[str]:
+        return [e["id"] for line in self.log if line.get("message", {}).get("type") == "activity"
+                for e in line["message"]["data"]["events"]]
+
+    def stop(self) -> None:
+        try:
+            self.command("quit")
+            self.process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+
+
+def test_javascript_client_reconnects_with_backoff_and_resumes(live, school):
+    served = requests.get(f"{live.a}/static/js/learnpulse.js", timeout=5)
+    assert served.status_code == 200 and "javascript" in served.headers["Content-Type"]
+    client = NodeClient(live.a, "/ws/activity/", token(school["amy"]))
+    try:
+        client.wait_for(lambda l: l.get("status") == "open", "open status")
+        post_events(live.a, school, activity("amy", "js-1"))
+        client.wait_for(lambda l: "js-1" in client.activity_ids(), "js-1")
+        client.command("drop")
+        reconnecting = client.wait_for(lambda l: l.get("status") == "reconnecting", "reconnecting status")
+        assert reconnecting["detail"]["delay"] >= 750, "backs off before reconnecting"
+        post_events(live.b, school, activity("amy", "js-2"), activity("amy", "js-3"))
+        reopened = client.wait_for(lambda l: l.get("status") == "open", "open again")
+        assert reopened["tokensIssued"] == 2, "a fresh token is asked for on every connect"
+        post_events(live.a, school, activity("amy", "js-4"))
+        client.wait_for(lambda l: "js-4" in client.activity_ids(), "js-4")
+        assert client.activity_ids() == ["js-1", "js-2", "js-3", "js-4"], "resumed without loss or repeats"
+    finally:
+        client.stop()
