@@ -135,6 +135,8 @@ def latency_run(app, url: str, token: str, tipping: list[str], others: list[str]
     sent: dict[str, float] = {}
     arrived: dict[str, float] = {}
     stop = threading.Event()
+    from worker.channels import learner_channel, watch
+    watch(redis.Redis.from_url(app.config["REDIS_URL"]), [learner_channel(name) for name in tipping])  # as a dashboard would
     pubsub = redis.Redis.from_url(app.config["REDIS_URL"]).pubsub()
     pubsub.psubscribe("learnpulse:channel:learner:*")
 

@@ -135,7 +135,7 @@ def test_an_ingested_event_raises_an_alert_that_is_published(live, app, planted)
     from tests.conftest import bearer
     from models import User, db
     import sqlalchemy as sa
-    from worker.channels import PUBSUB_PREFIX, learner_channel
+    from worker.channels import PUBSUB_PREFIX, learner_channel, watch
 
     service = bearer(db.session.scalar(sa.select(User).where(User.external_id == "lms")))
     client = redis_lib.Redis.from_url(app.config["REDIS_URL"])
@@ -143,6 +143,7 @@ def test_an_ingested_event_raises_an_alert_that_is_published(live, app, planted)
     # consumes; drop its 'drain scheduled' flag so the live server's event schedules its own.
     client.delete("learnpulse:evaluation:scheduled")
     subscriber = client.pubsub()
+    watch(client, [learner_channel("steady")])  # what a web process does when a socket follows it
     subscriber.subscribe(PUBSUB_PREFIX + learner_channel("steady"))
     subscriber.get_message(timeout=1)  # the subscribe confirmation
     posted_at = time.monotonic()

@@ -6,7 +6,7 @@ import json
 import pytest
 import redis
 
-from worker.channels import PUBSUB_PREFIX, STREAM_KEY
+from worker.channels import PUBSUB_PREFIX, STREAM_KEY, WATCHED_KEY, watch
 from worker.publisher import publish
 
 
@@ -16,6 +16,7 @@ def test_messages_are_streamed_and_published_with_their_stream_id(app):
     subscriber = redis.Redis.from_url(app.config["REDIS_URL"]).pubsub()
     subscriber.subscribe(PUBSUB_PREFIX + channel)
     subscriber.get_message(timeout=1)
+    watch(client, [channel])
     assert publish(client, [("alert", channel, {"rule": "r", "value": 1.5}), ("metrics_update", channel, {"k": [1]})]) == 2
     received = [json.loads(subscriber.get_message(timeout=2)["data"]) for _ in range(2)]
     stream = client.xrange(STREAM_KEY.format(channel))
@@ -29,3 +30,17 @@ def test_messages_are_streamed_and_published_with_their_stream_id(app):
 def test_unknown_message_types_are_a_programming_error(app):
     with pytest.raises(ValueError):
         publish(app.extensions["redis"], [("gossip", "learner:x", {})])
+
+
+def test_unwatched_channels_cost_nothing_and_streams_expire_with_their_watch(app):
+    client = app.extensions["redis"]
+    watched, unwatched = "learner:watched", "learner:nobody-looks"
+    watch(client, [watched], seconds=60)
+    sent = [("activity", channel, {"n": 1}) for channel in (watched, unwatched)]
+    assert publish(client, sent) == 1
+    assert client.xlen(STREAM_KEY.format(watched)) == 1 and not client.exists(STREAM_KEY.format(unwatched))
+    ttl = client.pttl(STREAM_KEY.format(watched))
+    assert 0 < ttl <= 60_000, "a stream never outlives its channel's watch"
+    watch(client, [watched], seconds=-1)  # the watch lapses: later messages are neither streamed nor published
+    assert publish(client, sent) == 0 and client.zscore(WATCHED_KEY, watched) is None
+    client.delete(STREAM_KEY.format(watched))

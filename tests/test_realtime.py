@@ -373,6 +373,9 @@ def test_sockets_survive_a_redis_restart(live, school):
     live.data.stop()
     time.sleep(1.0)
     live.data.start()
+    for socket_ in sockets:  # what was published before each process subscribed again is gone: refetch
+        resync = socket_.recv_type("resync", timeout=15)
+        assert resync["channel"] == "learner:amy" and "Redis restarted" in resync["data"]["reason"]
     post_events(live.a, school, activity("amy", "after-restart"))
     for socket_ in sockets:
         message = socket_.recv_type("activity", timeout=15)

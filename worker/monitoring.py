@@ -97,7 +97,7 @@ def evaluate_rules(learner_ids: Sequence[int], sweep: str, *, dry_run: bool = Fa
 
 
 def _publish_alerts(created: list[dict[str, Any]], resolved: list[dict[str, Any]]) -> None:
-    channels, names = audience([row["learner_id"] for row in created + resolved])
+    channels, names = audience(redis_client(), [row["learner_id"] for row in created + resolved])
     messages = []
     for row in created:
         data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items() if k != "learner_id"}
@@ -156,7 +156,7 @@ def store_snapshots(learner_ids: Sequence[int], kind: str, now: datetime | None 
     db.session.execute(sa.insert(MetricSnapshot.__table__), rows)
     db.session.commit()
     if publish_updates:
-        channels, names = audience(ids)
+        channels, names = audience(redis_client(), ids)
         publish(redis_client(), [("metrics_update", channel, {"learner": names[row["learner_id"]], **row["metrics"]})
                                                   for row in rows for channel in channels.get(row["learner_id"], [])])
     return len(rows)

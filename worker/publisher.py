@@ -10,59 +10,91 @@ import redis
 import sqlalchemy as sa
 
 from models import Enrollment, Section, User, db
-from worker.channels import ADMIN_CHANNEL, MESSAGE_TYPES, PUBSUB_PREFIX, STREAM_KEY, STREAM_MAXLEN, learner_channel, section_channel
+from models.upsert import chunks_in
+from worker.channels import (ADMIN_CHANNEL, MESSAGE_TYPES, PUBSUB_PREFIX, STREAM_KEY, STREAM_MAXLEN, WATCHED_KEY,
+                             learner_channel, section_channel, sections_watched)
 
 log = logging.getLogger(__name__)
 
 
-# For each (channel, envelope-without-id) pair: append to the channel's bounded stream, then publish
-# the envelope with the stream id spliced in as its first field. One call for a whole batch.
+# For each (channel, envelope-without-id) pair on a watched channel: append to the channel's bounded
+# stream (expiring with the watch), then publish the envelope with the stream id spliced in as its
+# first field. One call for a whole batch; returns how many were published.
 APPEND_AND_PUBLISH = """
 local maxlen, prefix, stream_prefix = ARGV[1], ARGV[2], ARGV[3]
+local now = redis.call('TIME')
+local now_ms = now[1] * 1000 + math.floor(now[2] / 1000)
+local published = 0
 for i = 4, #ARGV, 2 do
   local channel, body = ARGV[i], ARGV[i + 1]
-  local id = redis.call('XADD', stream_prefix .. channel, 'MAXLEN', '~', maxlen, '*', 'm', body)
-  redis.call('PUBLISH', prefix .. channel, '{"id":"' .. id .. '",' .. string.sub(body, 2))
+  local until_ms = tonumber(redis.call('ZSCORE', KEYS[1], channel) or 0)
+  if until_ms > now_ms then
+    local key = stream_prefix .. channel
+    local id = redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'm', body)
+    redis.call('PEXPIREAT', key, until_ms)
+    redis.call('PUBLISH', prefix .. channel, '{"id":"' .. id .. '",' .. string.sub(body, 2))
+    published = published + 1
+  end
 end
-return (#ARGV - 3) / 2
+return published
 """
 CHUNK = 500
 
 
+def _watched(client: redis.Redis, channels: list[str]) -> set[str]:
+    """Channels someone follows (or did lately); the script re-checks, this only saves encoding."""
+    return {channel for channel, score in zip(channels, client.zmscore(WATCHED_KEY, channels)) if score is not None}
+
+
 def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
-    """Publish (type, channel, data) messages; returns how many. Redis errors are logged, not raised:
-    the database already holds the truth, and a reconnecting client refetches it."""
+    """Publish (type, channel, data) messages on watched channels; returns how many went out. Redis
+    errors are logged, not raised: the database already holds the truth, and a reconnecting client
+    refetches it."""
     messages = list(messages)
-    if not messages:
-        return 0
     for kind, _, _ in messages:
         if kind not in MESSAGE_TYPES:
             raise ValueError(f"unknown message type {kind!r}")
-    now = datetime.now(timezone.utc).isoformat()
-    args: list[str] = []
-    for kind, channel, data in messages:
-        args += [channel, json.dumps({"type": kind, "channel": channel, "timestamp": now, "data": data},
-                                        separators=(",", ":"))]
+    if not messages:
+        return 0
     try:
+        watched = _watched(client, sorted({channel for _, channel, _ in messages}))
+        messages = [message for message in messages if message[1] in watched]
+        if not messages:
+            return 0
+        now = json.dumps(datetime.now(timezone.utc).isoformat())
+        encoded: dict[int, str] = {}  # id(data) -> JSON: one message fanned out to several channels is encoded once
+        args: list[str] = []
+        for kind, channel, data in messages:
+            body = encoded.get(id(data))
+            if body is None:
+                body = encoded[id(data)] = json.dumps(data, separators=(",", ":"))
+            args += [channel, f'{{"type":"{kind}","channel":{json.dumps(channel)},"timestamp":{now},"data":{body}}}']
         script = client.register_script(APPEND_AND_PUBLISH)
-        for start in range(0, len(args), 2 * CHUNK):
-            script(args=[STREAM_MAXLEN, PUBSUB_PREFIX, STREAM_KEY.format(""), *args[start:start + 2 * CHUNK]])
+        return sum(int(script(keys=[WATCHED_KEY], args=[STREAM_MAXLEN, PUBSUB_PREFIX, STREAM_KEY.format(""),
+                                                        *args[start:start + 2 * CHUNK]]))
+                   for start in range(0, len(args), 2 * CHUNK))
     except redis.RedisError as exc:
         log.warning("could not publish %d message(s): %s", len(messages), exc)
         return 0
-    return len(messages)
 
 
-def audience(learner_ids: Iterable[int]) -> tuple[dict[int, list[str]], dict[int, str]]:
-    """Channels that should hear about each learner (their own, their sections', the admins'), and
-    each learner's external id."""
+def audience(client: redis.Redis, learner_ids: Iterable[int],
+             names: dict[int, str] | None = None) -> tuple[dict[int, list[str]], dict[int, str]]:
+    """Channels that should hear about each learner (their own, the admins', their sections' when any
+    section channel is watched), and each learner's external id (looked up unless given)."""
     ids = sorted(set(learner_ids))
     if not ids:
         return {}, {}
-    names = dict(db.session.execute(sa.select(User.id, User.external_id).where(User.id.in_(ids))).all())
-    channels = {pk: [learner_channel(ext), ADMIN_CHANNEL] for pk, ext in names.items()}
-    for learner, section in db.session.execute(sa.select(Enrollment.learner_id, Section.external_id)
-                                               .join(Section, Section.id == Enrollment.section_id)
-                                               .where(Enrollment.learner_id.in_(ids))):
-        channels[learner].append(section_channel(section))
+    if names is None:
+        names = dict(db.session.execute(sa.select(User.id, User.external_id).where(User.id.in_(ids))).all())
+    channels = {pk: [learner_channel(names[pk]), ADMIN_CHANNEL] for pk in ids if pk in names}
+    try:
+        with_sections = sections_watched(client)
+    except redis.RedisError:
+        with_sections = False  # publishing will fail too, and say so
+    if with_sections:
+        for condition in chunks_in(Enrollment.learner_id, ids):
+            for learner, section in db.session.execute(sa.select(Enrollment.learner_id, Section.external_id)
+                                                       .join(Section, Section.id == Enrollment.section_id).where(condition)):
+                channels[learner].append(section_channel(section))
     return channels, names

@@ -25,7 +25,8 @@ def announce_events(events: list[tuple[int, dict[str, Any]]]) -> int:
     messages; grades and attendance go one by one as `grade_update` / `attendance_update`."""
     if not events:
         return 0
-    channels, _ = audience({learner for learner, _ in events})
+    channels, _ = audience(redis_client(), {learner for learner, _ in events},
+                           names={learner: event["learner"] for learner, event in events})
     activity: dict[int, list[dict[str, Any]]] = defaultdict(list)
     messages: list[tuple[str, str, dict[str, Any]]] = []
     for learner, event in events:

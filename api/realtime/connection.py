@@ -12,7 +12,7 @@ import socket
 import threading
 from typing import Any, Callable
 
-from api.realtime.protocol import StreamId, parse_stream_id
+from api.realtime.protocol import StreamId, control, parse_stream_id, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +42,21 @@ class Connection:
     def __init__(self, ws: Any, queue_size: int, types: frozenset[str] | None = None) -> None:
         self.ws = ws
         self.types = types  # message types this endpoint forwards; None: all
-        self.outbox: queue.Queue[str | tuple[int, str] | None] = queue.Queue(maxsize=queue_size)
+        self.outbox: queue.Queue[bytes | tuple[int, str] | None] = queue.Queue(maxsize=queue_size)  # frames
         self.last_ids: dict[str, StreamId | None] = {}  # followed channel -> last stream id queued
-        self.pending: dict[str, list[tuple[StreamId, str, str]]] = {}  # channel -> live messages held during replay
+        self.pending: dict[str, list[tuple[StreamId, str, bytes]]] = {}  # channel -> live frames held during replay
         self.dropped: str | None = None
         self._lock = threading.Lock()
         self._sender = threading.Thread(target=self.run_sender, daemon=True, name="ws-sender")
 
     # --- called by the subscriber -------------------------------------------------------------
-    def offer(self, channel: str, stream_id: StreamId, kind: str, raw: str) -> None:
-        """Queue a live message unless it was already sent (resume overlap) or filtered out."""
+    def offer(self, channel: str, stream_id: StreamId, kind: str, frame: bytes) -> None:
+        """Queue a live message (an encoded frame) unless it was already sent (resume overlap) or
+        filtered out."""
         with self._lock:
             held = self.pending.get(channel)
             if held is not None:
-                held.append((stream_id, kind, raw))
+                held.append((stream_id, kind, frame))
                 return
             if channel not in self.last_ids:
                 return
@@ -63,7 +64,7 @@ class Connection:
             if last is not None and stream_id <= last:
                 return
             self.last_ids[channel] = stream_id
-            self._queue_message(kind, raw)
+            self._queue_message(kind, frame)
 
     # --- called by the handler ----------------------------------------------------------------
     def hold(self, channel: str) -> None:
@@ -71,15 +72,24 @@ class Connection:
         with self._lock:
             self.pending[channel] = []
 
-    def release(self, channel: str, backlog: list[tuple[StreamId, str, str]], resume_from: StreamId | None) -> None:
+    def release(self, channel: str, backlog: list[tuple[StreamId, str, bytes]], resume_from: StreamId | None) -> None:
         """Send the backlog, then the live messages held meanwhile that come after it, in order."""
         with self._lock:
             last = resume_from
-            for stream_id, kind, raw in backlog + self.pending.pop(channel, []):
+            for stream_id, kind, frame in backlog + self.pending.pop(channel, []):
                 if last is None or stream_id > last:
                     last = stream_id
-                    self._queue_message(kind, raw)
+                    self._queue_message(kind, frame)
             self.last_ids[channel] = last
+
+    def resync(self, channel: str, reason: str) -> None:
+        """Tell the client its copy of `channel` may have a hole; resume points there are void."""
+        with self._lock:
+            if channel not in self.last_ids and channel not in self.pending:
+                return
+            if channel in self.last_ids:
+                self.last_ids[channel] = None
+        self.send(control("resync", {"last_id": None, "reason": reason}, channel))
 
     def forget(self, channel: str) -> None:
         with self._lock:
@@ -93,7 +103,7 @@ class Connection:
 
     def send(self, raw: str) -> None:
         """Queue a control message (error, pong, ...)."""
-        self._put(raw)
+        self._put(text_frame(raw))
 
     def start(self) -> None:
         self._sender.start()
@@ -120,18 +130,20 @@ class Connection:
             pass
 
     # --- internals ----------------------------------------------------------------------------
-    def _queue_message(self, kind: str, raw: str) -> None:
+    def _queue_message(self, kind: str, frame: bytes) -> None:
         if self.types is None or kind in self.types:
-            self._put(raw)
+            self._put(frame)
 
-    def _put(self, item: str) -> None:
+    def _put(self, item: bytes) -> None:
         try:
             self.outbox.put_nowait(item)
         except queue.Full:
             self.drop(f"more than {self.outbox.maxsize} messages waiting")
 
     def run_sender(self) -> None:
-        send: Callable[[str], None] = self.ws.send
+        """Write queued frames whole (the socket wrapper serializes them with the library's own
+        writes: pings, pongs and the close frame)."""
+        send: Callable[[bytes], int] = self.ws.sock.send
         while True:
             item = self.outbox.get()
             try:
@@ -145,13 +157,13 @@ class Connection:
                 self.drop(f"send failed: {type(exc).__name__}")
 
 
-def backlog_entries(entries: list[tuple[bytes | str, dict]]) -> list[tuple[StreamId, str, str]]:
-    """XRANGE results -> (stream id, type, full envelope), with the id spliced in as published live."""
+def backlog_entries(entries: list[tuple[bytes | str, dict]]) -> list[tuple[StreamId, str, bytes]]:
+    """XRANGE results -> (stream id, type, frame of the envelope with the id spliced in as published live)."""
     out = []
     for raw_id, fields in entries:
         stream_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
         body = fields.get(b"m", fields.get("m"))
         body = body.decode() if isinstance(body, bytes) else body
         kind = json.loads(body).get("type", "")
-        out.append((parse_stream_id(stream_id), kind, '{"id":"' + stream_id + '",' + body[1:]))
+        out.append((parse_stream_id(stream_id), kind, text_frame('{"id":"' + stream_id + '",' + body[1:])))
     return out

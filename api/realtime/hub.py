@@ -1,9 +1,11 @@
 """One Redis subscription per web process, fanned out to the process's sockets.
 
-The subscriber listens on the pattern `learnpulse:channel:*`, so the number of Redis connections
-stays constant however many browsers connect (redis-py pools cap out; one subscription per socket
-would starve). When Redis goes away it reconnects with backoff, then replays from each channel's
-stream what was published while it was away; connections drop what they already have by id.
+The hub holds a single pub/sub connection and SUBSCRIBEs on it to exactly the channels its sockets
+follow, so Redis connections stay constant however many browsers connect (one subscription per
+socket would exhaust redis-py's pool), and a process receives only the traffic its sockets want.
+Channels it follows are marked watched (see worker.channels) so publishers keep sending them.
+When Redis goes away it reconnects with backoff, resubscribes, and replays from each channel's
+stream what was published meanwhile; connections drop what they already have by stream id.
 """
 from __future__ import annotations
 
@@ -17,12 +19,16 @@ from typing import Any
 import redis
 
 from api.realtime.connection import Connection, backlog_entries
-from api.realtime.protocol import StreamId, envelope_id, parse_stream_id
-from worker.channels import PUBSUB_PREFIX, STREAM_KEY, STREAM_MAXLEN
+from api.realtime.protocol import StreamId, envelope_id, parse_stream_id, text_frame
+from worker.channels import PUBSUB_PREFIX, STREAM_KEY, STREAM_MAXLEN, WATCH_SECONDS, watch
 
 log = logging.getLogger(__name__)
 RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0)  # seconds; the last one repeats
 CATCH_UP_MARGIN_MS = 5000  # replay this much before the moment the subscription was lost
+WATCH_REFRESH_SECONDS = WATCH_SECONDS / 6
+SILENCE_PING_SECONDS = 10.0  # ping Redis after this long without a message; reconnect if no answer as long again
+CONFIRM_TIMEOUT = 5.0  # seconds a new follower waits for Redis to confirm its channel's subscription
+KEEPALIVE_CHANNEL = PUBSUB_PREFIX.rstrip(":") + "-hub"  # always subscribed, so the connection always exists
 
 
 def envelope_type(raw: str) -> str:
@@ -38,10 +44,10 @@ def envelope_type(raw: str) -> str:
     return raw[start:raw.find('"', start)]
 
 
-def read_backlog(client: redis.Redis, channel: str, last_id: str) -> list[tuple[StreamId, str, str]] | None:
-    """Messages after `last_id` on the channel's stream, or None if some may be gone (trimmed, or
-    Redis restarted): then the client must refetch. The check is exact: the stream still holds
-    `last_id` itself only if nothing after it was trimmed."""
+def read_backlog(client: redis.Redis, channel: str, last_id: str) -> list[tuple[StreamId, str, bytes]] | None:
+    """Messages after `last_id` on the channel's stream, or None if some may be gone (trimmed,
+    expired, or Redis restarted): then the client must refetch. The check is exact: the stream
+    still holds `last_id` itself only if nothing after it was dropped."""
     entries = client.xrange(STREAM_KEY.format(channel), min=last_id, max="+", count=STREAM_MAXLEN * 2)
     backlog = backlog_entries(entries)
     if not backlog or backlog[0][0] != parse_stream_id(last_id):
@@ -49,7 +55,7 @@ def read_backlog(client: redis.Redis, channel: str, last_id: str) -> list[tuple[
     return backlog[1:]
 
 
-def read_since(client: redis.Redis, channel: str, after: str) -> list[tuple[StreamId, str, str]]:
+def read_since(client: redis.Redis, channel: str, after: str) -> list[tuple[StreamId, str, bytes]]:
     """Everything on the channel's stream after `after` (exclusive)."""
     return backlog_entries(client.xrange(STREAM_KEY.format(channel), min=f"({after}", max="+",
                                          count=STREAM_MAXLEN * 2))
@@ -61,14 +67,20 @@ class Hub:
     def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
         self.pid = os.getpid()
+        self.connections: set[Connection] = set()
         self.subscribers: dict[str, set[Connection]] = {}
-        self.last_seen: dict[str, str] = {}  # channel with local subscribers -> last stream id dispatched
+        self.last_seen: dict[str, str] = {}  # followed channel -> last stream id dispatched
         self.connected = False
         self.stats = {"messages": 0, "reconnects": 0}
-        self._lost_at_ms: int | None = None
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
         self.client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+        self._pubsub: Any = None  # redis PubSub while connected
+        self._subscribed: set[str] = set()  # channels SUBSCRIBEd on the current connection
+        self._confirmations: dict[str, threading.Event] = {}
+        self._lost_at_ms: int | None = None
+        self._run_id: str | None = None  # Redis server run id: it changes when Redis restarts
+        self._lock = threading.Lock()  # guards the maps
+        self._writer = threading.Lock()  # one writer at a time on the subscription connection
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         with self._lock:
@@ -76,79 +88,165 @@ class Hub:
                 self._thread = threading.Thread(target=self._run, daemon=True, name="realtime-subscriber")
                 self._thread.start()
 
+    # --- connections and channels --------------------------------------------------------------
+    def attach(self, connection: Connection) -> None:
+        with self._lock:
+            self.connections.add(connection)
+
+    def detach(self, connection: Connection) -> None:
+        with self._lock:
+            self.connections.discard(connection)
+            channels = [name for name, members in self.subscribers.items() if connection in members]
+        for channel in channels:
+            self.remove(connection, channel)
+
     def add(self, connection: Connection, channel: str) -> None:
+        """Deliver `channel` to `connection`; returns once Redis delivers the channel to this process,
+        so a backlog read afterwards cannot miss a message published in between."""
         with self._lock:
             self.subscribers.setdefault(channel, set()).add(connection)
+        with self._writer:
+            if self._pubsub is None:
+                return  # Redis is away: the reconnect subscribes every followed channel and replays
+            confirmed = self._confirmations.get(channel)  # subscribing right now for another socket
+            if confirmed is None and channel not in self._subscribed:
+                confirmed = self._confirmations[channel] = threading.Event()
+                try:
+                    watch(self.client, [channel])
+                    self._pubsub.subscribe(PUBSUB_PREFIX + channel)
+                    self._subscribed.add(channel)
+                except (redis.RedisError, OSError) as exc:
+                    log.warning("could not subscribe to %s (%s); the reconnect will", channel, exc)
+                    return
+        if confirmed is not None:
+            confirmed.wait(CONFIRM_TIMEOUT)
 
-    def remove(self, connection: Connection, channel: str | None = None) -> None:
+    def remove(self, connection: Connection, channel: str) -> None:
         with self._lock:
-            for name in [channel] if channel else list(self.subscribers):
-                members = self.subscribers.get(name)
-                if members is None:
-                    continue
-                members.discard(connection)
-                if not members:
-                    del self.subscribers[name]
-                    self.last_seen.pop(name, None)
-
-    def connection_count(self) -> int:
-        with self._lock:
-            return len({c for members in self.subscribers.values() for c in members})
+            members = self.subscribers.get(channel)
+            if members is None:
+                return
+            members.discard(connection)
+            if members:
+                return
+            del self.subscribers[channel]
+            self.last_seen.pop(channel, None)
+        with self._writer:
+            if channel in self._subscribed and channel not in self.subscribers and self._pubsub is not None:
+                self._subscribed.discard(channel)
+                try:
+                    self._pubsub.unsubscribe(PUBSUB_PREFIX + channel)
+                except (redis.RedisError, OSError):
+                    pass  # the connection is going; the reconnect subscribes only what is followed
 
     def status(self) -> dict[str, Any]:
         with self._lock:
-            connections = len({c for members in self.subscribers.values() for c in members})
-            return {"pid": self.pid, "subscriber_connected": self.connected, "connections": connections,
+            return {"pid": self.pid, "subscriber_connected": self.connected, "connections": len(self.connections),
                     "channels": len(self.subscribers), **self.stats}
 
+    # --- delivery ------------------------------------------------------------------------------
     def dispatch(self, channel: str, raw: str) -> None:
         """Hand one published message to every local connection following its channel."""
         try:
-            stream_id = envelope_id(raw)
-            parsed = parse_stream_id(stream_id)
+            stream_id = parse_stream_id(envelope_id(raw))
         except ValueError:
             log.warning("ignoring a message without a stream id on %s", channel)
             return
-        kind = envelope_type(raw)
+        if channel in self.subscribers:  # framed only if someone here follows the channel
+            self._dispatch_frame(channel, stream_id, envelope_type(raw), text_frame(raw))
+
+    def _dispatch_frame(self, channel: str, stream_id: StreamId, kind: str, frame: bytes) -> None:
         with self._lock:
             members = self.subscribers.get(channel)
             if not members:
                 return
-            self.last_seen[channel] = stream_id
+            self.last_seen[channel] = f"{stream_id[0]}-{stream_id[1]}"
             members = list(members)
         self.stats["messages"] += 1
         for connection in members:
-            connection.offer(channel, parsed, kind, raw)
+            connection.offer(channel, stream_id, kind, frame)
+
+    # --- the subscriber ------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        """A fresh subscription connection carrying every channel followed here."""
+        client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_keepalive=True)
+        run_id = client.info("server")["run_id"]
+        restarted, self._run_id = self._run_id not in (None, run_id), run_id
+        pubsub = client.pubsub()
+        with self._writer:
+            with self._lock:
+                channels = list(self.subscribers)
+            if channels:
+                watch(self.client, channels)
+            for start in range(0, len(channels), 1000):
+                pubsub.subscribe(*[PUBSUB_PREFIX + c for c in channels[start:start + 1000]])
+            pubsub.subscribe(KEEPALIVE_CHANNEL)
+            self._pubsub, self._subscribed = pubsub, set(channels)
+        if restarted:
+            self._tell_resync()
+        return pubsub
+
+    def _tell_resync(self) -> None:
+        """Redis restarted: its streams, and whatever was published before we subscribed again, are
+        gone. Every socket keeps its connection and is told to refetch each channel it follows."""
+        with self._lock:
+            followed = [(channel, list(members)) for channel, members in self.subscribers.items()]
+            self.last_seen.clear()
+        for channel, members in followed:
+            for connection in members:
+                connection.resync(channel, "Redis restarted; messages may have been lost: refetch over REST")
+        log.warning("Redis restarted: told %d channel(s) to resync", len(followed))
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "message":
+            channel = message["channel"].decode()[len(PUBSUB_PREFIX):]
+            self.dispatch(channel, message["data"].decode())
+            time.sleep(0)  # let the senders drain between messages of a burst (a gevent yield)
+        elif kind == "subscribe":
+            name = message["channel"].decode()
+            confirmed = self._confirmations.pop(name[len(PUBSUB_PREFIX):], None) if name.startswith(PUBSUB_PREFIX) else None
+            if confirmed is not None:
+                confirmed.set()
+
+    def _listen(self, pubsub: Any) -> None:
+        heard = refreshed = time.monotonic()
+        pinged: float | None = None
+        while True:
+            message = pubsub.get_message(timeout=1.0)
+            now = time.monotonic()
+            if message is not None:
+                heard, pinged = now, None
+                self._on_message(message)
+            if pinged is not None and now - pinged > SILENCE_PING_SECONDS:
+                raise redis.ConnectionError("no answer to ping on the subscription connection")
+            if pinged is None and now - heard > SILENCE_PING_SECONDS:
+                with self._writer:
+                    pubsub.ping()
+                pinged = now
+            if now - refreshed > WATCH_REFRESH_SECONDS:
+                with self._lock:
+                    channels = list(self.subscribers)
+                watch(self.client, channels)
+                refreshed = now
 
     def _run(self) -> None:
         attempt = 0
         while True:
             pubsub = None
             try:
-                client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_keepalive=True,
-                                              health_check_interval=10)
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
-                pubsub.psubscribe(PUBSUB_PREFIX + "*")
+                pubsub = self._connect()
                 self.connected, attempt = True, 0
                 if self._lost_at_ms is not None:
-                    self._catch_up(client)
-                while True:
-                    message = pubsub.get_message(timeout=1.0)
-                    if message and message["type"] == "pmessage":
-                        channel = message["channel"].decode()[len(PUBSUB_PREFIX):]
-                        self.dispatch(channel, message["data"].decode())
-                        time.sleep(0)  # let the senders drain between messages of a burst (a gevent yield)
+                    self._catch_up()
+                self._listen(pubsub)
             except (redis.RedisError, OSError) as exc:
-                if self.connected:
-                    self._lost_at_ms = int(time.time() * 1000)
-                    self.stats["reconnects"] += 1
-                    log.warning("realtime subscriber lost Redis (%s); reconnecting", exc)
-                self.connected = False
+                self._lost(exc)
                 time.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
                 attempt += 1
             except Exception:  # noqa: BLE001  (a bug must not silently end delivery for the process)
                 log.exception("realtime subscriber failed; restarting it")
-                self.connected = False
+                self._lost(None)
                 time.sleep(1.0)
             finally:
                 if pubsub is not None:
@@ -157,15 +255,27 @@ class Hub:
                     except (redis.RedisError, OSError):
                         pass
 
-    def _catch_up(self, client: redis.Redis) -> None:
+    def _lost(self, exc: Exception | None) -> None:
+        with self._writer:
+            self._pubsub, self._subscribed = None, set()
+        for confirmed in list(self._confirmations.values()):
+            confirmed.set()  # nobody waits on a dead connection; the catch-up replays for them
+        self._confirmations.clear()
+        if self.connected:
+            self._lost_at_ms = int(time.time() * 1000)
+            self.stats["reconnects"] += 1
+            log.warning("realtime subscriber lost Redis (%s); reconnecting", exc)
+        self.connected = False
+
+    def _catch_up(self) -> None:
         """After a reconnect, replay what each followed channel received while we were away."""
         fallback = f"{max(0, (self._lost_at_ms or 0) - CATCH_UP_MARGIN_MS)}-0"
         with self._lock:
             channels = {name: self.last_seen.get(name, fallback) for name in self.subscribers}
         replayed = 0
         for channel, after in channels.items():
-            for stream_id, _, raw in read_since(client, channel, after):
-                self.dispatch(channel, raw)
+            for stream_id, kind, frame in read_since(self.client, channel, after):
+                self._dispatch_frame(channel, stream_id, kind, frame)
                 replayed += 1
         self._lost_at_ms = None
         log.info("realtime subscriber reconnected; replayed %d message(s) on %d channel(s)", replayed, len(channels))

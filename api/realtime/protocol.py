@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -48,6 +49,21 @@ def envelope_id(raw: str) -> str:
     if not raw.startswith(prefix):
         raise ValueError("published message does not start with its id")
     return raw[len(prefix):raw.index('"', len(prefix))]
+
+
+def text_frame(text: str) -> bytes:
+    """One unmasked, unfragmented server-to-client text frame (RFC 6455, 5.2). A published message is
+    framed once and the same bytes are written to every socket that follows its channel, instead of
+    framing it again per socket. (Connections never negotiate compression, so frames are plain.)"""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
 
 
 def control(kind: str, data: dict[str, Any], channel: str | None = None) -> str:

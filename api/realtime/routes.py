@@ -27,11 +27,14 @@ def origin_allowed(origin: str | None, host: str, allowed: tuple[str, ...]) -> b
 
 
 @bp.before_request
-def check_origin() -> None:
-    """Refuse cross-site WebSocket hijacking before the handshake (403, plain JSON error)."""
+def before_handshake() -> None:
+    """Refuse cross-site WebSocket hijacking before the handshake (403, plain JSON error), and
+    decline compression: a per-socket deflate context costs ~80 KB, and messages are framed once
+    for all sockets (see protocol.text_frame), which compression would make per-socket work."""
     origin = request.headers.get("Origin")
     if not origin_allowed(origin, request.host, current_app.config["WS_ALLOWED_ORIGINS"]):
         raise ApiError(403, f"origin {origin!r} is not allowed (set WS_ALLOWED_ORIGINS)", "origin_not_allowed")
+    request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
 
 
 @sock.route("/ws", bp=bp)

@@ -78,7 +78,7 @@ def _replay(hub: Hub, connection: Connection, channel: str, last_id: str | None)
             found = None
         if found is None:
             connection.send(protocol.control("resync", {
-                "last_id": last_id, "reason": "messages after last_id are no longer kept; refetch over REST"}, channel))
+                "last_id": last_id, "reason": "messages after last_id are no longer kept: refetch over REST"}, channel))
         else:
             backlog, resume_from = found, protocol.parse_stream_id(last_id)
     connection.release(channel, backlog, resume_from)
@@ -137,8 +137,8 @@ def _handle(hub: Hub, connection: Connection, session: Session, message: protoco
             db.session.remove()
         _follow(hub, connection, [message.channel], message.last_id)
     else:
-        hub.remove(connection, message.channel)
         connection.forget(message.channel)
+        hub.remove(connection, message.channel)
         connection.send(protocol.control("unsubscribed", {"channels": connection.channels}, message.channel))
 
 
@@ -157,6 +157,7 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
     connection = Connection(ws, current_app.config["WS_QUEUE_SIZE"], types)
     connection.start()
     hub = process_hub(current_app.config["REDIS_URL"])
+    hub.attach(connection)
     close: tuple[int, str] | None = None
     try:
         session = _authenticate(ws)
@@ -184,6 +185,6 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
         connection.send(refusal.message)
         close = (refusal.code, "refused")
     finally:
-        hub.remove(connection)
+        hub.detach(connection)
         db.session.remove()
         connection.close(*(close or ()))
