@@ -1,0 +1,115 @@
+"""The WebSocket protocol and per-socket ordering, without a network: message parsing, frames,
+and the resume rule (backlog first, then held live messages, each stream id at most once)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from wsproto.frame_protocol import FrameDecoder, Opcode
+
+from api.realtime.connection import Connection
+from api.realtime.hub import envelope_type
+from api.realtime.protocol import (ProtocolError, last_id_for, parse_client_message, parse_query_last_id,
+                                   parse_stream_id, text_frame)
+from api.realtime.routes import origin_allowed
+
+
+@pytest.mark.parametrize("raw,field", [
+    ("{", "message"), ("[]", "message"), ('{"type": "shout"}', "type"), ('{"type": "auth"}', "token"),
+    ('{"type": "subscribe"}', "channel"), ('{"type": "subscribe", "channel": "learner:a", "last_id": "yesterday"}', "last_id"),
+    ('{"type": "subscribe", "channel": "learner:a", "last_id": {"learner:a": 5}}', "last_id"),
+])
+def test_bad_client_messages_name_the_field(raw, field):
+    with pytest.raises(ProtocolError) as error:
+        parse_client_message(raw)
+    assert error.value.field == field
+
+
+def test_binary_messages_are_refused():
+    with pytest.raises(ProtocolError):
+        parse_client_message(b'{"type": "ping"}')
+
+
+def test_last_id_forms():
+    assert parse_stream_id("1700000000000-12") == (1700000000000, 12)
+    assert parse_stream_id("9-0") < parse_stream_id("10-0"), "ids compare as numbers, not strings"
+    assert parse_query_last_id('{"learner:a": "5-0"}') == {"learner:a": "5-0"}
+    assert parse_query_last_id("5-1") == "5-1" and parse_query_last_id(None) is None
+    assert last_id_for({"learner:a": "5-0"}, "section:s", 2) is None
+    assert last_id_for("5-0", "learner:a", 1) == "5-0"
+    with pytest.raises(ProtocolError):
+        last_id_for("5-0", "section:s", 2)  # ids of different streams are not comparable
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 200_000])
+def test_frames_decode_as_one_text_message(size):
+    text = "x" * size
+    decoder = FrameDecoder(client=True)  # a client reading what the server wrote
+    decoder.receive_bytes(text_frame(text))
+    frame = decoder.process_buffer()
+    assert frame.opcode is Opcode.TEXT and frame.message_finished and bytes(frame.payload) == text.encode()
+
+
+def test_envelope_type_reads_our_publisher_and_falls_back_to_json():
+    assert envelope_type('{"id":"1-0","type":"alert","channel":"x"}') == "alert"
+    assert envelope_type('{"channel": "x", "type": "activity", "id": "1-0"}') == "activity"
+    assert envelope_type("not json") == ""
+
+
+def test_origin_allow_list():
+    assert origin_allowed(None, "api.example", ())  # not a browser
+    assert origin_allowed("https://api.example", "api.example", ())  # same host
+    assert not origin_allowed("https://evil.example", "api.example", ())
+    assert origin_allowed("https://lms.example/", "api.example", ("https://lms.example",))
+    assert origin_allowed("https://any.example", "api.example", ("*",))
+
+
+class RecordingSocket:
+    """Stands in for the WebSocket under a Connection: records the frames it was given."""
+
+    def __init__(self) -> None:
+        self.sock = self
+        self.frames: list[bytes] = []
+
+    def send(self, frame: bytes) -> int:
+        self.frames.append(frame)
+        return len(frame)
+
+    def texts(self) -> list[dict]:
+        out = []
+        for frame in self.frames:
+            decoder = FrameDecoder(client=True)
+            decoder.receive_bytes(frame)
+            out.append(json.loads(decoder.process_buffer().payload))
+        return out
+
+
+def message(channel: str, ms: int, kind: str = "activity") -> tuple[tuple[int, int], str, bytes]:
+    raw = json.dumps({"id": f"{ms}-0", "type": kind, "channel": channel, "data": {"n": ms}})
+    return (ms, 0), kind, text_frame(raw)
+
+
+def test_resume_sends_backlog_then_held_live_messages_once_in_order():
+    ws = RecordingSocket()
+    connection = Connection(ws, queue_size=100)
+    connection.hold("learner:a")
+    for ms in (3, 4, 5):  # live messages arrive while the backlog is being read
+        connection.offer("learner:a", *message("learner:a", ms))
+    connection.release("learner:a", [message("learner:a", ms) for ms in (2, 3, 4)], resume_from=(1, 0))
+    connection.offer("learner:a", *message("learner:a", 5))  # a late duplicate
+    connection.offer("learner:a", *message("learner:a", 6))
+    connection.offer("learner:b", *message("learner:b", 7))  # not followed
+    connection.close()
+    connection.run_sender()
+    assert [m["data"]["n"] for m in ws.texts()] == [2, 3, 4, 5, 6]
+
+
+def test_type_filter_and_overflow_drops_the_connection():
+    ws = RecordingSocket()
+    connection = Connection(ws, queue_size=2, types=frozenset({"alert"}))
+    connection.hold("learner:a")
+    connection.release("learner:a", [], None)
+    connection.offer("learner:a", *message("learner:a", 1, "metrics_update"))  # filtered out
+    for ms in (2, 3, 4):
+        connection.offer("learner:a", *message("learner:a", ms, "alert"))
+    assert connection.dropped and "waiting" in connection.dropped
