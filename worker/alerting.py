@@ -1,6 +1,7 @@
 """The alert lifecycle in the database: open once, resolve when the condition clears, record history."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,6 +56,49 @@ def _cooling(rule: str, ids: list[int], since: datetime) -> set[int]:
         sa.select(Alert.learner_id).where(condition, Alert.rule == rule, Alert.resolved_at >= since))}
 
 
+def _open_alerts(rows: list[dict[str, Any]], rule: Rule, now: datetime) -> dict[int, int]:
+    """Insert the alerts that do not lose the race to an existing unresolved one, and their history;
+    returns learner id -> new alert id."""
+    table = Alert.__table__
+    insert = dialect_insert(Alert).on_conflict_do_nothing(
+        index_elements=["learner_id", "rule", "scope_key"], index_where=sa.text("status <> 'resolved'"))
+    inserted = {learner: pk for pk, learner in db.session.execute(insert.returning(table.c.id, table.c.learner_id), rows)}
+    if inserted:
+        db.session.execute(sa.insert(AlertHistory.__table__), [
+            {"alert_id": pk, "from_status": None, "to_status": "open", "note": "condition met", "at": now}
+            for pk in inserted.values()])
+    return inserted
+
+
+# The same on PostgreSQL as one statement over arrays: a first sweep opens tens of thousands of
+# alerts, and pages of multi-row INSERT ... RETURNING (twice, with the history) cost most of it.
+OPEN_ALERTS_SQL = sa.text("""
+WITH fresh AS (
+    SELECT * FROM unnest(CAST(:learners AS bigint[]), CAST(:severities AS text[]), CAST(:messages AS text[]),
+                         CAST(:factors AS text[])) AS f(learner_id, severity, message, factors)
+), opened AS (
+    INSERT INTO alerts (learner_id, rule, scope_key, severity, status, title, message, factors, recommendations,
+                        created_at, updated_at)
+    SELECT learner_id, :rule, 'global', severity, 'open', :title, message, CAST(factors AS json),
+           CAST(:recommendations AS json), :now, :now FROM fresh
+    ON CONFLICT (learner_id, rule, scope_key) WHERE status <> 'resolved' DO NOTHING
+    RETURNING id, learner_id
+), logged AS (
+    INSERT INTO alert_history (alert_id, from_status, to_status, note, at)
+    SELECT id, NULL, 'open', 'condition met', :now FROM opened
+)
+SELECT id, learner_id FROM opened
+""")
+
+
+def _open_alerts_set_based(rows: list[dict[str, Any]], rule: Rule, now: datetime) -> dict[int, int]:
+    params = {"learners": [row["learner_id"] for row in rows], "severities": [row["severity"] for row in rows],
+              "messages": [row["message"] for row in rows], "factors": [json.dumps(row["factors"]) for row in rows],
+              "rule": rule.name, "title": rule.title, "recommendations": json.dumps(list(rule.recommendations)),
+              "now": now}
+    return {learner: pk for pk, learner in db.session.execute(OPEN_ALERTS_SQL, params)}
+
+
 def sync_rule(rule: Rule, learner_ids: np.ndarray, result: RuleResult, now: datetime,
               cooldown: timedelta = DEFAULT_COOLDOWN) -> SyncOutcome:
     """Open alerts where the rule holds and none is open; resolve open ones where it no longer holds.
@@ -76,16 +120,9 @@ def sync_rule(rule: Rule, learner_ids: np.ndarray, result: RuleResult, now: date
                      "status": "open", "title": rule.title, "message": alert_message(rule, factors), "factors": factors,
                      "recommendations": list(rule.recommendations), "created_at": now, "updated_at": now})
     if rows:
-        table = Alert.__table__
-        insert = dialect_insert(Alert).on_conflict_do_nothing(
-            index_elements=["learner_id", "rule", "scope_key"], index_where=sa.text("status <> 'resolved'"))
-        inserted = dict((learner, pk) for pk, learner in db.session.execute(insert.returning(table.c.id, table.c.learner_id), rows))
-        created = [dict(row, id=inserted[row["learner_id"]]) for row in rows if row["learner_id"] in inserted]
-        if created:
-            db.session.execute(sa.insert(AlertHistory.__table__), [
-                {"alert_id": row["id"], "from_status": None, "to_status": "open", "note": "condition met", "at": now}
-                for row in created])
-        outcome.created = created
+        opener = _open_alerts_set_based if db.engine.dialect.name == "postgresql" else _open_alerts
+        inserted = opener(rows, rule, now)
+        outcome.created = [dict(row, id=inserted[row["learner_id"]]) for row in rows if row["learner_id"] in inserted]
     previous = {alert: status for learner, (alert, status) in open_alerts.items() if learner not in triggered}
     if previous:
         resolved = db.session.execute(sa.update(Alert).where(Alert.id.in_(list(previous)), UNRESOLVED)

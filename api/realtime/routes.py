@@ -43,28 +43,25 @@ def ws_channels(ws):
     serve(ws, "any", None)
 
 
-@sock.route("/ws/dashboard/", bp=bp)
-def ws_dashboard(ws):
-    """dashboard_initial_data, then every live message for the caller."""
-    serve(ws, "dashboard", None)
+# The caller's own channels, filtered: endpoint -> (message types forwarded (None: all), what it is for).
+PERSONAL_ENDPOINTS = {
+    "dashboard": (None, "dashboard_initial_data, then every live message for the caller."),
+    "alerts": (ALERT_TYPES, "alert and alert_resolved for the caller."),
+    "metrics": (METRIC_TYPES, "metrics_update for the caller."),
+    "activity": (ACTIVITY_TYPES, "activity, grade_update, attendance_update and exam_created for the caller."),
+}
 
 
-@sock.route("/ws/alerts/", bp=bp)
-def ws_alerts(ws):
-    """alert and alert_resolved for the caller."""
-    serve(ws, "alerts", ALERT_TYPES)
+def _personal(endpoint: str, types: frozenset[str] | None, doc: str):
+    def view(ws):
+        serve(ws, endpoint, types)
+
+    view.__name__, view.__doc__ = f"ws_{endpoint}", doc
+    return view
 
 
-@sock.route("/ws/metrics/", bp=bp)
-def ws_metrics(ws):
-    """metrics_update for the caller."""
-    serve(ws, "metrics", METRIC_TYPES)
-
-
-@sock.route("/ws/activity/", bp=bp)
-def ws_activity(ws):
-    """activity, grade_update, attendance_update and exam_created for the caller."""
-    serve(ws, "activity", ACTIVITY_TYPES)
+for _endpoint, (_types, _doc) in PERSONAL_ENDPOINTS.items():
+    sock.route(f"/ws/{_endpoint}/", bp=bp)(_personal(_endpoint, _types, _doc))
 
 
 @sock.route("/ws/performance/<educator_id>", bp=bp)
