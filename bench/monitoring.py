@@ -195,6 +195,9 @@ def main() -> None:
     parser.add_argument("--events-per-learner", type=float, default=100.0)
     parser.add_argument("--rate", type=float, default=500.0, help="background events per second during (b)")
     parser.add_argument("--seconds", type=float, default=30.0, help="duration of the tipping phase of (b)")
+    parser.add_argument("--watch-admin", action="store_true",
+                        help="mark the admin channel watched (an admin dashboard open): every alert is then streamed "
+                             "and published on it; by default nobody watches and publishing is a lookup")
     args = parser.parse_args()
 
     url = normalize_database_url(args.database_url)
@@ -224,6 +227,9 @@ def main() -> None:
     results = {}
     try:
         with app.app_context():
+            if args.watch_admin:
+                from worker.channels import ADMIN_CHANNEL, watch
+                watch(app.extensions["redis"], [ADMIN_CHANNEL])
             for step, sweep in ((2, "performance"), (3, "engagement")):
                 print(f"[{step}/4] {sweep} sweep through the worker: first run, then a repeat ...", flush=True)
                 results[sweep] = run_sweep(app, sweep)

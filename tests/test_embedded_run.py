@@ -13,6 +13,7 @@ import requests
 
 from api.embedded_redis import free_port
 from tests.processes import BIN, ROOT, Process, wait_until
+from tests.ws_client import Socket
 
 pytestmark = pytest.mark.integration
 
@@ -46,8 +47,16 @@ def test_make_run_serves_shares_its_database_and_stops_cleanly(tmp_path: Path):
         posted = requests.post(f"{url}/api/v1/events", headers=headers, timeout=10,
                                json={"learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T09:00:00Z"})
         assert posted.status_code == 201, posted.text
+        live = Socket(url, "/ws", token=token)
+        live.recv()
+        live.send({"type": "subscribe", "channel": "learner:amy"})
+        assert live.recv()["data"] == {"channels": ["learner:amy"]}
+        assert requests.post(f"{url}/api/v1/events", headers=headers, timeout=10, json={
+            "learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T10:00:00Z"}).status_code == 201
+        assert live.recv_type("activity")["data"]["learner"] == "amy", "live updates work in the embedded mode"
+        live.close()
         wait_until(lambda: requests.get(f"{url}/api/v1/learners/amy/summary", headers=headers, timeout=5)
-                   .json()["counters"]["events_seen"] == 1, 30, "the embedded worker to evaluate amy")
+                   .json()["counters"]["events_seen"] == 2, 30, "the embedded worker to evaluate amy")
         family = [run.popen.pid] + [p.pid for p in run.descendants()]
         names = " ".join(p.name() for p in run.descendants())
         assert "redis-server" in names and "gunicorn" in names and "celery" in names

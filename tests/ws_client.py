@@ -1,4 +1,8 @@
-"""A real WebSocket client for tests (simple-websocket, the library flask-sock itself uses)."""
+"""A real WebSocket client for tests: the `websockets` library's synchronous client.
+
+(simple-websocket's client was tried first: when the server's first frame arrives in the same TCP
+read as the 101 response, it keeps the frame buffered until more data comes, so tests stalled.)
+"""
 from __future__ import annotations
 
 import json
@@ -6,7 +10,8 @@ import time
 from typing import Any, Callable
 from urllib.parse import urlencode
 
-from simple_websocket import Client, ConnectionClosed
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 
 class Socket:
@@ -14,16 +19,20 @@ class Socket:
 
     def __init__(self, base_url: str, path: str, headers: dict[str, str] | None = None, **query: str) -> None:
         url = base_url.replace("http://", "ws://") + path + (f"?{urlencode(query)}" if query else "")
-        self.ws = Client.connect(url, headers=headers or {})
+        headers = dict(headers or {})
+        origin = headers.pop("Origin", None)
+        self.ws = connect(url, additional_headers=headers, origin=origin, ping_interval=None, proxy=None,
+                          max_size=None, max_queue=None, open_timeout=10)
         self.seen: list[dict[str, Any]] = []
 
     def send(self, message: dict[str, Any]) -> None:
         self.ws.send(json.dumps(message))
 
     def recv(self, timeout: float = 10.0) -> dict[str, Any]:
-        raw = self.ws.receive(timeout=timeout)
-        if raw is None:
-            raise AssertionError(f"no message within {timeout}s (seen so far: {[m['type'] for m in self.seen]})")
+        try:
+            raw = self.ws.recv(timeout=timeout)
+        except TimeoutError:
+            raise AssertionError(f"no message within {timeout}s (seen so far: {[m['type'] for m in self.seen]})") from None
         message = json.loads(raw)
         self.seen.append(message)
         return message
@@ -35,15 +44,6 @@ class Socket:
             message = self.recv(max(0.01, deadline - time.monotonic()))
             if message["type"] == kind and where(message):
                 return message
-
-    def quiet(self, seconds: float = 0.5) -> list[dict[str, Any]]:
-        """Everything that arrives within `seconds` (used to show that nothing else came)."""
-        got, deadline = [], time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            raw = self.ws.receive(timeout=left)
-            if raw is not None:
-                got.append(json.loads(raw))
-        return got
 
     def fence(self) -> list[dict[str, Any]]:
         """Ping and collect everything up to the pong: what the server queued before it."""
@@ -58,15 +58,13 @@ class Socket:
         got, deadline = [], time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
-                raw = self.ws.receive(timeout=max(0.01, deadline - time.monotonic()))
-                if raw is not None:
-                    got.append(json.loads(raw))
+                try:
+                    got.append(json.loads(self.ws.recv(timeout=max(0.01, deadline - time.monotonic()))))
+                except TimeoutError:
+                    break
         except ConnectionClosed as closed:
-            return closed.reason, got
+            return (closed.rcvd.code if closed.rcvd else None), got
         raise AssertionError(f"the server did not close the socket within {timeout}s; got {got}")
 
     def close(self) -> None:
-        try:
-            self.ws.close()
-        except ConnectionClosed:
-            pass
+        self.ws.close()

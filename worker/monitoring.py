@@ -156,7 +156,7 @@ def store_snapshots(learner_ids: Sequence[int], kind: str, now: datetime | None 
     db.session.execute(sa.insert(MetricSnapshot.__table__), rows)
     db.session.commit()
     if publish_updates:
-        channels, names = audience(redis_client(), ids)
+        channels, names = audience(redis_client(), ids, admin=False)
         publish(redis_client(), [("metrics_update", channel, {"learner": names[row["learner_id"]], **row["metrics"]})
                                                   for row in rows for channel in channels.get(row["learner_id"], [])])
     return len(rows)

@@ -78,16 +78,18 @@ def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, An
         return 0
 
 
-def audience(client: redis.Redis, learner_ids: Iterable[int],
-             names: dict[int, str] | None = None) -> tuple[dict[int, list[str]], dict[int, str]]:
-    """Channels that should hear about each learner (their own, the admins', their sections' when any
-    section channel is watched), and each learner's external id (looked up unless given)."""
+def audience(client: redis.Redis, learner_ids: Iterable[int], names: dict[int, str] | None = None,
+             admin: bool = True) -> tuple[dict[int, list[str]], dict[int, str]]:
+    """Channels that should hear about each learner (their own, their sections' when any section
+    channel is watched, and with `admin` the admins'), and each learner's external id (looked up
+    unless given). The admin channel carries alerts, not every learner's activity and metrics: a
+    sweep would send it one message per learner."""
     ids = sorted(set(learner_ids))
     if not ids:
         return {}, {}
     if names is None:
         names = dict(db.session.execute(sa.select(User.id, User.external_id).where(User.id.in_(ids))).all())
-    channels = {pk: [learner_channel(names[pk]), ADMIN_CHANNEL] for pk in ids if pk in names}
+    channels = {pk: [learner_channel(names[pk]), *([ADMIN_CHANNEL] if admin else [])] for pk in ids if pk in names}
     try:
         with_sections = sections_watched(client)
     except redis.RedisError:

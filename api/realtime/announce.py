@@ -20,13 +20,13 @@ TYPE_BY_KIND = {"grade": "grade_update", "attendance": "attendance_update"}  # e
 
 
 def announce_events(events: list[tuple[int, dict[str, Any]]]) -> int:
-    """Publish stored events on their learners' channels (own, sections', admin). Activity is grouped
+    """Publish stored events on their learners' channels (own and sections'). Activity is grouped
     per learner per request ({"learner", "events": [...]}), so a 5,000-event batch is not 15,000
     messages; grades and attendance go one by one as `grade_update` / `attendance_update`."""
     if not events:
         return 0
     channels, _ = audience(redis_client(), {learner for learner, _ in events},
-                           names={learner: event["learner"] for learner, event in events})
+                           names={learner: event["learner"] for learner, event in events}, admin=False)
     activity: dict[int, list[dict[str, Any]]] = defaultdict(list)
     messages: list[tuple[str, str, dict[str, Any]]] = []
     for learner, event in events:

@@ -75,7 +75,8 @@ class Hub:
         self.client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
         self._pubsub: Any = None  # redis PubSub while connected
         self._subscribed: set[str] = set()  # channels SUBSCRIBEd on the current connection
-        self._confirmations: dict[str, threading.Event] = {}
+        self._confirmations: dict[str, threading.Event] = {}  # channel -> set when Redis confirms its SUBSCRIBE
+        self._ready = threading.Event()  # set while subscribed
         self._lost_at_ms: int | None = None
         self._run_id: str | None = None  # Redis server run id: it changes when Redis restarts
         self._lock = threading.Lock()  # guards the maps
@@ -105,6 +106,7 @@ class Hub:
         so a backlog read afterwards cannot miss a message published in between."""
         with self._lock:
             self.subscribers.setdefault(channel, set()).add(connection)
+        self._ready.wait(CONFIRM_TIMEOUT)  # the first socket of a process arrives before the subscriber connects
         with self._writer:
             if self._pubsub is None:
                 return  # Redis is away: the reconnect subscribes every followed channel and replays
@@ -178,10 +180,13 @@ class Hub:
                 channels = list(self.subscribers)
             if channels:
                 watch(self.client, channels)
+            for channel in channels:
+                self._confirmations.setdefault(channel, threading.Event())
             for start in range(0, len(channels), 1000):
                 pubsub.subscribe(*[PUBSUB_PREFIX + c for c in channels[start:start + 1000]])
             pubsub.subscribe(KEEPALIVE_CHANNEL)
             self._pubsub, self._subscribed = pubsub, set(channels)
+        self._ready.set()
         if restarted:
             self._tell_resync()
         return pubsub
@@ -256,6 +261,7 @@ class Hub:
                         pass
 
     def _lost(self, exc: Exception | None) -> None:
+        self._ready.clear()
         with self._writer:
             self._pubsub, self._subscribed = None, set()
         for confirmed in list(self._confirmations.values()):
