@@ -1,6 +1,8 @@
 """What the benchmarks share: a throwaway PostgreSQL database of their own."""
 from __future__ import annotations
 
+import argparse
+
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -14,3 +16,11 @@ def fresh_database(url: str) -> str:
         connection.execute(sa.text(f"CREATE DATABASE {name}"))
     admin.dispose()
     return url
+
+
+def bench_parser(doc: str | None, database: str, redis_db: int) -> argparse.ArgumentParser:
+    """The options every service benchmark has: its own PostgreSQL database and Redis database."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=f"postgresql://postgres@127.0.0.1:5432/{database}")
+    parser.add_argument("--redis-url", default=f"redis://127.0.0.1:6379/{redis_db}")
+    return parser

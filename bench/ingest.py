@@ -11,7 +11,6 @@ Needs PostgreSQL and Redis (defaults: the local servers); it creates and drops i
 """
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import multiprocessing
@@ -34,7 +33,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import fresh_database  # noqa: E402
+from bench.common import bench_parser, fresh_database  # noqa: E402
 from api.embedded_redis import free_port  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
@@ -157,9 +156,7 @@ def baseline(database_url: str, rows: int, batch: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/learnpulse_bench")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser = bench_parser(__doc__, "learnpulse_bench", 14)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--learners", type=int, default=2000)
     parser.add_argument("--single-requests", type=int, default=6000)

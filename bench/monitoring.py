@@ -12,7 +12,6 @@ Needs local PostgreSQL and Redis; creates and drops its own database.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -34,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from analytics.synthetic import PROFILES, generate_cohort  # noqa: E402
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import fresh_database  # noqa: E402
+from bench.common import bench_parser, fresh_database  # noqa: E402
 from api.embedded_redis import free_port  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
@@ -188,9 +187,7 @@ def latency_run(app, url: str, token: str, tipping: list[str], others: list[str]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/learnpulse_bench_monitoring")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    parser = bench_parser(__doc__, "learnpulse_bench_monitoring", 13)
     parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--events-per-learner", type=float, default=100.0)
     parser.add_argument("--rate", type=float, default=500.0, help="background events per second during (b)")

@@ -12,7 +12,6 @@
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import multiprocessing
@@ -35,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from api.config import normalize_database_url  # noqa: E402
 from api.embedded_redis import free_port  # noqa: E402
-from bench.common import fresh_database  # noqa: E402
+from bench.common import bench_parser, fresh_database  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret-" + "x" * 40
@@ -217,9 +216,7 @@ async def run(args, url: str, master_pid: int, tokens: list[str], admin_token: s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/learnpulse_bench_realtime")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    parser = bench_parser(__doc__, "learnpulse_bench_realtime", 12)
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--active", type=int, default=500)
     parser.add_argument("--rate", type=float, default=5.0, help="messages per second per active client")
