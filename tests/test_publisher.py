@@ -44,3 +44,27 @@ def test_unwatched_channels_cost_nothing_and_streams_expire_with_their_watch(app
     watch(client, [watched], seconds=-1)  # the watch lapses: later messages are neither streamed nor published
     assert publish(client, sent) == 0 and client.zscore(WATCHED_KEY, watched) is None
     client.delete(STREAM_KEY.format(watched))
+
+
+def test_the_shared_client_waits_for_a_connection_instead_of_failing(app):
+    """150 callers at once, each holding a connection for 0.2 s: redis-py's default pool would refuse
+    the 101st ("Too many connections"); ours makes it wait."""
+    import threading
+    from worker import REDIS_POOL_SIZE, shared_redis
+
+    client = shared_redis(app.config["REDIS_URL"])
+    errors: list[Exception] = []
+
+    def hold() -> None:
+        try:
+            client.blpop(["learnpulse:test:never-pushed"], timeout=0.2)
+        except redis.RedisError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=hold) for _ in range(150)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert client.connection_pool.max_connections == REDIS_POOL_SIZE

@@ -16,6 +16,19 @@ def redis_client() -> redis.Redis:
     return current_app.extensions["redis"]
 
 
+REDIS_POOL_SIZE = 50  # connections per process; more callers wait for one (at most REDIS_POOL_WAIT seconds)
+REDIS_POOL_WAIT = 5.0
+
+
+def shared_redis(url: str) -> redis.Redis:
+    """A process's Redis client. The pool blocks when all its connections are busy instead of failing:
+    a gevent web process serves thousands of requests and sockets at once, and redis-py's default
+    pool raises "Too many connections" past 100."""
+    pool = redis.BlockingConnectionPool.from_url(url, max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT,
+                                                 socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
+    return redis.Redis(connection_pool=pool)
+
+
 def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app from celeryconfig.py plus the broker URL (CELERY_BROKER_URL, else REDIS_URL)."""
 
@@ -30,8 +43,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.conf.update(broker_url=broker, **app.config.get("CELERY", {}))
     celery_app.set_default()
     app.extensions["celery"] = celery_app
-    app.extensions["redis"] = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=5,
-                                                   socket_connect_timeout=2, health_check_interval=30)
+    app.extensions["redis"] = shared_redis(app.config["REDIS_URL"])
     import worker.tasks  # noqa: F401  (registers the shared tasks)
 
     def fresh_connections(**_: object) -> None:

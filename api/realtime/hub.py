@@ -20,6 +20,7 @@ import redis
 
 from api.realtime.connection import Connection, backlog_entries
 from api.realtime.protocol import StreamId, envelope_id, parse_stream_id, text_frame
+from worker import shared_redis
 from worker.channels import PUBSUB_PREFIX, STREAM_KEY, STREAM_MAXLEN, WATCH_SECONDS, watch
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class Hub:
         self.last_seen: dict[str, str] = {}  # followed channel -> last stream id dispatched
         self.connected = False
         self.stats = {"messages": 0, "reconnects": 0}
-        self.client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+        self.client = shared_redis(redis_url)  # backlog reads and watches, from many sockets at once
         self._pubsub: Any = None  # redis PubSub while connected
         self._subscribed: set[str] = set()  # channels SUBSCRIBEd on the current connection
         self._confirmations: dict[str, threading.Event] = {}  # channel -> set when Redis confirms its SUBSCRIBE
@@ -115,9 +116,12 @@ class Hub:
                 confirmed = self._confirmations[channel] = threading.Event()
                 try:
                     watch(self.client, [channel])
+                except (redis.RedisError, OSError) as exc:  # the periodic refresh watches it again
+                    log.warning("could not mark %s watched (%s)", channel, exc)
+                try:
                     self._pubsub.subscribe(PUBSUB_PREFIX + channel)
                     self._subscribed.add(channel)
-                except (redis.RedisError, OSError) as exc:
+                except (redis.RedisError, OSError) as exc:  # the connection is broken: the reconnect subscribes it
                     log.warning("could not subscribe to %s (%s); the reconnect will", channel, exc)
                     return
         if confirmed is not None:
