@@ -259,3 +259,15 @@ def test_a_batch_touching_more_than_5000_learners_queues_them_all(client, servic
     post(client, service, body)
     post(client, service, {"events": [{"learner": f"more{i}", "kind": "activity", "occurred_at": iso()} for i in range(2)]})
     assert app.extensions["redis"].scard(PENDING_SET) == 5002
+
+
+def test_events_are_stored_when_redis_is_down(make_app):
+    """Evaluation requests and live publishing need Redis; storing does not. The client gets its 201
+    (not a 500 that would make it resend), and the events are there for the next sweep."""
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    with app.app_context():
+        headers = bearer(create_user("lms", "service"))
+        response = app.test_client().post("/api/v1/events", headers=headers, json={
+            "id": "offline-1", "learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T09:00:00Z"})
+        assert response.status_code == 201, response.json
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 1

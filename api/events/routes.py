@@ -1,6 +1,7 @@
 """POST /events: one event, or {"events": [...]} up to 5,000, stored all-or-nothing."""
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,8 @@ from api.realtime.announce import announce_events
 from api.validation import json_body
 from worker.dispatch import request_evaluation
 
+log = logging.getLogger(__name__)
+
 
 def store_and_evaluate(raw_events: list[Any], collection: str | None) -> IngestResult:
     """Ingest a batch, then (after commit) enqueue the evaluation of the learners it touched and
@@ -23,7 +26,10 @@ def store_and_evaluate(raw_events: list[Any], collection: str | None) -> IngestR
                            auto_create=current_app.config["AUTO_CREATE_LEARNERS"],
                            skew=timedelta(seconds=current_app.config["MAX_CLOCK_SKEW_SECONDS"]))
     request_evaluation(result.learner_ids)
-    announce_events(result.events)
+    try:
+        announce_events(result.events)
+    except Exception:  # noqa: BLE001  (the events are stored: live delivery must never turn that into a 500)
+        log.exception("could not publish %d stored event(s) to live clients", len(result.events))
     return result
 
 
