@@ -82,6 +82,15 @@ def _int(env: Mapping[str, str], name: str) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    """WS_ALLOWED_ORIGINS: "*" or origins as browsers send them (scheme://host[:port])."""
+    origins = tuple(o.strip().rstrip("/") for o in env.get("WS_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    bad = [o for o in origins if o != "*" and "://" not in o]
+    if bad:
+        raise ConfigError(f"WS_ALLOWED_ORIGINS entries must look like https://host[:port] (or be *), not {', '.join(bad)}")
+    return origins
+
+
 def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
     """Build the Flask config mapping; embedded mode is chosen when DATABASE_URL is unset."""
     database_url = env.get("DATABASE_URL", "")
@@ -97,7 +106,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "ALERT_RETENTION_DAYS": _int(env, "ALERT_RETENTION_DAYS"),
         "MONITORING_SHARD_SIZE": _int(env, "MONITORING_SHARD_SIZE"),
         "GRADE_BAND_EDGES": _band_edges(env),
-        "WS_ALLOWED_ORIGINS": tuple(o.strip().rstrip("/") for o in env.get("WS_ALLOWED_ORIGINS", "").split(",") if o.strip()),
+        "WS_ALLOWED_ORIGINS": _origins(env),
         "WS_PING_INTERVAL": _int(env, "WS_PING_INTERVAL"),
         "WS_AUTH_TIMEOUT": _int(env, "WS_AUTH_TIMEOUT"),
         "WS_QUEUE_SIZE": _int(env, "WS_QUEUE_SIZE"),

@@ -56,3 +56,10 @@ def test_grade_band_edges_are_configurable_and_checked(tmp_path: Path):
     for bad in ("90,80", "50,60,65,70,75,80,85,90", "a,b,c,d,e,f,g,h"):
         with pytest.raises(ConfigError, match="GRADE_BAND_EDGES"):
             settings_from_env({"GRADE_BAND_EDGES": bad}, tmp_path)
+
+
+def test_websocket_origins_must_be_origins(tmp_path: Path):
+    settings = settings_from_env({"WS_ALLOWED_ORIGINS": "https://lms.example/, http://localhost:3000"}, tmp_path)
+    assert settings["WS_ALLOWED_ORIGINS"] == ("https://lms.example", "http://localhost:3000")
+    with pytest.raises(ConfigError, match="lms.example"):
+        settings_from_env({"WS_ALLOWED_ORIGINS": "lms.example"}, tmp_path)
