@@ -24,3 +24,9 @@ def bench_parser(doc: str | None, database: str, redis_db: int) -> argparse.Argu
     parser.add_argument("--database-url", default=f"postgresql://postgres@127.0.0.1:5432/{database}")
     parser.add_argument("--redis-url", default=f"redis://127.0.0.1:6379/{redis_db}")
     return parser
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank q-th percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]

@@ -33,7 +33,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import bench_parser, fresh_database  # noqa: E402
+from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
 from api.embedded_redis import free_port  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
@@ -130,11 +130,6 @@ def run_wrk(url: str, token: str, learners: int, connections: int, seconds: int)
     if result["errors"]:
         raise RuntimeError(f"wrk saw {result['errors']} failed requests:\n{output}")
     return result
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 def baseline(database_url: str, rows: int, batch: int) -> float:

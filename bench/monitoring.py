@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from analytics.synthetic import PROFILES, generate_cohort  # noqa: E402
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import bench_parser, fresh_database  # noqa: E402
+from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
 from api.embedded_redis import free_port  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
@@ -180,10 +180,10 @@ def latency_run(app, url: str, token: str, tipping: list[str], others: list[str]
     stop.set()
     listener.join(), loader.join()
     achieved = background_events[0] / (time.perf_counter() - load_started)
-    latencies = sorted(1000 * (arrived[l] - sent[l]) for l in sent if l in arrived)
+    latencies = [1000 * (arrived[l] - sent[l]) for l in sent if l in arrived]
     return {"tipped": posted, "alerts": len(latencies), "achieved_rate": achieved,
-            "p50_ms": latencies[len(latencies) // 2] if latencies else None,
-            "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else None}
+            "p50_ms": percentile(latencies, 50) if latencies else None,
+            "p99_ms": percentile(latencies, 99) if latencies else None}
 
 
 def main() -> None:

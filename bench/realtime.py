@@ -22,7 +22,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import psutil
 import redis
 import requests
@@ -34,14 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 from api.config import normalize_database_url  # noqa: E402
 from api.embedded_redis import free_port  # noqa: E402
-from bench.common import bench_parser, fresh_database  # noqa: E402
+from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret-" + "x" * 40
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
 def publisher(redis_url: str, channels: list[str], per_second: float, seconds: float, ready) -> None:
