@@ -1,7 +1,8 @@
 """One Redis subscription per web process, fanned out to the process's sockets.
 
 The hub holds a single pub/sub connection and SUBSCRIBEs on it to exactly the channels its sockets
-follow, so Redis connections stay constant however many browsers connect (one subscription per
+follow (only the hub's own thread touches that connection: handlers queue their requests, since
+redis-py's PubSub breaks when one greenlet writes while another reads), so Redis connections stay constant however many browsers connect (one subscription per
 socket would exhaust redis-py's pool), and a process receives only the traffic its sockets want.
 Channels it follows are marked watched (see worker.channels) so publishers keep sending them.
 When Redis goes away it reconnects with backoff, resubscribes, and replays from each channel's
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import threading
 import time
 from typing import Any
@@ -29,6 +31,7 @@ CATCH_UP_MARGIN_MS = 5000  # replay this much before the moment the subscription
 WATCH_REFRESH_SECONDS = WATCH_SECONDS / 6
 SILENCE_PING_SECONDS = 10.0  # ping Redis after this long without a message; reconnect if no answer as long again
 CONFIRM_TIMEOUT = 5.0  # seconds a new follower waits for Redis to confirm its channel's subscription
+POLL_SECONDS = 0.05  # the subscriber takes (un)subscribe requests at least this often
 KEEPALIVE_CHANNEL = PUBSUB_PREFIX.rstrip(":") + "-hub"  # always subscribed, so the connection always exists
 
 
@@ -74,14 +77,12 @@ class Hub:
         self.connected = False
         self.stats = {"messages": 0, "reconnects": 0}
         self.client = shared_redis(redis_url)  # backlog reads and watches, from many sockets at once
-        self._pubsub: Any = None  # redis PubSub while connected
-        self._subscribed: set[str] = set()  # channels SUBSCRIBEd on the current connection
+        self._subscribed: set[str] = set()  # channels SUBSCRIBEd (or asked to be) on the current connection
         self._confirmations: dict[str, threading.Event] = {}  # channel -> set when Redis confirms its SUBSCRIBE
-        self._ready = threading.Event()  # set while subscribed
+        self._requests: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()  # ("subscribe"|"unsubscribe", channel)
         self._lost_at_ms: int | None = None
         self._run_id: str | None = None  # Redis server run id: it changes when Redis restarts
-        self._lock = threading.Lock()  # guards the maps
-        self._writer = threading.Lock()  # one writer at a time on the subscription connection
+        self._lock = threading.Lock()  # guards the maps and sets above
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -103,27 +104,16 @@ class Hub:
             self.remove(connection, channel)
 
     def add(self, connection: Connection, channel: str) -> None:
-        """Deliver `channel` to `connection`; returns once Redis delivers the channel to this process,
-        so a backlog read afterwards cannot miss a message published in between."""
+        """Deliver `channel` to `connection`; returns once Redis delivers the channel to this process
+        (or after CONFIRM_TIMEOUT if Redis is away), so a backlog read afterwards cannot miss a
+        message published in between."""
         with self._lock:
             self.subscribers.setdefault(channel, set()).add(connection)
-        self._ready.wait(CONFIRM_TIMEOUT)  # the first socket of a process arrives before the subscriber connects
-        with self._writer:
-            if self._pubsub is None:
-                return  # Redis is away: the reconnect subscribes every followed channel and replays
-            confirmed = self._confirmations.get(channel)  # subscribing right now for another socket
+            confirmed = self._confirmations.get(channel)  # subscribing right now, maybe for another socket
             if confirmed is None and channel not in self._subscribed:
                 confirmed = self._confirmations[channel] = threading.Event()
-                try:
-                    watch(self.client, [channel])
-                except (redis.RedisError, OSError) as exc:  # the periodic refresh watches it again
-                    log.warning("could not mark %s watched (%s)", channel, exc)
-                try:
-                    self._pubsub.subscribe(PUBSUB_PREFIX + channel)
-                    self._subscribed.add(channel)
-                except (redis.RedisError, OSError) as exc:  # the connection is broken: the reconnect subscribes it
-                    log.warning("could not subscribe to %s (%s); the reconnect will", channel, exc)
-                    return
+                self._subscribed.add(channel)
+                self._requests.put(("subscribe", channel))
         if confirmed is not None:
             confirmed.wait(CONFIRM_TIMEOUT)
 
@@ -137,13 +127,7 @@ class Hub:
                 return
             del self.subscribers[channel]
             self.last_seen.pop(channel, None)
-        with self._writer:
-            if channel in self._subscribed and channel not in self.subscribers and self._pubsub is not None:
-                self._subscribed.discard(channel)
-                try:
-                    self._pubsub.unsubscribe(PUBSUB_PREFIX + channel)
-                except (redis.RedisError, OSError):
-                    pass  # the connection is going; the reconnect subscribes only what is followed
+            self._requests.put(("unsubscribe", channel))
 
     def status(self) -> dict[str, Any]:
         with self._lock:
@@ -179,21 +163,43 @@ class Hub:
         run_id = client.info("server")["run_id"]
         restarted, self._run_id = self._run_id not in (None, run_id), run_id
         pubsub = client.pubsub()
-        with self._writer:
-            with self._lock:
-                channels = list(self.subscribers)
-            if channels:
-                watch(self.client, channels)
+        with self._lock:
+            channels = list(self.subscribers)
             for channel in channels:
                 self._confirmations.setdefault(channel, threading.Event())
-            for start in range(0, len(channels), 1000):
-                pubsub.subscribe(*[PUBSUB_PREFIX + c for c in channels[start:start + 1000]])
-            pubsub.subscribe(KEEPALIVE_CHANNEL)
-            self._pubsub, self._subscribed = pubsub, set(channels)
-        self._ready.set()
+            self._subscribed = set(channels)
+        if channels:
+            watch(self.client, channels)
+        for start in range(0, len(channels), 1000):
+            pubsub.subscribe(*[PUBSUB_PREFIX + c for c in channels[start:start + 1000]])
+        pubsub.subscribe(KEEPALIVE_CHANNEL)
         if restarted:
             self._tell_resync()
         return pubsub
+
+    def _apply_requests(self, pubsub: Any) -> None:
+        """(Un)subscribe what handlers asked for, skipping requests that later ones overtook."""
+        subscribe, unsubscribe = [], []
+        while True:
+            try:
+                kind, channel = self._requests.get_nowait()
+            except queue.Empty:
+                break
+            with self._lock:
+                followed = channel in self.subscribers
+                if kind == "unsubscribe" and not followed and channel in self._subscribed:
+                    self._subscribed.discard(channel)
+                    unsubscribe.append(channel)
+                elif kind == "subscribe" and followed and channel in self._subscribed and channel not in subscribe:
+                    subscribe.append(channel)
+        if unsubscribe:
+            pubsub.unsubscribe(*[PUBSUB_PREFIX + c for c in unsubscribe])
+        if subscribe:
+            try:
+                watch(self.client, subscribe)
+            except (redis.RedisError, OSError) as exc:  # the periodic refresh watches them again
+                log.warning("could not mark %d channel(s) watched (%s)", len(subscribe), exc)
+            pubsub.subscribe(*[PUBSUB_PREFIX + c for c in subscribe])
 
     def _tell_resync(self) -> None:
         """Redis restarted: its streams, and whatever was published before we subscribed again, are
@@ -214,7 +220,8 @@ class Hub:
             time.sleep(0)  # let the senders drain between messages of a burst (a gevent yield)
         elif kind == "subscribe":
             name = message["channel"].decode()
-            confirmed = self._confirmations.pop(name[len(PUBSUB_PREFIX):], None) if name.startswith(PUBSUB_PREFIX) else None
+            with self._lock:
+                confirmed = self._confirmations.pop(name[len(PUBSUB_PREFIX):], None)
             if confirmed is not None:
                 confirmed.set()
 
@@ -222,7 +229,8 @@ class Hub:
         heard = refreshed = time.monotonic()
         pinged: float | None = None
         while True:
-            message = pubsub.get_message(timeout=1.0)
+            self._apply_requests(pubsub)
+            message = pubsub.get_message(timeout=POLL_SECONDS)
             now = time.monotonic()
             if message is not None:
                 heard, pinged = now, None
@@ -230,8 +238,7 @@ class Hub:
             if pinged is not None and now - pinged > SILENCE_PING_SECONDS:
                 raise redis.ConnectionError("no answer to ping on the subscription connection")
             if pinged is None and now - heard > SILENCE_PING_SECONDS:
-                with self._writer:
-                    pubsub.ping()
+                pubsub.ping()
                 pinged = now
             if now - refreshed > WATCH_REFRESH_SECONDS:
                 with self._lock:
@@ -265,12 +272,11 @@ class Hub:
                         pass
 
     def _lost(self, exc: Exception | None) -> None:
-        self._ready.clear()
-        with self._writer:
-            self._pubsub, self._subscribed = None, set()
-        for confirmed in list(self._confirmations.values()):
+        with self._lock:
+            self._subscribed = set()
+            waiting, self._confirmations = list(self._confirmations.values()), {}
+        for confirmed in waiting:
             confirmed.set()  # nobody waits on a dead connection; the catch-up replays for them
-        self._confirmations.clear()
         if self.connected:
             self._lost_at_ms = int(time.time() * 1000)
             self.stats["reconnects"] += 1

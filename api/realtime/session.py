@@ -6,12 +6,14 @@ message saying why.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 from flask import current_app, request
+from simple_websocket import ConnectionClosed
 
 from api.auth.guard import Principal, authenticate
 from api.errors import ApiError
@@ -23,6 +25,8 @@ from api.realtime.subscriptions import MAX_CHANNELS, authorize_channel, educator
 from models import db
 
 CLOSE_BAD_REQUEST, CLOSE_UNAUTHORIZED, CLOSE_NOT_FOUND, CLOSE_AUTH_TIMEOUT = 4400, 4401, 4404, 4408
+CLOSE_INTERNAL = 1011  # the server hit an unexpected condition
+log = logging.getLogger(__name__)
 IDLE_RECEIVE_SECONDS = 30.0  # wake up at least this often to check the token's expiry
 
 
@@ -184,6 +188,12 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
     except Refused as refusal:
         connection.send(refusal.message)
         close = (refusal.code, "refused")
+    except ConnectionClosed:
+        pass
+    except Exception:  # noqa: BLE001  (after the handshake an HTTP 500 would be written into the WebSocket stream)
+        log.exception("WebSocket handler failed")
+        connection.send(protocol.error("internal", "the server failed; reconnect"))
+        close = (CLOSE_INTERNAL, "internal error")
     finally:
         hub.detach(connection)
         db.session.remove()
