@@ -8,9 +8,8 @@ import pytest
 from wsproto.frame_protocol import FrameDecoder, Opcode
 
 from api.realtime.connection import Connection
-from api.realtime.hub import envelope_type
-from api.realtime.protocol import (ProtocolError, last_id_for, parse_client_message, parse_query_last_id,
-                                   parse_stream_id, text_frame)
+from api.realtime.protocol import (ProtocolError, envelope_type, last_id_for, parse_client_message,
+                                   parse_query_last_id, parse_stream_id, text_frame)
 from api.realtime.routes import origin_allowed
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from analytics.alert_rules import RULES
 from api.access import can_read_learner
 from api.alerts import bp
-from api.alerts.queries import filtered_alerts, statistics, visible_learners
+from api.alerts.queries import alerts_json, filtered_alerts, statistics, visible_learners
 from api.auth.guard import current_user, require_auth
 from api.alerts.personal_thresholds import effective_thresholds, scope_label, set_thresholds, threshold_scope
 from api.errors import ApiError, field_error
@@ -28,19 +28,13 @@ def _page(query: sa.Select) -> tuple[list[Alert], int | None]:
     return alerts, (alerts[-1].id if len(alerts) == page["limit"] else None)
 
 
-def _with_learners(alerts: list[Alert]) -> list[dict]:
-    names = dict(db.session.execute(sa.select(User.id, User.external_id)
-                                    .where(User.id.in_({a.learner_id for a in alerts}))).all()) if alerts else {}
-    return [alert_json(alert, names.get(alert.learner_id)) for alert in alerts]
-
-
 @bp.get("/progress/performance-alerts/")
 @require_auth()
 def performance_alerts():
     """Your alerts (learners), your learners' (educators) or anyone's (admins; ?learner= narrows), with statistics."""
     query = filtered_alerts(current_user())
     alerts, next_before = _page(query)
-    return {"alerts": _with_learners(alerts), "next_before": next_before, "statistics": statistics(query)}
+    return {"alerts": alerts_json(alerts), "next_before": next_before, "statistics": statistics(query)}
 
 
 @bp.get("/alerts/statistics")
@@ -150,7 +144,7 @@ def notifications():
     if preference.types is not None:
         query = query.where(Alert.rule.in_(preference.types))
     alerts, next_before = _page(query)
-    return {"notifications": _with_learners(alerts), "muted": False, "next_before": next_before}
+    return {"notifications": alerts_json(alerts), "muted": False, "next_before": next_before}
 
 
 @bp.get("/alerts/rules")

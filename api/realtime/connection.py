@@ -5,14 +5,13 @@ and moves on, so a slow or dead browser fills only its own outbox and is then dr
 """
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import socket
 import threading
 from typing import Any, Callable
 
-from api.realtime.protocol import StreamId, control, parse_stream_id, text_frame
+from api.realtime.protocol import StreamId, control, envelope_type, parse_stream_id, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +35,8 @@ class SerializedSocket:
 
 
 class Connection:
-    """Per-socket state. `offer` is called by the process's Redis subscriber; `follow` by the
-    socket's own handler; `run_sender` on a thread (a greenlet under gevent) of its own."""
+    """Per-socket state. `offer` is called by the process's Redis subscriber; `hold`, `release` and
+    `forget` by the socket's own handler; `run_sender` on a thread (a greenlet under gevent) of its own."""
 
     def __init__(self, ws: Any, queue_size: int, types: frozenset[str] | None = None) -> None:
         self.ws = ws
@@ -164,6 +163,6 @@ def backlog_entries(entries: list[tuple[bytes | str, dict]]) -> list[tuple[Strea
         stream_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
         body = fields.get(b"m", fields.get("m"))
         body = body.decode() if isinstance(body, bytes) else body
-        kind = json.loads(body).get("type", "")
-        out.append((parse_stream_id(stream_id), kind, text_frame('{"id":"' + stream_id + '",' + body[1:])))
+        envelope = '{"id":"' + stream_id + '",' + body[1:]
+        out.append((parse_stream_id(stream_id), envelope_type(envelope), text_frame(envelope)))
     return out

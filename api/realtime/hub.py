@@ -10,7 +10,6 @@ stream what was published meanwhile; connections drop what they already have by 
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -21,7 +20,7 @@ from typing import Any
 import redis
 
 from api.realtime.connection import Connection, backlog_entries
-from api.realtime.protocol import StreamId, envelope_id, parse_stream_id, text_frame
+from api.realtime.protocol import StreamId, envelope_id, envelope_type, parse_stream_id, text_frame
 from worker import shared_redis
 from worker.channels import PUBSUB_PREFIX, STREAM_KEY, STREAM_MAXLEN, WATCH_SECONDS, watch
 
@@ -33,19 +32,6 @@ SILENCE_PING_SECONDS = 10.0  # ping Redis after this long without a message; rec
 CONFIRM_TIMEOUT = 5.0  # seconds a new follower waits for Redis to confirm its channel's subscription
 POLL_SECONDS = 0.05  # the subscriber takes (un)subscribe requests at least this often
 KEEPALIVE_CHANNEL = PUBSUB_PREFIX.rstrip(":") + "-hub"  # always subscribed, so the connection always exists
-
-
-def envelope_type(raw: str) -> str:
-    """The `type` of a published envelope; the publisher writes it right after the id."""
-    marker = '","type":"'
-    start = raw.find(marker)
-    if start < 0:  # not written by our publisher: decode it
-        try:
-            return str(json.loads(raw).get("type", ""))
-        except (ValueError, AttributeError):
-            return ""
-    start += len(marker)
-    return raw[start:raw.find('"', start)]
 
 
 def read_backlog(client: redis.Redis, channel: str, last_id: str) -> list[tuple[StreamId, str, bytes]] | None:

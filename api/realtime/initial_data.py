@@ -6,11 +6,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.access import SEES_EVERYONE
-from api.alerts.queries import statistics, visible_learners
+from api.alerts.queries import alerts_json, statistics, visible_learners
 from api.auth.guard import Principal
 from api.serializers import counters_json
 from models import Alert, Enrollment, LearnerCounters, Section, User, db
-from worker.alerting import UNRESOLVED, alert_json
+from worker.alerting import UNRESOLVED
 from worker.reports import cohort_report, learner_report
 
 OPEN_ALERTS_SHOWN = 50
@@ -24,10 +24,8 @@ def _open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
     if (scope := visible_learners(user)) is not None:
         query = query.where(Alert.learner_id.in_(scope))
     alerts = db.session.scalars(query.order_by(Alert.id.desc()).limit(OPEN_ALERTS_SHOWN)).all()
-    names = dict(db.session.execute(sa.select(User.id, User.external_id)
-                                    .where(User.id.in_({a.learner_id for a in alerts}))).all()) if alerts else {}
     recommendations = list(dict.fromkeys(r for alert in alerts for r in (alert.recommendations or [])))
-    return [alert_json(alert, names.get(alert.learner_id)) for alert in alerts], recommendations
+    return alerts_json(alerts), recommendations
 
 
 def _learner_view(user: Principal) -> dict[str, Any]:

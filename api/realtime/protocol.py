@@ -34,6 +34,10 @@ class ProtocolError(ValueError):
         self.field = field
         self.reason = reason
 
+    def as_error(self) -> str:
+        """The `error` message that tells the client what was wrong."""
+        return error("bad_request", self.reason, field=self.field)
+
 
 def parse_stream_id(value: str) -> StreamId:
     """'1700000000000-3' -> (1700000000000, 3), so ids of one stream compare in order."""
@@ -49,6 +53,19 @@ def envelope_id(raw: str) -> str:
     if not raw.startswith(prefix):
         raise ValueError("published message does not start with its id")
     return raw[len(prefix):raw.index('"', len(prefix))]
+
+
+def envelope_type(raw: str) -> str:
+    """The `type` of a published envelope; the publisher writes it right after the id."""
+    marker = '","type":"'
+    start = raw.find(marker)
+    if start < 0:  # not written by our publisher: decode it
+        try:
+            return str(json.loads(raw).get("type", ""))
+        except (ValueError, AttributeError):
+            return ""
+    start += len(marker)
+    return raw[start:raw.find('"', start)]
 
 
 def text_frame(text: str) -> bytes:

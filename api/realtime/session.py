@@ -51,7 +51,7 @@ def _authenticate(ws: Any) -> Session:
     try:
         last_id = protocol.parse_query_last_id(request.args.get("last_id"))
     except protocol.ProtocolError as exc:
-        raise Refused(CLOSE_BAD_REQUEST, protocol.error("bad_request", exc.reason, field=exc.field)) from exc
+        raise Refused(CLOSE_BAD_REQUEST, exc.as_error()) from exc
     token = request.args.get("token")
     if not token:
         raw = ws.receive(timeout=current_app.config["WS_AUTH_TIMEOUT"])
@@ -60,7 +60,7 @@ def _authenticate(ws: Any) -> Session:
         try:
             message = protocol.parse_client_message(raw)
         except protocol.ProtocolError as exc:
-            raise Refused(CLOSE_BAD_REQUEST, protocol.error("bad_request", exc.reason, field=exc.field)) from exc
+            raise Refused(CLOSE_BAD_REQUEST, exc.as_error()) from exc
         if message.kind != "auth":
             raise Refused(CLOSE_UNAUTHORIZED, protocol.error(
                 "unauthorized", "authenticate first: {\"type\": \"auth\", \"token\": ...} or ?token=", field="type"))
@@ -171,7 +171,7 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
         try:
             _follow(hub, connection, channels, session.last_id, initial)
         except protocol.ProtocolError as exc:
-            raise Refused(CLOSE_BAD_REQUEST, protocol.error("bad_request", exc.reason, field=exc.field)) from exc
+            raise Refused(CLOSE_BAD_REQUEST, exc.as_error()) from exc
         while not connection.dropped:
             remaining = session.expires_at - time.time()
             if remaining <= 0:
@@ -182,7 +182,7 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
             try:
                 message = protocol.parse_client_message(raw)
             except protocol.ProtocolError as exc:
-                connection.send(protocol.error("bad_request", exc.reason, field=exc.field))
+                connection.send(exc.as_error())
                 continue
             _handle(hub, connection, session, message, endpoint)
     except Refused as refusal:
