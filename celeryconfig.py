@@ -36,14 +36,32 @@ task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_st
 # window instead of letting late runs pile up; each sweep also claims its window in Redis, so a
 # second beat started by mistake does no double work.
 beat_schedule = {
-    "performance-monitoring": {"task": "learnpulse.monitoring.sweep", "schedule": 15 * 60,
-                               "args": ("performance",), "options": {"expires": 14 * 60}},
-    "engagement-monitoring": {"task": "learnpulse.monitoring.sweep", "schedule": 60 * 60,
-                              "args": ("engagement",), "options": {"expires": 55 * 60}},
-    "velocity-analysis": {"task": "learnpulse.monitoring.sweep", "schedule": 6 * 60 * 60,
-                          "args": ("velocity",), "options": {"expires": 5 * 60 * 60}},
-    "daily-analytics": {"task": "learnpulse.analytics.daily", "schedule": crontab(hour=2, minute=0),
-                        "options": {"expires": 3 * 60 * 60}},
-    "alert-cleanup": {"task": "learnpulse.alerts.cleanup", "schedule": crontab(hour=3, minute=30, day_of_week="sunday"),
-                      "options": {"expires": 6 * 60 * 60}},
+    "performance-monitoring": {
+        "task": "learnpulse.monitoring.sweep",
+        "schedule": 15 * 60,
+        "args": ("performance",),
+        "options": {"expires": 14 * 60},
+    },
+    "engagement-monitoring": {
+        "task": "learnpulse.monitoring.sweep",
+        "schedule": 60 * 60,
+        "args": ("engagement",),
+        "options": {"expires": 55 * 60},
+    },
+    "velocity-analysis": {
+        "task": "learnpulse.monitoring.sweep",
+        "schedule": 6 * 60 * 60,
+        "args": ("velocity",),
+        "options": {"expires": 5 * 60 * 60},
+    },
+    "daily-analytics": {
+        "task": "learnpulse.analytics.daily",
+        "schedule": crontab(hour=2, minute=0),
+        "options": {"expires": 3 * 60 * 60},
+    },
+    "alert-cleanup": {
+        "task": "learnpulse.alerts.cleanup",
+        "schedule": crontab(hour=3, minute=30, day_of_week="sunday"),
+        "options": {"expires": 6 * 60 * 60},
+    },
 }

@@ -3,6 +3,7 @@
 gevent workers: every open WebSocket holds a greenlet, not an OS thread, so one process keeps
 thousands of sockets open; psycopg 3 and redis-py cooperate with gevent once patched.
 """
+
 import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"

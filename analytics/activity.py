@@ -3,6 +3,7 @@
 Input: the learner's engagement events (activity, module completions, assessments) sorted by
 (learner, time), times in UTC epoch seconds; `now` is the evaluation instant. Days are UTC days.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ def daily_counts(seg: Segments, times: np.ndarray, now: float, window_days: int)
 def weekly_counts(daily: np.ndarray) -> np.ndarray:
     """Sum whole weeks of a daily matrix, oldest first; leftover oldest days are dropped."""
     weeks = daily.shape[1] // 7
-    return daily[:, daily.shape[1] - 7 * weeks:].reshape(daily.shape[0], weeks, 7).sum(axis=2)
+    return daily[:, daily.shape[1] - 7 * weeks :].reshape(daily.shape[0], weeks, 7).sum(axis=2)
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,9 @@ def _in_window(seg: Segments, times: np.ndarray, now: float, window_days: int) -
     return learner, (now - times) * (1.0 / SECONDS_PER_DAY)
 
 
-def rates(seg: Segments, times: np.ndarray, now: float, window_days: int,
-          half_life_days: float) -> tuple[np.ndarray, np.ndarray]:
+def rates(
+    seg: Segments, times: np.ndarray, now: float, window_days: int, half_life_days: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Events per day over the window: plain, and with weights halving every `half_life_days` into the past.
 
     The weighted rate equals the plain one when events are spread evenly and rises when recent
@@ -142,9 +144,15 @@ class Velocity:
     activities_per_day_weighted: np.ndarray
 
 
-def compute_velocity(activity_seg: Segments, activity_times: np.ndarray, module_seg: Segments,
-                     module_times: np.ndarray, now: float, window_days: int = 28,
-                     half_life_days: float = 7.0) -> Velocity:
+def compute_velocity(
+    activity_seg: Segments,
+    activity_times: np.ndarray,
+    module_seg: Segments,
+    module_times: np.ndarray,
+    now: float,
+    window_days: int = 28,
+    half_life_days: float = 7.0,
+) -> Velocity:
     """Modules per week and activities per day, plain and recency-weighted, over the last window."""
     modules, modules_weighted = rates(module_seg, module_times, now, window_days, half_life_days)
     activities, activities_weighted = rates(activity_seg, activity_times, now, window_days, half_life_days)
@@ -156,8 +164,12 @@ def days_since_last(seg: Segments, times: np.ndarray, now: float) -> np.ndarray:
     return (now - seg.last(np.asarray(times, dtype=float))) / SECONDS_PER_DAY
 
 
-def compute_engagement(activities_per_day: np.ndarray, active_day_share: np.ndarray,
-                       days_since_activity: np.ndarray, modules_per_week: np.ndarray) -> np.ndarray:
+def compute_engagement(
+    activities_per_day: np.ndarray,
+    active_day_share: np.ndarray,
+    days_since_activity: np.ndarray,
+    modules_per_week: np.ndarray,
+) -> np.ndarray:
     """Engagement level 0-100.
 
     engagement = 40 * min(1, activities_per_day / 2)           (frequency)
@@ -167,6 +179,9 @@ def compute_engagement(activities_per_day: np.ndarray, active_day_share: np.ndar
     """
     recency = np.where(np.isnan(days_since_activity), 0.0, np.exp(-np.nan_to_num(days_since_activity) / RECENCY_DAYS))
     w = ENGAGEMENT_WEIGHTS
-    return (w["frequency"] * np.minimum(1.0, activities_per_day / TARGET_ACTIVITIES_PER_DAY)
-            + w["regularity"] * active_day_share + w["recency"] * recency
-            + w["progress"] * np.minimum(1.0, modules_per_week / TARGET_MODULES_PER_WEEK))
+    return (
+        w["frequency"] * np.minimum(1.0, activities_per_day / TARGET_ACTIVITIES_PER_DAY)
+        + w["regularity"] * active_day_share
+        + w["recency"] * recency
+        + w["progress"] * np.minimum(1.0, modules_per_week / TARGET_MODULES_PER_WEEK)
+    )

@@ -3,6 +3,7 @@
 Every rule is evaluated for all learners at once from their metrics. Thresholds are per-learner
 arrays, so overrides (course, section, learner) cost nothing extra. Severity: 0 low, 1 medium, 2 high.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,44 +27,92 @@ class Rule:
     description: str = ""
 
 
-RULES: dict[str, Rule] = {rule.name: rule for rule in (
-    Rule("performance_decline", "alert", "performance", "Scores below the pass level",
-         {"average_below": 60.0, "consecutive": 2},
-         ("Review the recent assessments with the learner", "Offer a revision session on the weakest topics"),
-         "the average of the last `consecutive` assessments is below `average_below` percent"),
-    Rule("declining_trend", "alert", "performance", "Scores falling",
-         {"last_n": 3},
-         ("Check in with the learner about recent difficulties", "Revisit the prerequisites of the current module"),
-         "each of the last `last_n` scores is lower than the one before"),
-    Rule("baseline_decline", "alert", "performance", "Below their own usual level",
-         {"z_below": -2.0},
-         ("Ask what changed recently", "Compare with the learner's strongest topics"),
-         "the last 3 scores sit `z_below` spreads (floored at 5 points) under the learner's own earlier scores"),
-    Rule("at_risk", "alert", "performance", "At risk of failing or dropping out",
-         {"probability_at_least": 0.6},
-         ("Plan a one-to-one conversation", "Review the factors listed with this alert"),
-         "the risk model's probability is at least `probability_at_least`"),
-    Rule("high_performance", "achievement", "performance", "High performance",
-         {"average_at_least": 90.0, "min_assessments": 3},
-         ("Acknowledge the achievement", "Offer stretch material"),
-         "the average over at least `min_assessments` assessments is at least `average_at_least` percent"),
-    Rule("engagement_drop", "alert", "engagement", "Engagement dropped",
-         {"activities_per_day_below": 1.0, "days": 3},
-         ("Send a reminder with a short next step", "Check for access or scheduling problems"),
-         "fewer than `activities_per_day_below` activities on each of the last `days` days"),
-    Rule("completion_stagnation", "alert", "engagement", "No progress",
-         {"days_without_progress": 5},
-         ("Suggest the next module explicitly", "Check whether the learner is stuck on an assessment"),
-         "no module completed and no assessment taken for `days_without_progress` days"),
-    Rule("low_consistency", "alert", "engagement", "Irregular study",
-         {"share_below": 0.5},
-         ("Agree on a weekly study routine", "Break the work into smaller daily steps"),
-         "active on fewer than `share_below` of the last 7 days"),
-    Rule("streak_milestone", "achievement", "engagement", "Study streak",
-         {"days": 7},
-         ("Celebrate the streak",),
-         "active `days` days in a row"),
-)}
+RULES: dict[str, Rule] = {
+    rule.name: rule
+    for rule in (
+        Rule(
+            "performance_decline",
+            "alert",
+            "performance",
+            "Scores below the pass level",
+            {"average_below": 60.0, "consecutive": 2},
+            ("Review the recent assessments with the learner", "Offer a revision session on the weakest topics"),
+            "the average of the last `consecutive` assessments is below `average_below` percent",
+        ),
+        Rule(
+            "declining_trend",
+            "alert",
+            "performance",
+            "Scores falling",
+            {"last_n": 3},
+            ("Check in with the learner about recent difficulties", "Revisit the prerequisites of the current module"),
+            "each of the last `last_n` scores is lower than the one before",
+        ),
+        Rule(
+            "baseline_decline",
+            "alert",
+            "performance",
+            "Below their own usual level",
+            {"z_below": -2.0},
+            ("Ask what changed recently", "Compare with the learner's strongest topics"),
+            "the last 3 scores sit `z_below` spreads (floored at 5 points) under the learner's own earlier scores",
+        ),
+        Rule(
+            "at_risk",
+            "alert",
+            "performance",
+            "At risk of failing or dropping out",
+            {"probability_at_least": 0.6},
+            ("Plan a one-to-one conversation", "Review the factors listed with this alert"),
+            "the risk model's probability is at least `probability_at_least`",
+        ),
+        Rule(
+            "high_performance",
+            "achievement",
+            "performance",
+            "High performance",
+            {"average_at_least": 90.0, "min_assessments": 3},
+            ("Acknowledge the achievement", "Offer stretch material"),
+            "the average over at least `min_assessments` assessments is at least `average_at_least` percent",
+        ),
+        Rule(
+            "engagement_drop",
+            "alert",
+            "engagement",
+            "Engagement dropped",
+            {"activities_per_day_below": 1.0, "days": 3},
+            ("Send a reminder with a short next step", "Check for access or scheduling problems"),
+            "fewer than `activities_per_day_below` activities on each of the last `days` days",
+        ),
+        Rule(
+            "completion_stagnation",
+            "alert",
+            "engagement",
+            "No progress",
+            {"days_without_progress": 5},
+            ("Suggest the next module explicitly", "Check whether the learner is stuck on an assessment"),
+            "no module completed and no assessment taken for `days_without_progress` days",
+        ),
+        Rule(
+            "low_consistency",
+            "alert",
+            "engagement",
+            "Irregular study",
+            {"share_below": 0.5},
+            ("Agree on a weekly study routine", "Break the work into smaller daily steps"),
+            "active on fewer than `share_below` of the last 7 days",
+        ),
+        Rule(
+            "streak_milestone",
+            "achievement",
+            "engagement",
+            "Study streak",
+            {"days": 7},
+            ("Celebrate the streak",),
+            "active `days` days in a row",
+        ),
+    )
+}
 
 
 def rules_for(sweep: str) -> list[Rule]:
@@ -117,13 +166,19 @@ def evaluate(rule: Rule, inputs: RuleInputs, thresholds: dict[str, np.ndarray]) 
         return RuleResult(hit, severity, {"recent_average": mean, "threshold": t["average_below"]})
     if rule.name == "declining_trend":
         hit = _strictly_falling(inputs.scores_segments, inputs.scores, t["last_n"].astype(np.int64))
-        return RuleResult(hit, np.where(m.recent_average < 60, 2, 1), {"score_slope": m.score_slope,
-                                                                          "recent_average": m.recent_average})
+        return RuleResult(
+            hit,
+            np.where(m.recent_average < 60, 2, 1),
+            {"score_slope": m.score_slope, "recent_average": m.recent_average},
+        )
     if rule.name == "baseline_decline":
         z = np.nan_to_num(m.baseline_z, nan=0.0)
         hit = z < t["z_below"]
-        return RuleResult(hit, np.where(z < 2 * t["z_below"], 2, 1), {"baseline_z": m.baseline_z, "drop_points": m.baseline_drop,
-                                                                      "threshold": t["z_below"]})
+        return RuleResult(
+            hit,
+            np.where(z < 2 * t["z_below"], 2, 1),
+            {"baseline_z": m.baseline_z, "drop_points": m.baseline_drop, "threshold": t["z_below"]},
+        )
     if rule.name == "at_risk":
         p = inputs.risk_probability
         hit = p >= t["probability_at_least"]
@@ -137,17 +192,26 @@ def evaluate(rule: Rule, inputs: RuleInputs, thresholds: dict[str, np.ndarray]) 
         column = np.arange(window)[None, :] >= window - days[:, None]
         below = (inputs.daily_activity < t["activities_per_day_below"][:, None]) | ~column
         hit = inputs.has_history & below.all(axis=1)
-        return RuleResult(hit, np.where(np.nan_to_num(m.days_since_activity) >= 2 * days, 2, 1),
-                          {"days_since_activity": m.days_since_activity, "days": t["days"]})
+        return RuleResult(
+            hit,
+            np.where(np.nan_to_num(m.days_since_activity) >= 2 * days, 2, 1),
+            {"days_since_activity": m.days_since_activity, "days": t["days"]},
+        )
     if rule.name == "completion_stagnation":
         since = m.days_since_progress
         hit = inputs.has_history & (np.nan_to_num(since, nan=np.inf) >= t["days_without_progress"])
-        return RuleResult(hit, np.where(np.nan_to_num(since, nan=np.inf) >= 2 * t["days_without_progress"], 2, 1),
-                          {"days_since_progress": since, "threshold": t["days_without_progress"]})
+        return RuleResult(
+            hit,
+            np.where(np.nan_to_num(since, nan=np.inf) >= 2 * t["days_without_progress"], 2, 1),
+            {"days_since_progress": since, "threshold": t["days_without_progress"]},
+        )
     if rule.name == "low_consistency":
         hit = inputs.has_history & (m.active_day_share < t["share_below"])
-        return RuleResult(hit, np.where(m.active_day_share == 0, 1, 0), {"active_day_share": m.active_day_share,
-                                                                          "threshold": t["share_below"]})
+        return RuleResult(
+            hit,
+            np.where(m.active_day_share == 0, 1, 0),
+            {"active_day_share": m.active_day_share, "threshold": t["share_below"]},
+        )
     if rule.name == "streak_milestone":
         hit = m.current_streak >= t["days"]
         return RuleResult(hit, np.zeros(len(hit), dtype=int), {"current_streak": m.current_streak})

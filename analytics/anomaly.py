@@ -1,9 +1,9 @@
 """Unusual learners: IsolationForest over feature vectors, for patterns no rule names."""
+
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.ensemble import IsolationForest
@@ -26,6 +26,8 @@ def detect_anomalies(features: np.ndarray, contamination: float = 0.02, seed: in
     X = np.where(np.isnan(X), median, X)
     spread = np.subtract(*np.percentile(X, [75, 25], axis=0))
     spread[spread == 0] = 1.0
-    forest = IsolationForest(n_estimators=100, contamination=contamination, random_state=seed).fit((X - median) / spread)
+    forest = IsolationForest(n_estimators=100, contamination=contamination, random_state=seed).fit(
+        (X - median) / spread
+    )
     scaled = (X - median) / spread
     return Anomalies(-forest.score_samples(scaled), forest.predict(scaled) == -1)

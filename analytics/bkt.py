@@ -6,14 +6,19 @@ p_slip = P(incorrect | learned). `bkt_update` advances a stored mastery by one o
 (vectorized over many learner-skill states); `fit_bkt` estimates a skill's parameters from its
 history with EM (Baum-Welch), vectorized over sequences.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-PARAMETER_BOUNDS = {"p_init": (1e-4, 1 - 1e-4), "p_learn": (1e-4, 1 - 1e-4),
-                    "p_guess": (1e-4, 0.5), "p_slip": (1e-4, 0.5)}
+PARAMETER_BOUNDS = {
+    "p_init": (1e-4, 1 - 1e-4),
+    "p_learn": (1e-4, 1 - 1e-4),
+    "p_guess": (1e-4, 0.5),
+    "p_slip": (1e-4, 0.5),
+}
 DEFAULT_PARAMS = {"p_init": 0.2, "p_learn": 0.15, "p_guess": 0.2, "p_slip": 0.1}
 
 
@@ -27,8 +32,13 @@ class BKTParams:
     iterations: int = 0
 
 
-def bkt_update(mastery: np.ndarray, correct: np.ndarray, p_learn: np.ndarray | float, p_guess: np.ndarray | float,
-               p_slip: np.ndarray | float) -> np.ndarray:
+def bkt_update(
+    mastery: np.ndarray,
+    correct: np.ndarray,
+    p_learn: np.ndarray | float,
+    p_guess: np.ndarray | float,
+    p_slip: np.ndarray | float,
+) -> np.ndarray:
     """Mastery after one more observed attempt: Bayes on the answer, then the chance to learn."""
     mastery = np.asarray(mastery, dtype=float)
     correct = np.asarray(correct, dtype=bool)
@@ -70,14 +80,15 @@ def _emission(obs_t: np.ndarray, guess: float, slip: float) -> np.ndarray:
     return np.stack([np.where(obs_t, guess, 1 - guess), np.where(obs_t, 1 - slip, slip)], axis=1)
 
 
-def fit_bkt(obs: np.ndarray, mask: np.ndarray, initial: BKTParams | None = None, max_iter: int = 100,
-            tol: float = 1e-6) -> BKTParams:
+def fit_bkt(
+    obs: np.ndarray, mask: np.ndarray, initial: BKTParams | None = None, max_iter: int = 100, tol: float = 1e-6
+) -> BKTParams:
     """EM (Baum-Welch) estimate of one skill's BKT parameters from padded binary sequences."""
     init = initial or BKTParams(**DEFAULT_PARAMS)
     prior, learn, guess, slip = init.p_init, init.p_learn, init.p_guess, init.p_slip
     n, steps = obs.shape
     previous = -np.inf
-    for iteration in range(1, max_iter + 1):
+    for iteration in range(1, max_iter + 1):  # noqa: B007  (the count is returned)
         transition = np.array([[1 - learn, learn], [0.0, 1.0]])
         alpha = np.zeros((steps, n, 2))
         scale = np.ones((steps, n))
@@ -99,16 +110,31 @@ def fit_bkt(obs: np.ndarray, mask: np.ndarray, initial: BKTParams | None = None,
         active = mask.T  # (steps, n)
         # Expected transitions out of 'unlearned' between consecutive observed steps.
         both = active[1:] & active[:-1]
-        xi_learn = (alpha[:-1, :, 0] * learn * _emission(obs[:, 1:].T.reshape(-1), guess, slip)[:, 1]
-                    .reshape(steps - 1, n) * beta[1:, :, 1] / scale[1:]) if steps > 1 else np.zeros((0, n))
+        xi_learn = (
+            (
+                alpha[:-1, :, 0]
+                * learn
+                * _emission(obs[:, 1:].T.reshape(-1), guess, slip)[:, 1].reshape(steps - 1, n)
+                * beta[1:, :, 1]
+                / scale[1:]
+            )
+            if steps > 1
+            else np.zeros((0, n))
+        )
         from_unlearned = (gamma[:-1, :, 0] * both).sum()
         prior = float(np.clip(gamma[0, :, 1].mean(), *PARAMETER_BOUNDS["p_init"]))
         learn = float(np.clip((xi_learn * both).sum() / max(from_unlearned, 1e-12), *PARAMETER_BOUNDS["p_learn"]))
         observed = obs.T & active
         unlearned_weight = (gamma[:, :, 0] * active).sum()
         learned_weight = (gamma[:, :, 1] * active).sum()
-        guess = float(np.clip((gamma[:, :, 0] * observed).sum() / max(unlearned_weight, 1e-12), *PARAMETER_BOUNDS["p_guess"]))
-        slip = float(np.clip((gamma[:, :, 1] * (active & ~obs.T)).sum() / max(learned_weight, 1e-12), *PARAMETER_BOUNDS["p_slip"]))
+        guess = float(
+            np.clip((gamma[:, :, 0] * observed).sum() / max(unlearned_weight, 1e-12), *PARAMETER_BOUNDS["p_guess"])
+        )
+        slip = float(
+            np.clip(
+                (gamma[:, :, 1] * (active & ~obs.T)).sum() / max(learned_weight, 1e-12), *PARAMETER_BOUNDS["p_slip"]
+            )
+        )
         if abs(log_likelihood - previous) < tol:
             break
         previous = log_likelihood

@@ -3,6 +3,7 @@
 Membership is given as pairs (member_learner[i], member_group[i]) because a learner belongs to
 several groups; learner values are per-learner arrays (NaN = no data, left out of averages).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,10 +37,16 @@ class CohortSummary:
     risk_counts: np.ndarray  # (n_groups, 3) members per traffic light (green, amber, red)
 
 
-def summarize_cohorts(member_learner: np.ndarray, member_group: np.ndarray, n_groups: int,
-                      learner_average: np.ndarray, learner_attendance: np.ndarray | None = None,
-                      learner_light: np.ndarray | None = None, pass_mark: float = DEFAULT_PASS_MARK,
-                      band_edges: tuple[float, ...] = DEFAULT_BAND_EDGES) -> CohortSummary:
+def summarize_cohorts(
+    member_learner: np.ndarray,
+    member_group: np.ndarray,
+    n_groups: int,
+    learner_average: np.ndarray,
+    learner_attendance: np.ndarray | None = None,
+    learner_light: np.ndarray | None = None,
+    pass_mark: float = DEFAULT_PASS_MARK,
+    band_edges: tuple[float, ...] = DEFAULT_BAND_EDGES,
+) -> CohortSummary:
     """Every group's size, average, pass rate, grade distribution, attendance and risk counts at once."""
     member_learner = np.asarray(member_learner, dtype=np.int64)
     group = np.asarray(member_group, dtype=np.int64)
@@ -54,24 +61,32 @@ def summarize_cohorts(member_learner: np.ndarray, member_group: np.ndarray, n_gr
 
     average, n_scored = mean_of(score)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pass_rate = np.bincount(group[scored], weights=(score[scored] >= pass_mark).astype(float),
-                                minlength=n_groups) / n_scored
+        pass_rate = (
+            np.bincount(group[scored], weights=(score[scored] >= pass_mark).astype(float), minlength=n_groups)
+            / n_scored
+        )
     bands = grade_band(score, band_edges)
-    band_counts = np.bincount(group[scored] * len(GRADE_BANDS) + bands[scored],
-                              minlength=n_groups * len(GRADE_BANDS)).reshape(n_groups, len(GRADE_BANDS))
-    attendance = (mean_of(np.asarray(learner_attendance, dtype=float)[member_learner])[0]
-                  if learner_attendance is not None else np.full(n_groups, np.nan))
+    band_counts = np.bincount(
+        group[scored] * len(GRADE_BANDS) + bands[scored], minlength=n_groups * len(GRADE_BANDS)
+    ).reshape(n_groups, len(GRADE_BANDS))
+    attendance = (
+        mean_of(np.asarray(learner_attendance, dtype=float)[member_learner])[0]
+        if learner_attendance is not None
+        else np.full(n_groups, np.nan)
+    )
     risk_counts = np.zeros((n_groups, 3), dtype=np.int64)
     if learner_light is not None:
         light = np.asarray(learner_light, dtype=np.int64)[member_learner]
         known = light >= 0
         risk_counts = np.bincount(group[known] * 3 + light[known], minlength=n_groups * 3).reshape(n_groups, 3)
-    return CohortSummary(np.bincount(group, minlength=n_groups), n_scored, average, pass_rate, band_counts,
-                         attendance, risk_counts)
+    return CohortSummary(
+        np.bincount(group, minlength=n_groups), n_scored, average, pass_rate, band_counts, attendance, risk_counts
+    )
 
 
-def top_and_low_performers(member_learner: np.ndarray, member_group: np.ndarray, n_groups: int,
-                           learner_average: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def top_and_low_performers(
+    member_learner: np.ndarray, member_group: np.ndarray, n_groups: int, learner_average: np.ndarray, k: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
     """(n_groups, k) learner indices of the best and the weakest scored members; -1 pads short groups.
 
     Ties are broken by learner index, so the result is deterministic.
@@ -94,14 +109,22 @@ def top_and_low_performers(member_learner: np.ndarray, member_group: np.ndarray,
     return first_k(np.lexsort((learner, -score, group))), first_k(np.lexsort((learner, score, group)))
 
 
-def cohort_average_trend(group: np.ndarray, times: np.ndarray, percent: np.ndarray, n_groups: int,
-                         start: float, bucket_seconds: float, n_buckets: int) -> np.ndarray:
+def cohort_average_trend(
+    group: np.ndarray,
+    times: np.ndarray,
+    percent: np.ndarray,
+    n_groups: int,
+    start: float,
+    bucket_seconds: float,
+    n_buckets: int,
+) -> np.ndarray:
     """(n_groups, n_buckets) mean score per group per time bucket (e.g. weeks); NaN for empty buckets."""
     bucket = np.floor((np.asarray(times, dtype=float) - start) / bucket_seconds).astype(np.int64)
     inside = (bucket >= 0) & (bucket < n_buckets)
     key = np.asarray(group, dtype=np.int64)[inside] * n_buckets + bucket[inside]
     size = n_groups * n_buckets
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = (np.bincount(key, weights=np.asarray(percent, dtype=float)[inside], minlength=size)
-                 / np.bincount(key, minlength=size))
+        means = np.bincount(key, weights=np.asarray(percent, dtype=float)[inside], minlength=size) / np.bincount(
+            key, minlength=size
+        )
     return means.reshape(n_groups, n_buckets)

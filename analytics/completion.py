@@ -1,4 +1,5 @@
 """Per (learner, course) inputs of the completion forecast, from flat event arrays, for many learners at once."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,8 +20,14 @@ class CourseProgress:
     forecast: CompletionForecast
 
 
-def course_progress(events: EventArrays, module: np.ndarray, module_course: np.ndarray, course_totals: np.ndarray,
-                    now: float, weeks: int = 8) -> CourseProgress:
+def course_progress(
+    events: EventArrays,
+    module: np.ndarray,
+    module_course: np.ndarray,
+    course_totals: np.ndarray,
+    now: float,
+    weeks: int = 8,
+) -> CourseProgress:
     """Completion forecast for every (learner, course) pair with at least one event in the course.
 
     `module` gives each event's module index (-1 for none; those events are ignored); module_course
@@ -31,16 +38,24 @@ def course_progress(events: EventArrays, module: np.ndarray, module_course: np.n
     course = np.full(len(module), -1, dtype=np.int64)
     course[known] = module_course[module[known]]
     n_courses = len(course_totals)
-    learner, time, kind, module, course = take_where(course >= 0, events.learner, events.time, events.kind, module, course)
+    learner, time, kind, module, course = take_where(
+        course >= 0, events.learner, events.time, events.kind, module, course
+    )
     key = learner * n_courses + course
     pairs, first_index, inverse = np.unique(key, return_index=True, return_inverse=True)
     first_time = time[first_index]  # time-sorted within each learner: a pair's first occurrence is its earliest
     done = kind == KIND_CODES["module_completed"]
-    distinct = np.unique(np.stack([inverse[done], module[done]]), axis=1) if done.any() else np.empty((2, 0), dtype=np.int64)
-    completed = np.bincount(distinct[0], minlength=len(pairs)) if distinct.size else np.zeros(len(pairs), dtype=np.int64)
+    distinct = (
+        np.unique(np.stack([inverse[done], module[done]]), axis=1) if done.any() else np.empty((2, 0), dtype=np.int64)
+    )
+    completed = (
+        np.bincount(distinct[0], minlength=len(pairs)) if distinct.size else np.zeros(len(pairs), dtype=np.int64)
+    )
     age_weeks = np.floor((now - time[done]) / (7 * SECONDS_PER_DAY)).astype(np.int64)
     recent = (age_weeks >= 0) & (age_weeks < weeks)
-    weekly = np.bincount(inverse[done][recent] * weeks + age_weeks[recent], minlength=len(pairs) * weeks).reshape(len(pairs), weeks)
+    weekly = np.bincount(inverse[done][recent] * weeks + age_weeks[recent], minlength=len(pairs) * weeks).reshape(
+        len(pairs), weeks
+    )
     course_of_pair = pairs % n_courses
     exposure = (now - first_time) / SECONDS_PER_DAY
     forecast = forecast_completion(completed, course_totals[course_of_pair], exposure, 0.0, dispersion_index(weekly))

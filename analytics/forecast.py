@@ -1,4 +1,5 @@
 """Forecasts with honest uncertainty: course completion dates and next scores."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,9 +26,14 @@ class CompletionForecast:
     rate_per_week: np.ndarray  # posterior mean completion rate
 
 
-def forecast_completion(completed: np.ndarray, total: np.ndarray, exposure_days: np.ndarray,
-                        deadline_days: np.ndarray | float, dispersion: np.ndarray | float = 1.0,
-                        level: float = 0.8) -> CompletionForecast:
+def forecast_completion(
+    completed: np.ndarray,
+    total: np.ndarray,
+    exposure_days: np.ndarray,
+    deadline_days: np.ndarray | float,
+    dispersion: np.ndarray | float = 1.0,
+    level: float = 0.8,
+) -> CompletionForecast:
     """Completion time from a Gamma-Poisson model of each learner's module-completion rate.
 
     With c completions over T days, the rate has posterior Gamma(a = a0 + c, b = b0 + T). The
@@ -55,9 +61,14 @@ def forecast_completion(completed: np.ndarray, total: np.ndarray, exposure_days:
     probability = stats.beta.cdf(np.maximum(deadline, 0) / (b + np.maximum(deadline, 0)), r, a)
     done = remaining <= 0
     zero = np.zeros_like(remaining)
-    return CompletionForecast(remaining, np.where(done, zero, days_at(0.5)), np.where(done, zero, days_at(tail)),
-                              np.where(done, zero, days_at(1 - tail)), np.where(done, 1.0, probability),
-                              7 * a / b)
+    return CompletionForecast(
+        remaining,
+        np.where(done, zero, days_at(0.5)),
+        np.where(done, zero, days_at(tail)),
+        np.where(done, zero, days_at(1 - tail)),
+        np.where(done, 1.0, probability),
+        7 * a / b,
+    )
 
 
 def dispersion_index(weekly: np.ndarray) -> np.ndarray:
@@ -91,4 +102,6 @@ def forecast_scores(per_day: Regression, last_x: np.ndarray, horizon_days: float
         spread = per_day.residual_std * np.sqrt(1 + 1 / n + (x0 - per_day.mean_x) ** 2 / per_day.sxx)
         t = stats.t.ppf(0.5 + level / 2, np.maximum(n - 2, 1))
     half = np.where(n >= 3, t * spread, np.nan)
-    return ScoreForecast(np.clip(predicted, 0, 100), np.clip(predicted - half, 0, 100), np.clip(predicted + half, 0, 100))
+    return ScoreForecast(
+        np.clip(predicted, 0, 100), np.clip(predicted - half, 0, 100), np.clip(predicted + half, 0, 100)
+    )

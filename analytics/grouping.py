@@ -4,6 +4,7 @@ Contract for every function in `analytics/`: events arrive as parallel 1-D array
 (learner index, time), learner indices are 0..n_learners-1, times are float seconds (UTC epoch).
 `sort_by_learner_time` puts raw arrays in that order.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

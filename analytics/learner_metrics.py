@@ -1,4 +1,5 @@
 """All per-learner metrics from one set of flat event arrays: what dashboards, rules and the risk model read."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -76,6 +77,7 @@ class LearnerMetrics:
     def features(self) -> np.ndarray:
         """The risk model's feature matrix, in analytics.risk.FEATURES order."""
         from analytics.risk import FEATURES  # noqa: PLC0415  (avoid a cycle at import)
+
         return np.column_stack([getattr(self, name) for name in FEATURES])
 
     def row(self, index: int) -> dict[str, Any]:
@@ -87,8 +89,12 @@ class LearnerMetrics:
         return out
 
 
-def compute_learner_metrics(events: EventArrays, now: float, attendance_percent: np.ndarray | None = None,
-                            settings: MetricSettings = MetricSettings()) -> LearnerMetrics:
+def compute_learner_metrics(
+    events: EventArrays,
+    now: float,
+    attendance_percent: np.ndarray | None = None,
+    settings: MetricSettings = MetricSettings(),
+) -> LearnerMetrics:
     """Every per-learner metric for all learners at once (no loop over learners)."""
     assessed, completed = events.kind == KIND_CODES["assessment"], events.kind == KIND_CODES["module_completed"]
     assess_seg, assess_time = events.subset(assessed)
@@ -100,19 +106,48 @@ def compute_learner_metrics(events: EventArrays, now: float, attendance_percent:
     module_seg, module_time = events.subset(completed)
     progress_seg, progress_time = events.subset(assessed | completed)
     daily = activity.daily_counts(active_seg, active_time, now, settings.window_days)
-    consistency = activity.compute_consistency(daily[:, -settings.consistency_days:])
-    velocity = activity.compute_velocity(active_seg, active_time, module_seg, module_time, now,
-                                         settings.window_days, settings.half_life_days)
+    consistency = activity.compute_consistency(daily[:, -settings.consistency_days :])
+    velocity = activity.compute_velocity(
+        active_seg, active_time, module_seg, module_time, now, settings.window_days, settings.half_life_days
+    )
     streaks = activity.compute_streaks(active_seg, active_time, now)
     since_activity = activity.days_since_last(active_seg, active_time, now)
-    engagement = activity.compute_engagement(velocity.activities_per_day, activity.compute_consistency(daily).active_day_share,
-                                             since_activity, velocity.modules_per_week)
-    attendance = (np.full(events.n_learners, np.nan) if attendance_percent is None
-                  else np.asarray(attendance_percent, dtype=float))
+    engagement = activity.compute_engagement(
+        velocity.activities_per_day,
+        activity.compute_consistency(daily).active_day_share,
+        since_activity,
+        velocity.modules_per_week,
+    )
+    attendance = (
+        np.full(events.n_learners, np.nan)
+        if attendance_percent is None
+        else np.asarray(attendance_percent, dtype=float)
+    )
     return LearnerMetrics(
-        stats.count, stats.average, stats.recent_average, stats.best, stats.worst, stats.volatility,
-        trends.per_assessment.slope, trends.per_day.slope, trends.direction, trends.per_assessment.p_value,
-        trends.confidence_points, decline.z, decline.drop, velocity.activities_per_day,
-        velocity.activities_per_day_weighted, velocity.modules_per_week, velocity.modules_per_week_weighted,
-        streaks.current, streaks.longest, consistency.active_day_share, consistency.score, consistency.regularity,
-        engagement, since_activity, activity.days_since_last(progress_seg, progress_time, now), attendance)
+        stats.count,
+        stats.average,
+        stats.recent_average,
+        stats.best,
+        stats.worst,
+        stats.volatility,
+        trends.per_assessment.slope,
+        trends.per_day.slope,
+        trends.direction,
+        trends.per_assessment.p_value,
+        trends.confidence_points,
+        decline.z,
+        decline.drop,
+        velocity.activities_per_day,
+        velocity.activities_per_day_weighted,
+        velocity.modules_per_week,
+        velocity.modules_per_week_weighted,
+        streaks.current,
+        streaks.longest,
+        consistency.active_day_share,
+        consistency.score,
+        consistency.regularity,
+        engagement,
+        since_activity,
+        activity.days_since_last(progress_seg, progress_time, now),
+        attendance,
+    )

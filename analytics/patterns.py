@@ -1,4 +1,5 @@
 """When learners work: activity by hour of day and day of week, and their peak periods (UTC)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,11 +25,16 @@ def compute_patterns(seg: Segments, times: np.ndarray) -> ProductivityPatterns:
     """Hour-of-day and day-of-week histograms per learner, with their peaks (ties: earliest)."""
     times = np.asarray(times, dtype=float)
     hour = (np.floor(times / 3600.0) % 24).astype(np.int64)
-    weekday = ((np.floor(times / SECONDS_PER_DAY).astype(np.int64) + 3) % 7)  # 1970-01-01 was a Thursday
+    weekday = (np.floor(times / SECONDS_PER_DAY).astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
     n = seg.n_learners
     by_hour = np.bincount(seg.learner * 24 + hour, minlength=n * 24).reshape(n, 24)
     by_weekday = np.bincount(seg.learner * 7 + weekday, minlength=n * 7).reshape(n, 7)
     by_period = by_hour.reshape(n, 4, 6).sum(axis=2)
     has = seg.counts > 0
-    return ProductivityPatterns(by_hour, by_weekday, np.where(has, by_hour.argmax(axis=1), -1),
-                                np.where(has, by_weekday.argmax(axis=1), -1), np.where(has, by_period.argmax(axis=1), -1))
+    return ProductivityPatterns(
+        by_hour,
+        by_weekday,
+        np.where(has, by_hour.argmax(axis=1), -1),
+        np.where(has, by_weekday.argmax(axis=1), -1),
+        np.where(has, by_period.argmax(axis=1), -1),
+    )

@@ -5,12 +5,12 @@ enough history (`MIN_SAMPLES` labelled learners, `MIN_POSITIVES` of each class),
 cold-start model with hand-set coefficients is used instead; both kinds score the same way.
 Missing features are imputed with the model's mean, which contributes nothing to the score.
 """
+
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-import warnings
 
 import numpy as np
 from sklearn.calibration import calibration_curve
@@ -18,18 +18,35 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-FEATURES = ("average_score", "recent_average", "score_slope", "baseline_z", "activities_per_day",
-            "active_day_share", "days_since_activity", "days_since_progress", "modules_per_week", "attendance_percent",
-            "engagement")
+FEATURES = (
+    "average_score",
+    "recent_average",
+    "score_slope",
+    "baseline_z",
+    "activities_per_day",
+    "active_day_share",
+    "days_since_activity",
+    "days_since_progress",
+    "modules_per_week",
+    "attendance_percent",
+    "engagement",
+)
 MIN_SAMPLES = 200
 MIN_POSITIVES = 20
 DEFAULT_LIGHT_THRESHOLDS = (0.3, 0.6)  # amber from 0.3, red from 0.6
 # Cold start: (typical value, typical spread, coefficient per spread). Negative = protective.
 COLD_START = {
-    "average_score": (70.0, 15.0, -0.9), "recent_average": (70.0, 15.0, -0.9), "score_slope": (0.0, 2.0, -0.4),
-    "baseline_z": (0.0, 1.0, -0.4), "activities_per_day": (1.5, 1.0, -0.5), "active_day_share": (0.5, 0.25, -0.5),
-    "days_since_activity": (3.0, 4.0, 0.8), "days_since_progress": (4.0, 4.0, 0.6), "modules_per_week": (1.0, 0.7, -0.3),
-    "attendance_percent": (90.0, 10.0, -0.5), "engagement": (60.0, 20.0, -0.6),
+    "average_score": (70.0, 15.0, -0.9),
+    "recent_average": (70.0, 15.0, -0.9),
+    "score_slope": (0.0, 2.0, -0.4),
+    "baseline_z": (0.0, 1.0, -0.4),
+    "activities_per_day": (1.5, 1.0, -0.5),
+    "active_day_share": (0.5, 0.25, -0.5),
+    "days_since_activity": (3.0, 4.0, 0.8),
+    "days_since_progress": (4.0, 4.0, 0.6),
+    "modules_per_week": (1.0, 0.7, -0.3),
+    "attendance_percent": (90.0, 10.0, -0.5),
+    "engagement": (60.0, 20.0, -0.6),
 }
 COLD_START_INTERCEPT = -1.6  # about 17% risk for a learner at every typical value
 
@@ -48,20 +65,30 @@ class RiskModel:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.update(features=list(self.features), mean=self.mean.tolist(), scale=self.scale.tolist(), coef=self.coef.tolist())
+        data.update(
+            features=list(self.features), mean=self.mean.tolist(), scale=self.scale.tolist(), coef=self.coef.tolist()
+        )
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RiskModel":
-        return cls(data["kind"], tuple(data["features"]), np.array(data["mean"]), np.array(data["scale"]),
-                   np.array(data["coef"]), float(data["intercept"]), dict(data.get("quality", {})))
+    def from_dict(cls, data: dict[str, Any]) -> RiskModel:
+        return cls(
+            data["kind"],
+            tuple(data["features"]),
+            np.array(data["mean"]),
+            np.array(data["scale"]),
+            np.array(data["coef"]),
+            float(data["intercept"]),
+            dict(data.get("quality", {})),
+        )
 
 
 def cold_start_model() -> RiskModel:
     """The documented prior model used before the platform has enough labelled history."""
     mean, scale, coef = (np.array([COLD_START[name][i] for name in FEATURES]) for i in range(3))
-    return RiskModel("cold_start", FEATURES, mean, scale, coef, COLD_START_INTERCEPT,
-                     {"reason": "not enough labelled history"})
+    return RiskModel(
+        "cold_start", FEATURES, mean, scale, coef, COLD_START_INTERCEPT, {"reason": "not enough labelled history"}
+    )
 
 
 def train_risk_model(features: np.ndarray, labels: np.ndarray, seed: int = 0, test_size: float = 0.25) -> RiskModel:
@@ -84,9 +111,14 @@ def train_risk_model(features: np.ndarray, labels: np.ndarray, seed: int = 0, te
     fitted = LogisticRegression(C=1.0, max_iter=1000).fit(Z_train, y_train)
     probability = fitted.predict_proba(Z_test)[:, 1]
     observed, predicted = calibration_curve(y_test, probability, n_bins=5, strategy="quantile")
-    quality = {"roc_auc": float(roc_auc_score(y_test, probability)), "brier": float(brier_score_loss(y_test, probability)),
-               "calibration": {"predicted": predicted.tolist(), "observed": observed.tolist()},
-               "samples": len(y), "positives": positives, "held_out": len(y_test)}
+    quality = {
+        "roc_auc": float(roc_auc_score(y_test, probability)),
+        "brier": float(brier_score_loss(y_test, probability)),
+        "calibration": {"predicted": predicted.tolist(), "observed": observed.tolist()},
+        "samples": len(y),
+        "positives": positives,
+        "held_out": len(y_test),
+    }
     return RiskModel("trained", FEATURES, mean, scale, fitted.coef_[0].copy(), float(fitted.intercept_[0]), quality)
 
 
@@ -98,8 +130,9 @@ class RiskScores:
     top_factors: np.ndarray  # (n, k) feature indices pushing risk up most; -1 where none does
 
 
-def score_risk(model: RiskModel, features: np.ndarray, thresholds: tuple[float, float] = DEFAULT_LIGHT_THRESHOLDS,
-               top_k: int = 3) -> RiskScores:
+def score_risk(
+    model: RiskModel, features: np.ndarray, thresholds: tuple[float, float] = DEFAULT_LIGHT_THRESHOLDS, top_k: int = 3
+) -> RiskScores:
     """Probability, traffic light and the top contributing factors for every learner at once."""
     X = np.asarray(features, dtype=float)
     X = np.where(np.isnan(X), model.mean, X)

@@ -3,6 +3,7 @@
 Scores are percentages (0-100, i.e. 100 * score / max_score), one per assessment, in the event
 order of `analytics.grouping` (sorted by learner, then time).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,12 +36,19 @@ def compute_score_stats(seg: Segments, percent: np.ndarray, recent_n: int = DEFA
     average = seg.mean(percent)
     recent = seg.rank_from_end() < recent_n
     with np.errstate(invalid="ignore", divide="ignore"):
-        recent_average = (np.bincount(seg.learner, weights=percent * recent, minlength=seg.n_learners)
-                          / np.minimum(seg.counts, recent_n))
+        recent_average = np.bincount(seg.learner, weights=percent * recent, minlength=seg.n_learners) / np.minimum(
+            seg.counts, recent_n
+        )
         squares = seg.sum((percent - average[seg.learner]) ** 2)
         volatility = np.where(seg.counts >= 2, np.sqrt(squares / (seg.counts - 1)), np.nan)
-    return ScoreStats(seg.counts, average, recent_average, seg.reduce(np.maximum, percent),
-                      seg.reduce(np.minimum, percent), volatility)
+    return ScoreStats(
+        seg.counts,
+        average,
+        recent_average,
+        seg.reduce(np.maximum, percent),
+        seg.reduce(np.minimum, percent),
+        volatility,
+    )
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,17 @@ def fit_lines(seg: Segments, x: np.ndarray, y: np.ndarray) -> Regression:
         t = np.where(stderr > 0, slope / stderr, np.where(slope == 0, 0.0, np.inf))
         p_value = np.where((dof >= 1) & ~np.isnan(slope), 2 * stats.t.sf(np.abs(t), np.maximum(dof, 1)), np.nan)
         residual_std = np.where(dof >= 1, np.sqrt(residual / dof), np.nan)
-    return Regression(seg.counts, slope, intercept, stderr, p_value, np.where(np.isnan(slope), np.nan, r_value),
-                      mean_x, sxx, np.where(np.isnan(slope), np.nan, residual_std))
+    return Regression(
+        seg.counts,
+        slope,
+        intercept,
+        stderr,
+        p_value,
+        np.where(np.isnan(slope), np.nan, r_value),
+        mean_x,
+        sxx,
+        np.where(np.isnan(slope), np.nan, residual_std),
+    )
 
 
 @dataclass(frozen=True)
@@ -94,8 +111,9 @@ class ScoreTrends:
     confidence: np.ndarray  # 0..1 = 1 - p-value of the per-assessment slope (0 below 3 points)
 
 
-def compute_score_trends(seg: Segments, times: np.ndarray, percent: np.ndarray,
-                         threshold: float = DEFAULT_TREND_THRESHOLD) -> ScoreTrends:
+def compute_score_trends(
+    seg: Segments, times: np.ndarray, percent: np.ndarray, threshold: float = DEFAULT_TREND_THRESHOLD
+) -> ScoreTrends:
     """Least-squares score trends for every learner; direction uses +-threshold points per assessment."""
     times = np.asarray(times, dtype=float)
     first = seg.reduce(np.minimum, times, fill=0.0)
@@ -119,8 +137,9 @@ class BaselineDecline:
     z: np.ndarray  # (recent_mean - baseline_mean) / max(baseline_std, std_floor); NaN without history
 
 
-def compute_baseline_decline(seg: Segments, percent: np.ndarray, recent_k: int = 3, min_history: int = 3,
-                             std_floor: float = 5.0) -> BaselineDecline:
+def compute_baseline_decline(
+    seg: Segments, percent: np.ndarray, recent_k: int = 3, min_history: int = 3, std_floor: float = 5.0
+) -> BaselineDecline:
     """Z-score of recent scores against the learner's own history, so a 95%-learner falling to 75% shows.
 
     The spread is floored at `std_floor` points so a very steady learner's one-point dip is
@@ -138,5 +157,10 @@ def compute_baseline_decline(seg: Segments, percent: np.ndarray, recent_k: int =
         baseline_std = np.sqrt(seg.sum(deviation * deviation) / (n_older - 1))
         valid = (n_recent >= recent_k) & (n_older >= min_history)
         z = np.where(valid, (recent_mean - baseline_mean) / np.maximum(baseline_std, std_floor), np.nan)
-    return BaselineDecline(recent_mean, np.where(n_older > 0, baseline_mean, np.nan),
-                           np.where(n_older > 1, baseline_std, np.nan), baseline_mean - recent_mean, z)
+    return BaselineDecline(
+        recent_mean,
+        np.where(n_older > 0, baseline_mean, np.nan),
+        np.where(n_older > 1, baseline_std, np.nan),
+        baseline_mean - recent_mean,
+        z,
+    )

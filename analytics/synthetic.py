@@ -1,4 +1,5 @@
 """Synthetic cohorts with planted patterns, generated vectorized (tests, benchmarks, model checks)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,8 +20,14 @@ class SyntheticCohort:
     now: float
 
 
-def generate_cohort(n_learners: int, events_per_learner: float = 100.0, days: int = 60, seed: int = 0,
-                    shares: tuple[float, ...] = DEFAULT_SHARES, now: float = 1_780_000_000.0) -> SyntheticCohort:
+def generate_cohort(
+    n_learners: int,
+    events_per_learner: float = 100.0,
+    days: int = 60,
+    seed: int = 0,
+    shares: tuple[float, ...] = DEFAULT_SHARES,
+    now: float = 1_780_000_000.0,
+) -> SyntheticCohort:
     """Learners over `days` days: ~75% activity, ~17% assessments, ~8% module completions.
 
     decliner: scores fall ~25 points over the last third; dropout: nothing after day 0.6*days;
@@ -34,7 +41,9 @@ def generate_cohort(n_learners: int, events_per_learner: float = 100.0, days: in
     n = len(learner)
     p = profile[learner]
     u = rng.random(n)
-    kind = np.where(u < 0.75, KIND_CODES["activity"], np.where(u < 0.92, KIND_CODES["assessment"], KIND_CODES["module_completed"])).astype(np.int8)
+    kind = np.where(
+        u < 0.75, KIND_CODES["activity"], np.where(u < 0.92, KIND_CODES["assessment"], KIND_CODES["module_completed"])
+    ).astype(np.int8)
     day = rng.uniform(0, days, n)
     cutoff = 0.6 * days
     day = np.where(p == 2, day * cutoff / days, day)  # dropouts stop at the cutoff

@@ -1,10 +1,12 @@
 """LearnPulse web application factory."""
+
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask
 
@@ -12,7 +14,7 @@ from api.config import DEFAULTS, load_settings
 from api.embedded_redis import url_for_process
 from api.extensions import db, migrate, sock
 from api.realtime.protocol import MAX_CLIENT_MESSAGE
-from worker import celery_init_app
+from services.clients import init_clients
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = str(ROOT / "migrations")
@@ -26,12 +28,14 @@ def instance_path() -> Path:
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, Celery, blueprints, error handlers, commands."""
     app = Flask(__name__, instance_path=str(instance_path()))
-    app.config.from_mapping(load_settings(Path(app.instance_path)) if test_config is None else {**DEFAULTS, **test_config})
+    app.config.from_mapping(
+        load_settings(Path(app.instance_path)) if test_config is None else {**DEFAULTS, **test_config}
+    )
     if not app.config.get("REDIS_URL"):
         app.config["REDIS_URL"] = url_for_process(Path(app.instance_path))
     app.json.sort_keys = False
     register_extensions(app)
-    celery_init_app(app)
+    init_clients(app)
     register_blueprints(app)
     register_commands(app)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
@@ -49,12 +53,15 @@ def register_extensions(app: Flask) -> None:
         # larger pages make it re-parse a huge statement every time.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "insertmanyvalues_page_size": 100})
     db.init_app(app)
-    app.config.setdefault("SOCK_SERVER_OPTIONS", {"ping_interval": app.config["WS_PING_INTERVAL"] or None,
-                                                  "max_message_size": MAX_CLIENT_MESSAGE})
+    app.config.setdefault(
+        "SOCK_SERVER_OPTIONS",
+        {"ping_interval": app.config["WS_PING_INTERVAL"] or None, "max_message_size": MAX_CLIENT_MESSAGE},
+    )
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     sock.init_app(app)
     if uri.startswith("sqlite"):
         from api.sqlite_pragmas import enable_wal  # noqa: PLC0415
+
         with app.app_context():
             enable_wal(db.engine)
 

@@ -1,10 +1,11 @@
 """Who may read what: learners themselves, educators their sections' learners, admins and services all."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from api.errors import ApiError
 from api.auth.guard import Principal
+from api.errors import ApiError
 from models import Enrollment, Section, User, db
 
 SEES_EVERYONE = ("admin", "service")
@@ -31,9 +32,7 @@ def can_read_section(user: Principal, section: Section) -> bool:
         return True
     if user.role == "educator":
         return section.educator_id == user.id
-    enrolled = sa.select(Enrollment.id).where(
-        Enrollment.section_id == section.id, Enrollment.learner_id == user.id
-    )
+    enrolled = sa.select(Enrollment.id).where(Enrollment.section_id == section.id, Enrollment.learner_id == user.id)
     return db.session.scalar(enrolled) is not None
 
 

@@ -1,4 +1,5 @@
 """Command-line tools (names are part of the contract): `flask users`, `flask tokens`, `flask demo`."""
+
 from __future__ import annotations
 
 import click
@@ -22,20 +23,23 @@ monitoring_cli = click.Group("monitoring", help="Alert sweeps.")
 def monitoring_run(dry_run: bool, verbose: bool, only_rule: str | None) -> None:
     """Run the performance and engagement sweeps now, in this process, shard by shard."""
     from analytics.alert_rules import RULES  # noqa: PLC0415
-    from worker.monitoring import evaluate_rules, learner_ids_between, shard_ranges  # noqa: PLC0415
-    from worker.sweeps import SHARD_SIZE  # noqa: PLC0415
+    from services.monitoring import evaluate_rules, learner_ids_between, shard_ranges  # noqa: PLC0415
+    from services.sweeps import shard_size  # noqa: PLC0415
 
     if only_rule is not None and only_rule not in RULES:
         raise click.BadParameter(f"unknown rule; choose from {', '.join(sorted(RULES))}", param_hint="--rule")
     sweeps = [RULES[only_rule].sweep] if only_rule else ["performance", "engagement"]
-    ranges = shard_ranges(SHARD_SIZE)
+    ranges = shard_ranges(shard_size())
     for sweep in sweeps:
         created = resolved = learners = 0
         with click.progressbar(ranges, label=f"{sweep} sweep", file=click.get_text_stream("stderr")) as shards:
             for low, high in shards:
                 stats = evaluate_rules(learner_ids_between(low, high), sweep, dry_run=dry_run, only_rule=only_rule)
                 learners += stats.learners
-                created, resolved = created + (len(stats.would_raise) if dry_run else stats.created), resolved + stats.resolved
+                created, resolved = (
+                    created + (len(stats.would_raise) if dry_run else stats.created),
+                    resolved + stats.resolved,
+                )
                 if verbose:
                     for row in stats.would_raise:
                         click.echo(f"  would raise {row['rule']} for learner id {row['learner_id']}")
@@ -46,12 +50,14 @@ def monitoring_run(dry_run: bool, verbose: bool, only_rule: str | None) -> None:
 @models_cli.command("train")
 def train_models() -> None:
     """Retrain the risk model and refit BKT skill parameters now (beat also does this daily)."""
-    from worker.model_training import fit_and_store_skill_models, train_and_store_risk_model  # noqa: PLC0415
+    from services.model_training import fit_and_store_skill_models, train_and_store_risk_model  # noqa: PLC0415
 
     version = train_and_store_risk_model()
     quality = version.quality
-    click.echo(f"risk model v{version.id}: {version.kind}, {version.samples} labelled learners"
-               + (f", held-out ROC AUC {quality['roc_auc']:.3f}, Brier {quality['brier']:.3f}" if "roc_auc" in quality else ""))
+    click.echo(
+        f"risk model v{version.id}: {version.kind}, {version.samples} labelled learners"
+        + (f", held-out ROC AUC {quality['roc_auc']:.3f}, Brier {quality['brier']:.3f}" if "roc_auc" in quality else "")
+    )
     click.echo(f"skills fitted: {fit_and_store_skill_models()}")
 
 
@@ -94,9 +100,14 @@ def seed(learners: int, days: int, random_seed: int) -> None:
 
     summary = seed_school(learner_count=learners, days=days, random_seed=random_seed, progress=click.echo)
     secret = current_app.config["SECRET_KEY"]
-    click.echo(f"\nSeeded {summary['learners']} learners in {summary['sections']} sections, {summary['events']} events "
-               f"over {days} days ({summary['slipping']} learners slipping).")
-    for label, external_id, role in (("educator", summary["educator"], "educator"), ("learner", summary["learner"], "learner")):
+    click.echo(
+        f"\nSeeded {summary['learners']} learners in {summary['sections']} sections, {summary['events']} events "
+        f"over {days} days ({summary['slipping']} learners slipping)."
+    )
+    for label, external_id, role in (
+        ("educator", summary["educator"], "educator"),
+        ("learner", summary["learner"], "learner"),
+    ):
         token, _ = issue_token(secret, external_id, role, 7 * 86400)
         click.echo(f"\nDemo {label} {external_id} (token valid 7 days):\n{token}")
 
@@ -104,12 +115,14 @@ def seed(learners: int, days: int, random_seed: int) -> None:
 @monitoring_cli.command("status")
 def monitoring_status() -> None:
     """Last run of each periodic task: when, how long, learners scanned, alerts raised."""
-    from worker.sweeps import sweep_status  # noqa: PLC0415
+    from services.sweeps import sweep_status  # noqa: PLC0415
 
     for sweep, status in sweep_status().items():
         if not status:
             click.echo(f"{sweep}: never run")
             continue
-        click.echo(f"{sweep}: started {status.get('started_at')}, finished {status.get('finished_at') or 'running'}, "
-                   f"{status.get('duration_seconds') or '-'} s, shards {status.get('shards_done')}/{status.get('shards')}, "
-                   f"{status.get('learners')} learners, {status.get('alerts_created')} raised, {status.get('alerts_resolved')} resolved")
+        click.echo(
+            f"{sweep}: started {status.get('started_at')}, finished {status.get('finished_at') or 'running'}, "
+            f"{status.get('duration_seconds') or '-'} s, shards {status.get('shards_done')}/{status.get('shards')}, "
+            f"{status.get('learners')} learners, {status.get('alerts_created')} raised, {status.get('alerts_resolved')} resolved"
+        )

@@ -1,10 +1,12 @@
 """Settings from the environment: embedded default (no settings) or 12-factor production."""
+
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 
 class ConfigError(RuntimeError):
@@ -15,7 +17,7 @@ def normalize_database_url(url: str) -> str:
     """Accept the `postgres://` scheme that hosting platforms hand out and pick the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -87,7 +89,9 @@ def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
     origins = tuple(o.strip().rstrip("/") for o in env.get("WS_ALLOWED_ORIGINS", "").split(",") if o.strip())
     bad = [o for o in origins if o != "*" and "://" not in o]
     if bad:
-        raise ConfigError(f"WS_ALLOWED_ORIGINS entries must look like https://host[:port] (or be *), not {', '.join(bad)}")
+        raise ConfigError(
+            f"WS_ALLOWED_ORIGINS entries must look like https://host[:port] (or be *), not {', '.join(bad)}"
+        )
     return origins
 
 

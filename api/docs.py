@@ -1,4 +1,5 @@
 """GET /api/v1/openapi.json and the human docs page at /docs."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template

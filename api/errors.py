@@ -1,4 +1,5 @@
 """The one JSON error shape of the API: {"error": {"status", "code", "message", "details"}}."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,8 +12,9 @@ from werkzeug.exceptions import HTTPException
 class ApiError(Exception):
     """Raised anywhere in a request to answer with a JSON error."""
 
-    def __init__(self, status: int, message: str, code: str | None = None,
-                 details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, code: str | None = None, details: list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -22,9 +24,16 @@ class ApiError(Exception):
 
 def _default_code(status: int) -> str:
     return {
-        400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-        405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-        415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests",
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "payload_too_large",
+        415: "unsupported_media_type",
+        422: "validation_failed",
+        429: "too_many_requests",
         503: "unavailable",
     }.get(status, "error")
 
@@ -34,11 +43,13 @@ def field_error(path: str, reason: str) -> dict[str, str]:
     return {"path": path, "reason": reason}
 
 
-def error_response(status: int, message: str, code: str | None = None,
-                   details: list[dict[str, Any]] | None = None) -> ResponseReturnValue:
+def error_response(
+    status: int, message: str, code: str | None = None, details: list[dict[str, Any]] | None = None
+) -> ResponseReturnValue:
     """Build the JSON error response every endpoint uses."""
-    body = {"error": {"status": status, "code": code or _default_code(status), "message": message,
-                      "details": details or []}}
+    body = {
+        "error": {"status": status, "code": code or _default_code(status), "message": message, "details": details or []}
+    }
     response = jsonify(body)
     response.status_code = status
     if status == 401:

@@ -1,4 +1,5 @@
 """Unbound extension instances, bound to the app in the factory (no circular imports)."""
+
 from flask_migrate import Migrate
 from flask_sock import Sock
 

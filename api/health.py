@@ -1,4 +1,5 @@
 """GET /health: database, Redis and worker status, for load balancers and operators."""
+
 from __future__ import annotations
 
 import time
@@ -23,7 +24,11 @@ def _check_database() -> dict[str, Any]:
     except sa.exc.SQLAlchemyError as exc:
         db.session.rollback()
         return {"ok": False, "error": type(exc).__name__}
-    return {"ok": True, "backend": db.engine.dialect.name, "latency_ms": round(1000 * (time.perf_counter() - started), 2)}
+    return {
+        "ok": True,
+        "backend": db.engine.dialect.name,
+        "latency_ms": round(1000 * (time.perf_counter() - started), 2),
+    }
 
 
 def _check_redis() -> dict[str, Any]:

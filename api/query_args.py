@@ -1,4 +1,5 @@
 """Query-string parsing shared by list endpoints: keyset pagination and time ranges."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

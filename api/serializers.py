@@ -1,4 +1,5 @@
 """JSON shapes of our entities: external ids outward, never internal row ids of other tables."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -19,8 +20,14 @@ def _external(model: Any, pk: int | None) -> str | None:
 
 
 def user_json(user: User) -> dict[str, Any]:
-    return {"external_id": user.external_id, "role": user.role, "name": user.name, "email": user.email,
-            "active": user.active, "created_at": _iso(user.created_at)}
+    return {
+        "external_id": user.external_id,
+        "role": user.role,
+        "name": user.name,
+        "email": user.email,
+        "active": user.active,
+        "created_at": _iso(user.created_at),
+    }
 
 
 def course_json(course: Course) -> dict[str, Any]:
@@ -28,8 +35,12 @@ def course_json(course: Course) -> dict[str, Any]:
 
 
 def module_json(module: Module) -> dict[str, Any]:
-    return {"external_id": module.external_id, "course": _external(Course, module.course_id),
-            "title": module.title, "position": module.position}
+    return {
+        "external_id": module.external_id,
+        "course": _external(Course, module.course_id),
+        "title": module.title,
+        "position": module.position,
+    }
 
 
 def subject_json(subject: Subject) -> dict[str, Any]:
@@ -37,31 +48,59 @@ def subject_json(subject: Subject) -> dict[str, Any]:
 
 
 def section_json(section: Section) -> dict[str, Any]:
-    return {"external_id": section.external_id, "name": section.name,
-            "course": _external(Course, section.course_id), "subject": _external(Subject, section.subject_id),
-            "educator": _external(User, section.educator_id)}
+    return {
+        "external_id": section.external_id,
+        "name": section.name,
+        "course": _external(Course, section.course_id),
+        "subject": _external(Subject, section.subject_id),
+        "educator": _external(User, section.educator_id),
+    }
 
 
 def exam_json(exam: Exam) -> dict[str, Any]:
-    return {"external_id": exam.external_id, "title": exam.title, "max_marks": exam.max_marks,
-            "held_on": _iso(exam.held_on), "course": _external(Course, exam.course_id),
-            "subject": _external(Subject, exam.subject_id), "section": _external(Section, exam.section_id)}
+    return {
+        "external_id": exam.external_id,
+        "title": exam.title,
+        "max_marks": exam.max_marks,
+        "held_on": _iso(exam.held_on),
+        "course": _external(Course, exam.course_id),
+        "subject": _external(Subject, exam.subject_id),
+        "section": _external(Section, exam.section_id),
+    }
 
 
 def enrollment_json(enrollment: Enrollment) -> dict[str, Any]:
-    return {"learner": _external(User, enrollment.learner_id), "section": _external(Section, enrollment.section_id),
-            "status": enrollment.status, "enrolled_at": _iso(enrollment.enrolled_at)}
+    return {
+        "learner": _external(User, enrollment.learner_id),
+        "section": _external(Section, enrollment.section_id),
+        "status": enrollment.status,
+        "enrolled_at": _iso(enrollment.enrolled_at),
+    }
 
 
 def event_json(event: Event) -> dict[str, Any]:
     """An event as stored: server id, client id and the kind's fields."""
-    body: dict[str, Any] = {"server_id": event.id, "id": event.client_id, "kind": event.kind,
-                            "occurred_at": _iso(event.occurred_at), "received_at": _iso(event.received_at)}
-    optional = {"skill": event.skill, "score": event.score, "max_score": event.max_score,
-                "duration_seconds": event.duration_seconds, "marks": event.marks, "date": _iso(event.date),
-                "status": event.status, "course": _external(Course, event.course_id),
-                "module": _external(Module, event.module_id), "section": _external(Section, event.section_id),
-                "subject": _external(Subject, event.subject_id), "exam": _external(Exam, event.exam_id)}
+    body: dict[str, Any] = {
+        "server_id": event.id,
+        "id": event.client_id,
+        "kind": event.kind,
+        "occurred_at": _iso(event.occurred_at),
+        "received_at": _iso(event.received_at),
+    }
+    optional = {
+        "skill": event.skill,
+        "score": event.score,
+        "max_score": event.max_score,
+        "duration_seconds": event.duration_seconds,
+        "marks": event.marks,
+        "date": _iso(event.date),
+        "status": event.status,
+        "course": _external(Course, event.course_id),
+        "module": _external(Module, event.module_id),
+        "section": _external(Section, event.section_id),
+        "subject": _external(Subject, event.subject_id),
+        "exam": _external(Exam, event.exam_id),
+    }
     body.update({key: value for key, value in optional.items() if value is not None})
     return body
 
@@ -69,15 +108,31 @@ def event_json(event: Event) -> dict[str, Any]:
 def counters_json(counters: LearnerCounters | None) -> dict[str, Any]:
     """Running counters; zeros before the first evaluation."""
     if counters is None:
-        return {"events_seen": 0, "activity_count": 0, "modules_completed": 0, "assessment_count": 0,
-                "average_score_percent": None, "grade_count": 0, "attendance_percent": None,
-                "time_spent_seconds": 0.0, "last_activity_at": None, "last_progress_at": None,
-                "last_evaluated_at": None}
+        return {
+            "events_seen": 0,
+            "activity_count": 0,
+            "modules_completed": 0,
+            "assessment_count": 0,
+            "average_score_percent": None,
+            "grade_count": 0,
+            "attendance_percent": None,
+            "time_spent_seconds": 0.0,
+            "last_activity_at": None,
+            "last_progress_at": None,
+            "last_evaluated_at": None,
+        }
     average = 100 * counters.score_ratio_sum / counters.assessment_count if counters.assessment_count else None
     attendance = 100 * counters.attendance_present / counters.attendance_count if counters.attendance_count else None
-    return {"events_seen": counters.events_seen, "activity_count": counters.activity_count,
-            "modules_completed": counters.modules_completed, "assessment_count": counters.assessment_count,
-            "average_score_percent": average, "grade_count": counters.grade_count,
-            "attendance_percent": attendance, "time_spent_seconds": counters.time_spent_seconds,
-            "last_activity_at": _iso(counters.last_activity_at), "last_progress_at": _iso(counters.last_progress_at),
-            "last_evaluated_at": _iso(counters.last_evaluated_at)}
+    return {
+        "events_seen": counters.events_seen,
+        "activity_count": counters.activity_count,
+        "modules_completed": counters.modules_completed,
+        "assessment_count": counters.assessment_count,
+        "average_score_percent": average,
+        "grade_count": counters.grade_count,
+        "attendance_percent": attendance,
+        "time_spent_seconds": counters.time_spent_seconds,
+        "last_activity_at": _iso(counters.last_activity_at),
+        "last_progress_at": _iso(counters.last_progress_at),
+        "last_evaluated_at": _iso(counters.last_evaluated_at),
+    }

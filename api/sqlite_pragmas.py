@@ -1,4 +1,5 @@
 """SQLite settings applied to every connection of the embedded database."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

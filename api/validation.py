@@ -1,4 +1,5 @@
 """Request validation: JSON bodies and flat field specs that name each bad field and the reason."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """What the benchmarks share: a throwaway PostgreSQL database of their own."""
+
 from __future__ import annotations
 
 import argparse

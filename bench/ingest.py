@@ -9,6 +9,7 @@ Measures, in one run:
 Usage: .venv/bin/python bench/ingest.py [--help]
 Needs PostgreSQL and Redis (defaults: the local servers); it creates and drops its own database.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,15 +30,14 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 import redis  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
 from api.embedded_redis import free_port  # noqa: E402
+from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
-START = datetime.now(timezone.utc) - timedelta(days=30)
+START = datetime.now(UTC) - timedelta(days=30)
 
 
 def event(learner: int, n: int) -> dict:
@@ -111,9 +111,11 @@ def cpu_seconds(web_pid: int) -> dict[str, float]:
 
     web = psutil.Process(web_pid)
     everyone = list(psutil.process_iter(["name", "username"]))
-    return {"web": total([web, *web.children(recursive=True)]),
-            "postgres": total([p for p in everyone if p.info["username"] == "postgres"]),
-            "redis": total([p for p in everyone if p.info["name"] == "redis-server"])}
+    return {
+        "web": total([web, *web.children(recursive=True)]),
+        "postgres": total([p for p in everyone if p.info["username"] == "postgres"]),
+        "redis": total([p for p in everyone if p.info["name"] == "redis-server"]),
+    }
 
 
 def cpu_per_item(before: dict[str, float], after: dict[str, float], items: int) -> str:
@@ -123,8 +125,21 @@ def cpu_per_item(before: dict[str, float], after: dict[str, float], items: int) 
 def run_wrk(url: str, token: str, learners: int, connections: int, seconds: int) -> dict:
     """Single events from wrk (C, epoll): the load generator costs far less CPU than Python clients."""
     occurred_at = (START + timedelta(days=1)).isoformat()
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(ROOT / "bench" / "single_event.lua"),
-               url, "--", token, str(learners), occurred_at, uuid.uuid4().hex[:8]]
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(ROOT / "bench" / "single_event.lua"),
+        url,
+        "--",
+        token,
+        str(learners),
+        occurred_at,
+        uuid.uuid4().hex[:8],
+    ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     result = json.loads(output.split("WRK_RESULT ", 1)[1].splitlines()[0])
     if result["errors"]:
@@ -139,7 +154,7 @@ def baseline(database_url: str, rows: int, batch: int) -> float:
         learner_id = connection.execute("SELECT id FROM users WHERE role = 'learner' LIMIT 1").fetchone()[0]
         columns = "(client_id, body_hash, learner_id, kind, occurred_at, received_at, duration_seconds)"
         placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * batch)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         started = time.perf_counter()
         for _ in range(rows // batch):
             values = []
@@ -156,8 +171,12 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=2000)
     parser.add_argument("--single-requests", type=int, default=6000)
     parser.add_argument("--single-clients", type=int, default=8)
-    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
-                        help="single-event load generator; auto uses wrk when it is installed")
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="single-event load generator; auto uses wrk when it is installed",
+    )
     parser.add_argument("--wrk-seconds", type=int, default=10)
     parser.add_argument("--batches", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=1000)
@@ -172,10 +191,22 @@ def main() -> None:
     token = prepare(database_url, args.redis_url)
 
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": args.redis_url, "SECRET_KEY": SECRET,
-           "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(args.web_workers)}
-    web = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": args.redis_url,
+        "SECRET_KEY": SECRET,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": str(args.web_workers),
+    }
+    web = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -184,10 +215,15 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        print(f"[2/5] gunicorn ({args.web_workers} gevent workers) up at {url}; warming up (creates "
-              f"{args.learners} learners)", flush=True)
-        warm = [json.dumps({"events": [event(l, l) for l in range(i, min(i + 1000, args.learners))]}).encode()
-                for i in range(0, args.learners, 1000)]
+        print(
+            f"[2/5] gunicorn ({args.web_workers} gevent workers) up at {url}; warming up (creates "
+            f"{args.learners} learners)",
+            flush=True,
+        )
+        warm = [
+            json.dumps({"events": [event(l, l) for l in range(i, min(i + 1000, args.learners))]}).encode()
+            for i in range(0, args.learners, 1000)
+        ]
         run_clients(url, token, warm, 1)
         run_clients(url, token, [json.dumps(event(n % args.learners, n)).encode() for n in range(300)], 4)
 
@@ -198,7 +234,10 @@ def main() -> None:
             single_count, single_rps = result["requests"], result["requests"] / result["seconds"]
             p50, p99 = result["p50_ms"], result["p99_ms"]
         else:
-            print(f"[3/5] single events: {args.single_requests} requests from {args.single_clients} Python clients", flush=True)
+            print(
+                f"[3/5] single events: {args.single_requests} requests from {args.single_clients} Python clients",
+                flush=True,
+            )
             singles = [json.dumps(event(n % args.learners, n)).encode() for n in range(args.single_requests)]
             wall, latencies = run_clients(url, token, singles, args.single_clients)
             single_count, single_rps = len(latencies), len(latencies) / wall
@@ -206,8 +245,12 @@ def main() -> None:
         single_cpu = cpu_per_item(before, cpu_seconds(web.pid), single_count)
 
         print(f"[4/5] batches: {args.batches} x {args.batch_size} events from {args.batch_clients} clients", flush=True)
-        batches = [json.dumps({"events": [event((b * args.batch_size + n) % args.learners, n)
-                                          for n in range(args.batch_size)]}).encode() for b in range(args.batches)]
+        batches = [
+            json.dumps(
+                {"events": [event((b * args.batch_size + n) % args.learners, n) for n in range(args.batch_size)]}
+            ).encode()
+            for b in range(args.batches)
+        ]
         before = cpu_seconds(web.pid)
         batch_wall, batch_latencies = run_clients(url, token, batches, args.batch_clients)
         batch_cpu = cpu_per_item(before, cpu_seconds(web.pid), args.batches)
@@ -222,10 +265,14 @@ def main() -> None:
 
     print("\n| path | figure |\n| --- | --- |")
     client = "wrk" if use_wrk else "Python"
-    print(f"| single events, {args.single_clients} {client} connections | {single_rps:,.0f} requests/s; "
-          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms |")
-    print(f"| batches of {args.batch_size}, {args.batch_clients} clients | {batch_eps:,.0f} events/s; "
-          f"p50 {1000 * percentile(batch_latencies, 50):.0f} ms, p99 {1000 * percentile(batch_latencies, 99):.0f} ms per batch |")
+    print(
+        f"| single events, {args.single_clients} {client} connections | {single_rps:,.0f} requests/s; "
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms |"
+    )
+    print(
+        f"| batches of {args.batch_size}, {args.batch_clients} clients | {batch_eps:,.0f} events/s; "
+        f"p50 {1000 * percentile(batch_latencies, 50):.0f} ms, p99 {1000 * percentile(batch_latencies, 99):.0f} ms per batch |"
+    )
     print(f"| baseline: raw multi-row INSERT, {args.batch_size} rows/commit | {base:,.0f} rows/s |")
     print(f"| batches / baseline | {batch_eps / base:.2f} |")
     print(f"\nCPU ms per single-event request: {single_cpu}")

@@ -10,6 +10,7 @@
 Usage: .venv/bin/python bench/monitoring.py [--learners N] [--rate EVENTS_PER_S] [--seconds S]
 Needs local PostgreSQL and Redis; creates and drops its own database.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +34,12 @@ sys.path.insert(0, str(ROOT))
 
 from analytics.synthetic import PROFILES, generate_cohort  # noqa: E402
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
 from api.embedded_redis import free_port  # noqa: E402
+from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
 BIN = Path(sys.executable).parent
-PG_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp()
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
 KINDS = {0: "activity", 1: "module_completed", 2: "assessment"}
 
 
@@ -58,7 +59,7 @@ def binary_copy(connection, table: str, columns: list[str], arrays: list[tuple[s
         copy.write(header)
         step = 1_000_000
         for start in range(0, n, step):
-            copy.write(rows[start:start + step].tobytes())
+            copy.write(rows[start : start + step].tobytes())
         copy.write(b"\xff\xff")
 
 
@@ -70,30 +71,37 @@ def load_platform(database_url: str, learners: int, events_per_learner: float) -
     e = cohort.events
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn) as connection:
-        now = datetime.now(timezone.utc)
-        with connection.cursor().copy("COPY users (external_id, role, active, created_at, updated_at) FROM STDIN") as copy:
+        now = datetime.now(UTC)
+        with connection.cursor().copy(
+            "COPY users (external_id, role, active, created_at, updated_at) FROM STDIN"
+        ) as copy:
             for i in range(learners):
                 copy.write_row((f"b{i}", "learner", True, now, now))
         first_id = connection.execute("SELECT min(id) FROM users").fetchone()[0]
         micros = ((e.time - PG_EPOCH) * 1e6).astype(np.int64)
         for code, kind in KINDS.items():
             pick = e.kind == code
-            connection.execute(f"ALTER TABLE events ALTER COLUMN kind SET DEFAULT '{kind}', "
-                               "ALTER COLUMN body_hash SET DEFAULT '', ALTER COLUMN received_at SET DEFAULT now()")
+            connection.execute(
+                f"ALTER TABLE events ALTER COLUMN kind SET DEFAULT '{kind}', "
+                "ALTER COLUMN body_hash SET DEFAULT '', ALTER COLUMN received_at SET DEFAULT now()"
+            )
             columns = [("learner_id", (">i4", e.learner[pick] + first_id)), ("occurred_at", (">i8", micros[pick]))]
             if kind == "assessment":
                 columns += [("score", (">f8", e.percent[pick])), ("max_score", (">f8", np.full(pick.sum(), 100.0)))]
             binary_copy(connection, "events", [c for c, _ in columns], [a for _, a in columns])
-        connection.execute("ALTER TABLE events ALTER COLUMN kind DROP DEFAULT, ALTER COLUMN body_hash DROP DEFAULT, "
-                           "ALTER COLUMN received_at DROP DEFAULT")
+        connection.execute(
+            "ALTER TABLE events ALTER COLUMN kind DROP DEFAULT, ALTER COLUMN body_hash DROP DEFAULT, "
+            "ALTER COLUMN received_at DROP DEFAULT"
+        )
         connection.execute("ANALYZE")
         connection.commit()
     return cohort.profile, len(e.learner)
 
 
 def start(name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
 
 
 def wait_for(check, timeout: float, what: str):
@@ -111,11 +119,15 @@ def wait_for(check, timeout: float, what: str):
 
 def run_sweep(app, sweep: str) -> dict[str, str]:
     """Send a sweep as beat would and wait for its last shard; returns its status."""
-    from worker.sweeps import STATUS_KEY
+    from services.sweeps import STATUS_KEY
+
     client = app.extensions["redis"]
     # A run per window is the production rule; the benchmark runs twice in one window on purpose.
-    client.delete(STATUS_KEY.format(sweep), *client.keys(f"learnpulse:lock:sweep:{sweep}:*"),
-                  *client.keys(f"learnpulse:done:shard:{sweep}:*"))
+    client.delete(
+        STATUS_KEY.format(sweep),
+        *client.keys(f"learnpulse:lock:sweep:{sweep}:*"),
+        *client.keys(f"learnpulse:done:shard:{sweep}:*"),
+    )
     started = time.perf_counter()
     app.extensions["celery"].send_task("learnpulse.monitoring.sweep", args=[sweep])
 
@@ -134,8 +146,11 @@ def latency_run(app, url: str, token: str, tipping: list[str], others: list[str]
     sent: dict[str, float] = {}
     arrived: dict[str, float] = {}
     stop = threading.Event()
-    from worker.channels import learner_channel, watch
-    watch(redis.Redis.from_url(app.config["REDIS_URL"]), [learner_channel(name) for name in tipping])  # as a dashboard would
+    from services.channels import learner_channel, watch
+
+    watch(
+        redis.Redis.from_url(app.config["REDIS_URL"]), [learner_channel(name) for name in tipping]
+    )  # as a dashboard would
     pubsub = redis.Redis.from_url(app.config["REDIS_URL"]).pubsub()
     pubsub.psubscribe("learnpulse:channel:learner:*")
 
@@ -154,9 +169,11 @@ def latency_run(app, url: str, token: str, tipping: list[str], others: list[str]
         next_at = time.perf_counter()
         while not stop.is_set():
             background_events[0] += 50
-            now = datetime.now(timezone.utc).isoformat()
-            events = [{"id": uuid.uuid4().hex, "learner": others[i], "kind": "activity", "occurred_at": now}
-                      for i in rng.integers(0, len(others), 50)]
+            now = datetime.now(UTC).isoformat()
+            events = [
+                {"id": uuid.uuid4().hex, "learner": others[i], "kind": "activity", "occurred_at": now}
+                for i in rng.integers(0, len(others), 50)
+            ]
             session.post(f"{url}/api/v1/events", json={"events": events}, headers=headers, timeout=30)
             next_at += interval
             time.sleep(max(0.0, next_at - time.perf_counter()))
@@ -169,9 +186,19 @@ def latency_run(app, url: str, token: str, tipping: list[str], others: list[str]
     for learner in tipping:
         if time.perf_counter() - started > seconds:
             break
-        now = datetime.now(timezone.utc)
-        body = {"events": [{"learner": learner, "kind": "assessment", "occurred_at": (now - timedelta(seconds=s)).isoformat(),
-                            "score": 5, "max_score": 100} for s in (2, 1)]}
+        now = datetime.now(UTC)
+        body = {
+            "events": [
+                {
+                    "learner": learner,
+                    "kind": "assessment",
+                    "occurred_at": (now - timedelta(seconds=s)).isoformat(),
+                    "score": 5,
+                    "max_score": 100,
+                }
+                for s in (2, 1)
+            ]
+        }
         sent[learner] = time.perf_counter()
         session.post(f"{url}/api/v1/events", json=body, headers=headers, timeout=30)
         posted += 1
@@ -181,9 +208,13 @@ def latency_run(app, url: str, token: str, tipping: list[str], others: list[str]
     listener.join(), loader.join()
     achieved = background_events[0] / (time.perf_counter() - load_started)
     latencies = [1000 * (arrived[l] - sent[l]) for l in sent if l in arrived]
-    return {"tipped": posted, "alerts": len(latencies), "achieved_rate": achieved,
-            "p50_ms": percentile(latencies, 50) if latencies else None,
-            "p99_ms": percentile(latencies, 99) if latencies else None}
+    return {
+        "tipped": posted,
+        "alerts": len(latencies),
+        "achieved_rate": achieved,
+        "p50_ms": percentile(latencies, 50) if latencies else None,
+        "p99_ms": percentile(latencies, 99) if latencies else None,
+    }
 
 
 def main() -> None:
@@ -192,13 +223,19 @@ def main() -> None:
     parser.add_argument("--events-per-learner", type=float, default=100.0)
     parser.add_argument("--rate", type=float, default=500.0, help="background events per second during (b)")
     parser.add_argument("--seconds", type=float, default=30.0, help="duration of the tipping phase of (b)")
-    parser.add_argument("--watch-admin", action="store_true",
-                        help="mark the admin channel watched (an admin dashboard open): every alert is then streamed "
-                             "and published on it; by default nobody watches and publishing is a lookup")
+    parser.add_argument(
+        "--watch-admin",
+        action="store_true",
+        help="mark the admin channel watched (an admin dashboard open): every alert is then streamed "
+        "and published on it; by default nobody watches and publishing is a lookup",
+    )
     args = parser.parse_args()
 
     url = normalize_database_url(args.database_url)
-    print(f"[1/4] fresh database, migrations, {args.learners:,} learners x ~{args.events_per_learner:g} events", flush=True)
+    print(
+        f"[1/4] fresh database, migrations, {args.learners:,} learners x ~{args.events_per_learner:g} events",
+        flush=True,
+    )
     fresh_database(url)
     redis.Redis.from_url(args.redis_url).flushdb()
     from flask_migrate import upgrade
@@ -217,15 +254,21 @@ def main() -> None:
     print(f"      loaded {n_events:,} events in {time.perf_counter() - started:.0f} s", flush=True)
 
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis_url, "SECRET_KEY": SECRET}
-    worker = start("worker", [str(BIN / "celery"), "-A", "worker.main:celery_app", "worker", "--concurrency=2",
-                              "--loglevel=WARNING"], env)
+    worker = start(
+        "worker",
+        [str(BIN / "celery"), "-A", "worker.main:celery_app", "worker", "--concurrency=2", "--loglevel=WARNING"],
+        env,
+    )
     port = free_port()
-    web = start("web", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], {**env, "PORT": str(port), "HOST": "127.0.0.1"})
+    web = start(
+        "web", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], {**env, "PORT": str(port), "HOST": "127.0.0.1"}
+    )
     results = {}
     try:
         with app.app_context():
             if args.watch_admin:
-                from worker.channels import ADMIN_CHANNEL, watch
+                from services.channels import ADMIN_CHANNEL, watch
+
                 watch(app.extensions["redis"], [ADMIN_CHANNEL])
             for step, sweep in ((2, "performance"), (3, "engagement")):
                 print(f"[{step}/4] {sweep} sweep through the worker: first run, then a repeat ...", flush=True)
@@ -233,14 +276,25 @@ def main() -> None:
                 results[f"{sweep} repeat"] = run_sweep(app, sweep)
             alerts = db.session.scalar(sa.select(sa.func.count()).select_from(Alert))
             steady = [f"b{i}" for i in np.flatnonzero(profile == PROFILES.index("steady"))]
-            flagged = {ext for (ext,) in db.session.execute(sa.select(User.external_id).join(Alert, Alert.learner_id == User.id)
-                                                            .where(Alert.rule == "performance_decline"))}
+            flagged = {
+                ext
+                for (ext,) in db.session.execute(
+                    sa.select(User.external_id)
+                    .join(Alert, Alert.learner_id == User.id)
+                    .where(Alert.rule == "performance_decline")
+                )
+            }
             tipping = [l for l in steady if l not in flagged][:1000]
             others = steady[-20000:]
             token = issue_token(SECRET, "bench-lms", "service", 3600)[0]
             wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok, 60, "the web server")
-            print(f"[4/4] POST-to-alert latency at {args.rate:g} background events/s for {args.seconds:g} s ...", flush=True)
-            results["latency"] = latency_run(app, f"http://127.0.0.1:{port}", token, tipping, others, args.rate, args.seconds)
+            print(
+                f"[4/4] POST-to-alert latency at {args.rate:g} background events/s for {args.seconds:g} s ...",
+                flush=True,
+            )
+            results["latency"] = latency_run(
+                app, f"http://127.0.0.1:{port}", token, tipping, others, args.rate, args.seconds
+            )
     finally:
         for process in (web, worker):
             os.killpg(process.pid, 15)
@@ -250,14 +304,18 @@ def main() -> None:
     print(f"| learners / events | {args.learners:,} / {n_events:,} |")
     for sweep in ("performance", "performance repeat", "engagement", "engagement repeat"):
         status = results[sweep]
-        print(f"| {sweep} sweep, end to end | {status['end_to_end_seconds']} s ({status['shards']} shards, "
-              f"{status['learners']} learners, {status['alerts_created']} alerts raised, "
-              f"{status['alerts_resolved']} resolved) |")
+        print(
+            f"| {sweep} sweep, end to end | {status['end_to_end_seconds']} s ({status['shards']} shards, "
+            f"{status['learners']} learners, {status['alerts_created']} alerts raised, "
+            f"{status['alerts_resolved']} resolved) |"
+        )
     print(f"| alerts stored after both sweeps | {alerts:,} |")
     latency = results["latency"]
-    print(f"| POST-to-alert latency, background ingest {latency['achieved_rate']:.0f} events/s (asked {args.rate:g}) | "
-          f"p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms "
-          f"({latency['alerts']} of {latency['tipped']} tipping POSTs alerted) |")
+    print(
+        f"| POST-to-alert latency, background ingest {latency['achieved_rate']:.0f} events/s (asked {args.rate:g}) | "
+        f"p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms "
+        f"({latency['alerts']} of {latency['tipped']} tipping POSTs alerted) |"
+    )
 
 
 if __name__ == "__main__":

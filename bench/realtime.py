@@ -10,6 +10,7 @@
 
     .venv/bin/python bench/realtime.py            # about 2 minutes
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,7 +20,7 @@ import os
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -41,7 +42,8 @@ SECRET = "bench-secret-" + "x" * 40
 
 def publisher(redis_url: str, channels: list[str], per_second: float, seconds: float, ready) -> None:
     """Separate process: publish {"t": send time} to every channel `per_second` times a second."""
-    from worker.publisher import publish
+    from services.publisher import publish
+
     client = redis.Redis.from_url(redis_url)
     ready.wait()
     tick, started = 0.02, time.time()
@@ -50,7 +52,9 @@ def publisher(redis_url: str, channels: list[str], per_second: float, seconds: f
         due += per_second * len(channels) * tick
         count, due = int(due), due - int(due)
         offset = int((now - started) / tick) * count
-        publish(client, [("activity", channels[(offset + i) % len(channels)], {"t": time.time()}) for i in range(count)])
+        publish(
+            client, [("activity", channels[(offset + i) % len(channels)], {"t": time.time()}) for i in range(count)]
+        )
         time.sleep(max(0.0, tick - (time.time() - now)))
 
 
@@ -60,8 +64,9 @@ async def open_sockets(url: str, tokens: list[str], path: str, concurrency: int 
 
     async def one(token: str):
         async with gate:
-            ws = await websockets.connect(f"{url}{path}?token={token}", ping_interval=None, max_queue=None,
-                                          open_timeout=60)
+            ws = await websockets.connect(
+                f"{url}{path}?token={token}", ping_interval=None, max_queue=None, open_timeout=60
+            )
             first = json.loads(await ws.recv())
             assert first["type"] == "subscribed", first
             return ws
@@ -91,6 +96,7 @@ async def collect_latencies(sockets: list, seconds: float, latencies: list[float
 async def raw_floor(redis_url: str, seconds: float, latencies: list[float], subscribed: asyncio.Event) -> None:
     """The same messages straight from Redis pub/sub, in this process and loop: the floor."""
     import redis.asyncio as aioredis
+
     client = aioredis.Redis.from_url(redis_url)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     await pubsub.psubscribe("learnpulse:channel:learner:*")
@@ -119,7 +125,8 @@ def redis_clients(client: redis.Redis) -> int:
 async def fan_out(sockets: list, redis_url: str, repeats: int, worker: psutil.Process) -> dict[str, float]:
     """Publish one message to the admin channel; time its arrival at every socket. The web worker's
     CPU time per fan-out is reported too: the client process shares the 2 cores and parses every copy."""
-    from worker.publisher import publish
+    from services.publisher import publish
+
     client = redis.Redis.from_url(redis_url)
     lasts = []
     cpu_before = sum(worker.cpu_times()[:2])
@@ -132,24 +139,34 @@ async def fan_out(sockets: list, redis_url: str, repeats: int, worker: psutil.Pr
         lasts.append(received - sent)
         await asyncio.sleep(0.2)
     server_cpu = (sum(worker.cpu_times()[:2]) - cpu_before) / repeats
-    return {"last_ms_median": 1000 * statistics.median(lasts), "last_ms_max": 1000 * max(lasts),
-            "server_cpu_ms": 1000 * server_cpu}
+    return {
+        "last_ms_median": 1000 * statistics.median(lasts),
+        "last_ms_max": 1000 * max(lasts),
+        "server_cpu_ms": 1000 * server_cpu,
+    }
 
 
 def prepare(database_url: str, redis_url: str, learners: int) -> tuple[list[str], str]:
     fresh_database(database_url)
     redis.Redis.from_url(redis_url).flushdb()
     from flask_migrate import upgrade
+
     from api import create_app
     from api.auth.tokens import issue_token
     from models import User, db
+
     app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url})
     with app.app_context():
         upgrade()
-        now = datetime.now(timezone.utc)
-        db.session.execute(sa.insert(User), [{"external_id": f"rt{i}", "role": "learner", "active": True,
-                                              "created_at": now, "updated_at": now} for i in range(learners)]
-                           + [{"external_id": "rt-admin", "role": "admin", "active": True, "created_at": now, "updated_at": now}])
+        now = datetime.now(UTC)
+        db.session.execute(
+            sa.insert(User),
+            [
+                {"external_id": f"rt{i}", "role": "learner", "active": True, "created_at": now, "updated_at": now}
+                for i in range(learners)
+            ]
+            + [{"external_id": "rt-admin", "role": "admin", "active": True, "created_at": now, "updated_at": now}],
+        )
         db.session.commit()
         db.engine.dispose()
     tokens = [issue_token(SECRET, f"rt{i}", "learner", 7200)[0] for i in range(learners)]
@@ -163,9 +180,12 @@ async def run(args, url: str, master_pid: int, tokens: list[str], admin_token: s
     rss_empty = worker.memory_info().rss
 
     # (a) latency: 1,000 connected, 500 receiving 5 messages/s each.
-    print(f"[2/4] (a) {args.clients} clients, {args.active} of them receiving {args.rate:g} messages/s "
-          f"for {args.seconds:g} s ...", flush=True)
-    sockets = await open_sockets(url, tokens[:args.clients], "/ws/activity/")
+    print(
+        f"[2/4] (a) {args.clients} clients, {args.active} of them receiving {args.rate:g} messages/s "
+        f"for {args.seconds:g} s ...",
+        flush=True,
+    )
+    sockets = await open_sockets(url, tokens[: args.clients], "/ws/activity/")
     ready = multiprocessing.Event()
     channels = [f"learner:rt{i}" for i in range(args.active)]
     proc = multiprocessing.Process(target=publisher, args=(args.redis_url, channels, args.rate, args.seconds, ready))
@@ -176,15 +196,18 @@ async def run(args, url: str, master_pid: int, tokens: list[str], admin_token: s
     floor = asyncio.create_task(raw_floor(args.redis_url, args.seconds + 1, floor_latencies, subscribed))
     await subscribed.wait()
     ready.set()
-    await collect_latencies(sockets[:args.active], args.seconds + 1, ws_latencies)
+    await collect_latencies(sockets[: args.active], args.seconds + 1, ws_latencies)
     await floor
     proc.join()
     warm = int(len(ws_latencies) * 0.05)  # the first 5% include connection warm-up
-    ws_latencies, floor_latencies = ws_latencies[warm:], floor_latencies[int(len(floor_latencies) * 0.05):]
-    results["latency"] = {"messages": len(ws_latencies),
-                          "ws_p50_ms": 1000 * percentile(ws_latencies, 50), "ws_p99_ms": 1000 * percentile(ws_latencies, 99),
-                          "redis_p50_ms": 1000 * percentile(floor_latencies, 50),
-                          "redis_p99_ms": 1000 * percentile(floor_latencies, 99)}
+    ws_latencies, floor_latencies = ws_latencies[warm:], floor_latencies[int(len(floor_latencies) * 0.05) :]
+    results["latency"] = {
+        "messages": len(ws_latencies),
+        "ws_p50_ms": 1000 * percentile(ws_latencies, 50),
+        "ws_p99_ms": 1000 * percentile(ws_latencies, 99),
+        "redis_p50_ms": 1000 * percentile(floor_latencies, 50),
+        "redis_p99_ms": 1000 * percentile(floor_latencies, 99),
+    }
     await asyncio.gather(*(ws.close() for ws in sockets))
     await asyncio.sleep(1.0)
 
@@ -201,10 +224,15 @@ async def run(args, url: str, master_pid: int, tokens: list[str], admin_token: s
     await asyncio.sleep(2.0)
     rss_after = worker.memory_info().rss
     health = requests.get(f"{url.replace('ws://', 'http://')}/health", timeout=10).json()["checks"]["realtime"]
-    results["idle"] = {"connections": health["connections"], "open_seconds": opened,
-                       "rss_empty_mb": rss_empty / 2**20, "rss_after_mb": rss_after / 2**20,
-                       "kb_per_connection": (rss_after - rss_before) / 1024 / (args.idle - 1),
-                       "redis_clients_before": redis_before, "redis_clients_after": redis_clients(data)}
+    results["idle"] = {
+        "connections": health["connections"],
+        "open_seconds": opened,
+        "rss_empty_mb": rss_empty / 2**20,
+        "rss_after_mb": rss_after / 2**20,
+        "kb_per_connection": (rss_after - rss_before) / 1024 / (args.idle - 1),
+        "redis_clients_before": redis_before,
+        "redis_clients_after": redis_clients(data),
+    }
     results[f"fanout_{args.idle}"] = await fan_out(sockets, args.redis_url, args.repeats, worker)
     await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
     return results
@@ -224,10 +252,23 @@ def main() -> None:
     print(f"[1/4] fresh database with {args.clients:,} learners; one gunicorn worker process (gevent)", flush=True)
     tokens, admin_token = prepare(database_url, args.redis_url, args.clients)
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": args.redis_url, "SECRET_KEY": SECRET,
-           "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "1", "LOG_LEVEL": "WARNING"}
-    web = psutil.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env,
-                       stdout=open("/tmp/learnpulse-bench-realtime-web.log", "wb"), stderr=__import__("subprocess").STDOUT)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": args.redis_url,
+        "SECRET_KEY": SECRET,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    web = psutil.Popen(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=open("/tmp/learnpulse-bench-realtime-web.log", "wb"),
+        stderr=__import__("subprocess").STDOUT,
+    )
     try:
         deadline = time.time() + 30
         while True:
@@ -236,7 +277,7 @@ def main() -> None:
                     break
             except requests.RequestException:
                 if time.time() > deadline:
-                    raise SystemExit("the web process did not start")
+                    raise SystemExit("the web process did not start") from None
                 time.sleep(0.2)
         results = asyncio.run(run(args, f"ws://127.0.0.1:{port}", web.pid, tokens, admin_token))
     finally:
@@ -245,19 +286,31 @@ def main() -> None:
     latency, idle = results["latency"], results["idle"]
     print("[4/4] results\n")
     print("| measure | value |\n| --- | --- |")
-    print(f"| (a) publish-to-receive, {args.clients:,} connected, {args.active} x {args.rate:g} msg/s "
-          f"({latency['messages']:,} messages) | p50 {latency['ws_p50_ms']:.1f} ms, p99 {latency['ws_p99_ms']:.1f} ms |")
-    print(f"| (a) floor: raw Redis pub/sub, same messages, same client loop | p50 {latency['redis_p50_ms']:.1f} ms, "
-          f"p99 {latency['redis_p99_ms']:.1f} ms |")
-    print(f"| (b) idle sockets held by one web process | {idle['connections']:,} (opened in {idle['open_seconds']:.1f} s) |")
-    print(f"| (b) worker memory | {idle['rss_empty_mb']:.0f} MB before, {idle['rss_after_mb']:.0f} MB after: "
-          f"{idle['kb_per_connection']:.1f} KB per connection |")
-    print(f"| (b) Redis connections (whole server) | {idle['redis_clients_before']} with 1 socket, "
-          f"{idle['redis_clients_after']} with {idle['connections']:,} |")
+    print(
+        f"| (a) publish-to-receive, {args.clients:,} connected, {args.active} x {args.rate:g} msg/s "
+        f"({latency['messages']:,} messages) | p50 {latency['ws_p50_ms']:.1f} ms, p99 {latency['ws_p99_ms']:.1f} ms |"
+    )
+    print(
+        f"| (a) floor: raw Redis pub/sub, same messages, same client loop | p50 {latency['redis_p50_ms']:.1f} ms, "
+        f"p99 {latency['redis_p99_ms']:.1f} ms |"
+    )
+    print(
+        f"| (b) idle sockets held by one web process | {idle['connections']:,} (opened in {idle['open_seconds']:.1f} s) |"
+    )
+    print(
+        f"| (b) worker memory | {idle['rss_empty_mb']:.0f} MB before, {idle['rss_after_mb']:.0f} MB after: "
+        f"{idle['kb_per_connection']:.1f} KB per connection |"
+    )
+    print(
+        f"| (b) Redis connections (whole server) | {idle['redis_clients_before']} with 1 socket, "
+        f"{idle['redis_clients_after']} with {idle['connections']:,} |"
+    )
     for n in (1000, args.idle):
         fan = results[f"fanout_{n}"]
-        print(f"| (c) fan-out of one message to {n:,} sockets, until the last has it | median {fan['last_ms_median']:.1f} ms, "
-              f"max {fan['last_ms_max']:.1f} ms ({args.repeats} repeats); web process CPU {fan['server_cpu_ms']:.1f} ms per fan-out |")
+        print(
+            f"| (c) fan-out of one message to {n:,} sockets, until the last has it | median {fan['last_ms_median']:.1f} ms, "
+            f"max {fan['last_ms_max']:.1f} ms ({args.repeats} repeats); web process CPU {fan['server_cpu_ms']:.1f} ms per fan-out |"
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ reporting seconds, peak memory and the speed-up measured in the same run.
 
 Usage: .venv/bin/python bench/sweep.py [--learners N] [--events-per-learner K] [--sample S]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,11 +82,24 @@ def one_learner(time_: np.ndarray, kind: np.ndarray, percent: np.ndarray, now: f
     out["days_since_progress"] = (now - progress[-1]) / DAY if len(progress) else np.nan
     share28 = len({d for d in unique if today - 28 < d <= today}) / 28
     recency = np.exp(-out["days_since_activity"] / 7) if len(active) else 0.0
-    out["engagement"] = (40 * min(1, out["activities_per_day"] / 2) + 30 * share28 + 20 * recency
-                         + 10 * min(1, out["modules_per_week"]))
-    features = np.array([out["average"], out["recent"], out["slope"], out["z"], out["activities_per_day"],
-                         out["consistency"], out["days_since_activity"], out["days_since_progress"],
-                         out["modules_per_week"], np.nan, out["engagement"]])
+    out["engagement"] = (
+        40 * min(1, out["activities_per_day"] / 2) + 30 * share28 + 20 * recency + 10 * min(1, out["modules_per_week"])
+    )
+    features = np.array(
+        [
+            out["average"],
+            out["recent"],
+            out["slope"],
+            out["z"],
+            out["activities_per_day"],
+            out["consistency"],
+            out["days_since_activity"],
+            out["days_since_progress"],
+            out["modules_per_week"],
+            np.nan,
+            out["engagement"],
+        ]
+    )
     assert len(features) == len(FEATURES)
     features = np.where(np.isnan(features), MODEL.mean, features)
     logit = MODEL.intercept + float(np.dot((features - MODEL.mean) / MODEL.scale, MODEL.coef))
@@ -136,9 +150,13 @@ def main() -> None:
 
     print("\n| measure | figure |\n| --- | --- |")
     print(f"| learners / events | {args.learners:,} / {n_events:,} |")
-    print(f"| vectorized sweep (median of {args.repeat}) | {vector_seconds:.2f} s (runs: {', '.join(f'{t:.2f}' for t in timings)}) |")
+    print(
+        f"| vectorized sweep (median of {args.repeat}) | {vector_seconds:.2f} s (runs: {', '.join(f'{t:.2f}' for t in timings)}) |"
+    )
     print(f"| peak memory allocated during the sweep (tracemalloc) | {peak / 2**20:,.0f} MiB |")
-    print(f"| process max RSS, including the generated data | {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB |")
+    print(
+        f"| process max RSS, including the generated data | {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB |"
+    )
     print(f"| per-learner loop, scaled from {len(sample):,} learners | {loop_seconds:,.0f} s |")
     print(f"| speed-up | {loop_seconds / vector_seconds:,.0f}x |")
 

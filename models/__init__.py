@@ -1,5 +1,14 @@
 """SQLAlchemy 2 typed models; import from here."""
-from models.alerts import ALERT_STATUSES, SCOPE_TYPES, SEVERITIES, Alert, AlertHistory, NotificationPreference, ThresholdOverride
+
+from models.alerts import (
+    ALERT_STATUSES,
+    SCOPE_TYPES,
+    SEVERITIES,
+    Alert,
+    AlertHistory,
+    NotificationPreference,
+    ThresholdOverride,
+)
 from models.base import db, utcnow
 from models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Module, Section, Subject
 from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, Event
@@ -9,7 +18,33 @@ from models.school import Attendance, Exam, Grade
 from models.users import ROLES, User
 
 __all__ = [
-    "ALERT_STATUSES", "ATTENDANCE_STATUSES", "CohortSnapshot", "ENROLLMENT_STATUSES", "EVENT_KINDS", "SCOPE_TYPES", "SEVERITIES", "NotificationPreference", "ROLES", "Alert", "AlertHistory", "Attendance", "Course",
-    "Enrollment", "Event", "Exam", "Grade", "LearnerCounters", "MetricSnapshot", "Module", "RiskModelVersion",
-    "Section", "SkillMastery", "SkillModel", "Subject", "ThresholdOverride", "User", "db", "utcnow",
+    "ALERT_STATUSES",
+    "ATTENDANCE_STATUSES",
+    "CohortSnapshot",
+    "ENROLLMENT_STATUSES",
+    "EVENT_KINDS",
+    "SCOPE_TYPES",
+    "SEVERITIES",
+    "NotificationPreference",
+    "ROLES",
+    "Alert",
+    "AlertHistory",
+    "Attendance",
+    "Course",
+    "Enrollment",
+    "Event",
+    "Exam",
+    "Grade",
+    "LearnerCounters",
+    "MetricSnapshot",
+    "Module",
+    "RiskModelVersion",
+    "Section",
+    "SkillMastery",
+    "SkillModel",
+    "Subject",
+    "ThresholdOverride",
+    "User",
+    "db",
+    "utcnow",
 ]

@@ -1,4 +1,5 @@
 """Alerts raised about learners, their state history, and threshold overrides."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,8 +23,13 @@ class Alert(Timestamps, db.Model):
         sa.CheckConstraint(f"status IN {ALERT_STATUSES}", name="status_known"),
         sa.CheckConstraint(f"severity IN {SEVERITIES}", name="severity_known"),
         sa.Index(
-            "uq_alerts_one_unresolved", "learner_id", "rule", "scope_key", unique=True,
-            postgresql_where=sa.text("status <> 'resolved'"), sqlite_where=sa.text("status <> 'resolved'"),
+            "uq_alerts_one_unresolved",
+            "learner_id",
+            "rule",
+            "scope_key",
+            unique=True,
+            postgresql_where=sa.text("status <> 'resolved'"),
+            sqlite_where=sa.text("status <> 'resolved'"),
         ),
     )
 

@@ -1,7 +1,8 @@
 """The declarative base, the Flask-SQLAlchemy handle and shared column helpers."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -24,6 +25,7 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
+
 class Moment(sa.types.TypeDecorator):
     """A UTC instant: stored in UTC, always read back timezone-aware (SQLite drops the offset)."""
 
@@ -35,12 +37,13 @@ class Moment(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; every instant must carry its offset")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
+
 
 # SQLite has no 64-bit BIGINT autoincrement; use INTEGER there so ids still autoincrement.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -48,7 +51,7 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 def utcnow() -> datetime:
     """Timezone-aware now, the only clock the models use."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Timestamps:

@@ -1,4 +1,5 @@
 """What is taught and to whom: courses, modules, subjects, sections and enrollments."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """The append-only event log: everything a platform tells us a learner did."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -6,7 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Moment, BigId, db, utcnow
+from models.base import BigId, Moment, db, utcnow
 
 EVENT_KINDS = ("activity", "module_completed", "assessment", "grade", "attendance")
 ATTENDANCE_STATUSES = ("present", "absent", "late", "excused")

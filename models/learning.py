@@ -1,4 +1,5 @@
 """Fitted models: risk model versions, per-skill BKT parameters, and per-learner skill mastery."""
+
 from __future__ import annotations
 
 from datetime import datetime

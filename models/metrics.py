@@ -1,4 +1,5 @@
 """Per-learner running counters and point-in-time metric snapshots."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Moment, BigId, db, utcnow
+from models.base import BigId, Moment, db, utcnow
 
 
 class LearnerCounters(db.Model):

@@ -1,4 +1,5 @@
 """The school use case: exams with their grades, and daily attendance."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -1,4 +1,5 @@
 """Dialect-aware INSERT ... ON CONFLICT, the same on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -40,13 +41,16 @@ def chunks_in(column: Any, values: Any) -> list[Any]:
         return []
     if db.engine.dialect.name == "postgresql":
         return [column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))]
-    return [column.in_(values[start:start + 1000]) for start in range(0, len(values), 1000)]
+    return [column.in_(values[start : start + 1000]) for start in range(0, len(values), 1000)]
 
 
 def select_where_in(columns: list[Any], column: Any, values: Any) -> list[Any]:
     """All rows of `columns` whose `column` is in `values`."""
-    return [row for condition in chunks_in(column, values)
-            for row in db.session.execute(sa.select(*columns).where(condition))]
+    return [
+        row
+        for condition in chunks_in(column, values)
+        for row in db.session.execute(sa.select(*columns).where(condition))
+    ]
 
 
 def ids_by_external_id(model: Any, external_ids: Any) -> dict[str, int]:

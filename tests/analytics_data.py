@@ -1,4 +1,5 @@
 """Seeded synthetic event arrays for the pure analytics tests."""
+
 from __future__ import annotations
 
 import numpy as np

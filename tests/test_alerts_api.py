@@ -1,13 +1,14 @@
 """The alert API: lists with statistics, acknowledgement, history, preferences, notifications, overrides."""
+
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
 from models import Alert, Enrollment, Section, User, db
+from services.monitoring import evaluate_rules
 from tests.conftest import bearer, create_user
 from tests.test_monitoring import planted  # noqa: F401  (fixture)
-from worker.monitoring import evaluate_rules
 
 
 @pytest.fixture
@@ -34,14 +35,19 @@ def test_lists_are_scoped_and_filtered(client, alerted):
     everything = listed(client, alerted["admin"])
     assert everything["statistics"]["total"] == len(everything["alerts"]) == 11
     assert everything["statistics"]["frequency"]["streak_milestone"] == 3
-    assert everything["statistics"]["total_last_week"] == 11 and everything["statistics"]["average_per_day"] == pytest.approx(11 / 7, 0.01)
+    assert everything["statistics"]["total_last_week"] == 11 and everything["statistics"][
+        "average_per_day"
+    ] == pytest.approx(11 / 7, 0.01)
     own = listed(client, alerted["decliner"])
     assert {a["learner"] for a in own["alerts"]} == {"decliner"} and len(own["alerts"]) == 4
     assert {a["learner"] for a in listed(client, alerted["ted"])["alerts"]} == {"decliner"}
     narrowed = listed(client, alerted["admin"], "?learner=disengaged&types=engagement_drop,low_consistency")
     assert {a["rule"] for a in narrowed["alerts"]} == {"engagement_drop", "low_consistency"}
     assert all(a["severity"] == "high" for a in listed(client, alerted["admin"], "?severity=high")["alerts"])
-    assert client.get("/api/v1/progress/performance-alerts/?learner=steady", headers=alerted["decliner"]).status_code == 404
+    assert (
+        client.get("/api/v1/progress/performance-alerts/?learner=steady", headers=alerted["decliner"]).status_code
+        == 404
+    )
     bad = client.get("/api/v1/progress/performance-alerts/?types=gossip", headers=alerted["admin"])
     assert bad.status_code == 400 and bad.json["error"]["details"][0]["path"] == "types"
     assert client.get("/api/v1/alerts/statistics", headers=alerted["ted"]).json["total"] == 4
@@ -50,15 +56,25 @@ def test_lists_are_scoped_and_filtered(client, alerted):
 def test_acknowledge_records_who_and_why(client, alerted):
     alert_id = listed(client, alerted["decliner"], "?types=performance_decline")["alerts"][0]["id"]
     assert client.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={}, headers=alerted["steady"]).status_code == 404
-    response = client.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={"note": "talked after class"}, headers=alerted["ted"])
+    response = client.post(
+        f"/api/v1/alerts/{alert_id}/acknowledge", json={"note": "talked after class"}, headers=alerted["ted"]
+    )
     assert response.status_code == 200 and response.json["status"] == "acknowledged"
     again = client.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={}, headers=alerted["ted"])
     assert again.status_code == 409
     history = client.get("/api/v1/alerts/history", headers=alerted["decliner"]).json["history"]
     ack = next(h for h in history if h["alert_id"] == alert_id and h["to_status"] == "acknowledged")
-    assert (ack["actor"], ack["note"], ack["from_status"], ack["learner"]) == ("ted", "talked after class", "open", "decliner")
+    assert (ack["actor"], ack["note"], ack["from_status"], ack["learner"]) == (
+        "ted",
+        "talked after class",
+        "open",
+        "decliner",
+    )
     assert client.post("/api/v1/alerts/999999/acknowledge", json={}, headers=alerted["admin"]).status_code == 404
-    assert client.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={"note": 5}, headers=alerted["ted"]).status_code == 422
+    assert (
+        client.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={"note": 5}, headers=alerted["ted"]).status_code
+        == 422
+    )
 
 
 def test_resolved_alerts_cannot_be_acknowledged(client, alerted):
@@ -70,22 +86,39 @@ def test_resolved_alerts_cannot_be_acknowledged(client, alerted):
 
 def test_preferences_shape_notifications(client, alerted):
     headers = alerted["admin"]
-    assert client.get("/api/v1/alerts/preferences", headers=headers).json == {"types": None, "min_severity": "low", "muted": False}
+    assert client.get("/api/v1/alerts/preferences", headers=headers).json == {
+        "types": None,
+        "min_severity": "low",
+        "muted": False,
+    }
     assert len(client.get("/api/v1/notifications/", headers=headers).json["notifications"]) == 11
-    saved = client.put("/api/v1/alerts/preferences", json={"types": ["engagement_drop", "completion_stagnation"],
-                                                           "min_severity": "medium"}, headers=headers)
+    saved = client.put(
+        "/api/v1/alerts/preferences",
+        json={"types": ["engagement_drop", "completion_stagnation"], "min_severity": "medium"},
+        headers=headers,
+    )
     assert saved.status_code == 200 and saved.json["min_severity"] == "medium"
     shown = client.get("/api/v1/notifications/", headers=headers).json["notifications"]
     assert shown and {n["rule"] for n in shown} <= {"engagement_drop", "completion_stagnation"}
     assert all(n["severity"] in ("medium", "high") for n in shown)
     client.put("/api/v1/alerts/preferences", json={"muted": True}, headers=headers)
-    assert client.get("/api/v1/notifications/", headers=headers).json == {"notifications": [], "muted": True, "next_before": None}
+    assert client.get("/api/v1/notifications/", headers=headers).json == {
+        "notifications": [],
+        "muted": True,
+        "next_before": None,
+    }
     for bad in ({"types": ["nope"]}, {"min_severity": "urgent"}, {"muted": "yes"}, {"colour": "red"}):
         assert client.put("/api/v1/alerts/preferences", json=bad, headers=headers).status_code == 422
 
 
 def test_admin_manages_scoped_overrides(client, alerted):
-    body = {"rule": "low_consistency", "parameter": "share_below", "scope_type": "learner", "scope": "inconsistent", "value": 0.3}
+    body = {
+        "rule": "low_consistency",
+        "parameter": "share_below",
+        "scope_type": "learner",
+        "scope": "inconsistent",
+        "value": 0.3,
+    }
     assert client.put("/api/v1/admin/thresholds", json=body, headers=alerted["ted"]).status_code == 403
     created = client.put("/api/v1/admin/thresholds", json=body, headers=alerted["admin"])
     assert created.status_code == 200 and created.json["scope"] == "inconsistent"
@@ -93,8 +126,12 @@ def test_admin_manages_scoped_overrides(client, alerted):
     assert replaced["id"] == created.json["id"] and replaced["value"] == 0.2
     listed_overrides = client.get("/api/v1/admin/thresholds", headers=alerted["admin"]).json["overrides"]
     assert {o["rule"] for o in listed_overrides} == {"low_consistency", "at_risk"}
-    for bad, field in (({**body, "parameter": "loudness"}, "parameter"), ({**body, "scope": "ghost"}, "scope"),
-                       ({**body, "scope_type": "planet"}, "scope_type"), ({**body, "value": "high"}, "value")):
+    for bad, field in (
+        ({**body, "parameter": "loudness"}, "parameter"),
+        ({**body, "scope": "ghost"}, "scope"),
+        ({**body, "scope_type": "planet"}, "scope_type"),
+        ({**body, "value": "high"}, "value"),
+    ):
         response = client.put("/api/v1/admin/thresholds", json=bad, headers=alerted["admin"])
         assert response.status_code == 422 and response.json["error"]["details"][0]["path"] == field
     assert client.delete(f"/api/v1/admin/thresholds/{replaced['id']}", headers=alerted["admin"]).status_code == 204
@@ -114,33 +151,56 @@ def test_threshold_preferences_for_learners_and_educators(client, alerted, plant
     own = client.get("/api/v1/alerts/preferences", headers=alerted["inconsistent"]).json
     assert own["threshold_scope"] == {"type": "learner", "id": "inconsistent"}
     assert own["thresholds"]["low_consistency"] == {"share_below": 0.5}
-    saved = client.put("/api/v1/alerts/preferences", json={"thresholds": {"low_consistency": {"share_below": 0.3}}},
-                       headers=alerted["inconsistent"])
+    saved = client.put(
+        "/api/v1/alerts/preferences",
+        json={"thresholds": {"low_consistency": {"share_below": 0.3}}},
+        headers=alerted["inconsistent"],
+    )
     assert saved.status_code == 200 and saved.json["thresholds"]["low_consistency"]["share_below"] == 0.3
     db.session.execute(sa.update(Alert).values(status="resolved", resolved_at=None))  # start clean, no cooldown
     db.session.commit()
     evaluate_rules(planted.values(), "engagement")
-    assert "low_consistency" not in {a["rule"] for a in listed(client, alerted["inconsistent"], "?status=open")["alerts"]}
-    assert "low_consistency" in {a["rule"] for a in listed(client, alerted["admin"], "?learner=disengaged&status=open")["alerts"]}
+    assert "low_consistency" not in {
+        a["rule"] for a in listed(client, alerted["inconsistent"], "?status=open")["alerts"]
+    }
+    assert "low_consistency" in {
+        a["rule"] for a in listed(client, alerted["admin"], "?learner=disengaged&status=open")["alerts"]
+    }
 
-    section = client.put("/api/v1/alerts/preferences?section=s1", json={"thresholds": {"engagement_drop": {"days": 5}}},
-                         headers=alerted["ted"])
+    section = client.put(
+        "/api/v1/alerts/preferences?section=s1",
+        json={"thresholds": {"engagement_drop": {"days": 5}}},
+        headers=alerted["ted"],
+    )
     assert section.status_code == 200 and section.json["threshold_scope"] == {"type": "section", "id": "s1"}
     assert section.json["thresholds"]["engagement_drop"]["days"] == 5
-    assert client.get("/api/v1/alerts/preferences?section=s1", headers=alerted["decliner"]).json["threshold_scope"]["type"] == "learner"
+    assert (
+        client.get("/api/v1/alerts/preferences?section=s1", headers=alerted["decliner"]).json["threshold_scope"]["type"]
+        == "learner"
+    )
     other = create_user("una", "educator")
-    assert client.put("/api/v1/alerts/preferences?section=s1", json={"thresholds": {}}, headers=bearer(other)).status_code == 404
+    assert (
+        client.put("/api/v1/alerts/preferences?section=s1", json={"thresholds": {}}, headers=bearer(other)).status_code
+        == 404
+    )
 
 
-@pytest.mark.parametrize("thresholds, path", [
-    ({"nope": {"x": 1}}, "thresholds.nope"), ({"engagement_drop": {"loudness": 1}}, "thresholds.engagement_drop.loudness"),
-    ({"engagement_drop": {"days": "three"}}, "thresholds.engagement_drop.days"), ([1], "thresholds"),
-])
+@pytest.mark.parametrize(
+    "thresholds, path",
+    [
+        ({"nope": {"x": 1}}, "thresholds.nope"),
+        ({"engagement_drop": {"loudness": 1}}, "thresholds.engagement_drop.loudness"),
+        ({"engagement_drop": {"days": "three"}}, "thresholds.engagement_drop.days"),
+        ([1], "thresholds"),
+    ],
+)
 def test_bad_threshold_preferences_are_refused(client, alerted, thresholds, path):
     response = client.put("/api/v1/alerts/preferences", json={"thresholds": thresholds}, headers=alerted["steady"])
     assert response.status_code == 422 and response.json["error"]["details"][0]["path"] == path
 
 
 def test_admins_set_thresholds_through_the_admin_endpoint(client, alerted):
-    response = client.put("/api/v1/alerts/preferences", json={"thresholds": {"engagement_drop": {"days": 4}}}, headers=alerted["admin"])
+    response = client.put(
+        "/api/v1/alerts/preferences", json={"thresholds": {"engagement_drop": {"days": 4}}}, headers=alerted["admin"]
+    )
     assert response.status_code == 422 and "admin/thresholds" in response.json["error"]["details"][0]["reason"]

@@ -1,11 +1,20 @@
 """Vectorized activity metrics against per-learner references, and their edge cases."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from analytics.activity import (compute_consistency, compute_engagement, compute_streaks, compute_velocity,
-                                daily_counts, day_numbers, days_since_last, weekly_counts)
+from analytics.activity import (
+    compute_consistency,
+    compute_engagement,
+    compute_streaks,
+    compute_velocity,
+    daily_counts,
+    day_numbers,
+    days_since_last,
+    weekly_counts,
+)
 from analytics.grouping import segments, sort_by_learner_time
 from analytics.patterns import compute_patterns
 from analytics.school import ATTENDANCE_CODES, attendance_percent, grade_average_by_subject
@@ -46,15 +55,23 @@ def test_daily_weekly_and_streaks_match_reference(seed):
         days = np.floor(t / DAY).astype(int)
         expected = [int(np.sum(days == today - 27 + k)) for k in range(28)]
         assert daily[index].tolist() == expected
-        assert weekly[index].tolist() == [sum(expected[7 * w:7 * w + 7]) for w in range(4)]
+        assert weekly[index].tolist() == [sum(expected[7 * w : 7 * w + 7]) for w in range(4)]
         assert (streaks.current[index], streaks.longest[index]) == reference_streaks(days.tolist(), today)
         assert streaks.active_days[index] == len(set(days.tolist()))
 
 
 def test_streak_edge_cases():
     today = int(NOW // DAY)
-    times = np.array([(today - 3) * DAY, (today - 2) * DAY, (today - 1) * DAY + 5, (today - 1) * DAY + 9,
-                      (today - 10) * DAY, (today - 9) * DAY])
+    times = np.array(
+        [
+            (today - 3) * DAY,
+            (today - 2) * DAY,
+            (today - 1) * DAY + 5,
+            (today - 1) * DAY + 9,
+            (today - 10) * DAY,
+            (today - 9) * DAY,
+        ]
+    )
     learner = np.array([0, 0, 0, 0, 1, 1])
     learner, times = sort_by_learner_time(learner, times)
     streaks = compute_streaks(segments(learner, 3, times), times, NOW)
@@ -66,9 +83,9 @@ def test_streak_edge_cases():
 
 def test_consistency_share_and_regularity():
     daily = np.zeros((4, 14), dtype=int)
-    daily[0, ::2] = 1            # every other day: share 0.5, perfectly regular
+    daily[0, ::2] = 1  # every other day: share 0.5, perfectly regular
     daily[1, [0, 1, 2, 13]] = 3  # bursty: gaps 1, 1, 11
-    daily[2, 5] = 1              # one active day: no regularity
+    daily[2, 5] = 1  # one active day: no regularity
     result = compute_consistency(daily)
     assert result.active_day_share.tolist() == pytest.approx([0.5, 4 / 14, 1 / 14, 0.0])
     assert result.regularity[0] == 1.0 and result.regularity[2] == 0.0 and result.regularity[3] == 0.0

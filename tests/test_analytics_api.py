@@ -1,7 +1,8 @@
 """Analytics endpoints and model training against a real database."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -10,10 +11,10 @@ import sqlalchemy as sa
 from analytics.bkt import BKTParams, simulate_bkt
 from analytics.synthetic import PROFILES, generate_cohort
 from models import Course, Enrollment, RiskModelVersion, Section, SkillMastery, SkillModel, User, db
+from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
 from tests.conftest import bearer, create_user
-from worker.model_training import fit_and_store_skill_models, train_and_store_risk_model
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def at(days_ago: float) -> str:
@@ -30,19 +31,47 @@ def school(client, service):
     client.put("/api/v1/exams/e1", json={"title": "Quiz", "max_marks": 50, "section": "s1"}, headers=service)
     events = []
     for i in range(6):
-        events.append({"learner": "amy", "kind": "assessment", "occurred_at": at(12 - 2 * i), "score": 50 + 6 * i,
-                       "max_score": 100, "module": "m0", "skill": "fractions"})
-        events.append({"learner": "bob", "kind": "assessment", "occurred_at": at(12 - 2 * i), "score": 80 - 6 * i,
-                       "max_score": 100, "module": "m0", "skill": "fractions"})
-    events += [{"learner": "amy", "kind": "module_completed", "module": f"m{m}", "occurred_at": at(10 - 3 * m)} for m in range(2)]
+        events.append(
+            {
+                "learner": "amy",
+                "kind": "assessment",
+                "occurred_at": at(12 - 2 * i),
+                "score": 50 + 6 * i,
+                "max_score": 100,
+                "module": "m0",
+                "skill": "fractions",
+            }
+        )
+        events.append(
+            {
+                "learner": "bob",
+                "kind": "assessment",
+                "occurred_at": at(12 - 2 * i),
+                "score": 80 - 6 * i,
+                "max_score": 100,
+                "module": "m0",
+                "skill": "fractions",
+            }
+        )
+    events += [
+        {"learner": "amy", "kind": "module_completed", "module": f"m{m}", "occurred_at": at(10 - 3 * m)}
+        for m in range(2)
+    ]
     events += [{"learner": "amy", "kind": "activity", "module": "m1", "occurred_at": at(d)} for d in range(7)]
     assert client.post("/api/v1/events", json={"events": events}, headers=service).status_code == 201
     for learner in ("amy", "bob"):
         client.put(f"/api/v1/sections/s1/enrollments/{learner}", json={}, headers=service)
-    client.post("/api/v1/exams/e1/grades", json={"grades": [{"learner": "amy", "marks": 40}, {"learner": "bob", "marks": 20}]},
-                headers=service)
-    return {"ted": bearer(ted), "una": bearer(una), "service": service,
-            "amy": bearer(db.session.scalar(sa.select(User).where(User.external_id == "amy")))}
+    client.post(
+        "/api/v1/exams/e1/grades",
+        json={"grades": [{"learner": "amy", "marks": 40}, {"learner": "bob", "marks": 20}]},
+        headers=service,
+    )
+    return {
+        "ted": bearer(ted),
+        "una": bearer(una),
+        "service": service,
+        "amy": bearer(db.session.scalar(sa.select(User).where(User.external_id == "amy"))),
+    }
 
 
 def test_learner_analytics_report(client, school):
@@ -51,7 +80,10 @@ def test_learner_analytics_report(client, school):
     assert report["trend"]["slope_per_assessment"] == pytest.approx(6.0)
     assert report["trend"]["p_value"] < 0.001
     forecast = report["forecast"]
-    assert forecast["horizon_days"] == 7 and forecast["interval"][0] <= forecast["predicted_score"] <= forecast["interval"][1]
+    assert (
+        forecast["horizon_days"] == 7
+        and forecast["interval"][0] <= forecast["predicted_score"] <= forecast["interval"][1]
+    )
     assert report["metrics"]["assessments"] == 6 and report["metrics"]["average_score"] == pytest.approx(65.0)
     assert report["risk"]["light"] in ("green", "amber", "red") and report["risk"]["model"] == "cold_start"
     assert sum(report["patterns"]["by_hour"]) == 6 + 2 + 7
@@ -67,24 +99,31 @@ def test_learner_analytics_report(client, school):
 
 def test_deadline_gives_a_probability(client, school):
     deadline = (NOW + timedelta(days=400)).date().isoformat()
-    [course] = client.get(f"/api/v1/learners/amy/analytics?deadline={deadline}", headers=school["amy"]).json["completion"]
+    [course] = client.get(f"/api/v1/learners/amy/analytics?deadline={deadline}", headers=school["amy"]).json[
+        "completion"
+    ]
     assert 0.9 < course["probability_by_deadline"] <= 1.0
 
 
-@pytest.mark.parametrize("query, name", [("horizon=0", "horizon"), ("horizon=x", "horizon"), ("deadline=soon", "deadline")])
+@pytest.mark.parametrize(
+    "query, name", [("horizon=0", "horizon"), ("horizon=x", "horizon"), ("deadline=soon", "deadline")]
+)
 def test_bad_parameters_are_400(client, school, query, name):
     response = client.get(f"/api/v1/learners/amy/analytics?{query}", headers=school["ted"])
     assert response.status_code == 400 and response.json["error"]["details"][0]["path"] == name
 
 
-@pytest.mark.parametrize("path, expected", [
-    ("/api/v1/learners/amy/analytics", {"amy": 200, "ted": 200, "una": 404, "service": 200}),
-    ("/api/v1/learners/bob/analytics", {"amy": 404, "ted": 200, "una": 404, "service": 200}),
-    ("/api/v1/sections/s1/analytics", {"amy": 403, "ted": 200, "una": 404, "service": 200}),
-    ("/api/v1/courses/c1/analytics", {"amy": 403, "ted": 200, "una": 404, "service": 200}),
-    ("/api/v1/exams/e1/analytics", {"amy": 403, "ted": 200, "una": 404, "service": 200}),
-    ("/api/v1/courses/nope/analytics", {"amy": 403, "ted": 404, "una": 404, "service": 404}),
-])
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("/api/v1/learners/amy/analytics", {"amy": 200, "ted": 200, "una": 404, "service": 200}),
+        ("/api/v1/learners/bob/analytics", {"amy": 404, "ted": 200, "una": 404, "service": 200}),
+        ("/api/v1/sections/s1/analytics", {"amy": 403, "ted": 200, "una": 404, "service": 200}),
+        ("/api/v1/courses/c1/analytics", {"amy": 403, "ted": 200, "una": 404, "service": 200}),
+        ("/api/v1/exams/e1/analytics", {"amy": 403, "ted": 200, "una": 404, "service": 200}),
+        ("/api/v1/courses/nope/analytics", {"amy": 403, "ted": 404, "una": 404, "service": 404}),
+    ],
+)
 def test_analytics_access(client, school, path, expected):
     for actor, status in expected.items():
         assert client.get(path, headers=school[actor]).status_code == status, actor
@@ -106,6 +145,7 @@ def test_section_and_exam_cohorts(client, school):
 def _ingest_cohort(app, cohort, statuses) -> None:
     """Store a synthetic cohort through the real ingest path and give each learner an outcome."""
     from api.events.ingest import ingest_events
+
     e = cohort.events
     kinds = {0: "activity", 1: "module_completed", 2: "assessment"}
     section = Section(external_id="hist", name="History")
@@ -113,28 +153,40 @@ def _ingest_cohort(app, cohort, statuses) -> None:
     db.session.commit()
     raw = []
     for learner, time, kind, percent in zip(e.learner, e.time, e.kind, e.percent):
-        event = {"learner": f"h{learner}", "kind": kinds[int(kind)],
-                 "occurred_at": datetime.fromtimestamp(time, timezone.utc).isoformat()}
+        event = {
+            "learner": f"h{learner}",
+            "kind": kinds[int(kind)],
+            "occurred_at": datetime.fromtimestamp(time, UTC).isoformat(),
+        }
         if kind == 2:
             event.update(score=round(float(percent), 2), max_score=100)
         if kind == 1:
             continue  # module completions need modules; activity and scores carry the signal here
         raw.append(event)
     for start in range(0, len(raw), 5000):
-        ingest_events(raw[start:start + 5000], collection="events", auto_create=True, skew=timedelta(minutes=5))
+        ingest_events(raw[start : start + 5000], collection="events", auto_create=True, skew=timedelta(minutes=5))
     ids = dict(db.session.execute(sa.select(User.external_id, User.id)).all())
-    db.session.add_all([Enrollment(learner_id=ids[f"h{i}"], section_id=section.id, status=statuses[p])
-                        for i, p in enumerate(cohort.profile) if f"h{i}" in ids])
+    db.session.add_all(
+        [
+            Enrollment(learner_id=ids[f"h{i}"], section_id=section.id, status=statuses[p])
+            for i, p in enumerate(cohort.profile)
+            if f"h{i}" in ids
+        ]
+    )
     db.session.commit()
 
 
 def test_risk_model_trains_on_history_and_records_its_quality(app):
     assert train_and_store_risk_model().kind == "cold_start"  # nothing labelled yet
-    now = datetime.now(timezone.utc).timestamp()
+    now = datetime.now(UTC).timestamp()
     cohort = generate_cohort(400, events_per_learner=40, seed=5, now=now)
-    statuses = {PROFILES.index("steady"): "completed", PROFILES.index("inconsistent"): "completed",
-                PROFILES.index("decliner"): "failed", PROFILES.index("dropout"): "dropped",
-                PROFILES.index("stagnator"): "completed"}
+    statuses = {
+        PROFILES.index("steady"): "completed",
+        PROFILES.index("inconsistent"): "completed",
+        PROFILES.index("decliner"): "failed",
+        PROFILES.index("dropout"): "dropped",
+        PROFILES.index("stagnator"): "completed",
+    }
     _ingest_cohort(app, cohort, statuses)
     version = train_and_store_risk_model()
     assert version.kind == "trained" and version.samples == 400
@@ -145,24 +197,52 @@ def test_risk_model_trains_on_history_and_records_its_quality(app):
 def test_skill_models_fit_by_em_and_rebuild_mastery(app, service, client):
     truth = BKTParams(0.25, 0.15, 0.2, 0.1)
     obs, _ = simulate_bkt(truth, 300, 10, seed=3)
-    events = [{"learner": f"k{i}", "kind": "assessment", "occurred_at": at(20 - t), "score": 1 if obs[i, t] else 0,
-               "max_score": 1, "skill": "algebra"} for i in range(300) for t in range(10)]
+    events = [
+        {
+            "learner": f"k{i}",
+            "kind": "assessment",
+            "occurred_at": at(20 - t),
+            "score": 1 if obs[i, t] else 0,
+            "max_score": 1,
+            "skill": "algebra",
+        }
+        for i in range(300)
+        for t in range(10)
+    ]
     for start in range(0, len(events), 5000):
-        assert client.post("/api/v1/events", json={"events": events[start:start + 5000]}, headers=service).status_code == 201
+        assert (
+            client.post("/api/v1/events", json={"events": events[start : start + 5000]}, headers=service).status_code
+            == 201
+        )
     assert fit_and_store_skill_models() == 1
     fitted = db.session.scalar(sa.select(SkillModel).where(SkillModel.skill == "algebra"))
     assert fitted.sequences == 300
-    assert fitted.p_learn == pytest.approx(truth.p_learn, abs=0.06) and fitted.p_slip == pytest.approx(truth.p_slip, abs=0.06)
+    assert fitted.p_learn == pytest.approx(truth.p_learn, abs=0.06) and fitted.p_slip == pytest.approx(
+        truth.p_slip, abs=0.06
+    )
     mastery = db.session.scalars(sa.select(SkillMastery.p_mastery)).all()
     assert len(mastery) == 300 and np.mean(mastery) > truth.p_init
 
 
 def test_mastery_advances_one_step_per_assessment_and_matches_a_replay(client, service):
     from analytics.bkt import DEFAULT_PARAMS, replay, to_padded
+
     answers = [1, 0, 1, 1, 0, 1, 1, 1]
-    events = [{"id": f"q{i}", "learner": "amy", "kind": "assessment", "occurred_at": at(30 - i), "score": a, "max_score": 1,
-               "skill": "fractions"} for i, a in enumerate(answers)]
-    assert client.post("/api/v1/events", json={"events": events[:3]}, headers=service).status_code == 201  # 3 in one batch
+    events = [
+        {
+            "id": f"q{i}",
+            "learner": "amy",
+            "kind": "assessment",
+            "occurred_at": at(30 - i),
+            "score": a,
+            "max_score": 1,
+            "skill": "fractions",
+        }
+        for i, a in enumerate(answers)
+    ]
+    assert (
+        client.post("/api/v1/events", json={"events": events[:3]}, headers=service).status_code == 201
+    )  # 3 in one batch
     for event in events[3:]:  # then one per request
         assert client.post("/api/v1/events", json=event, headers=service).status_code == 201
     assert client.post("/api/v1/events", json=events[4], headers=service).json["duplicates"] == 1  # not applied twice
@@ -172,12 +252,16 @@ def test_mastery_advances_one_step_per_assessment_and_matches_a_replay(client, s
     assert row.p_mastery == pytest.approx(expected, rel=1e-9)
     assert (row.attempts, row.correct) == (8, 6)
     report = client.get("/api/v1/learners/amy/analytics", headers=service).json
-    assert report["mastery"] == [{"skill": "fractions", "p_mastery": round(expected, 4), "attempts": 8, "mastered": expected >= 0.95}]
+    assert report["mastery"] == [
+        {"skill": "fractions", "p_mastery": round(expected, 4), "attempts": 8, "mastered": expected >= 0.95}
+    ]
 
 
 def test_rejected_batch_does_not_move_mastery(client, service):
-    bad = [{"learner": "amy", "kind": "assessment", "occurred_at": at(1), "score": 1, "max_score": 1, "skill": "s"},
-           {"learner": "amy", "kind": "assessment", "occurred_at": at(1), "score": 5, "max_score": 1, "skill": "s"}]
+    bad = [
+        {"learner": "amy", "kind": "assessment", "occurred_at": at(1), "score": 1, "max_score": 1, "skill": "s"},
+        {"learner": "amy", "kind": "assessment", "occurred_at": at(1), "score": 5, "max_score": 1, "skill": "s"},
+    ]
     assert client.post("/api/v1/events", json={"events": bad}, headers=service).status_code == 422
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SkillMastery)) == 0
 
@@ -185,11 +269,18 @@ def test_rejected_batch_does_not_move_mastery(client, service):
 def test_event_loader_returns_exactly_the_stored_events(client, service):
     """load_event_arrays (binary COPY on PostgreSQL, rows on SQLite) against the ORM's view of the same events."""
     from models import Event
-    from worker.analytics_data import load_event_arrays
+    from services.analytics_data import load_event_arrays
+
     client.put("/api/v1/courses/c1", json={"title": "C1"}, headers=service)
     client.put("/api/v1/modules/m1", json={"course": "c1", "title": "M1"}, headers=service)
-    events = [{"learner": f"L{i % 3}", "kind": ("activity", "assessment", "module_completed", "grade")[i % 4],
-               "occurred_at": at(i / 7)} for i in range(40)]
+    events = [
+        {
+            "learner": f"L{i % 3}",
+            "kind": ("activity", "assessment", "module_completed", "grade")[i % 4],
+            "occurred_at": at(i / 7),
+        }
+        for i in range(40)
+    ]
     for event in events:
         if event["kind"] == "assessment":
             event.update(score=7, max_score=8)
@@ -200,12 +291,17 @@ def test_event_loader_returns_exactly_the_stored_events(client, service):
     client.post("/api/v1/events", json={"events": events}, headers=service)
     ids = sorted(db.session.scalars(sa.select(User.id).where(User.role == "learner")))
     loaded, module = load_event_arrays(ids)
-    stored = db.session.execute(sa.select(Event.learner_id, Event.occurred_at, Event.kind, Event.score, Event.max_score,
-                                          Event.module_id).order_by(Event.learner_id, Event.occurred_at, Event.id)).all()
+    stored = db.session.execute(
+        sa.select(
+            Event.learner_id, Event.occurred_at, Event.kind, Event.score, Event.max_score, Event.module_id
+        ).order_by(Event.learner_id, Event.occurred_at, Event.id)
+    ).all()
     assert loaded.learner.tolist() == [ids.index(row[0]) for row in stored]
     assert loaded.time == pytest.approx([row[1].timestamp() for row in stored])
     assert loaded.kind.tolist() == [{"activity": 0, "module_completed": 1, "assessment": 2}[row[2]] for row in stored]
-    assert np.allclose(loaded.percent, [100 * row[3] / row[4] if row[3] is not None else np.nan for row in stored], equal_nan=True)
+    assert np.allclose(
+        loaded.percent, [100 * row[3] / row[4] if row[3] is not None else np.nan for row in stored], equal_nan=True
+    )
     assert module.tolist() == [row[5] if row[5] is not None else -1 for row in stored]
     by_course, _ = load_event_arrays(ids, course_ids=[db.session.scalar(sa.select(Course.id))])
     assert len(by_course.learner) == sum(1 for row in stored if row[5] is not None)
@@ -214,17 +310,22 @@ def test_event_loader_returns_exactly_the_stored_events(client, service):
 def test_grade_band_edges_come_from_the_settings(make_app):
     app = make_app(GRADE_BAND_EDGES=(99.0, 98.0, 97.0, 96.0, 95.0, 94.0, 93.0, 92.0))
     with app.app_context():
-        from worker.reports import cohort_report
+        from services.reports import cohort_report
+
         service = bearer(create_user("lms", "service"))
         client = app.test_client()
-        client.post("/api/v1/events", json={"learner": "amy", "kind": "assessment", "occurred_at": at(1), "score": 91,
-                                            "max_score": 100}, headers=service)
+        client.post(
+            "/api/v1/events",
+            json={"learner": "amy", "kind": "assessment", "occurred_at": at(1), "score": 91, "max_score": 100},
+            headers=service,
+        )
         amy = db.session.scalar(sa.select(User.id).where(User.external_id == "amy"))
         assert cohort_report([amy], 60.0)["grade_distribution"]["F"] == 1  # 91% is below the strict D edge
 
 
 def test_daily_cohort_snapshots_are_stored_and_served(client, school):
-    from worker.monitoring import store_cohort_snapshots
+    from services.monitoring import store_cohort_snapshots
+
     assert store_cohort_snapshots() == 1
     history = client.get("/api/v1/sections/s1/analytics/history", headers=school["ted"]).json["history"]
     assert len(history) == 1 and history[0]["learners"] == 2 and history[0]["average"] == pytest.approx(65.0)

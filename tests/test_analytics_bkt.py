@@ -1,4 +1,5 @@
 """Bayesian Knowledge Tracing: the O(1) update, EM recovery of planted parameters, and pyBKT agreement."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,9 +14,13 @@ START = BKTParams(0.2, 0.15, 0.25, 0.15)
 def test_update_is_bayes_then_learning():
     m, learn, guess, slip = 0.4, 0.1, 0.2, 0.1
     posterior = m * (1 - slip) / (m * (1 - slip) + (1 - m) * guess)
-    assert bkt_update(np.array([m]), np.array([True]), learn, guess, slip)[0] == pytest.approx(posterior + (1 - posterior) * learn)
+    assert bkt_update(np.array([m]), np.array([True]), learn, guess, slip)[0] == pytest.approx(
+        posterior + (1 - posterior) * learn
+    )
     posterior = m * slip / (m * slip + (1 - m) * (1 - guess))
-    assert bkt_update(np.array([m]), np.array([False]), learn, guess, slip)[0] == pytest.approx(posterior + (1 - posterior) * learn)
+    assert bkt_update(np.array([m]), np.array([False]), learn, guess, slip)[0] == pytest.approx(
+        posterior + (1 - posterior) * learn
+    )
     assert p_correct(np.array([1.0, 0.0]), guess, slip).tolist() == pytest.approx([0.9, 0.2])
 
 
@@ -43,9 +48,11 @@ def test_em_recovers_planted_parameters():
 
 def test_em_with_ragged_sequences():
     obs, mask = simulate_bkt(TRUE, 3000, 12, seed=2)
-    mask[: 1500, 6:] = False
+    mask[:1500, 6:] = False
     fitted = fit_bkt(obs, mask, START)
-    assert fitted.p_learn == pytest.approx(TRUE.p_learn, abs=0.03) and fitted.p_slip == pytest.approx(TRUE.p_slip, abs=0.03)
+    assert fitted.p_learn == pytest.approx(TRUE.p_learn, abs=0.03) and fitted.p_slip == pytest.approx(
+        TRUE.p_slip, abs=0.03
+    )
 
 
 def pybkt_fit(obs: np.ndarray, start: BKTParams, tol: float) -> dict:
@@ -54,11 +61,20 @@ def pybkt_fit(obs: np.ndarray, start: BKTParams, tol: float) -> dict:
     from pyBKT.generate import random_model_uni
 
     model = random_model_uni.random_model_uni(1, 1)
-    model.update(prior=start.p_init, learns=np.array([start.p_learn]), forgets=np.array([0.0]),
-                 guesses=np.array([start.p_guess]), slips=np.array([start.p_slip]))
+    model.update(
+        prior=start.p_init,
+        learns=np.array([start.p_learn]),
+        forgets=np.array([0.0]),
+        guesses=np.array([start.p_guess]),
+        slips=np.array([start.p_slip]),
+    )
     n, steps = obs.shape
-    data = {"data": obs.reshape(1, -1).astype(np.int32) + 1, "starts": np.arange(n, dtype=np.int64) * steps + 1,
-            "lengths": np.full(n, steps, dtype=np.int64), "resources": np.ones(n * steps, dtype=np.int64)}
+    data = {
+        "data": obs.reshape(1, -1).astype(np.int32) + 1,
+        "starts": np.arange(n, dtype=np.int64) * steps + 1,
+        "lengths": np.full(n, steps, dtype=np.int64),
+        "resources": np.ones(n * steps, dtype=np.int64),
+    }
     trans, emission, initial = np.zeros((1, 2, 2)), np.zeros((1, 2, 2)), np.zeros((2, 1))
     previous = -np.inf
     for _ in range(500):
@@ -71,8 +87,13 @@ def pybkt_fit(obs: np.ndarray, start: BKTParams, tol: float) -> dict:
             break
         previous = log_likelihood
         model = M_step.run(model, trans, emission, initial)
-    return {"p_init": float(model["prior"]), "p_learn": float(model["learns"][0]), "p_guess": float(model["guesses"][0]),
-            "p_slip": float(model["slips"][0]), "log_likelihood": log_likelihood}
+    return {
+        "p_init": float(model["prior"]),
+        "p_learn": float(model["learns"][0]),
+        "p_guess": float(model["guesses"][0]),
+        "p_slip": float(model["slips"][0]),
+        "log_likelihood": log_likelihood,
+    }
 
 
 def test_fit_agrees_with_pybkt_on_the_same_data():

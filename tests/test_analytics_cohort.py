@@ -1,11 +1,11 @@
 """Cohort analytics against straightforward per-group references."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from analytics.cohort import (GRADE_BANDS, cohort_average_trend, grade_band, summarize_cohorts,
-                              top_and_low_performers)
+from analytics.cohort import GRADE_BANDS, cohort_average_trend, grade_band, summarize_cohorts, top_and_low_performers
 
 
 def test_grade_bands_at_their_edges():
@@ -49,6 +49,13 @@ def test_summary_matches_reference(seed):
 def test_empty_group_and_trend():
     summary = summarize_cohorts(np.array([0]), np.array([0]), 2, np.array([70.0]))
     assert summary.learners.tolist() == [1, 0] and np.isnan(summary.average[1])
-    trend = cohort_average_trend(np.array([0, 0, 0, 1]), np.array([0.0, 10.0, 700.0, 50.0]),
-                                 np.array([50.0, 70.0, 90.0, 40.0]), 2, start=0.0, bucket_seconds=600.0, n_buckets=2)
+    trend = cohort_average_trend(
+        np.array([0, 0, 0, 1]),
+        np.array([0.0, 10.0, 700.0, 50.0]),
+        np.array([50.0, 70.0, 90.0, 40.0]),
+        2,
+        start=0.0,
+        bucket_seconds=600.0,
+        n_buckets=2,
+    )
     assert trend[0].tolist() == [60.0, 90.0] and trend[1, 0] == 40.0 and np.isnan(trend[1, 1])

@@ -1,4 +1,5 @@
 """Per (learner, course) completion inputs against a straightforward per-pair reference."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,6 +40,8 @@ def test_course_progress_matches_a_per_pair_reference():
 
 
 def test_no_module_events_give_no_pairs():
-    events = EventArrays(2, np.array([0, 1]), np.array([NOW - DAY, NOW]), np.array([0, 0], dtype=np.int8), np.full(2, np.nan))
+    events = EventArrays(
+        2, np.array([0, 1]), np.array([NOW - DAY, NOW]), np.array([0, 0], dtype=np.int8), np.full(2, np.nan)
+    )
     progress = course_progress(events, np.array([-1, -1]), np.array([0]), np.array([3]), NOW)
     assert len(progress.learner) == 0

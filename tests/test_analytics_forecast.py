@@ -1,4 +1,5 @@
 """Forecasts: the closed forms against simulation, intervals that widen with less or irregular data."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -72,6 +73,7 @@ def test_score_forecast_reference_for_one_learner():
     slope, intercept = np.polyfit(x, y, 1)
     s = np.sqrt(np.sum((y - (intercept + slope * x)) ** 2) / 3)
     from scipy import stats
+
     half = stats.t.ppf(0.975, 3) * s * np.sqrt(1 + 1 / 5 + (21 - x.mean()) ** 2 / np.sum((x - x.mean()) ** 2))
     assert forecast.predicted[0] == pytest.approx(intercept + slope * 21)
     assert forecast.high[0] == pytest.approx(min(100, intercept + slope * 21 + half))

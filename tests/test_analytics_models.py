@@ -1,4 +1,5 @@
 """Models on synthetic cohorts with planted patterns: the planted learners must come out on top."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,9 @@ def test_trained_model_ranks_planted_learners_first(history, current):
     top = np.argsort(-risk.probability)[: planted.sum()]
     assert planted[top].mean() > 0.85
     for name in ("decliner", "dropout", "stagnator"):  # each planted kind, not only the easiest one
-        assert np.median(risk.probability[profile == PROFILES.index(name)]) > 3 * np.median(risk.probability[profile == 0])
+        assert np.median(risk.probability[profile == PROFILES.index(name)]) > 3 * np.median(
+            risk.probability[profile == 0]
+        )
     assert roc_auc_score(planted, risk.probability) > 0.9
 
 
@@ -48,10 +51,16 @@ def test_every_score_explains_itself(history, current):
     assert np.all((risk.probability >= 0.6) == (risk.light == 2))
     dropouts = np.flatnonzero(profile == PROFILES.index("dropout"))
     named = [FEATURES[i] for i in risk.top_factors[dropouts, 0] if i >= 0]
-    assert max(set(named), key=named.count) in ("days_since_activity", "days_since_progress", "engagement",
-                                                "active_day_share", "activities_per_day")
-    assert np.allclose(risk.contributions.sum(axis=1) + model.intercept,
-                       np.log(risk.probability / (1 - risk.probability)))
+    assert max(set(named), key=named.count) in (
+        "days_since_activity",
+        "days_since_progress",
+        "engagement",
+        "active_day_share",
+        "activities_per_day",
+    )
+    assert np.allclose(
+        risk.contributions.sum(axis=1) + model.intercept, np.log(risk.probability / (1 - risk.probability))
+    )
 
 
 def test_cold_start_when_history_is_thin(current):

@@ -1,4 +1,5 @@
 """Vectorized score metrics against per-learner references (numpy, scipy.stats.linregress, np.polyfit)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -61,7 +62,9 @@ def test_precision_with_raw_epoch_seconds():
 def test_direction_thresholds_and_confidence():
     learner = np.repeat([0, 1, 2, 3], 10)
     x = np.tile(np.arange(10.0), 4)
-    percent = np.concatenate([60 + 2 * np.arange(10), 80 - 2 * np.arange(10), 70 + 0.2 * np.arange(10), np.full(10, 75.0)])
+    percent = np.concatenate(
+        [60 + 2 * np.arange(10), 80 - 2 * np.arange(10), 70 + 0.2 * np.arange(10), np.full(10, 75.0)]
+    )
     times = 1.7e9 + x * 86400
     trends = compute_score_trends(segments(learner, 4, times), times, percent, threshold=0.5)
     assert trends.direction.tolist() == [1, -1, 0, 0]
@@ -116,6 +119,7 @@ def test_contract_violations_are_named():
 
 def test_take_where_equals_boolean_indexing():
     from analytics.grouping import take_where
+
     rng = np.random.default_rng(0)
     mask, a, b = rng.random(1000) < 0.5, rng.random(1000), np.arange(1000)
     taken_a, taken_b = take_where(mask, a, b)

@@ -1,7 +1,8 @@
 """Bearer tokens: what is accepted, what is refused, and who may mint them."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -16,7 +17,7 @@ def signed(claims: dict, key: str = SECRET, algorithm: str = ALGORITHM) -> dict[
 
 
 def claims_for(sub: str = "amy", role: str = "learner", **changes) -> dict:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return {"sub": sub, "role": role, "iat": now, "exp": now + timedelta(minutes=5), "iss": ISSUER, **changes}
 
 
@@ -24,7 +25,7 @@ def test_token_round_trip():
     token, expires_at = issue_token(SECRET, "amy", "learner", 60)
     claims = decode_token(SECRET, token)
     assert (claims["sub"], claims["role"]) == ("amy", "learner")
-    assert expires_at > datetime.now(timezone.utc)
+    assert expires_at > datetime.now(UTC)
 
 
 def test_valid_token_is_accepted(client):
@@ -34,12 +35,15 @@ def test_valid_token_is_accepted(client):
     assert response.json["external_id"] == "amy" and response.json["role"] == "learner"
 
 
-@pytest.mark.parametrize("headers, code", [
-    ({}, "missing_token"),
-    ({"Authorization": "Token abc"}, "missing_token"),
-    ({"Authorization": "Bearer "}, "missing_token"),
-    ({"Authorization": "Bearer not.a.jwt"}, "invalid_token"),
-])
+@pytest.mark.parametrize(
+    "headers, code",
+    [
+        ({}, "missing_token"),
+        ({"Authorization": "Token abc"}, "missing_token"),
+        ({"Authorization": "Bearer "}, "missing_token"),
+        ({"Authorization": "Bearer not.a.jwt"}, "invalid_token"),
+    ],
+)
 def test_missing_or_malformed_token_is_401(client, headers, code):
     response = client.get("/api/v1/me", headers=headers)
     assert response.status_code == 401
@@ -47,16 +51,19 @@ def test_missing_or_malformed_token_is_401(client, headers, code):
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-@pytest.mark.parametrize("headers", [
-    signed(claims_for(exp=datetime.now(timezone.utc) - timedelta(seconds=1))),          # expired
-    signed(claims_for(), key="another-secret-key-of-a-decent-length"),                  # wrong key
-    signed(claims_for(), algorithm="HS512"),                                             # algorithm not pinned
-    signed({k: v for k, v in claims_for().items() if k != "exp"}),                       # no expiry
-    signed(claims_for(iss="someone-else")),                                              # wrong issuer
-    signed(claims_for(role="admin")),                                                    # role not the user's
-    signed(claims_for(sub="ghost")),                                                     # unknown user
-    {"Authorization": "Bearer " + jwt.encode(claims_for(), None, algorithm="none")},     # unsigned
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        signed(claims_for(exp=datetime.now(UTC) - timedelta(seconds=1))),  # expired
+        signed(claims_for(), key="another-secret-key-of-a-decent-length"),  # wrong key
+        signed(claims_for(), algorithm="HS512"),  # algorithm not pinned
+        signed({k: v for k, v in claims_for().items() if k != "exp"}),  # no expiry
+        signed(claims_for(iss="someone-else")),  # wrong issuer
+        signed(claims_for(role="admin")),  # role not the user's
+        signed(claims_for(sub="ghost")),  # unknown user
+        {"Authorization": "Bearer " + jwt.encode(claims_for(), None, algorithm="none")},  # unsigned
+    ],
+)
 def test_forged_or_stale_tokens_are_401(client, headers):
     create_user("amy", "learner")
     assert client.get("/api/v1/me", headers=headers).status_code == 401

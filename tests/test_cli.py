@@ -1,4 +1,5 @@
 """The contract CLI: flask users create, flask tokens issue, flask demo seed."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -54,11 +55,20 @@ def test_demo_seed_builds_a_school_with_slipping_learners(runner, client):
     assert len(learner) == 1
     assert learner[0]["external_id"] in {l["external_id"] for l in educator}  # the demo learner is in the demo class
     for section in client.get("/api/v1/sections", headers={"Authorization": f"Bearer {tokens[0]}"}).json["sections"]:
-        roster = {l["external_id"] for l in client.get(f"/api/v1/sections/{section['external_id']}/learners",
-                                                       headers={"Authorization": f"Bearer {tokens[0]}"}).json["learners"]}
-        recorded = set(db.session.scalars(sa.select(User.external_id).join(Event, Event.learner_id == User.id)
-                                          .join(Section, Section.id == Event.section_id)
-                                          .where(Section.external_id == section["external_id"])))
+        roster = {
+            l["external_id"]
+            for l in client.get(
+                f"/api/v1/sections/{section['external_id']}/learners", headers={"Authorization": f"Bearer {tokens[0]}"}
+            ).json["learners"]
+        }
+        recorded = set(
+            db.session.scalars(
+                sa.select(User.external_id)
+                .join(Event, Event.learner_id == User.id)
+                .join(Section, Section.id == Event.section_id)
+                .where(Section.external_id == section["external_id"])
+            )
+        )
         assert recorded == roster  # attendance is recorded for exactly the enrolled learners
     again = runner.invoke(args=["demo", "seed", "--learners", "40", "--days", "30"])
     assert "events stored 0" in again.output  # idempotent: every event is a duplicate
@@ -68,7 +78,8 @@ def test_demo_seed_slipping_learners_visibly_slip(runner):
     runner.invoke(args=["demo", "seed", "--learners", "60", "--days", "60"])
     averages = {}
     for learner_id, when, score, max_score in db.session.execute(
-            sa.select(Event.learner_id, Event.occurred_at, Event.score, Event.max_score).where(Event.kind == "assessment")):
+        sa.select(Event.learner_id, Event.occurred_at, Event.score, Event.max_score).where(Event.kind == "assessment")
+    ):
         averages.setdefault(learner_id, []).append((when, score / max_score))
     drops = []
     for scores in averages.values():

@@ -1,4 +1,5 @@
 """Settings: embedded defaults, production requirements, URL normalisation."""
+
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,15 @@ def test_production_refuses_to_start_without_secret_or_redis(tmp_path: Path, mis
 
 
 def test_production_settings(tmp_path: Path):
-    settings = settings_from_env({"DATABASE_URL": "postgres://h/d", "SECRET_KEY": LONG, "REDIS_URL": "redis://h:1/2",
-                                  "AUTO_CREATE_LEARNERS": "false"}, tmp_path)
+    settings = settings_from_env(
+        {
+            "DATABASE_URL": "postgres://h/d",
+            "SECRET_KEY": LONG,
+            "REDIS_URL": "redis://h:1/2",
+            "AUTO_CREATE_LEARNERS": "false",
+        },
+        tmp_path,
+    )
     assert settings["EMBEDDED"] is False
     assert settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
     assert settings["AUTO_CREATE_LEARNERS"] is False

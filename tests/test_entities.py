@@ -1,4 +1,5 @@
 """PUT /<collection>/<external_id>: idempotent create/update by the platform's id."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,14 +23,25 @@ def test_put_creates_then_updates_idempotently(client, service):
 def test_full_catalog_through_the_api(client, service):
     create_user("ted", "educator")
     assert client.put("/api/v1/courses/c1", json={"title": "C1"}, headers=service).status_code == 201
-    assert client.put("/api/v1/modules/m1", json={"course": "c1", "title": "Intro", "position": 1}, headers=service).status_code == 201
+    assert (
+        client.put(
+            "/api/v1/modules/m1", json={"course": "c1", "title": "Intro", "position": 1}, headers=service
+        ).status_code
+        == 201
+    )
     assert client.put("/api/v1/subjects/math", json={"name": "Maths"}, headers=service).status_code == 201
-    section = client.put("/api/v1/sections/9a", json={"name": "9A", "course": "c1", "subject": "math", "educator": "ted"},
-                         headers=service)
+    section = client.put(
+        "/api/v1/sections/9a",
+        json={"name": "9A", "course": "c1", "subject": "math", "educator": "ted"},
+        headers=service,
+    )
     assert section.status_code == 201
     assert section.json == {"external_id": "9a", "name": "9A", "course": "c1", "subject": "math", "educator": "ted"}
-    exam = client.put("/api/v1/exams/mid", json={"title": "Mid", "max_marks": 40, "held_on": "2026-03-01", "section": "9a"},
-                      headers=service)
+    exam = client.put(
+        "/api/v1/exams/mid",
+        json={"title": "Mid", "max_marks": 40, "held_on": "2026-03-01", "section": "9a"},
+        headers=service,
+    )
     assert exam.status_code == 201 and exam.json["held_on"] == "2026-03-01"
     assert client.put("/api/v1/users/amy", json={"role": "learner", "name": "Amy"}, headers=service).status_code == 201
     enrolled = client.put("/api/v1/sections/9a/enrollments/amy", json={}, headers=service)
@@ -48,15 +60,18 @@ def test_creating_needs_required_fields(client, service):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Module)) == 0
 
 
-@pytest.mark.parametrize("path, body, field", [
-    ("/api/v1/modules/m1", {"course": "ghost", "title": "x"}, "course"),
-    ("/api/v1/sections/s1", {"name": "x", "educator": "nobody"}, "educator"),
-    ("/api/v1/users/u1", {"role": "wizard"}, "role"),
-    ("/api/v1/users/u1", {"role": "learner", "id": 5}, "id"),
-    ("/api/v1/exams/e1", {"title": "x", "max_marks": -1}, "max_marks"),
-    ("/api/v1/exams/e1", {"title": "x", "held_on": "tomorrow"}, "held_on"),
-    ("/api/v1/courses/c1", {"title": ""}, "title"),
-])
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("/api/v1/modules/m1", {"course": "ghost", "title": "x"}, "course"),
+        ("/api/v1/sections/s1", {"name": "x", "educator": "nobody"}, "educator"),
+        ("/api/v1/users/u1", {"role": "wizard"}, "role"),
+        ("/api/v1/users/u1", {"role": "learner", "id": 5}, "id"),
+        ("/api/v1/exams/e1", {"title": "x", "max_marks": -1}, "max_marks"),
+        ("/api/v1/exams/e1", {"title": "x", "held_on": "tomorrow"}, "held_on"),
+        ("/api/v1/courses/c1", {"title": ""}, "title"),
+    ],
+)
 def test_bad_entity_bodies_name_the_field(client, service, path, body, field):
     response = client.put(path, json=body, headers=service)
     assert response.status_code == 422

@@ -1,7 +1,8 @@
 """POST /api/v1/events: storage, idempotency, conflicts, and every refusal."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from models import Attendance, Course, Event, Exam, Grade, Module, Section, User, db
 from tests.conftest import bearer, create_user
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def iso(delta_minutes: float = -60) -> str:
@@ -22,9 +23,13 @@ def catalog(app):
     other = Course(external_id="c2", title="Course 2")
     db.session.add_all([course, other])
     db.session.flush()
-    db.session.add_all([Module(external_id="m1", course_id=course.id, title="M1"),
-                        Section(external_id="s1", name="S1", course_id=course.id),
-                        Exam(external_id="e1", title="Midterm", max_marks=50)])
+    db.session.add_all(
+        [
+            Module(external_id="m1", course_id=course.id, title="M1"),
+            Section(external_id="s1", name="S1", course_id=course.id),
+            Exam(external_id="e1", title="Midterm", max_marks=50),
+        ]
+    )
     db.session.commit()
 
 
@@ -37,8 +42,11 @@ def count_events() -> int:
 
 
 def test_single_event_is_stored_and_learner_created(client, service, catalog):
-    response = post(client, service, {"id": "a1", "learner": "L1", "kind": "activity", "occurred_at": iso(),
-                                      "module": "m1", "duration_seconds": 60})
+    response = post(
+        client,
+        service,
+        {"id": "a1", "learner": "L1", "kind": "activity", "occurred_at": iso(), "module": "m1", "duration_seconds": 60},
+    )
     assert response.status_code == 201, response.json
     assert response.json["stored"] == 1 and response.json["duplicates"] == 0
     event = db.session.get(Event, response.json["ids"][0])
@@ -48,8 +56,18 @@ def test_single_event_is_stored_and_learner_created(client, service, catalog):
 
 
 def test_batch_answers_counts_and_ids_in_order(client, service, catalog):
-    events = [{"id": f"b{i}", "learner": f"L{i % 3}", "kind": "assessment", "occurred_at": iso(-i),
-               "score": i, "max_score": 10, "skill": "fractions"} for i in range(10)]
+    events = [
+        {
+            "id": f"b{i}",
+            "learner": f"L{i % 3}",
+            "kind": "assessment",
+            "occurred_at": iso(-i),
+            "score": i,
+            "max_score": 10,
+            "skill": "fractions",
+        }
+        for i in range(10)
+    ]
     response = post(client, service, {"events": events})
     assert response.status_code == 201
     assert response.json["stored"] == 10
@@ -115,12 +133,18 @@ def test_invalid_batch_lists_every_bad_item_and_stores_nothing(client, service, 
 
 
 def test_unknown_references_are_named(client, service, catalog):
-    response = post(client, service, {"events": [
-        {"learner": "L1", "kind": "module_completed", "occurred_at": iso(), "module": "ghost"},
-        {"learner": "L1", "kind": "activity", "occurred_at": iso(), "module": "m1", "course": "c2"},
-        {"learner": "L1", "kind": "grade", "exam": "e1", "marks": 51},
-        {"learner": "L1", "kind": "attendance", "section": "s9", "date": "2026-01-05", "status": "present"},
-    ]})
+    response = post(
+        client,
+        service,
+        {
+            "events": [
+                {"learner": "L1", "kind": "module_completed", "occurred_at": iso(), "module": "ghost"},
+                {"learner": "L1", "kind": "activity", "occurred_at": iso(), "module": "m1", "course": "c2"},
+                {"learner": "L1", "kind": "grade", "exam": "e1", "marks": 51},
+                {"learner": "L1", "kind": "attendance", "section": "s9", "date": "2026-01-05", "status": "present"},
+            ]
+        },
+    )
     assert response.status_code == 422
     reasons = {d["path"]: d["reason"] for d in response.json["error"]["details"]}
     assert reasons["events[0].module"] == "unknown module 'ghost'"
@@ -129,18 +153,54 @@ def test_unknown_references_are_named(client, service, catalog):
     assert reasons["events[3].section"] == "unknown section 's9'"
 
 
-@pytest.mark.parametrize("event, path", [
-    ({"learner": "L1", "kind": "assessment", "occurred_at": "2026-01-01T00:00:00Z", "score": -1, "max_score": 10}, "score"),
-    ({"learner": "L1", "kind": "assessment", "occurred_at": "2026-01-01T00:00:00Z", "score": 0, "max_score": 0}, "max_score"),
-    ({"learner": "L1", "kind": "assessment", "occurred_at": "2026-01-01T00:00:00Z", "score": "9", "max_score": 10}, "score"),
-    ({"learner": "L1", "kind": "assessment", "occurred_at": "2026-01-01T00:00:00Z", "score": True, "max_score": 10}, "score"),
-    ({"learner": "", "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z"}, "learner"),
-    ({"learner": "L1", "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z", "duration_seconds": -5}, "duration_seconds"),
-    ({"learner": "L1", "kind": "attendance", "section": "s1", "date": "2026-02-30", "status": "present"}, "date"),
-    ({"learner": "L1", "kind": "attendance", "section": "s1", "date": "2026-01-05", "status": "asleep"}, "status"),
-    ({"learner": "L1", "kind": "grade", "exam": "e1"}, "marks"),
-    ({"learner": "L1" * 100, "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z"}, "learner"),
-])
+@pytest.mark.parametrize(
+    "event, path",
+    [
+        (
+            {
+                "learner": "L1",
+                "kind": "assessment",
+                "occurred_at": "2026-01-01T00:00:00Z",
+                "score": -1,
+                "max_score": 10,
+            },
+            "score",
+        ),
+        (
+            {"learner": "L1", "kind": "assessment", "occurred_at": "2026-01-01T00:00:00Z", "score": 0, "max_score": 0},
+            "max_score",
+        ),
+        (
+            {
+                "learner": "L1",
+                "kind": "assessment",
+                "occurred_at": "2026-01-01T00:00:00Z",
+                "score": "9",
+                "max_score": 10,
+            },
+            "score",
+        ),
+        (
+            {
+                "learner": "L1",
+                "kind": "assessment",
+                "occurred_at": "2026-01-01T00:00:00Z",
+                "score": True,
+                "max_score": 10,
+            },
+            "score",
+        ),
+        ({"learner": "", "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z"}, "learner"),
+        (
+            {"learner": "L1", "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z", "duration_seconds": -5},
+            "duration_seconds",
+        ),
+        ({"learner": "L1", "kind": "attendance", "section": "s1", "date": "2026-02-30", "status": "present"}, "date"),
+        ({"learner": "L1", "kind": "attendance", "section": "s1", "date": "2026-01-05", "status": "asleep"}, "status"),
+        ({"learner": "L1", "kind": "grade", "exam": "e1"}, "marks"),
+        ({"learner": "L1" * 100, "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z"}, "learner"),
+    ],
+)
 def test_single_event_refusals_name_the_field(client, service, catalog, event, path):
     response = post(client, service, event)
     assert response.status_code == 422
@@ -154,8 +214,16 @@ def test_auto_creation_can_be_switched_off(make_app):
         headers = bearer(create_user("lms", "service"))
         create_user("known", "learner")
         client = app.test_client()
-        response = post(client, headers, {"events": [{"learner": "known", "kind": "activity", "occurred_at": iso()},
-                                                     {"learner": "stranger", "kind": "activity", "occurred_at": iso()}]})
+        response = post(
+            client,
+            headers,
+            {
+                "events": [
+                    {"learner": "known", "kind": "activity", "occurred_at": iso()},
+                    {"learner": "stranger", "kind": "activity", "occurred_at": iso()},
+                ]
+            },
+        )
         assert response.status_code == 422
         assert response.json["error"]["details"][0]["path"] == "events[1].learner"
         assert "auto-creation is off" in response.json["error"]["details"][0]["reason"]
@@ -170,9 +238,11 @@ def test_event_for_a_non_learner_is_refused(client, service, catalog):
 
 
 def test_grades_and_attendance_keep_current_rows(client, service, catalog):
-    events = [{"learner": "L1", "kind": "grade", "exam": "e1", "marks": 30},
-              {"learner": "L1", "kind": "attendance", "section": "s1", "date": "2026-01-05", "status": "absent"},
-              {"learner": "L1", "kind": "attendance", "section": "s1", "date": "2026-01-05", "status": "late"}]
+    events = [
+        {"learner": "L1", "kind": "grade", "exam": "e1", "marks": 30},
+        {"learner": "L1", "kind": "attendance", "section": "s1", "date": "2026-01-05", "status": "absent"},
+        {"learner": "L1", "kind": "attendance", "section": "s1", "date": "2026-01-05", "status": "late"},
+    ]
     assert post(client, service, {"events": events}).status_code == 201
     assert post(client, service, {"learner": "L1", "kind": "grade", "exam": "e1", "marks": 40}).status_code == 201
     assert db.session.scalar(sa.select(Grade.marks)) == 40
@@ -214,16 +284,20 @@ def test_more_than_5000_events_is_413(client, service):
 
 
 def test_full_batch_of_5000_is_accepted(client, service):
-    body = {"events": [{"id": f"big{i}", "learner": f"L{i % 50}", "kind": "activity", "occurred_at": iso(-i)}
-                       for i in range(5000)]}
+    body = {
+        "events": [
+            {"id": f"big{i}", "learner": f"L{i % 50}", "kind": "activity", "occurred_at": iso(-i)} for i in range(5000)
+        ]
+    }
     response = post(client, service, body)
     assert response.status_code == 201 and response.json["stored"] == 5000
     assert count_events() == 5000
 
 
 def test_ingest_requests_one_drain_for_many_requests(client, service, app):
+    from services.dispatch import PENDING_SET, pop_pending, start_drain
     from tests.conftest import UNIT_QUEUE
-    from worker.dispatch import PENDING_SET, pop_pending, start_drain
+
     redis_client = app.extensions["redis"]
     post(client, service, {"events": [{"learner": "L1", "kind": "activity", "occurred_at": iso()}] * 3})
     post(client, service, {"learner": "L2", "kind": "activity", "occurred_at": iso()})
@@ -247,17 +321,26 @@ def test_large_batches_detect_duplicates_and_conflicts_too(client, service):
     assert mixed.json["duplicate_ids"] == [f"L{i}" for i in range(100)]
     changed = [dict(event) for event in events]
     changed[150]["duration_seconds"] = 5
-    conflict = post(client, service, {"events": changed + [{"id": "new", "learner": "L1", "kind": "activity", "occurred_at": iso()}]})
+    conflict = post(
+        client,
+        service,
+        {"events": changed + [{"id": "new", "learner": "L1", "kind": "activity", "occurred_at": iso()}]},
+    )
     assert conflict.status_code == 409
     assert [d["path"] for d in conflict.json["error"]["details"]] == ["events[150].id"]
     assert count_events() == 200
 
 
 def test_a_batch_touching_more_than_5000_learners_queues_them_all(client, service, app):
-    from worker.dispatch import PENDING_SET
+    from services.dispatch import PENDING_SET
+
     body = {"events": [{"learner": f"many{i}", "kind": "activity", "occurred_at": iso()} for i in range(5000)]}
     post(client, service, body)
-    post(client, service, {"events": [{"learner": f"more{i}", "kind": "activity", "occurred_at": iso()} for i in range(2)]})
+    post(
+        client,
+        service,
+        {"events": [{"learner": f"more{i}", "kind": "activity", "occurred_at": iso()} for i in range(2)]},
+    )
     assert app.extensions["redis"].scard(PENDING_SET) == 5002
 
 
@@ -267,7 +350,10 @@ def test_events_are_stored_when_redis_is_down(make_app):
     app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
     with app.app_context():
         headers = bearer(create_user("lms", "service"))
-        response = app.test_client().post("/api/v1/events", headers=headers, json={
-            "id": "offline-1", "learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T09:00:00Z"})
+        response = app.test_client().post(
+            "/api/v1/events",
+            headers=headers,
+            json={"id": "offline-1", "learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T09:00:00Z"},
+        )
         assert response.status_code == 201, response.json
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 1

@@ -1,4 +1,5 @@
 """/health, the OpenAPI document (it must match the real routes) and the docs page."""
+
 from __future__ import annotations
 
 import re
@@ -43,8 +44,20 @@ def test_openapi_event_schema_is_the_validator_contract(client):
     assessment = schemas["Event_assessment"]
     assert assessment["additionalProperties"] is False
     assert set(assessment["required"]) == {"learner", "kind", "occurred_at", "score", "max_score"}
-    for field in ("id", "learner", "kind", "occurred_at", "course", "module", "section", "subject", "skill",
-                  "score", "max_score", "duration_seconds"):
+    for field in (
+        "id",
+        "learner",
+        "kind",
+        "occurred_at",
+        "course",
+        "module",
+        "section",
+        "subject",
+        "skill",
+        "score",
+        "max_score",
+        "duration_seconds",
+    ):
         assert field in assessment["properties"]
     assert set(schemas["Event_grade"]["properties"]) >= {"exam", "marks"}
     assert set(schemas["Event_attendance"]["properties"]) >= {"date", "status"}

@@ -1,15 +1,16 @@
 """Real processes, real clients: gunicorn + a Celery worker against the test database and Redis."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
 
 from tests.conftest import SECRET, bearer, create_user
-from tests.test_monitoring import planted  # noqa: F401  (fixture)
 from tests.processes import service_env, start_web, start_worker, wait_until
+from tests.test_monitoring import planted  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +23,11 @@ def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
     worker = start_worker(env, log_dir)
     web, url = start_web(env, log_dir)
     try:
-        wait_until(lambda: requests.get(f"{url}/health", timeout=2).json()["checks"]["worker"]["ok"], 60,
-                   "web and worker to be healthy")
+        wait_until(
+            lambda: requests.get(f"{url}/health", timeout=2).json()["checks"]["worker"]["ok"],
+            60,
+            "web and worker to be healthy",
+        )
         yield url
     except AssertionError:
         print(web.output(), worker.output())
@@ -41,20 +45,44 @@ def summary(url: str, headers: dict[str, str], learner: str) -> dict:
 
 def test_health_sees_database_redis_and_worker(live, app):
     # Each gunicorn process pings the workers itself; give a just-started one a few tries.
-    body = wait_until(lambda: (b := requests.get(f"{live}/health", timeout=5).json())["status"] == "ok" and b, 10,
-                      "every web process to see the worker")
+    body = wait_until(
+        lambda: (b := requests.get(f"{live}/health", timeout=5).json())["status"] == "ok" and b,
+        10,
+        "every web process to see the worker",
+    )
     assert body["checks"]["worker"]["count"] >= 1
 
 
 def test_ingested_event_is_evaluated_by_the_worker(live, app):
     headers = bearer(create_user("lms", "service"))
-    response = requests.post(f"{live}/api/v1/events", headers=headers, timeout=10, json={"events": [
-        {"id": "e1", "learner": "amy", "kind": "assessment", "occurred_at": "2026-01-02T10:00:00Z", "score": 9, "max_score": 10},
-        {"id": "e2", "learner": "amy", "kind": "activity", "occurred_at": "2026-01-02T11:00:00Z", "duration_seconds": 300},
-    ]})
+    response = requests.post(
+        f"{live}/api/v1/events",
+        headers=headers,
+        timeout=10,
+        json={
+            "events": [
+                {
+                    "id": "e1",
+                    "learner": "amy",
+                    "kind": "assessment",
+                    "occurred_at": "2026-01-02T10:00:00Z",
+                    "score": 9,
+                    "max_score": 10,
+                },
+                {
+                    "id": "e2",
+                    "learner": "amy",
+                    "kind": "activity",
+                    "occurred_at": "2026-01-02T11:00:00Z",
+                    "duration_seconds": 300,
+                },
+            ]
+        },
+    )
     assert response.status_code == 201, response.text
-    counters = wait_until(lambda: (c := summary(live, headers, "amy"))["last_evaluated_at"] and c, 20,
-                          "the worker to evaluate amy")
+    counters = wait_until(
+        lambda: (c := summary(live, headers, "amy"))["last_evaluated_at"] and c, 20, "the worker to evaluate amy"
+    )
     assert counters["events_seen"] == 2 and counters["average_score_percent"] == 90.0
     assert counters["last_activity_at"].startswith("2026-01-02T11:00:00")
 
@@ -63,9 +91,12 @@ def test_burst_of_single_events_is_coalesced_and_nothing_is_lost(live, app):
     headers = bearer(create_user("lms", "service"))
     with requests.Session() as session:
         for i in range(40):
-            response = session.post(f"{live}/api/v1/events", headers=headers, timeout=10,
-                                    json={"id": f"burst-{i}", "learner": "bob", "kind": "activity",
-                                          "occurred_at": "2026-01-03T10:00:00Z"})
+            response = session.post(
+                f"{live}/api/v1/events",
+                headers=headers,
+                timeout=10,
+                json={"id": f"burst-{i}", "learner": "bob", "kind": "activity", "occurred_at": "2026-01-03T10:00:00Z"},
+            )
             assert response.status_code == 201
     wait_until(lambda: summary(live, headers, "bob")["events_seen"] == 40, 20, "all 40 events to be counted")
 
@@ -79,26 +110,44 @@ def test_minted_token_works_against_the_real_server(live, app):
     amy = {"Authorization": f"Bearer {minted.json()['token']}"}
     assert requests.get(f"{live}/api/v1/learners/amy/summary", headers=amy, timeout=5).status_code == 200
     assert requests.get(f"{live}/api/v1/learners/bob/summary", headers=amy, timeout=5).status_code == 404
-    assert requests.post(f"{live}/api/v1/events", headers=amy, timeout=5,
-                         json={"learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z"}).status_code == 403
+    assert (
+        requests.post(
+            f"{live}/api/v1/events",
+            headers=amy,
+            timeout=5,
+            json={"learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z"},
+        ).status_code
+        == 403
+    )
 
 
 def test_bad_input_never_gets_a_500_from_the_real_server(live, app):
     headers = bearer(create_user("lms", "service"))
-    bodies = [b"", b"null", b"[]", b"{", b'{"events": null}', b'{"events": [null]}', b'"text"', b'{"kind": 5}',
-              b'{"learner": {"a": 1}, "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z"}',
-              b'{"learner": "x", "kind": "assessment", "occurred_at": "2026-01-01T00:00:00Z", "score": 1e400, "max_score": 1}']
+    bodies = [
+        b"",
+        b"null",
+        b"[]",
+        b"{",
+        b'{"events": null}',
+        b'{"events": [null]}',
+        b'"text"',
+        b'{"kind": 5}',
+        b'{"learner": {"a": 1}, "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z"}',
+        b'{"learner": "x", "kind": "assessment", "occurred_at": "2026-01-01T00:00:00Z", "score": 1e400, "max_score": 1}',
+    ]
     for body in bodies:
-        response = requests.post(f"{live}/api/v1/events", data=body, timeout=5,
-                                 headers={**headers, "Content-Type": "application/json"})
+        response = requests.post(
+            f"{live}/api/v1/events", data=body, timeout=5, headers={**headers, "Content-Type": "application/json"}
+        )
         assert 400 <= response.status_code < 500, (body, response.status_code, response.text)
         assert "error" in response.json()
 
 
 def test_training_task_runs_on_the_worker(live, app):
     """The daily training task is a real Celery task: sent by name, run by the worker, result stored."""
-    from models import RiskModelVersion, db
     import sqlalchemy as sa
+
+    from models import RiskModelVersion, db
 
     app.extensions["celery"].send_task("learnpulse.train_risk_model", queue="celery")
 
@@ -112,8 +161,9 @@ def test_training_task_runs_on_the_worker(live, app):
 def test_sweep_fans_out_on_the_worker_and_records_its_status(live, app, planted):  # noqa: F811
     """A periodic sweep sent as beat sends it: shards run on the worker, alerts land, status is kept."""
     import sqlalchemy as sa
+
     from models import Alert, db
-    from worker.sweeps import sweep_status
+    from services.sweeps import sweep_status
 
     app.extensions["celery"].send_task("learnpulse.monitoring.sweep", args=["engagement"], queue="celery")
 
@@ -132,10 +182,11 @@ def test_an_ingested_event_raises_an_alert_that_is_published(live, app, planted)
     import time
 
     import redis as redis_lib
-    from tests.conftest import bearer
-    from models import User, db
     import sqlalchemy as sa
-    from worker.channels import PUBSUB_PREFIX, learner_channel, watch
+
+    from models import User, db
+    from services.channels import PUBSUB_PREFIX, learner_channel, watch
+    from tests.conftest import bearer
 
     service = bearer(db.session.scalar(sa.select(User).where(User.external_id == "lms")))
     client = redis_lib.Redis.from_url(app.config["REDIS_URL"])
@@ -147,10 +198,21 @@ def test_an_ingested_event_raises_an_alert_that_is_published(live, app, planted)
     subscriber.subscribe(PUBSUB_PREFIX + learner_channel("steady"))
     subscriber.get_message(timeout=1)  # the subscribe confirmation
     posted_at = time.monotonic()
-    events = [{"learner": "steady", "kind": "assessment", "occurred_at": f"2026-11-22T0{h}:00:00Z", "score": s, "max_score": 100}
-              for h, s in ((1, 40), (2, 35))]
-    assert requests.post(f"{live}/api/v1/events", json={"events": events}, headers=service, timeout=10).status_code == 201
+    events = [
+        {
+            "learner": "steady",
+            "kind": "assessment",
+            "occurred_at": f"2026-11-22T0{h}:00:00Z",
+            "score": s,
+            "max_score": 100,
+        }
+        for h, s in ((1, 40), (2, 35))
+    ]
+    assert (
+        requests.post(f"{live}/api/v1/events", json={"events": events}, headers=service, timeout=10).status_code == 201
+    )
     received = []
+
     def seen(kind: str) -> bool:
         return any(m["type"] == kind for m in received)
 
@@ -172,15 +234,36 @@ def test_flower_lists_our_tasks_behind_basic_auth(live, app, migrated, redis_url
 
     port = free_port()
     env = service_env(migrated, redis_url, SECRET)
-    flower = Process("flower", [str(BIN / "celery"), "-A", "worker.main:celery_app", "flower", f"--port={port}",
-                                "--address=127.0.0.1", "--basic-auth=admin:s3cret"], env, tmp_path)
+    flower = Process(
+        "flower",
+        [
+            str(BIN / "celery"),
+            "-A",
+            "worker.main:celery_app",
+            "flower",
+            f"--port={port}",
+            "--address=127.0.0.1",
+            "--basic-auth=admin:s3cret",
+        ],
+        env,
+        tmp_path,
+    )
     url = f"http://127.0.0.1:{port}/api/workers?refresh=1"
     try:
-        workers = wait_until(lambda: (r := requests.get(url, auth=("admin", "s3cret"), timeout=5)).ok and r.json(), 30,
-                             "Flower to list the worker")
+        workers = wait_until(
+            lambda: (r := requests.get(url, auth=("admin", "s3cret"), timeout=5)).ok and r.json(),
+            30,
+            "Flower to list the worker",
+        )
         registered = {task.split(" ")[0] for info in workers.values() for task in info.get("registered", [])}
-        assert {"learnpulse.evaluate_learners", "learnpulse.monitoring.sweep", "learnpulse.monitoring.shard",
-                "learnpulse.analytics.daily", "learnpulse.alerts.cleanup", "learnpulse.train_risk_model"} <= registered
+        assert {
+            "learnpulse.evaluate_learners",
+            "learnpulse.monitoring.sweep",
+            "learnpulse.monitoring.shard",
+            "learnpulse.analytics.daily",
+            "learnpulse.alerts.cleanup",
+            "learnpulse.train_risk_model",
+        } <= registered
         assert requests.get(url, timeout=5).status_code == 401
     except AssertionError:
         print(flower.output())
@@ -192,6 +275,7 @@ def test_flower_lists_our_tasks_behind_basic_auth(live, app, migrated, redis_url
 def test_daily_analytics_runs_on_the_worker(live, app, planted):  # noqa: F811
     """02:00's task: snapshots for everyone, cohort aggregates, risk model and BKT refit, in one worker run."""
     import sqlalchemy as sa
+
     from models import CohortSnapshot, Enrollment, MetricSnapshot, RiskModelVersion, Section, db
 
     section = Section(external_id="s-daily", name="Daily")

@@ -1,12 +1,13 @@
 """Reading a learner's events and counters."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from models import User, db
-from worker.evaluation import update_learner_counters
+from services.evaluation import update_learner_counters
 
 
 def ingest(client, service, events):
@@ -16,18 +17,29 @@ def ingest(client, service, events):
 
 
 def test_events_are_paged_and_filtered(client, service):
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    ingest(client, service, [{"learner": "amy", "kind": "activity" if i % 2 else "assessment",
-                              "occurred_at": (start + timedelta(hours=i)).isoformat(),
-                              **({} if i % 2 else {"score": 5, "max_score": 10})} for i in range(30)])
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    ingest(
+        client,
+        service,
+        [
+            {
+                "learner": "amy",
+                "kind": "activity" if i % 2 else "assessment",
+                "occurred_at": (start + timedelta(hours=i)).isoformat(),
+                **({} if i % 2 else {"score": 5, "max_score": 10}),
+            }
+            for i in range(30)
+        ],
+    )
     page = client.get("/api/v1/learners/amy/events?limit=10", headers=service).json
     assert len(page["events"]) == 10 and page["next_before"]
     rest = client.get(f"/api/v1/learners/amy/events?limit=100&before={page['next_before']}", headers=service).json
     assert len(rest["events"]) == 20 and rest["next_before"] is None
     assessments = client.get("/api/v1/learners/amy/events?kind=assessment", headers=service).json["events"]
     assert len(assessments) == 15 and {e["kind"] for e in assessments} == {"assessment"}
-    window = client.get("/api/v1/learners/amy/events?since=2026-01-01T05:00:00Z&until=2026-01-01T10:00:00%2B00:00",
-                        headers=service).json["events"]
+    window = client.get(
+        "/api/v1/learners/amy/events?since=2026-01-01T05:00:00Z&until=2026-01-01T10:00:00%2B00:00", headers=service
+    ).json["events"]
     assert len(window) == 5
 
 
@@ -40,13 +52,29 @@ def test_bad_query_parameters_are_400(client, service):
 
 def test_summary_shows_counters_after_evaluation(client, service):
     client.put("/api/v1/sections/s1", json={"name": "S1"}, headers=service)
-    ingest(client, service, [
-        {"learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T09:00:00Z", "duration_seconds": 600},
-        {"learner": "amy", "kind": "assessment", "occurred_at": "2026-01-02T09:00:00Z", "score": 8, "max_score": 10},
-        {"learner": "amy", "kind": "assessment", "occurred_at": "2026-01-03T09:00:00Z", "score": 6, "max_score": 10},
-        {"learner": "amy", "kind": "attendance", "section": "s1", "date": "2026-01-02", "status": "present"},
-        {"learner": "amy", "kind": "attendance", "section": "s1", "date": "2026-01-03", "status": "absent"},
-    ])
+    ingest(
+        client,
+        service,
+        [
+            {"learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T09:00:00Z", "duration_seconds": 600},
+            {
+                "learner": "amy",
+                "kind": "assessment",
+                "occurred_at": "2026-01-02T09:00:00Z",
+                "score": 8,
+                "max_score": 10,
+            },
+            {
+                "learner": "amy",
+                "kind": "assessment",
+                "occurred_at": "2026-01-03T09:00:00Z",
+                "score": 6,
+                "max_score": 10,
+            },
+            {"learner": "amy", "kind": "attendance", "section": "s1", "date": "2026-01-02", "status": "present"},
+            {"learner": "amy", "kind": "attendance", "section": "s1", "date": "2026-01-03", "status": "absent"},
+        ],
+    )
     before = client.get("/api/v1/learners/amy/summary", headers=service).json["counters"]
     assert before["events_seen"] == 0 and before["last_evaluated_at"] is None
     update_learner_counters([db.session.scalar(sa.select(User.id).where(User.external_id == "amy"))])

@@ -1,7 +1,8 @@
 """The one migration chain: it builds exactly the models' schema, and runs down and up again."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa

@@ -1,16 +1,17 @@
 """Alert rules on planted learners against a real database: exactly the expected alerts, and the lifecycle."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from models import Alert, AlertHistory, ThresholdOverride, User, db
-from worker.monitoring import evaluate_rules
-from worker.sweeps import claim_window, cleanup_alerts, window_of
+from services.monitoring import evaluate_rules
+from services.sweeps import claim_window, cleanup_alerts, window_of
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def at(days_ago: float, hour: int = 10) -> str:
@@ -18,29 +19,46 @@ def at(days_ago: float, hour: int = 10) -> str:
     return min(day, NOW - timedelta(minutes=1)).isoformat()
 
 
-def learner_events(name: str, active_days: list[int], scores: list[tuple[int, float]], modules: list[int]) -> list[dict]:
+def learner_events(
+    name: str, active_days: list[int], scores: list[tuple[int, float]], modules: list[int]
+) -> list[dict]:
     events = [{"learner": name, "kind": "activity", "occurred_at": at(d), "module": "m1"} for d in active_days]
-    events += [{"learner": name, "kind": "assessment", "occurred_at": at(d, 15), "score": s, "max_score": 100, "module": "m1"}
-               for d, s in scores]
-    events += [{"learner": name, "kind": "module_completed", "occurred_at": at(d, 16), "module": f"m{i}"} for i, d in enumerate(modules)]
+    events += [
+        {"learner": name, "kind": "assessment", "occurred_at": at(d, 15), "score": s, "max_score": 100, "module": "m1"}
+        for d, s in scores
+    ]
+    events += [
+        {"learner": name, "kind": "module_completed", "occurred_at": at(d, 16), "module": f"m{i}"}
+        for i, d in enumerate(modules)
+    ]
     return events
 
 
 STEADY_SCORES = [(13, 76), (11, 74), (9, 78), (7, 75), (5, 77), (3, 74), (1, 76)]
 PLANTED = {
     "steady": learner_events("steady", list(range(14)), STEADY_SCORES, [12, 6, 1]),
-    "decliner": learner_events("decliner", list(range(14)),
-                               [(13, 86), (11, 84), (9, 85), (7, 83), (5, 70), (3, 60), (1, 50)], [12, 6, 1]),
-    "disengaged": learner_events("disengaged", list(range(6, 14)), [(13, 76), (11, 74), (9, 78), (7, 75), (6, 77)], [12, 7]),
-    "stagnating": learner_events("stagnating", list(range(14)), [(13, 76), (12, 74), (11, 78), (10, 75), (9, 77)], [12, 9]),
-    "inconsistent": learner_events("inconsistent", [0, 3, 6, 9, 12], [(12, 76), (9, 74), (6, 78), (3, 75), (0, 77)],
-                                   [12, 6, 0]),  # active on 3 of the last 7 days
+    "decliner": learner_events(
+        "decliner", list(range(14)), [(13, 86), (11, 84), (9, 85), (7, 83), (5, 70), (3, 60), (1, 50)], [12, 6, 1]
+    ),
+    "disengaged": learner_events(
+        "disengaged", list(range(6, 14)), [(13, 76), (11, 74), (9, 78), (7, 75), (6, 77)], [12, 7]
+    ),
+    "stagnating": learner_events(
+        "stagnating", list(range(14)), [(13, 76), (12, 74), (11, 78), (10, 75), (9, 77)], [12, 9]
+    ),
+    "inconsistent": learner_events(
+        "inconsistent", [0, 3, 6, 9, 12], [(12, 76), (9, 74), (6, 78), (3, 75), (0, 77)], [12, 6, 0]
+    ),  # active on 3 of the last 7 days
 }
 EXPECTED = {
     "performance": {"decliner": {"performance_decline", "declining_trend", "baseline_decline"}},
-    "engagement": {"steady": {"streak_milestone"}, "decliner": {"streak_milestone"},
-                   "disengaged": {"engagement_drop", "completion_stagnation", "low_consistency"},
-                   "stagnating": {"completion_stagnation", "streak_milestone"}, "inconsistent": {"low_consistency"}},
+    "engagement": {
+        "steady": {"streak_milestone"},
+        "decliner": {"streak_milestone"},
+        "disengaged": {"engagement_drop", "completion_stagnation", "low_consistency"},
+        "stagnating": {"completion_stagnation", "streak_milestone"},
+        "inconsistent": {"low_consistency"},
+    },
 }
 
 
@@ -52,15 +70,20 @@ def planted(client, service):
     events = [e for rows in PLANTED.values() for e in rows]
     assert client.post("/api/v1/events", json={"events": events}, headers=service).status_code == 201
     # The risk model is tested on its own; keep it quiet here so the rule set is exact.
-    db.session.add(ThresholdOverride(rule="at_risk", parameter="probability_at_least", scope_type="global", scope_id=0, value=1.01))
+    db.session.add(
+        ThresholdOverride(rule="at_risk", parameter="probability_at_least", scope_type="global", scope_id=0, value=1.01)
+    )
     db.session.commit()
     return dict(db.session.execute(sa.select(User.external_id, User.id).where(User.role == "learner")).all())
 
 
 def open_alerts() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
-    for name, rule in db.session.execute(sa.select(User.external_id, Alert.rule).join(User, User.id == Alert.learner_id)
-                                         .where(Alert.status != "resolved")):
+    for name, rule in db.session.execute(
+        sa.select(User.external_id, Alert.rule)
+        .join(User, User.id == Alert.learner_id)
+        .where(Alert.status != "resolved")
+    ):
         found.setdefault(name, set()).add(rule)
     return found
 
@@ -69,7 +92,9 @@ def test_planted_learners_raise_exactly_the_expected_alerts(planted):
     stats = evaluate_rules(planted.values(), "performance")
     assert open_alerts() == EXPECTED["performance"] and stats.created == 3 and stats.learners == 5
     evaluate_rules(planted.values(), "engagement")
-    expected = {name: EXPECTED["performance"].get(name, set()) | rules for name, rules in EXPECTED["engagement"].items()}
+    expected = {
+        name: EXPECTED["performance"].get(name, set()) | rules for name, rules in EXPECTED["engagement"].items()
+    }
     assert open_alerts() == expected
 
 
@@ -92,16 +117,28 @@ def test_alerts_carry_factors_recommendations_and_history(planted):
 
 def test_cleared_condition_resolves_and_cooldown_stops_flapping(planted, client, service):
     evaluate_rules([planted["decliner"]], "performance")
-    recovery = [{"learner": "decliner", "kind": "assessment", "occurred_at": at(0.1 * i), "score": 80 + i, "max_score": 100}
-                for i in (3, 2, 1)]
+    recovery = [
+        {"learner": "decliner", "kind": "assessment", "occurred_at": at(0.1 * i), "score": 80 + i, "max_score": 100}
+        for i in (3, 2, 1)
+    ]
     client.post("/api/v1/events", json={"events": recovery}, headers=service)
     stats = evaluate_rules([planted["decliner"]], "performance")
     assert stats.resolved >= 2 and "performance_decline" not in open_alerts().get("decliner", set())
     resolved = db.session.scalar(sa.select(Alert).where(Alert.rule == "performance_decline"))
     assert resolved.status == "resolved" and resolved.resolved_at is not None
-    assert db.session.scalar(sa.select(AlertHistory.to_status).where(AlertHistory.alert_id == resolved.id)
-                             .order_by(AlertHistory.id.desc()).limit(1)) == "resolved"
-    relapse = [{"learner": "decliner", "kind": "assessment", "occurred_at": at(0.01 * i), "score": 30, "max_score": 100} for i in (2, 1)]
+    assert (
+        db.session.scalar(
+            sa.select(AlertHistory.to_status)
+            .where(AlertHistory.alert_id == resolved.id)
+            .order_by(AlertHistory.id.desc())
+            .limit(1)
+        )
+        == "resolved"
+    )
+    relapse = [
+        {"learner": "decliner", "kind": "assessment", "occurred_at": at(0.01 * i), "score": 30, "max_score": 100}
+        for i in (2, 1)
+    ]
     client.post("/api/v1/events", json={"events": relapse}, headers=service)
     evaluate_rules([planted["decliner"]], "performance")
     assert "performance_decline" not in open_alerts().get("decliner", set())  # within the 24 h cooldown
@@ -110,7 +147,9 @@ def test_cleared_condition_resolves_and_cooldown_stops_flapping(planted, client,
 @pytest.mark.parametrize("scope", ["global", "learner"])
 def test_threshold_overrides_apply_by_scope(planted, scope):
     target = planted["inconsistent"] if scope == "learner" else 0
-    db.session.add(ThresholdOverride(rule="low_consistency", parameter="share_below", scope_type=scope, scope_id=target, value=0.3))
+    db.session.add(
+        ThresholdOverride(rule="low_consistency", parameter="share_below", scope_type=scope, scope_id=target, value=0.3)
+    )
     db.session.commit()
     evaluate_rules(planted.values(), "engagement")
     assert "low_consistency" not in open_alerts().get("inconsistent", set())
@@ -135,7 +174,9 @@ def test_two_beats_in_one_window_run_once(app):
 def test_cleanup_deletes_only_old_closed_alerts(planted):
     evaluate_rules(planted.values(), "engagement")
     old = NOW - timedelta(days=200)
-    db.session.execute(sa.update(Alert).where(Alert.rule == "streak_milestone").values(status="resolved", updated_at=old))
+    db.session.execute(
+        sa.update(Alert).where(Alert.rule == "streak_milestone").values(status="resolved", updated_at=old)
+    )
     db.session.commit()
     assert cleanup_alerts(90) == 3
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert).where(Alert.rule == "streak_milestone")) == 0
@@ -144,7 +185,8 @@ def test_cleanup_deletes_only_old_closed_alerts(planted):
 
 def test_velocity_sweep_stores_velocity_and_completion_forecasts(planted):
     from models import MetricSnapshot
-    from worker.monitoring import store_snapshots
+    from services.monitoring import store_snapshots
+
     assert store_snapshots(planted.values(), "velocity", with_completion=True) == 5
     snapshot = db.session.scalar(sa.select(MetricSnapshot).where(MetricSnapshot.learner_id == planted["steady"]))
     assert snapshot.metrics["snapshot"] == "velocity" and snapshot.metrics["modules_per_week"] > 0

@@ -1,4 +1,5 @@
 """The publisher: one envelope shape, appended to a bounded per-channel stream and published live."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ import json
 import pytest
 import redis
 
-from worker.channels import PUBSUB_PREFIX, STREAM_KEY, WATCHED_KEY, watch
-from worker.publisher import publish
+from services.channels import PUBSUB_PREFIX, STREAM_KEY, WATCHED_KEY, watch
+from services.publisher import publish
 
 
 def test_messages_are_streamed_and_published_with_their_stream_id(app):
@@ -17,12 +18,19 @@ def test_messages_are_streamed_and_published_with_their_stream_id(app):
     subscriber.subscribe(PUBSUB_PREFIX + channel)
     subscriber.get_message(timeout=1)
     watch(client, [channel])
-    assert publish(client, [("alert", channel, {"rule": "r", "value": 1.5}), ("metrics_update", channel, {"k": [1]})]) == 2
+    assert (
+        publish(client, [("alert", channel, {"rule": "r", "value": 1.5}), ("metrics_update", channel, {"k": [1]})]) == 2
+    )
     received = [json.loads(subscriber.get_message(timeout=2)["data"]) for _ in range(2)]
     stream = client.xrange(STREAM_KEY.format(channel))
     assert [m["id"] for m in received] == [entry_id.decode() for entry_id, _ in stream]
-    assert received[0] == {"id": received[0]["id"], "type": "alert", "channel": channel,
-                           "timestamp": received[0]["timestamp"], "data": {"rule": "r", "value": 1.5}}
+    assert received[0] == {
+        "id": received[0]["id"],
+        "type": "alert",
+        "channel": channel,
+        "timestamp": received[0]["timestamp"],
+        "data": {"rule": "r", "value": 1.5},
+    }
     assert json.loads(stream[1][1][b"m"]) == {k: v for k, v in received[1].items() if k != "id"}
     client.delete(STREAM_KEY.format(channel))
 
@@ -50,7 +58,8 @@ def test_the_shared_client_waits_for_a_connection_instead_of_failing(app):
     """150 callers at once, each holding a connection for 0.2 s: redis-py's default pool would refuse
     the 101st ("Too many connections"); ours makes it wait."""
     import threading
-    from worker import REDIS_POOL_SIZE, shared_redis
+
+    from services.clients import REDIS_POOL_SIZE, shared_redis
 
     client = shared_redis(app.config["REDIS_URL"])
     errors: list[Exception] = []

@@ -1,6 +1,7 @@
 """Live updates end to end: two gunicorn processes, a Celery worker, a Redis we can restart, and real
 WebSocket clients. Covers authentication and refusals, the subscription authorization matrix,
 initial data, live delivery, resume, heartbeats, slow clients, Redis restarts and cross-process delivery."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,9 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import redis
@@ -20,10 +21,10 @@ import requests
 from api.auth.tokens import issue_token
 from api.embedded_redis import EmbeddedRedis
 from models import Enrollment, Section, db
+from services.publisher import publish
 from tests.conftest import SECRET, bearer, create_user
 from tests.processes import Process, service_env, start_web, start_worker, wait_until
 from tests.ws_client import Socket
-from worker.publisher import publish
 
 pytestmark = pytest.mark.integration
 ALLOWED_ORIGIN = "https://lms.example"
@@ -54,15 +55,26 @@ def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
     data = EmbeddedRedis(tmp_path_factory.mktemp("realtime-redis")).start()
     broker = broker_database(redis_url)
     redis.Redis.from_url(broker).flushdb()
-    env = service_env(migrated, data.url, SECRET, CELERY_BROKER_URL=broker, WS_AUTH_TIMEOUT="2",
-                      WS_PING_INTERVAL="2", WS_QUEUE_SIZE=str(QUEUE_SIZE), WS_ALLOWED_ORIGINS=ALLOWED_ORIGIN)
+    env = service_env(
+        migrated,
+        data.url,
+        SECRET,
+        CELERY_BROKER_URL=broker,
+        WS_AUTH_TIMEOUT="2",
+        WS_PING_INTERVAL="2",
+        WS_QUEUE_SIZE=str(QUEUE_SIZE),
+        WS_ALLOWED_ORIGINS=ALLOWED_ORIGIN,
+    )
     worker = start_worker(env, log_dir, name="realtime-worker")
     web_a, url_a = start_web(env, log_dir, "web-a", processes=1)
     web_b, url_b = start_web(env, log_dir, "web-b", processes=1)
     try:
         for url in (url_a, url_b):
-            wait_until(lambda: requests.get(f"{url}/health", timeout=2).json()["checks"]["worker"]["ok"], 60,
-                       "web and worker to be healthy")
+            wait_until(
+                lambda url=url: requests.get(f"{url}/health", timeout=2).json()["checks"]["worker"]["ok"],
+                60,
+                "web and worker to be healthy",
+            )
         yield Live(url_a, url_b, data, web_a, web_b)
     except AssertionError:
         print(web_a.output(), web_b.output(), worker.output())
@@ -82,32 +94,53 @@ def token(user, ttl: int = 600) -> str:
 @pytest.fixture
 def school(app):
     """amy and bea in section S1 taught by ed; cal in S2 taught by eve; an admin and a service."""
-    users = {name: create_user(name, role) for name, role in (
-        ("amy", "learner"), ("bea", "learner"), ("cal", "learner"), ("ed", "educator"), ("eve", "educator"),
-        ("root", "admin"), ("lms", "service"))}
+    users = {
+        name: create_user(name, role)
+        for name, role in (
+            ("amy", "learner"),
+            ("bea", "learner"),
+            ("cal", "learner"),
+            ("ed", "educator"),
+            ("eve", "educator"),
+            ("root", "admin"),
+            ("lms", "service"),
+        )
+    }
     s1 = Section(external_id="S1", name="S1", educator_id=users["ed"].id)
     s2 = Section(external_id="S2", name="S2", educator_id=users["eve"].id)
     db.session.add_all([s1, s2])
     db.session.flush()
-    db.session.add_all([Enrollment(section_id=s1.id, learner_id=users["amy"].id),
-                        Enrollment(section_id=s1.id, learner_id=users["bea"].id),
-                        Enrollment(section_id=s2.id, learner_id=users["cal"].id)])
+    db.session.add_all(
+        [
+            Enrollment(section_id=s1.id, learner_id=users["amy"].id),
+            Enrollment(section_id=s1.id, learner_id=users["bea"].id),
+            Enrollment(section_id=s2.id, learner_id=users["cal"].id),
+        ]
+    )
     db.session.commit()
     return users
 
 
 def post_events(url: str, school, *events: dict) -> requests.Response:
-    response = requests.post(f"{url}/api/v1/events", json={"events": list(events)}, headers=bearer(school["lms"]), timeout=10)
+    response = requests.post(
+        f"{url}/api/v1/events", json={"events": list(events)}, headers=bearer(school["lms"]), timeout=10
+    )
     assert response.status_code == 201, response.text
     return response
 
 
 def activity(learner: str, event_id: str) -> dict:
-    return {"id": event_id, "learner": learner, "kind": "activity", "occurred_at": "2026-01-05T10:00:00Z",
-            "duration_seconds": 60}
+    return {
+        "id": event_id,
+        "learner": learner,
+        "kind": "activity",
+        "occurred_at": "2026-01-05T10:00:00Z",
+        "duration_seconds": 60,
+    }
 
 
 # --- authentication and refusals ----------------------------------------------------------------
+
 
 def test_token_in_query_or_first_message_and_ping(live, school):
     by_query = Socket(live.a, "/ws/alerts/", token=token(school["amy"]))
@@ -144,8 +177,12 @@ def test_refused_before_anything_is_sent(live, school, case):
 
 
 def test_origin_allow_list(live, school):
-    upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    upgrade = {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    }
     refused = requests.get(f"{live.a}/ws/alerts/", headers={**upgrade, "Origin": "https://evil.example"}, timeout=5)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "origin_not_allowed"
     allowed = Socket(live.a, "/ws/alerts/", headers={"Origin": ALLOWED_ORIGIN}, token=token(school["amy"]))
@@ -165,8 +202,14 @@ def test_token_expiry_ends_the_session(live, school):
 SUBSCRIPTIONS = {
     # who: {channel: allowed}
     "amy": {"learner:amy": True, "learner:bea": False, "learner:cal": False, "section:S1": False, "admin": False},
-    "ed": {"learner:amy": True, "learner:bea": True, "learner:cal": False, "section:S1": True, "section:S2": False,
-           "admin": False},
+    "ed": {
+        "learner:amy": True,
+        "learner:bea": True,
+        "learner:cal": False,
+        "section:S1": True,
+        "section:S2": False,
+        "admin": False,
+    },
     "root": {"learner:amy": True, "learner:cal": True, "section:S1": True, "section:S2": True, "admin": True},
     "lms": {"learner:cal": True, "section:S2": True, "admin": True},
 }
@@ -192,8 +235,17 @@ def test_subscription_authorization_matrix(live, school):
         socket_.close()
 
 
-@pytest.mark.parametrize("who,educator,allowed", [("ed", "ed", True), ("root", "ed", True), ("eve", "ed", False),
-                                                  ("amy", "ed", False), ("root", "amy", False), ("root", "nobody", False)])
+@pytest.mark.parametrize(
+    "who,educator,allowed",
+    [
+        ("ed", "ed", True),
+        ("root", "ed", True),
+        ("eve", "ed", False),
+        ("amy", "ed", False),
+        ("root", "amy", False),
+        ("root", "nobody", False),
+    ],
+)
 def test_performance_endpoint_is_for_the_educator_and_admins(live, school, who, educator, allowed):
     socket_ = Socket(live.a, f"/ws/performance/{educator}", token=token(school[who]))
     if allowed:
@@ -211,19 +263,39 @@ def test_named_endpoints_refuse_channel_changes(live, school):
     reply = socket_.recv()
     assert reply["type"] == "error" and reply["data"]["field"] == "type"
     socket_.send({"type": "explode"})
-    assert socket_.recv()["data"] == {"code": "bad_request", "message": "must be one of auth, subscribe, unsubscribe, ping",
-                                      "field": "type"}
+    assert socket_.recv()["data"] == {
+        "code": "bad_request",
+        "message": "must be one of auth, subscribe, unsubscribe, ping",
+        "field": "type",
+    }
     socket_.close()
 
 
 # --- initial data and live delivery -------------------------------------------------------------
 
+
 def test_dashboard_sends_initial_data_then_live_updates(live, school):
-    post_events(live.a, school, *[{"id": f"low-{i}", "learner": "amy", "kind": "assessment", "score": 5, "max_score": 100,
-                                   "occurred_at": f"2026-01-0{i + 1}T10:00:00Z"} for i in range(3)])
+    post_events(
+        live.a,
+        school,
+        *[
+            {
+                "id": f"low-{i}",
+                "learner": "amy",
+                "kind": "assessment",
+                "score": 5,
+                "max_score": 100,
+                "occurred_at": f"2026-01-0{i + 1}T10:00:00Z",
+            }
+            for i in range(3)
+        ],
+    )
     alerts_url = f"{live.a}/api/v1/progress/performance-alerts/"
-    wait_until(lambda: requests.get(alerts_url, headers=bearer(school["amy"]), timeout=5).json()["alerts"], 20,
-               "the worker to raise amy's alert")
+    wait_until(
+        lambda: requests.get(alerts_url, headers=bearer(school["amy"]), timeout=5).json()["alerts"],
+        20,
+        "the worker to raise amy's alert",
+    )
     dashboard = Socket(live.b, "/ws/dashboard/", token=token(school["amy"]))
     assert dashboard.recv()["type"] == "subscribed"
     initial = dashboard.recv()
@@ -259,14 +331,26 @@ def test_events_grades_attendance_and_exams_are_published(live, school):
         socket_.recv()
     service = bearer(school["lms"])
     post_events(live.a, school, activity("amy", "a-1"), activity("amy", "a-2"), activity("bea", "b-1"))
-    exam = requests.put(f"{live.a}/api/v1/exams/X1", json={"title": "Midterm", "max_marks": 50, "section": "S1"},
-                        headers=service, timeout=5)
+    exam = requests.put(
+        f"{live.a}/api/v1/exams/X1",
+        json={"title": "Midterm", "max_marks": 50, "section": "S1"},
+        headers=service,
+        timeout=5,
+    )
     assert exam.status_code == 201, exam.text
-    grades = requests.post(f"{live.a}/api/v1/exams/X1/grades", json={"grades": [{"learner": "amy", "marks": 41}]},
-                           headers=bearer(school["ed"]), timeout=5)
+    grades = requests.post(
+        f"{live.a}/api/v1/exams/X1/grades",
+        json={"grades": [{"learner": "amy", "marks": 41}]},
+        headers=bearer(school["ed"]),
+        timeout=5,
+    )
     assert grades.status_code == 201, grades.text
-    register = requests.post(f"{live.a}/api/v1/attendance", headers=bearer(school["ed"]), timeout=5, json={
-        "section": "S1", "date": "2026-01-05", "records": [{"learner": "amy", "status": "present"}]})
+    register = requests.post(
+        f"{live.a}/api/v1/attendance",
+        headers=bearer(school["ed"]),
+        timeout=5,
+        json={"section": "S1", "date": "2026-01-05", "records": [{"learner": "amy", "status": "present"}]},
+    )
     assert register.status_code == 201, register.text
 
     mine = learner.recv_type("activity")
@@ -286,8 +370,21 @@ def test_events_grades_attendance_and_exams_are_published(live, school):
 def test_alert_caused_on_process_a_reaches_a_socket_on_process_b(live, school):
     on_b = Socket(live.b, "/ws/alerts/", token=token(school["bea"]))
     assert on_b.recv()["type"] == "subscribed"
-    post_events(live.a, school, *[{"id": f"bea-low-{i}", "learner": "bea", "kind": "assessment", "score": 3,
-                                   "max_score": 100, "occurred_at": f"2026-01-0{i + 1}T10:00:00Z"} for i in range(3)])
+    post_events(
+        live.a,
+        school,
+        *[
+            {
+                "id": f"bea-low-{i}",
+                "learner": "bea",
+                "kind": "assessment",
+                "score": 3,
+                "max_score": 100,
+                "occurred_at": f"2026-01-0{i + 1}T10:00:00Z",
+            }
+            for i in range(3)
+        ],
+    )
     alert = on_b.recv_type("alert", timeout=20)
     assert alert["channel"] == "learner:bea" and alert["data"]["rule"] == "performance_decline"
     assert [m["type"] for m in on_b.seen] == ["subscribed", "alert"], "the alerts endpoint forwards alerts only"
@@ -295,6 +392,7 @@ def test_alert_caused_on_process_a_reaches_a_socket_on_process_b(live, school):
 
 
 # --- resume, heartbeats, slow clients, Redis restarts --------------------------------------------
+
 
 def test_resume_after_disconnect_loses_and_repeats_nothing(live, school):
     first = Socket(live.a, "/ws", token=token(school["amy"]))
@@ -322,7 +420,12 @@ def test_resume_after_disconnect_loses_and_repeats_nothing(live, school):
     # A named endpoint resumes through ?last_id= and tells the client to refetch when the gap is gone.
     resumed = Socket(live.a, "/ws/activity/", token=token(school["amy"]), last_id=last_id)
     resumed.recv()
-    assert [m["data"]["events"][0]["id"] for m in resumed.fence() if m["type"] == "activity"] == ["r-1", "r-2", "r-3", "r-4"]
+    assert [m["data"]["events"][0]["id"] for m in resumed.fence() if m["type"] == "activity"] == [
+        "r-1",
+        "r-2",
+        "r-3",
+        "r-4",
+    ]
     resumed.close()
     too_old = Socket(live.a, "/ws/activity/", token=token(school["amy"]), last_id="1-0")
     too_old.recv()
@@ -333,8 +436,10 @@ def test_resume_after_disconnect_loses_and_repeats_nothing(live, school):
 
 def test_server_closes_a_client_that_stops_answering_pings(live, school):
     raw = socket.create_connection(("127.0.0.1", int(live.a.rsplit(":", 1)[1])))
-    raw.sendall(f"GET /ws/alerts/?token={token(school['amy'])} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    raw.sendall(
+        f"GET /ws/alerts/?token={token(school['amy'])} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
     started = time.monotonic()
     raw.settimeout(15)
     received = b""
@@ -349,8 +454,10 @@ def test_a_slow_client_is_dropped_without_delaying_a_fast_one(live, school):
     port = int(live.a.rsplit(":", 1)[1])
     slow = socket.create_connection(("127.0.0.1", port))
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    slow.sendall(f"GET /ws/activity/?token={token(school['root'])} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    slow.sendall(
+        f"GET /ws/activity/?token={token(school['root'])} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
     fast = Socket(live.a, "/ws/activity/", token=token(school["root"]))
     fast.recv()
     time.sleep(0.3)
@@ -389,15 +496,26 @@ def test_sockets_survive_a_redis_restart(live, school):
 
 # --- the JavaScript client ----------------------------------------------------------------------
 
+
 class NodeClient:
     """static/js/learnpulse.js running in Node.js (its built-in WebSocket), driven line by line."""
 
     def __init__(self, base_url: str, path: str, token_: str) -> None:
         root = Path(__file__).resolve().parent.parent
         self.process = subprocess.Popen(
-            ["node", "--experimental-websocket", str(root / "tests/js/client_driver.js"),
-             str(root / "api/static/js/learnpulse.js"), base_url, path, token_],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [
+                "node",
+                "--experimental-websocket",
+                str(root / "tests/js/client_driver.js"),
+                str(root / "api/static/js/learnpulse.js"),
+                base_url,
+                path,
+                token_,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.lines: queue.Queue[dict] = queue.Queue()
         self.log: list[dict] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -423,8 +541,12 @@ class NodeClient:
         self.process.stdin.flush()
 
     def activity_ids(self) -> list[str]:
-        return [e["id"] for line in self.log if line.get("message", {}).get("type") == "activity"
-                for e in line["message"]["data"]["events"]]
+        return [
+            e["id"]
+            for line in self.log
+            if line.get("message", {}).get("type") == "activity"
+            for e in line["message"]["data"]["events"]
+        ]
 
     def stop(self) -> None:
         try:

@@ -1,5 +1,6 @@
 """The WebSocket protocol and per-socket ordering, without a network: message parsing, frames,
 and the resume rule (backlog first, then held live messages, each stream id at most once)."""
+
 from __future__ import annotations
 
 import json
@@ -8,16 +9,30 @@ import pytest
 from wsproto.frame_protocol import FrameDecoder, Opcode
 
 from api.realtime.connection import Connection
-from api.realtime.protocol import (ProtocolError, envelope_type, last_id_for, parse_client_message,
-                                   parse_query_last_id, parse_stream_id, text_frame)
+from api.realtime.protocol import (
+    ProtocolError,
+    envelope_type,
+    last_id_for,
+    parse_client_message,
+    parse_query_last_id,
+    parse_stream_id,
+    text_frame,
+)
 from api.realtime.routes import origin_allowed
 
 
-@pytest.mark.parametrize("raw,field", [
-    ("{", "message"), ("[]", "message"), ('{"type": "shout"}', "type"), ('{"type": "auth"}', "token"),
-    ('{"type": "subscribe"}', "channel"), ('{"type": "subscribe", "channel": "learner:a", "last_id": "yesterday"}', "last_id"),
-    ('{"type": "subscribe", "channel": "learner:a", "last_id": {"learner:a": 5}}', "last_id"),
-])
+@pytest.mark.parametrize(
+    "raw,field",
+    [
+        ("{", "message"),
+        ("[]", "message"),
+        ('{"type": "shout"}', "type"),
+        ('{"type": "auth"}', "token"),
+        ('{"type": "subscribe"}', "channel"),
+        ('{"type": "subscribe", "channel": "learner:a", "last_id": "yesterday"}', "last_id"),
+        ('{"type": "subscribe", "channel": "learner:a", "last_id": {"learner:a": 5}}', "last_id"),
+    ],
+)
 def test_bad_client_messages_name_the_field(raw, field):
     with pytest.raises(ProtocolError) as error:
         parse_client_message(raw)

@@ -3,11 +3,13 @@
 (simple-websocket's client was tried first: when the server's first frame arrives in the same TCP
 read as the 101 response, it keeps the frame buffered until more data comes, so tests stalled.)
 """
+
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from websockets.exceptions import ConnectionClosed
@@ -21,8 +23,16 @@ class Socket:
         url = base_url.replace("http://", "ws://") + path + (f"?{urlencode(query)}" if query else "")
         headers = dict(headers or {})
         origin = headers.pop("Origin", None)
-        self.ws = connect(url, additional_headers=headers, origin=origin, ping_interval=None, proxy=None,
-                          max_size=None, max_queue=None, open_timeout=10)
+        self.ws = connect(
+            url,
+            additional_headers=headers,
+            origin=origin,
+            ping_interval=None,
+            proxy=None,
+            max_size=None,
+            max_queue=None,
+            open_timeout=10,
+        )
         self.seen: list[dict[str, Any]] = []
 
     def send(self, message: dict[str, Any]) -> None:
@@ -32,12 +42,16 @@ class Socket:
         try:
             raw = self.ws.recv(timeout=timeout)
         except TimeoutError:
-            raise AssertionError(f"no message within {timeout}s (seen so far: {[m['type'] for m in self.seen]})") from None
+            raise AssertionError(
+                f"no message within {timeout}s (seen so far: {[m['type'] for m in self.seen]})"
+            ) from None
         message = json.loads(raw)
         self.seen.append(message)
         return message
 
-    def recv_type(self, kind: str, timeout: float = 10.0, where: Callable[[dict], bool] = lambda m: True) -> dict[str, Any]:
+    def recv_type(
+        self, kind: str, timeout: float = 10.0, where: Callable[[dict], bool] = lambda m: True
+    ) -> dict[str, Any]:
         """The next message of this type (and condition), skipping others."""
         deadline = time.monotonic() + timeout
         while True:

@@ -1,39 +1,15 @@
-"""Periodic sweeps: one coordinator per window (Redis lock), fanned out as a Celery group of shards."""
+"""Sweep fan-out: claim the window, then one Celery group of shards that any worker can take."""
+
 from __future__ import annotations
 
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from celery import group
-from flask import current_app
 
-from models import Alert, AlertHistory, db
-from worker import redis_client
-from worker.monitoring import evaluate_rules, learner_ids_between, shard_ranges, store_snapshots
-
-PERIOD_SECONDS = {"performance": 15 * 60, "engagement": 3600, "velocity": 6 * 3600, "daily": 86400}
-SHARD_SIZE = 5000  # default learners per shard task (MONITORING_SHARD_SIZE): Celery's ~1-2 ms per task is noise
-STATUS_KEY = "learnpulse:monitoring:{}"
-LOCK_KEY = "learnpulse:lock:sweep:{}:{}"
-SHARD_DONE_KEY = "learnpulse:done:shard:{}:{}:{}"
-
-
-def window_of(sweep: str, now: float | None = None) -> int:
-    """The sweep's time window number: one run per window, however many beats fire."""
-    return int((now or time.time()) // PERIOD_SECONDS[sweep])
-
-
-def claim_window(sweep: str, window: int, owner: str) -> bool:
-    """True for the first claimant of this window, and for that same task when it is redelivered
-    (its worker died after claiming); another task in the same window (a second beat) gets False."""
-    key = LOCK_KEY.format(sweep, window)
-    client = redis_client()
-    if client.set(key, owner, nx=True, ex=2 * PERIOD_SECONDS[sweep]):
-        return True
-    holder = client.get(key)
-    return holder is not None and holder.decode() == owner
+from services.clients import redis_client
+from services.monitoring import shard_ranges
+from services.sweeps import STATUS_KEY, claim_window, shard_size, window_of
 
 
 def start_sweep(sweep: str, shard_task: Any, owner: str) -> dict[str, Any]:
@@ -41,62 +17,21 @@ def start_sweep(sweep: str, shard_task: Any, owner: str) -> dict[str, Any]:
     window = window_of(sweep)
     if not claim_window(sweep, window, owner):
         return {"sweep": sweep, "window": window, "skipped": "this window already ran"}
-    ranges = shard_ranges(current_app.config.get("MONITORING_SHARD_SIZE", SHARD_SIZE))
-    redis_client().hset(STATUS_KEY.format(sweep), mapping={
-        "window": window, "started_at": datetime.now(timezone.utc).isoformat(), "shards": len(ranges), "shards_done": 0,
-        "learners": 0, "alerts_created": 0, "alerts_resolved": 0, "finished_at": "", "duration_seconds": ""})
+    ranges = shard_ranges(shard_size())
+    redis_client().hset(
+        STATUS_KEY.format(sweep),
+        mapping={
+            "window": window,
+            "started_at": datetime.now(UTC).isoformat(),
+            "shards": len(ranges),
+            "shards_done": 0,
+            "learners": 0,
+            "alerts_created": 0,
+            "alerts_resolved": 0,
+            "finished_at": "",
+            "duration_seconds": "",
+        },
+    )
     if ranges:
         group(shard_task.s(sweep, low, high, window) for low, high in ranges).apply_async()
     return {"sweep": sweep, "window": window, "shards": len(ranges)}
-
-
-def run_shard(sweep: str, low: int, high: int, window: int) -> dict[str, Any]:
-    """Evaluate one range of learners; a redelivered shard that already finished does nothing."""
-    done_key = SHARD_DONE_KEY.format(sweep, window, low)
-    if redis_client().exists(done_key):
-        return {"skipped": "shard already done"}
-    started = time.monotonic()
-    ids = learner_ids_between(low, high)
-    if sweep == "velocity":
-        created = resolved = 0
-        store_snapshots(ids, "velocity", with_completion=True)  # velocity metrics and completion forecasts
-    else:
-        stats = evaluate_rules(ids, sweep)
-        created, resolved = stats.created, stats.resolved
-    _record(sweep, window, len(ids), created, resolved, time.monotonic() - started)
-    redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS[sweep])
-    return {"sweep": sweep, "learners": len(ids), "created": created, "resolved": resolved}
-
-
-def _record(sweep: str, window: int, learners: int, created: int, resolved: int, seconds: float) -> None:
-    """Add a shard's figures to the sweep's status (read by `flask monitoring status`)."""
-    key = STATUS_KEY.format(sweep)
-    client = redis_client()
-    if client.hget(key, "window") not in (str(window).encode(), None):
-        return  # a newer window has started; this late shard's figures belong to an old run
-    pipe = client.pipeline()
-    pipe.hincrby(key, "learners", learners).hincrby(key, "alerts_created", created).hincrby(key, "alerts_resolved", resolved)
-    pipe.hincrby(key, "shards_done", 1)
-    shards_done, total = pipe.execute()[-1], int(client.hget(key, "shards") or 0)
-    if shards_done >= total:
-        started = datetime.fromisoformat(client.hget(key, "started_at").decode())
-        finished = datetime.now(timezone.utc)
-        client.hset(key, mapping={"finished_at": finished.isoformat(),
-                                  "duration_seconds": round((finished - started).total_seconds(), 3)})
-
-
-def sweep_status() -> dict[str, dict[str, str]]:
-    """Last run of each periodic task."""
-    client = redis_client()
-    return {sweep: {k.decode(): v.decode() for k, v in client.hgetall(STATUS_KEY.format(sweep)).items()}
-            for sweep in PERIOD_SECONDS}
-
-
-def cleanup_alerts(retention_days: int) -> int:
-    """Delete resolved and acknowledged alerts older than the retention, with their history."""
-    cutoff = datetime.now(timezone.utc) - timedelta(days=retention_days)
-    old = sa.select(Alert.id).where(Alert.status.in_(("resolved", "acknowledged")), Alert.updated_at < cutoff)
-    db.session.execute(sa.delete(AlertHistory).where(AlertHistory.alert_id.in_(old)))
-    deleted = db.session.execute(sa.delete(Alert).where(Alert.id.in_(old))).rowcount
-    db.session.commit()
-    return deleted

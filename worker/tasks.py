@@ -1,25 +1,28 @@
-"""Celery tasks: thin wrappers that load by id, compute, persist."""
+"""Celery tasks: thin wrappers that load by id, compute, persist. Retry policy: services.clients.FlaskTask."""
+
 from __future__ import annotations
 
 import time
 
-import redis
 from celery import shared_task
 from flask import current_app
-from sqlalchemy.exc import OperationalError
 
-from worker.dispatch import pop_pending, start_drain
-from worker.evaluation import update_learner_counters
-from worker.model_training import fit_and_store_skill_models, train_and_store_risk_model
-from worker.monitoring import (build_inputs, evaluate_rules, learner_ids_between, shard_ranges, store_cohort_snapshots,
-                               store_snapshots)
-from worker.sweeps import SHARD_SIZE, claim_window, cleanup_alerts, run_shard, start_sweep, window_of
+from services.dispatch import pop_pending, start_drain
+from services.evaluation import update_learner_counters
+from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
+from services.monitoring import (
+    build_inputs,
+    evaluate_rules,
+    learner_ids_between,
+    shard_ranges,
+    store_cohort_snapshots,
+    store_snapshots,
+)
+from services.sweeps import claim_window, cleanup_alerts, run_shard, shard_size, window_of
+from worker.sweeps import start_sweep
 
-TRANSIENT = (OperationalError, redis.ConnectionError, redis.TimeoutError)
 
-
-@shared_task(name="learnpulse.evaluate_learners", autoretry_for=TRANSIENT, retry_backoff=True,
-             retry_backoff_max=60, max_retries=8)
+@shared_task(name="learnpulse.evaluate_learners", max_retries=8)
 def evaluate_learners(learner_ids: list[int]) -> dict[str, int]:
     """Refresh counters, evaluate the score rules, store and publish fresh metrics for these learners."""
     updated = update_learner_counters(learner_ids)
@@ -29,8 +32,7 @@ def evaluate_learners(learner_ids: list[int]) -> dict[str, int]:
     return {"learners": updated, "alerts_created": stats.created, "alerts_resolved": stats.resolved}
 
 
-@shared_task(name="learnpulse.evaluate_pending", autoretry_for=TRANSIENT, retry_backoff=True,
-             retry_backoff_max=60, max_retries=8)
+@shared_task(name="learnpulse.evaluate_pending", max_retries=8)
 def evaluate_pending() -> dict[str, int]:
     """Drain the learners that new events touched, a vectorized batch at a time."""
     start_drain()
@@ -41,44 +43,54 @@ def evaluate_pending() -> dict[str, int]:
     return {"learners": learners, "batches": batches}
 
 
-@shared_task(name="learnpulse.train_risk_model", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
+@shared_task(name="learnpulse.train_risk_model", max_retries=3)
 def train_risk_model() -> dict[str, object]:
     """Retrain the risk model on learners with an outcome; the new version is used from then on."""
     version = train_and_store_risk_model()
-    return {"version": version.id, "kind": version.kind, "samples": version.samples,
-            "roc_auc": version.quality.get("roc_auc")}
+    return {
+        "version": version.id,
+        "kind": version.kind,
+        "samples": version.samples,
+        "roc_auc": version.quality.get("roc_auc"),
+    }
 
 
-@shared_task(name="learnpulse.fit_skill_models", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
+@shared_task(name="learnpulse.fit_skill_models", max_retries=3)
 def fit_skill_models() -> dict[str, int]:
     """Refit every skill's BKT parameters by EM and rebuild mastery from history with them."""
     return {"skills": fit_and_store_skill_models()}
 
 
-@shared_task(name="learnpulse.monitoring.sweep", bind=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+@shared_task(name="learnpulse.monitoring.sweep", bind=True, max_retries=5)
 def monitoring_sweep(self, sweep: str) -> dict[str, object]:
     """Periodic sweep coordinator: claim this window, fan out shards."""
     return start_sweep(sweep, monitoring_shard, owner=self.request.id or "direct")
 
 
-@shared_task(name="learnpulse.monitoring.shard", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+@shared_task(name="learnpulse.monitoring.shard", max_retries=5)
 def monitoring_shard(sweep: str, low: int, high: int, window: int) -> dict[str, object]:
     """One range of learners of a sweep."""
     return run_shard(sweep, low, high, window)
 
 
-@shared_task(name="learnpulse.analytics.daily", bind=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
+@shared_task(name="learnpulse.analytics.daily", bind=True, max_retries=3)
 def daily_analytics(self) -> dict[str, object]:
     """02:00 UTC: snapshots of every learner, risk model retraining and BKT refit."""
     if not claim_window("daily", window_of("daily"), owner=self.request.id or "direct"):
         return {"skipped": "already ran today"}
-    snapshots = sum(store_snapshots(learner_ids_between(low, high), "daily") for low, high in shard_ranges(SHARD_SIZE))
+    snapshots = sum(
+        store_snapshots(learner_ids_between(low, high), "daily") for low, high in shard_ranges(shard_size())
+    )
     version = train_and_store_risk_model()
-    return {"snapshots": snapshots, "cohorts": store_cohort_snapshots(), "risk_model": version.id,
-            "skills": fit_and_store_skill_models()}
+    return {
+        "snapshots": snapshots,
+        "cohorts": store_cohort_snapshots(),
+        "risk_model": version.id,
+        "skills": fit_and_store_skill_models(),
+    }
 
 
-@shared_task(name="learnpulse.alerts.cleanup", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
+@shared_task(name="learnpulse.alerts.cleanup", max_retries=3)
 def alerts_cleanup() -> dict[str, int]:
     """Weekly: delete closed alerts past the retention period."""
     return {"deleted": cleanup_alerts(current_app.config["ALERT_RETENTION_DAYS"])}

@@ -1,4 +1,5 @@
 """Alerts for people: lists with statistics, acknowledgement, history, preferences, notifications, thresholds."""
+
 from flask import Blueprint
 
 bp = Blueprint("alerts", __name__)

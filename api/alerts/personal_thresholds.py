@@ -1,4 +1,5 @@
 """Threshold preferences through /alerts/preferences: a learner for themselves, an educator for a section."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,7 +13,7 @@ from api.auth.guard import current_user
 from api.errors import ApiError, field_error
 from models import Section, ThresholdOverride, User, db, utcnow
 from models.upsert import upsert_rows
-from worker.thresholds import resolve_thresholds
+from services.thresholds import resolve_thresholds
 
 
 def threshold_scope() -> tuple[str, int] | None:
@@ -42,8 +43,11 @@ def effective_thresholds(scope_type: str, scope_id: int) -> dict[str, dict[str, 
     section = db.session.get(Section, scope_id)
     scopes = [("global", 0), ("course", section.course_id or -1), ("section", scope_id)]
     for scope in scopes:
-        for row in db.session.scalars(sa.select(ThresholdOverride).where(ThresholdOverride.scope_type == scope[0],
-                                                                          ThresholdOverride.scope_id == scope[1])):
+        for row in db.session.scalars(
+            sa.select(ThresholdOverride).where(
+                ThresholdOverride.scope_type == scope[0], ThresholdOverride.scope_id == scope[1]
+            )
+        ):
             if row.rule in out and row.parameter in out[row.rule]:
                 out[row.rule][row.parameter] = row.value
     return out
@@ -53,10 +57,16 @@ def set_thresholds(scope_type: str, scope_id: int, thresholds: Any) -> None:
     """Validate {rule: {parameter: number}} and store it as overrides of this scope (all or nothing)."""
     errors, rows = [], []
     if not isinstance(thresholds, dict):
-        raise ApiError(422, "thresholds must be an object", details=[field_error("thresholds", "must be {rule: {parameter: value}}")])
+        raise ApiError(
+            422,
+            "thresholds must be an object",
+            details=[field_error("thresholds", "must be {rule: {parameter: value}}")],
+        )
     for rule, params in thresholds.items():
         if rule not in RULES or not isinstance(params, dict):
-            errors.append(field_error(f"thresholds.{rule}", "unknown rule" if rule not in RULES else "must be an object"))
+            errors.append(
+                field_error(f"thresholds.{rule}", "unknown rule" if rule not in RULES else "must be an object")
+            )
             continue
         for name, value in params.items():
             if name not in RULES[rule].defaults:
@@ -64,8 +74,17 @@ def set_thresholds(scope_type: str, scope_id: int, thresholds: Any) -> None:
             elif isinstance(value, bool) or not isinstance(value, (int, float)):
                 errors.append(field_error(f"thresholds.{rule}.{name}", "must be a number"))
             else:
-                rows.append({"rule": rule, "parameter": name, "scope_type": scope_type, "scope_id": scope_id,
-                             "value": float(value), "created_at": utcnow(), "updated_at": utcnow()})
+                rows.append(
+                    {
+                        "rule": rule,
+                        "parameter": name,
+                        "scope_type": scope_type,
+                        "scope_id": scope_id,
+                        "value": float(value),
+                        "created_at": utcnow(),
+                        "updated_at": utcnow(),
+                    }
+                )
     if errors:
         raise ApiError(422, "some thresholds are invalid; nothing was changed", details=errors)
     upsert_rows(ThresholdOverride, ["rule", "parameter", "scope_type", "scope_id"], rows, ["value", "updated_at"])

@@ -1,7 +1,8 @@
 """Which alerts a user may see, filtered by the common query parameters, and their statistics."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from api.access import SEES_EVERYONE, readable_learner
 from api.auth.guard import Principal
 from api.query_args import list_arg
 from models import ALERT_STATUSES, SEVERITIES, Alert, Enrollment, Section, User, db
-from worker.alerting import alert_json
+from services.alerting import alert_json
 
 
 def visible_learners(user: Principal) -> sa.Select | None:
@@ -20,8 +21,11 @@ def visible_learners(user: Principal) -> sa.Select | None:
     if user.role in SEES_EVERYONE:
         return None
     if user.role == "educator":
-        return (sa.select(Enrollment.learner_id).join(Section, Section.id == Enrollment.section_id)
-                .where(Section.educator_id == user.id))
+        return (
+            sa.select(Enrollment.learner_id)
+            .join(Section, Section.id == Enrollment.section_id)
+            .where(Section.educator_id == user.id)
+        )
     return sa.select(sa.literal(user.id))
 
 
@@ -33,8 +37,11 @@ def filtered_alerts(user: Principal) -> sa.Select:
         query = query.where(Alert.learner_id == readable_learner(user, learner).id)
     elif (scope := visible_learners(user)) is not None:
         query = query.where(Alert.learner_id.in_(scope))
-    for name, column, allowed in (("types", Alert.rule, tuple(RULES)), ("severity", Alert.severity, SEVERITIES),
-                                  ("status", Alert.status, ALERT_STATUSES)):
+    for name, column, allowed in (
+        ("types", Alert.rule, tuple(RULES)),
+        ("severity", Alert.severity, SEVERITIES),
+        ("status", Alert.status, ALERT_STATUSES),
+    ):
         values = list_arg(name, allowed)
         if values:
             query = query.where(column.in_(values))
@@ -43,19 +50,32 @@ def filtered_alerts(user: Principal) -> sa.Select:
 
 def alerts_json(alerts: list[Alert]) -> list[dict[str, Any]]:
     """Alerts as the API shows them, each with its learner's external id (one query for all)."""
-    names = dict(db.session.execute(sa.select(User.id, User.external_id)
-                                    .where(User.id.in_({a.learner_id for a in alerts}))).all()) if alerts else {}
+    names = (
+        dict(
+            db.session.execute(
+                sa.select(User.id, User.external_id).where(User.id.in_({a.learner_id for a in alerts}))
+            ).all()
+        )
+        if alerts
+        else {}
+    )
     return [alert_json(alert, names.get(alert.learner_id)) for alert in alerts]
 
 
 def statistics(query: sa.Select) -> dict[str, Any]:
     """Totals by status, severity and type, and the last week's volume and daily average."""
     alerts = query.subquery()
-    week_ago = datetime.now(timezone.utc) - timedelta(days=7)
+    week_ago = datetime.now(UTC) - timedelta(days=7)
 
     def counts(column: str) -> dict[str, int]:
         return dict(db.session.execute(sa.select(alerts.c[column], sa.func.count()).group_by(alerts.c[column])).all())
 
     last_week = db.session.scalar(sa.select(sa.func.count()).select_from(alerts).where(alerts.c.created_at >= week_ago))
-    return {"total": sum(counts("status").values()), "by_status": counts("status"), "by_severity": counts("severity"),
-            "frequency": counts("rule"), "total_last_week": last_week, "average_per_day": round(last_week / 7, 2)}
+    return {
+        "total": sum(counts("status").values()),
+        "by_status": counts("status"),
+        "by_severity": counts("severity"),
+        "frequency": counts("rule"),
+        "total_last_week": last_week,
+        "average_per_day": round(last_week / 7, 2),
+    }

@@ -1,21 +1,22 @@
 """Alert lists, acknowledgement, history, statistics, preferences and notifications."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from analytics.alert_rules import RULES
 from api.access import can_read_learner
 from api.alerts import bp
+from api.alerts.personal_thresholds import effective_thresholds, scope_label, set_thresholds, threshold_scope
 from api.alerts.queries import alerts_json, filtered_alerts, statistics, visible_learners
 from api.auth.guard import current_user, require_auth
-from api.alerts.personal_thresholds import effective_thresholds, scope_label, set_thresholds, threshold_scope
 from api.errors import ApiError, field_error
 from api.query_args import page_args
 from api.validation import Field, json_body, validated
 from models import SEVERITIES, Alert, AlertHistory, NotificationPreference, User, db
-from worker.alerting import alert_json
+from services.alerting import alert_json
 
 PREFERENCE_FIELDS = {"min_severity": Field("str", choices=SEVERITIES), "muted": Field("bool")}
 
@@ -54,13 +55,24 @@ def acknowledge(alert_id: int):
         raise ApiError(404, f"no alert {alert_id} that you can see")
     if alert.status != "open":
         raise ApiError(409, f"alert {alert_id} is {alert.status}; only open alerts can be acknowledged")
-    now = datetime.now(timezone.utc)
-    changed = db.session.execute(sa.update(Alert).where(Alert.id == alert_id, Alert.status == "open")
-                                 .values(status="acknowledged", acknowledged_at=now, updated_at=now)).rowcount
+    now = datetime.now(UTC)
+    changed = db.session.execute(
+        sa.update(Alert)
+        .where(Alert.id == alert_id, Alert.status == "open")
+        .values(status="acknowledged", acknowledged_at=now, updated_at=now)
+    ).rowcount
     if not changed:
         raise ApiError(409, f"alert {alert_id} changed meanwhile; fetch it again")
-    db.session.add(AlertHistory(alert_id=alert_id, from_status="open", to_status="acknowledged",
-                                actor_id=current_user().id, note=body.get("note"), at=now))
+    db.session.add(
+        AlertHistory(
+            alert_id=alert_id,
+            from_status="open",
+            to_status="acknowledged",
+            actor_id=current_user().id,
+            note=body.get("note"),
+            at=now,
+        )
+    )
     db.session.commit()
     db.session.refresh(alert)
     return alert_json(alert, db.session.get(User, alert.learner_id).external_id)
@@ -77,23 +89,49 @@ def history():
     if page["before"]:
         query = query.where(AlertHistory.id < page["before"])
     rows = db.session.execute(query.order_by(AlertHistory.id.desc()).limit(page["limit"])).all()
-    people = {u.id: u.external_id for u in db.session.scalars(sa.select(User).where(
-        User.id.in_({r[0].actor_id for r in rows} | {r[2] for r in rows})))} if rows else {}
-    return {"history": [{"id": h.id, "alert_id": h.alert_id, "rule": rule, "learner": people.get(learner),
-                         "from_status": h.from_status, "to_status": h.to_status, "actor": people.get(h.actor_id),
-                         "note": h.note, "at": h.at.isoformat()} for h, rule, learner in rows],
-            "next_before": rows[-1][0].id if len(rows) == page["limit"] else None}
+    people = (
+        {
+            u.id: u.external_id
+            for u in db.session.scalars(
+                sa.select(User).where(User.id.in_({r[0].actor_id for r in rows} | {r[2] for r in rows}))
+            )
+        }
+        if rows
+        else {}
+    )
+    return {
+        "history": [
+            {
+                "id": h.id,
+                "alert_id": h.alert_id,
+                "rule": rule,
+                "learner": people.get(learner),
+                "from_status": h.from_status,
+                "to_status": h.to_status,
+                "actor": people.get(h.actor_id),
+                "note": h.note,
+                "at": h.at.isoformat(),
+            }
+            for h, rule, learner in rows
+        ],
+        "next_before": rows[-1][0].id if len(rows) == page["limit"] else None,
+    }
 
 
 def _preferences(user_id: int) -> NotificationPreference:
     return db.session.get(NotificationPreference, user_id) or NotificationPreference(
-        user_id=user_id, types=None, min_severity="low", muted=False)
+        user_id=user_id, types=None, min_severity="low", muted=False
+    )
 
 
 def _preferences_json(preference: NotificationPreference) -> dict:
     scope = threshold_scope()
-    return {"types": preference.types, "min_severity": preference.min_severity, "muted": preference.muted,
-            **({"thresholds": effective_thresholds(*scope), "threshold_scope": scope_label(*scope)} if scope else {})}
+    return {
+        "types": preference.types,
+        "min_severity": preference.min_severity,
+        "muted": preference.muted,
+        **({"thresholds": effective_thresholds(*scope), "threshold_scope": scope_label(*scope)} if scope else {}),
+    }
 
 
 @bp.get("/alerts/preferences")
@@ -111,19 +149,27 @@ def put_preferences():
     ({rule: {parameter: value}}): a learner's apply to themselves, an educator's to `?section=`."""
     raw = json_body()
     thresholds = raw.pop("thresholds", None) if isinstance(raw, dict) else None
-    body = validated({k: v for k, v in raw.items() if k != "types"} if isinstance(raw, dict) else raw, PREFERENCE_FIELDS)
+    body = validated(
+        {k: v for k, v in raw.items() if k != "types"} if isinstance(raw, dict) else raw, PREFERENCE_FIELDS
+    )
     if thresholds is not None:
         scope = threshold_scope()
         if scope is None:
-            raise ApiError(422, "thresholds are set by learners for themselves and by educators for a section",
-                           details=[field_error("thresholds", "use ?section=<id> as an educator; admins use /admin/thresholds")])
+            raise ApiError(
+                422,
+                "thresholds are set by learners for themselves and by educators for a section",
+                details=[field_error("thresholds", "use ?section=<id> as an educator; admins use /admin/thresholds")],
+            )
         set_thresholds(*scope, thresholds)
     preference = _preferences(current_user().id)
     if "types" in raw:
         types = raw["types"]
         if types is not None and (not isinstance(types, list) or any(t not in RULES for t in types)):
-            raise ApiError(422, "types must be null or a list of rule names",
-                           details=[{"path": "types", "reason": f"each must be one of {', '.join(RULES)}"}])
+            raise ApiError(
+                422,
+                "types must be null or a list of rule names",
+                details=[{"path": "types", "reason": f"each must be one of {', '.join(RULES)}"}],
+            )
         preference.types = types
     for name, value in body.items():
         setattr(preference, name, value)
@@ -140,7 +186,8 @@ def notifications():
     if preference.muted:
         return {"notifications": [], "muted": True, "next_before": None}
     query = filtered_alerts(current_user()).where(
-        Alert.status == "open", Alert.severity.in_(SEVERITIES[SEVERITIES.index(preference.min_severity):]))
+        Alert.status == "open", Alert.severity.in_(SEVERITIES[SEVERITIES.index(preference.min_severity) :])
+    )
     if preference.types is not None:
         query = query.where(Alert.rule.in_(preference.types))
     alerts, next_before = _page(query)
@@ -151,5 +198,17 @@ def notifications():
 @require_auth()
 def rules():
     """Every rule with its documented default thresholds."""
-    return {"rules": [{"name": r.name, "kind": r.kind, "sweep": r.sweep, "title": r.title, "description": r.description,
-                       "defaults": r.defaults, "recommendations": list(r.recommendations)} for r in RULES.values()]}
+    return {
+        "rules": [
+            {
+                "name": r.name,
+                "kind": r.kind,
+                "sweep": r.sweep,
+                "title": r.title,
+                "description": r.description,
+                "defaults": r.defaults,
+                "recommendations": list(r.recommendations),
+            }
+            for r in RULES.values()
+        ]
+    }

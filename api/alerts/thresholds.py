@@ -1,4 +1,5 @@
 """Threshold overrides per course, section or learner (admin), resolved learner > section > course > global."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -9,12 +10,16 @@ from api.errors import ApiError, field_error
 from api.validation import Field, json_body, validated
 from models import SCOPE_TYPES, Course, Section, ThresholdOverride, User, db, utcnow
 from models.upsert import upsert_rows
-from worker.thresholds import known_parameter
+from services.thresholds import known_parameter
 
 SCOPE_MODELS = {"course": Course, "section": Section, "learner": User}
-OVERRIDE_FIELDS = {"rule": Field("str", required=True, max_length=64), "parameter": Field("str", required=True, max_length=64),
-                   "scope_type": Field("str", required=True, choices=SCOPE_TYPES), "scope": Field("str", max_length=128),
-                   "value": Field("number", required=True, minimum=-1e6, maximum=1e6)}
+OVERRIDE_FIELDS = {
+    "rule": Field("str", required=True, max_length=64),
+    "parameter": Field("str", required=True, max_length=64),
+    "scope_type": Field("str", required=True, choices=SCOPE_TYPES),
+    "scope": Field("str", max_length=128),
+    "value": Field("number", required=True, minimum=-1e6, maximum=1e6),
+}
 
 
 def _scope_names() -> dict[tuple[str, int], str]:
@@ -25,8 +30,14 @@ def _scope_names() -> dict[tuple[str, int], str]:
 
 
 def _override_json(row: ThresholdOverride, names: dict) -> dict:
-    return {"id": row.id, "rule": row.rule, "parameter": row.parameter, "scope_type": row.scope_type,
-            "scope": names.get((row.scope_type, row.scope_id)), "value": row.value}
+    return {
+        "id": row.id,
+        "rule": row.rule,
+        "parameter": row.parameter,
+        "scope_type": row.scope_type,
+        "scope": names.get((row.scope_type, row.scope_id)),
+        "value": row.value,
+    }
 
 
 @bp.get("/admin/thresholds")
@@ -34,7 +45,12 @@ def _override_json(row: ThresholdOverride, names: dict) -> dict:
 def list_overrides():
     """Every threshold override."""
     names = _scope_names()
-    return {"overrides": [_override_json(r, names) for r in db.session.scalars(sa.select(ThresholdOverride).order_by(ThresholdOverride.id))]}
+    return {
+        "overrides": [
+            _override_json(r, names)
+            for r in db.session.scalars(sa.select(ThresholdOverride).order_by(ThresholdOverride.id))
+        ]
+    }
 
 
 @bp.put("/admin/thresholds")
@@ -43,20 +59,44 @@ def put_override():
     """Create or replace the override of one rule parameter for one scope (`scope` = the external id)."""
     body = validated(json_body(), OVERRIDE_FIELDS)
     if not known_parameter(body["rule"], body["parameter"]):
-        raise ApiError(422, "unknown rule or parameter", details=[field_error("parameter", f"{body['rule']}.{body['parameter']} is not a rule parameter")])
+        raise ApiError(
+            422,
+            "unknown rule or parameter",
+            details=[field_error("parameter", f"{body['rule']}.{body['parameter']} is not a rule parameter")],
+        )
     scope_id = 0
     if body["scope_type"] != "global":
         model = SCOPE_MODELS[body["scope_type"]]
         scope_id = db.session.scalar(sa.select(model.id).where(model.external_id == body.get("scope", "")))
         if scope_id is None:
-            raise ApiError(422, "unknown scope", details=[field_error("scope", f"no {body['scope_type']} {body.get('scope')!r}")])
-    upsert_rows(ThresholdOverride, ["rule", "parameter", "scope_type", "scope_id"],
-                [{"rule": body["rule"], "parameter": body["parameter"], "scope_type": body["scope_type"], "scope_id": scope_id,
-                  "value": body["value"], "created_at": utcnow(), "updated_at": utcnow()}], ["value", "updated_at"])
+            raise ApiError(
+                422, "unknown scope", details=[field_error("scope", f"no {body['scope_type']} {body.get('scope')!r}")]
+            )
+    upsert_rows(
+        ThresholdOverride,
+        ["rule", "parameter", "scope_type", "scope_id"],
+        [
+            {
+                "rule": body["rule"],
+                "parameter": body["parameter"],
+                "scope_type": body["scope_type"],
+                "scope_id": scope_id,
+                "value": body["value"],
+                "created_at": utcnow(),
+                "updated_at": utcnow(),
+            }
+        ],
+        ["value", "updated_at"],
+    )
     db.session.commit()
-    row = db.session.scalar(sa.select(ThresholdOverride).where(
-        ThresholdOverride.rule == body["rule"], ThresholdOverride.parameter == body["parameter"],
-        ThresholdOverride.scope_type == body["scope_type"], ThresholdOverride.scope_id == scope_id))
+    row = db.session.scalar(
+        sa.select(ThresholdOverride).where(
+            ThresholdOverride.rule == body["rule"],
+            ThresholdOverride.parameter == body["parameter"],
+            ThresholdOverride.scope_type == body["scope_type"],
+            ThresholdOverride.scope_id == scope_id,
+        )
+    )
     return _override_json(row, _scope_names())
 
 

@@ -1,4 +1,5 @@
 """Analytics endpoints: a learner in depth, and cohorts (section, course, subject, exam) in aggregate."""
+
 from flask import Blueprint
 
 bp = Blueprint("analytics", __name__)

@@ -1,7 +1,8 @@
 """GET /learners/<id>/analytics and GET /{sections,courses,subjects,exams}/<id>/analytics."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import sqlalchemy as sa
@@ -12,14 +13,14 @@ from api.auth.guard import current_user, require_auth
 from api.errors import ApiError
 from api.query_args import date_arg, int_arg
 from models import CohortSnapshot, Course, Enrollment, Exam, Grade, Section, Subject, db
-from worker.reports import cohort_report, learner_report
+from services.reports import cohort_report, learner_report
 
 COHORT_ROLES = ("educator", "admin", "service")
 
 
 def _deadline_days() -> float | None:
     deadline = date_arg("deadline")
-    return None if deadline is None else (deadline - datetime.now(timezone.utc).date()).days + 1.0
+    return None if deadline is None else (deadline - datetime.now(UTC).date()).days + 1.0
 
 
 @bp.get("/learners/<external_id>/analytics")
@@ -37,7 +38,9 @@ def _pass_mark() -> float:
 
 def _members(sections: sa.Select) -> list[int]:
     """Learners enrolled in the given sections."""
-    return list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id.in_(sections)).distinct()))
+    return list(
+        db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id.in_(sections)).distinct())
+    )
 
 
 def _sections_of(column: sa.Column, entity_id: int) -> sa.Select:
@@ -61,8 +64,10 @@ def section_analytics(external_id: str):
     """Cohort analytics of one section."""
     section = readable_section(current_user(), external_id)
     courses = [section.course_id] if section.course_id else None
-    return {"section": section.external_id,
-            **cohort_report(_members(sa.select(sa.literal(section.id))), _pass_mark(), courses)}
+    return {
+        "section": section.external_id,
+        **cohort_report(_members(sa.select(sa.literal(section.id))), _pass_mark(), courses),
+    }
 
 
 @bp.get("/courses/<external_id>/analytics")
@@ -85,7 +90,9 @@ def subject_analytics(external_id: str):
     members = _members(sections)
     if not members and current_user().role == "educator":
         raise ApiError(404, f"no subject {external_id!r} that you teach")
-    courses = [c for c in db.session.scalars(sa.select(Section.course_id).where(Section.id.in_(sections)).distinct()) if c]
+    courses = [
+        c for c in db.session.scalars(sa.select(Section.course_id).where(Section.id.in_(sections)).distinct()) if c
+    ]
     return {"subject": subject.external_id, **cohort_report(members, _pass_mark(), courses or None)}
 
 
@@ -98,8 +105,9 @@ def exam_analytics(external_id: str):
         section = db.session.get(Section, exam.section_id) if exam.section_id else None
         if section is None or section.educator_id != current_user().id:
             raise ApiError(404, f"no exam {external_id!r} of your sections")
-    rows = db.session.execute(sa.select(Grade.learner_id, Grade.marks).where(Grade.exam_id == exam.id)
-                              .order_by(Grade.learner_id)).all()
+    rows = db.session.execute(
+        sa.select(Grade.learner_id, Grade.marks).where(Grade.exam_id == exam.id).order_by(Grade.learner_id)
+    ).all()
     percent = np.array([100.0 * marks / exam.max_marks for _, marks in rows])
     return {"exam": exam.external_id, **cohort_report([learner for learner, _ in rows], _pass_mark(), scores=percent)}
 
@@ -109,7 +117,13 @@ def exam_analytics(external_id: str):
 def section_analytics_history(external_id: str):
     """The section's daily cohort aggregates, newest first (`limit` days, default 30)."""
     section = readable_section(current_user(), external_id)
-    rows = db.session.scalars(sa.select(CohortSnapshot).where(CohortSnapshot.section_id == section.id)
-                              .order_by(CohortSnapshot.taken_at.desc()).limit(int_arg("limit", 30, 1, 366))).all()
-    return {"section": section.external_id,
-            "history": [{"taken_at": row.taken_at.isoformat(), **row.summary} for row in rows]}
+    rows = db.session.scalars(
+        sa.select(CohortSnapshot)
+        .where(CohortSnapshot.section_id == section.id)
+        .order_by(CohortSnapshot.taken_at.desc())
+        .limit(int_arg("limit", 30, 1, 366))
+    ).all()
+    return {
+        "section": section.external_id,
+        "history": [{"taken_at": row.taken_at.isoformat(), **row.summary} for row in rows],
+    }

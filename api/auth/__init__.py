@@ -1,4 +1,5 @@
 """Authentication endpoints: service-minted user tokens and `who am I`."""
+
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)

@@ -1,9 +1,11 @@
 """Authentication for every request: the bearer token names an active user whose role still matches."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
 from flask import current_app, g, request
@@ -25,7 +27,8 @@ class Principal:
 
 
 _PRINCIPAL_QUERY = sa.select(User.id, User.external_id, User.role).where(
-    User.external_id == sa.bindparam("sub"), User.role == sa.bindparam("role"), User.active.is_(True))
+    User.external_id == sa.bindparam("sub"), User.role == sa.bindparam("role"), User.active.is_(True)
+)
 
 
 def authenticate(token: str) -> tuple[Principal, float]:

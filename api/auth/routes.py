@@ -1,4 +1,5 @@
 """POST /auth/token (services mint short-lived user tokens) and GET /me."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -20,8 +21,10 @@ MINTABLE_ROLES = {"service": ("learner", "educator"), "admin": ("learner", "educ
 def mint_token():
     """A short-lived token for one user, so the LMS can hand its users a LearnPulse session."""
     max_ttl = current_app.config["SERVICE_TOKEN_MAX_TTL"]
-    body = validated(json_body(), {"user": Field("str", required=True, max_length=128),
-                                   "ttl": Field("int", minimum=1, maximum=max_ttl)})
+    body = validated(
+        json_body(),
+        {"user": Field("str", required=True, max_length=128), "ttl": Field("int", minimum=1, maximum=max_ttl)},
+    )
     user = db.session.scalar(sa.select(User).where(User.external_id == body["user"]))
     if user is None or not user.active:
         raise ApiError(404, f"no active user {body['user']!r}")
@@ -29,8 +32,13 @@ def mint_token():
         raise ApiError(403, f"a {current_user().role} cannot mint tokens for a {user.role}")
     ttl = body.get("ttl", min(900, max_ttl))
     token, expires_at = issue_token(current_app.config["SECRET_KEY"], user.external_id, user.role, ttl)
-    return {"token": token, "token_type": "Bearer", "expires_at": expires_at.isoformat(),
-            "expires_in": ttl, "user": user_json(user)}, 201
+    return {
+        "token": token,
+        "token_type": "Bearer",
+        "expires_at": expires_at.isoformat(),
+        "expires_in": ttl,
+        "user": user_json(user),
+    }, 201
 
 
 @bp.get("/me")

@@ -1,7 +1,8 @@
 """JWT bearer tokens: HS256 pinned, expiry enforced, `sub` (external id) and `role` claims."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -17,7 +18,7 @@ class TokenError(Exception):
 
 def issue_token(secret: str, external_id: str, role: str, ttl_seconds: int) -> tuple[str, datetime]:
     """Sign a token for one user; returns the token and when it expires."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     expires_at = now + timedelta(seconds=ttl_seconds)
     claims = {"sub": external_id, "role": role, "iat": now, "exp": expires_at, "iss": ISSUER}
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires_at
@@ -26,8 +27,7 @@ def issue_token(secret: str, external_id: str, role: str, ttl_seconds: int) -> t
 def decode_token(secret: str, token: str) -> dict[str, Any]:
     """Verify signature, algorithm, issuer and expiry; return the claims."""
     try:
-        return jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                          options={"require": REQUIRED_CLAIMS})
+        return jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": REQUIRED_CLAIMS})
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("token has expired") from exc
     except jwt.InvalidTokenError as exc:

@@ -1,4 +1,5 @@
 """Create/update entities idempotently by the sending platform's external id."""
+
 from flask import Blueprint
 
 bp = Blueprint("entities", __name__)

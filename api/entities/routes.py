@@ -1,4 +1,5 @@
 """PUT/GET /<collection>/<external_id> for users, courses, modules, subjects, sections and exams."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -51,7 +52,9 @@ def upsert(collection: str, external_id: str):
     """Create (201) or update (200) one entity by its external id."""
     spec = SPECS[collection]
     if len(external_id) > 128:
-        raise ApiError(422, "external id is too long", details=[field_error("external_id", "must be at most 128 characters")])
+        raise ApiError(
+            422, "external id is too long", details=[field_error("external_id", "must be at most 128 characters")]
+        )
     body = validated(json_body(), spec.fields)
     existing = db.session.scalar(sa.select(spec.model).where(spec.model.external_id == external_id))
     if collection == "users":
@@ -94,10 +97,20 @@ def read(collection: str, external_id: str):
 
 
 for _collection in SPECS:
-    bp.add_url_rule(f"/{_collection}/<external_id>", f"put_{_collection}", require_auth(*WRITERS)(upsert),
-                    methods=["PUT"], defaults={"collection": _collection})
-    bp.add_url_rule(f"/{_collection}/<external_id>", f"get_{_collection}", require_auth()(read),
-                    methods=["GET"], defaults={"collection": _collection})
+    bp.add_url_rule(
+        f"/{_collection}/<external_id>",
+        f"put_{_collection}",
+        require_auth(*WRITERS)(upsert),
+        methods=["PUT"],
+        defaults={"collection": _collection},
+    )
+    bp.add_url_rule(
+        f"/{_collection}/<external_id>",
+        f"get_{_collection}",
+        require_auth()(read),
+        methods=["GET"],
+        defaults={"collection": _collection},
+    )
 
 
 @bp.put("/sections/<section_id>/enrollments/<learner_id>")
@@ -108,9 +121,12 @@ def put_enrollment(section_id: str, learner_id: str):
     section = readable_section(current_user(), section_id)
     learner = readable_learner(current_user(), learner_id)
     if learner.role != "learner":
-        raise ApiError(422, f"{learner_id!r} is a {learner.role}", details=[field_error("learner", "must be a learner")])
-    enrollment = db.session.scalar(sa.select(Enrollment).where(Enrollment.section_id == section.id,
-                                                               Enrollment.learner_id == learner.id))
+        raise ApiError(
+            422, f"{learner_id!r} is a {learner.role}", details=[field_error("learner", "must be a learner")]
+        )
+    enrollment = db.session.scalar(
+        sa.select(Enrollment).where(Enrollment.section_id == section.id, Enrollment.learner_id == learner.id)
+    )
     created = enrollment is None
     enrollment = enrollment or Enrollment(section_id=section.id, learner_id=learner.id)
     enrollment.status = body.get("status", enrollment.status or "active")
@@ -124,7 +140,13 @@ def put_enrollment(section_id: str, learner_id: str):
 def section_learners(section_id: str):
     """The section's roster with each enrollment's status."""
     section = readable_section(current_user(), section_id)
-    rows = db.session.execute(sa.select(User, Enrollment.status).join(Enrollment, Enrollment.learner_id == User.id)
-                              .where(Enrollment.section_id == section.id).order_by(User.external_id))
-    return {"section": section.external_id,
-            "learners": [{"external_id": user.external_id, "name": user.name, "status": status} for user, status in rows]}
+    rows = db.session.execute(
+        sa.select(User, Enrollment.status)
+        .join(Enrollment, Enrollment.learner_id == User.id)
+        .where(Enrollment.section_id == section.id)
+        .order_by(User.external_id)
+    )
+    return {
+        "section": section.external_id,
+        "learners": [{"external_id": user.external_id, "name": user.name, "status": status} for user, status in rows],
+    }

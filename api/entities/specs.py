@@ -1,8 +1,10 @@
 """What each entity accepts on PUT: its fields, and which fields are references to other entities."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from api import serializers
 from api.validation import Field
@@ -23,19 +25,48 @@ class EntitySpec:
 
 
 SPECS: dict[str, EntitySpec] = {
-    "users": EntitySpec(User, {"role": Field("str", choices=ROLES), "name": TITLE,
-                               "email": Field("str", max_length=254), "active": Field("bool")},
-                        ("role",), {}, serializers.user_json),
-    "courses": EntitySpec(Course, {"title": TITLE, "description": Field("str", max_length=5000)},
-                          ("title",), {}, serializers.course_json),
-    "modules": EntitySpec(Module, {"course": TITLE, "title": TITLE, "position": Field("int", minimum=0, maximum=100000)},
-                          ("course", "title"), {"course": Course}, serializers.module_json),
+    "users": EntitySpec(
+        User,
+        {
+            "role": Field("str", choices=ROLES),
+            "name": TITLE,
+            "email": Field("str", max_length=254),
+            "active": Field("bool"),
+        },
+        ("role",),
+        {},
+        serializers.user_json,
+    ),
+    "courses": EntitySpec(
+        Course, {"title": TITLE, "description": Field("str", max_length=5000)}, ("title",), {}, serializers.course_json
+    ),
+    "modules": EntitySpec(
+        Module,
+        {"course": TITLE, "title": TITLE, "position": Field("int", minimum=0, maximum=100000)},
+        ("course", "title"),
+        {"course": Course},
+        serializers.module_json,
+    ),
     "subjects": EntitySpec(Subject, {"name": TITLE}, ("name",), {}, serializers.subject_json),
-    "sections": EntitySpec(Section, {"name": TITLE, "course": TITLE, "subject": TITLE, "educator": TITLE},
-                           ("name",), {"course": Course, "subject": Subject, "educator": User},
-                           serializers.section_json),
-    "exams": EntitySpec(Exam, {"title": TITLE, "max_marks": Field("number", minimum=0.001, maximum=1e6),
-                               "held_on": Field("date"), "course": TITLE, "subject": TITLE, "section": TITLE},
-                        ("title",), {"course": Course, "subject": Subject, "section": Section},
-                        serializers.exam_json),
+    "sections": EntitySpec(
+        Section,
+        {"name": TITLE, "course": TITLE, "subject": TITLE, "educator": TITLE},
+        ("name",),
+        {"course": Course, "subject": Subject, "educator": User},
+        serializers.section_json,
+    ),
+    "exams": EntitySpec(
+        Exam,
+        {
+            "title": TITLE,
+            "max_marks": Field("number", minimum=0.001, maximum=1e6),
+            "held_on": Field("date"),
+            "course": TITLE,
+            "subject": TITLE,
+            "section": TITLE,
+        },
+        ("title",),
+        {"course": Course, "subject": Subject, "section": Section},
+        serializers.exam_json,
+    ),
 }

@@ -1,4 +1,5 @@
 """Event ingestion: POST /events."""
+
 from flask import Blueprint
 
 bp = Blueprint("events", __name__)

@@ -1,8 +1,9 @@
 """Store a batch of events all-or-nothing: validate, resolve external ids, de-duplicate, insert."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from api.errors import ApiError, field_error
@@ -10,7 +11,7 @@ from api.events.schemas import REFERENCE_FIELDS, validate_event
 from api.events.store import insert_events
 from models import Attendance, Course, Event, Exam, Grade, Module, Section, Subject, User, db
 from models.upsert import ids_by_external_id, insert_missing, select_where_in, upsert_rows
-from worker.mastery import apply_assessments
+from services.mastery import apply_assessments
 
 REFERENCE_MODELS = {"course": Course, "module": Module, "section": Section, "subject": Subject, "exam": Exam}
 EVENT_COLUMNS = ("kind", "occurred_at", "skill", "score", "max_score", "duration_seconds", "marks", "date", "status")
@@ -26,14 +27,30 @@ class IngestResult:
     events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (learner id, public view) of each stored
 
 
-PUBLIC_FIELDS = ("course", "module", "section", "subject", "exam", "skill", "score", "max_score", "marks",
-                 "duration_seconds", "status")
+PUBLIC_FIELDS = (
+    "course",
+    "module",
+    "section",
+    "subject",
+    "exam",
+    "skill",
+    "score",
+    "max_score",
+    "marks",
+    "duration_seconds",
+    "status",
+)
 
 
 def public_event(event: dict[str, Any], server_id: int) -> dict[str, Any]:
     """What live clients see of a stored event: the fields as sent, plus the server id."""
-    body = {"server_id": server_id, "id": event.get("id"), "learner": event["learner"], "kind": event["kind"],
-            "occurred_at": event["occurred_at"].isoformat()}
+    body = {
+        "server_id": server_id,
+        "id": event.get("id"),
+        "learner": event["learner"],
+        "kind": event["kind"],
+        "occurred_at": event["occurred_at"].isoformat(),
+    }
     body.update({key: event[key] for key in PUBLIC_FIELDS if event.get(key) is not None})
     if event.get("date") is not None:
         body["date"] = event["date"].isoformat()
@@ -49,8 +66,10 @@ def _problem(event: dict[str, Any], collection: str | None, name: str, reason: s
     return {"index": event["index"], **field_error(f"{_path(event['index'], collection)}{name}", reason)}
 
 
-def _validate_all(raw_events: list[Any], collection: str | None, skew: timedelta) -> tuple[list[dict[str, Any]], list[dict]]:
-    now = datetime.now(timezone.utc)
+def _validate_all(
+    raw_events: list[Any], collection: str | None, skew: timedelta
+) -> tuple[list[dict[str, Any]], list[dict]]:
+    now = datetime.now(UTC)
     events, errors = [], []
     for index, raw in enumerate(raw_events):
         clean, event_errors = validate_event(raw, _path(index, collection), now, skew)
@@ -60,21 +79,33 @@ def _validate_all(raw_events: list[Any], collection: str | None, skew: timedelta
     return events, errors
 
 
-def _resolve(events: list[dict[str, Any]], collection: str | None, auto_create: bool) -> tuple[dict[str, int], list[dict]]:
+def _resolve(
+    events: list[dict[str, Any]], collection: str | None, auto_create: bool
+) -> tuple[dict[str, int], list[dict]]:
     """Turn external ids into row ids in place; returns known learner ids and the reference errors."""
-    refs = {name: ids_by_external_id(REFERENCE_MODELS[name], {e[name] for e in events if name in e})
-            for name in REFERENCE_FIELDS}
-    learners = {ext: (pk, role) for ext, pk, role in
-                select_where_in([User.external_id, User.id, User.role], User.external_id, {e["learner"] for e in events})}
+    refs = {
+        name: ids_by_external_id(REFERENCE_MODELS[name], {e[name] for e in events if name in e})
+        for name in REFERENCE_FIELDS
+    }
+    learners = {
+        ext: (pk, role)
+        for ext, pk, role in select_where_in(
+            [User.external_id, User.id, User.role], User.external_id, {e["learner"] for e in events}
+        )
+    }
     exam_max = dict(select_where_in([Exam.id, Exam.max_marks], Exam.id, refs["exam"].values()))
     module_course = dict(select_where_in([Module.id, Module.course_id], Module.id, refs["module"].values()))
     errors = []
     for event in events:
         known = learners.get(event["learner"])
         if known is None and not auto_create:
-            errors.append(_problem(event, collection, "learner", f"unknown learner {event['learner']!r} (auto-creation is off)"))
+            errors.append(
+                _problem(event, collection, "learner", f"unknown learner {event['learner']!r} (auto-creation is off)")
+            )
         elif known is not None and known[1] != "learner":
-            errors.append(_problem(event, collection, "learner", f"{event['learner']!r} is a {known[1]}, not a learner"))
+            errors.append(
+                _problem(event, collection, "learner", f"{event['learner']!r} is a {known[1]}, not a learner")
+            )
         for name in REFERENCE_FIELDS:
             if name in event:
                 event[f"{name}_id"] = refs[name].get(event[name])
@@ -82,15 +113,28 @@ def _resolve(events: list[dict[str, Any]], collection: str | None, auto_create: 
                     errors.append(_problem(event, collection, name, f"unknown {name} {event[name]!r}"))
         if event.get("module_id"):
             if event.get("course_id") not in (None, module_course[event["module_id"]]):
-                errors.append(_problem(event, collection, "module", f"module {event['module']!r} is not in course {event['course']!r}"))
+                errors.append(
+                    _problem(
+                        event, collection, "module", f"module {event['module']!r} is not in course {event['course']!r}"
+                    )
+                )
             event["course_id"] = module_course[event["module_id"]]
         if event.get("exam_id") and event["marks"] > exam_max[event["exam_id"]]:
-            errors.append(_problem(event, collection, "marks", f"must be between 0 and the exam's max_marks ({exam_max[event['exam_id']]:g})"))
+            errors.append(
+                _problem(
+                    event,
+                    collection,
+                    "marks",
+                    f"must be between 0 and the exam's max_marks ({exam_max[event['exam_id']]:g})",
+                )
+            )
     return {ext: pk for ext, (pk, _) in learners.items()}, errors
 
 
 def _conflict(events: list[dict[str, Any]], collection: str | None) -> ApiError:
-    details = [_problem(e, collection, "id", f"event id {e['id']!r} was already used for a different event") for e in events]
+    details = [
+        _problem(e, collection, "id", f"event id {e['id']!r} was already used for a different event") for e in events
+    ]
     return ApiError(409, "an event id was reused with a different body; nothing was stored", details=details)
 
 
@@ -117,20 +161,35 @@ def _learner_ids(events: list[dict[str, Any]], known: dict[str, int]) -> dict[st
     """Known learners plus the ones this batch creates (race-safe against a concurrent batch)."""
     missing = {event["learner"] for event in events} - known.keys()
     if missing:
-        now = datetime.now(timezone.utc)
-        insert_missing(User, "external_id", [{"external_id": ext, "role": "learner", "active": True,
-                                              "created_at": now, "updated_at": now} for ext in sorted(missing)])
+        now = datetime.now(UTC)
+        insert_missing(
+            User,
+            "external_id",
+            [
+                {"external_id": ext, "role": "learner", "active": True, "created_at": now, "updated_at": now}
+                for ext in sorted(missing)
+            ],
+        )
         known = {**known, **ids_by_external_id(User, missing)}
     return known
 
 
-def _store(events: list[dict[str, Any]], learner_ids: dict[str, int], collection: str | None) -> tuple[list[dict], list[int], list[str]]:
+def _store(
+    events: list[dict[str, Any]], learner_ids: dict[str, int], collection: str | None
+) -> tuple[list[dict], list[int], list[str]]:
     """Insert; rows skipped because their client id exists are duplicates if the body matches, else a 409."""
-    received_at = datetime.now(timezone.utc)
-    rows = [{**{column: event.get(column) for column in EVENT_COLUMNS},
-             **{f"{name}_id": event.get(f"{name}_id") for name in REFERENCE_FIELDS},
-             "client_id": event.get("id"), "body_hash": event["hash"], "learner_id": learner_ids[event["learner"]],
-             "received_at": received_at} for event in events]
+    received_at = datetime.now(UTC)
+    rows = [
+        {
+            **{column: event.get(column) for column in EVENT_COLUMNS},
+            **{f"{name}_id": event.get(f"{name}_id") for name in REFERENCE_FIELDS},
+            "client_id": event.get("id"),
+            "body_hash": event["hash"],
+            "learner_id": learner_ids[event["learner"]],
+            "received_at": received_at,
+        }
+        for event in events
+    ]
     ids = insert_events(rows)
     skipped = [event for event, pk in zip(events, ids) if pk is None]
     if skipped:
@@ -145,16 +204,24 @@ def _store(events: list[dict[str, Any]], learner_ids: dict[str, int], collection
 def _apply_school_records(events: list[dict[str, Any]], learner_ids: dict[str, int]) -> None:
     """Keep the current grade per exam and the attendance row per learner, section and day."""
     grades, attendance = {}, {}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for event in events:
         learner_id = learner_ids[event["learner"]]
         if event["kind"] == "grade":
-            grades[(event["exam_id"], learner_id)] = {"exam_id": event["exam_id"], "learner_id": learner_id,
-                                                     "marks": event["marks"], "recorded_at": now}
+            grades[(event["exam_id"], learner_id)] = {
+                "exam_id": event["exam_id"],
+                "learner_id": learner_id,
+                "marks": event["marks"],
+                "recorded_at": now,
+            }
         elif event["kind"] == "attendance":
             attendance[(learner_id, event["section_id"], event["date"])] = {
-                "learner_id": learner_id, "section_id": event["section_id"], "date": event["date"],
-                "status": event["status"], "recorded_at": now}
+                "learner_id": learner_id,
+                "section_id": event["section_id"],
+                "date": event["date"],
+                "status": event["status"],
+                "recorded_at": now,
+            }
     upsert_rows(Grade, ["exam_id", "learner_id"], list(grades.values()), ["marks", "recorded_at"])
     upsert_rows(Attendance, ["learner_id", "section_id", "date"], list(attendance.values()), ["status", "recorded_at"])
 
@@ -166,8 +233,11 @@ def ingest_events(raw_events: list[Any], *, collection: str | None, auto_create:
         if not errors:
             known, errors = _resolve(events, collection, auto_create)
         if errors:
-            raise ApiError(422, f"{len({e['index'] for e in errors})} of {len(raw_events)} event(s) are invalid; "
-                                "nothing was stored", details=errors)
+            raise ApiError(
+                422,
+                f"{len({e['index'] for e in errors})} of {len(raw_events)} event(s) are invalid; nothing was stored",
+                details=errors,
+            )
         fresh, repeats = _drop_repeats_in_batch(events, collection)
         learner_ids = _learner_ids(fresh, known)
         stored_events, stored_ids, duplicates = _store(fresh, learner_ids, collection)
@@ -177,5 +247,9 @@ def ingest_events(raw_events: list[Any], *, collection: str | None, auto_create:
     except BaseException:
         db.session.rollback()
         raise
-    return IngestResult(stored_ids, duplicates + repeats, {learner_ids[e["learner"]] for e in stored_events},
-                        [(learner_ids[e["learner"]], public_event(e, pk)) for e, pk in zip(stored_events, stored_ids)])
+    return IngestResult(
+        stored_ids,
+        duplicates + repeats,
+        {learner_ids[e["learner"]] for e in stored_events},
+        [(learner_ids[e["learner"]], public_event(e, pk)) for e, pk in zip(stored_events, stored_ids)],
+    )

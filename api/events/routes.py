@@ -1,4 +1,5 @@
 """POST /events: one event, or {"events": [...]} up to 5,000, stored all-or-nothing."""
+
 from __future__ import annotations
 
 import logging
@@ -14,7 +15,7 @@ from api.events.ingest import IngestResult, ingest_events
 from api.events.schemas import MAX_BATCH
 from api.realtime.announce import announce_events
 from api.validation import json_body
-from worker.dispatch import request_evaluation
+from services.dispatch import request_evaluation
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +23,12 @@ log = logging.getLogger(__name__)
 def store_and_evaluate(raw_events: list[Any], collection: str | None) -> IngestResult:
     """Ingest a batch, then (after commit) enqueue the evaluation of the learners it touched and
     publish the events to live clients."""
-    result = ingest_events(raw_events, collection=collection,
-                           auto_create=current_app.config["AUTO_CREATE_LEARNERS"],
-                           skew=timedelta(seconds=current_app.config["MAX_CLOCK_SKEW_SECONDS"]))
+    result = ingest_events(
+        raw_events,
+        collection=collection,
+        auto_create=current_app.config["AUTO_CREATE_LEARNERS"],
+        skew=timedelta(seconds=current_app.config["MAX_CLOCK_SKEW_SECONDS"]),
+    )
     request_evaluation(result.learner_ids)
     try:
         announce_events(result.events)
@@ -35,8 +39,12 @@ def store_and_evaluate(raw_events: list[Any], collection: str | None) -> IngestR
 
 def ingest_response(result: IngestResult) -> tuple[dict[str, Any], int]:
     """201 when something new was stored, 200 when every event was already there."""
-    body = {"stored": len(result.stored_ids), "duplicates": len(result.duplicate_client_ids),
-            "ids": result.stored_ids, "duplicate_ids": result.duplicate_client_ids}
+    body = {
+        "stored": len(result.stored_ids),
+        "duplicates": len(result.duplicate_client_ids),
+        "ids": result.stored_ids,
+        "duplicate_ids": result.duplicate_client_ids,
+    }
     return body, (201 if result.stored_ids else 200)
 
 
@@ -45,17 +53,26 @@ def batch_from_body(body: Any) -> tuple[list[Any], str | None]:
     if isinstance(body, dict) and "events" in body:
         extra = sorted(set(body) - {"events"})
         if extra:
-            raise ApiError(422, "a batch body holds only `events`", details=[field_error(name, "unknown field") for name in extra])
+            raise ApiError(
+                422, "a batch body holds only `events`", details=[field_error(name, "unknown field") for name in extra]
+            )
         events = body["events"]
         if not isinstance(events, list) or not events:
-            raise ApiError(422, "`events` must be a non-empty list", details=[field_error("events", "must be a non-empty list")])
+            raise ApiError(
+                422, "`events` must be a non-empty list", details=[field_error("events", "must be a non-empty list")]
+            )
         if len(events) > MAX_BATCH:
-            raise ApiError(413, f"a batch holds at most {MAX_BATCH} events, this one has {len(events)}",
-                           details=[field_error("events", f"at most {MAX_BATCH} items")])
+            raise ApiError(
+                413,
+                f"a batch holds at most {MAX_BATCH} events, this one has {len(events)}",
+                details=[field_error("events", f"at most {MAX_BATCH} items")],
+            )
         return events, "events"
     if isinstance(body, dict):
         return [body], None
-    raise ApiError(422, "send one event object or {\"events\": [...]}", details=[field_error("body", "must be a JSON object")])
+    raise ApiError(
+        422, 'send one event object or {"events": [...]}', details=[field_error("body", "must be a JSON object")]
+    )
 
 
 @bp.post("/events")

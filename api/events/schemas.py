@@ -1,9 +1,10 @@
 """The public event format: field names per kind, and per-event validation (no database access)."""
+
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from api.errors import field_error
@@ -18,23 +19,34 @@ COMMON = {
     "kind": Field("str", required=True, choices=EVENT_KINDS),
     "occurred_at": Field("datetime", required=True),
 }
-CONTEXT = {"course": REF, "module": REF, "section": REF, "subject": REF,
-           "duration_seconds": Field("number", minimum=0, maximum=7 * 24 * 3600)}
+CONTEXT = {
+    "course": REF,
+    "module": REF,
+    "section": REF,
+    "subject": REF,
+    "duration_seconds": Field("number", minimum=0, maximum=7 * 24 * 3600),
+}
 KIND_FIELDS: dict[str, dict[str, Field]] = {
     "activity": {**COMMON, **CONTEXT},
     "module_completed": {**COMMON, **CONTEXT, "module": Field("str", required=True, max_length=128)},
     "assessment": {
-        **COMMON, **CONTEXT, "skill": REF,
+        **COMMON,
+        **CONTEXT,
+        "skill": REF,
         "score": Field("number", required=True, minimum=0),
         "max_score": Field("number", required=True, minimum=0, maximum=1e9),
     },
     "grade": {
-        **COMMON, "occurred_at": Field("datetime"), "section": REF, "subject": REF,
+        **COMMON,
+        "occurred_at": Field("datetime"),
+        "section": REF,
+        "subject": REF,
         "exam": Field("str", required=True, max_length=128),
         "marks": Field("number", required=True, minimum=0),
     },
     "attendance": {
-        **COMMON, "occurred_at": Field("datetime"),
+        **COMMON,
+        "occurred_at": Field("datetime"),
         "section": Field("str", required=True, max_length=128),
         "date": Field("date", required=True),
         "status": Field("str", required=True, choices=ATTENDANCE_STATUSES),
@@ -55,7 +67,7 @@ def _kind_rules(clean: dict[str, Any], prefix: str, now: datetime, skew: timedel
     if kind == "attendance" and "date" in clean:
         if clean["date"] > (now + skew).date():
             errors.append(field_error(f"{prefix}date", "is in the future"))
-        clean.setdefault("occurred_at", datetime.combine(clean["date"], time(), timezone.utc))
+        clean.setdefault("occurred_at", datetime.combine(clean["date"], time(), UTC))
     clean.setdefault("occurred_at", now)
     if clean["occurred_at"] > now + skew:
         errors.append(field_error(f"{prefix}occurred_at", f"is more than {int(skew.total_seconds())} s in the future"))
@@ -64,8 +76,16 @@ def _kind_rules(clean: dict[str, Any], prefix: str, now: datetime, skew: timedel
 
 def body_hash(clean: dict[str, Any]) -> str:
     """Fingerprint of an event's meaning, so a re-sent event is recognised whatever its formatting."""
-    canonical = {k: (v.astimezone(timezone.utc).isoformat() if isinstance(v, datetime) else
-                     v.isoformat() if hasattr(v, "isoformat") else v) for k, v in clean.items()}
+    canonical = {
+        k: (
+            v.astimezone(UTC).isoformat()
+            if isinstance(v, datetime)
+            else v.isoformat()
+            if hasattr(v, "isoformat")
+            else v
+        )
+        for k, v in clean.items()
+    }
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -79,7 +99,7 @@ def validate_event(raw: Any, prefix: str, now: datetime, skew: timedelta) -> tup
         return {}, [field_error(f"{prefix}kind", reason)]
     clean, errors = check_fields(raw, KIND_FIELDS[kind], prefix)
     for error in errors:
-        if error["reason"] == "unknown field" and error["path"][len(prefix):] in _ALL_FIELDS:
+        if error["reason"] == "unknown field" and error["path"][len(prefix) :] in _ALL_FIELDS:
             error["reason"] = f"is not allowed for kind {kind}"
     if not errors:
         digest = body_hash(clean)  # before defaults are filled in, so a re-send hashes the same

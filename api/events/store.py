@@ -3,6 +3,7 @@
 Rows whose client id is already stored are skipped (ON CONFLICT DO NOTHING); the caller decides
 whether each skipped row is a duplicate or a conflict.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,9 +13,27 @@ import sqlalchemy as sa
 from models import Event, db
 from models.upsert import dialect_insert
 
-COLUMNS = ("id", "client_id", "body_hash", "learner_id", "kind", "occurred_at", "received_at", "course_id",
-           "module_id", "section_id", "subject_id", "exam_id", "skill", "score", "max_score", "duration_seconds",
-           "marks", "date", "status")
+COLUMNS = (
+    "id",
+    "client_id",
+    "body_hash",
+    "learner_id",
+    "kind",
+    "occurred_at",
+    "received_at",
+    "course_id",
+    "module_id",
+    "section_id",
+    "subject_id",
+    "exam_id",
+    "skill",
+    "score",
+    "max_score",
+    "duration_seconds",
+    "marks",
+    "date",
+    "status",
+)
 STAGE = "events_incoming"
 COPY_FROM_ROWS = 64  # below this, one multi-row INSERT costs less than the COPY sequence
 
@@ -35,8 +54,10 @@ def _insert_postgres(rows: list[dict[str, Any]]) -> list[int | None]:
     on_conflict = "ON CONFLICT (client_id) DO NOTHING RETURNING id"
     if len(rows) == 1:
         names = ", ".join(COLUMNS[1:])
-        cursor.execute(f"INSERT INTO events ({names}) VALUES ({', '.join(['%s'] * (len(COLUMNS) - 1))}) {on_conflict}",
-                       [rows[0][name] for name in COLUMNS[1:]])
+        cursor.execute(
+            f"INSERT INTO events ({names}) VALUES ({', '.join(['%s'] * (len(COLUMNS) - 1))}) {on_conflict}",
+            [rows[0][name] for name in COLUMNS[1:]],
+        )
         found = cursor.fetchone()
         return [found[0] if found else None]
     ids, names = _allocate_ids(cursor, len(rows)), ", ".join(COLUMNS)
@@ -66,7 +87,11 @@ def _insert_returning(rows: list[dict[str, Any]]) -> list[int | None]:
         result = db.session.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), anonymous)
         by_position.update({id(row): pk for row, pk in zip(anonymous, result.scalars())})
     if named:
-        stmt = dialect_insert(Event).on_conflict_do_nothing(index_elements=["client_id"]).returning(table.c.id, table.c.client_id)
+        stmt = (
+            dialect_insert(Event)
+            .on_conflict_do_nothing(index_elements=["client_id"])
+            .returning(table.c.id, table.c.client_id)
+        )
         inserted = {client_id: pk for pk, client_id in db.session.execute(stmt, named)}
         by_position.update({id(row): inserted[row["client_id"]] for row in named if row["client_id"] in inserted})
     return [by_position.get(id(row)) for row in rows]

@@ -1,4 +1,5 @@
 """Reading learners: who you can see, their events and their running counters."""
+
 from flask import Blueprint
 
 bp = Blueprint("learners", __name__)

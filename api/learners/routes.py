@@ -1,4 +1,5 @@
 """GET /learners, /learners/<id>/events, /learners/<id>/summary, /sections."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -18,8 +19,11 @@ def _visible_learners() -> sa.Select:
     if user.role in SEES_EVERYONE:
         return query
     if user.role == "educator":
-        taught = (sa.select(Enrollment.learner_id).join(Section, Section.id == Enrollment.section_id)
-                  .where(Section.educator_id == user.id))
+        taught = (
+            sa.select(Enrollment.learner_id)
+            .join(Section, Section.id == Enrollment.section_id)
+            .where(Section.educator_id == user.id)
+        )
         return query.where(User.id.in_(taught))
     return query.where(User.id == user.id)
 
@@ -33,8 +37,10 @@ def list_learners():
     if page["before"]:
         query = query.where(User.id < page["before"])
     learners = db.session.scalars(query).all()
-    return {"learners": [user_json(user) for user in learners],
-            "next_before": learners[-1].id if len(learners) == page["limit"] else None}
+    return {
+        "learners": [user_json(user) for user in learners],
+        "next_before": learners[-1].id if len(learners) == page["limit"] else None,
+    }
 
 
 @bp.get("/learners/<external_id>/events")
@@ -54,8 +60,11 @@ def learner_events(external_id: str):
     if until:
         query = query.where(Event.occurred_at < until)
     events = db.session.scalars(query).all()
-    return {"learner": learner.external_id, "events": [event_json(event) for event in events],
-            "next_before": events[-1].id if len(events) == page["limit"] else None}
+    return {
+        "learner": learner.external_id,
+        "events": [event_json(event) for event in events],
+        "next_before": events[-1].id if len(events) == page["limit"] else None,
+    }
 
 
 @bp.get("/learners/<external_id>/summary")

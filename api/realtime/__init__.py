@@ -1,4 +1,5 @@
 """Live updates over WebSocket: /ws and the per-purpose endpoints, fed by Redis pub/sub."""
+
 from flask import Blueprint
 
 bp = Blueprint("realtime", __name__)

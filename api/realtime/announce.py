@@ -4,6 +4,7 @@ Published straight from the request (one Redis call) rather than by a task, so a
 shows an event within milliseconds. Redis errors are logged by the publisher, never raised: the
 event is stored, and clients that missed it refetch.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -12,9 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import Enrollment, Exam, Section, User, db
-from worker import redis_client
-from worker.channels import ADMIN_CHANNEL, learner_channel, section_channel
-from worker.publisher import audience, publish
+from services.channels import ADMIN_CHANNEL, learner_channel, section_channel
+from services.clients import redis_client
+from services.publisher import audience, publish
 
 TYPE_BY_KIND = {"grade": "grade_update", "attendance": "attendance_update"}  # every other kind is `activity`
 
@@ -25,8 +26,12 @@ def announce_events(events: list[tuple[int, dict[str, Any]]]) -> int:
     messages; grades and attendance go one by one as `grade_update` / `attendance_update`."""
     if not events:
         return 0
-    channels, _ = audience(redis_client(), {learner for learner, _ in events},
-                           names={learner: event["learner"] for learner, event in events}, admin=False)
+    channels, _ = audience(
+        redis_client(),
+        {learner for learner, _ in events},
+        names={learner: event["learner"] for learner, event in events},
+        admin=False,
+    )
     activity: dict[int, list[dict[str, Any]]] = defaultdict(list)
     messages: list[tuple[str, str, dict[str, Any]]] = []
     for learner, event in events:
@@ -47,10 +52,19 @@ def announce_exam(exam: Exam) -> int:
     channels = [ADMIN_CHANNEL]
     if section is not None:
         channels.append(section_channel(section.external_id))
-        channels += [learner_channel(name) for name in db.session.scalars(
-            sa.select(User.external_id).join(Enrollment, Enrollment.learner_id == User.id)
-            .where(Enrollment.section_id == section.id))]
-    data = {"exam": exam.external_id, "title": exam.title, "max_marks": exam.max_marks,
-            "held_on": exam.held_on.isoformat() if exam.held_on else None,
-            "section": section.external_id if section is not None else None}
+        channels += [
+            learner_channel(name)
+            for name in db.session.scalars(
+                sa.select(User.external_id)
+                .join(Enrollment, Enrollment.learner_id == User.id)
+                .where(Enrollment.section_id == section.id)
+            )
+        ]
+    data = {
+        "exam": exam.external_id,
+        "title": exam.title,
+        "max_marks": exam.max_marks,
+        "held_on": exam.held_on.isoformat() if exam.held_on else None,
+        "section": section.external_id if section is not None else None,
+    }
     return publish(redis_client(), [("exam_created", channel, data) for channel in channels])

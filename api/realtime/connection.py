@@ -3,13 +3,15 @@
 The Redis subscriber never writes to a socket: it drops messages into each connection's outbox
 and moves on, so a slow or dead browser fills only its own outbox and is then dropped.
 """
+
 from __future__ import annotations
 
 import logging
 import queue
 import socket
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from api.realtime.protocol import StreamId, control, envelope_type, parse_stream_id, text_frame
 

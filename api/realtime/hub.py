@@ -4,10 +4,11 @@ The hub holds a single pub/sub connection and SUBSCRIBEs on it to exactly the ch
 follow (only the hub's own thread touches that connection: handlers queue their requests, since
 redis-py's PubSub breaks when one greenlet writes while another reads), so Redis connections stay constant however many browsers connect (one subscription per
 socket would exhaust redis-py's pool), and a process receives only the traffic its sockets want.
-Channels it follows are marked watched (see worker.channels) so publishers keep sending them.
+Channels it follows are marked watched (see services.channels) so publishers keep sending them.
 When Redis goes away it reconnects with backoff, resubscribes, and replays from each channel's
 stream what was published meanwhile; connections drop what they already have by stream id.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,8 @@ import redis
 
 from api.realtime.connection import Connection, backlog_entries
 from api.realtime.protocol import StreamId, envelope_id, envelope_type, parse_stream_id, text_frame
-from worker import shared_redis
-from worker.channels import PUBSUB_PREFIX, STREAM_KEY, STREAM_MAXLEN, WATCH_SECONDS, watch
+from services.channels import PUBSUB_PREFIX, STREAM_KEY, STREAM_MAXLEN, WATCH_SECONDS, watch
+from services.clients import shared_redis
 
 log = logging.getLogger(__name__)
 RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0)  # seconds; the last one repeats
@@ -47,8 +48,7 @@ def read_backlog(client: redis.Redis, channel: str, last_id: str) -> list[tuple[
 
 def read_since(client: redis.Redis, channel: str, after: str) -> list[tuple[StreamId, str, bytes]]:
     """Everything on the channel's stream after `after` (exclusive)."""
-    return backlog_entries(client.xrange(STREAM_KEY.format(channel), min=f"({after}", max="+",
-                                         count=STREAM_MAXLEN * 2))
+    return backlog_entries(client.xrange(STREAM_KEY.format(channel), min=f"({after}", max="+", count=STREAM_MAXLEN * 2))
 
 
 class Hub:
@@ -117,8 +117,13 @@ class Hub:
 
     def status(self) -> dict[str, Any]:
         with self._lock:
-            return {"pid": self.pid, "subscriber_connected": self.connected, "connections": len(self.connections),
-                    "channels": len(self.subscribers), **self.stats}
+            return {
+                "pid": self.pid,
+                "subscriber_connected": self.connected,
+                "connections": len(self.connections),
+                "channels": len(self.subscribers),
+                **self.stats,
+            }
 
     # --- delivery ------------------------------------------------------------------------------
     def dispatch(self, channel: str, raw: str) -> None:
@@ -157,7 +162,7 @@ class Hub:
         if channels:
             watch(self.client, channels)
         for start in range(0, len(channels), 1000):
-            pubsub.subscribe(*[PUBSUB_PREFIX + c for c in channels[start:start + 1000]])
+            pubsub.subscribe(*[PUBSUB_PREFIX + c for c in channels[start : start + 1000]])
         pubsub.subscribe(KEEPALIVE_CHANNEL)
         if restarted:
             self._tell_resync()
@@ -201,13 +206,13 @@ class Hub:
     def _on_message(self, message: dict[str, Any]) -> None:
         kind = message["type"]
         if kind == "message":
-            channel = message["channel"].decode()[len(PUBSUB_PREFIX):]
+            channel = message["channel"].decode()[len(PUBSUB_PREFIX) :]
             self.dispatch(channel, message["data"].decode())
             time.sleep(0)  # let the senders drain between messages of a burst (a gevent yield)
         elif kind == "subscribe":
             name = message["channel"].decode()
             with self._lock:
-                confirmed = self._confirmations.pop(name[len(PUBSUB_PREFIX):], None)
+                confirmed = self._confirmations.pop(name[len(PUBSUB_PREFIX) :], None)
             if confirmed is not None:
                 confirmed.set()
 

@@ -1,4 +1,5 @@
 """`dashboard_initial_data`: what a dashboard shows before the first live update arrives."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,8 +11,8 @@ from api.alerts.queries import alerts_json, statistics, visible_learners
 from api.auth.guard import Principal
 from api.serializers import counters_json
 from models import Alert, Enrollment, LearnerCounters, Section, User, db
-from worker.alerting import UNRESOLVED
-from worker.reports import cohort_report, learner_report
+from services.alerting import UNRESOLVED
+from services.reports import cohort_report, learner_report
 
 OPEN_ALERTS_SHOWN = 50
 FORECAST_HORIZON_DAYS = 14.0
@@ -31,19 +32,31 @@ def _open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
 def _learner_view(user: Principal) -> dict[str, Any]:
     learner = db.session.get(User, user.id)
     report = learner_report(learner, FORECAST_HORIZON_DAYS, None)
-    return {"progress": {key: report[key] for key in ("trend", "forecast", "risk", "completion", "mastery", "activity")},
-            "metrics": {**report["metrics"], "counters": counters_json(db.session.get(LearnerCounters, user.id))}}
+    return {
+        "progress": {key: report[key] for key in ("trend", "forecast", "risk", "completion", "mastery", "activity")},
+        "metrics": {**report["metrics"], "counters": counters_json(db.session.get(LearnerCounters, user.id))},
+    }
 
 
 def _educator_view(user: Principal) -> dict[str, Any]:
-    sections = db.session.execute(sa.select(Section.id, Section.external_id, Section.course_id)
-                                  .where(Section.educator_id == user.id).order_by(Section.external_id)).all()
+    sections = db.session.execute(
+        sa.select(Section.id, Section.external_id, Section.course_id)
+        .where(Section.educator_id == user.id)
+        .order_by(Section.external_id)
+    ).all()
     summaries = []
     for section_id, external_id, course_id in sections:
         members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
         report = cohort_report(members, PASS_MARK, [course_id] if course_id else None)
-        summaries.append({"section": external_id, **{k: report[k] for k in ("learners", "average", "pass_rate", "attendance_percent",
-                                                                           "risk", "low_performers")}})
+        summaries.append(
+            {
+                "section": external_id,
+                **{
+                    k: report[k]
+                    for k in ("learners", "average", "pass_rate", "attendance_percent", "risk", "low_performers")
+                },
+            }
+        )
     return {"progress": {"sections": summaries}}
 
 
@@ -56,9 +69,18 @@ def dashboard_initial_data(user: Principal) -> dict[str, Any]:
         body = _educator_view(user)
     else:
         query = sa.select(Alert)
-        body = {"progress": {"learners": db.session.scalar(sa.select(sa.func.count()).select_from(User)
-                                                           .where(User.role == "learner")),
-                             "alert_statistics": statistics(query)}}
-    return {"user": {"external_id": user.external_id, "role": user.role}, **body,
-            "alerts": alerts, "recommendations": recommendations,
-            "scope": "everyone" if user.role in SEES_EVERYONE else user.role}
+        body = {
+            "progress": {
+                "learners": db.session.scalar(
+                    sa.select(sa.func.count()).select_from(User).where(User.role == "learner")
+                ),
+                "alert_statistics": statistics(query),
+            }
+        }
+    return {
+        "user": {"external_id": user.external_id, "role": user.role},
+        **body,
+        "alerts": alerts,
+        "recommendations": recommendations,
+        "scope": "everyone" if user.role in SEES_EVERYONE else user.role,
+    }

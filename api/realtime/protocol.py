@@ -10,13 +10,14 @@ Client messages are JSON objects with a `type`:
   {"type": "unsubscribe", "channel": "learner:L1"}                               on /ws
   {"type": "ping"}                                                              answered by `pong`
 """
+
 from __future__ import annotations
 
 import json
 import re
 import struct
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 CLIENT_TYPES = ("auth", "subscribe", "unsubscribe", "ping")
@@ -52,7 +53,7 @@ def envelope_id(raw: str) -> str:
     prefix = '{"id":"'
     if not raw.startswith(prefix):
         raise ValueError("published message does not start with its id")
-    return raw[len(prefix):raw.index('"', len(prefix))]
+    return raw[len(prefix) : raw.index('"', len(prefix))]
 
 
 def envelope_type(raw: str) -> str:
@@ -65,7 +66,7 @@ def envelope_type(raw: str) -> str:
         except (ValueError, AttributeError):
             return ""
     start += len(marker)
-    return raw[start:raw.find('"', start)]
+    return raw[start : raw.find('"', start)]
 
 
 def text_frame(text: str) -> bytes:
@@ -85,8 +86,9 @@ def text_frame(text: str) -> bytes:
 
 def control(kind: str, data: dict[str, Any], channel: str | None = None) -> str:
     """A server message that is not part of any stream."""
-    return json.dumps({"id": None, "type": kind, "channel": channel,
-                       "timestamp": datetime.now(timezone.utc).isoformat(), "data": data})
+    return json.dumps(
+        {"id": None, "type": kind, "channel": channel, "timestamp": datetime.now(UTC).isoformat(), "data": data}
+    )
 
 
 def error(code: str, message: str, channel: str | None = None, field: str | None = None) -> str:
@@ -141,7 +143,9 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         channel = body.get("channel")
         if not isinstance(channel, str) or not channel or len(channel) > 200:
             raise ProtocolError("channel", "is required (e.g. 'learner:<id>', 'section:<id>', 'admin')")
-        return ClientMessage(kind, channel=channel, last_id=_last_id(body.get("last_id")) if kind == "subscribe" else None)
+        return ClientMessage(
+            kind, channel=channel, last_id=_last_id(body.get("last_id")) if kind == "subscribe" else None
+        )
     return ClientMessage(kind)
 
 

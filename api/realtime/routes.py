@@ -1,5 +1,6 @@
 """WebSocket endpoints. `/ws` lets the client choose channels; the others follow the caller's own
 (learner: themself; educator: their sections; admin: everything), filtered by message type."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

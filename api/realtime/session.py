@@ -4,6 +4,7 @@ Close codes: 4400 bad request, 4401 not authenticated (or the token expired), 44
 follow that you can see, 4408 no auth message in time. Every refusal is preceded by an `error`
 message saying why.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,14 +57,20 @@ def _authenticate(ws: Any) -> Session:
     if not token:
         raw = ws.receive(timeout=current_app.config["WS_AUTH_TIMEOUT"])
         if raw is None:
-            raise Refused(CLOSE_AUTH_TIMEOUT, protocol.error("auth_timeout", "send {\"type\": \"auth\", \"token\": ...} first"))
+            raise Refused(
+                CLOSE_AUTH_TIMEOUT, protocol.error("auth_timeout", 'send {"type": "auth", "token": ...} first')
+            )
         try:
             message = protocol.parse_client_message(raw)
         except protocol.ProtocolError as exc:
             raise Refused(CLOSE_BAD_REQUEST, exc.as_error()) from exc
         if message.kind != "auth":
-            raise Refused(CLOSE_UNAUTHORIZED, protocol.error(
-                "unauthorized", "authenticate first: {\"type\": \"auth\", \"token\": ...} or ?token=", field="type"))
+            raise Refused(
+                CLOSE_UNAUTHORIZED,
+                protocol.error(
+                    "unauthorized", 'authenticate first: {"type": "auth", "token": ...} or ?token=', field="type"
+                ),
+            )
         token, last_id = message.token, message.last_id or last_id
     try:
         user, expires_at = authenticate(token)
@@ -81,15 +88,25 @@ def _replay(hub: Hub, connection: Connection, channel: str, last_id: str | None)
         except redis.RedisError:
             found = None
         if found is None:
-            connection.send(protocol.control("resync", {
-                "last_id": last_id, "reason": "messages after last_id are no longer kept: refetch over REST"}, channel))
+            connection.send(
+                protocol.control(
+                    "resync",
+                    {"last_id": last_id, "reason": "messages after last_id are no longer kept: refetch over REST"},
+                    channel,
+                )
+            )
         else:
             backlog, resume_from = found, protocol.parse_stream_id(last_id)
     connection.release(channel, backlog, resume_from)
 
 
-def _follow(hub: Hub, connection: Connection, channels: list[str], last_id: str | dict[str, str] | None,
-            before_replay: Any = None) -> None:
+def _follow(
+    hub: Hub,
+    connection: Connection,
+    channels: list[str],
+    last_id: str | dict[str, str] | None,
+    before_replay: Any = None,
+) -> None:
     """Follow channels: register first (live messages are held), then replay, so nothing falls between."""
     resume = {channel: protocol.last_id_for(last_id, channel, len(channels)) for channel in channels}
     for channel in channels:
@@ -103,8 +120,7 @@ def _follow(hub: Hub, connection: Connection, channels: list[str], last_id: str 
         _replay(hub, connection, channel, resume[channel])
 
 
-def _handle(hub: Hub, connection: Connection, session: Session, message: protocol.ClientMessage,
-            endpoint: str) -> None:
+def _handle(hub: Hub, connection: Connection, session: Session, message: protocol.ClientMessage, endpoint: str) -> None:
     """Answer one client message after authentication."""
     if message.kind == "ping":
         connection.send(protocol.control("pong", {}))
@@ -117,20 +133,24 @@ def _handle(hub: Hub, connection: Connection, session: Session, message: protoco
         finally:
             db.session.remove()
         if user != session.user:
-            connection.send(protocol.error("forbidden", "a token for another user needs a new connection", field="token"))
+            connection.send(
+                protocol.error("forbidden", "a token for another user needs a new connection", field="token")
+            )
             return
         session.expires_at = expires_at
         connection.send(protocol.control("authenticated", {"expires_at": expires_at}))
     elif endpoint != "any":
-        connection.send(protocol.error("bad_request", "this endpoint follows fixed channels; use /ws to choose",
-                                       field="type"))
+        connection.send(
+            protocol.error("bad_request", "this endpoint follows fixed channels; use /ws to choose", field="type")
+        )
     elif message.kind == "subscribe":
         if message.channel in connection.channels:
             connection.send(protocol.control("subscribed", {"channels": connection.channels}))
             return
         if len(connection.channels) >= MAX_CHANNELS:
-            connection.send(protocol.error("too_many_channels", f"at most {MAX_CHANNELS} channels per connection",
-                                           message.channel))
+            connection.send(
+                protocol.error("too_many_channels", f"at most {MAX_CHANNELS} channels per connection", message.channel)
+            )
             return
         try:
             authorize_channel(session.user, message.channel)
@@ -166,8 +186,11 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
     try:
         session = _authenticate(ws)
         channels = _channels_for(endpoint, session.user, educator)
-        initial = (lambda: connection.send(protocol.control("dashboard_initial_data", dashboard_initial_data(session.user)))
-                   ) if endpoint == "dashboard" else None
+        initial = (
+            (lambda: connection.send(protocol.control("dashboard_initial_data", dashboard_initial_data(session.user))))
+            if endpoint == "dashboard"
+            else None
+        )
         try:
             _follow(hub, connection, channels, session.last_id, initial)
         except protocol.ProtocolError as exc:
@@ -175,7 +198,9 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
         while not connection.dropped:
             remaining = session.expires_at - time.time()
             if remaining <= 0:
-                raise Refused(CLOSE_UNAUTHORIZED, protocol.error("token_expired", "the token expired; reconnect with a new one"))
+                raise Refused(
+                    CLOSE_UNAUTHORIZED, protocol.error("token_expired", "the token expired; reconnect with a new one")
+                )
             raw = ws.receive(timeout=min(remaining, IDLE_RECEIVE_SECONDS))
             if raw is None:
                 continue

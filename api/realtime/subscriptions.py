@@ -5,6 +5,7 @@ section:<id>  the section's educator and admins (a section channel carries every
               so learners follow only their own channel)
 admin         admins and services
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from api.access import SEES_EVERYONE, readable_learner, readable_section
 from api.auth.guard import Principal
 from api.errors import ApiError
 from models import Section, User, db
-from worker.channels import ADMIN_CHANNEL, learner_channel, section_channel
+from services.channels import ADMIN_CHANNEL, learner_channel, section_channel
 
 MAX_CHANNELS = 500  # per connection; an educator with more sections should use several sockets
 
@@ -36,8 +37,14 @@ def authorize_channel(user: Principal, channel: str) -> None:
 
 
 def _sections_taught(educator_id: int) -> list[str]:
-    return list(db.session.scalars(sa.select(Section.external_id).where(Section.educator_id == educator_id)
-                                   .order_by(Section.external_id).limit(MAX_CHANNELS)))
+    return list(
+        db.session.scalars(
+            sa.select(Section.external_id)
+            .where(Section.educator_id == educator_id)
+            .order_by(Section.external_id)
+            .limit(MAX_CHANNELS)
+        )
+    )
 
 
 def own_channels(user: Principal) -> list[str]:

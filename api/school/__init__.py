@@ -1,4 +1,5 @@
 """The school use case: bulk attendance and exam grades, landing in the same event log."""
+
 from flask import Blueprint
 
 bp = Blueprint("school", __name__)

@@ -1,7 +1,8 @@
 """Recompute each learner's running counters from the event log, race-free per learner."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,9 +26,13 @@ def _event_aggregates(learner_ids: list[int]) -> dict[int, dict[str, Any]]:
             sa.func.count().label("events_seen"),
             sa.func.max(Event.id).label("last_event_id"),
             sa.func.sum(_is("activity")).label("activity_count"),
-            sa.func.count(sa.distinct(sa.case((Event.kind == "module_completed", Event.module_id)))).label("modules_completed"),
+            sa.func.count(sa.distinct(sa.case((Event.kind == "module_completed", Event.module_id)))).label(
+                "modules_completed"
+            ),
             sa.func.sum(_is("assessment")).label("assessment_count"),
-            sa.func.coalesce(sa.func.sum(sa.case((assessment, Event.score / Event.max_score))), 0.0).label("score_ratio_sum"),
+            sa.func.coalesce(sa.func.sum(sa.case((assessment, Event.score / Event.max_score))), 0.0).label(
+                "score_ratio_sum"
+            ),
             sa.func.sum(_is("grade")).label("grade_count"),
             sa.func.coalesce(sa.func.sum(Event.duration_seconds), 0.0).label("time_spent_seconds"),
             sa.func.max(sa.case((Event.kind != "attendance", Event.occurred_at))).label("last_activity_at"),
@@ -41,8 +46,9 @@ def _event_aggregates(learner_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 def _attendance_aggregates(learner_ids: list[int]) -> dict[int, tuple[int, int]]:
     query = (
-        sa.select(Attendance.learner_id, sa.func.count(),
-                  sa.func.sum(sa.case((Attendance.status.in_(ATTENDED), 1), else_=0)))
+        sa.select(
+            Attendance.learner_id, sa.func.count(), sa.func.sum(sa.case((Attendance.status.in_(ATTENDED), 1), else_=0))
+        )
         .where(Attendance.learner_id.in_(learner_ids))
         .group_by(Attendance.learner_id)
     )
@@ -52,8 +58,8 @@ def _attendance_aggregates(learner_ids: list[int]) -> dict[int, tuple[int, int]]
 def _as_utc(value: Any) -> datetime | None:
     """SQLite returns aggregates over a CASE as text; normalise to aware datetimes."""
     if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def update_learner_counters(learner_ids: list[int]) -> int:
@@ -66,26 +72,38 @@ def update_learner_counters(learner_ids: list[int]) -> int:
     if not ids:
         return 0
     insert_missing(LearnerCounters, "learner_id", [{"learner_id": i} for i in ids])
-    locked = sa.select(LearnerCounters.learner_id).where(LearnerCounters.learner_id.in_(ids)).order_by(LearnerCounters.learner_id)
+    locked = (
+        sa.select(LearnerCounters.learner_id)
+        .where(LearnerCounters.learner_id.in_(ids))
+        .order_by(LearnerCounters.learner_id)
+    )
     if db.engine.dialect.name == "postgresql":
         locked = locked.with_for_update()
     db.session.execute(locked).all()
     events, attendance = _event_aggregates(ids), _attendance_aggregates(ids)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = []
     for learner_id in ids:
         values = events.get(learner_id, {})
         total, attended = attendance.get(learner_id, (0, 0))
-        rows.append({
-            "learner_id": learner_id, "events_seen": values.get("events_seen", 0),
-            "last_event_id": values.get("last_event_id") or 0, "activity_count": values.get("activity_count") or 0,
-            "modules_completed": values.get("modules_completed", 0), "assessment_count": values.get("assessment_count") or 0,
-            "score_ratio_sum": float(values.get("score_ratio_sum") or 0.0), "grade_count": values.get("grade_count") or 0,
-            "time_spent_seconds": float(values.get("time_spent_seconds") or 0.0),
-            "attendance_count": total, "attendance_present": attended or 0,
-            "last_activity_at": _as_utc(values.get("last_activity_at")),
-            "last_progress_at": _as_utc(values.get("last_progress_at")), "last_evaluated_at": now,
-        })
+        rows.append(
+            {
+                "learner_id": learner_id,
+                "events_seen": values.get("events_seen", 0),
+                "last_event_id": values.get("last_event_id") or 0,
+                "activity_count": values.get("activity_count") or 0,
+                "modules_completed": values.get("modules_completed", 0),
+                "assessment_count": values.get("assessment_count") or 0,
+                "score_ratio_sum": float(values.get("score_ratio_sum") or 0.0),
+                "grade_count": values.get("grade_count") or 0,
+                "time_spent_seconds": float(values.get("time_spent_seconds") or 0.0),
+                "attendance_count": total,
+                "attendance_present": attended or 0,
+                "last_activity_at": _as_utc(values.get("last_activity_at")),
+                "last_progress_at": _as_utc(values.get("last_progress_at")),
+                "last_evaluated_at": now,
+            }
+        )
     db.session.execute(sa.update(LearnerCounters), rows)
     db.session.commit()
     return len(rows)

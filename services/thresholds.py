@@ -1,4 +1,5 @@
 """Effective rule thresholds per learner: learner > section > course > global override > default."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,14 +20,24 @@ def resolve_thresholds(learner_ids: Sequence[int], rules: Sequence[Rule]) -> dic
     When a learner's sections (or courses) disagree, the override of the lowest section (course) id wins.
     """
     ids = np.asarray(learner_ids, dtype=np.int64)
-    out = {rule.name: {name: np.full(len(ids), value, dtype=float) for name, value in rule.defaults.items()}
-           for rule in rules}
-    overrides = db.session.scalars(sa.select(ThresholdOverride).where(ThresholdOverride.rule.in_([r.name for r in rules]))).all()
+    out = {
+        rule.name: {name: np.full(len(ids), value, dtype=float) for name, value in rule.defaults.items()}
+        for rule in rules
+    }
+    overrides = db.session.scalars(
+        sa.select(ThresholdOverride).where(ThresholdOverride.rule.in_([r.name for r in rules]))
+    ).all()
     if not overrides or not len(ids):
         return out
-    memberships = [row for condition in chunks_in(Enrollment.learner_id, ids.tolist()) for row in db.session.execute(
-        sa.select(Enrollment.learner_id, Enrollment.section_id, Section.course_id)
-        .join(Section, Section.id == Enrollment.section_id).where(condition))]
+    memberships = [
+        row
+        for condition in chunks_in(Enrollment.learner_id, ids.tolist())
+        for row in db.session.execute(
+            sa.select(Enrollment.learner_id, Enrollment.section_id, Section.course_id)
+            .join(Section, Section.id == Enrollment.section_id)
+            .where(condition)
+        )
+    ]
     position = {learner_id: i for i, learner_id in enumerate(ids.tolist())}
     ordered = sorted(overrides, key=lambda o: (SCOPE_ORDER.index(o.scope_type), -o.scope_id))
     for override in ordered:

@@ -1,7 +1,8 @@
 """Train the risk model and fit BKT skill parameters on the platform's own history, and store them."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import sqlalchemy as sa
@@ -11,8 +12,8 @@ from analytics.learner_metrics import compute_learner_metrics
 from analytics.risk import RiskModel, cold_start_model, train_risk_model
 from models import Enrollment, Event, RiskModelVersion, SkillMastery, SkillModel, db
 from models.upsert import upsert_rows
-from worker.analytics_data import load_attendance_percent, load_event_arrays
-from worker.mastery import MASTERY_THRESHOLD
+from services.analytics_data import load_attendance_percent, load_event_arrays
+from services.mastery import MASTERY_THRESHOLD
 
 FAILED_OR_DROPPED = ("failed", "dropped")
 FINISHED = ("failed", "dropped", "completed")
@@ -20,13 +21,17 @@ FINISHED = ("failed", "dropped", "completed")
 
 def current_risk_model() -> RiskModel:
     """The newest stored model, or the cold-start model before any training ran."""
-    stored = db.session.scalar(sa.select(RiskModelVersion).order_by(RiskModelVersion.trained_at.desc(), RiskModelVersion.id.desc()).limit(1))
+    stored = db.session.scalar(
+        sa.select(RiskModelVersion).order_by(RiskModelVersion.trained_at.desc(), RiskModelVersion.id.desc()).limit(1)
+    )
     return RiskModel.from_dict(stored.model) if stored else cold_start_model()
 
 
 def labelled_learners() -> tuple[list[int], np.ndarray]:
     """Learners whose enrollments have an outcome; label 1 if any enrollment failed or was dropped."""
-    rows = db.session.execute(sa.select(Enrollment.learner_id, Enrollment.status).where(Enrollment.status.in_(FINISHED)))
+    rows = db.session.execute(
+        sa.select(Enrollment.learner_id, Enrollment.status).where(Enrollment.status.in_(FINISHED))
+    )
     outcome: dict[int, int] = {}
     for learner_id, status in rows:
         outcome[learner_id] = max(outcome.get(learner_id, 0), int(status in FAILED_OR_DROPPED))
@@ -36,7 +41,7 @@ def labelled_learners() -> tuple[list[int], np.ndarray]:
 
 def train_and_store_risk_model(now: datetime | None = None) -> RiskModelVersion:
     """Fit on every learner with an outcome (cold start below the minimum) and record the version."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     ids, labels = labelled_learners()
     if ids:
         events, _ = load_event_arrays(ids)
@@ -44,8 +49,14 @@ def train_and_store_risk_model(now: datetime | None = None) -> RiskModelVersion:
     else:
         features = np.empty((0, len(cold_start_model().features)))
     model = train_risk_model(features, labels)
-    version = RiskModelVersion(kind=model.kind, trained_at=now, model=model.to_dict(), quality=model.quality,
-                               samples=len(labels), positives=int(labels.sum()))
+    version = RiskModelVersion(
+        kind=model.kind,
+        trained_at=now,
+        model=model.to_dict(),
+        quality=model.quality,
+        samples=len(labels),
+        positives=int(labels.sum()),
+    )
     db.session.add(version)
     db.session.commit()
     return version
@@ -53,9 +64,11 @@ def train_and_store_risk_model(now: datetime | None = None) -> RiskModelVersion:
 
 def skill_sequences(skill: str | None = None) -> dict[str, tuple[list[int], np.ndarray, np.ndarray]]:
     """Per skill: learner ids and padded correct/mask matrices of their attempts in time order."""
-    query = (sa.select(Event.skill, Event.learner_id, Event.score, Event.max_score)
-             .where(Event.kind == "assessment", Event.skill.is_not(None))
-             .order_by(Event.skill, Event.learner_id, Event.occurred_at, Event.id))
+    query = (
+        sa.select(Event.skill, Event.learner_id, Event.score, Event.max_score)
+        .where(Event.kind == "assessment", Event.skill.is_not(None))
+        .order_by(Event.skill, Event.learner_id, Event.occurred_at, Event.id)
+    )
     if skill is not None:
         query = query.where(Event.skill == skill)
     by_skill: dict[str, tuple[list[int], list[int], list[bool]]] = {}
@@ -65,26 +78,52 @@ def skill_sequences(skill: str | None = None) -> dict[str, tuple[list[int], np.n
             learners.append(learner_id)
         sequence.append(len(learners) - 1)
         correct.append(100.0 * score / max_score >= MASTERY_THRESHOLD)
-    return {name: (learners, *to_padded(np.array(sequence), np.array(correct)))
-            for name, (learners, sequence, correct) in by_skill.items()}
+    return {
+        name: (learners, *to_padded(np.array(sequence), np.array(correct)))
+        for name, (learners, sequence, correct) in by_skill.items()
+    }
 
 
 def fit_and_store_skill_models() -> int:
     """EM-fit every skill's parameters, then rebuild every learner's mastery from history with them."""
     fitted = 0
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for skill, (learners, obs, mask) in skill_sequences().items():
         params = fit_bkt(obs, mask)
-        upsert_rows(SkillModel, ["skill"], [{"skill": skill, "p_init": params.p_init, "p_learn": params.p_learn,
-                                             "p_guess": params.p_guess, "p_slip": params.p_slip,
-                                             "log_likelihood": params.log_likelihood, "sequences": len(learners),
-                                             "fitted_at": now}],
-                    ["p_init", "p_learn", "p_guess", "p_slip", "log_likelihood", "sequences", "fitted_at"])
+        upsert_rows(
+            SkillModel,
+            ["skill"],
+            [
+                {
+                    "skill": skill,
+                    "p_init": params.p_init,
+                    "p_learn": params.p_learn,
+                    "p_guess": params.p_guess,
+                    "p_slip": params.p_slip,
+                    "log_likelihood": params.log_likelihood,
+                    "sequences": len(learners),
+                    "fitted_at": now,
+                }
+            ],
+            ["p_init", "p_learn", "p_guess", "p_slip", "log_likelihood", "sequences", "fitted_at"],
+        )
         mastery = replay(obs, mask, params)
-        upsert_rows(SkillMastery, ["learner_id", "skill"], [
-            {"learner_id": learner_id, "skill": skill, "p_mastery": float(m), "attempts": int(mask[i].sum()),
-             "correct": int((obs[i] & mask[i]).sum()), "updated_at": now}
-            for i, (learner_id, m) in enumerate(zip(learners, mastery))], ["p_mastery", "attempts", "correct", "updated_at"])
+        upsert_rows(
+            SkillMastery,
+            ["learner_id", "skill"],
+            [
+                {
+                    "learner_id": learner_id,
+                    "skill": skill,
+                    "p_mastery": float(m),
+                    "attempts": int(mask[i].sum()),
+                    "correct": int((obs[i] & mask[i]).sum()),
+                    "updated_at": now,
+                }
+                for i, (learner_id, m) in enumerate(zip(learners, mastery))
+            ],
+            ["p_mastery", "attempts", "correct", "updated_at"],
+        )
         fitted += 1
     db.session.commit()
     return fitted

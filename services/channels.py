@@ -7,15 +7,26 @@ until a time) while a socket follows it, and for an hour after. Publishing to an
 costs one lookup, so ingest does not pay for learners nobody is looking at, and a channel's stream
 never outlives its watch (a reconnect after an unwatched gap gets `resync`, never a silent hole).
 """
+
 from __future__ import annotations
 
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 import redis
 
-MESSAGE_TYPES = ("metrics_update", "alert", "alert_resolved", "activity", "grade_update", "attendance_update",
-                 "exam_created", "dashboard_initial_data", "error", "pong")
+MESSAGE_TYPES = (
+    "metrics_update",
+    "alert",
+    "alert_resolved",
+    "activity",
+    "grade_update",
+    "attendance_update",
+    "exam_created",
+    "dashboard_initial_data",
+    "error",
+    "pong",
+)
 STREAM_KEY = "learnpulse:stream:{}"
 STREAM_MAXLEN = 1000  # messages kept per channel for clients that reconnect with their last id
 PUBSUB_PREFIX = "learnpulse:channel:"
@@ -55,7 +66,7 @@ def watch(client: redis.Redis, channels: Iterable[str], seconds: int = WATCH_SEC
     names = list(channels)
     script = client.register_script(WATCH)
     for start in range(0, len(names), 1000):
-        script(keys=[WATCHED_KEY, WATCHED_SECTIONS_KEY], args=[seconds, *names[start:start + 1000]])
+        script(keys=[WATCHED_KEY, WATCHED_SECTIONS_KEY], args=[seconds, *names[start : start + 1000]])
     return len(names)
 
 

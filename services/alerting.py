@@ -1,4 +1,5 @@
 """The alert lifecycle in the database: open once, resolve when the condition clears, record history."""
+
 from __future__ import annotations
 
 import json
@@ -37,23 +38,42 @@ def alert_message(rule: Rule, factors: dict[str, Any]) -> str:
 
 
 def alert_json(alert: Alert, learner: str | None = None) -> dict[str, Any]:
-    return {"id": alert.id, "learner": learner, "rule": alert.rule, "scope": alert.scope_key, "severity": alert.severity,
-            "status": alert.status, "title": alert.title, "message": alert.message, "factors": alert.factors,
-            "recommendations": alert.recommendations, "created_at": alert.created_at.isoformat(),
-            "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
-            "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None}
+    return {
+        "id": alert.id,
+        "learner": learner,
+        "rule": alert.rule,
+        "scope": alert.scope_key,
+        "severity": alert.severity,
+        "status": alert.status,
+        "title": alert.title,
+        "message": alert.message,
+        "factors": alert.factors,
+        "recommendations": alert.recommendations,
+        "created_at": alert.created_at.isoformat(),
+        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+    }
 
 
 def _unresolved(rule: str, ids: list[int]) -> dict[int, tuple[int, str]]:
     """learner id -> (alert id, status) of the unresolved alert of this rule."""
-    return {learner: (alert, status) for condition in chunks_in(Alert.learner_id, ids)
-            for learner, alert, status in db.session.execute(
-                sa.select(Alert.learner_id, Alert.id, Alert.status).where(condition, Alert.rule == rule, UNRESOLVED))}
+    return {
+        learner: (alert, status)
+        for condition in chunks_in(Alert.learner_id, ids)
+        for learner, alert, status in db.session.execute(
+            sa.select(Alert.learner_id, Alert.id, Alert.status).where(condition, Alert.rule == rule, UNRESOLVED)
+        )
+    }
 
 
 def _cooling(rule: str, ids: list[int], since: datetime) -> set[int]:
-    return {learner for condition in chunks_in(Alert.learner_id, ids) for (learner,) in db.session.execute(
-        sa.select(Alert.learner_id).where(condition, Alert.rule == rule, Alert.resolved_at >= since))}
+    return {
+        learner
+        for condition in chunks_in(Alert.learner_id, ids)
+        for (learner,) in db.session.execute(
+            sa.select(Alert.learner_id).where(condition, Alert.rule == rule, Alert.resolved_at >= since)
+        )
+    }
 
 
 def _open_alerts(rows: list[dict[str, Any]], rule: Rule, now: datetime) -> dict[int, int]:
@@ -61,12 +81,19 @@ def _open_alerts(rows: list[dict[str, Any]], rule: Rule, now: datetime) -> dict[
     returns learner id -> new alert id."""
     table = Alert.__table__
     insert = dialect_insert(Alert).on_conflict_do_nothing(
-        index_elements=["learner_id", "rule", "scope_key"], index_where=sa.text("status <> 'resolved'"))
-    inserted = {learner: pk for pk, learner in db.session.execute(insert.returning(table.c.id, table.c.learner_id), rows)}
+        index_elements=["learner_id", "rule", "scope_key"], index_where=sa.text("status <> 'resolved'")
+    )
+    inserted = {
+        learner: pk for pk, learner in db.session.execute(insert.returning(table.c.id, table.c.learner_id), rows)
+    }
     if inserted:
-        db.session.execute(sa.insert(AlertHistory.__table__), [
-            {"alert_id": pk, "from_status": None, "to_status": "open", "note": "condition met", "at": now}
-            for pk in inserted.values()])
+        db.session.execute(
+            sa.insert(AlertHistory.__table__),
+            [
+                {"alert_id": pk, "from_status": None, "to_status": "open", "note": "condition met", "at": now}
+                for pk in inserted.values()
+            ],
+        )
     return inserted
 
 
@@ -92,15 +119,22 @@ SELECT id, learner_id FROM opened
 
 
 def _open_alerts_set_based(rows: list[dict[str, Any]], rule: Rule, now: datetime) -> dict[int, int]:
-    params = {"learners": [row["learner_id"] for row in rows], "severities": [row["severity"] for row in rows],
-              "messages": [row["message"] for row in rows], "factors": [json.dumps(row["factors"]) for row in rows],
-              "rule": rule.name, "title": rule.title, "recommendations": json.dumps(list(rule.recommendations)),
-              "now": now}
+    params = {
+        "learners": [row["learner_id"] for row in rows],
+        "severities": [row["severity"] for row in rows],
+        "messages": [row["message"] for row in rows],
+        "factors": [json.dumps(row["factors"]) for row in rows],
+        "rule": rule.name,
+        "title": rule.title,
+        "recommendations": json.dumps(list(rule.recommendations)),
+        "now": now,
+    }
     return {learner: pk for pk, learner in db.session.execute(OPEN_ALERTS_SQL, params)}
 
 
-def sync_rule(rule: Rule, learner_ids: np.ndarray, result: RuleResult, now: datetime,
-              cooldown: timedelta = DEFAULT_COOLDOWN) -> SyncOutcome:
+def sync_rule(
+    rule: Rule, learner_ids: np.ndarray, result: RuleResult, now: datetime, cooldown: timedelta = DEFAULT_COOLDOWN
+) -> SyncOutcome:
     """Open alerts where the rule holds and none is open; resolve open ones where it no longer holds.
 
     Safe to run twice at once or to repeat after a crash: the partial unique index allows one
@@ -116,21 +150,46 @@ def sync_rule(rule: Rule, learner_ids: np.ndarray, result: RuleResult, now: date
     for learner in sorted(fresh):
         i = triggered[learner]
         factors = {name: _json_value(values[i]) for name, values in result.factors.items()}
-        rows.append({"learner_id": learner, "rule": rule.name, "scope_key": "global", "severity": SEVERITIES[int(result.severity[i])],
-                     "status": "open", "title": rule.title, "message": alert_message(rule, factors), "factors": factors,
-                     "recommendations": list(rule.recommendations), "created_at": now, "updated_at": now})
+        rows.append(
+            {
+                "learner_id": learner,
+                "rule": rule.name,
+                "scope_key": "global",
+                "severity": SEVERITIES[int(result.severity[i])],
+                "status": "open",
+                "title": rule.title,
+                "message": alert_message(rule, factors),
+                "factors": factors,
+                "recommendations": list(rule.recommendations),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     if rows:
         opener = _open_alerts_set_based if db.engine.dialect.name == "postgresql" else _open_alerts
         inserted = opener(rows, rule, now)
         outcome.created = [dict(row, id=inserted[row["learner_id"]]) for row in rows if row["learner_id"] in inserted]
     previous = {alert: status for learner, (alert, status) in open_alerts.items() if learner not in triggered}
     if previous:
-        resolved = db.session.execute(sa.update(Alert).where(Alert.id.in_(list(previous)), UNRESOLVED)
-                                      .values(status="resolved", resolved_at=now, updated_at=now)
-                                      .returning(Alert.id, Alert.learner_id)).all()
+        resolved = db.session.execute(
+            sa.update(Alert)
+            .where(Alert.id.in_(list(previous)), UNRESOLVED)
+            .values(status="resolved", resolved_at=now, updated_at=now)
+            .returning(Alert.id, Alert.learner_id)
+        ).all()
         if resolved:
-            db.session.execute(sa.insert(AlertHistory.__table__), [
-                {"alert_id": pk, "from_status": previous[pk], "to_status": "resolved", "note": "condition cleared", "at": now}
-                for pk, _ in resolved])
+            db.session.execute(
+                sa.insert(AlertHistory.__table__),
+                [
+                    {
+                        "alert_id": pk,
+                        "from_status": previous[pk],
+                        "to_status": "resolved",
+                        "note": "condition cleared",
+                        "at": now,
+                    }
+                    for pk, _ in resolved
+                ],
+            )
         outcome.resolved = [{"id": pk, "learner_id": learner, "rule": rule.name} for pk, learner in resolved]
     return outcome

@@ -6,17 +6,18 @@ learners in batches and evaluates each batch vectorized. Events arriving meanwhi
 and schedule the next drain, so a burst of 500 events for 500 learners costs a few tasks, not 500.
 Several workers can drain at once: SPOP hands each learner to exactly one of them.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 import redis
 from celery import current_app as current_celery
 from flask import current_app
 from kombu.exceptions import OperationalError
 
-from worker import redis_client
+from services.clients import redis_client
 
 PENDING_SET = "learnpulse:evaluation:pending"
 SCHEDULED_KEY = "learnpulse:evaluation:scheduled"
@@ -41,7 +42,7 @@ def request_evaluation(learner_ids: Iterable[int]) -> bool:
         client = redis_client()
         claim = current_app.extensions.setdefault("add_and_claim", client.register_script(ADD_AND_CLAIM))
         for start in range(0, len(ids), 5000):  # Lua unpack() has a stack limit
-            if claim(keys=[PENDING_SET, SCHEDULED_KEY], args=[SCHEDULED_TTL_SECONDS, *ids[start:start + 5000]]):
+            if claim(keys=[PENDING_SET, SCHEDULED_KEY], args=[SCHEDULED_TTL_SECONDS, *ids[start : start + 5000]]):
                 current_celery.send_task("learnpulse.evaluate_pending")
                 scheduled = True
     except (redis.RedisError, OperationalError) as exc:

@@ -6,9 +6,10 @@ A batch's attempts are split into rounds (the k-th attempt at each learner-skill
 PostgreSQL: per round, one INSERT of missing pairs at the skill's prior and one UPDATE computing the
 BKT step from arrays joined to the skill's parameters. SQLite (embedded): one portable upsert per round.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -20,28 +21,34 @@ from models import SkillMastery, SkillModel, db
 MASTERY_THRESHOLD = 60.0  # percent at or above which an attempt counts as correct
 D = DEFAULT_PARAMS
 
-_ATTEMPTS = ("unnest(%(learners)s::int[], %(skills)s::text[], %(correct)s::int[]) AS a(learner_id, skill, correct) "
-             "LEFT JOIN skill_models m ON m.skill = a.skill")
+_ATTEMPTS = (
+    "unnest(%(learners)s::int[], %(skills)s::text[], %(correct)s::int[]) AS a(learner_id, skill, correct) "
+    "LEFT JOIN skill_models m ON m.skill = a.skill"
+)
 _GUESS, _SLIP, _LEARN = (f"COALESCE(m.{name}, {D[name]!r})" for name in ("p_guess", "p_slip", "p_learn"))
 
 
 def _bkt_step(p: str, correct: str, guess: str, slip: str, learn: str) -> str:
     """SQL for one BKT update of mastery p after an attempt (Bayes on the answer, then learning)."""
-    posterior = (f"(CASE WHEN {correct} = 1 THEN {p} * (1 - {slip}) / ({p} * (1 - {slip}) + (1 - {p}) * {guess}) "
-                 f"ELSE {p} * {slip} / ({p} * {slip} + (1 - {p}) * (1 - {guess})) END)")
+    posterior = (
+        f"(CASE WHEN {correct} = 1 THEN {p} * (1 - {slip}) / ({p} * (1 - {slip}) + (1 - {p}) * {guess}) "
+        f"ELSE {p} * {slip} / ({p} * {slip} + (1 - {p}) * (1 - {guess})) END)"
+    )
     return f"{posterior} + (1 - {posterior}) * {learn}"
 
 
 POSTGRES_INSERT_MISSING = (
     "INSERT INTO skill_mastery (learner_id, skill, p_mastery, attempts, correct, updated_at) "
     f"SELECT a.learner_id, a.skill, COALESCE(m.p_init, {D['p_init']!r}), 0, 0, now() FROM {_ATTEMPTS} "
-    "ON CONFLICT (learner_id, skill) DO NOTHING")
+    "ON CONFLICT (learner_id, skill) DO NOTHING"
+)
 POSTGRES_STEP = (
     "UPDATE skill_mastery s SET "
     f"p_mastery = {_bkt_step('s.p_mastery', 'v.correct', 'v.guess', 'v.slip', 'v.learn')}, "
     "attempts = s.attempts + 1, correct = s.correct + v.correct, updated_at = now() "
     f"FROM (SELECT a.learner_id, a.skill, a.correct, {_GUESS} AS guess, {_SLIP} AS slip, {_LEARN} AS learn "
-    f"FROM {_ATTEMPTS}) v WHERE s.learner_id = v.learner_id AND s.skill = v.skill")
+    f"FROM {_ATTEMPTS}) v WHERE s.learner_id = v.learner_id AND s.skill = v.skill"
+)
 
 
 def _param(name: str) -> str:
@@ -60,8 +67,19 @@ PORTABLE_UPSERT = sa.text(
 
 def _rounds(events: list[dict[str, Any]], learner_ids: dict[str, int]) -> list[list[tuple[int, str, int]]]:
     """Attempts in time order, split so that no round holds two attempts at the same learner-skill pair."""
-    attempts = sorted(((learner_ids[e["learner"]], e["skill"], e["occurred_at"], int(100.0 * e["score"] / e["max_score"] >= MASTERY_THRESHOLD))
-                       for e in events if e["kind"] == "assessment" and e.get("skill")), key=lambda a: (a[0], a[1], a[2]))
+    attempts = sorted(
+        (
+            (
+                learner_ids[e["learner"]],
+                e["skill"],
+                e["occurred_at"],
+                int(100.0 * e["score"] / e["max_score"] >= MASTERY_THRESHOLD),
+            )
+            for e in events
+            if e["kind"] == "assessment" and e.get("skill")
+        ),
+        key=lambda a: (a[0], a[1], a[2]),
+    )
     rounds: list[list[tuple[int, str, int]]] = []
     seen: dict[tuple[int, str], int] = {}
     for learner_id, skill, _, correct in attempts:
@@ -79,13 +97,22 @@ def skill_params(skills: list[str]) -> dict[str, BKTParams]:
     return {skill: fitted.get(skill, BKTParams(**DEFAULT_PARAMS)) for skill in skills}
 
 
-def _portable_rows(attempts: list[tuple[int, str, int]], params: dict[str, BKTParams], now: datetime) -> list[dict[str, Any]]:
+def _portable_rows(
+    attempts: list[tuple[int, str, int]], params: dict[str, BKTParams], now: datetime
+) -> list[dict[str, Any]]:
     """Rows for the portable upsert; p_mastery is the first step from the prior, used when the pair is new."""
     p = [params[s] for _, s, _ in attempts]
-    first = bkt_update(np.array([x.p_init for x in p]), np.array([c for _, _, c in attempts], dtype=bool),
-                       np.array([x.p_learn for x in p]), np.array([x.p_guess for x in p]), np.array([x.p_slip for x in p]))
-    return [{"learner_id": l, "skill": s, "p_mastery": float(m), "correct": c, "updated_at": now}
-            for (l, s, c), m in zip(attempts, first)]
+    first = bkt_update(
+        np.array([x.p_init for x in p]),
+        np.array([c for _, _, c in attempts], dtype=bool),
+        np.array([x.p_learn for x in p]),
+        np.array([x.p_guess for x in p]),
+        np.array([x.p_slip for x in p]),
+    )
+    return [
+        {"learner_id": l, "skill": s, "p_mastery": float(m), "correct": c, "updated_at": now}
+        for (l, s, c), m in zip(attempts, first)
+    ]
 
 
 def apply_assessments(events: list[dict[str, Any]], learner_ids: dict[str, int]) -> int:
@@ -94,12 +121,15 @@ def apply_assessments(events: list[dict[str, Any]], learner_ids: dict[str, int])
     if db.engine.dialect.name == "postgresql":
         cursor = db.session.connection().connection.driver_connection.cursor()
         for attempts in rounds:
-            arrays = {"learners": [a[0] for a in attempts], "skills": [a[1] for a in attempts],
-                      "correct": [a[2] for a in attempts]}
+            arrays = {
+                "learners": [a[0] for a in attempts],
+                "skills": [a[1] for a in attempts],
+                "correct": [a[2] for a in attempts],
+            }
             cursor.execute(POSTGRES_INSERT_MISSING, arrays)
             cursor.execute(POSTGRES_STEP, arrays)
     elif rounds:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         params = skill_params(sorted({s for attempts in rounds for _, s, _ in attempts}))
         for attempts in rounds:
             db.session.execute(PORTABLE_UPSERT, _portable_rows(attempts, params, now))

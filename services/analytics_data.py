@@ -1,7 +1,9 @@
 """Load the database into the flat arrays `analytics/` computes on (learners in index order)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 import numpy as np
 import sqlalchemy as sa
 
@@ -40,12 +42,19 @@ def _packed_event_arrays(ids: list[int], course_ids: Sequence[int] | None) -> tu
     data = cursor.execute(PACKED_QUERY, {"ids": ids, "courses": courses}, binary=True).fetchone()[0] or b""
     rows = np.frombuffer(data, PACKED_ROW)
     learner = np.searchsorted(np.asarray(ids), rows["learner"].astype(np.int64))
-    events = EventArrays(len(ids), learner, rows["time"].astype(np.float64), rows["kind"].astype(np.int8),
-                         rows["percent"].astype(np.float64))
+    events = EventArrays(
+        len(ids),
+        learner,
+        rows["time"].astype(np.float64),
+        rows["kind"].astype(np.int8),
+        rows["percent"].astype(np.float64),
+    )
     return events, rows["module"].astype(np.int64)
 
 
-def load_event_arrays(learner_ids: Sequence[int], course_ids: Sequence[int] | None = None) -> tuple[EventArrays, np.ndarray]:
+def load_event_arrays(
+    learner_ids: Sequence[int], course_ids: Sequence[int] | None = None
+) -> tuple[EventArrays, np.ndarray]:
     """Engagement events of these learners (sorted ids -> indices 0..n-1), plus each event's module id.
 
     With course_ids, only events in those courses count (a section's view of its own course).
@@ -60,8 +69,11 @@ def load_event_arrays(learner_ids: Sequence[int], course_ids: Sequence[int] | No
         scope.append(Event.course_id.in_(sorted(set(course_ids))))
     rows: list = []
     for condition in chunks_in(Event.learner_id, ids):
-        rows.extend(db.session.execute(sa.select(*columns).where(condition, *scope)
-                                       .order_by(Event.learner_id, Event.occurred_at, Event.id)))
+        rows.extend(
+            db.session.execute(
+                sa.select(*columns).where(condition, *scope).order_by(Event.learner_id, Event.occurred_at, Event.id)
+            )
+        )
     rows.sort(key=lambda row: (row[0], row[1]))  # chunks arrive in order already; this keeps it so
     learner = _index_of(ids, [row[0] for row in rows]).astype(np.int64)
     time = np.array([row[1].timestamp() for row in rows], dtype=float)
@@ -75,8 +87,11 @@ def load_event_arrays(learner_ids: Sequence[int], course_ids: Sequence[int] | No
 def load_attendance_percent(learner_ids: Sequence[int]) -> np.ndarray:
     """Attendance percent per learner (same order as sorted learner_ids); NaN without records."""
     ids = sorted(set(learner_ids))
-    rows = [row for condition in chunks_in(Attendance.learner_id, ids)
-            for row in db.session.execute(sa.select(Attendance.learner_id, Attendance.status).where(condition))]
-    return attendance_percent(_index_of(ids, [r[0] for r in rows]), np.array([ATTENDANCE_CODES[r[1]] for r in rows], dtype=np.int64),
-                              len(ids))
-
+    rows = [
+        row
+        for condition in chunks_in(Attendance.learner_id, ids)
+        for row in db.session.execute(sa.select(Attendance.learner_id, Attendance.status).where(condition))
+    ]
+    return attendance_percent(
+        _index_of(ids, [r[0] for r in rows]), np.array([ATTENDANCE_CODES[r[1]] for r in rows], dtype=np.int64), len(ids)
+    )

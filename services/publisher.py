@@ -1,18 +1,29 @@
 """Publish messages: append to the channel's bounded Redis stream (for resume), then PUBLISH live."""
+
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 import redis
 import sqlalchemy as sa
 
 from models import Enrollment, Section, User, db
 from models.upsert import chunks_in
-from worker.channels import (ADMIN_CHANNEL, MESSAGE_TYPES, PUBSUB_PREFIX, STREAM_KEY, STREAM_MAXLEN, WATCHED_KEY,
-                             learner_channel, section_channel, sections_watched)
+from services.channels import (
+    ADMIN_CHANNEL,
+    MESSAGE_TYPES,
+    PUBSUB_PREFIX,
+    STREAM_KEY,
+    STREAM_MAXLEN,
+    WATCHED_KEY,
+    learner_channel,
+    section_channel,
+    sections_watched,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +72,7 @@ def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, An
         messages = [message for message in messages if message[1] in watched]
         if not messages:
             return 0
-        now = json.dumps(datetime.now(timezone.utc).isoformat())
+        now = json.dumps(datetime.now(UTC).isoformat())
         encoded: dict[int, str] = {}  # id(data) -> JSON: one message fanned out to several channels is encoded once
         args: list[str] = []
         for kind, channel, data in messages:
@@ -70,16 +81,23 @@ def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, An
                 body = encoded[id(data)] = json.dumps(data, separators=(",", ":"))
             args += [channel, f'{{"type":"{kind}","channel":{json.dumps(channel)},"timestamp":{now},"data":{body}}}']
         script = client.register_script(APPEND_AND_PUBLISH)
-        return sum(int(script(keys=[WATCHED_KEY], args=[STREAM_MAXLEN, PUBSUB_PREFIX, STREAM_KEY.format(""),
-                                                        *args[start:start + 2 * CHUNK]]))
-                   for start in range(0, len(args), 2 * CHUNK))
+        return sum(
+            int(
+                script(
+                    keys=[WATCHED_KEY],
+                    args=[STREAM_MAXLEN, PUBSUB_PREFIX, STREAM_KEY.format(""), *args[start : start + 2 * CHUNK]],
+                )
+            )
+            for start in range(0, len(args), 2 * CHUNK)
+        )
     except redis.RedisError as exc:
         log.warning("could not publish %d message(s): %s", len(messages), exc)
         return 0
 
 
-def audience(client: redis.Redis, learner_ids: Iterable[int], names: dict[int, str] | None = None,
-             admin: bool = True) -> tuple[dict[int, list[str]], dict[int, str]]:
+def audience(
+    client: redis.Redis, learner_ids: Iterable[int], names: dict[int, str] | None = None, admin: bool = True
+) -> tuple[dict[int, list[str]], dict[int, str]]:
     """Channels that should hear about each learner (their own, their sections' when any section
     channel is watched, and with `admin` the admins'), and each learner's external id (looked up
     unless given). The admin channel carries alerts, not every learner's activity and metrics: a
@@ -96,7 +114,10 @@ def audience(client: redis.Redis, learner_ids: Iterable[int], names: dict[int, s
         with_sections = False  # publishing will fail too, and say so
     if with_sections:
         for condition in chunks_in(Enrollment.learner_id, ids):
-            for learner, section in db.session.execute(sa.select(Enrollment.learner_id, Section.external_id)
-                                                       .join(Section, Section.id == Enrollment.section_id).where(condition)):
+            for learner, section in db.session.execute(
+                sa.select(Enrollment.learner_id, Section.external_id)
+                .join(Section, Section.id == Enrollment.section_id)
+                .where(condition)
+            ):
                 channels[learner].append(section_channel(section))
     return channels, names

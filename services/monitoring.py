@@ -1,26 +1,28 @@
 """Evaluate alert rules for a set of learners (a sweep shard, or the learners an event touched)."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 
 from analytics.activity import daily_counts
-from analytics.completion import course_progress
 from analytics.alert_rules import RULES, RuleInputs, evaluate, rules_for
+from analytics.completion import course_progress
 from analytics.grouping import segments
 from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
 from analytics.risk import score_risk
 from models import CohortSnapshot, Course, Enrollment, MetricSnapshot, Module, Section, User, db
-from worker import redis_client
-from worker.alerting import sync_rule
-from worker.analytics_data import load_attendance_percent, load_event_arrays
-from worker.model_training import current_risk_model
-from worker.publisher import audience, publish
-from worker.thresholds import resolve_thresholds
+from services.alerting import sync_rule
+from services.analytics_data import load_attendance_percent, load_event_arrays
+from services.clients import redis_client
+from services.model_training import current_risk_model
+from services.publisher import audience, publish
+from services.thresholds import resolve_thresholds
 
 SWEEPS = ("performance", "engagement", "velocity")
 
@@ -36,13 +38,20 @@ class MonitoringStats:
 
 def learner_ids_between(low: int, high: int) -> list[int]:
     """Active learners with low <= id < high."""
-    return list(db.session.scalars(sa.select(User.id).where(User.role == "learner", User.active.is_(True),
-                                                            User.id >= low, User.id < high).order_by(User.id)))
+    return list(
+        db.session.scalars(
+            sa.select(User.id)
+            .where(User.role == "learner", User.active.is_(True), User.id >= low, User.id < high)
+            .order_by(User.id)
+        )
+    )
 
 
 def shard_ranges(size: int) -> list[tuple[int, int]]:
     """Id ranges of at most `size` ids covering every learner."""
-    low, high = db.session.execute(sa.select(sa.func.min(User.id), sa.func.max(User.id)).where(User.role == "learner")).one()
+    low, high = db.session.execute(
+        sa.select(sa.func.min(User.id), sa.func.max(User.id)).where(User.role == "learner")
+    ).one()
     if low is None:
         return []
     return [(start, min(start + size, high + 1)) for start in range(low, high + 1, size)]
@@ -55,20 +64,31 @@ def build_inputs(ids: list[int], now: float) -> RuleInputs:
     active = events.kind <= KIND_CODES["assessment"]
     active_seg = segments(events.learner[active], events.n_learners)
     assessed = events.kind == KIND_CODES["assessment"]
-    inputs = RuleInputs(metrics, score_risk(current_risk_model(), metrics.features()).probability,
-                        daily_counts(active_seg, events.time[active], now, 14),
-                        segments(events.learner[assessed], events.n_learners), events.percent[assessed],
-                        active_seg.counts > 0)
+    inputs = RuleInputs(
+        metrics,
+        score_risk(current_risk_model(), metrics.features()).probability,
+        daily_counts(active_seg, events.time[active], now, 14),
+        segments(events.learner[assessed], events.n_learners),
+        events.percent[assessed],
+        active_seg.counts > 0,
+    )
     return inputs
 
 
-def evaluate_rules(learner_ids: Sequence[int], sweep: str, *, dry_run: bool = False, only_rule: str | None = None,
-                   now: datetime | None = None, prepared: RuleInputs | None = None) -> MonitoringStats:
+def evaluate_rules(
+    learner_ids: Sequence[int],
+    sweep: str,
+    *,
+    dry_run: bool = False,
+    only_rule: str | None = None,
+    now: datetime | None = None,
+    prepared: RuleInputs | None = None,
+) -> MonitoringStats:
     """Evaluate a sweep's rules for these learners, persist the alert changes and publish them.
 
     `prepared` reuses inputs already built by build_inputs for the same sorted learners.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     ids = sorted(set(int(i) for i in learner_ids))
     stats = MonitoringStats(learners=len(ids))
     rules = [rule for rule in rules_for(sweep) if only_rule in (None, rule.name)]
@@ -126,11 +146,17 @@ def completion_forecasts(ids: list[int], now: float) -> dict[int, list[dict[str,
     out: dict[int, list[dict[str, Any]]] = {}
     f = progress.forecast
     for i, learner in enumerate(progress.learner):
-        out.setdefault(int(learner), []).append({
-            "course": names[course_ids[progress.course[i]]], "modules_completed": int(progress.completed[i]),
-            "modules_total": int(f.remaining[i] + progress.completed[i]),
-            "median_days": _finite(f.median_days[i]), "low_days": _finite(f.low_days[i]), "high_days": _finite(f.high_days[i]),
-            "rate_per_week": round(float(f.rate_per_week[i]), 3)})
+        out.setdefault(int(learner), []).append(
+            {
+                "course": names[course_ids[progress.course[i]]],
+                "modules_completed": int(progress.completed[i]),
+                "modules_total": int(f.remaining[i] + progress.completed[i]),
+                "median_days": _finite(f.median_days[i]),
+                "low_days": _finite(f.low_days[i]),
+                "high_days": _finite(f.high_days[i]),
+                "rate_per_week": round(float(f.rate_per_week[i]), 3),
+            }
+        )
     return out
 
 
@@ -138,10 +164,16 @@ def _finite(value: float) -> float | None:
     return round(float(value), 2) if np.isfinite(value) else None
 
 
-def store_snapshots(learner_ids: Sequence[int], kind: str, now: datetime | None = None, publish_updates: bool = False,
-                    prepared: RuleInputs | None = None, with_completion: bool = False) -> int:
+def store_snapshots(
+    learner_ids: Sequence[int],
+    kind: str,
+    now: datetime | None = None,
+    publish_updates: bool = False,
+    prepared: RuleInputs | None = None,
+    with_completion: bool = False,
+) -> int:
     """Save each learner's current metrics (history for trend charts); optionally publish them."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     ids = sorted(set(int(i) for i in learner_ids))
     if not ids:
         return 0
@@ -149,7 +181,11 @@ def store_snapshots(learner_ids: Sequence[int], kind: str, now: datetime | None 
     completion = completion_forecasts(ids, now.timestamp()) if with_completion else {}
     rows = []
     for i, learner in enumerate(ids):
-        row = {**inputs.metrics.row(i), "risk_probability": round(float(inputs.risk_probability[i]), 4), "snapshot": kind}
+        row = {
+            **inputs.metrics.row(i),
+            "risk_probability": round(float(inputs.risk_probability[i]), 4),
+            "snapshot": kind,
+        }
         if with_completion:
             row["completion"] = completion.get(i, [])
         rows.append({"learner_id": learner, "taken_at": now, "metrics": row})
@@ -157,8 +193,14 @@ def store_snapshots(learner_ids: Sequence[int], kind: str, now: datetime | None 
     db.session.commit()
     if publish_updates:
         channels, names = audience(redis_client(), ids, admin=False)
-        publish(redis_client(), [("metrics_update", channel, {"learner": names[row["learner_id"]], **row["metrics"]})
-                                                  for row in rows for channel in channels.get(row["learner_id"], [])])
+        publish(
+            redis_client(),
+            [
+                ("metrics_update", channel, {"learner": names[row["learner_id"]], **row["metrics"]})
+                for row in rows
+                for channel in channels.get(row["learner_id"], [])
+            ],
+        )
     return len(rows)
 
 
@@ -168,11 +210,12 @@ def rule_names() -> list[str]:
 
 def store_cohort_snapshots(pass_mark: float = 60.0) -> int:
     """Each section's cohort aggregates as of now (the daily analytics task; dashboards chart them over days)."""
-    from worker.reports import cohort_report  # noqa: PLC0415  (reports imports this module's neighbours)
+    from services.reports import cohort_report  # noqa: PLC0415  (reports imports this module's neighbours)
 
-    sections = db.session.execute(sa.select(Section.id, Section.course_id).where(
-        Section.id.in_(sa.select(Enrollment.section_id)))).all()
-    now = datetime.now(timezone.utc)
+    sections = db.session.execute(
+        sa.select(Section.id, Section.course_id).where(Section.id.in_(sa.select(Enrollment.section_id)))
+    ).all()
+    now = datetime.now(UTC)
     for section_id, course_id in sections:
         members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
         summary = cohort_report(members, pass_mark, [course_id] if course_id else None)

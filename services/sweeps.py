@@ -1,0 +1,122 @@
+"""Sweep windows, shards and status: one coordinator per window (a Redis lock), shards idempotent per window."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+import celeryconfig
+from models import Alert, AlertHistory, db
+from services.clients import redis_client
+from services.monitoring import evaluate_rules, learner_ids_between, store_snapshots
+
+
+def _period_seconds(entry: dict[str, Any]) -> int:
+    """How often a beat entry fires: a number of seconds, or a crontab that runs daily or weekly."""
+    schedule = entry["schedule"]
+    if isinstance(schedule, (int, float)):
+        return int(schedule)
+    return 86400 if len(schedule.day_of_week) == 7 else 7 * 86400
+
+
+def _sweep_periods() -> dict[str, int]:
+    """Each sweep's period, read from the one beat schedule in celeryconfig.py."""
+    periods = {}
+    for entry in celeryconfig.beat_schedule.values():
+        if entry["task"] == "learnpulse.monitoring.sweep":
+            periods[entry["args"][0]] = _period_seconds(entry)
+        elif entry["task"] == "learnpulse.analytics.daily":
+            periods["daily"] = _period_seconds(entry)
+    return periods
+
+
+PERIOD_SECONDS = _sweep_periods()
+STATUS_KEY = "learnpulse:monitoring:{}"
+LOCK_KEY = "learnpulse:lock:sweep:{}:{}"
+SHARD_DONE_KEY = "learnpulse:done:shard:{}:{}:{}"
+
+
+def window_of(sweep: str, now: float | None = None) -> int:
+    """The sweep's time window number: one run per window, however many beats fire."""
+    return int((now or time.time()) // PERIOD_SECONDS[sweep])
+
+
+def claim_window(sweep: str, window: int, owner: str) -> bool:
+    """True for the first claimant of this window, and for that same task when it is redelivered
+    (its worker died after claiming); another task in the same window (a second beat) gets False."""
+    key = LOCK_KEY.format(sweep, window)
+    client = redis_client()
+    if client.set(key, owner, nx=True, ex=2 * PERIOD_SECONDS[sweep]):
+        return True
+    holder = client.get(key)
+    return holder is not None and holder.decode() == owner
+
+
+def shard_size() -> int:
+    """Learners per shard task (MONITORING_SHARD_SIZE): Celery's ~1-2 ms per task is noise at 5,000."""
+    return int(current_app.config["MONITORING_SHARD_SIZE"])
+
+
+def run_shard(sweep: str, low: int, high: int, window: int) -> dict[str, Any]:
+    """Evaluate one range of learners; a redelivered shard that already finished does nothing."""
+    done_key = SHARD_DONE_KEY.format(sweep, window, low)
+    if redis_client().exists(done_key):
+        return {"skipped": "shard already done"}
+    started = time.monotonic()
+    ids = learner_ids_between(low, high)
+    if sweep == "velocity":
+        created = resolved = 0
+        store_snapshots(ids, "velocity", with_completion=True)  # velocity metrics and completion forecasts
+    else:
+        stats = evaluate_rules(ids, sweep)
+        created, resolved = stats.created, stats.resolved
+    _record(sweep, window, len(ids), created, resolved, time.monotonic() - started)
+    redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS[sweep])
+    return {"sweep": sweep, "learners": len(ids), "created": created, "resolved": resolved}
+
+
+def _record(sweep: str, window: int, learners: int, created: int, resolved: int, seconds: float) -> None:
+    """Add a shard's figures to the sweep's status (read by `flask monitoring status`)."""
+    key = STATUS_KEY.format(sweep)
+    client = redis_client()
+    if client.hget(key, "window") not in (str(window).encode(), None):
+        return  # a newer window has started; this late shard's figures belong to an old run
+    pipe = client.pipeline()
+    pipe.hincrby(key, "learners", learners).hincrby(key, "alerts_created", created).hincrby(
+        key, "alerts_resolved", resolved
+    )
+    pipe.hincrby(key, "shards_done", 1)
+    shards_done, total = pipe.execute()[-1], int(client.hget(key, "shards") or 0)
+    if shards_done >= total:
+        started = datetime.fromisoformat(client.hget(key, "started_at").decode())
+        finished = datetime.now(UTC)
+        client.hset(
+            key,
+            mapping={
+                "finished_at": finished.isoformat(),
+                "duration_seconds": round((finished - started).total_seconds(), 3),
+            },
+        )
+
+
+def sweep_status() -> dict[str, dict[str, str]]:
+    """Last run of each periodic task."""
+    client = redis_client()
+    return {
+        sweep: {k.decode(): v.decode() for k, v in client.hgetall(STATUS_KEY.format(sweep)).items()}
+        for sweep in PERIOD_SECONDS
+    }
+
+
+def cleanup_alerts(retention_days: int) -> int:
+    """Delete resolved and acknowledged alerts older than the retention, with their history."""
+    cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+    old = sa.select(Alert.id).where(Alert.status.in_(("resolved", "acknowledged")), Alert.updated_at < cutoff)
+    db.session.execute(sa.delete(AlertHistory).where(AlertHistory.alert_id.in_(old)))
+    deleted = db.session.execute(sa.delete(Alert).where(Alert.id.in_(old))).rowcount
+    db.session.commit()
+    return deleted
