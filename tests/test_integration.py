@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -202,11 +203,12 @@ def test_an_ingested_event_raises_an_alert_that_is_published(live, app, planted)
         {
             "learner": "steady",
             "kind": "assessment",
-            "occurred_at": f"2026-11-22T0{h}:00:00Z",
+            # newer than every planted event (those are dated relative to now), so these are the last two
+            "occurred_at": (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat(),
             "score": s,
             "max_score": 100,
         }
-        for h, s in ((1, 40), (2, 35))
+        for minutes_ago, s in ((20, 40), (10, 35))
     ]
     assert (
         requests.post(f"{live}/api/v1/events", json={"events": events}, headers=service, timeout=10).status_code == 201
