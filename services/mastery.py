@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from analytics.bkt import DEFAULT_PARAMS, BKTParams, bkt_update
 from models import SkillMastery, SkillModel, db
+from models.queries import driver_cursor
 
 MASTERY_THRESHOLD = 60.0  # percent at or above which an attempt counts as correct
 D = DEFAULT_PARAMS
@@ -119,7 +120,7 @@ def apply_assessments(events: list[dict[str, Any]], learner_ids: dict[str, int])
     """Advance mastery for stored assessment events that name a skill; returns attempts applied."""
     rounds = _rounds(events, learner_ids)
     if db.engine.dialect.name == "postgresql":
-        cursor = db.session.connection().connection.driver_connection.cursor()
+        cursor = driver_cursor()
         for attempts in rounds:
             arrays = {
                 "learners": [a[0] for a in attempts],

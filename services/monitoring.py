@@ -17,6 +17,7 @@ from analytics.grouping import segments
 from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
 from analytics.risk import score_risk
 from models import CohortSnapshot, Course, Enrollment, MetricSnapshot, Module, Section, User, db
+from models.queries import mapping
 from services.alerting import sync_rule
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
@@ -142,7 +143,7 @@ def completion_forecasts(ids: list[int], now: float) -> dict[int, list[dict[str,
     module = np.where(known, np.searchsorted(module_id, module_ids), -1)
     totals = np.bincount(module_course, minlength=len(course_ids))
     progress = course_progress(events, module, module_course, totals, now)
-    names = dict(db.session.execute(sa.select(Course.id, Course.external_id)).all())
+    names = mapping(sa.select(Course.id, Course.external_id))
     out: dict[int, list[dict[str, Any]]] = {}
     f = progress.forecast
     for i, learner in enumerate(progress.learner):
@@ -179,7 +180,7 @@ def store_snapshots(
         return 0
     inputs = prepared or build_inputs(ids, now.timestamp())
     completion = completion_forecasts(ids, now.timestamp()) if with_completion else {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, learner in enumerate(ids):
         row = {
             **inputs.metrics.row(i),

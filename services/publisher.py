@@ -12,6 +12,7 @@ import redis
 import sqlalchemy as sa
 
 from models import Enrollment, Section, User, db
+from models.queries import mapping
 from models.upsert import chunks_in
 from services.channels import (
     ADMIN_CHANNEL,
@@ -106,7 +107,7 @@ def audience(
     if not ids:
         return {}, {}
     if names is None:
-        names = dict(db.session.execute(sa.select(User.id, User.external_id).where(User.id.in_(ids))).all())
+        names = mapping(sa.select(User.id, User.external_id).where(User.id.in_(ids)))
     channels = {pk: [learner_channel(names[pk]), *([ADMIN_CHANNEL] if admin else [])] for pk in ids if pk in names}
     try:
         with_sections = sections_watched(client)

@@ -20,6 +20,7 @@ from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
 from analytics.risk import score_risk
 from analytics.scores import DIRECTION_NAMES, compute_score_trends
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
+from models.queries import mapping
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.mastery import MASTERY_THRESHOLD, skill_params
 from services.model_training import current_risk_model
@@ -105,14 +106,12 @@ def _completion(events, module: np.ndarray, now: float, deadline_days: float | N
     touched = sorted({int(m) for m in module if m >= 0})
     if not touched:
         return []
-    course_of = dict(db.session.execute(sa.select(Module.id, Module.course_id).where(Module.id.in_(touched))).all())
+    course_of = mapping(sa.select(Module.id, Module.course_id).where(Module.id.in_(touched)))
     courses = sorted(set(course_of.values()))
-    totals = dict(
-        db.session.execute(
-            sa.select(Module.course_id, sa.func.count()).where(Module.course_id.in_(courses)).group_by(Module.course_id)
-        ).all()
+    totals = mapping(
+        sa.select(Module.course_id, sa.func.count()).where(Module.course_id.in_(courses)).group_by(Module.course_id)
     )
-    names = dict(db.session.execute(sa.select(Course.id, Course.external_id).where(Course.id.in_(courses))).all())
+    names = mapping(sa.select(Course.id, Course.external_id).where(Course.id.in_(courses)))
     event_course = np.array([course_of.get(int(m), -1) for m in module])
     done = events.kind == KIND_CODES["module_completed"]
     out = []
@@ -238,9 +237,7 @@ def cohort_report(
     edges = tuple(current_app.config["GRADE_BAND_EDGES"])
     summary = cohort_analytics.summarize_cohorts(members, groups, 1, average, attendance, lights, pass_mark, edges)
     best, worst = cohort_analytics.top_and_low_performers(members, groups, 1, average, k=5)
-    external = (
-        dict(db.session.execute(sa.select(User.id, User.external_id).where(User.id.in_(ids))).all()) if ids else {}
-    )
+    external = mapping(sa.select(User.id, User.external_id).where(User.id.in_(ids))) if ids else {}
 
     def performer(i):
         return {"learner": external[ids[i]], "average": round(float(average[i]), 2)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -117,6 +117,6 @@ def cleanup_alerts(retention_days: int) -> int:
     cutoff = datetime.now(UTC) - timedelta(days=retention_days)
     old = sa.select(Alert.id).where(Alert.status.in_(("resolved", "acknowledged")), Alert.updated_at < cutoff)
     db.session.execute(sa.delete(AlertHistory).where(AlertHistory.alert_id.in_(old)))
-    deleted = db.session.execute(sa.delete(Alert).where(Alert.id.in_(old))).rowcount
+    deleted = cast(sa.CursorResult[Any], db.session.execute(sa.delete(Alert).where(Alert.id.in_(old)))).rowcount
     db.session.commit()
     return deleted

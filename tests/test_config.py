@@ -71,3 +71,16 @@ def test_websocket_origins_must_be_origins(tmp_path: Path):
     assert settings["WS_ALLOWED_ORIGINS"] == ("https://lms.example", "http://localhost:3000")
     with pytest.raises(ConfigError, match="lms.example"):
         settings_from_env({"WS_ALLOWED_ORIGINS": "lms.example"}, tmp_path)
+
+
+def test_a_dotenv_file_completes_the_environment_but_never_overrides_it(tmp_path: Path, monkeypatch):
+    from api.config import load_settings
+
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("ALERT_RETENTION_DAYS=30\nWS_QUEUE_SIZE=64\n")
+    monkeypatch.delenv("ALERT_RETENTION_DAYS", raising=False)
+    monkeypatch.setenv("WS_QUEUE_SIZE", "128")
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(tmp_path, dotenv)
+    assert settings["ALERT_RETENTION_DAYS"] == 30 and settings["WS_QUEUE_SIZE"] == 128

@@ -13,6 +13,7 @@ from api.access import SEES_EVERYONE, readable_learner
 from api.auth.guard import Principal
 from api.query_args import list_arg
 from models import ALERT_STATUSES, SEVERITIES, Alert, Enrollment, Section, User, db
+from models.queries import mapping
 from services.alerting import alert_json
 
 
@@ -68,7 +69,7 @@ def statistics(query: sa.Select) -> dict[str, Any]:
     week_ago = datetime.now(UTC) - timedelta(days=7)
 
     def counts(column: str) -> dict[str, int]:
-        return dict(db.session.execute(sa.select(alerts.c[column], sa.func.count()).group_by(alerts.c[column])).all())
+        return mapping(sa.select(alerts.c[column], sa.func.count()).group_by(alerts.c[column]))
 
     last_week = db.session.scalar(sa.select(sa.func.count()).select_from(alerts).where(alerts.c.created_at >= week_ago))
     return {

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import Event, db
+from models.queries import driver_cursor
 from models.upsert import dialect_insert
 
 COLUMNS = (
@@ -50,7 +51,7 @@ def _insert_postgres(rows: list[dict[str, Any]]) -> list[int | None]:
     result maps back to rows whatever order RETURNING uses; large batches are COPYed into a
     temp staging table and moved over in one INSERT ... SELECT.
     """
-    cursor = db.session.connection().connection.driver_connection.cursor()
+    cursor = driver_cursor()
     on_conflict = "ON CONFLICT (client_id) DO NOTHING RETURNING id"
     if len(rows) == 1:
         names = ", ".join(COLUMNS[1:])

@@ -1,0 +1,21 @@
+"""Small query helpers every layer uses: a two-column select as a dict, and the raw driver cursor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from models.base import db
+
+
+def mapping(statement: sa.Select[Any]) -> dict[Any, Any]:
+    """The rows of a two-column select as {first: second} (ids to external ids, and the like)."""
+    return {key: value for key, value in db.session.execute(statement).tuples()}
+
+
+def driver_cursor() -> Any:
+    """The psycopg cursor under the session's connection, for COPY and binary reads on PostgreSQL."""
+    connection = db.session.connection().connection.driver_connection
+    assert connection is not None, "the session has no open DBAPI connection"
+    return connection.cursor()
