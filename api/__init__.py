@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,7 +13,9 @@ from api.config import DEFAULTS, load_settings
 from api.embedded_redis import url_for_process
 from api.extensions import db, migrate, sock
 from api.realtime.protocol import MAX_CLIENT_MESSAGE
+from api.request_log import register_request_log
 from services.clients import init_clients
+from services.log_setup import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = str(ROOT / "migrations")
@@ -38,7 +39,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_clients(app)
     register_blueprints(app)
     register_commands(app)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    register_request_log(app)
+    configure_logging(app.config.get("LOG_LEVEL"), app.config.get("LOG_FORMAT"))
     return app
 
 

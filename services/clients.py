@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from sqlalchemy.exc import OperationalError
 
 from models import db
+from services.log_setup import log_celery_tasks
 
 REDIS_POOL_SIZE = 50  # connections per process; more callers wait for one (at most REDIS_POOL_WAIT seconds)
 REDIS_POOL_WAIT = 5.0
@@ -67,6 +68,7 @@ def celery_init_app(app: Flask) -> Celery:
             db.engine.dispose(close=False)
 
     worker_process_init.connect(fresh_connections, weak=False)
+    log_celery_tasks()
     return celery_app
 
 

@@ -84,3 +84,30 @@ def test_a_dotenv_file_completes_the_environment_but_never_overrides_it(tmp_path
         monkeypatch.delenv(name, raising=False)
     settings = load_settings(tmp_path, dotenv)
     assert settings["ALERT_RETENTION_DAYS"] == 30 and settings["WS_QUEUE_SIZE"] == 128
+
+
+def test_requests_are_logged_once_with_an_id_that_is_echoed(client, caplog):
+    caplog.set_level("INFO", logger="learnpulse.request")
+    response = client.get("/health", headers={"X-Request-ID": "lms-abc.123"})
+    assert response.headers["X-Request-ID"] == "lms-abc.123"
+    lines = [r for r in caplog.records if r.name == "learnpulse.request"]
+    assert len(lines) == 1 and lines[0].status == response.status_code and lines[0].path == "/health"
+    unsafe = client.get("/health", headers={"X-Request-ID": "bad id <script>"})
+    assert unsafe.headers["X-Request-ID"] != "bad id <script>" and len(unsafe.headers["X-Request-ID"]) == 16
+
+
+def test_json_log_lines_carry_the_request_id():
+    import json
+    import logging
+
+    from services.log_setup import JsonLineFormatter, request_id
+
+    token = request_id.set("r-1")
+    try:
+        record = logging.LogRecord("learnpulse.request", logging.INFO, __file__, 1, "GET %s", ("/x",), None)
+        record.request_id = request_id.get()
+        record.status = 200
+        line = json.loads(JsonLineFormatter().format(record))
+    finally:
+        request_id.reset(token)
+    assert line["request_id"] == "r-1" and line["message"] == "GET /x" and line["status"] == 200
