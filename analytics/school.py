@@ -5,14 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 ATTENDANCE_CODES = {"present": 0, "late": 1, "absent": 2, "excused": 3}
-ATTENDED = (0, 1)  # present and late count as attended; excused days leave the denominator
+# The one definition of attendance percent: attended days over countable days.
+ATTENDED_STATUSES = ("present", "late")  # count as attended
+COUNTABLE_STATUSES = ("present", "late", "absent")  # excused days leave the denominator
+ATTENDED = tuple(ATTENDANCE_CODES[s] for s in ATTENDED_STATUSES)
 
 
 def attendance_percent(learner: np.ndarray, status_code: np.ndarray, n_learners: int) -> np.ndarray:
     """100 * attended / (recorded days - excused days) per learner; NaN with no countable day."""
     learner, code = np.asarray(learner, dtype=np.int64), np.asarray(status_code, dtype=np.int64)
     attended = np.isin(code, ATTENDED).astype(float)
-    countable = (code != ATTENDANCE_CODES["excused"]).astype(float)
+    countable = np.isin(code, [ATTENDANCE_CODES[s] for s in COUNTABLE_STATUSES]).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return 100.0 * (
             np.bincount(learner, weights=attended, minlength=n_learners)

@@ -24,7 +24,7 @@ class LearnerCounters(db.Model):
     assessment_count: Mapped[int] = mapped_column(default=0)
     score_ratio_sum: Mapped[float] = mapped_column(default=0.0)
     grade_count: Mapped[int] = mapped_column(default=0)
-    attendance_count: Mapped[int] = mapped_column(default=0)
+    attendance_count: Mapped[int] = mapped_column(default=0)  # countable days (analytics.school: not excused)
     attendance_present: Mapped[int] = mapped_column(default=0)
     time_spent_seconds: Mapped[float] = mapped_column(default=0.0)
     last_activity_at: Mapped[datetime | None] = mapped_column(Moment)

@@ -7,11 +7,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from analytics.school import ATTENDED_STATUSES, COUNTABLE_STATUSES
 from models import Attendance, Event, LearnerCounters, db
 from models.upsert import insert_missing
 
 PROGRESS_KINDS = ("module_completed", "assessment")
-ATTENDED = ("present", "late")
 
 
 def _is(kind: str) -> Any:
@@ -47,7 +47,9 @@ def _event_aggregates(learner_ids: list[int]) -> dict[int, dict[str, Any]]:
 def _attendance_aggregates(learner_ids: list[int]) -> dict[int, tuple[int, int]]:
     query = (
         sa.select(
-            Attendance.learner_id, sa.func.count(), sa.func.sum(sa.case((Attendance.status.in_(ATTENDED), 1), else_=0))
+            Attendance.learner_id,
+            sa.func.sum(sa.case((Attendance.status.in_(COUNTABLE_STATUSES), 1), else_=0)),
+            sa.func.sum(sa.case((Attendance.status.in_(ATTENDED_STATUSES), 1), else_=0)),
         )
         .where(Attendance.learner_id.in_(learner_ids))
         .group_by(Attendance.learner_id)

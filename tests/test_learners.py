@@ -85,3 +85,22 @@ def test_summary_shows_counters_after_evaluation(client, service):
     assert counters["last_activity_at"].startswith("2026-01-03T09:00:00")
     assert counters["last_progress_at"].startswith("2026-01-03T09:00:00")
     assert counters["last_evaluated_at"] is not None
+
+
+def test_summary_and_analytics_give_one_attendance_percent(client, service):
+    """Attendance percent has one definition (analytics.school): excused days leave the denominator."""
+    client.put("/api/v1/sections/s1", json={"name": "S1"}, headers=service)
+    statuses = ["present", "present", "late", "absent", "excused", "excused", "present"]
+    for day, status in enumerate(statuses, start=1):
+        response = client.post(
+            "/api/v1/attendance",
+            headers=service,
+            json={"section": "s1", "date": f"2026-03-{day:02d}", "records": [{"learner": "amy", "status": status}]},
+        )
+        assert response.status_code == 201, response.json
+    amy = db.session.scalar(sa.select(User).where(User.external_id == "amy"))
+    update_learner_counters([amy.id])
+    summary = client.get("/api/v1/learners/amy/summary", headers=service).json["counters"]["attendance_percent"]
+    report = client.get("/api/v1/learners/amy/analytics", headers=service).json
+    in_report = report["metrics"]["attendance_percent"]
+    assert summary == in_report == 100 * 4 / 5  # 4 attended of 5 countable days
