@@ -13,7 +13,7 @@ import numpy as np
 from analytics.grouping import Segments
 from analytics.learner_metrics import LearnerMetrics
 
-SEVERITIES = ("low", "medium", "high")
+SEVERITY_LEVELS = 3  # rules return 0 (low), 1 (medium) or 2 (high): indexes into models.SEVERITIES
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from typing import Any
 
 from dotenv import load_dotenv
 
+from analytics.cohort import DEFAULT_BAND_EDGES
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed; the process must not start."""
@@ -54,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "ALERT_RETENTION_DAYS": 90,  # resolved/acknowledged alerts older than this are deleted weekly
     "MONITORING_SHARD_SIZE": 5000,  # learners per sweep shard task
     # Lower edges (percent) of the grade bands A+, A, B+, B, C+, C, D+, D; below the last is F.
-    "GRADE_BAND_EDGES": (90.0, 80.0, 75.0, 70.0, 65.0, 60.0, 55.0, 50.0),
+    "GRADE_BAND_EDGES": DEFAULT_BAND_EDGES,
     # Browser origins allowed to open WebSockets; empty: the API's own host only; "*": any.
     "WS_ALLOWED_ORIGINS": (),
     "WS_PING_INTERVAL": 25,  # seconds between server pings; a client silent for two intervals is closed

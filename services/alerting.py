@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from analytics.alert_rules import SEVERITIES, Rule, RuleResult
-from models import Alert, AlertHistory, db
+from analytics.alert_rules import Rule, RuleResult
+from models import SEVERITIES, Alert, AlertHistory, db
 from models.upsert import chunks_in, dialect_insert
 
 DEFAULT_COOLDOWN = timedelta(hours=24)  # a resolved alert does not re-open sooner than this

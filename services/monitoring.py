@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from analytics.activity import daily_counts
 from analytics.alert_rules import RULES, RuleInputs, evaluate, rules_for
+from analytics.cohort import DEFAULT_PASS_MARK
 from analytics.completion import course_progress
 from analytics.grouping import segments
 from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
@@ -209,7 +210,7 @@ def rule_names() -> list[str]:
     return sorted(RULES)
 
 
-def store_cohort_snapshots(pass_mark: float = 60.0) -> int:
+def store_cohort_snapshots(pass_mark: float = DEFAULT_PASS_MARK) -> int:
     """Each section's cohort aggregates as of now (the daily analytics task; dashboards chart them over days)."""
     from services.reports import cohort_report  # noqa: PLC0415  (reports imports this module's neighbours)
 

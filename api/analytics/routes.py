@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import sqlalchemy as sa
 
+from analytics.cohort import DEFAULT_PASS_MARK
 from api.access import SEES_EVERYONE, readable_learner, readable_section
 from api.analytics import bp
 from api.auth.guard import current_user, require_auth
@@ -33,7 +34,7 @@ def learner_analytics(external_id: str):
 
 
 def _pass_mark() -> float:
-    return float(int_arg("pass_mark", 60, 0, 100))
+    return float(int_arg("pass_mark", int(DEFAULT_PASS_MARK), 0, 100))
 
 
 def _members(sections: sa.Select) -> list[int]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from analytics.cohort import DEFAULT_PASS_MARK
 from api.access import SEES_EVERYONE
 from api.alerts.queries import alerts_json, statistics, visible_learners
 from api.auth.guard import Principal
@@ -16,7 +17,6 @@ from services.reports import cohort_report, learner_report
 
 OPEN_ALERTS_SHOWN = 50
 FORECAST_HORIZON_DAYS = 14.0
-PASS_MARK = 60.0
 
 
 def _open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
@@ -47,7 +47,7 @@ def _educator_view(user: Principal) -> dict[str, Any]:
     summaries = []
     for section_id, external_id, course_id in sections:
         members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
-        report = cohort_report(members, PASS_MARK, [course_id] if course_id else None)
+        report = cohort_report(members, DEFAULT_PASS_MARK, [course_id] if course_id else None)
         summaries.append(
             {
                 "section": external_id,
