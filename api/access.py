@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from api.auth.guard import Principal
@@ -11,19 +13,45 @@ from models import Enrollment, Section, User, db
 SEES_EVERYONE = ("admin", "service")
 
 
+def sections_taught(educator_id: int) -> sa.Select:
+    """Ids of the sections an educator teaches, as a subquery."""
+    return sa.select(Section.id).where(Section.educator_id == educator_id)
+
+
+def visible_learner_ids(user: Principal) -> sa.Select | None:
+    """The one rule of who sees which learners, as a subquery of ids; None means everyone.
+    Learners see themselves, educators the learners enrolled in their sections, admins and services all."""
+    if user.role in SEES_EVERYONE:
+        return None
+    if user.role == "educator":
+        return sa.select(Enrollment.learner_id).where(Enrollment.section_id.in_(sections_taught(user.id)))
+    return sa.select(sa.literal(user.id))
+
+
+def only_visible(query: sa.Select, learner_column: sa.ColumnElement, user: Principal) -> sa.Select:
+    """Narrow a query to rows about learners the user may see."""
+    scope = visible_learner_ids(user)
+    return query if scope is None else query.where(learner_column.in_(scope))
+
+
 def can_read_learner(user: Principal, learner: User) -> bool:
     """True if `user` may read `learner`'s data."""
     if user.role in SEES_EVERYONE or user.id == learner.id:
         return True
     if user.role != "educator":
         return False
-    taught = (
-        sa.select(Enrollment.id)
-        .join(Section, Section.id == Enrollment.section_id)
-        .where(Enrollment.learner_id == learner.id, Section.educator_id == user.id)
-        .limit(1)
+    taught = sa.select(Enrollment.id).where(
+        Enrollment.learner_id == learner.id, Enrollment.section_id.in_(sections_taught(user.id))
     )
-    return db.session.scalar(taught) is not None
+    return db.session.scalar(taught.limit(1)) is not None
+
+
+def find_or_404(model: type[Any], external_id: str, what: str | None = None) -> Any:
+    """The row of `model` with this external id, or a 404 naming what was looked for."""
+    row = db.session.scalar(sa.select(model).where(model.external_id == external_id))
+    if row is None:
+        raise ApiError(404, f"no {what or model.__tablename__.rstrip('s')} {external_id!r}")
+    return row
 
 
 def can_read_section(user: Principal, section: Section) -> bool:

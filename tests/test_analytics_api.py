@@ -331,3 +331,19 @@ def test_daily_cohort_snapshots_are_stored_and_served(client, school):
     assert len(history) == 1 and history[0]["learners"] == 2 and history[0]["average"] == pytest.approx(65.0)
     assert client.get("/api/v1/sections/s1/analytics/history", headers=school["una"]).status_code == 404
     assert client.get("/api/v1/sections/s1/analytics/history", headers=school["amy"]).status_code == 403
+
+
+def test_cohort_views_count_only_learners_the_caller_may_see(client, school, service):
+    """A grade recorded for a learner outside the exam's section (here: in una's section only) must not
+    reach ted through the exam's aggregate; an admin's view still counts every grade."""
+    client.put("/api/v1/sections/s2", json={"name": "S2", "course": "c1", "educator": "una"}, headers=service)
+    client.put("/api/v1/sections/s2/enrollments/zoe", json={}, headers=service)
+    response = client.post(
+        "/api/v1/exams/e1/grades", json={"grades": [{"learner": "zoe", "marks": 5}]}, headers=service
+    )
+    assert response.status_code == 201, response.json
+    seen_by_ted = client.get("/api/v1/exams/e1/analytics", headers=school["ted"]).json
+    assert seen_by_ted["learners"] == 2 and "zoe" not in str(seen_by_ted)
+    assert client.get("/api/v1/exams/e1/analytics", headers=service).json["learners"] == 3
+    course_for_ted = client.get("/api/v1/courses/c1/analytics", headers=school["ted"]).json
+    assert course_for_ted["learners"] == 2

@@ -9,25 +9,12 @@ import sqlalchemy as sa
 from flask import request
 
 from analytics.alert_rules import RULES
-from api.access import SEES_EVERYONE, readable_learner
+from api.access import only_visible, readable_learner
 from api.auth.guard import Principal
 from api.query_args import list_arg
-from models import ALERT_STATUSES, SEVERITIES, Alert, Enrollment, Section, User, db
+from models import ALERT_STATUSES, SEVERITIES, Alert, User, db
 from models.queries import mapping
 from services.alerting import alert_json
-
-
-def visible_learners(user: Principal) -> sa.Select | None:
-    """Learner ids the user may see alerts of; None means everyone."""
-    if user.role in SEES_EVERYONE:
-        return None
-    if user.role == "educator":
-        return (
-            sa.select(Enrollment.learner_id)
-            .join(Section, Section.id == Enrollment.section_id)
-            .where(Section.educator_id == user.id)
-        )
-    return sa.select(sa.literal(user.id))
 
 
 def filtered_alerts(user: Principal) -> sa.Select:
@@ -36,8 +23,8 @@ def filtered_alerts(user: Principal) -> sa.Select:
     learner = request.args.get("learner")
     if learner:
         query = query.where(Alert.learner_id == readable_learner(user, learner).id)
-    elif (scope := visible_learners(user)) is not None:
-        query = query.where(Alert.learner_id.in_(scope))
+    else:
+        query = only_visible(query, Alert.learner_id, user)
     for name, column, allowed in (
         ("types", Alert.rule, tuple(RULES)),
         ("severity", Alert.severity, SEVERITIES),

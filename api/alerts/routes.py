@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from analytics.alert_rules import RULES
-from api.access import can_read_learner
+from api.access import can_read_learner, only_visible
 from api.alerts import bp
 from api.alerts.personal_thresholds import effective_thresholds, scope_label, set_thresholds, threshold_scope
-from api.alerts.queries import alerts_json, filtered_alerts, statistics, visible_learners
+from api.alerts.queries import alerts_json, filtered_alerts, statistics
 from api.auth.guard import current_user, require_auth
 from api.errors import ApiError, field_error
 from api.query_args import page_args
@@ -84,8 +84,7 @@ def history():
     """State changes of the alerts you can see, newest first: who, when, from and to which status."""
     page = page_args()
     query = sa.select(AlertHistory, Alert.rule, Alert.learner_id).join(Alert, Alert.id == AlertHistory.alert_id)
-    if (scope := visible_learners(current_user())) is not None:
-        query = query.where(Alert.learner_id.in_(scope))
+    query = only_visible(query, Alert.learner_id, current_user())
     if page["before"]:
         query = query.where(AlertHistory.id < page["before"])
     rows = db.session.execute(query.order_by(AlertHistory.id.desc()).limit(page["limit"])).all()

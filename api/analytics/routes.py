@@ -8,7 +8,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from analytics.cohort import DEFAULT_PASS_MARK
-from api.access import SEES_EVERYONE, readable_learner, readable_section
+from api.access import SEES_EVERYONE, find_or_404, only_visible, readable_learner, readable_section, sections_taught
 from api.analytics import bp
 from api.auth.guard import current_user, require_auth
 from api.errors import ApiError
@@ -38,25 +38,17 @@ def _pass_mark() -> float:
 
 
 def _members(sections: sa.Select) -> list[int]:
-    """Learners enrolled in the given sections."""
-    return list(
-        db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id.in_(sections)).distinct())
-    )
+    """Learners enrolled in the given sections whom the caller may see (every cohort view is narrowed so)."""
+    query = sa.select(Enrollment.learner_id).where(Enrollment.section_id.in_(sections)).distinct()
+    return list(db.session.scalars(only_visible(query, Enrollment.learner_id, current_user())))
 
 
 def _sections_of(column: sa.Column, entity_id: int) -> sa.Select:
     """Sections of a course or subject the caller may aggregate over: an educator's own, or all."""
     query = sa.select(Section.id).where(column == entity_id)
     if current_user().role not in SEES_EVERYONE:
-        query = query.where(Section.educator_id == current_user().id)
+        query = query.where(Section.id.in_(sections_taught(current_user().id)))
     return query
-
-
-def _entity(model, external_id: str):
-    entity = db.session.scalar(sa.select(model).where(model.external_id == external_id))
-    if entity is None:
-        raise ApiError(404, f"no {model.__tablename__[:-1]} {external_id!r}")
-    return entity
 
 
 @bp.get("/sections/<external_id>/analytics")
@@ -75,7 +67,7 @@ def section_analytics(external_id: str):
 @require_auth(*COHORT_ROLES)
 def course_analytics(external_id: str):
     """Cohort analytics of a course's sections (an educator sees their own sections of it)."""
-    course = _entity(Course, external_id)
+    course = find_or_404(Course, external_id)
     members = _members(_sections_of(Section.course_id, course.id))
     if not members and current_user().role == "educator":
         raise ApiError(404, f"no course {external_id!r} that you teach")
@@ -86,7 +78,7 @@ def course_analytics(external_id: str):
 @require_auth(*COHORT_ROLES)
 def subject_analytics(external_id: str):
     """Cohort analytics of a subject's sections (an educator sees their own sections of it)."""
-    subject = _entity(Subject, external_id)
+    subject = find_or_404(Subject, external_id)
     sections = _sections_of(Section.subject_id, subject.id)
     members = _members(sections)
     if not members and current_user().role == "educator":
@@ -101,14 +93,15 @@ def subject_analytics(external_id: str):
 @require_auth(*COHORT_ROLES)
 def exam_analytics(external_id: str):
     """Grade distribution and pass rate of one exam's marks."""
-    exam = _entity(Exam, external_id)
+    exam = find_or_404(Exam, external_id)
     if current_user().role == "educator":
         section = db.session.get(Section, exam.section_id) if exam.section_id else None
         if section is None or section.educator_id != current_user().id:
             raise ApiError(404, f"no exam {external_id!r} of your sections")
-    rows = db.session.execute(
-        sa.select(Grade.learner_id, Grade.marks).where(Grade.exam_id == exam.id).order_by(Grade.learner_id)
-    ).all()
+    marks = sa.select(Grade.learner_id, Grade.marks).where(Grade.exam_id == exam.id).order_by(Grade.learner_id)
+    # only the marks of learners the caller may see: a grade of a learner outside the exam's section
+    # must not reach its educator through the aggregate
+    rows = db.session.execute(only_visible(marks, Grade.learner_id, current_user())).all()
     percent = np.array([100.0 * marks / exam.max_marks for _, marks in rows])
     return {"exam": exam.external_id, **cohort_report([learner for learner, _ in rows], _pass_mark(), scores=percent)}
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from api.access import can_read_learner, readable_learner, readable_section
+from api.access import can_read_learner, find_or_404, readable_learner, readable_section
 from api.auth.guard import current_user, require_auth
 from api.entities import bp
 from api.entities.specs import SPECS, EntitySpec
@@ -90,10 +90,7 @@ def read(collection: str, external_id: str):
         return spec.to_json(user)
     if collection == "sections":
         return spec.to_json(readable_section(current_user(), external_id))
-    entity = db.session.scalar(sa.select(spec.model).where(spec.model.external_id == external_id))
-    if entity is None:
-        raise ApiError(404, f"no {collection[:-1]} {external_id!r}")
-    return spec.to_json(entity)
+    return spec.to_json(find_or_404(spec.model, external_id, collection[:-1]))
 
 
 for _collection in SPECS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from api.access import SEES_EVERYONE, readable_learner
+from api.access import only_visible, readable_learner, sections_taught
 from api.auth.guard import current_user, require_auth
 from api.learners import bp
 from api.query_args import choice_arg, datetime_arg, page_args
@@ -14,18 +14,7 @@ from models import EVENT_KINDS, Enrollment, Event, LearnerCounters, Section, Use
 
 def _visible_learners() -> sa.Select:
     """Learners the current user may read, as a query."""
-    user = current_user()
-    query = sa.select(User).where(User.role == "learner")
-    if user.role in SEES_EVERYONE:
-        return query
-    if user.role == "educator":
-        taught = (
-            sa.select(Enrollment.learner_id)
-            .join(Section, Section.id == Enrollment.section_id)
-            .where(Section.educator_id == user.id)
-        )
-        return query.where(User.id.in_(taught))
-    return query.where(User.id == user.id)
+    return only_visible(sa.select(User).where(User.role == "learner"), User.id, current_user())
 
 
 @bp.get("/learners")
@@ -82,7 +71,7 @@ def list_sections():
     user = current_user()
     query = sa.select(Section).order_by(Section.external_id)
     if user.role == "educator":
-        query = query.where(Section.educator_id == user.id)
+        query = query.where(Section.id.in_(sections_taught(user.id)))
     elif user.role == "learner":
         query = query.where(Section.id.in_(sa.select(Enrollment.section_id).where(Enrollment.learner_id == user.id)))
     return {"sections": [section_json(section) for section in db.session.scalars(query)]}

@@ -7,8 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from analytics.cohort import DEFAULT_PASS_MARK
-from api.access import SEES_EVERYONE
-from api.alerts.queries import alerts_json, statistics, visible_learners
+from api.access import SEES_EVERYONE, only_visible
+from api.alerts.queries import alerts_json, statistics
 from api.auth.guard import Principal
 from api.serializers import counters_json
 from models import Alert, Enrollment, LearnerCounters, Section, User, db
@@ -21,9 +21,7 @@ FORECAST_HORIZON_DAYS = 14.0
 
 def _open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
     """The newest unresolved alerts the user may see, and their recommendations without repeats."""
-    query = sa.select(Alert).where(UNRESOLVED)
-    if (scope := visible_learners(user)) is not None:
-        query = query.where(Alert.learner_id.in_(scope))
+    query = only_visible(sa.select(Alert).where(UNRESOLVED), Alert.learner_id, user)
     alerts = db.session.scalars(query.order_by(Alert.id.desc()).limit(OPEN_ALERTS_SHOWN)).all()
     recommendations = list(dict.fromkeys(r for alert in alerts for r in (alert.recommendations or [])))
     return alerts_json(alerts), recommendations

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from api.access import readable_section
+from api.access import find_or_404, readable_section
 from api.auth.guard import current_user, require_auth
 from api.errors import ApiError, field_error
 from api.events import routes as events
@@ -93,9 +93,7 @@ def post_attendance():
 @require_auth("service", "admin", "educator")
 def post_grades(external_id: str):
     """Marks for one exam: {"grades": [{"learner", "marks"}], "occurred_at"?}."""
-    exam = db.session.scalar(sa.select(Exam).where(Exam.external_id == external_id))
-    if exam is None:
-        raise ApiError(404, f"no exam {external_id!r}")
+    exam = find_or_404(Exam, external_id)
     body = json_body()
     header = validated(
         {k: v for k, v in body.items() if k != "grades"} if isinstance(body, dict) else body,
