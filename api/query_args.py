@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from flask import request
 
 from api.errors import ApiError, field_error
@@ -45,6 +46,19 @@ def datetime_arg(name: str) -> datetime | None:
 def page_args() -> dict[str, Any]:
     """limit (1..1000, default 100) and before (an id: return rows older than it)."""
     return {"limit": int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT), "before": int_arg("before", None, 1, 2**62)}
+
+
+def newest_first(query: sa.Select, id_column: sa.ColumnElement[int]) -> tuple[sa.Select, int]:
+    """Apply keyset paging (`limit`, `before`) to a query, newest id first; returns it and the limit."""
+    page = page_args()
+    if page["before"]:
+        query = query.where(id_column < page["before"])
+    return query.order_by(id_column.desc()).limit(page["limit"]), page["limit"]
+
+
+def next_before(last_ids: list[int], limit: int) -> int | None:
+    """The `before` value of the next page, or None when this page was the last."""
+    return last_ids[-1] if len(last_ids) == limit else None
 
 
 def choice_arg(name: str, choices: tuple[str, ...]) -> str | None:

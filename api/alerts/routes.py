@@ -13,7 +13,7 @@ from api.alerts.personal_thresholds import effective_thresholds, scope_label, se
 from api.alerts.queries import alerts_json, filtered_alerts, statistics
 from api.auth.guard import current_user, require_auth
 from api.errors import ApiError, field_error
-from api.query_args import page_args
+from api.query_args import newest_first, next_before
 from api.validation import Field, json_body, validated
 from models import SEVERITIES, Alert, AlertHistory, NotificationPreference, User, db
 from services.alerting import alert_json
@@ -22,11 +22,9 @@ PREFERENCE_FIELDS = {"min_severity": Field("str", choices=SEVERITIES), "muted": 
 
 
 def _page(query: sa.Select) -> tuple[list[Alert], int | None]:
-    page = page_args()
-    if page["before"]:
-        query = query.where(Alert.id < page["before"])
-    alerts = db.session.scalars(query.order_by(Alert.id.desc()).limit(page["limit"])).all()
-    return alerts, (alerts[-1].id if len(alerts) == page["limit"] else None)
+    paged, limit = newest_first(query, Alert.id)
+    alerts = db.session.scalars(paged).all()
+    return alerts, next_before([a.id for a in alerts], limit)
 
 
 @bp.get("/progress/performance-alerts/")
@@ -82,12 +80,10 @@ def acknowledge(alert_id: int):
 @require_auth()
 def history():
     """State changes of the alerts you can see, newest first: who, when, from and to which status."""
-    page = page_args()
     query = sa.select(AlertHistory, Alert.rule, Alert.learner_id).join(Alert, Alert.id == AlertHistory.alert_id)
     query = only_visible(query, Alert.learner_id, current_user())
-    if page["before"]:
-        query = query.where(AlertHistory.id < page["before"])
-    rows = db.session.execute(query.order_by(AlertHistory.id.desc()).limit(page["limit"])).all()
+    paged, limit = newest_first(query, AlertHistory.id)
+    rows = db.session.execute(paged).all()
     people = (
         {
             u.id: u.external_id
@@ -113,7 +109,7 @@ def history():
             }
             for h, rule, learner in rows
         ],
-        "next_before": rows[-1][0].id if len(rows) == page["limit"] else None,
+        "next_before": next_before([row[0].id for row in rows], limit),
     }
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from api.access import only_visible, readable_learner, sections_taught
 from api.auth.guard import current_user, require_auth
 from api.learners import bp
-from api.query_args import choice_arg, datetime_arg, page_args
+from api.query_args import choice_arg, datetime_arg, newest_first, next_before
 from api.serializers import counters_json, event_json, section_json, user_json
 from models import EVENT_KINDS, Enrollment, Event, LearnerCounters, Section, User, db
 
@@ -21,14 +21,11 @@ def _visible_learners() -> sa.Select:
 @require_auth()
 def list_learners():
     """Learners you can see, by internal id descending (use `before` with the last `cursor` to page)."""
-    page = page_args()
-    query = _visible_learners().order_by(User.id.desc()).limit(page["limit"])
-    if page["before"]:
-        query = query.where(User.id < page["before"])
+    query, limit = newest_first(_visible_learners(), User.id)
     learners = db.session.scalars(query).all()
     return {
         "learners": [user_json(user) for user in learners],
-        "next_before": learners[-1].id if len(learners) == page["limit"] else None,
+        "next_before": next_before([u.id for u in learners], limit),
     }
 
 
@@ -37,11 +34,9 @@ def list_learners():
 def learner_events(external_id: str):
     """A learner's events, newest first, filtered by kind and time range."""
     learner = readable_learner(current_user(), external_id)
-    page, kind = page_args(), choice_arg("kind", EVENT_KINDS)
+    kind = choice_arg("kind", EVENT_KINDS)
     since, until = datetime_arg("since"), datetime_arg("until")
-    query = sa.select(Event).where(Event.learner_id == learner.id).order_by(Event.id.desc()).limit(page["limit"])
-    if page["before"]:
-        query = query.where(Event.id < page["before"])
+    query, limit = newest_first(sa.select(Event).where(Event.learner_id == learner.id), Event.id)
     if kind:
         query = query.where(Event.kind == kind)
     if since:
@@ -52,7 +47,7 @@ def learner_events(external_id: str):
     return {
         "learner": learner.external_id,
         "events": [event_json(event) for event in events],
-        "next_before": events[-1].id if len(events) == page["limit"] else None,
+        "next_before": next_before([e.id for e in events], limit),
     }
 
 
