@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from analytics.alert_rules import Rule, RuleResult
 from models import SEVERITIES, Alert, AlertHistory, db
 from models.upsert import chunks_in, dialect_insert
+from services.json_values import json_scalar
 
 DEFAULT_COOLDOWN = timedelta(hours=24)  # a resolved alert does not re-open sooner than this
 UNRESOLVED = Alert.status != "resolved"
@@ -22,13 +23,6 @@ UNRESOLVED = Alert.status != "resolved"
 class SyncOutcome:
     created: list[dict[str, Any]] = field(default_factory=list)  # new alerts, ready to publish
     resolved: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _json_value(value: Any) -> Any:
-    value = value.item() if isinstance(value, np.generic) else value
-    if isinstance(value, float):
-        return None if not np.isfinite(value) else round(value, 3)
-    return value
 
 
 def alert_message(rule: Rule, factors: dict[str, Any]) -> str:
@@ -149,7 +143,7 @@ def sync_rule(
     rows = []
     for learner in sorted(fresh):
         i = triggered[learner]
-        factors = {name: _json_value(values[i]) for name, values in result.factors.items()}
+        factors = {name: json_scalar(values[i], 3) for name, values in result.factors.items()}
         rows.append(
             {
                 "learner_id": learner,

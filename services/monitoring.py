@@ -22,6 +22,7 @@ from models.queries import mapping
 from services.alerting import sync_rule
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
+from services.json_values import json_scalar
 from services.model_training import current_risk_model
 from services.publisher import audience, publish
 from services.thresholds import resolve_thresholds
@@ -153,17 +154,13 @@ def completion_forecasts(ids: list[int], now: float) -> dict[int, list[dict[str,
                 "course": names[course_ids[progress.course[i]]],
                 "modules_completed": int(progress.completed[i]),
                 "modules_total": int(f.remaining[i] + progress.completed[i]),
-                "median_days": _finite(f.median_days[i]),
-                "low_days": _finite(f.low_days[i]),
-                "high_days": _finite(f.high_days[i]),
+                "median_days": json_scalar(float(f.median_days[i]), 2),
+                "low_days": json_scalar(float(f.low_days[i]), 2),
+                "high_days": json_scalar(float(f.high_days[i]), 2),
                 "rate_per_week": round(float(f.rate_per_week[i]), 3),
             }
         )
     return out
-
-
-def _finite(value: float) -> float | None:
-    return round(float(value), 2) if np.isfinite(value) else None
 
 
 def store_snapshots(

@@ -22,6 +22,7 @@ from analytics.scores import DIRECTION_NAMES, compute_score_trends
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
 from models.queries import mapping
 from services.analytics_data import load_attendance_percent, load_event_arrays
+from services.json_values import json_scalar
 from services.mastery import MASTERY_THRESHOLD, skill_params
 from services.model_training import current_risk_model
 
@@ -30,18 +31,12 @@ FORECAST_LEVEL = 0.9
 COMPLETION_LEVEL = 0.8
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe scalar: numpy to Python, NaN and infinity to None."""
-    value = value.item() if isinstance(value, np.generic) else value
-    return None if isinstance(value, float) and not np.isfinite(value) else value
-
-
 def _risk_json(model, features: np.ndarray, index: int = 0) -> dict[str, Any]:
     risk = score_risk(model, features)
     factors = [
         {
             "feature": model.features[i],
-            "value": _clean(features[index, i]),
+            "value": json_scalar(features[index, i]),
             "contribution": round(float(risk.contributions[index, i]), 4),
         }
         for i in risk.top_factors[index]
@@ -62,20 +57,20 @@ def _trend_and_forecast(events, now: float, horizon_days: float) -> tuple[dict, 
     fit = trends.per_assessment
     trend = {
         "direction": DIRECTION_NAMES[int(trends.direction[0])],
-        "slope_per_assessment": _clean(fit.slope[0]),
-        "slope_per_day": _clean(trends.per_day.slope[0]),
-        "stderr": _clean(fit.stderr[0]),
-        "p_value": _clean(fit.p_value[0]),
-        "confidence": _clean(trends.confidence[0]),
-        "confidence_points": _clean(trends.confidence_points[0]),
+        "slope_per_assessment": json_scalar(fit.slope[0]),
+        "slope_per_day": json_scalar(trends.per_day.slope[0]),
+        "stderr": json_scalar(fit.stderr[0]),
+        "p_value": json_scalar(fit.p_value[0]),
+        "confidence": json_scalar(trends.confidence[0]),
+        "confidence_points": json_scalar(trends.confidence_points[0]),
         "points": int(fit.points[0]),
     }
     last_x = (seg.last(times) - seg.reduce(np.minimum, times)) / SECONDS_PER_DAY
     forecast = forecast_scores(trends.per_day, last_x, horizon_days, FORECAST_LEVEL)
     return trend, {
         "horizon_days": horizon_days,
-        "predicted_score": _clean(forecast.predicted[0]),
-        "interval": [_clean(forecast.low[0]), _clean(forecast.high[0])],
+        "predicted_score": json_scalar(forecast.predicted[0]),
+        "interval": [json_scalar(forecast.low[0]), json_scalar(forecast.high[0])],
         "level": FORECAST_LEVEL,
     }
 
@@ -139,7 +134,7 @@ def _completion(events, module: np.ndarray, now: float, deadline_days: float | N
                 "predicted_completion": when(forecast.median_days[0]),
                 "interval": [when(forecast.low_days[0]), when(forecast.high_days[0])],
                 "level": COMPLETION_LEVEL,
-                "probability_by_deadline": _clean(forecast.probability_by_deadline[0])
+                "probability_by_deadline": json_scalar(forecast.probability_by_deadline[0])
                 if deadline_days is not None
                 else None,
             }
@@ -202,7 +197,7 @@ def learner_report(learner: User, horizon_days: float, deadline_days: float | No
     return {
         "learner": learner.external_id,
         "as_of": datetime.fromtimestamp(now, UTC).isoformat(),
-        "metrics": {k: _clean(v) for k, v in metrics.row(0).items()},
+        "metrics": {k: json_scalar(v) for k, v in metrics.row(0).items()},
         "trend": trend,
         "forecast": forecast,
         "risk": _risk_json(current_risk_model(), metrics.features()),
@@ -257,11 +252,11 @@ def cohort_report(
         "as_of": datetime.fromtimestamp(now, UTC).isoformat(),
         "learners": int(summary.learners[0]),
         "scored": int(summary.scored[0]),
-        "average": _clean(summary.average[0]),
+        "average": json_scalar(summary.average[0]),
         "pass_mark": pass_mark,
-        "pass_rate": _clean(summary.pass_rate[0]),
+        "pass_rate": json_scalar(summary.pass_rate[0]),
         "grade_distribution": dict(zip(cohort_analytics.GRADE_BANDS, summary.band_counts[0].tolist())),
-        "attendance_percent": _clean(summary.attendance[0]),
+        "attendance_percent": json_scalar(summary.attendance[0]),
         "risk": dict(zip(LIGHTS, summary.risk_counts[0].tolist())),
         "top_performers": [performer(i) for i in best[0] if i >= 0],
         "low_performers": [performer(i) for i in worst[0] if i >= 0],
@@ -272,7 +267,7 @@ def cohort_report(
         "weekly_average": [
             {
                 "week_start": datetime.fromtimestamp(start + w * 7 * SECONDS_PER_DAY, UTC).date().isoformat(),
-                "average": _clean(v),
+                "average": json_scalar(v),
             }
             for w, v in enumerate(trend)
         ],
