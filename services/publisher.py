@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -25,6 +24,7 @@ from services.channels import (
     section_channel,
     sections_watched,
 )
+from services.envelope import LUA_SPLICE, Envelope, now_iso
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 # For each (channel, envelope-without-id) pair on a watched channel: append to the channel's bounded
 # stream (expiring with the watch), then publish the envelope with the stream id spliced in as its
 # first field. One call for a whole batch; returns how many were published.
-APPEND_AND_PUBLISH = """
+APPEND_AND_PUBLISH = (
+    """
 local maxlen, prefix, stream_prefix = ARGV[1], ARGV[2], ARGV[3]
 local now = redis.call('TIME')
 local now_ms = now[1] * 1000 + math.floor(now[2] / 1000)
@@ -44,12 +45,15 @@ for i = 4, #ARGV, 2 do
     local key = stream_prefix .. channel
     local id = redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'm', body)
     redis.call('PEXPIREAT', key, until_ms)
-    redis.call('PUBLISH', prefix .. channel, '{"id":"' .. id .. '",' .. string.sub(body, 2))
+    redis.call('PUBLISH', prefix .. channel, """
+    + LUA_SPLICE
+    + """)
     published = published + 1
   end
 end
 return published
 """
+)
 CHUNK = 500
 
 
@@ -73,14 +77,14 @@ def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, An
         messages = [message for message in messages if message[1] in watched]
         if not messages:
             return 0
-        now = json.dumps(datetime.now(UTC).isoformat())
+        now = now_iso()
         encoded: dict[int, str] = {}  # id(data) -> JSON: one message fanned out to several channels is encoded once
         args: list[str] = []
         for kind, channel, data in messages:
             body = encoded.get(id(data))
             if body is None:
                 body = encoded[id(data)] = json.dumps(data, separators=(",", ":"))
-            args += [channel, f'{{"type":"{kind}","channel":{json.dumps(channel)},"timestamp":{now},"data":{body}}}']
+            args += [channel, Envelope(kind, channel, data, now).encode_without_id(body)]
         script = client.register_script(APPEND_AND_PUBLISH)
         return sum(
             int(

@@ -11,7 +11,6 @@ from wsproto.frame_protocol import FrameDecoder, Opcode
 from api.realtime.connection import Connection
 from api.realtime.protocol import (
     ProtocolError,
-    envelope_type,
     last_id_for,
     parse_client_message,
     parse_query_last_id,
@@ -19,6 +18,7 @@ from api.realtime.protocol import (
     text_frame,
 )
 from api.realtime.routes import origin_allowed
+from services.envelope import Envelope, envelope_id, envelope_type, with_id
 
 
 @pytest.mark.parametrize(
@@ -127,3 +127,28 @@ def test_type_filter_and_overflow_drops_the_connection():
     for ms in (2, 3, 4):
         connection.offer("learner:a", *message("learner:a", ms, "alert"))
     assert connection.dropped and "waiting" in connection.dropped
+
+
+def test_the_envelope_round_trips_with_its_id_first_and_type_second():
+    encoded = Envelope("alert", "learner:a", {"rule": "x", "n": 1.5}, "2026-01-01T00:00:00+00:00").encode_without_id()
+    raw = with_id("1700000000000-3", encoded)
+    assert json.loads(raw) == {
+        "id": "1700000000000-3",
+        "type": "alert",
+        "channel": "learner:a",
+        "timestamp": "2026-01-01T00:00:00+00:00",
+        "data": {"rule": "x", "n": 1.5},
+    }
+    assert envelope_id(raw) == "1700000000000-3" and envelope_type(raw) == "alert"
+
+
+def test_the_lua_publisher_splices_the_id_exactly_as_with_id(redis_url):
+    """The Lua splice and with_id are two writings of one rule: run the Lua on a real Redis and compare."""
+    import redis as redis_lib
+
+    from services.envelope import LUA_SPLICE
+
+    body = Envelope("activity", "section:s1", {"k": "v"}).encode_without_id()
+    lua = f"local id, body = ARGV[1], ARGV[2]\nreturn {LUA_SPLICE}"
+    spliced = redis_lib.Redis.from_url(redis_url).eval(lua, 0, "5-0", body)
+    assert spliced.decode() == with_id("5-0", body)

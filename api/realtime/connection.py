@@ -10,10 +10,11 @@ import logging
 import queue
 import socket
 import threading
-from collections.abc import Callable
 from typing import Any
 
-from api.realtime.protocol import StreamId, control, envelope_type, parse_stream_id, text_frame
+from api.realtime.protocol import StreamId, text_frame
+from api.realtime.raw_socket import frame_writer, shutdown
+from services.envelope import control
 
 log = logging.getLogger(__name__)
 
@@ -125,10 +126,7 @@ class Connection:
             return
         self.dropped = reason
         log.info("dropping WebSocket client: %s", reason)
-        try:
-            self.ws.sock.raw.shutdown(socket.SHUT_RDWR)
-        except (OSError, AttributeError):
-            pass
+        shutdown(self.ws)
 
     # --- internals ----------------------------------------------------------------------------
     def _queue_message(self, kind: str, frame: bytes) -> None:
@@ -144,7 +142,7 @@ class Connection:
     def run_sender(self) -> None:
         """Write queued frames whole (the socket wrapper serializes them with the library's own
         writes: pings, pongs and the close frame)."""
-        send: Callable[[bytes], int] = self.ws.sock.send
+        send = frame_writer(self.ws)
         while True:
             item = self.outbox.get()
             try:
@@ -156,15 +154,3 @@ class Connection:
                     send(item)
             except Exception as exc:  # noqa: BLE001  (any socket failure ends this connection)
                 self.drop(f"send failed: {type(exc).__name__}")
-
-
-def backlog_entries(entries: list[tuple[bytes | str, dict]]) -> list[tuple[StreamId, str, bytes]]:
-    """XRANGE results -> (stream id, type, frame of the envelope with the id spliced in as published live)."""
-    out = []
-    for raw_id, fields in entries:
-        stream_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
-        body = fields.get(b"m", fields.get("m"))
-        body = body.decode() if isinstance(body, bytes) else body
-        envelope = '{"id":"' + stream_id + '",' + body[1:]
-        out.append((parse_stream_id(stream_id), envelope_type(envelope), text_frame(envelope)))
-    return out

@@ -20,10 +20,12 @@ from typing import Any
 
 import redis
 
-from api.realtime.connection import Connection, backlog_entries
-from api.realtime.protocol import StreamId, envelope_id, envelope_type, parse_stream_id, text_frame
-from services.channels import PUBSUB_PREFIX, STREAM_KEY, STREAM_MAXLEN, WATCH_SECONDS, watch
+from api.realtime.connection import Connection
+from api.realtime.protocol import StreamId, parse_stream_id, text_frame
+from api.realtime.streams import read_since
+from services.channels import PUBSUB_PREFIX, WATCH_SECONDS, watch
 from services.clients import shared_redis
+from services.envelope import envelope_id, envelope_type
 
 log = logging.getLogger(__name__)
 RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0)  # seconds; the last one repeats
@@ -33,22 +35,6 @@ SILENCE_PING_SECONDS = 10.0  # ping Redis after this long without a message; rec
 CONFIRM_TIMEOUT = 5.0  # seconds a new follower waits for Redis to confirm its channel's subscription
 POLL_SECONDS = 0.05  # the subscriber takes (un)subscribe requests at least this often
 KEEPALIVE_CHANNEL = PUBSUB_PREFIX.rstrip(":") + "-hub"  # always subscribed, so the connection always exists
-
-
-def read_backlog(client: redis.Redis, channel: str, last_id: str) -> list[tuple[StreamId, str, bytes]] | None:
-    """Messages after `last_id` on the channel's stream, or None if some may be gone (trimmed,
-    expired, or Redis restarted): then the client must refetch. The check is exact: the stream
-    still holds `last_id` itself only if nothing after it was dropped."""
-    entries = client.xrange(STREAM_KEY.format(channel), min=last_id, max="+", count=STREAM_MAXLEN * 2)
-    backlog = backlog_entries(entries)
-    if not backlog or backlog[0][0] != parse_stream_id(last_id):
-        return None
-    return backlog[1:]
-
-
-def read_since(client: redis.Redis, channel: str, after: str) -> list[tuple[StreamId, str, bytes]]:
-    """Everything on the channel's stream after `after` (exclusive)."""
-    return backlog_entries(client.xrange(STREAM_KEY.format(channel), min=f"({after}", max="+", count=STREAM_MAXLEN * 2))
 
 
 class Hub:

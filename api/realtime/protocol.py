@@ -17,8 +17,9 @@ import json
 import re
 import struct
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+
+from services.envelope import control
 
 CLIENT_TYPES = ("auth", "subscribe", "unsubscribe", "ping")
 STREAM_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
@@ -48,27 +49,6 @@ def parse_stream_id(value: str) -> StreamId:
     return int(match.group(1)), int(match.group(2))
 
 
-def envelope_id(raw: str) -> str:
-    """The stream id of a published message without decoding it: the publisher writes `id` first."""
-    prefix = '{"id":"'
-    if not raw.startswith(prefix):
-        raise ValueError("published message does not start with its id")
-    return raw[len(prefix) : raw.index('"', len(prefix))]
-
-
-def envelope_type(raw: str) -> str:
-    """The `type` of a published envelope; the publisher writes it right after the id."""
-    marker = '","type":"'
-    start = raw.find(marker)
-    if start < 0:  # not written by our publisher: decode it
-        try:
-            return str(json.loads(raw).get("type", ""))
-        except (ValueError, AttributeError):
-            return ""
-    start += len(marker)
-    return raw[start : raw.find('"', start)]
-
-
 def text_frame(text: str) -> bytes:
     """One unmasked, unfragmented server-to-client text frame (RFC 6455, 5.2). A published message is
     framed once and the same bytes are written to every socket that follows its channel, instead of
@@ -82,13 +62,6 @@ def text_frame(text: str) -> bytes:
     else:
         header = struct.pack("!BBQ", 0x81, 127, size)
     return header + payload
-
-
-def control(kind: str, data: dict[str, Any], channel: str | None = None) -> str:
-    """A server message that is not part of any stream."""
-    return json.dumps(
-        {"id": None, "type": kind, "channel": channel, "timestamp": datetime.now(UTC).isoformat(), "data": data}
-    )
 
 
 def error(code: str, message: str, channel: str | None = None, field: str | None = None) -> str:

@@ -20,8 +20,9 @@ from api.auth.guard import Principal, authenticate
 from api.errors import ApiError
 from api.realtime import protocol
 from api.realtime.connection import Connection, SerializedSocket
-from api.realtime.hub import Hub, process_hub, read_backlog
+from api.realtime.hub import Hub, process_hub
 from api.realtime.initial_data import dashboard_initial_data
+from api.realtime.streams import read_backlog
 from api.realtime.subscriptions import MAX_CHANNELS, authorize_channel, educator_channels, own_channels
 from models import db
 
