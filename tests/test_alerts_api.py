@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from models import Alert, Enrollment, Section, User, db
 from services.monitoring import evaluate_rules
 from tests.conftest import bearer, create_user
-from tests.test_monitoring import planted  # noqa: F401  (fixture)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import requests
 
 from tests.conftest import SECRET, bearer, create_user
 from tests.processes import service_env, start_web, start_worker, wait_until
-from tests.test_monitoring import planted  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 

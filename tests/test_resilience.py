@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from models import Alert, db
 from tests.conftest import SECRET
+from tests.planted_cohort import EXPECTED, open_alerts
 from tests.processes import BIN, Process, service_env, wait_until
-from tests.test_monitoring import EXPECTED, open_alerts, planted  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 
