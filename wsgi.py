@@ -1,5 +1,5 @@
 """WSGI entry point for gunicorn and the `flask` command (found automatically from the repo root)."""
 
-from api import create_app
+from api.entrypoint import app_for_process
 
-app = create_app()
+app = app_for_process()

@@ -9,8 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from api.config import DEFAULTS, load_settings
-from api.embedded_redis import url_for_process
+from api.config import DEFAULTS, ConfigError, load_settings
 from api.extensions import db, migrate, sock
 from api.realtime.protocol import MAX_CLIENT_MESSAGE
 from api.request_log import register_request_log
@@ -30,10 +29,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, Celery, blueprints, error handlers, commands."""
     app = Flask(__name__, instance_path=str(instance_path()))
     app.config.from_mapping(
-        load_settings(Path(app.instance_path), ROOT / ".env") if test_config is None else {**DEFAULTS, **test_config}
+        load_settings(Path(app.instance_path)) if test_config is None else {**DEFAULTS, **test_config}
     )
     if not app.config.get("REDIS_URL"):
-        app.config["REDIS_URL"] = url_for_process(Path(app.instance_path))
+        raise ConfigError("REDIS_URL is not set: start processes through wsgi.py or worker.main (api.entrypoint)")
     app.json.sort_keys = False
     register_extensions(app)
     init_clients(app)

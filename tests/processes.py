@@ -46,7 +46,7 @@ class Process:
 
     def output(self) -> str:
         self.log.flush()
-        return self.log_path.read_text(errors="replace")[-4000:]
+        return self.log_path.read_text(errors="replace")
 
     def alive(self) -> bool:
         return self.popen.poll() is None
