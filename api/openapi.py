@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from analytics.alert_rules import RULES
+from api.alerts.feedback import FEEDBACK_FIELDS
 from api.alerts.routes import PREFERENCE_FIELDS
 from api.alerts.thresholds import OVERRIDE_FIELDS
 from api.entities.specs import SPECS
@@ -317,6 +318,24 @@ def _paths() -> dict[str, Any]:
                     {"200": {"description": "acknowledged"}, "404": ERROR, "409": ERROR, "422": ERROR},
                 )
             },
+            "/api/v1/alerts/{alert_id}/feedback": {
+                "post": _op(
+                    "Say whether an alert was useful (useful, not_useful, false_alarm) with an optional note; "
+                    "giving a verdict again replaces yours",
+                    "educator (their learners), admin",
+                    "FeedbackRequest",
+                    {"200": {"description": "recorded"}, "403": ERROR, "404": ERROR, "422": ERROR},
+                )
+            },
+            "/api/v1/alerts/quality": {
+                "get": _op(
+                    "Per rule over the alerts you can see: raised, acknowledged, feedback counts, share judged "
+                    "useful, median hours to acknowledge, recovery within 14 days after acknowledged vs "
+                    "unacknowledged alerts",
+                    "educator (their learners), admin",
+                    query=alert_filters,
+                )
+            },
             "/api/v1/alerts/history": {
                 "get": _op(
                     "Every alert state change: who, when, from and to which status",
@@ -389,6 +408,7 @@ def _request_schemas() -> dict[str, Any]:
         ),
         "EnrollmentPut": object_schema({"status": Field("str", choices=ENROLLMENT_STATUSES)}),
         "AcknowledgeRequest": object_schema({"note": Field("str", max_length=2000)}),
+        "FeedbackRequest": object_schema(FEEDBACK_FIELDS, required=("verdict",)),
         "PreferencesPut": {
             "type": "object",
             "additionalProperties": False,

@@ -2,9 +2,11 @@
 
 from models.alerts import (
     ALERT_STATUSES,
+    FEEDBACK_VERDICTS,
     SCOPE_TYPES,
     SEVERITIES,
     Alert,
+    AlertFeedback,
     AlertHistory,
     NotificationPreference,
     ThresholdOverride,
@@ -19,6 +21,8 @@ from models.users import ROLES, User
 
 __all__ = [
     "ALERT_STATUSES",
+    "FEEDBACK_VERDICTS",
+    "AlertFeedback",
     "ATTENDANCE_STATUSES",
     "CohortSnapshot",
     "ENROLLMENT_STATUSES",

@@ -13,6 +13,7 @@ from models.base import Moment, Timestamps, db, utcnow
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 SEVERITIES = ("low", "medium", "high")
 SCOPE_TYPES = ("global", "course", "section", "learner")
+FEEDBACK_VERDICTS = ("useful", "not_useful", "false_alarm")
 
 
 class Alert(Timestamps, db.Model):
@@ -59,6 +60,22 @@ class AlertHistory(db.Model):
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str | None] = mapped_column(sa.Text)
     at: Mapped[datetime] = mapped_column(Moment, default=utcnow)
+
+
+class AlertFeedback(Timestamps, db.Model):
+    """An educator's or admin's verdict on an alert (one per person and alert; giving it again replaces it)."""
+
+    __tablename__ = "alert_feedback"
+    __table_args__ = (
+        sa.UniqueConstraint("alert_id", "user_id"),
+        sa.CheckConstraint(f"verdict IN {FEEDBACK_VERDICTS}", name="verdict_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    verdict: Mapped[str] = mapped_column(sa.String(16))
+    note: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class ThresholdOverride(Timestamps, db.Model):

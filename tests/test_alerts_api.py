@@ -203,3 +203,40 @@ def test_admins_set_thresholds_through_the_admin_endpoint(client, alerted):
         "/api/v1/alerts/preferences", json={"thresholds": {"engagement_drop": {"days": 4}}}, headers=alerted["admin"]
     )
     assert response.status_code == 422 and "admin/thresholds" in response.json["error"]["details"][0]["reason"]
+
+
+def test_feedback_on_alerts_and_the_quality_report(client, alerted):
+    decliner_alerts = listed(client, alerted["ted"])["alerts"]
+    first, second = decliner_alerts[0]["id"], decliner_alerts[1]["id"]
+    given = client.post(f"/api/v1/alerts/{first}/feedback", json={"verdict": "useful"}, headers=alerted["ted"])
+    assert given.status_code == 200 and given.json["verdict"] == "useful"
+    changed = client.post(
+        f"/api/v1/alerts/{first}/feedback", json={"verdict": "false_alarm", "note": "was ill"}, headers=alerted["ted"]
+    )
+    assert changed.json == {**changed.json, "verdict": "false_alarm", "note": "was ill"}  # replaces, one per person
+    client.post(f"/api/v1/alerts/{first}/feedback", json={"verdict": "useful"}, headers=alerted["admin"])
+    client.post(f"/api/v1/alerts/{second}/acknowledge", json={}, headers=alerted["ted"])
+    bad = client.post(f"/api/v1/alerts/{first}/feedback", json={"verdict": "meh"}, headers=alerted["ted"])
+    assert bad.status_code == 422 and bad.json["error"]["details"][0]["path"] == "verdict"
+    missing = client.post(f"/api/v1/alerts/{first}/feedback", json={}, headers=alerted["ted"])
+    assert missing.status_code == 422 and missing.json["error"]["details"][0]["path"] == "verdict"
+    steady_alert = listed(client, alerted["admin"], "?learner=steady")["alerts"][0]["id"]
+    hidden = client.post(f"/api/v1/alerts/{steady_alert}/feedback", json={"verdict": "useful"}, headers=alerted["ted"])
+    assert hidden.status_code == 404  # not one of ted's learners
+    learner_try = client.post(
+        f"/api/v1/alerts/{first}/feedback", json={"verdict": "useful"}, headers=alerted["decliner"]
+    )
+    assert learner_try.status_code == 403
+
+    report = client.get("/api/v1/alerts/quality", headers=alerted["admin"]).json
+    rules = {row["rule"]: row for row in report["rules"]}
+    rule_of_first = next(a["rule"] for a in decliner_alerts if a["id"] == first)
+    assert rules[rule_of_first]["feedback"] == {"useful": 1, "not_useful": 0, "false_alarm": 1}
+    assert rules[rule_of_first]["useful_share"] == 0.5
+    assert (
+        sum(row["raised"] for row in report["rules"]) == 11 and sum(row["acknowledged"] for row in report["rules"]) == 1
+    )
+    assert report["recovery_window_days"] == 14
+    for_ted = client.get("/api/v1/alerts/quality", headers=alerted["ted"]).json
+    assert sum(row["raised"] for row in for_ted["rules"]) == 4  # only the alerts of ted's learners
+    assert client.get("/api/v1/alerts/quality", headers=alerted["decliner"]).status_code == 403

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("alerts", __name__)
 
-from api.alerts import routes, thresholds  # noqa: E402,F401
+from api.alerts import feedback, routes, thresholds  # noqa: E402,F401
