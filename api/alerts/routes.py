@@ -140,19 +140,29 @@ def get_preferences():
 @bp.put("/alerts/preferences")
 @require_auth()
 def put_preferences():
-    """Set which alert types notify you (null = all), the minimum severity, mute, and `thresholds`
-    ({rule: {parameter: value}}): a learner's apply to themselves, an educator's to `?section=`."""
+    """Set which alert types notify you (null = all), the minimum severity, mute, and, for an educator,
+    `thresholds` ({rule: {parameter: value}}) of one of their sections (`?section=`). A learner's
+    preferences change only what the learner is notified of, never what their educators are alerted about."""
     raw = json_body()
     thresholds = raw.pop("thresholds", None) if isinstance(raw, dict) else None
     body = validated(
         {k: v for k, v in raw.items() if k != "types"} if isinstance(raw, dict) else raw, PREFERENCE_FIELDS
     )
+    if thresholds is not None and current_user().role == "learner":
+        raise ApiError(
+            403,
+            "alert thresholds are set by your educators and admins; choose what you are notified of with "
+            "types, min_severity and muted",
+            details=[
+                field_error("thresholds", "learners may not change the thresholds their educators are alerted by")
+            ],
+        )
     if thresholds is not None:
         scope = threshold_scope()
         if scope is None:
             raise ApiError(
                 422,
-                "thresholds are set by learners for themselves and by educators for a section",
+                "thresholds are set by educators for one of their sections",
                 details=[field_error("thresholds", "use ?section=<id> as an educator; admins use /admin/thresholds")],
             )
         set_thresholds(*scope, thresholds)
