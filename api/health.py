@@ -9,7 +9,7 @@ import redis
 import sqlalchemy as sa
 from flask import Blueprint, current_app
 
-from api.realtime.hub import realtime_status
+from api.realtime.process_hub import realtime_status
 from models import db
 
 bp = Blueprint("health", __name__)

@@ -59,6 +59,14 @@ def section_channel(external_id: str) -> str:
 
 
 ADMIN_CHANNEL = "admin"
+# Every web process listens here: a user id published on it closes that user's open sockets at once
+# (deactivated, re-roled, or their tokens revoked), instead of when their token would expire.
+REVOCATION_CHANNEL = "learnpulse:revocations"
+
+
+def announce_revocation(client: redis.Redis, user_id: int) -> None:
+    """Tell every web process to close this user's sockets now."""
+    client.publish(REVOCATION_CHANNEL, str(user_id))
 
 
 def watch(client: redis.Redis, channels: Iterable[str], seconds: int = WATCH_SECONDS) -> int:

@@ -190,6 +190,30 @@ def test_origin_allow_list(live, school):
     allowed.close()
 
 
+def test_deactivation_closes_the_users_sockets_on_every_web_process(live, school):
+    """Revocation reaches open sockets within seconds, on both web processes, not at token expiry."""
+    amy = token(school["amy"], ttl=3600)
+    on_a = Socket(live.a, "/ws/dashboard/", token=amy)
+    on_b = Socket(live.b, "/ws/alerts/", token=amy)
+    bea = Socket(live.b, "/ws/alerts/", token=token(school["bea"], ttl=3600))
+    for socket_ in (on_a, on_b, bea):
+        socket_.recv_type("subscribed")
+    started = time.monotonic()
+    response = requests.put(
+        f"{live.a}/api/v1/users/amy", json={"active": False}, headers=bearer(school["lms"]), timeout=10
+    )
+    assert response.status_code == 200, response.text
+    for socket_ in (on_a, on_b):
+        code, messages = socket_.closed_with(timeout=5)
+        assert code == 4401 and messages[-1]["data"]["code"] == "revoked"
+    assert time.monotonic() - started < 5
+    assert all(m["type"] != "error" for m in bea.fence())  # others keep their sockets
+    bea.close()
+    refused = Socket(live.b, "/ws/alerts/", token=amy)
+    code, messages = refused.closed_with(timeout=5)
+    assert code == 4401  # and a new socket with the old token is refused
+
+
 def test_token_expiry_ends_the_session(live, school):
     socket_ = Socket(live.a, "/ws/alerts/", token=token(school["amy"], ttl=2))
     assert socket_.recv()["type"] == "subscribed"

@@ -11,7 +11,7 @@ from api.auth.guard import current_user, require_auth
 from api.entities import bp
 from api.entities.specs import SPECS, EntitySpec
 from api.errors import ApiError, field_error
-from api.realtime.announce import announce_exam
+from api.realtime.announce import announce_exam, revoke_sockets
 from api.serializers import enrollment_json
 from api.validation import Field, json_body, validated
 from models import ENROLLMENT_STATUSES, Enrollment, User, db
@@ -64,6 +64,7 @@ def upsert(collection: str, external_id: str):
         if missing:
             raise ApiError(422, f"creating a {collection[:-1]} needs more fields", details=missing)
     values = _resolve_references(spec, body)
+    access_before = (existing.role, existing.active) if collection == "users" and existing is not None else None
     entity = existing or spec.model(external_id=external_id)
     for name, value in values.items():
         setattr(entity, name, value)
@@ -77,6 +78,8 @@ def upsert(collection: str, external_id: str):
         return upsert(collection, external_id)
     if collection == "exams" and existing is None:
         announce_exam(entity)
+    if access_before is not None and access_before != (entity.role, entity.active):
+        revoke_sockets(entity.id)  # deactivated or re-roled: their open sockets close now, not at token expiry
     return spec.to_json(entity), (200 if existing else 201)
 
 

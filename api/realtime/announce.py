@@ -7,15 +7,19 @@ event is stored, and clients that missed it refetch.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from typing import Any
 
+import redis
 import sqlalchemy as sa
 
 from models import Enrollment, Exam, Section, User, db
-from services.channels import ADMIN_CHANNEL, learner_channel, section_channel
+from services.channels import ADMIN_CHANNEL, announce_revocation, learner_channel, section_channel
 from services.clients import redis_client
 from services.publisher import audience, publish
+
+log = logging.getLogger(__name__)
 
 TYPE_BY_KIND = {"grade": "grade_update", "attendance": "attendance_update"}  # every other kind is `activity`
 
@@ -68,3 +72,12 @@ def announce_exam(exam: Exam) -> int:
         "section": section.external_id if section is not None else None,
     }
     return publish(redis_client(), [("exam_created", channel, data) for channel in channels])
+
+
+def revoke_sockets(user_id: int) -> None:
+    """After a commit that removed a user's access: every web process closes that user's sockets.
+    Best-effort like all publishing (logged, never a 500): tokens are re-checked on every request anyway."""
+    try:
+        announce_revocation(redis_client(), user_id)
+    except redis.RedisError as exc:
+        log.warning("could not announce the revocation of user %d: %s", user_id, exc)

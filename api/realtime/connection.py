@@ -12,11 +12,13 @@ import socket
 import threading
 from typing import Any
 
-from api.realtime.protocol import StreamId, text_frame
+from api.realtime.protocol import StreamId, error, text_frame
 from api.realtime.raw_socket import frame_writer, shutdown
 from services.envelope import control
 
 log = logging.getLogger(__name__)
+
+REVOKED_CLOSE_CODE = 4401  # as for an expired token: the client must authenticate again
 
 
 class SerializedSocket:
@@ -48,6 +50,7 @@ class Connection:
         self.last_ids: dict[str, StreamId | None] = {}  # followed channel -> last stream id queued
         self.pending: dict[str, list[tuple[StreamId, str, bytes]]] = {}  # channel -> live frames held during replay
         self.dropped: str | None = None
+        self.user_id: int | None = None  # set once the socket has authenticated
         self._lock = threading.Lock()
         self._sender = threading.Thread(target=self.run_sender, daemon=True, name="ws-sender")
 
@@ -119,6 +122,14 @@ class Connection:
             self.drop("outbox full while closing")
         if self._sender.is_alive():
             self._sender.join(wait)
+
+    def revoke(self) -> None:
+        """The user lost access: say so, then close with 4401. Never blocks (the hub's thread calls it)."""
+        try:
+            self.outbox.put_nowait(text_frame(error("revoked", "access was revoked; sign in again")))
+            self.outbox.put_nowait((REVOKED_CLOSE_CODE, "revoked"))
+        except queue.Full:
+            self.drop("revoked")
 
     def drop(self, reason: str) -> None:
         """Cut a connection that cannot keep up: shutting the socket down unblocks its sender."""

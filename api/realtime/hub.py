@@ -23,7 +23,7 @@ import redis
 from api.realtime.connection import Connection
 from api.realtime.protocol import StreamId, parse_stream_id, text_frame
 from api.realtime.streams import read_since
-from services.channels import PUBSUB_PREFIX, WATCH_SECONDS, watch
+from services.channels import PUBSUB_PREFIX, REVOCATION_CHANNEL, WATCH_SECONDS, watch
 from services.clients import shared_redis
 from services.envelope import envelope_id, envelope_type
 
@@ -122,6 +122,13 @@ class Hub:
         if channel in self.subscribers:  # framed only if someone here follows the channel
             self._dispatch_frame(channel, stream_id, envelope_type(raw), text_frame(raw))
 
+    def revoke(self, user_id: int) -> None:
+        """Close every local socket of this user (4401, after an error saying why)."""
+        with self._lock:
+            theirs = [c for c in self.connections if c.user_id == user_id]
+        for connection in theirs:
+            connection.revoke()
+
     def _dispatch_frame(self, channel: str, stream_id: StreamId, kind: str, frame: bytes) -> None:
         with self._lock:
             members = self.subscribers.get(channel)
@@ -149,7 +156,7 @@ class Hub:
             watch(self.client, channels)
         for start in range(0, len(channels), 1000):
             pubsub.subscribe(*[PUBSUB_PREFIX + c for c in channels[start : start + 1000]])
-        pubsub.subscribe(KEEPALIVE_CHANNEL)
+        pubsub.subscribe(KEEPALIVE_CHANNEL, REVOCATION_CHANNEL)
         if restarted:
             self._tell_resync()
         return pubsub
@@ -191,7 +198,9 @@ class Hub:
 
     def _on_message(self, message: dict[str, Any]) -> None:
         kind = message["type"]
-        if kind == "message":
+        if kind == "message" and message["channel"] == REVOCATION_CHANNEL.encode():
+            self.revoke(int(message["data"]))
+        elif kind == "message":
             channel = message["channel"].decode()[len(PUBSUB_PREFIX) :]
             self.dispatch(channel, message["data"].decode())
             time.sleep(0)  # let the senders drain between messages of a burst (a gevent yield)
@@ -272,25 +281,3 @@ class Hub:
                 replayed += 1
         self._lost_at_ms = None
         log.info("realtime subscriber reconnected; replayed %d message(s) on %d channel(s)", replayed, len(channels))
-
-
-_hub: Hub | None = None
-_hub_lock = threading.Lock()
-
-
-def process_hub(redis_url: str) -> Hub:
-    """This process's hub, started on first use (after gunicorn forks, never in the master)."""
-    global _hub
-    with _hub_lock:
-        if _hub is None or _hub.pid != os.getpid():
-            _hub = Hub(redis_url)
-        _hub.start()
-        return _hub
-
-
-def realtime_status() -> dict[str, Any]:
-    """The hub's state in this process, or that no socket has connected to it yet."""
-    hub = _hub
-    if hub is None or hub.pid != os.getpid():
-        return {"pid": os.getpid(), "started": False, "connections": 0}
-    return {"started": True, **hub.status()}

@@ -20,8 +20,9 @@ from api.auth.guard import Principal, authenticate
 from api.errors import ApiError
 from api.realtime import protocol
 from api.realtime.connection import Connection, SerializedSocket
-from api.realtime.hub import Hub, process_hub
+from api.realtime.hub import Hub
 from api.realtime.initial_data import dashboard_initial_data
+from api.realtime.process_hub import process_hub
 from api.realtime.streams import read_backlog
 from api.realtime.subscriptions import MAX_CHANNELS, authorize_channel, educator_channels, own_channels
 from models import db
@@ -186,6 +187,7 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
     close: tuple[int, str] | None = None
     try:
         session = _authenticate(ws)
+        connection.user_id = session.user.id
         channels = _channels_for(endpoint, session.user, educator)
         initial = (
             (lambda: connection.send(protocol.control("dashboard_initial_data", dashboard_initial_data(session.user))))
