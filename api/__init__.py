@@ -71,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per concern; errors leave as JSON in one shape."""
     from api.alerts import bp as alerts_bp
     from api.analytics import bp as analytics_bp
+    from api.audit import bp as audit_bp
     from api.auth import bp as auth_bp
     from api.docs import bp as docs_bp
     from api.entities import bp as entities_bp
@@ -81,7 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from api.realtime import bp as realtime_bp
     from api.school import bp as school_bp
 
-    for blueprint in (auth_bp, entities_bp, events_bp, learners_bp, school_bp, analytics_bp, alerts_bp):
+    for blueprint in (auth_bp, entities_bp, events_bp, learners_bp, school_bp, analytics_bp, alerts_bp, audit_bp):
         app.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(health_bp)
     app.register_blueprint(realtime_bp)

@@ -7,13 +7,17 @@ import sqlalchemy as sa
 from flask import current_app
 
 from api.auth.tokens import issue_token
+from api.realtime.announce import revoke_sockets
 from models import ROLES, User, db
+from services.audit import CLI_ACTOR, record, user_changes
 
 users_cli = click.Group("users", help="Manage users.")
 tokens_cli = click.Group("tokens", help="Issue API tokens.")
 demo_cli = click.Group("demo", help="Demo data.")
 models_cli = click.Group("models", help="Predictive models.")
 monitoring_cli = click.Group("monitoring", help="Alert sweeps.")
+PERSON_CLI_MAX_TTL = 7 * 86400  # a person's token from the command line: a week at most
+SERVICE_CLI_MAX_TTL = 365 * 86400  # an integration's credential: rotate it at least yearly
 
 
 @monitoring_cli.command("run")
@@ -69,24 +73,42 @@ def create_user(external_id: str, role: str, name: str | None) -> None:
     """Create a user, or update the role and name of an existing one."""
     user = db.session.scalar(sa.select(User).where(User.external_id == external_id))
     action = "updated" if user else "created"
+    before = (user.role, user.active) if user else None
     user = user or User(external_id=external_id)
     user.role, user.active = role, True
     if name is not None:
         user.name = name
     db.session.add(user)
+    for change, details in user_changes(before, role, True):
+        record(change, f"user:{external_id}", None, CLI_ACTOR, **details)
     db.session.commit()
+    if before is not None and before[0] != role:
+        revoke_sockets(user.id)  # tokens naming the old role stop working; so must their open sockets
     click.echo(f"{action} {role} {external_id}")
 
 
 @tokens_cli.command("issue")
 @click.option("--user", "external_id", required=True, help="External id of the user.")
-@click.option("--ttl", default=86400, show_default=True, type=click.IntRange(1, 10 * 365 * 86400), help="Seconds.")
+@click.option(
+    "--ttl",
+    default=86400,
+    show_default=True,
+    type=click.IntRange(1, SERVICE_CLI_MAX_TTL),
+    help=f"Seconds; at most {PERSON_CLI_MAX_TTL} (7 days) for people, {SERVICE_CLI_MAX_TTL} (1 year) for services.",
+)
 def issue(external_id: str, ttl: int) -> None:
     """Print a bearer token for a user (and nothing else, so it can be captured by a script)."""
     user = db.session.scalar(sa.select(User).where(User.external_id == external_id))
     if user is None or not user.active:
         raise click.ClickException(f"no active user {external_id!r}; create one with `flask users create`")
+    if user.role != "service" and ttl > PERSON_CLI_MAX_TTL:
+        raise click.BadParameter(
+            f"a {user.role}'s token lives at most {PERSON_CLI_MAX_TTL} s (7 days); services may have up to a year",
+            param_hint="--ttl",
+        )
     token, _ = issue_token(current_app.config["SECRET_KEY"], user.external_id, user.role, ttl)
+    record("token.minted", f"user:{user.external_id}", None, CLI_ACTOR, ttl=ttl, role=user.role)
+    db.session.commit()
     click.echo(token)
 
 

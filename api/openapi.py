@@ -366,6 +366,14 @@ def _paths() -> dict[str, Any]:
                 "get": _op("Threshold overrides", "admin"),
                 "put": _op("Create or replace a threshold override for a scope", "admin", "OverridePut"),
             },
+            "/api/v1/admin/audit": {
+                "get": _op(
+                    "The audit log, newest first: token minting, role and activation changes, threshold changes, "
+                    "alert acknowledgements and feedback, exports; with actor, time, target and details",
+                    "admin",
+                    query=("action", "actor", "target", "since", "until", "limit", "before"),
+                )
+            },
             "/api/v1/admin/thresholds/{override_id}": {
                 "delete": _op(
                     "Remove a threshold override", "admin", responses={"204": {"description": "deleted"}, "404": ERROR}

@@ -11,6 +11,7 @@ from models.alerts import (
     NotificationPreference,
     ThresholdOverride,
 )
+from models.audit import AUDIT_ACTIONS, AuditEntry
 from models.base import db, utcnow
 from models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Module, Section, Subject
 from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, Event
@@ -20,6 +21,8 @@ from models.school import Attendance, Exam, Grade
 from models.users import ROLES, User
 
 __all__ = [
+    "AUDIT_ACTIONS",
+    "AuditEntry",
     "ALERT_STATUSES",
     "FEEDBACK_VERDICTS",
     "AlertFeedback",

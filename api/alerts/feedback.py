@@ -6,6 +6,7 @@ from analytics.alert_rules import RULES
 from api.access import can_read_learner
 from api.alerts import bp
 from api.alerts.queries import filtered_alerts
+from api.audit import audit
 from api.auth.guard import current_user, require_auth
 from api.errors import ApiError
 from api.validation import Field, json_body, validated
@@ -26,6 +27,7 @@ def give_feedback(alert_id: int):
     alert = db.session.get(Alert, alert_id)
     if alert is None or not can_read_learner(current_user(), db.session.get(User, alert.learner_id)):
         raise ApiError(404, f"no alert {alert_id} that you can see")
+    audit("alert.feedback", f"alert:{alert_id}", verdict=body["verdict"])
     feedback = record_feedback(alert_id, current_user().id, body["verdict"], body.get("note"))
     return {
         "alert_id": alert_id,

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from flask import request
 
 from analytics.alert_rules import RULES
 from api.access import can_read_learner, only_visible
 from api.alerts import bp
 from api.alerts.personal_thresholds import effective_thresholds, scope_label, set_thresholds, threshold_scope
 from api.alerts.queries import alerts_json, filtered_alerts, statistics
+from api.audit import audit
 from api.auth.guard import current_user, require_auth
 from api.errors import ApiError, field_error
 from api.query_args import newest_first, next_before
@@ -71,6 +73,7 @@ def acknowledge(alert_id: int):
             at=now,
         )
     )
+    audit("alert.acknowledged", f"alert:{alert_id}", rule=alert.rule, note=body.get("note"))
     db.session.commit()
     db.session.refresh(alert)
     return alert_json(alert, db.session.get(User, alert.learner_id).external_id)
@@ -166,6 +169,7 @@ def put_preferences():
                 details=[field_error("thresholds", "use ?section=<id> as an educator; admins use /admin/thresholds")],
             )
         set_thresholds(*scope, thresholds)
+        audit("threshold.set", f"{scope[0]}:{request.args.get('section', '')}", thresholds=thresholds)
     preference = _preferences(current_user().id)
     if "types" in raw:
         types = raw["types"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from api.alerts import bp
+from api.audit import audit
 from api.auth.guard import require_auth
 from api.errors import ApiError, field_error
 from api.validation import Field, json_body, validated
@@ -88,6 +89,13 @@ def put_override():
         ],
         ["value", "updated_at"],
     )
+    audit(
+        "threshold.set",
+        f"{body['scope_type']}:{body.get('scope', '*')}",
+        rule=body["rule"],
+        parameter=body["parameter"],
+        value=body["value"],
+    )
     db.session.commit()
     row = db.session.scalar(
         sa.select(ThresholdOverride).where(
@@ -104,8 +112,11 @@ def put_override():
 @require_auth("admin")
 def delete_override(override_id: int):
     """Remove an override; the next broader scope (or the default) applies again."""
-    deleted = db.session.execute(sa.delete(ThresholdOverride).where(ThresholdOverride.id == override_id)).rowcount
-    if not deleted:
+    row = db.session.get(ThresholdOverride, override_id)
+    if row is None:
         raise ApiError(404, f"no threshold override {override_id}")
+    target = f"{row.scope_type}:{_scope_names().get((row.scope_type, row.scope_id), '*')}"
+    audit("threshold.removed", target, rule=row.rule, parameter=row.parameter, value=row.value)
+    db.session.delete(row)
     db.session.commit()
     return "", 204

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app
 
+from api.audit import audit
 from api.auth import bp
 from api.auth.guard import current_user, require_auth
 from api.auth.tokens import issue_token
@@ -32,6 +33,8 @@ def mint_token():
         raise ApiError(403, f"a {current_user().role} cannot mint tokens for a {user.role}")
     ttl = body.get("ttl", min(900, max_ttl))
     token, expires_at = issue_token(current_app.config["SECRET_KEY"], user.external_id, user.role, ttl)
+    audit("token.minted", f"user:{user.external_id}", ttl=ttl, role=user.role)
+    db.session.commit()
     return {
         "token": token,
         "token_type": "Bearer",

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.access import can_read_learner, find_or_404, readable_learner, readable_section
+from api.audit import audit
 from api.auth.guard import current_user, require_auth
 from api.entities import bp
 from api.entities.specs import SPECS, EntitySpec
@@ -15,6 +16,7 @@ from api.realtime.announce import announce_exam, revoke_sockets
 from api.serializers import enrollment_json
 from api.validation import Field, json_body, validated
 from models import ENROLLMENT_STATUSES, Enrollment, User, db
+from services.audit import user_changes
 
 WRITERS = ("service", "admin")
 SERVICE_MANAGED_ROLES = ("learner", "educator")
@@ -69,6 +71,10 @@ def upsert(collection: str, external_id: str):
     for name, value in values.items():
         setattr(entity, name, value)
     db.session.add(entity)
+    if collection == "users":
+        active = True if entity.active is None else entity.active
+        for action, details in user_changes(access_before, entity.role, active):
+            audit(action, f"user:{external_id}", **details)
     try:
         db.session.commit()
     except sa.exc.IntegrityError:

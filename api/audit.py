@@ -1,0 +1,59 @@
+"""GET /api/v1/admin/audit: the audit log for admins, newest first, filtered by action, actor, target."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, request
+
+from api.auth.guard import current_user, require_auth
+from api.query_args import choice_arg, datetime_arg, newest_first, next_before
+from models import AUDIT_ACTIONS, AuditEntry, db
+from services.audit import record
+
+bp = Blueprint("audit", __name__)
+
+
+def audit(action: str, target: str, **details: object) -> None:
+    """Record an action of the current request's caller (commits with the caller's transaction)."""
+    user = current_user()
+    record(action, target, user.id, user.external_id, **details)
+
+
+@bp.get("/admin/audit")
+@require_auth("admin")
+def list_audit():
+    """Security-relevant actions with actor, time and target; `action`, `actor`, `target`, `since`, `until`."""
+    query = sa.select(AuditEntry)
+    action = choice_arg("action", AUDIT_ACTIONS)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    for name, column in (("actor", AuditEntry.actor), ("target", AuditEntry.target)):
+        value = _text_arg(name)
+        if value:
+            query = query.where(column == value)
+    since, until = datetime_arg("since"), datetime_arg("until")
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    if until:
+        query = query.where(AuditEntry.at < until)
+    paged, limit = newest_first(query, AuditEntry.id)
+    entries = db.session.scalars(paged).all()
+    return {
+        "entries": [
+            {
+                "id": e.id,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "target": e.target,
+                "details": e.details,
+            }
+            for e in entries
+        ],
+        "next_before": next_before([e.id for e in entries], limit),
+    }
+
+
+def _text_arg(name: str) -> str | None:
+    value = request.args.get(name)
+    return value[:200] if value else None
