@@ -11,6 +11,7 @@ from flask import Flask
 
 from api.config import DEFAULTS, ConfigError, load_settings
 from api.extensions import db, migrate, sock
+from api.rate_limits import register_cors, register_rate_limits
 from api.realtime.protocol import MAX_CLIENT_MESSAGE
 from api.request_log import register_request_log
 from services.clients import init_clients
@@ -39,6 +40,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_commands(app)
     register_request_log(app)
+    register_rate_limits(app)
+    register_cors(app)
     configure_logging(app.config.get("LOG_LEVEL"), app.config.get("LOG_FORMAT"))
     return app
 

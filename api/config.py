@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
+from limits import parse_many
 
 from analytics.cohort import DEFAULT_BAND_EDGES
 
@@ -62,7 +63,24 @@ DEFAULTS: dict[str, Any] = {
     "WS_PING_INTERVAL": 25,  # seconds between server pings; a client silent for two intervals is closed
     "WS_AUTH_TIMEOUT": 10,  # seconds a client has to send its auth message
     "WS_QUEUE_SIZE": 256,  # messages waiting for one client before it is dropped as too slow
+    # Rate limits (Flask-Limiter syntax, counted in Redis so they hold across web processes). Sized well
+    # above what one web process serves (~800 requests/s), so they stop runaway clients, not real traffic.
+    "RATE_LIMITS_ENABLED": True,
+    "RATE_LIMIT_INGEST": "2000 per second",  # per credential: events, attendance, grades
+    "RATE_LIMIT_TOKENS": "600 per minute",  # per credential: POST /auth/token
+    "RATE_LIMIT_READS": "300 per minute",  # per user: analytics and exports (they compute or stream a lot)
+    "RATE_LIMIT_LOGIN": "30 per minute",  # per IP address: /login
+    "RATE_LIMIT_WEBSOCKET": "120 per minute",  # per IP address: WebSocket connection attempts
+    # Browser origins allowed to call the REST API from another site (CORS); empty: none.
+    "CORS_ALLOWED_ORIGINS": (),
 }
+RATE_LIMIT_SETTINGS = (
+    "RATE_LIMIT_INGEST",
+    "RATE_LIMIT_TOKENS",
+    "RATE_LIMIT_READS",
+    "RATE_LIMIT_LOGIN",
+    "RATE_LIMIT_WEBSOCKET",
+)
 
 
 def _band_edges(env: Mapping[str, str]) -> tuple[float, ...]:
@@ -88,15 +106,26 @@ def _int(env: Mapping[str, str], name: str) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
-def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
-    """WS_ALLOWED_ORIGINS: "*" or origins as browsers send them (scheme://host[:port])."""
-    origins = tuple(o.strip().rstrip("/") for o in env.get("WS_ALLOWED_ORIGINS", "").split(",") if o.strip())
+def _origins(env: Mapping[str, str], name: str = "WS_ALLOWED_ORIGINS") -> tuple[str, ...]:
+    """An origin allow-list: "*" or origins as browsers send them (scheme://host[:port])."""
+    origins = tuple(o.strip().rstrip("/") for o in env.get(name, "").split(",") if o.strip())
     bad = [o for o in origins if o != "*" and "://" not in o]
     if bad:
-        raise ConfigError(
-            f"WS_ALLOWED_ORIGINS entries must look like https://host[:port] (or be *), not {', '.join(bad)}"
-        )
+        raise ConfigError(f"{name} entries must look like https://host[:port] (or be *), not {', '.join(bad)}")
     return origins
+
+
+def _rate_limits(env: Mapping[str, str]) -> dict[str, Any]:
+    """The rate-limit settings, each checked to parse (e.g. "100 per minute; 10 per second")."""
+    out: dict[str, Any] = {"RATE_LIMITS_ENABLED": _env_bool(env, "RATE_LIMITS_ENABLED", True)}
+    for name in RATE_LIMIT_SETTINGS:
+        value = env.get(name) or DEFAULTS[name]
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must look like '100 per minute', not {value!r}") from exc
+        out[name] = value
+    return out
 
 
 def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
@@ -118,6 +147,8 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "WS_PING_INTERVAL": _int(env, "WS_PING_INTERVAL"),
         "WS_AUTH_TIMEOUT": _int(env, "WS_AUTH_TIMEOUT"),
         "WS_QUEUE_SIZE": _int(env, "WS_QUEUE_SIZE"),
+        "CORS_ALLOWED_ORIGINS": _origins(env, "CORS_ALLOWED_ORIGINS"),
+        **_rate_limits(env),
     }
     if embedded:
         db_file = instance_path / "learnpulse.db"

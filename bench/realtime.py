@@ -259,6 +259,7 @@ def main() -> None:
         "SECRET_KEY": SECRET,
         "PORT": str(port),
         "HOST": "127.0.0.1",
+        "RATE_LIMIT_WEBSOCKET": "1000000 per minute",  # thousands of clients share this one address
         "WEB_CONCURRENCY": "1",
         "LOG_LEVEL": "WARNING",
     }

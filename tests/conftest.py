@@ -53,6 +53,7 @@ def base_config(database_url: str, redis_url: str, **overrides: Any) -> dict[str
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "EMBEDDED": False,
+        "RATE_LIMITS_ENABLED": False,  # on only where a test is about them (tests/test_rate_limits.py)
         "WORKER_PING_TIMEOUT": 0.3,
         "CELERY": {"task_default_queue": UNIT_QUEUE},
         **overrides,

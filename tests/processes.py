@@ -71,9 +71,12 @@ class Process:
 
 
 def service_env(database_url: str, redis_url: str, secret: str, **extra: str) -> dict[str, str]:
-    """Production-style settings for child processes."""
+    """Production-style settings for child processes. Rate limits are off (tests open hundreds of sockets
+    a minute from one address) unless a test turns them on; tests/test_rate_limits.py does."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, SECRET_KEY=secret, PYTHONUNBUFFERED="1", **extra)
+    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, SECRET_KEY=secret, PYTHONUNBUFFERED="1")
+    env.setdefault("RATE_LIMITS_ENABLED", "false")
+    env.update(extra)
     return env
 
 

@@ -1,0 +1,93 @@
+"""Rate limits (Flask-Limiter, counted in Redis so they hold across web processes) and CORS.
+
+Which requests are limited, and by what key, is decided here from the URL map, in one table:
+ingest and token minting per credential, expensive reads per user, /login and WebSocket
+connection attempts per IP address. A refused request gets 429 in our JSON error shape with
+Retry-After. Limits are settings (RATE_LIMIT_*); RATE_LIMITS_ENABLED=false turns them off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from flask import Flask, current_app, request, session
+from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.routing import Rule
+
+INGEST_PATHS = ("/api/v1/events", "/api/v1/attendance", "/api/v1/exams/<external_id>/grades")
+
+
+def credential_key() -> str:
+    """The caller's credential: a digest of its bearer token, else its browser session, else its address."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:32]
+    user = session.get("user_id") if current_app.secret_key else None
+    return f"session:{user}" if user else "ip:" + get_remote_address()
+
+
+def address_key() -> str:
+    return "ip:" + get_remote_address()
+
+
+def _category(rule: Rule) -> tuple[str, str, Callable[[], str]] | None:
+    """(scope, setting, key) of the limit a route falls under, or None."""
+    path, methods = rule.rule, rule.methods or set()
+    if "POST" in methods and (path in INGEST_PATHS or path.startswith("/xapi/")):
+        return "ingest", "RATE_LIMIT_INGEST", credential_key
+    if path == "/api/v1/auth/token":
+        return "tokens", "RATE_LIMIT_TOKENS", credential_key
+    if "/analytics" in path or path.endswith((".csv", ".pdf")):
+        return "reads", "RATE_LIMIT_READS", credential_key
+    if path == "/login":
+        return "login", "RATE_LIMIT_LOGIN", address_key
+    if path == "/ws" or path.startswith("/ws/"):
+        return "websocket", "RATE_LIMIT_WEBSOCKET", address_key
+    return None
+
+
+def register_rate_limits(app: Flask) -> None:
+    """Bind a limiter to this app (one per app: its limits live on it) and wrap the limited routes."""
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    app.config.setdefault("RATELIMIT_ENABLED", app.config.get("RATE_LIMITS_ENABLED", True))
+    limiter = Limiter(
+        key_func=credential_key,
+        headers_enabled=True,
+        swallow_errors=True,  # Redis down: serve without limits rather than fail requests
+        key_prefix="learnpulse:ratelimit",
+        strategy="fixed-window",
+    )
+    limiter.init_app(app)
+    app.extensions["rate_limiter"] = limiter
+    for rule in list(app.url_map.iter_rules()):
+        found = _category(rule)
+        if found is None:
+            continue
+        scope, setting, key = found
+        limit = limiter.shared_limit(
+            lambda setting=setting: current_app.config[setting],
+            scope=scope,
+            key_func=key,
+            error_message=lambda setting=setting, scope=scope: (
+                f"too many {scope} requests: at most {current_app.config[setting]} "
+                f"({'per address' if scope in ('login', 'websocket') else 'per credential'}); see Retry-After"
+            ),
+        )
+        app.view_functions[rule.endpoint] = limit(app.view_functions[rule.endpoint])
+
+
+def register_cors(app: Flask) -> None:
+    """REST calls from the browser origins in CORS_ALLOWED_ORIGINS (bearer tokens, no cookies)."""
+    origins = list(app.config.get("CORS_ALLOWED_ORIGINS") or ())
+    if origins:
+        CORS(
+            app,
+            resources={r"/api/*": {"origins": origins}},
+            supports_credentials=False,
+            expose_headers=["Retry-After", "X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            max_age=600,
+        )

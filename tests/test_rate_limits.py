@@ -1,0 +1,88 @@
+"""Rate limits: 429 in our error shape with Retry-After, per credential, held across web processes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import SECRET, bearer, create_user
+from tests.processes import service_env, start_web, wait_until
+from tests.ws_client import Socket
+
+
+def event(i: int) -> dict:
+    return {"learner": "amy", "kind": "activity", "occurred_at": datetime.now(UTC).isoformat(), "id": f"e{i}"}
+
+
+def test_ingest_is_limited_per_credential_with_a_json_429(make_app):
+    app = make_app(RATE_LIMITS_ENABLED=True, RATELIMIT_ENABLED=True, RATE_LIMIT_INGEST="3 per minute")
+    with app.app_context():
+        one, other = bearer(create_user("lms", "service")), bearer(create_user("lms2", "service"))
+        client = app.test_client()
+        statuses = [client.post("/api/v1/events", json=event(i), headers=one).status_code for i in range(4)]
+        assert statuses == [201, 201, 201, 429]
+        refused = client.post("/api/v1/events", json=event(9), headers=one)
+        assert refused.status_code == 429 and refused.is_json
+        assert refused.json["error"]["code"] == "too_many_requests"
+        assert (
+            refused.json["error"]["message"]
+            == "too many ingest requests: at most 3 per minute (per credential); see Retry-After"
+        )
+        assert int(refused.headers["Retry-After"]) > 0
+        assert client.post("/api/v1/events", json=event(10), headers=other).status_code == 201  # its own budget
+        assert client.get("/api/v1/me", headers=one).status_code == 200  # reads are not ingest
+
+
+def test_cors_allows_only_the_configured_origins(make_app):
+    app = make_app(CORS_ALLOWED_ORIGINS=("https://lms.example",))
+    client = app.test_client()
+    preflight = {
+        "Origin": "https://lms.example",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "Authorization",
+    }
+    allowed = client.options("/api/v1/me", headers=preflight)
+    assert allowed.headers.get("Access-Control-Allow-Origin") == "https://lms.example"
+    other = client.options("/api/v1/me", headers={**preflight, "Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    assert (
+        "Access-Control-Allow-Origin" not in make_app().test_client().options("/api/v1/me", headers=preflight).headers
+    )
+
+
+@pytest.mark.integration
+def test_limits_hold_across_two_web_processes(migrated, redis_url, app, tmp_path: Path):
+    """The counter lives in Redis: requests alternating between two processes share one budget."""
+    token = bearer(create_user("lms", "service"))
+    env = service_env(
+        migrated,
+        redis_url,
+        SECRET,
+        RATE_LIMITS_ENABLED="true",
+        RATE_LIMIT_INGEST="4 per minute",
+        RATE_LIMIT_WEBSOCKET="3 per minute",
+    )
+    web_a, url_a = start_web(env, tmp_path, "web-a", processes=1)
+    web_b, url_b = start_web(env, tmp_path, "web-b", processes=1)
+    try:
+        for url in (url_a, url_b):
+            wait_until(lambda url=url: requests.get(f"{url}/health", timeout=2).status_code in (200, 503), 60, "web up")
+        statuses = [
+            requests.post(f"{url}/api/v1/events", json=event(i), headers=token, timeout=10).status_code
+            for i, url in enumerate([url_a, url_b] * 3)
+        ]
+        assert statuses == [201, 201, 201, 201, 429, 429]
+        sockets = []
+        for url in (url_a, url_b, url_a):
+            sockets.append(Socket(url, "/ws"))
+        with pytest.raises(Exception) as refused:  # the 4th attempt from this address, on either process
+            Socket(url_b, "/ws")
+        assert "429" in str(refused.value)
+        for socket_ in sockets:
+            socket_.close()
+    finally:
+        web_a.stop()
+        web_b.stop()
