@@ -81,65 +81,75 @@ def _emission(obs_t: np.ndarray, guess: float, slip: float) -> np.ndarray:
     return np.stack([np.where(obs_t, guess, 1 - guess), np.where(obs_t, 1 - slip, slip)], axis=1)
 
 
+def _forward_backward(
+    obs: np.ndarray, mask: np.ndarray, prior: float, learn: float, guess: float, slip: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """E-step: scaled forward (alpha) and backward (beta) passes over every sequence at once."""
+    n, steps = obs.shape
+    transition = np.array([[1 - learn, learn], [0.0, 1.0]])
+    alpha = np.zeros((steps, n, 2))
+    scale = np.ones((steps, n))
+    state = np.tile([1 - prior, prior], (n, 1))
+    for t in range(steps):
+        if t:
+            state = np.where(mask[:, t, None], alpha[t - 1] @ transition, alpha[t - 1])
+        joint = state * np.where(mask[:, t, None], _emission(obs[:, t], guess, slip), 1.0)
+        scale[t] = joint.sum(axis=1)
+        alpha[t] = joint / scale[t][:, None]
+    beta = np.ones((steps, n, 2))
+    for t in range(steps - 2, -1, -1):
+        nxt = mask[:, t + 1, None]
+        weighted = _emission(obs[:, t + 1], guess, slip) * beta[t + 1] / scale[t + 1][:, None]
+        beta[t] = np.where(nxt, weighted @ transition.T, beta[t + 1])
+    return alpha, beta, scale
+
+
+def _maximize(
+    obs: np.ndarray, mask: np.ndarray, alpha: np.ndarray, beta: np.ndarray, scale: np.ndarray, params: tuple
+) -> tuple[float, float, float, float]:
+    """M-step: new (prior, learn, guess, slip) from the expected states and transitions, kept in bounds."""
+    _, learn, guess, slip = params
+    n, steps = obs.shape
+    gamma = alpha * beta
+    gamma /= gamma.sum(axis=2, keepdims=True)
+    active = mask.T  # (steps, n)
+    both = active[1:] & active[:-1]  # expected transitions out of 'unlearned' between observed steps
+    xi_learn = (
+        alpha[:-1, :, 0]
+        * learn
+        * _emission(obs[:, 1:].T.reshape(-1), guess, slip)[:, 1].reshape(steps - 1, n)
+        * beta[1:, :, 1]
+        / scale[1:]
+        if steps > 1
+        else np.zeros((0, n))
+    )
+    from_unlearned = (gamma[:-1, :, 0] * both).sum()
+    observed = obs.T & active
+    unlearned_weight, learned_weight = (gamma[:, :, 0] * active).sum(), (gamma[:, :, 1] * active).sum()
+    bounds = PARAMETER_BOUNDS
+    return (
+        float(np.clip(gamma[0, :, 1].mean(), *bounds["p_init"])),
+        float(np.clip((xi_learn * both).sum() / max(from_unlearned, 1e-12), *bounds["p_learn"])),
+        float(np.clip((gamma[:, :, 0] * observed).sum() / max(unlearned_weight, 1e-12), *bounds["p_guess"])),
+        float(np.clip((gamma[:, :, 1] * (active & ~obs.T)).sum() / max(learned_weight, 1e-12), *bounds["p_slip"])),
+    )
+
+
 def fit_bkt(
     obs: np.ndarray, mask: np.ndarray, initial: BKTParams | None = None, max_iter: int = 100, tol: float = 1e-6
 ) -> BKTParams:
     """EM (Baum-Welch) estimate of one skill's BKT parameters from padded binary sequences."""
     init = initial or BKTParams(**DEFAULT_PARAMS)
-    prior, learn, guess, slip = init.p_init, init.p_learn, init.p_guess, init.p_slip
-    n, steps = obs.shape
-    previous = -np.inf
+    params = (init.p_init, init.p_learn, init.p_guess, init.p_slip)
+    previous, log_likelihood = -np.inf, -np.inf
     for iteration in range(1, max_iter + 1):  # noqa: B007  (the count is returned)
-        transition = np.array([[1 - learn, learn], [0.0, 1.0]])
-        alpha = np.zeros((steps, n, 2))
-        scale = np.ones((steps, n))
-        state = np.tile([1 - prior, prior], (n, 1))
-        for t in range(steps):
-            if t:
-                state = np.where(mask[:, t, None], alpha[t - 1] @ transition, alpha[t - 1])
-            joint = state * np.where(mask[:, t, None], _emission(obs[:, t], guess, slip), 1.0)
-            scale[t] = joint.sum(axis=1)
-            alpha[t] = joint / scale[t][:, None]
+        alpha, beta, scale = _forward_backward(obs, mask, *params)
         log_likelihood = float(np.log(scale).sum())
-        beta = np.ones((steps, n, 2))
-        for t in range(steps - 2, -1, -1):
-            nxt = mask[:, t + 1, None]
-            weighted = _emission(obs[:, t + 1], guess, slip) * beta[t + 1] / scale[t + 1][:, None]
-            beta[t] = np.where(nxt, weighted @ transition.T, beta[t + 1])
-        gamma = alpha * beta
-        gamma /= gamma.sum(axis=2, keepdims=True)
-        active = mask.T  # (steps, n)
-        # Expected transitions out of 'unlearned' between consecutive observed steps.
-        both = active[1:] & active[:-1]
-        xi_learn = (
-            (
-                alpha[:-1, :, 0]
-                * learn
-                * _emission(obs[:, 1:].T.reshape(-1), guess, slip)[:, 1].reshape(steps - 1, n)
-                * beta[1:, :, 1]
-                / scale[1:]
-            )
-            if steps > 1
-            else np.zeros((0, n))
-        )
-        from_unlearned = (gamma[:-1, :, 0] * both).sum()
-        prior = float(np.clip(gamma[0, :, 1].mean(), *PARAMETER_BOUNDS["p_init"]))
-        learn = float(np.clip((xi_learn * both).sum() / max(from_unlearned, 1e-12), *PARAMETER_BOUNDS["p_learn"]))
-        observed = obs.T & active
-        unlearned_weight = (gamma[:, :, 0] * active).sum()
-        learned_weight = (gamma[:, :, 1] * active).sum()
-        guess = float(
-            np.clip((gamma[:, :, 0] * observed).sum() / max(unlearned_weight, 1e-12), *PARAMETER_BOUNDS["p_guess"])
-        )
-        slip = float(
-            np.clip(
-                (gamma[:, :, 1] * (active & ~obs.T)).sum() / max(learned_weight, 1e-12), *PARAMETER_BOUNDS["p_slip"]
-            )
-        )
+        params = _maximize(obs, mask, alpha, beta, scale, params)
         if abs(log_likelihood - previous) < tol:
             break
         previous = log_likelihood
-    return BKTParams(prior, learn, guess, slip, log_likelihood, iteration)
+    return BKTParams(*params, log_likelihood, iteration)
 
 
 def simulate_bkt(params: BKTParams, n_sequences: int, length: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
