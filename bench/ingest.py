@@ -12,6 +12,7 @@ Needs PostgreSQL and Redis (defaults: the local servers); it creates and drops i
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import multiprocessing
@@ -165,7 +166,7 @@ def baseline(database_url: str, rows: int, batch: int) -> float:
         return (rows // batch) * batch / (time.perf_counter() - started)
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = bench_parser(__doc__, "learnpulse_bench", 14)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--learners", type=int, default=2000)
@@ -181,16 +182,11 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--batch-clients", type=int, default=3)
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
-    database_url = normalize_database_url(args.database_url)
-    print(f"[1/5] fresh database {make_url(database_url).database}, migrations, service token", flush=True)
-    fresh_database(database_url)
-    redis.Redis.from_url(args.redis_url).flushdb()
-    token = prepare(database_url, args.redis_url)
 
-    port = free_port()
+def _start_web(args: argparse.Namespace, database_url: str, port: int) -> subprocess.Popen:
+    """gunicorn with the production settings, answering /health."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -207,17 +203,89 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/health")
-                break
-            except OSError:
-                time.sleep(0.1)
+    for _ in range(200):
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/health")
+            break
+        except OSError:
+            time.sleep(0.1)
+    return web
+
+
+def _singles(args: argparse.Namespace, url: str, token: str, pid: int, use_wrk: bool) -> dict[str, float]:
+    """Single-event requests: rate, p50/p99 latency, web CPU per request."""
+    before = cpu_seconds(pid)
+    if use_wrk:
+        print(f"[3/5] single events: wrk, {args.single_clients} connections for {args.wrk_seconds} s", flush=True)
+        result = run_wrk(url, token, args.learners, args.single_clients, args.wrk_seconds)
+        count, rps, p50, p99 = (
+            result["requests"],
+            result["requests"] / result["seconds"],
+            result["p50_ms"],
+            result["p99_ms"],
+        )
+    else:
         print(
-            f"[2/5] gunicorn ({args.web_workers} gevent workers) up at {url}; warming up (creates "
-            f"{args.learners} learners)",
+            f"[3/5] single events: {args.single_requests} requests from {args.single_clients} Python clients",
+            flush=True,
+        )
+        singles = [json.dumps(event(n % args.learners, n)).encode() for n in range(args.single_requests)]
+        wall, latencies = run_clients(url, token, singles, args.single_clients)
+        count, rps = len(latencies), len(latencies) / wall
+        p50, p99 = 1000 * percentile(latencies, 50), 1000 * percentile(latencies, 99)
+    return {"rps": rps, "p50": p50, "p99": p99, "cpu": cpu_per_item(before, cpu_seconds(pid), count)}
+
+
+def _batches(args: argparse.Namespace, url: str, token: str, pid: int) -> dict[str, object]:
+    """Batches of events: events/s, latency per batch, web CPU per batch."""
+    print(f"[4/5] batches: {args.batches} x {args.batch_size} events from {args.batch_clients} clients", flush=True)
+    size = args.batch_size
+    batches = [
+        json.dumps({"events": [event((b * size + n) % args.learners, n) for n in range(size)]}).encode()
+        for b in range(args.batches)
+    ]
+    before = cpu_seconds(pid)
+    wall, latencies = run_clients(url, token, batches, args.batch_clients)
+    return {
+        "eps": args.batches * size / wall,
+        "latencies": latencies,
+        "cpu": cpu_per_item(before, cpu_seconds(pid), args.batches),
+    }
+
+
+def _report(args: argparse.Namespace, use_wrk: bool, single: dict, batch: dict, base: float) -> None:
+    print("\n| path | figure |\n| --- | --- |")
+    client = "wrk" if use_wrk else "Python"
+    print(
+        f"| single events, {args.single_clients} {client} connections | {single['rps']:,.0f} requests/s; "
+        f"p50 {single['p50']:.1f} ms, p99 {single['p99']:.1f} ms |"
+    )
+    latencies = batch["latencies"]
+    print(
+        f"| batches of {args.batch_size}, {args.batch_clients} clients | {batch['eps']:,.0f} events/s; "
+        f"p50 {1000 * percentile(latencies, 50):.0f} ms, p99 {1000 * percentile(latencies, 99):.0f} ms per batch |"
+    )
+    print(f"| baseline: raw multi-row INSERT, {args.batch_size} rows/commit | {base:,.0f} rows/s |")
+    print(f"| batches / baseline | {batch['eps'] / base:.2f} |")
+    print(f"\nCPU ms per single-event request: {single['cpu']}")
+    print(f"CPU ms per batch of {args.batch_size}: {batch['cpu']}")
+
+
+def main() -> None:
+    args = _arguments()
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
+    database_url = normalize_database_url(args.database_url)
+    print(f"[1/5] fresh database {make_url(database_url).database}, migrations, service token", flush=True)
+    fresh_database(database_url)
+    redis.Redis.from_url(args.redis_url).flushdb()
+    token = prepare(database_url, args.redis_url)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    web = _start_web(args, database_url, port)
+    try:
+        print(
+            f"[2/5] gunicorn ({args.web_workers} gevent workers) up at {url}; warming up "
+            f"(creates {args.learners} learners)",
             flush=True,
         )
         warm = [
@@ -226,57 +294,15 @@ def main() -> None:
         ]
         run_clients(url, token, warm, 1)
         run_clients(url, token, [json.dumps(event(n % args.learners, n)).encode() for n in range(300)], 4)
-
-        before = cpu_seconds(web.pid)
-        if use_wrk:
-            print(f"[3/5] single events: wrk, {args.single_clients} connections for {args.wrk_seconds} s", flush=True)
-            result = run_wrk(url, token, args.learners, args.single_clients, args.wrk_seconds)
-            single_count, single_rps = result["requests"], result["requests"] / result["seconds"]
-            p50, p99 = result["p50_ms"], result["p99_ms"]
-        else:
-            print(
-                f"[3/5] single events: {args.single_requests} requests from {args.single_clients} Python clients",
-                flush=True,
-            )
-            singles = [json.dumps(event(n % args.learners, n)).encode() for n in range(args.single_requests)]
-            wall, latencies = run_clients(url, token, singles, args.single_clients)
-            single_count, single_rps = len(latencies), len(latencies) / wall
-            p50, p99 = 1000 * percentile(latencies, 50), 1000 * percentile(latencies, 99)
-        single_cpu = cpu_per_item(before, cpu_seconds(web.pid), single_count)
-
-        print(f"[4/5] batches: {args.batches} x {args.batch_size} events from {args.batch_clients} clients", flush=True)
-        batches = [
-            json.dumps(
-                {"events": [event((b * args.batch_size + n) % args.learners, n) for n in range(args.batch_size)]}
-            ).encode()
-            for b in range(args.batches)
-        ]
-        before = cpu_seconds(web.pid)
-        batch_wall, batch_latencies = run_clients(url, token, batches, args.batch_clients)
-        batch_cpu = cpu_per_item(before, cpu_seconds(web.pid), args.batches)
-        batch_eps = args.batches * args.batch_size / batch_wall
+        single = _singles(args, url, token, web.pid, use_wrk)
+        batch = _batches(args, url, token, web.pid)
     finally:
         web.terminate()
         web.wait()
-
     print("[5/5] baseline: raw multi-row INSERT through psycopg", flush=True)
     base = baseline(database_url, args.batches * args.batch_size, args.batch_size)
     redis.Redis.from_url(args.redis_url).flushdb()
-
-    print("\n| path | figure |\n| --- | --- |")
-    client = "wrk" if use_wrk else "Python"
-    print(
-        f"| single events, {args.single_clients} {client} connections | {single_rps:,.0f} requests/s; "
-        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms |"
-    )
-    print(
-        f"| batches of {args.batch_size}, {args.batch_clients} clients | {batch_eps:,.0f} events/s; "
-        f"p50 {1000 * percentile(batch_latencies, 50):.0f} ms, p99 {1000 * percentile(batch_latencies, 99):.0f} ms per batch |"
-    )
-    print(f"| baseline: raw multi-row INSERT, {args.batch_size} rows/commit | {base:,.0f} rows/s |")
-    print(f"| batches / baseline | {batch_eps / base:.2f} |")
-    print(f"\nCPU ms per single-event request: {single_cpu}")
-    print(f"CPU ms per batch of {args.batch_size}: {batch_cpu}")
+    _report(args, use_wrk, single, batch, base)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Needs local PostgreSQL and Redis; creates and drops its own database.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -140,69 +141,76 @@ def run_sweep(app, sweep: str) -> dict[str, str]:
     return status
 
 
-def latency_run(app, url: str, token: str, tipping: list[str], others: list[str], rate: float, seconds: float) -> dict:
-    """Background load at `rate` events/s in batches of 50; one tipping POST per 0.2 s; alert arrival timed."""
-    headers = {"Authorization": f"Bearer {token}"}
-    sent: dict[str, float] = {}
-    arrived: dict[str, float] = {}
-    stop = threading.Event()
-    from services.channels import learner_channel, watch
+def _listen(pubsub, stop: threading.Event, arrived: dict[str, float]) -> None:
+    """Note when each learner's performance_decline alert arrives."""
+    while not stop.is_set():
+        message = pubsub.get_message(timeout=0.2)
+        if message and message["type"] == "pmessage":
+            envelope = json.loads(message["data"])
+            if envelope["type"] == "alert" and envelope["data"].get("rule") == "performance_decline":
+                arrived.setdefault(envelope["data"]["learner"], time.perf_counter())
 
-    watch(
-        redis.Redis.from_url(app.config["REDIS_URL"]), [learner_channel(name) for name in tipping]
-    )  # as a dashboard would
-    pubsub = redis.Redis.from_url(app.config["REDIS_URL"]).pubsub()
-    pubsub.psubscribe("learnpulse:channel:learner:*")
 
-    def listen():
-        while not stop.is_set():
-            message = pubsub.get_message(timeout=0.2)
-            if message and message["type"] == "pmessage":
-                envelope = json.loads(message["data"])
-                if envelope["type"] == "alert" and envelope["data"].get("rule") == "performance_decline":
-                    arrived.setdefault(envelope["data"]["learner"], time.perf_counter())
+def _background(
+    url: str, headers: dict, others: list[str], rate: float, stop: threading.Event, sent: list[int]
+) -> None:
+    """Steady load: batches of 50 activity events at `rate` events/s."""
+    session, rng, interval = requests.Session(), np.random.default_rng(1), 50 / rate
+    next_at = time.perf_counter()
+    while not stop.is_set():
+        sent[0] += 50
+        now = datetime.now(UTC).isoformat()
+        events = [
+            {"id": uuid.uuid4().hex, "learner": others[i], "kind": "activity", "occurred_at": now}
+            for i in rng.integers(0, len(others), 50)
+        ]
+        session.post(f"{url}/api/v1/events", json={"events": events}, headers=headers, timeout=30)
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.perf_counter()))
 
-    background_events = [0]
 
-    def background():
-        session, rng, interval = requests.Session(), np.random.default_rng(1), 50 / rate
-        next_at = time.perf_counter()
-        while not stop.is_set():
-            background_events[0] += 50
-            now = datetime.now(UTC).isoformat()
-            events = [
-                {"id": uuid.uuid4().hex, "learner": others[i], "kind": "activity", "occurred_at": now}
-                for i in rng.integers(0, len(others), 50)
-            ]
-            session.post(f"{url}/api/v1/events", json={"events": events}, headers=headers, timeout=30)
-            next_at += interval
-            time.sleep(max(0.0, next_at - time.perf_counter()))
-
-    listener, loader = threading.Thread(target=listen), threading.Thread(target=background)
-    load_started = time.perf_counter()
-    listener.start(), loader.start()
-    time.sleep(2)  # reach steady load first
+def _tip(url: str, headers: dict, tipping: list[str], seconds: float, sent: dict[str, float]) -> int:
+    """Post two failing scores per learner, one learner every 0.2 s; returns how many were posted."""
     session, started, posted = requests.Session(), time.perf_counter(), 0
     for learner in tipping:
         if time.perf_counter() - started > seconds:
             break
         now = datetime.now(UTC)
-        body = {
-            "events": [
-                {
-                    "learner": learner,
-                    "kind": "assessment",
-                    "occurred_at": (now - timedelta(seconds=s)).isoformat(),
-                    "score": 5,
-                    "max_score": 100,
-                }
-                for s in (2, 1)
-            ]
-        }
+        events = [
+            {
+                "learner": learner,
+                "kind": "assessment",
+                "occurred_at": (now - timedelta(seconds=s)).isoformat(),
+                "score": 5,
+                "max_score": 100,
+            }
+            for s in (2, 1)
+        ]
         sent[learner] = time.perf_counter()
-        session.post(f"{url}/api/v1/events", json=body, headers=headers, timeout=30)
+        session.post(f"{url}/api/v1/events", json={"events": events}, headers=headers, timeout=30)
         posted += 1
         time.sleep(0.2)
+    return posted
+
+
+def latency_run(app, url: str, token: str, tipping: list[str], others: list[str], rate: float, seconds: float) -> dict:
+    """Background load at `rate` events/s in batches of 50; one tipping POST per 0.2 s; alert arrival timed."""
+    from services.channels import learner_channel, watch
+
+    headers = {"Authorization": f"Bearer {token}"}
+    sent: dict[str, float] = {}
+    arrived: dict[str, float] = {}
+    stop = threading.Event()
+    watch(redis.Redis.from_url(app.config["REDIS_URL"]), [learner_channel(n) for n in tipping])  # as a dashboard would
+    pubsub = redis.Redis.from_url(app.config["REDIS_URL"]).pubsub()
+    pubsub.psubscribe("learnpulse:channel:learner:*")
+    background_events = [0]
+    listener = threading.Thread(target=_listen, args=(pubsub, stop, arrived))
+    loader = threading.Thread(target=_background, args=(url, headers, others, rate, stop, background_events))
+    load_started = time.perf_counter()
+    listener.start(), loader.start()
+    time.sleep(2)  # reach steady load first
+    posted = _tip(url, headers, tipping, seconds, sent)
     time.sleep(5)
     stop.set()
     listener.join(), loader.join()
@@ -217,7 +225,7 @@ def latency_run(app, url: str, token: str, tipping: list[str], others: list[str]
     }
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = bench_parser(__doc__, "learnpulse_bench_monitoring", 13)
     parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--events-per-learner", type=float, default=100.0)
@@ -229,9 +237,11 @@ def main() -> None:
         help="mark the admin channel watched (an admin dashboard open): every alert is then streamed "
         "and published on it; by default nobody watches and publishing is a lookup",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    url = normalize_database_url(args.database_url)
+
+def _prepare(args: argparse.Namespace, url: str):
+    """Fresh database with the schema, a service user and the synthetic platform loaded through COPY."""
     print(
         f"[1/4] fresh database, migrations, {args.learners:,} learners x ~{args.events_per_learner:g} events",
         flush=True,
@@ -241,8 +251,7 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from api import create_app
-    from api.auth.tokens import issue_token
-    from models import Alert, User, db
+    from models import User, db
 
     app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": args.redis_url})
     with app.app_context():
@@ -252,54 +261,53 @@ def main() -> None:
     started = time.perf_counter()
     profile, n_events = load_platform(url, args.learners, args.events_per_learner)
     print(f"      loaded {n_events:,} events in {time.perf_counter() - started:.0f} s", flush=True)
+    return app, profile, n_events
 
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis_url, "SECRET_KEY": SECRET}
-    worker = start(
-        "worker",
-        [str(BIN / "celery"), "-A", "worker.main:celery_app", "worker", "--concurrency=2", "--loglevel=WARNING"],
-        env,
+
+def _tipping_learners(profile: np.ndarray) -> tuple[list[str], list[str]]:
+    """Steady learners without a decline alert yet (to tip over), and others for background load."""
+    from models import Alert, User, db
+
+    steady = [f"b{i}" for i in np.flatnonzero(profile == PROFILES.index("steady"))]
+    flagged = set(
+        db.session.scalars(
+            sa.select(User.external_id)
+            .join(Alert, Alert.learner_id == User.id)
+            .where(Alert.rule == "performance_decline")
+        )
     )
-    port = free_port()
-    web = start(
-        "web", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], {**env, "PORT": str(port), "HOST": "127.0.0.1"}
-    )
+    return [l for l in steady if l not in flagged][:1000], steady[-20000:]
+
+
+def _measure(app, args: argparse.Namespace, port: int, profile: np.ndarray) -> tuple[dict, int]:
+    """Sweeps (first and repeat) through the worker, then POST-to-alert latency under load."""
+    from api.auth.tokens import issue_token
+    from models import Alert, db
+
     results = {}
-    try:
-        with app.app_context():
-            if args.watch_admin:
-                from services.channels import ADMIN_CHANNEL, watch
+    with app.app_context():
+        if args.watch_admin:
+            from services.channels import ADMIN_CHANNEL, watch
 
-                watch(app.extensions["redis"], [ADMIN_CHANNEL])
-            for step, sweep in ((2, "performance"), (3, "engagement")):
-                print(f"[{step}/4] {sweep} sweep through the worker: first run, then a repeat ...", flush=True)
-                results[sweep] = run_sweep(app, sweep)
-                results[f"{sweep} repeat"] = run_sweep(app, sweep)
-            alerts = db.session.scalar(sa.select(sa.func.count()).select_from(Alert))
-            steady = [f"b{i}" for i in np.flatnonzero(profile == PROFILES.index("steady"))]
-            flagged = {
-                ext
-                for (ext,) in db.session.execute(
-                    sa.select(User.external_id)
-                    .join(Alert, Alert.learner_id == User.id)
-                    .where(Alert.rule == "performance_decline")
-                )
-            }
-            tipping = [l for l in steady if l not in flagged][:1000]
-            others = steady[-20000:]
-            token = issue_token(SECRET, "bench-lms", "service", 3600)[0]
-            wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok, 60, "the web server")
-            print(
-                f"[4/4] POST-to-alert latency at {args.rate:g} background events/s for {args.seconds:g} s ...",
-                flush=True,
-            )
-            results["latency"] = latency_run(
-                app, f"http://127.0.0.1:{port}", token, tipping, others, args.rate, args.seconds
-            )
-    finally:
-        for process in (web, worker):
-            os.killpg(process.pid, 15)
-            process.wait()
+            watch(app.extensions["redis"], [ADMIN_CHANNEL])
+        for step, sweep in ((2, "performance"), (3, "engagement")):
+            print(f"[{step}/4] {sweep} sweep through the worker: first run, then a repeat ...", flush=True)
+            results[sweep] = run_sweep(app, sweep)
+            results[f"{sweep} repeat"] = run_sweep(app, sweep)
+        alerts = db.session.scalar(sa.select(sa.func.count()).select_from(Alert))
+        tipping, others = _tipping_learners(profile)
+        token = issue_token(SECRET, "bench-lms", "service", 3600)[0]
+        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok, 60, "the web server")
+        print(
+            f"[4/4] POST-to-alert latency at {args.rate:g} background events/s for {args.seconds:g} s ...", flush=True
+        )
+        results["latency"] = latency_run(
+            app, f"http://127.0.0.1:{port}", token, tipping, others, args.rate, args.seconds
+        )
+    return results, alerts
 
+
+def _report(args: argparse.Namespace, n_events: int, results: dict, alerts: int) -> None:
     print("\n| measure | figure |\n| --- | --- |")
     print(f"| learners / events | {args.learners:,} / {n_events:,} |")
     for sweep in ("performance", "performance repeat", "engagement", "engagement repeat"):
@@ -316,6 +324,29 @@ def main() -> None:
         f"p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms "
         f"({latency['alerts']} of {latency['tipped']} tipping POSTs alerted) |"
     )
+
+
+def main() -> None:
+    args = _arguments()
+    url = normalize_database_url(args.database_url)
+    app, profile, n_events = _prepare(args, url)
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis_url, "SECRET_KEY": SECRET}
+    worker = start(
+        "worker",
+        [str(BIN / "celery"), "-A", "worker.main:celery_app", "worker", "--concurrency=2", "--loglevel=WARNING"],
+        env,
+    )
+    port = free_port()
+    web = start(
+        "web", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], {**env, "PORT": str(port), "HOST": "127.0.0.1"}
+    )
+    try:
+        results, alerts = _measure(app, args, port, profile)
+    finally:
+        for process in (web, worker):
+            os.killpg(process.pid, 15)
+            process.wait()
+    _report(args, n_events, results, alerts)
 
 
 if __name__ == "__main__":

@@ -173,13 +173,8 @@ def prepare(database_url: str, redis_url: str, learners: int) -> tuple[list[str]
     return tokens, issue_token(SECRET, "rt-admin", "admin", 7200)[0]
 
 
-async def run(args, url: str, master_pid: int, tokens: list[str], admin_token: str) -> dict:
-    results: dict = {}
-    data = redis.Redis.from_url(args.redis_url)
-    worker = worker_process(master_pid)
-    rss_empty = worker.memory_info().rss
-
-    # (a) latency: 1,000 connected, 500 receiving 5 messages/s each.
+async def _latency(args, url: str, tokens: list[str]) -> dict:
+    """(a) 1,000 connected, 500 receiving 5 messages/s each, beside the raw pub/sub floor."""
     print(
         f"[2/4] (a) {args.clients} clients, {args.active} of them receiving {args.rate:g} messages/s "
         f"for {args.seconds:g} s ...",
@@ -201,14 +196,22 @@ async def run(args, url: str, master_pid: int, tokens: list[str], admin_token: s
     proc.join()
     warm = int(len(ws_latencies) * 0.05)  # the first 5% include connection warm-up
     ws_latencies, floor_latencies = ws_latencies[warm:], floor_latencies[int(len(floor_latencies) * 0.05) :]
-    results["latency"] = {
+    await asyncio.gather(*(ws.close() for ws in sockets))
+    return {
         "messages": len(ws_latencies),
         "ws_p50_ms": 1000 * percentile(ws_latencies, 50),
         "ws_p99_ms": 1000 * percentile(ws_latencies, 99),
         "redis_p50_ms": 1000 * percentile(floor_latencies, 50),
         "redis_p99_ms": 1000 * percentile(floor_latencies, 99),
     }
-    await asyncio.gather(*(ws.close() for ws in sockets))
+
+
+async def run(args, url: str, master_pid: int, tokens: list[str], admin_token: str) -> dict:
+    results: dict = {}
+    data = redis.Redis.from_url(args.redis_url)
+    worker = worker_process(master_pid)
+    rss_empty = worker.memory_info().rss
+    results["latency"] = await _latency(args, url, tokens)
     await asyncio.sleep(1.0)
 
     # (b) + (c): admin sockets all follow the admin channel.
@@ -238,7 +241,7 @@ async def run(args, url: str, master_pid: int, tokens: list[str], admin_token: s
     return results
 
 
-def main() -> None:
+def _arguments():
     parser = bench_parser(__doc__, "learnpulse_bench_realtime", 12)
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--active", type=int, default=500)
@@ -246,12 +249,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--idle", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=20)
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    database_url = normalize_database_url(args.database_url)
-    print(f"[1/4] fresh database with {args.clients:,} learners; one gunicorn worker process (gevent)", flush=True)
-    tokens, admin_token = prepare(database_url, args.redis_url, args.clients)
-    port = free_port()
+
+def _start_web(args, database_url: str, port: int) -> psutil.Popen:
+    """One gunicorn worker process (gevent), answering /health."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -270,20 +272,19 @@ def main() -> None:
         stdout=open("/tmp/learnpulse-bench-realtime-web.log", "wb"),
         stderr=__import__("subprocess").STDOUT,
     )
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code in (200, 503):
-                    break
-            except requests.RequestException:
-                if time.time() > deadline:
-                    raise SystemExit("the web process did not start") from None
-                time.sleep(0.2)
-        results = asyncio.run(run(args, f"ws://127.0.0.1:{port}", web.pid, tokens, admin_token))
-    finally:
-        web.terminate()
-        web.wait(15)
+    deadline = time.time() + 30
+    while True:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code in (200, 503):
+                return web
+        except requests.RequestException:
+            if time.time() > deadline:
+                web.terminate()
+                raise SystemExit("the web process did not start") from None
+            time.sleep(0.2)
+
+
+def _report(args, results: dict) -> None:
     latency, idle = results["latency"], results["idle"]
     print("[4/4] results\n")
     print("| measure | value |\n| --- | --- |")
@@ -312,6 +313,21 @@ def main() -> None:
             f"| (c) fan-out of one message to {n:,} sockets, until the last has it | median {fan['last_ms_median']:.1f} ms, "
             f"max {fan['last_ms_max']:.1f} ms ({args.repeats} repeats); web process CPU {fan['server_cpu_ms']:.1f} ms per fan-out |"
         )
+
+
+def main() -> None:
+    args = _arguments()
+    database_url = normalize_database_url(args.database_url)
+    print(f"[1/4] fresh database with {args.clients:,} learners; one gunicorn worker process (gevent)", flush=True)
+    tokens, admin_token = prepare(database_url, args.redis_url, args.clients)
+    port = free_port()
+    web = _start_web(args, database_url, port)
+    try:
+        results = asyncio.run(run(args, f"ws://127.0.0.1:{port}", web.pid, tokens, admin_token))
+    finally:
+        web.terminate()
+        web.wait(15)
+    _report(args, results)
 
 
 if __name__ == "__main__":
