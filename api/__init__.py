@@ -14,6 +14,7 @@ from api.config import DEFAULTS, load_settings
 from api.embedded_redis import url_for_process
 from api.extensions import db, migrate, sock
 from api.realtime.protocol import MAX_CLIENT_MESSAGE
+from api.url_args import register_url_guards
 from services.clients import init_clients
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
     register_extensions(app)
     init_clients(app)
+    register_url_guards(app)
     register_blueprints(app)
     register_commands(app)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))

@@ -14,11 +14,12 @@ from api.alerts.queries import alerts_json, filtered_alerts, statistics, visible
 from api.auth.guard import current_user, require_auth
 from api.errors import ApiError, field_error
 from api.query_args import page_args
-from api.validation import Field, json_body, validated
+from api.validation import Field, json_body, validated, validated_value
 from models import SEVERITIES, Alert, AlertHistory, NotificationPreference, User, db
 from services.alerting import alert_json
 
 PREFERENCE_FIELDS = {"min_severity": Field("str", choices=SEVERITIES), "muted": Field("bool")}
+TYPES_FIELD = Field("list", item=Field("str", choices=tuple(RULES)), max_length=len(RULES))  # null: every type
 
 
 def _page(query: sa.Select) -> tuple[list[Alert], int | None]:
@@ -152,6 +153,8 @@ def put_preferences():
     body = validated(
         {k: v for k, v in raw.items() if k != "types"} if isinstance(raw, dict) else raw, PREFERENCE_FIELDS
     )
+    if raw.get("types") is not None:
+        validated_value("types", raw["types"], TYPES_FIELD)  # before anything is written
     if thresholds is not None:
         scope = threshold_scope()
         if scope is None:
@@ -163,14 +166,7 @@ def put_preferences():
         set_thresholds(*scope, thresholds)
     preference = _preferences(current_user().id)
     if "types" in raw:
-        types = raw["types"]
-        if types is not None and (not isinstance(types, list) or any(t not in RULES for t in types)):
-            raise ApiError(
-                422,
-                "types must be null or a list of rule names",
-                details=[{"path": "types", "reason": f"each must be one of {', '.join(RULES)}"}],
-            )
-        preference.types = types
+        preference.types = raw["types"]
     for name, value in body.items():
         setattr(preference, name, value)
     db.session.add(preference)

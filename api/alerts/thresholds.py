@@ -10,7 +10,7 @@ from api.errors import ApiError, field_error
 from api.validation import Field, json_body, validated
 from models import SCOPE_TYPES, Course, Section, ThresholdOverride, User, db, utcnow
 from models.upsert import upsert_rows
-from services.thresholds import known_parameter
+from services.thresholds import known_parameter, threshold_problem
 
 SCOPE_MODELS = {"course": Course, "section": Section, "learner": User}
 OVERRIDE_FIELDS = {
@@ -64,6 +64,9 @@ def put_override():
             "unknown rule or parameter",
             details=[field_error("parameter", f"{body['rule']}.{body['parameter']} is not a rule parameter")],
         )
+    problem = threshold_problem(body["rule"], body["parameter"], body["value"])
+    if problem:
+        raise ApiError(422, "the threshold value is out of range", details=[field_error("value", problem)])
     scope_id = 0
     if body["scope_type"] != "global":
         model = SCOPE_MODELS[body["scope_type"]]

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from api import json_input
+
 CLIENT_TYPES = ("auth", "subscribe", "unsubscribe", "ping")
 STREAM_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 MAX_CLIENT_MESSAGE = 16 * 1024  # bytes; a client only ever sends small control messages
@@ -28,12 +30,14 @@ StreamId = tuple[int, int]
 
 
 class ProtocolError(ValueError):
-    """A client message the server cannot act on; `field` names what was wrong."""
+    """A client message the server cannot act on; `field` names what was wrong. `fatal` when the frame is
+    not a JSON document within our limits at all: such a client does not speak the protocol."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, fatal: bool = False) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.fatal = fatal
 
     def as_error(self) -> str:
         """The `error` message that tells the client what was wrong."""
@@ -126,9 +130,9 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     if isinstance(raw, bytes):
         raise ProtocolError("message", "must be a JSON text message, not binary")
     try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise ProtocolError("message", "is not valid JSON") from exc
+        body = json_input.loads(raw, root="message")  # depth-limited: a deep frame is the client's error
+    except json_input.JsonInputError as exc:
+        raise ProtocolError(exc.path, exc.reason, fatal=True) from exc
     if not isinstance(body, dict):
         raise ProtocolError("message", "must be a JSON object")
     kind = body.get("type")
@@ -167,9 +171,8 @@ def parse_query_last_id(raw: str | None) -> str | dict[str, str] | None:
         return None
     if raw.startswith("{"):
         try:
-            return _last_id(json.loads(raw))
-        except ValueError as exc:
-            if isinstance(exc, ProtocolError):
-                raise
-            raise ProtocolError("last_id", "is not valid JSON") from exc
+            decoded = json_input.loads(raw, root="last_id")
+        except json_input.JsonInputError as exc:
+            raise ProtocolError("last_id", exc.reason) from exc
+        return _last_id(decoded)
     return _last_id(raw)
