@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from analytics.alert_rules import RULES
 from api.alerts import bp
 from api.auth.guard import require_auth
 from api.errors import ApiError, field_error
@@ -59,10 +60,11 @@ def put_override():
     """Create or replace the override of one rule parameter for one scope (`scope` = the external id)."""
     body = validated(json_body(), OVERRIDE_FIELDS)
     if not known_parameter(body["rule"], body["parameter"]):
+        field = "parameter" if body["rule"] in RULES else "rule"
         raise ApiError(
             422,
             "unknown rule or parameter",
-            details=[field_error("parameter", f"{body['rule']}.{body['parameter']} is not a rule parameter")],
+            details=[field_error(field, f"{body['rule']}.{body['parameter']} is not a rule parameter")],
         )
     problem = threshold_problem(body["rule"], body["parameter"], body["value"])
     if problem:
