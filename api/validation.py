@@ -76,7 +76,12 @@ def parse_number(value: Any, spec: Field) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError("must be a number")
     if isinstance(value, int) and abs(value) > MAX_SAFE_INT:
-        raise ValueError(f"must be between -{MAX_SAFE_INT} and {MAX_SAFE_INT}")
+        if spec.kind == "int":
+            raise ValueError(f"must be a whole number between -{MAX_SAFE_INT} and {MAX_SAFE_INT}")
+        try:
+            value = float(value)  # then the bounds below speak for it
+        except OverflowError as exc:
+            raise ValueError("must be a finite number") from exc
     if not math.isfinite(value):
         raise ValueError("must be a finite number")
     if spec.kind == "int" and value != int(value):

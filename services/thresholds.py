@@ -80,7 +80,8 @@ def resolve_thresholds(learner_ids: Sequence[int], rules: Sequence[Rule]) -> dic
         )
     ]
     position = {learner_id: i for i, learner_id in enumerate(ids.tolist())}
-    ordered = sorted(overrides, key=lambda o: (SCOPE_ORDER.index(o.scope_type), -o.scope_id))
+    usable = [o for o in overrides if math.isfinite(o.value)]  # a NaN stored before values were checked
+    ordered = sorted(usable, key=lambda o: (SCOPE_ORDER.index(o.scope_type), -o.scope_id))
     for override in ordered:
         target = out.get(override.rule, {}).get(override.parameter)
         if target is None:

@@ -60,6 +60,7 @@ CORPUS: list[tuple[str, str, str, str | None, str, int, str]] = [
      "service", 400, "grades[0].marks"),
     ("int beyond 2**53", "PUT", "/api/v1/modules/m9", f'{{"course": "c1", "title": "M", "position": {2**70}}}',
      "service", 422, "position"),
+    ("int 10**20 score", "POST", "/api/v1/events", event_with("score", str(10**20)), "service", 422, "score"),
     ("huge ttl", "POST", "/api/v1/auth/token", '{"user": "amy", "ttl": 1e300}', "service", 422, "ttl"),
     ("huge alert id", "POST", f"/api/v1/alerts/{HUGE_INT}/acknowledge", "{}", "admin", 404, ""),
     ("int64+1 alert id", "POST", f"/api/v1/alerts/{2**63}/acknowledge", "{}", "admin", 404, ""),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,7 +49,7 @@ def effective_thresholds(scope_type: str, scope_id: int) -> dict[str, dict[str, 
                 ThresholdOverride.scope_type == scope[0], ThresholdOverride.scope_id == scope[1]
             )
         ):
-            if row.rule in out and row.parameter in out[row.rule]:
+            if row.rule in out and row.parameter in out[row.rule] and math.isfinite(row.value):
                 out[row.rule][row.parameter] = row.value
     return out
 

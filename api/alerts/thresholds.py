@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import sqlalchemy as sa
 
 from analytics.alert_rules import RULES
@@ -37,7 +39,7 @@ def _override_json(row: ThresholdOverride, names: dict) -> dict:
         "parameter": row.parameter,
         "scope_type": row.scope_type,
         "scope": names.get((row.scope_type, row.scope_id)),
-        "value": row.value,
+        "value": row.value if math.isfinite(row.value) else None,  # a NaN stored before values were checked
     }
 
 
