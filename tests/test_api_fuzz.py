@@ -1,12 +1,13 @@
 """schemathesis against a real gunicorn, from the OpenAPI document the app builds: requests generated
-from every operation's schema, and mutated beyond it, never get a 5xx. Stateless checks only
-(`not_a_server_error`): most response bodies are not described in the document yet, so response-schema
+from every operation's schema, and mutated beyond it, never get a 5xx, and every error is our JSON
+shape. Stateless checks only (`not_a_server_error` and ours): most response bodies are not described in the document yet, so response-schema
 conformance cannot be checked. (schemathesis' own pytest plugin does not run under pytest 9 yet, so each
 operation is driven through its hypothesis strategy.)
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -27,6 +28,21 @@ OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 EXAMPLES = settings(
     max_examples=12, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
+
+
+def _not_json(token: str) -> None:
+    raise AssertionError(f"the response holds {token}, which is not JSON")
+
+
+@schemathesis.check
+def json_error_shape(ctx: Any, response: Any, case: Any) -> None:
+    """Every JSON body is strict JSON (no NaN), and every 4xx/5xx is our one error shape."""
+    if "json" not in (response.headers.get("content-type") or [""])[0]:
+        assert response.status_code < 400, f"a {response.status_code} that is not JSON"
+        return
+    body = json.loads(response.content or b"null", parse_constant=_not_json)
+    if response.status_code >= 400:
+        assert set(body["error"]) == {"status", "code", "message", "details"}, body
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +74,9 @@ def test_no_operation_answers_a_server_error(operation: Any, mode: GenerationMod
     @EXAMPLES
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
-        case.call_and_validate(base_url=web, headers=admin_headers, checks=[not_a_server_error], timeout=20)
+        case.call_and_validate(
+            base_url=web, headers=admin_headers, checks=[not_a_server_error, json_error_shape], timeout=20
+        )
 
     try:
         run()
