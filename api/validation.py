@@ -13,7 +13,7 @@ from api.errors import ApiError, field_error
 from api.json_input import JsonInputError, loads, value_problem
 
 Errors = list[dict[str, str]]
-MAX_SAFE_INT = 2**53  # integers beyond this lose precision in JSON clients and overflow BIGINT columns soon after
+MAX_SAFE_INT = 2**53  # beyond it integers are not exact in JavaScript clients; far below BIGINT overflow too
 EARLIEST, LATEST = datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)  # a day of margin for offsets
 
 

@@ -19,7 +19,7 @@ from models import SEVERITIES, Alert, AlertHistory, NotificationPreference, User
 from services.alerting import alert_json
 
 PREFERENCE_FIELDS = {"min_severity": Field("str", choices=SEVERITIES), "muted": Field("bool")}
-TYPES_FIELD = Field("list", item=Field("str", choices=tuple(RULES)), max_length=len(RULES))  # null: every type
+TYPES_FIELD = Field("list", item=Field("str", choices=tuple(RULES)), max_length=100)  # null: every type
 
 
 def _page(query: sa.Select) -> tuple[list[Alert], int | None]:
