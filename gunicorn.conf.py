@@ -7,7 +7,12 @@ thousands of sockets open; psycopg 3 and redis-py cooperate with gevent once pat
 import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
-worker_class = os.environ.get("WEB_WORKER_CLASS", "gevent")
+# Stock workers with our JSON error shape for the requests gunicorn refuses itself (web_workers.py).
+JSON_WORKERS = {"gevent": "web_workers.JsonGeventWorker", "gthread": "web_workers.JsonThreadWorker"}
+worker_class = JSON_WORKERS.get(os.environ.get("WEB_WORKER_CLASS", "gevent"), os.environ.get("WEB_WORKER_CLASS"))
+# A request line longer than this (method, path and query string) is answered 414 by the worker.
+# gunicorn's own default, stated here: our longest legitimate query string (a few filters) is far below.
+limit_request_line = int(os.environ.get("WEB_LIMIT_REQUEST_LINE", "4094"))
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_connections = int(os.environ.get("WEB_WORKER_CONNECTIONS", "10000"))
 threads = int(os.environ.get("WEB_THREADS", "32"))  # used only with WEB_WORKER_CLASS=gthread

@@ -14,6 +14,7 @@ from api.extensions import db, migrate, sock
 from api.rate_limits import register_cors, register_rate_limits
 from api.realtime.protocol import MAX_CLIENT_MESSAGE
 from api.request_log import register_request_log
+from api.url_args import register_url_guards
 from services.clients import init_clients
 from services.log_setup import configure_logging
 
@@ -37,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
     register_extensions(app)
     init_clients(app)
+    register_url_guards(app)
     register_blueprints(app)
     register_commands(app)
     register_request_log(app)

@@ -31,9 +31,11 @@ def _default_code(status: int) -> str:
         405: "method_not_allowed",
         409: "conflict",
         413: "payload_too_large",
+        414: "uri_too_long",
         415: "unsupported_media_type",
         422: "validation_failed",
         429: "too_many_requests",
+        431: "headers_too_large",
         503: "unavailable",
     }.get(status, "error")
 
@@ -43,14 +45,20 @@ def field_error(path: str, reason: str) -> dict[str, str]:
     return {"path": path, "reason": reason}
 
 
+def error_body(
+    status: int, message: str, code: str | None = None, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The error document itself, also written by the web server's worker for requests Flask never sees."""
+    return {
+        "error": {"status": status, "code": code or _default_code(status), "message": message, "details": details or []}
+    }
+
+
 def error_response(
     status: int, message: str, code: str | None = None, details: list[dict[str, Any]] | None = None
 ) -> ResponseReturnValue:
     """Build the JSON error response every endpoint uses."""
-    body = {
-        "error": {"status": status, "code": code or _default_code(status), "message": message, "details": details or []}
-    }
-    response = jsonify(body)
+    response = jsonify(error_body(status, message, code, details))
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="learnpulse"'
@@ -71,4 +79,8 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             message = f"request body is larger than the {limit} byte limit"
-        return error_response(status, message)
+        response = error_response(status, message)
+        for name, value in error.get_headers():  # Allow (405), Retry-After (429, 503): they mean something
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import sqlalchemy as sa
@@ -12,6 +14,45 @@ from models import Enrollment, Section, ThresholdOverride, db
 from models.upsert import chunks_in
 
 SCOPE_ORDER = ("global", "course", "section", "learner")  # later scopes win
+ACTIVITY_WINDOW_DAYS = 14  # the daily-activity window the engagement rules see (services/monitoring.build_inputs)
+
+
+@dataclass(frozen=True)
+class ParameterRange:
+    """The values a rule parameter can meaningfully take: percents, probabilities, counts of days."""
+
+    minimum: float
+    maximum: float
+    whole: bool = False
+
+    def problem(self, value: object) -> str | None:
+        """Why `value` cannot be used, or None."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "must be a number"
+        if isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"
+        if not self.minimum <= value <= self.maximum:  # exact for huge ints too: no float conversion
+            return f"must be between {self.minimum:g} and {self.maximum:g}"
+        if self.whole and value != int(value):
+            return "must be a whole number"
+        return None
+
+
+PERCENT, SHARE = ParameterRange(0, 100), ParameterRange(0, 1)
+PARAMETER_RANGES: dict[str, dict[str, ParameterRange]] = {
+    "performance_decline": {"average_below": PERCENT, "consecutive": ParameterRange(1, 50, whole=True)},
+    "declining_trend": {"last_n": ParameterRange(2, 50, whole=True)},  # a fall needs two scores
+    "baseline_decline": {"z_below": ParameterRange(-10, 0)},
+    "at_risk": {"probability_at_least": SHARE},
+    "high_performance": {"average_at_least": PERCENT, "min_assessments": ParameterRange(1, 1000, whole=True)},
+    "engagement_drop": {
+        "activities_per_day_below": ParameterRange(0, 1000),
+        "days": ParameterRange(1, ACTIVITY_WINDOW_DAYS, whole=True),
+    },
+    "completion_stagnation": {"days_without_progress": ParameterRange(1, 365, whole=True)},
+    "low_consistency": {"share_below": SHARE},
+    "streak_milestone": {"days": ParameterRange(1, 3650, whole=True)},
+}
 
 
 def resolve_thresholds(learner_ids: Sequence[int], rules: Sequence[Rule]) -> dict[str, dict[str, np.ndarray]]:
@@ -39,7 +80,8 @@ def resolve_thresholds(learner_ids: Sequence[int], rules: Sequence[Rule]) -> dic
         )
     ]
     position = {learner_id: i for i, learner_id in enumerate(ids.tolist())}
-    ordered = sorted(overrides, key=lambda o: (SCOPE_ORDER.index(o.scope_type), -o.scope_id))
+    usable = [o for o in overrides if math.isfinite(o.value)]  # a NaN stored before values were checked
+    ordered = sorted(usable, key=lambda o: (SCOPE_ORDER.index(o.scope_type), -o.scope_id))
     for override in ordered:
         target = out.get(override.rule, {}).get(override.parameter)
         if target is None:
@@ -59,3 +101,10 @@ def resolve_thresholds(learner_ids: Sequence[int], rules: Sequence[Rule]) -> dic
 def known_parameter(rule: str, parameter: str) -> bool:
     """True if the rule exists and has this parameter."""
     return rule in RULES and parameter in RULES[rule].defaults
+
+
+def threshold_problem(rule: str, parameter: str, value: object) -> str | None:
+    """Why `value` cannot override rule.parameter (unknown parameter, not a number, out of range), or None."""
+    if not known_parameter(rule, parameter):
+        return f"{rule}.{parameter} is not a rule parameter"
+    return PARAMETER_RANGES[rule][parameter].problem(value)

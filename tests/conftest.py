@@ -22,6 +22,9 @@ from api.embedded_redis import EmbeddedRedis
 from models import User, db
 from tests.planted_cohort import planted  # noqa: F401  (fixture shared by monitoring, alert and integration tests)
 
+# Fixture modules shared by several test files (fixtures are never imported from test modules).
+pytest_plugins = ["tests.input_fixtures"]
+
 SECRET = "test-secret-key-" + "x" * 64
 UNIT_QUEUE = "learnpulse-unit-tests"  # nothing consumes it, so app tests never race a worker
 

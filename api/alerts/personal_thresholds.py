@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from api.auth.guard import current_user
 from api.errors import ApiError, field_error
 from models import Section, ThresholdOverride, User, db, utcnow
 from models.upsert import upsert_rows
-from services.thresholds import resolve_thresholds
+from services.thresholds import resolve_thresholds, threshold_problem
 
 
 def threshold_scope() -> tuple[str, int] | None:
@@ -48,7 +49,7 @@ def effective_thresholds(scope_type: str, scope_id: int) -> dict[str, dict[str, 
                 ThresholdOverride.scope_type == scope[0], ThresholdOverride.scope_id == scope[1]
             )
         ):
-            if row.rule in out and row.parameter in out[row.rule]:
+            if row.rule in out and row.parameter in out[row.rule] and math.isfinite(row.value):
                 out[row.rule][row.parameter] = row.value
     return out
 
@@ -69,10 +70,9 @@ def set_thresholds(scope_type: str, scope_id: int, thresholds: Any) -> None:
             )
             continue
         for name, value in params.items():
-            if name not in RULES[rule].defaults:
-                errors.append(field_error(f"thresholds.{rule}.{name}", "unknown parameter"))
-            elif isinstance(value, bool) or not isinstance(value, (int, float)):
-                errors.append(field_error(f"thresholds.{rule}.{name}", "must be a number"))
+            problem = "unknown parameter" if name not in RULES[rule].defaults else threshold_problem(rule, name, value)
+            if problem:
+                errors.append(field_error(f"thresholds.{rule}.{name}", problem))
             else:
                 rows.append(
                     {

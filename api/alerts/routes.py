@@ -16,11 +16,12 @@ from api.audit import audit
 from api.auth.guard import current_user, require_auth
 from api.errors import ApiError, field_error
 from api.query_args import newest_first, next_before
-from api.validation import Field, json_body, validated
+from api.validation import Field, json_body, validated, validated_value
 from models import SEVERITIES, Alert, AlertHistory, NotificationPreference, User, db
 from services.alerting import alert_json
 
 PREFERENCE_FIELDS = {"min_severity": Field("str", choices=SEVERITIES), "muted": Field("bool")}
+TYPES_FIELD = Field("list", item=Field("str", choices=tuple(RULES)), max_length=100)  # null: every type
 
 
 def _page(query: sa.Select) -> tuple[list[Alert], int | None]:
@@ -151,6 +152,8 @@ def put_preferences():
     body = validated(
         {k: v for k, v in raw.items() if k != "types"} if isinstance(raw, dict) else raw, PREFERENCE_FIELDS
     )
+    if raw.get("types") is not None:
+        validated_value("types", raw["types"], TYPES_FIELD)  # before anything is written
     if thresholds is not None and current_user().role == "learner":
         raise ApiError(
             403,
@@ -172,14 +175,7 @@ def put_preferences():
         audit("threshold.set", f"{scope[0]}:{request.args.get('section', '')}", thresholds=thresholds)
     preference = _preferences(current_user().id)
     if "types" in raw:
-        types = raw["types"]
-        if types is not None and (not isinstance(types, list) or any(t not in RULES for t in types)):
-            raise ApiError(
-                422,
-                "types must be null or a list of rule names",
-                details=[{"path": "types", "reason": f"each must be one of {', '.join(RULES)}"}],
-            )
-        preference.types = types
+        preference.types = raw["types"]
     for name, value in body.items():
         setattr(preference, name, value)
     db.session.add(preference)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import sqlalchemy as sa
 
+from analytics.alert_rules import RULES
 from api.alerts import bp
 from api.audit import audit
 from api.auth.guard import require_auth
@@ -11,7 +14,7 @@ from api.errors import ApiError, field_error
 from api.validation import Field, json_body, validated
 from models import SCOPE_TYPES, Course, Section, ThresholdOverride, User, db, utcnow
 from models.upsert import upsert_rows
-from services.thresholds import known_parameter
+from services.thresholds import known_parameter, threshold_problem
 
 SCOPE_MODELS = {"course": Course, "section": Section, "learner": User}
 OVERRIDE_FIELDS = {
@@ -37,7 +40,7 @@ def _override_json(row: ThresholdOverride, names: dict) -> dict:
         "parameter": row.parameter,
         "scope_type": row.scope_type,
         "scope": names.get((row.scope_type, row.scope_id)),
-        "value": row.value,
+        "value": row.value if math.isfinite(row.value) else None,  # a NaN stored before values were checked
     }
 
 
@@ -60,11 +63,15 @@ def put_override():
     """Create or replace the override of one rule parameter for one scope (`scope` = the external id)."""
     body = validated(json_body(), OVERRIDE_FIELDS)
     if not known_parameter(body["rule"], body["parameter"]):
+        field = "parameter" if body["rule"] in RULES else "rule"
         raise ApiError(
             422,
             "unknown rule or parameter",
-            details=[field_error("parameter", f"{body['rule']}.{body['parameter']} is not a rule parameter")],
+            details=[field_error(field, f"{body['rule']}.{body['parameter']} is not a rule parameter")],
         )
+    problem = threshold_problem(body["rule"], body["parameter"], body["value"])
+    if problem:
+        raise ApiError(422, "the threshold value is out of range", details=[field_error("value", problem)])
     scope_id = 0
     if body["scope_type"] != "global":
         model = SCOPE_MODELS[body["scope_type"]]

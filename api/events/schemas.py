@@ -94,7 +94,7 @@ def validate_event(raw: Any, prefix: str, now: datetime, skew: timedelta) -> tup
     if not isinstance(raw, dict):
         return {}, [field_error(prefix.rstrip(".") or "body", "must be a JSON object")]
     kind = raw.get("kind")
-    if kind not in KIND_FIELDS:
+    if not isinstance(kind, str) or kind not in KIND_FIELDS:  # a list or object here is unhashable
         reason = "is required" if kind is None else f"must be one of {', '.join(EVENT_KINDS)}"
         return {}, [field_error(f"{prefix}kind", reason)]
     clean, errors = check_fields(raw, KIND_FIELDS[kind], prefix)

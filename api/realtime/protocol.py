@@ -13,12 +13,12 @@ Client messages are JSON objects with a `type`:
 
 from __future__ import annotations
 
-import json
 import re
 import struct
 from dataclasses import dataclass
 from typing import Any
 
+from api import json_input
 from services.envelope import control
 
 CLIENT_TYPES = ("auth", "subscribe", "unsubscribe", "ping")
@@ -29,12 +29,14 @@ StreamId = tuple[int, int]
 
 
 class ProtocolError(ValueError):
-    """A client message the server cannot act on; `field` names what was wrong."""
+    """A client message the server cannot act on; `field` names what was wrong. `fatal` when the frame is
+    not a JSON document within our limits at all: such a client does not speak the protocol."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, fatal: bool = False) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.fatal = fatal
 
     def as_error(self) -> str:
         """The `error` message that tells the client what was wrong."""
@@ -99,9 +101,9 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     if isinstance(raw, bytes):
         raise ProtocolError("message", "must be a JSON text message, not binary")
     try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise ProtocolError("message", "is not valid JSON") from exc
+        body = json_input.loads(raw, root="message")  # depth-limited: a deep frame is the client's error
+    except json_input.JsonInputError as exc:
+        raise ProtocolError(exc.path, exc.reason, fatal=True) from exc
     if not isinstance(body, dict):
         raise ProtocolError("message", "must be a JSON object")
     kind = body.get("type")
@@ -140,9 +142,8 @@ def parse_query_last_id(raw: str | None) -> str | dict[str, str] | None:
         return None
     if raw.startswith("{"):
         try:
-            return _last_id(json.loads(raw))
-        except ValueError as exc:
-            if isinstance(exc, ProtocolError):
-                raise
-            raise ProtocolError("last_id", "is not valid JSON") from exc
+            decoded = json_input.loads(raw, root="last_id")
+        except json_input.JsonInputError as exc:
+            raise ProtocolError("last_id", exc.reason) from exc
+        return _last_id(decoded)
     return _last_id(raw)

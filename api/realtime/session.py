@@ -1,6 +1,7 @@
 """One WebSocket conversation: authenticate, follow channels (with resume), answer the client.
 
-Close codes: 4400 bad request, 4401 not authenticated (or the token expired), 4404 nothing to
+Close codes: 4400 bad request (a frame that is not JSON within our limits; before authentication,
+any bad message), 4401 not authenticated (or the token expired), 4404 nothing to
 follow that you can see, 4408 no auth message in time. Every refusal is preceded by an `error`
 message saying why.
 """
@@ -210,7 +211,9 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
             try:
                 message = protocol.parse_client_message(raw)
             except protocol.ProtocolError as exc:
-                connection.send(exc.as_error())
+                if exc.fatal:
+                    raise Refused(CLOSE_BAD_REQUEST, exc.as_error()) from exc
+                connection.send(exc.as_error())  # a well-formed message with a bad field: the socket stays
                 continue
             _handle(hub, connection, session, message, endpoint)
     except Refused as refusal:
