@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+from websockets.exceptions import ConnectionClosed
 
 from api.auth.tokens import issue_token
 from api.embedded_redis import EmbeddedRedis
-from models import Enrollment, Section, db
+from models import Enrollment, Section, User, db
 from services.publisher import publish
 from tests.conftest import SECRET, bearer, create_user
 from tests.processes import Process, service_env, start_web, start_worker, wait_until
@@ -599,3 +600,47 @@ def test_javascript_client_reconnects_with_backoff_and_resumes(live, school):
         assert client.activity_ids() == ["js-1", "js-2", "js-3", "js-4"], "resumed without loss or repeats"
     finally:
         client.stop()
+
+
+# --- per-socket limits ---------------------------------------------------------------------------
+
+
+def test_requests_sent_back_to_back_are_all_answered_then_a_flood_is_closed(live, school):
+    """Replies to a client's own messages never count as a slow consumer (the queue holds 50 here);
+    past its message budget a socket is told so and closed with 4429, not silently cut."""
+    socket_ = Socket(live.a, "/ws", token=token(school["root"]))
+    assert socket_.recv()["type"] == "subscribed"
+    for n in range(300):
+        socket_.send({"type": "subscribe", "channel": 7, "n": n})  # a bad field: answered, the socket stays
+    errors = [socket_.recv_type("error") for _ in range(300)]
+    assert all(e["data"]["field"] == "channel" for e in errors)
+    socket_.send({"type": "ping"})
+    assert socket_.recv_type("pong")
+    try:
+        for _ in range(3000):
+            socket_.send({"type": "ping"})
+    except ConnectionClosed:
+        pass  # closed while still sending: what it said before closing is read below
+    code, messages = socket_.closed_with(timeout=30)
+    assert code == 4429 and messages[-1]["data"]["code"] == "too_many_messages"
+
+
+def test_a_burst_of_subscribes_is_one_round_trip_and_the_channel_cap_answers(live, school):
+    db.session.add_all([User(external_id=f"many{i}", role="learner") for i in range(505)])
+    db.session.commit()
+    socket_ = Socket(live.b, "/ws", token=token(school["root"]))
+    assert socket_.recv()["type"] == "subscribed"
+    started = time.monotonic()
+    for i in range(300):
+        socket_.send({"type": "subscribe", "channel": f"learner:many{i}"})
+    followed: set[str] = set()
+    while len(followed) < 300:
+        followed |= set(socket_.recv_type("subscribed", timeout=15)["data"]["channels"])
+    elapsed = time.monotonic() - started
+    assert elapsed < 5, f"300 subscribes took {elapsed:.1f} s"  # one at a time they took ~50 ms each
+    time.sleep(1.2)  # the budget refills (50 a second) before the next burst
+    for i in range(300, 505):
+        socket_.send({"type": "subscribe", "channel": f"learner:many{i}"})
+    refusal = socket_.recv_type("error", timeout=15)
+    assert refusal["data"]["code"] == "too_many_channels"
+    socket_.close()

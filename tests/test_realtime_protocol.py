@@ -84,6 +84,10 @@ class RecordingSocket:
     def __init__(self) -> None:
         self.sock = self
         self.frames: list[bytes] = []
+        self.closed_with: tuple[int, str] | None = None
+
+    def close(self, code: int, reason: str = "") -> None:
+        self.closed_with = (code, reason)
 
     def send(self, frame: bytes) -> int:
         self.frames.append(frame)
@@ -118,15 +122,31 @@ def test_resume_sends_backlog_then_held_live_messages_once_in_order():
     assert [m["data"]["n"] for m in ws.texts()] == [2, 3, 4, 5, 6]
 
 
-def test_type_filter_and_overflow_drops_the_connection():
+def test_type_filter_and_overflow_close_the_connection_with_a_reason():
+    """Live messages past the queue: what waits is discarded, the client is told why and closed with 4410."""
     ws = RecordingSocket()
     connection = Connection(ws, queue_size=2, types=frozenset({"alert"}))
     connection.hold("learner:a")
     connection.release("learner:a", [], None)
     connection.offer("learner:a", *message("learner:a", 1, "metrics_update"))  # filtered out
-    for ms in (2, 3, 4):
+    for ms in (2, 3, 4, 5):
         connection.offer("learner:a", *message("learner:a", ms, "alert"))
-    assert connection.dropped and "waiting" in connection.dropped
+    assert connection.closing and not connection.dropped
+    connection.run_sender()
+    texts = ws.texts()
+    assert [m["type"] for m in texts] == ["error"] and texts[0]["data"]["code"] == "too_slow"
+    assert ws.closed_with == (4410, "too slow")
+
+
+def test_replies_wait_for_room_instead_of_counting_as_slow():
+    """A client's own requests are answered even when more replies than the queue holds are due."""
+    ws = RecordingSocket()
+    connection = Connection(ws, queue_size=2)
+    connection.start()
+    for n in range(20):
+        connection.reply(json.dumps({"type": "pong", "data": {"n": n}}))
+    connection.close()
+    assert not connection.dropped and [m["data"]["n"] for m in ws.texts()] == list(range(20))
 
 
 def test_the_envelope_round_trips_with_its_id_first_and_type_second():

@@ -13,12 +13,15 @@ import threading
 from typing import Any
 
 from api.realtime.protocol import StreamId, error, text_frame
-from api.realtime.raw_socket import frame_writer, shutdown
+from api.realtime.raw_socket import close_gracefully, frame_writer, shutdown
 from services.envelope import control
 
 log = logging.getLogger(__name__)
 
 REVOKED_CLOSE_CODE = 4401  # as for an expired token: the client must authenticate again
+TOO_SLOW_CLOSE_CODE = 4410  # live messages piled up past WS_QUEUE_SIZE: the client does not read them
+REPLY_WAIT_SECONDS = 10.0  # a reply (or backlog) waits this long for room before the client counts as gone
+CLOSE_GRACE_SECONDS = 5.0  # a slow client gets this long to take its error and close frame
 
 
 class SerializedSocket:
@@ -28,12 +31,17 @@ class SerializedSocket:
 
     def __init__(self, raw: socket.socket) -> None:
         self.raw = raw
+        self.lingering = False  # a graceful close is draining the socket: the library must not close it
         self._lock = threading.Lock()
 
     def send(self, data: bytes) -> int:
         with self._lock:
             self.raw.sendall(data)
         return len(data)
+
+    def close(self) -> None:
+        if not self.lingering:
+            self.raw.close()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.raw, name)
@@ -51,6 +59,7 @@ class Connection:
         self.pending: dict[str, list[tuple[StreamId, str, bytes]]] = {}  # channel -> live frames held during replay
         self.dropped: str | None = None
         self.user_id: int | None = None  # set once the socket has authenticated
+        self.closing = False  # a close is queued: nothing more is queued after it
         self._lock = threading.Lock()
         self._sender = threading.Thread(target=self.run_sender, daemon=True, name="ws-sender")
 
@@ -78,10 +87,17 @@ class Connection:
             self.pending[channel] = []
 
     def release(self, channel: str, backlog: list[tuple[StreamId, str, bytes]], resume_from: StreamId | None) -> None:
-        """Send the backlog, then the live messages held meanwhile that come after it, in order."""
+        """Send the backlog, then the live messages held meanwhile that come after it, in order. The
+        backlog answers the client's own request, so it waits for room instead of counting as slow;
+        the channel stays held meanwhile, so live messages queue behind it in order."""
+        last = resume_from
+        for stream_id, kind, frame in backlog:
+            if last is None or stream_id > last:
+                last = stream_id
+                if self.types is None or kind in self.types:
+                    self._reply_frame(frame)
         with self._lock:
-            last = resume_from
-            for stream_id, kind, frame in backlog + self.pending.pop(channel, []):
+            for stream_id, kind, frame in self.pending.pop(channel, []):
                 if last is None or stream_id > last:
                     last = stream_id
                     self._queue_message(kind, frame)
@@ -107,8 +123,14 @@ class Connection:
             return sorted(set(self.last_ids) | set(self.pending))
 
     def send(self, raw: str) -> None:
-        """Queue a control message (error, pong, ...)."""
+        """Queue a message the server volunteers (resync, ...); never blocks."""
         self._put(text_frame(raw))
+
+    def reply(self, raw: str) -> None:
+        """Queue the answer to one of the client's own messages. It waits for room rather than counting
+        against the slow-consumer limit: a client that sends requests back to back while reading normally
+        is slowed down (its next frame is read once this one is queued), never dropped."""
+        self._reply_frame(text_frame(raw))
 
     def start(self) -> None:
         self._sender.start()
@@ -128,6 +150,7 @@ class Connection:
         try:
             self.outbox.put_nowait(text_frame(error("revoked", "access was revoked; sign in again")))
             self.outbox.put_nowait((REVOKED_CLOSE_CODE, "revoked"))
+            self.closing = True
         except queue.Full:
             self.drop("revoked")
 
@@ -145,10 +168,37 @@ class Connection:
             self._put(frame)
 
     def _put(self, item: bytes) -> None:
+        if self.closing:
+            return
         try:
             self.outbox.put_nowait(item)
         except queue.Full:
-            self.drop(f"more than {self.outbox.maxsize} messages waiting")
+            self._too_slow()
+
+    def _reply_frame(self, frame: bytes) -> None:
+        if self.closing:
+            return
+        try:
+            self.outbox.put(frame, timeout=REPLY_WAIT_SECONDS)
+        except queue.Full:
+            self.drop("does not read its replies")
+
+    def _too_slow(self) -> None:
+        """Live messages piled up: discard them, tell the client why and close (4410); if even that cannot
+        be delivered in CLOSE_GRACE_SECONDS, cut the socket."""
+        self.closing = True
+        while True:  # discard what waits (gevent's queue has no bulk clear)
+            try:
+                self.outbox.get_nowait()
+            except queue.Empty:
+                break
+        reason = f"more than {self.outbox.maxsize} messages waiting"
+        log.info("closing a slow WebSocket client: %s", reason)
+        self.outbox.put_nowait(text_frame(error("too_slow", f"{reason}: reconnect with your last id to resume")))
+        self.outbox.put_nowait((TOO_SLOW_CLOSE_CODE, "too slow"))
+        watchdog = threading.Timer(CLOSE_GRACE_SECONDS, lambda: self._sender.is_alive() and self.drop(reason))
+        watchdog.daemon = True
+        watchdog.start()
 
     def run_sender(self) -> None:
         """Write queued frames whole (the socket wrapper serializes them with the library's own
@@ -159,7 +209,7 @@ class Connection:
             try:
                 if item is None or isinstance(item, tuple):
                     if item is not None and not self.dropped:
-                        self.ws.close(*item)
+                        close_gracefully(self.ws, *item)
                     return
                 if not self.dropped:
                     send(item)

@@ -75,19 +75,24 @@ class Hub:
         for channel in channels:
             self.remove(connection, channel)
 
-    def add(self, connection: Connection, channel: str) -> None:
-        """Deliver `channel` to `connection`; returns once Redis delivers the channel to this process
-        (or after CONFIRM_TIMEOUT if Redis is away), so a backlog read afterwards cannot miss a
-        message published in between."""
+    def add(self, connection: Connection, channels: list[str]) -> None:
+        """Deliver these channels to `connection`; returns once Redis delivers them to this process
+        (or after CONFIRM_TIMEOUT if Redis is away), so a backlog read afterwards cannot miss a message
+        published in between. All are requested before any is awaited: one round trip for many."""
+        waits = []
         with self._lock:
-            self.subscribers.setdefault(channel, set()).add(connection)
-            confirmed = self._confirmations.get(channel)  # subscribing right now, maybe for another socket
-            if confirmed is None and channel not in self._subscribed:
-                confirmed = self._confirmations[channel] = threading.Event()
-                self._subscribed.add(channel)
-                self._requests.put(("subscribe", channel))
-        if confirmed is not None:
-            confirmed.wait(CONFIRM_TIMEOUT)
+            for channel in channels:
+                self.subscribers.setdefault(channel, set()).add(connection)
+                confirmed = self._confirmations.get(channel)  # subscribing right now, maybe for another socket
+                if confirmed is None and channel not in self._subscribed:
+                    confirmed = self._confirmations[channel] = threading.Event()
+                    self._subscribed.add(channel)
+                    self._requests.put(("subscribe", channel))
+                if confirmed is not None:
+                    waits.append(confirmed)
+        deadline = time.monotonic() + CONFIRM_TIMEOUT
+        for confirmed in waits:
+            confirmed.wait(max(0.0, deadline - time.monotonic()))
 
     def remove(self, connection: Connection, channel: str) -> None:
         with self._lock:

@@ -2,8 +2,9 @@
 
 Close codes: 4400 bad request (a frame that is not JSON within our limits; before authentication,
 any bad message), 4401 not authenticated (or the token expired), 4404 nothing to
-follow that you can see, 4408 no auth message in time. Every refusal is preceded by an `error`
-message saying why.
+follow that you can see, 4408 no auth message in time, 4410 too slow (live messages piled up past
+WS_QUEUE_SIZE), 4429 too many messages from the client. Every refusal is preceded by an `error`
+message saying why. Replies to the client's own messages wait for room instead of counting as slow.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from api.errors import ApiError
 from api.realtime import protocol
 from api.realtime.connection import Connection, SerializedSocket
 from api.realtime.hub import Hub
+from api.realtime.inbox import CLOSE_TOO_MANY_MESSAGES, MESSAGES_PER_SECOND, MessageBudget, waiting_frames
 from api.realtime.initial_data import dashboard_initial_data
 from api.realtime.process_hub import process_hub
 from api.realtime.streams import read_backlog
@@ -91,7 +93,7 @@ def _replay(hub: Hub, connection: Connection, channel: str, last_id: str | None)
         except redis.RedisError:
             found = None
         if found is None:
-            connection.send(
+            connection.reply(
                 protocol.control(
                     "resync",
                     {"last_id": last_id, "reason": "messages after last_id are no longer kept: refetch over REST"},
@@ -114,8 +116,8 @@ def _follow(
     resume = {channel: protocol.last_id_for(last_id, channel, len(channels)) for channel in channels}
     for channel in channels:
         connection.hold(channel)
-        hub.add(connection, channel)
-    connection.send(protocol.control("subscribed", {"channels": connection.channels}))
+    hub.add(connection, channels)
+    connection.reply(protocol.control("subscribed", {"channels": connection.channels}))
     if before_replay is not None:
         before_replay()
     db.session.remove()  # a socket may stay open for hours: give the database connection back now
@@ -126,47 +128,95 @@ def _follow(
 def _handle(hub: Hub, connection: Connection, session: Session, message: protocol.ClientMessage, endpoint: str) -> None:
     """Answer one client message after authentication."""
     if message.kind == "ping":
-        connection.send(protocol.control("pong", {}))
+        connection.reply(protocol.control("pong", {}))
     elif message.kind == "auth":  # a fresh token for the same user extends the session
         try:
             user, expires_at = authenticate(message.token)
         except ApiError as exc:
-            connection.send(protocol.error(exc.code, exc.message, field="token"))
+            connection.reply(protocol.error(exc.code, exc.message, field="token"))
             return
         finally:
             db.session.remove()
         if user != session.user:
-            connection.send(
+            connection.reply(
                 protocol.error("forbidden", "a token for another user needs a new connection", field="token")
             )
             return
         session.expires_at = expires_at
-        connection.send(protocol.control("authenticated", {"expires_at": expires_at}))
+        connection.reply(protocol.control("authenticated", {"expires_at": expires_at}))
     elif endpoint != "any":
-        connection.send(
+        connection.reply(
             protocol.error("bad_request", "this endpoint follows fixed channels; use /ws to choose", field="type")
         )
     elif message.kind == "subscribe":
-        if message.channel in connection.channels:
-            connection.send(protocol.control("subscribed", {"channels": connection.channels}))
-            return
-        if len(connection.channels) >= MAX_CHANNELS:
-            connection.send(
-                protocol.error("too_many_channels", f"at most {MAX_CHANNELS} channels per connection", message.channel)
-            )
-            return
-        try:
-            authorize_channel(session.user, message.channel)
-        except ApiError as exc:
-            connection.send(protocol.error(exc.code, exc.message, message.channel, field="channel"))
-            return
-        finally:
-            db.session.remove()
-        _follow(hub, connection, [message.channel], message.last_id)
+        _subscribe(hub, connection, session, [message])
     else:
         connection.forget(message.channel)
         hub.remove(connection, message.channel)
-        connection.send(protocol.control("unsubscribed", {"channels": connection.channels}, message.channel))
+        connection.reply(protocol.control("unsubscribed", {"channels": connection.channels}, message.channel))
+
+
+def _parse_burst(connection: Connection, budget: MessageBudget, frames: list[str]) -> list[protocol.ClientMessage]:
+    """Parse frames read together; a bad field is answered and skipped, a bad frame ends the socket."""
+    messages = []
+    for raw in frames:
+        if not budget.take():
+            raise Refused(
+                CLOSE_TOO_MANY_MESSAGES,
+                protocol.error("too_many_messages", f"at most {MESSAGES_PER_SECOND:g} messages a second"),
+            )
+        try:
+            messages.append(protocol.parse_client_message(raw))
+        except protocol.ProtocolError as exc:
+            if exc.fatal:
+                raise Refused(CLOSE_BAD_REQUEST, exc.as_error()) from exc
+            connection.reply(exc.as_error())  # a well-formed message with a bad field: the socket stays
+    return messages
+
+
+def _answer(
+    hub: Hub, connection: Connection, session: Session, messages: list[protocol.ClientMessage], endpoint: str
+) -> None:
+    """Answer messages in order; consecutive subscribes are followed together (one Redis round trip)."""
+    subscribes: list[protocol.ClientMessage] = []
+    for message in messages:
+        if message.kind == "subscribe" and endpoint == "any":
+            subscribes.append(message)
+            continue
+        _subscribe(hub, connection, session, subscribes)
+        subscribes = []
+        _handle(hub, connection, session, message, endpoint)
+    _subscribe(hub, connection, session, subscribes)
+
+
+def _subscribe(hub: Hub, connection: Connection, session: Session, requests: list[protocol.ClientMessage]) -> None:
+    """Authorize each requested channel (refusals answered one by one), then follow the allowed ones."""
+    allowed: list[str] = []
+    resume: dict[str, str] = {}
+    repeated = False
+    for message in requests:
+        if message.channel in connection.channels or message.channel in allowed:
+            repeated = True
+            continue
+        if len(connection.channels) + len(allowed) >= MAX_CHANNELS:
+            connection.reply(
+                protocol.error("too_many_channels", f"at most {MAX_CHANNELS} channels per connection", message.channel)
+            )
+            continue
+        try:
+            authorize_channel(session.user, message.channel)
+        except ApiError as exc:
+            connection.reply(protocol.error(exc.code, exc.message, message.channel, field="channel"))
+            continue
+        finally:
+            db.session.remove()
+        allowed.append(message.channel)
+        if message.last_id:
+            resume[message.channel] = message.last_id
+    if repeated and not allowed:
+        connection.reply(protocol.control("subscribed", {"channels": connection.channels}))
+    elif allowed:
+        _follow(hub, connection, allowed, resume)
 
 
 def _channels_for(endpoint: str, user: Principal, educator: str | None) -> list[str]:
@@ -191,7 +241,7 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
         connection.user_id = session.user.id
         channels = _channels_for(endpoint, session.user, educator)
         initial = (
-            (lambda: connection.send(protocol.control("dashboard_initial_data", dashboard_initial_data(session.user))))
+            (lambda: connection.reply(protocol.control("dashboard_initial_data", dashboard_initial_data(session.user))))
             if endpoint == "dashboard"
             else None
         )
@@ -199,31 +249,24 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
             _follow(hub, connection, channels, session.last_id, initial)
         except protocol.ProtocolError as exc:
             raise Refused(CLOSE_BAD_REQUEST, exc.as_error()) from exc
-        while not connection.dropped:
+        budget = MessageBudget()
+        while not connection.dropped and not connection.closing:
             remaining = session.expires_at - time.time()
             if remaining <= 0:
                 raise Refused(
                     CLOSE_UNAUTHORIZED, protocol.error("token_expired", "the token expired; reconnect with a new one")
                 )
             raw = ws.receive(timeout=min(remaining, IDLE_RECEIVE_SECONDS))
-            if raw is None:
-                continue
-            try:
-                message = protocol.parse_client_message(raw)
-            except protocol.ProtocolError as exc:
-                if exc.fatal:
-                    raise Refused(CLOSE_BAD_REQUEST, exc.as_error()) from exc
-                connection.send(exc.as_error())  # a well-formed message with a bad field: the socket stays
-                continue
-            _handle(hub, connection, session, message, endpoint)
+            if raw is not None:
+                _answer(hub, connection, session, _parse_burst(connection, budget, waiting_frames(ws, raw)), endpoint)
     except Refused as refusal:
-        connection.send(refusal.message)
+        connection.reply(refusal.message)
         close = (refusal.code, "refused")
     except ConnectionClosed:
         pass
     except Exception:  # noqa: BLE001  (after the handshake an HTTP 500 would be written into the WebSocket stream)
         log.exception("WebSocket handler failed")
-        connection.send(protocol.error("internal", "the server failed; reconnect"))
+        connection.reply(protocol.error("internal", "the server failed; reconnect"))
         close = (CLOSE_INTERNAL, "internal error")
     finally:
         hub.detach(connection)
