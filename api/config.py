@@ -58,6 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "WS_PING_INTERVAL": 25,  # seconds between server pings; a client silent for two intervals is closed
     "WS_AUTH_TIMEOUT": 10,  # seconds a client has to send its auth message
     "WS_QUEUE_SIZE": 256,  # messages waiting for one client before it is dropped as too slow
+    "FLOWER_URL": "",  # where admins find Flower (the Celery monitor); the admin page links it when set
 }
 
 
@@ -114,6 +115,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "WS_PING_INTERVAL": _int(env, "WS_PING_INTERVAL"),
         "WS_AUTH_TIMEOUT": _int(env, "WS_AUTH_TIMEOUT"),
         "WS_QUEUE_SIZE": _int(env, "WS_QUEUE_SIZE"),
+        "FLOWER_URL": env.get("FLOWER_URL", "").strip(),
     }
     if embedded:
         db_file = instance_path / "learnpulse.db"
