@@ -28,7 +28,7 @@ function openAck(alert) {
   document.getElementById("ack-note").focus();
 }
 
-function setupDialog() {
+export function setupDialog() {
   const dialog = document.getElementById("ack-dialog");
   if (!dialog || dialog.dataset.ready) return;
   dialog.dataset.ready = "1";
@@ -61,20 +61,25 @@ function filters() {
 
 function matches(alert, f) {
   return (!f.status || f.status.split(",").includes(alert.status))
-    && (!f.severity || alert.severity === f.severity) && (!f.types || alert.rule === f.types);
+    && (!f.severity || alert.severity === f.severity) && (!f.types || f.types.split(",").includes(alert.rule));
 }
 
 export function alertQueue({ rules, onChange }) {
   setupDialog();
   onAcknowledged = () => onChange && onChange();
   const ruleSelect = document.getElementById("alert-rule");
-  rules.forEach((r) => ruleSelect.append(h("option", { value: r.name, text: r.title })));
+  const ofKind = (kind) => rules.filter((r) => r.kind === kind);
+  ruleSelect.replaceChildren(
+    h("option", { value: ofKind("alert").map((r) => r.name).join(","), selected: true, text: "Every alert (no achievements)" }),
+    h("option", { value: "", text: "Alerts and achievements" }),
+    h("optgroup", { label: "Alerts" }, ofKind("alert").map((r) => h("option", { value: r.name, text: r.title }))),
+    h("optgroup", { label: "Achievements" }, ofKind("achievement").map((r) => h("option", { value: r.name, text: r.title }))));
   let before = null;
   const list = document.getElementById("alert-list");
   const more = document.getElementById("alert-more");
   const load = async (append = false) => {
     try {
-      const page = await api(`/api/v1/progress/performance-alerts/${query({ ...filters(), limit: 25, before: append ? before : "" })}`);
+      const page = await api(`/api/v1/progress/performance-alerts/${query({ ...filters(), limit: 15, before: append ? before : "" })}`);
       if (!append) list.replaceChildren();
       page.alerts.forEach((a) => list.append(alertItem(a)));
       if (!list.children.length) list.append(h("li.empty", { text: "No alerts match these filters." }));

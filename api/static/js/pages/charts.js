@@ -24,9 +24,7 @@ function shortDate(ms) {
 }
 
 // points: [{t: ms, y: percent}], forecast: {t, y, low, high} | null, passMark: percent | null
-export function scoreChart({ points, forecast, passMark, label }) {
-  const width = 760;
-  const height = 230;
+export function scoreChart({ points, forecast, passMark, label, width = 760, height = 230 }) {
   const root = frame(width, height, label);
   const lows = points.map((p) => p.y).concat(forecast && isNum(forecast.low) ? [forecast.low] : [], isNum(passMark) ? [passMark] : []);
   const floor = Math.max(0, Math.floor((Math.min(...lows) - 5) / 10) * 10);
@@ -62,16 +60,16 @@ export function scoreChart({ points, forecast, passMark, label }) {
     points.forEach((p) => root.append(svg("circle", { cx: scaleX(p.t), cy: scaleY(p.y), r: 3, class: "score-dot" },
       svg("title", {}, `${shortDate(p.t)}: ${p.y.toFixed(0)}%`))));
   }
-  [t0, (t0 + t1) / 2, t1].forEach((t, i) => {
-    const anchor = ["start", "middle", "end"][i];
+  (width < 500 ? [t0, t1] : [t0, (t0 + t1) / 2, t1]).forEach((t, i, all) => {
+    const anchor = i === 0 ? "start" : i === all.length - 1 ? "end" : "middle";
     root.append(svg("text", { x: scaleX(t), y: height - 8, class: "axis-label", "text-anchor": anchor }, shortDate(t)));
   });
   return root;
 }
 
 // bars: [{label, value, className?}]; values are counts (or percents with max given)
-export function barChart({ bars, label, max, height = 170, format = String }) {
-  const width = Math.max(432, bars.length * 44 + PAD.left);
+export function barChart({ bars, label, max, height = 170, format = String, width: wanted = 432 }) {
+  const width = Math.max(wanted, bars.length * 34 + PAD.left);
   const root = frame(width, height, label);
   const top = Math.max(max || 0, ...bars.map((b) => b.value || 0), 1);
   const plotH = height - PAD.top - PAD.bottom;
@@ -92,9 +90,7 @@ export function barChart({ bars, label, max, height = 170, format = String }) {
 }
 
 // A compact line of weekly averages: [{label, value|null}]
-export function trendLine({ series, label }) {
-  const width = 432;
-  const height = 120;
+export function trendLine({ series, label, width = 432, height = 120 }) {
   const root = frame(width, height, label);
   const known = series.filter((s) => isNum(s.value));
   const scaleX = (i) => PAD.left + (i / Math.max(1, series.length - 1)) * (width - PAD.left - PAD.right);

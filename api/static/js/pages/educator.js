@@ -8,6 +8,7 @@ import { eventText } from "./words.js";
 import { api, date, debounce, emptyState, errorState, fill, h, learnerLink, pct, ratioPct, RISK_WORDS } from "./util.js";
 
 const SEVERITY_ORDER = { high: 0, medium: 1, low: 2 };
+const NARROW = window.matchMedia("(max-width: 600px)").matches;
 
 export async function educatorPage() {
   const [sections, rules] = await Promise.all([
@@ -90,9 +91,9 @@ export function cohortCard(title, subtitle, r, links) {
     riskPills(r.risk || {}),
     h("div.cohort-charts", {},
       h("figure", {}, h("figcaption", { text: "Grade bands" }),
-        barChart({ bars: bands, label: `Grade distribution of ${title}: ${bands.map((b) => `${b.label} ${b.value}`).join(", ")}` })),
+        barChart({ width: NARROW ? 340 : 432, bars: bands, label: `Grade distribution of ${title}: ${bands.map((b) => `${b.label} ${b.value}`).join(", ")}` })),
       h("figure", {}, h("figcaption", { text: "Weekly average" }),
-        trendLine({ series: weekly, label: `Weekly average score of ${title}` }))));
+        trendLine({ width: NARROW ? 340 : 432, series: weekly, label: `Weekly average score of ${title}` }))));
 }
 
 async function overview(sections, reports) {

@@ -1,6 +1,7 @@
 // The learner view: own dashboard (learner) and the drill-down page (educators, admins).
 import { meter, scoreChart } from "./charts.js";
 import { connectLive } from "./live.js";
+import { alertItem, setupDialog } from "./alerts.js";
 import { learnerDetails } from "./learner_detail.js";
 import { learnerWording, factorText, eventText, plain, RISK_SENTENCE } from "./words.js";
 import {
@@ -55,7 +56,8 @@ async function loadReport(base, deadline, you) {
 
 function renderRisk(risk, you) {
   const light = risk.light || "grey";
-  const factors = (risk.top_factors || []).filter((f) => f.contribution > 0).slice(0, 3);
+  const worrying = light === "amber" || light === "red";
+  const factors = worrying ? (risk.top_factors || []).filter((f) => f.contribution > 0).slice(0, 3) : [];
   fill("risk-body",
     h("div.risk-head", {}, riskBadge(light), h("span.risk-prob", { text: riskProbability(risk, light) })),
     h("p.risk-sentence", { text: RISK_SENTENCE[you ? "learner" : "educator"][light] }),
@@ -101,7 +103,8 @@ async function loadScores(base, f) {
     const last = points[points.length - 1].t;
     const forecast = f && isNum(f.predicted_score)
       ? { t: Math.max(last, Date.now()) + f.horizon_days * 86400000, y: f.predicted_score, low: f.interval[0], high: f.interval[1] } : null;
-    fill("score-chart", scoreChart({ points, forecast, passMark: 60,
+    const narrow = document.getElementById("score-chart").clientWidth < 560;
+    fill("score-chart", scoreChart({ points, forecast, passMark: 60, width: narrow ? 380 : 760, height: narrow ? 240 : 230,
       label: `Last ${points.length} assessment scores${forecast ? `, with a forecast of ${pct(forecast.y)} in ${f.horizon_days} days` : ""}` }),
     h("p.legend", {}, h("span.key.key-line", { "aria-hidden": "true" }), "scores ", h("span.key.key-band", { "aria-hidden": "true" }), "forecast range ",
       h("span.key.key-pass", { "aria-hidden": "true" }), "pass mark"));
@@ -119,7 +122,8 @@ function renderCourses(completion, deadline) {
     return h("li.course", {},
       h("div.course-head", {}, h("strong", { text: c.course }), h("span", { text: `${c.modules_completed}/${c.modules_total || "?"} modules · ${pct(share)}` })),
       meter(c.modules_completed, c.modules_total || 1, `${c.modules_completed} of ${c.modules_total} modules done`),
-      h("p.course-forecast", {}, c.predicted_completion
+      h("p.course-forecast", {}, c.modules_total && c.modules_completed >= c.modules_total
+        ? "All modules completed." : c.predicted_completion
         ? `Expected to finish ${date(c.predicted_completion)} (between ${date(c.interval[0])} and ${date(c.interval[1])})`
         : "No finish date yet: no recent progress.", chance ? " · " : "", chance));
   })));
@@ -137,6 +141,11 @@ async function loadAlerts(id, kinds, you) {
   try {
     const page = await api(`/api/v1/progress/performance-alerts/${query({ learner: id, status: "open,acknowledged", limit: 20 })}`);
     if (!page.alerts.length) { fill("learner-alerts", emptyState(you ? "Nothing to flag right now." : "No open alerts.")); return; }
+    if (!you) {
+      setupDialog();
+      fill("learner-alerts", h("ul.alert-list", {}, page.alerts.map((a) => alertItem(a))));
+      return;
+    }
     fill("learner-alerts", h("ul.alert-list.compact", {}, page.alerts.map((a) => {
       const kind = kinds[a.rule] || "alert";
       const words = you ? learnerWording(a, kind) : { title: a.title, text: plain(a.message) };

@@ -41,7 +41,7 @@ async function attendance(base) {
     const present = page.events.filter((e) => e.status === "present").length;
     fill("attendance",
       h("p.card-note", { text: `Present ${present} of the last ${page.events.length} recorded days.` }),
-      table(["Date", "Status", "Section"], page.events.map((e) => [date(e.date || e.occurred_at), h(`span.att-${e.status}`, { text: e.status }), e.section || "—"])));
+      table(["Date", "Status", "Section"], page.events.slice(0, 14).map((e) => [date(e.date || e.occurred_at), h(`span.att-${e.status}`, { text: e.status }), e.section || "—"])));
   } catch (error) {
     fill("attendance", errorState(error));
   }

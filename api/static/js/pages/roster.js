@@ -34,14 +34,26 @@ function keep(row, f) {
 
 function rowOf(r) {
   const alerts = isNum(r.open_alerts) ? String(r.open_alerts) : DASH;
+  const probability = isNum(r.risk_probability) && r.risk_light !== "grey" ? `${Math.round(r.risk_probability * 100)}%` : "";
   return h("tr", { "data-learner": r.external_id },
     h("th", { scope: "row" }, learnerLink(r.external_id, r.name || r.external_id), r.name ? h("span.sub", { text: r.external_id }) : null),
-    h("td", {}, r.risk_light ? riskBadge(r.risk_light, isNum(r.risk_probability) && r.risk_light !== "grey" ? `${Math.round(r.risk_probability * 100)}%` : "") : DASH),
-    h("td.num", { text: pct(r.average) }), h("td.num", { text: pct(r.recent_average) }),
-    h("td", { text: trendWord(r.trend_direction) }), h("td.num", { text: num(r.engagement) }),
-    h("td.num", { text: pct(r.attendance_percent) }),
-    h("td.num", { title: (r.open_alert_rules || []).join(", ") || null, text: alerts }),
-    h("td", { text: r.status || DASH }));
+    h("td", { "data-col": "risk_light" }, r.risk_light ? riskBadge(r.risk_light, probability) : DASH),
+    h("td.num", { "data-col": "average", text: pct(r.average) }),
+    h("td.num", { "data-col": "recent_average", text: pct(r.recent_average) }),
+    h("td", { "data-col": "trend_direction", text: trendWord(r.trend_direction) }),
+    h("td.num", { "data-col": "engagement", text: num(r.engagement) }),
+    h("td.num", { "data-col": "attendance_percent", text: pct(r.attendance_percent) }),
+    h("td.num", { "data-col": "open_alerts", title: (r.open_alert_rules || []).join(", ") || null, text: alerts }),
+    h("td", { "data-col": "status", text: r.status || DASH }));
+}
+
+// Columns no row has (an older server) are hidden rather than shown as a wall of dashes.
+function showKnownColumns(table, rows) {
+  const known = new Set(rows.flatMap((r) => Object.keys(r)));
+  table.querySelectorAll("th[data-sort], td[data-col]").forEach((cell) => {
+    const key = cell.dataset.sort || cell.dataset.col;
+    cell.hidden = key !== "name" && rows.length > 0 && !known.has(key);
+  });
 }
 
 export function roster({ sections, rules }) {
@@ -63,6 +75,7 @@ export function roster({ sections, rules }) {
       const page = await api(`/api/v1/sections/${id}/learners${query(params)}`);
       const rows = page.learners.filter((r) => keep(r, f)).sort(compare(state.sort, state.order));
       fill("roster-body", rows.length ? rows.map(rowOf) : h("tr", {}, h("td.empty", { colspan: 9, text: "No students match these filters." })));
+      showKnownColumns(el("roster-table"), page.learners);
       const next = page.next_cursor || null;
       state.cursors[state.index + 1] = next;
       el("roster-next").disabled = !next;
