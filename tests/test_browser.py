@@ -201,7 +201,9 @@ def test_roster_sorts_filters_and_drills_down(pages):
     assert len(_roster_names(page)) == 6
     _reload_roster(page, lambda: page.select_option("#roster-risk", "red"))
     risk_cells = page.locator("#roster-body td[data-col='risk_light']:visible").all_inner_texts()
-    assert all("At risk" in cell for cell in risk_cells), "a risk filter keeps only that risk (where the server says it)"
+    assert all("At risk" in cell for cell in risk_cells), (
+        "a risk filter keeps only that risk (where the server says it)"
+    )
     _reload_roster(page, lambda: page.select_option("#roster-section", "alg-1"))
     _reload_roster(page, lambda: page.select_option("#roster-risk", ""))
     save_screenshot(page, "educator-students-desktop")

@@ -21,6 +21,10 @@ from api.pages.security import safe_next
 from models import User, db
 
 PAGE_ROLES = ("learner", "educator", "admin")
+# Endpoints that answer with HTML for people (not part of the OpenAPI document).
+HTML_PAGES = frozenset(
+    f"pages.{name}" for name in ("login", "logout", "signin_help", "home", "dashboard", "learner_page")
+)
 WS_TOKEN_TTL = 300  # seconds; the page re-authenticates its socket with a fresh one before this ends
 
 

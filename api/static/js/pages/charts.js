@@ -90,12 +90,15 @@ export function barChart({ bars, label, max, height = 170, format = String, widt
 }
 
 // A compact line of weekly averages: [{label, value|null}]
-export function trendLine({ series, label, width = 432, height = 120 }) {
+export function trendLine({ series: all, label, width = 432, height = 120 }) {
   const root = frame(width, height, label);
+  const first = all.findIndex((s) => isNum(s.value));
+  const series = first > 0 ? all.slice(first) : all;  // weeks before the first score say nothing
   const known = series.filter((s) => isNum(s.value));
+  const floor = known.length ? Math.max(0, Math.floor((Math.min(...known.map((s) => s.value)) - 10) / 10) * 10) : 0;
   const scaleX = (i) => PAD.left + (i / Math.max(1, series.length - 1)) * (width - PAD.left - PAD.right);
-  const scaleY = (v) => 8 + (1 - v / 100) * (height - 8 - 22);
-  yAxis(root, scaleY, width, [0, 50, 100]);
+  const scaleY = (v) => 8 + (1 - (v - floor) / (100 - floor)) * (height - 8 - 22);
+  yAxis(root, scaleY, width, [floor, Math.round((floor + 100) / 2), 100]);
   let d = "";
   series.forEach((s, i) => {
     if (!isNum(s.value)) return;
