@@ -34,7 +34,9 @@ from tests.conftest import SECRET, base_config, wipe
 from tests.processes import service_env, start_worker, wait_until
 
 pytestmark = pytest.mark.integration
-AMIRA, DIEGO, BEN, ZOE = (learner_id(n) for n in ("Amira Haddad", "Diego Ramos", "Ben Carter", "Zoe Lindqvist"))
+AMIRA, DIEGO, BEN, ZOE, LEO = (
+    learner_id(n) for n in ("Amira Haddad", "Diego Ramos", "Ben Carter", "Zoe Lindqvist", "Leo Rossi")
+)
 ROLES = {EDUCATOR: "educator", ADMIN: "admin", AMIRA: "learner", DIEGO: "learner", "lms": "service"}
 
 
@@ -158,7 +160,8 @@ def test_educator_tabs_show_real_data(pages):
     page = pages.open(EDUCATOR)
     assert page.locator("#overview .cohort").count() == 2
     assert page.locator("#overview .cohort svg .bar").count() == 18, "grade bands A+..F of both sections"
-    assert page.locator("#attention .alert-item").count() >= 1, "who needs me now comes first"
+    assert page.locator("#attention .person").count() >= 1, "who needs me now comes first"
+    assert page.locator("#attention .person").first.get_attribute("data-learner") in (DIEGO, LEO)
     save_screenshot(page, "educator-overview-desktop")
     page.click("#tab-sections")
     assert page.locator("#sections-table tbody tr").count() == 2

@@ -1,11 +1,13 @@
 // The educator dashboard: who needs you now, then Overview / Sections / Subjects / Students / Alerts.
-import { alertQueue, alertItem } from "./alerts.js";
+import { alertQueue } from "./alerts.js";
 import { barChart, trendLine } from "./charts.js";
 import { connectLive } from "./live.js";
 import { roster } from "./roster.js";
 import { setupTabs } from "./tabs.js";
 import { eventText } from "./words.js";
-import { api, date, debounce, emptyState, errorState, fill, h, learnerLink, pct, ratioPct, RISK_WORDS } from "./util.js";
+import {
+  ago, api, date, debounce, emptyState, errorState, fill, h, learnerLink, NAMES, pct, ratioPct, RISK_WORDS, severityBadge,
+} from "./util.js";
 
 const SEVERITY_ORDER = { high: 0, medium: 1, low: 2 };
 const NARROW = window.matchMedia("(max-width: 600px)").matches;
@@ -15,6 +17,7 @@ export async function educatorPage() {
     api("/api/v1/sections").then((r) => r.sections).catch(() => []),
     api("/api/v1/alerts/rules").then((r) => r.rules).catch(() => []),
   ]);
+  await learnNames(sections);
   const queue = alertQueue({ rules, onChange: () => refreshAttention() });
   const students = roster({ sections, rules });
   const reports = {};
@@ -44,6 +47,28 @@ export async function educatorPage() {
   document.body.dataset.ready = "1";
 }
 
+// Names of the learners in the educator's sections, for alerts and the live feed.
+async function learnNames(sections) {
+  await Promise.all(sections.map(async (s) => {
+    try {
+      const page = await api(`/api/v1/sections/${encodeURIComponent(s.external_id)}/learners`);
+      page.learners.forEach((l) => { if (l.name) NAMES[l.external_id] = l.name; });
+    } catch (error) {
+      // names are a nicety: ids still identify everyone
+    }
+  }));
+}
+
+// One row per learner who needs attention: their most serious alert first, then what else is open.
+function personRow([learner, alerts]) {
+  const titles = [...new Set(alerts.map((a) => a.title))];
+  return h(`li.person.sev-${alerts[0].severity}`, { "data-learner": learner },
+    severityBadge(alerts[0].severity),
+    h("div.person-main", {}, h("strong", {}, learnerLink(learner)), h("span.person-why", { text: titles.join(" · ") })),
+    h("span.card-note", { text: `${alerts.length} open · ${ago(alerts[0].created_at)}` }),
+    h("a.btn.btn-small", { href: `/dashboard/learners/${encodeURIComponent(learner)}` }, "Review"));
+}
+
 async function attention(rules, reports) {
   const kinds = Object.fromEntries(rules.map((r) => [r.name, r.kind]));
   try {
@@ -59,10 +84,13 @@ async function attention(rules, reports) {
     document.getElementById("attention-note").textContent =
       `${urgent.length} open alert${urgent.length === 1 ? "" : "s"} · ${red} learner${red === 1 ? "" : "s"} at risk`;
     document.getElementById("alerts-count").textContent = urgent.length ? String(urgent.length) : "";
+    const people = new Map();
+    urgent.forEach((a) => people.set(a.learner, [...(people.get(a.learner) || []), a]));
+    const rows = [...people.entries()].sort((x, y) => SEVERITY_ORDER[x[1][0].severity] - SEVERITY_ORDER[y[1][0].severity] || y[1].length - x[1].length);
     fill("attention",
-      urgent.length ? h("ul.alert-list.compact", {}, urgent.slice(0, 5).map((a) => alertItem(a, { compact: true })))
+      rows.length ? h("ul.people", {}, rows.slice(0, 6).map(personRow))
         : emptyState("No open alerts. Nobody needs you urgently right now."),
-      urgent.length > 5 ? h("p", {}, h("a", { href: "#alerts", id: "see-all-alerts", text: `See all ${urgent.length} open alerts` })) : null,
+      urgent.length ? h("p.see-all", {}, h("a", { href: "#alerts", id: "see-all-alerts", text: `See all ${urgent.length} open alerts` })) : null,
       below.length ? h("p.below", {}, h("strong", { text: "Below the pass mark: " }),
         below.map((p, i) => [i ? ", " : "", learnerLink(p.learner), ` (${pct(p.average)})`])) : null);
     const link = document.getElementById("see-all-alerts");

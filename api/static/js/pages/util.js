@@ -142,8 +142,11 @@ export function trendWord(direction) {
   return { improving: "↗ improving", declining: "↘ declining", stable: "→ stable" }[direction] || DASH;
 }
 
+// Learner names the page has learned (from rosters), so ids read as people.
+export const NAMES = {};
+
 export function learnerLink(id, label) {
-  return h("a", { href: `/dashboard/learners/${encodeURIComponent(id)}`, text: label || id });
+  return h("a", { href: `/dashboard/learners/${encodeURIComponent(id)}`, text: label || NAMES[id] || id });
 }
 
 export function emptyState(text) {
