@@ -75,6 +75,8 @@ def save_screenshot(page, name: str) -> Path:
     """artifacts/screenshots/<name>.png; with LEARNPULSE_DOCS_SCREENSHOTS=1 also docs/screenshots/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    page.evaluate("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+    page.wait_for_timeout(100)  # the sticky header settles at the top before the full-page capture
     page.screenshot(path=str(path), full_page=True)
     if os.environ.get("LEARNPULSE_DOCS_SCREENSHOTS") == "1":
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)

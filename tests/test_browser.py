@@ -271,6 +271,7 @@ def test_refused_pages_show_nothing(pages):
 def test_admin_sees_health_statistics_and_thresholds(pages):
     page = pages.open(ADMIN)
     page.wait_for_selector("#health .check[data-check='database']")
+    assert page.locator("#periodic-jobs tbody tr").count() >= 2, "the last run of each periodic job"
     assert "ok" in page.inner_text("#health .check[data-check='worker'] .badge")
     page.wait_for_selector("#alert-stats .figure")
     page.select_option("#th-rule", "performance_decline")

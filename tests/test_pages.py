@@ -256,3 +256,20 @@ def test_flower_link_only_when_configured(make_app, school):
 
     assert "Flower" not in admin_page(make_app())
     assert 'href="https://flower.example/"' in admin_page(make_app(FLOWER_URL="https://flower.example/"))
+
+
+def test_admin_page_shows_the_periodic_jobs(client, school):
+    sign_in(client, school["root"])
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert 'id="periodic-jobs"' in html and 'data-job="performance"' in html
+    assert "never run" in html
+
+
+def test_pages_still_render_when_redis_is_down(make_app, school):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    with app.app_context():
+        client.get("/login", query_string={"token": token(school["root"])})
+        response = client.get("/dashboard")
+    assert response.status_code == 200
+    assert "last runs are unknown" in response.get_data(as_text=True)

@@ -7,7 +7,9 @@ calls them with the session cookie and its CSRF token), so a page and its JSON t
 from __future__ import annotations
 
 import time
+from typing import Any
 
+import redis
 from flask import current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -19,6 +21,7 @@ from api.errors import ApiError, error_response
 from api.pages import bp
 from api.pages.security import safe_next
 from models import User, db
+from services.sweeps import sweep_status
 
 PAGE_ROLES = ("learner", "educator", "admin")
 # Endpoints that answer with HTML for people (not part of the OpenAPI document).
@@ -100,6 +103,14 @@ def _shell(template: str, user: Principal, session: BrowserSession, **context) -
     )
 
 
+def _periodic_jobs() -> dict[str, dict[str, Any]] | None:
+    """Last run of each periodic sweep (what `flask monitoring status` prints); None if Redis is down."""
+    try:
+        return sweep_status()
+    except redis.RedisError:
+        return None
+
+
 @bp.get("/dashboard")
 def dashboard() -> ResponseReturnValue:
     """The signed-in user's own dashboard: learner, educator or admin."""
@@ -107,7 +118,8 @@ def dashboard() -> ResponseReturnValue:
     if signed_in is None:
         return redirect(url_for("pages.signin_help", next=request.full_path.rstrip("?")))
     user, session = signed_in
-    return _shell(f"dashboard_{user.role}.html", user, session)
+    extra = {"periodic_jobs": _periodic_jobs()} if user.role == "admin" else {}
+    return _shell(f"dashboard_{user.role}.html", user, session, **extra)
 
 
 @bp.get("/dashboard/learners/<external_id>")

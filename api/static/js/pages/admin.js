@@ -16,7 +16,7 @@ export async function adminPage() {
   await Promise.all([health(), stats(rules), thresholds(), alertList("admin-alerts", types)]);
   const refresh = debounce(() => { stats(rules); alertList("admin-alerts", types); }, 1500);
   connectLive({
-    path: "/ws/dashboard/",
+    path: "/ws/alerts/",
     onMessage: (message) => { if (message.type === "alert" || message.type === "alert_resolved") refresh(); },
     onResync: refresh,
   });

@@ -31,7 +31,7 @@ export async function educatorPage() {
   await Promise.all([queue.load(), attention(rules, reports)]);
   tabs.show(tabs.initial);
   connectLive({
-    path: "/ws/dashboard/",
+    path: `/ws/performance/${encodeURIComponent(document.body.dataset.user)}`,  // the sections' channels
     onMessage: (message) => {
       const data = message.data || {};
       if (message.type === "alert" || message.type === "alert_resolved") { queue.live(message); refreshAttention(); }

@@ -32,10 +32,8 @@ export async function learnerPage(body) {
     if (message.type === "metrics_update") refresh();
     if (message.type === "alert" || message.type === "alert_resolved") loadAlerts(id, kinds, you);
   };
-  const live = you
-    ? { path: "/ws/dashboard/" }
-    : { path: "/ws", channels: [`learner:${id}`] };
-  connectLive({ ...live, onMessage, onResync: refresh });
+  // The page loads everything over REST, so it follows the learner's channel without initial data.
+  connectLive({ path: "/ws", channels: [`learner:${id}`], onMessage, onResync: refresh });
   document.body.dataset.ready = "1";
 }
 

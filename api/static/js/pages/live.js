@@ -16,17 +16,23 @@ function showStatus(status, detail) {
   if (!el) return;
   const state = navigator.onLine === false ? "offline" : status;
   el.dataset.state = state;
-  el.querySelector(".live-text").textContent = WORDS[state] || state;
+  const idle = state === "refused" && detail && detail.code === 4404;  // e.g. an educator with no sections yet
+  el.querySelector(".live-text").textContent = idle ? "Nothing live yet" : WORDS[state] || state;
   const why = detail && (detail.reason || detail.why);
   el.title = state === "open" ? "Updates arrive as they happen" : why ? `Live updates paused: ${why}` : "";
 }
+
+let current = null;
 
 // The session cookie is HttpOnly: ask the server for a short-lived token for the socket's auth message.
 async function fetchToken() {
   const response = await fetch("/session/ws-token", {
     method: "POST", headers: { "X-CSRF-Token": CSRF, Accept: "application/json" }, credentials: "same-origin",
   });
-  if (response.status === 401) sessionEnded();
+  if (response.status === 401) {
+    sessionEnded();
+    if (current) current.close();  // no point retrying until the user signs in again
+  }
   if (!response.ok) throw new Error(`token refused (${response.status})`);
   return response.json();
 }
@@ -65,6 +71,7 @@ export function connectLive({ path = "/ws/dashboard/", channels = [], onMessage,
   window.addEventListener("offline", () => showStatus("offline"));
   window.addEventListener("online", () => showStatus(live.status));
   window.addEventListener("pagehide", () => live.close());
+  current = live;
   window.lpLive = live;  // for debugging from the console and for the browser tests
   return live;
 }
