@@ -24,11 +24,11 @@ from tests.browser_site import (
     DESKTOP,
     EXPECTED_CONSOLE,
     PHONE,
+    Browsing,
     Site,
     now,
     private_redis,
     save_screenshot,
-    token,
 )
 from tests.conftest import SECRET, base_config, wipe
 from tests.processes import service_env, start_worker, wait_until
@@ -105,37 +105,9 @@ def browser():
         launched.close()
 
 
-class Browsing:
-    """Signed-in pages of one test, each with its console errors collected."""
-
-    def __init__(self, browser, site: Site) -> None:
-        self.browser, self.site, self.contexts, self.errors = browser, site, [], []
-
-    def open(self, user: str, path: str = "/dashboard", viewport: dict | None = None, ready: bool = True):
-        context = self.browser.new_context(viewport=viewport or DESKTOP)
-        self.contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda m: m.type == "error" and self.errors.append(f"{page.url}: {m.text}"))
-        page.on("pageerror", lambda e: self.errors.append(f"{page.url}: {e}"))
-        page.goto(f"{self.site.url}/login?token={token(user, ROLES[user])}&next={path}")
-        assert "token=" not in page.url
-        if ready:
-            page.wait_for_selector("body[data-ready='1']", timeout=20000)
-            page.wait_for_selector("#live-indicator[data-state='open']", timeout=10000)
-        return page
-
-    def assert_clean(self, *allowed: str) -> None:
-        unexpected = [e for e in self.errors if not any(a in e for a in allowed)]
-        assert not unexpected, "console errors:\n" + "\n".join(unexpected)
-
-    def close(self) -> None:
-        for context in self.contexts:
-            context.close()
-
-
 @pytest.fixture
 def pages(browser, site) -> Iterator[Browsing]:
-    browsing = Browsing(browser, site)
+    browsing = Browsing(browser, site, ROLES)
     yield browsing
     browsing.close()
 

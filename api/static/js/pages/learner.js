@@ -5,7 +5,7 @@ import { alertItem, setupDialog } from "./alerts.js";
 import { learnerDetails } from "./learner_detail.js";
 import { learnerWording, factorText, eventText, plain, RISK_SENTENCE } from "./words.js";
 import {
-  api, date, debounce, emptyState, errorState, fill, h, isNum, num, pct, query, ratioPct, riskBadge, severityBadge,
+  api, date, debounce, emptyState, errorState, fill, h, isNum, num, pct, query, ratioPct, riskBadge,
 } from "./util.js";
 
 export async function learnerPage(body) {
@@ -148,7 +148,7 @@ async function loadAlerts(id, kinds, you) {
       const kind = kinds[a.rule] || "alert";
       const words = you ? learnerWording(a, kind) : { title: a.title, text: plain(a.message) };
       return h(`li.alert-item.kind-${kind}`, { "data-alert-id": a.id },
-        h("div.alert-head", {}, kind === "achievement" ? h("span.badge.achievement", { text: "achievement" }) : severityBadge(a.severity),
+        h("div.alert-head", {}, kind === "achievement" ? h("span.badge.achievement", { text: "achievement" }) : h("span.badge.tip", { text: "tip" }),
           h("strong", { text: words.title })),
         h("p", { text: words.text }), h("p.card-note", { text: `${date(a.created_at)} · ${a.status}` }));
     })));
