@@ -47,7 +47,7 @@ export function plain(text) {
 // What a learner reads about their own alert or achievement.
 export function learnerWording(alert, kind) {
   if (kind === "achievement") return { title: `Well done: ${alert.title}`, text: achievementText(alert) };
-  return { title: alert.title, text: (alert.recommendations || [])[0] ? `Tip: ${learnerTip(alert)}` : plain(alert.message) };
+  return { title: alert.title, text: learnerTip(alert) };
 }
 
 function achievementText(alert) {
@@ -59,13 +59,13 @@ function achievementText(alert) {
 
 function learnerTip(alert) {
   const tips = {
-    performance_decline: "go back over your last assessments, and ask your teacher for a revision session.",
-    declining_trend: "your last scores went down; revisit the basics of the current module.",
-    baseline_decline: "your scores are lower than usual for you. Is something getting in the way?",
-    engagement_drop: "a little every day helps: try a short session today.",
-    completion_stagnation: "pick up where you left off and finish the next module.",
-    low_consistency: "regular short sessions beat long irregular ones.",
-    at_risk: "talk to your teacher about a plan for the next weeks.",
+    performance_decline: "Go back over your last assessments, and ask your teacher for a revision session.",
+    declining_trend: "Your last scores went down; revisit the basics of the current module.",
+    baseline_decline: "Your scores are lower than usual for you. Is something getting in the way?",
+    engagement_drop: "A little every day helps: try a short session today.",
+    completion_stagnation: "Pick up where you left off and finish the next module.",
+    low_consistency: "Regular short sessions beat long irregular ones.",
+    at_risk: "Talk to your teacher about a plan for the next weeks.",
   };
   return tips[alert.rule] || plain(alert.message);
 }
