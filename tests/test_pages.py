@@ -90,6 +90,10 @@ def test_login_sets_a_session_cookie_bounded_by_the_token(client, school):
 def test_login_over_https_sets_a_secure_cookie(client, school):
     response = client.get("/login", query_string={"token": token(school["amy"])}, base_url="https://localhost")
     assert session_cookie(response)[COOKIE_NAME]["secure"] is True
+    proxied = client.get(
+        "/login", query_string={"token": token(school["amy"])}, headers={"X-Forwarded-Proto": "https"}
+    )  # TLS ended at the load balancer (Heroku-style)
+    assert session_cookie(proxied)[COOKIE_NAME]["secure"] is True
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,13 @@ class BrowserSession:
     csrf: str
 
 
+def _https() -> bool:
+    """Was the page asked for over HTTPS? Also behind a TLS-terminating proxy (X-Forwarded-Proto): the
+    header only ever adds the Secure flag, which cannot weaken anything, so it need not be trusted."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return request.is_secure or forwarded == "https" or bool(current_app.config.get("SESSION_COOKIE_SECURE"))
+
+
 def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
@@ -47,7 +54,7 @@ def start_session(response: Response, sub: str, role: str, exp: float) -> Browse
         max_age=max(0, int(exp - time.time())),
         expires=int(exp),
         path="/",
-        secure=request.is_secure,
+        secure=_https(),
         httponly=True,
         samesite="Lax",
     )
@@ -56,7 +63,7 @@ def start_session(response: Response, sub: str, role: str, exp: float) -> Browse
 
 def end_session(response: Response) -> None:
     """Clear the session cookie."""
-    response.delete_cookie(COOKIE_NAME, path="/", secure=request.is_secure, httponly=True, samesite="Lax")
+    response.delete_cookie(COOKIE_NAME, path="/", secure=_https(), httponly=True, samesite="Lax")
 
 
 def read_session() -> BrowserSession | None:
