@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import requests
@@ -189,6 +190,9 @@ def test_roster_sorts_filters_and_drills_down(pages):
     page.wait_for_selector("#grades tbody tr")
     page.wait_for_selector("#attendance tbody tr")
     assert page.locator("a[href$='/report.pdf']").count() == 1
+    page.fill("#deadline", (now() + timedelta(days=60)).date().isoformat())
+    page.click("#deadline-form button")
+    assert "chance to finish by" in page.locator("#courses .chance").first.inner_text(timeout=10000)
     save_screenshot(page, "learner-detail-desktop")
     save_screenshot(pages.open(EDUCATOR, f"/dashboard/learners/{DIEGO}", viewport=PHONE), "learner-detail-phone")
     pages.assert_clean()
