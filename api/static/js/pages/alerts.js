@@ -8,7 +8,7 @@ export function alertItem(a, options = {}) {
   const canAck = a.status === "open" && document.getElementById("ack-dialog");
   return h(`li.alert-item.sev-${a.severity}.status-${a.status}`, { "data-alert-id": a.id, "data-status": a.status },
     h("div.alert-head", {}, severityBadge(a.severity), h("strong", { text: a.title }),
-      h("span.alert-who", {}, "· ", a.learner ? learnerLink(a.learner) : "—")),
+      options.ownPage ? null : h("span.alert-who", {}, "· ", a.learner ? learnerLink(a.learner) : "—")),
     options.compact ? null : h("p", { text: plain(a.message) }),
     !options.compact && a.recommendations && a.recommendations.length
       ? h("p.card-note", { text: `Suggested: ${a.recommendations.join("; ")}` }) : null,
@@ -41,7 +41,7 @@ export function setupDialog() {
     button.disabled = true;
     try {
       const updated = await api(`/api/v1/alerts/${id}/acknowledge`, { method: "POST", json: note ? { note } : {} });
-      document.querySelectorAll(`[data-alert-id="${id}"]`).forEach((el) => el.replaceWith(alertItem(updated)));
+      document.querySelectorAll(`[data-alert-id="${id}"]`).forEach((el) => el.replaceWith(alertItem(updated, { ownPage: !el.querySelector(".alert-who") })));
       dialog.close();
       onAcknowledged(updated);
     } catch (error) {

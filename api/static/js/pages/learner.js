@@ -141,7 +141,7 @@ async function loadAlerts(id, kinds, you) {
     if (!page.alerts.length) { fill("learner-alerts", emptyState(you ? "Nothing to flag right now." : "No open alerts.")); return; }
     if (!you) {
       setupDialog();
-      fill("learner-alerts", h("ul.alert-list", {}, page.alerts.map((a) => alertItem(a))));
+      fill("learner-alerts", h("ul.alert-list", {}, page.alerts.map((a) => alertItem(a, { ownPage: true }))));
       return;
     }
     fill("learner-alerts", h("ul.alert-list.compact", {}, page.alerts.map((a) => {
