@@ -84,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     from api.events import bp as events_bp
     from api.health import bp as health_bp
     from api.learners import bp as learners_bp
+    from api.pages import bp as pages_bp
     from api.realtime import bp as realtime_bp
     from api.school import bp as school_bp
 
@@ -92,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(realtime_bp)
     app.register_blueprint(docs_bp)
+    app.register_blueprint(pages_bp)
     register_error_handlers(app)
 
 

@@ -73,6 +73,7 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_WEBSOCKET": "120 per minute",  # per IP address: WebSocket connection attempts
     # Browser origins allowed to call the REST API from another site (CORS); empty: none.
     "CORS_ALLOWED_ORIGINS": (),
+    "FLOWER_URL": "",  # where admins find Flower (the Celery monitor); the admin page links it when set
 }
 RATE_LIMIT_SETTINGS = (
     "RATE_LIMIT_INGEST",
@@ -149,6 +150,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "WS_QUEUE_SIZE": _int(env, "WS_QUEUE_SIZE"),
         "CORS_ALLOWED_ORIGINS": _origins(env, "CORS_ALLOWED_ORIGINS"),
         **_rate_limits(env),
+        "FLOWER_URL": env.get("FLOWER_URL", "").strip(),
     }
     if embedded:
         db_file = instance_path / "learnpulse.db"

@@ -230,6 +230,15 @@ def _paths() -> dict[str, Any]:
             )
         },
         "/api/v1/me": {"get": _op("The authenticated user", "any")},
+        "/session/ws-token": {
+            "post": _op(
+                "A short-lived bearer token for the signed-in browser's WebSocket auth message "
+                "(session cookie and X-CSRF-Token header; see README, Dashboards)",
+                "a browser session",
+                public=True,
+                responses={"200": {"description": "token, expires_at, expires_in"}, "401": ERROR, "403": ERROR},
+            )
+        },
         "/api/v1/events": {
             "post": _op(
                 f"Store one event or a batch of up to {MAX_BATCH}, all-or-nothing",

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.routing import Rule
+
+from api.auth.session import read_session
 
 INGEST_PATHS = ("/api/v1/events", "/api/v1/attendance", "/api/v1/exams/<external_id>/grades")
 
@@ -25,8 +27,8 @@ def credential_key() -> str:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:32]
-    user = session.get("user_id") if current_app.secret_key else None
-    return f"session:{user}" if user else "ip:" + get_remote_address()
+    browser = read_session()
+    return f"session:{browser.sub}" if browser else "ip:" + get_remote_address()
 
 
 def address_key() -> str:

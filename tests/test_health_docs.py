@@ -6,6 +6,8 @@ import re
 
 from flask import Flask
 
+from api.pages.routes import HTML_PAGES
+
 
 def test_health_reports_each_dependency(client):
     response = client.get("/health")
@@ -25,7 +27,7 @@ def test_health_is_503_when_redis_is_down(make_app):
 def _flask_routes(app: Flask) -> set[tuple[str, str]]:
     routes = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.rule == "/docs":
+        if rule.endpoint == "static" or rule.rule == "/docs" or rule.endpoint in HTML_PAGES:
             continue
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
         routes |= {(method.lower(), path) for method in rule.methods - {"HEAD", "OPTIONS"}}

@@ -1,4 +1,5 @@
-"""Authentication for every request: the bearer token names an active user whose role still matches."""
+"""Authentication for every request: the bearer token (or, for browsers, the session cookie) names an
+active user whose role still matches."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 from flask import current_app, g, request
 
+from api.auth.session import SAFE_METHODS, BrowserSession, csrf_ok, has_session_cookie, read_session
 from api.auth.tokens import TokenError, decode_token
 from api.errors import ApiError
 from models import User, db
@@ -38,10 +40,16 @@ def authenticate(token: str) -> tuple[Principal, float]:
         claims = decode_token(current_app.config["SECRET_KEY"], token)
     except TokenError as exc:
         raise ApiError(401, str(exc), "invalid_token") from exc
-    row = db.session.execute(_PRINCIPAL_QUERY, {"sub": claims["sub"], "role": claims["role"]}).first()
+    return principal_for(claims["sub"], claims["role"]), float(claims["exp"])
+
+
+def principal_for(sub: str, role: str, code: str = "invalid_token") -> Principal:
+    """The active user with this external id and role; 401 if there is none (deactivated, re-roled)."""
+    row = db.session.execute(_PRINCIPAL_QUERY, {"sub": sub, "role": role}).first()
     if row is None:
-        raise ApiError(401, "token does not name an active user with that role", "invalid_token")
-    return Principal(*row), float(claims["exp"])
+        what = "token" if code == "invalid_token" else "session"
+        raise ApiError(401, f"{what} does not name an active user with that role", code)
+    return Principal(*row)
 
 
 def principal_from_token(token: str) -> Principal:
@@ -58,6 +66,24 @@ def bearer_token() -> str:
     return token.strip()
 
 
+def session_principal(session: BrowserSession) -> Principal:
+    """The browser session's user, by the same rules as a bearer token's."""
+    return principal_for(session.sub, session.role, "invalid_session")
+
+
+def request_principal() -> Principal:
+    """The bearer token when one is sent (exactly as before); otherwise the browser session cookie,
+    which must carry the session's CSRF token on any request that can change state."""
+    if request.headers.get("Authorization") or not has_session_cookie():
+        return principal_from_token(bearer_token())
+    session = read_session()
+    if session is None:
+        raise ApiError(401, "your session has expired or is not valid: sign in again", "invalid_session")
+    if request.method not in SAFE_METHODS and not csrf_ok(session):
+        raise ApiError(403, "send the page's CSRF token in the X-CSRF-Token header", "csrf_failed")
+    return session_principal(session)
+
+
 def current_user() -> Principal:
     """The authenticated caller of this request."""
     return g.current_user
@@ -69,7 +95,7 @@ def require_auth(*roles: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(*args, **kwargs):
-            user = principal_from_token(bearer_token())
+            user = request_principal()
             if roles and user.role not in roles:
                 raise ApiError(403, f"this endpoint is for the {', '.join(roles)} role(s), not {user.role}")
             g.current_user = user
