@@ -13,7 +13,7 @@ from models.base import db, utcnow
 from models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Module, Section, Subject
 from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, Event
 from models.learning import RiskModelVersion, SkillMastery, SkillModel
-from models.metrics import CohortSnapshot, LearnerCounters, MetricSnapshot
+from models.metrics import CohortSnapshot, LearnerCounters, LearnerStanding, MetricSnapshot
 from models.school import Attendance, Exam, Grade
 from models.users import ROLES, User
 
@@ -36,6 +36,7 @@ __all__ = [
     "Exam",
     "Grade",
     "LearnerCounters",
+    "LearnerStanding",
     "MetricSnapshot",
     "Module",
     "RiskModelVersion",

@@ -22,6 +22,7 @@ from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
 from services.model_training import current_risk_model
 from services.publisher import audience, publish
+from services.standings import refresh_open_alerts, write_standings
 from services.thresholds import resolve_thresholds
 
 SWEEPS = ("performance", "engagement", "velocity")
@@ -110,6 +111,7 @@ def evaluate_rules(
     if dry_run:
         db.session.rollback()
         return stats
+    refresh_open_alerts([row["learner_id"] for row in created + resolved])  # the roster's alert columns
     db.session.commit()
     stats.created, stats.resolved = len(created), len(resolved)
     _publish_alerts(created, resolved)
@@ -190,6 +192,7 @@ def store_snapshots(
             row["completion"] = completion.get(i, [])
         rows.append({"learner_id": learner, "taken_at": now, "metrics": row})
     db.session.execute(sa.insert(MetricSnapshot.__table__), rows)
+    write_standings(ids, inputs, now)  # the roster reads these instead of recomputing
     db.session.commit()
     if publish_updates:
         channels, names = audience(redis_client(), ids, admin=False)
