@@ -43,8 +43,8 @@ def risk_levels(probability: np.ndarray, has_data: np.ndarray) -> list[int | Non
 def write_standings(ids: Sequence[int], inputs: RuleInputs, now: datetime) -> None:
     """Upsert the metric columns for learners in sorted id order (the order `inputs` was built in)."""
     m = inputs.metrics
-    # Grey: nothing the model can read (no score and never active) means the probability is only the prior.
-    has_data = (m.assessments > 0) | np.isfinite(m.days_since_activity)
+    # Grey: no score, never active and no attendance record: the probability would rest on absence alone.
+    has_data = (m.assessments > 0) | np.isfinite(m.days_since_activity) | np.isfinite(m.attendance_percent)
     levels = risk_levels(inputs.risk_probability, has_data)
     rows = [
         {
