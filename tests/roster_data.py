@@ -44,6 +44,11 @@ def planted_events(i: int) -> list[dict[str, Any]]:
     if pattern != "none" or i % 8 == 3:  # some no-score learners are still active (not grey)
         events += [{"learner": learner, "kind": "activity", "occurred_at": at(d)} for d in range(i % 3 + 1)]
     statuses = ["present", "present", "absent" if i % 2 else "present", "late"]
+    if i == 0:  # course work, for the completion forecast
+        events += [
+            {"learner": learner, "kind": "module_completed", "module": f"m{m}", "occurred_at": at(9 - 3 * m)}
+            for m in range(2)
+        ]
     events += [
         {
             "learner": learner,
@@ -74,6 +79,10 @@ def plant_section(client, service, learners: int = 24) -> dict[str, Any]:
             f"/api/v1/sections/{section}", json={"name": section.upper(), "educator": educator}, headers=service
         )
         assert put.status_code == 201, put.json
+    client.put("/api/v1/courses/c1", json={"title": "Algebra"}, headers=service)
+    for m in range(4):
+        module = {"course": "c1", "title": f"Unit {m}", "position": m}
+        assert client.put(f"/api/v1/modules/m{m}", json=module, headers=service).status_code == 201
     for i in range(learners):
         create_user(f"l{i:02d}", "learner", learner_name(i))
     zed = create_user("zed", "learner", "Zed")
