@@ -89,3 +89,14 @@ class LearnerStanding(db.Model):
     open_alert_rules: Mapped[str] = mapped_column(sa.String(1000), default="", server_default="")
     metrics_at: Mapped[datetime | None] = mapped_column(Moment)  # when the figures were computed
     updated_at: Mapped[datetime] = mapped_column(Moment, default=utcnow)
+
+
+class SectionSummary(db.Model):
+    """A section's latest cohort summary, refreshed by the worker after evaluations (throttled), so a
+    dashboard's first screen reads one row per section instead of recomputing the cohort."""
+
+    __tablename__ = "section_summaries"
+
+    section_id: Mapped[int] = mapped_column(sa.ForeignKey("sections.id", ondelete="CASCADE"), primary_key=True)
+    summary: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    updated_at: Mapped[datetime] = mapped_column(Moment, default=utcnow)

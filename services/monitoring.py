@@ -20,6 +20,7 @@ from models import CohortSnapshot, Course, Enrollment, MetricSnapshot, Module, S
 from services.alerting import sync_rule
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
+from services.cohorts import PASS_MARK, refresh_sections_of, store_summaries
 from services.model_training import current_risk_model
 from services.publisher import audience, publish
 from services.standings import refresh_open_alerts, write_standings
@@ -204,6 +205,8 @@ def store_snapshots(
                 for channel in channels.get(row["learner_id"], [])
             ],
         )
+    if kind == "event":  # after publishing: dashboards' cohort summaries follow new events (throttled)
+        refresh_sections_of(ids)
     return len(rows)
 
 
@@ -223,5 +226,7 @@ def store_cohort_snapshots(pass_mark: float = 60.0) -> int:
         members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
         summary = cohort_report(members, pass_mark, [course_id] if course_id else None)
         db.session.add(CohortSnapshot(section_id=section_id, taken_at=now, summary=summary))
+        if pass_mark == PASS_MARK:
+            store_summaries({section_id: summary}, now)  # also the dashboards' latest summary
     db.session.commit()
     return len(sections)

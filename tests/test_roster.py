@@ -44,16 +44,16 @@ def sort_key(row: dict, sort: str):
     return value
 
 
-@pytest.mark.parametrize("sort", [s for s in SORT_COLUMNS if s != "id"])
-@pytest.mark.parametrize("order", ["asc", "desc"])
-def test_every_column_sorts_both_ways_and_paging_visits_everyone_once(client, planted, sort, order):
-    rows = walk(client, planted["ted"], f"{ROSTER}?sort={sort}&order={order}", limit=5)
-    assert sorted(r["external_id"] for r in rows) == [f"l{i:02d}" for i in range(LEARNERS)]
-    keys = [sort_key(r, sort) for r in rows]
-    present = [k for k in keys if k is not None]
-    assert keys == present + [None] * (len(keys) - len(present)), "learners without a value come last"
-    assert present == sorted(present, reverse=order == "desc")
-    assert len(set(present)) < len(present) or sort == "external_id", "the planted data has ties to page through"
+def test_every_column_sorts_both_ways_and_paging_visits_everyone_once(client, planted):
+    for sort in (s for s in SORT_COLUMNS if s != "id"):
+        for order in ("asc", "desc"):
+            rows = walk(client, planted["ted"], f"{ROSTER}?sort={sort}&order={order}", limit=5)
+            assert sorted(r["external_id"] for r in rows) == [f"l{i:02d}" for i in range(LEARNERS)], (sort, order)
+            keys = [sort_key(r, sort) for r in rows]
+            present = [k for k in keys if k is not None]
+            assert keys == present + [None] * (len(keys) - len(present)), f"{sort}: no value comes last"
+            assert present == sorted(present, reverse=order == "desc"), (sort, order)
+            assert len(set(present)) < len(present) or sort == "external_id", f"{sort}: the data has ties"
 
 
 def test_values_agree_with_the_learner_analytics(client, planted):
@@ -105,24 +105,24 @@ def test_risk_and_search_filters(client, planted):
     assert walk(client, planted["ted"], f"{ROSTER}?q=100%25", limit=10) == []  # % is a literal, not a wildcard
 
 
-@pytest.mark.parametrize(
-    "query, name",
-    [
-        ("sortt=name", "sortt"),
-        ("sort=email", "sort"),
-        ("order=up", "order"),
-        ("risk=blue", "risk"),
-        ("rule=nope", "rule"),
-        ("limit=0", "limit"),
-        ("cursor=garbage!", "cursor"),
-        ("page=2", "page"),
-    ],
-)
-def test_bad_or_unknown_parameters_are_400_naming_them(client, planted, query, name):
-    for url in (ROSTER, "/api/v1/learners"):
-        response = client.get(f"{url}?{query}", headers=planted["ted"])
-        assert response.status_code == 400, (url, response.json)
-        assert response.json["error"]["details"][0]["path"] == name
+BAD_QUERIES = [
+    ("sortt=name", "sortt"),
+    ("sort=email", "sort"),
+    ("order=up", "order"),
+    ("risk=blue", "risk"),
+    ("rule=nope", "rule"),
+    ("limit=0", "limit"),
+    ("cursor=garbage!", "cursor"),
+    ("page=2", "page"),
+]
+
+
+def test_bad_or_unknown_parameters_are_400_naming_them(client, planted):
+    for query, name in BAD_QUERIES:
+        for url in (ROSTER, "/api/v1/learners"):
+            response = client.get(f"{url}?{query}", headers=planted["ted"])
+            assert response.status_code == 400, (url, query, response.json)
+            assert response.json["error"]["details"][0]["path"] == name
 
 
 def test_a_cursor_only_fits_its_own_sort(client, planted):
@@ -165,3 +165,24 @@ def test_standings_follow_new_events(client, planted, service):
     evaluate_like_the_worker([learner.id])
     [row] = client.get(f"{ROSTER}?q=l02", headers=planted["ted"]).json["learners"]
     assert row["average"] == pytest.approx((70 * 5 + 10) / 6, abs=0.01) and row["trend_direction"] == "declining"
+
+
+def test_section_summaries_are_stored_by_the_worker_and_throttled(client, planted):
+    from datetime import timedelta
+
+    from models import Section, SectionSummary, User, db
+    from services.cohorts import refresh_sections_of, section_summaries
+
+    s1 = db.session.scalar(db.select(Section).where(Section.external_id == "s1"))
+    stored = db.session.get(SectionSummary, s1.id)
+    assert stored is not None, "the event path stored the section's summary"
+    live = client.get("/api/v1/sections/s1/analytics", headers=planted["ted"]).json
+    for key in ("learners", "average", "pass_rate", "attendance_percent", "risk", "grade_distribution"):
+        assert stored.summary[key] == live[key], key
+    ids = list(db.session.scalars(db.select(User.id).where(User.role == "learner")))
+    assert refresh_sections_of(ids) == 0  # both sections were refreshed moments ago
+    assert refresh_sections_of(ids, interval=timedelta(0)) == 2
+    db.session.delete(db.session.get(SectionSummary, s1.id))
+    db.session.commit()
+    assert section_summaries([(s1.id, None)])[s1.id]["learners"] == 24  # computed once when missing
+    assert db.session.get(SectionSummary, s1.id) is not None

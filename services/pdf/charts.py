@@ -53,17 +53,8 @@ def scores_chart(labels: Sequence[str], percents: Sequence[float], pass_mark: fl
         chart.bars[(0, i)].fillColor = LIGHT_COLORS[light]
     y = chart.y + chart.height * pass_mark / 100
     drawing.add(Line(chart.x, y, chart.x + chart.width, y, strokeColor=MUTED, strokeWidth=0.8, strokeDashArray=[3, 2]))
-    drawing.add(
-        String(
-            chart.x + chart.width - 2,
-            y + 2,
-            f"pass mark {pass_mark:.0f}%",
-            fontName=FONT,
-            fontSize=6.5,
-            fillColor=MUTED,
-            textAnchor="end",
-        )
-    )
+    label = f"pass {pass_mark:.0f}%"
+    drawing.add(String(chart.x + chart.width + 4, y - 2, label, fontName=FONT, fontSize=7, fillColor=MUTED))
     return drawing
 
 
