@@ -147,8 +147,8 @@ def section_learners(section_id: str):
     return {
         "section": section.external_id,
         "learners": [
-            {"external_id": user.external_id, "name": user.name, "status": status, **standing_json(standing)}
-            for user, standing, status in rows
+            {"external_id": row.external_id, "name": row.name, "status": row.status, **standing_json(row)}
+            for row in rows
         ],
         "next_cursor": next_cursor,
     }

@@ -105,8 +105,8 @@ def section_export(section_id: str) -> Response:
     section = readable_section(current_user(), section_id)
     query = roster_query(paged=False)
     rows = (
-        [user.external_id, user.name, status, *standing_json(standing).values()]
-        for user, standing, status in iter_roster(section_roster(section.id), query)
+        [row.external_id, row.name, row.status, *standing_json(row).values()]
+        for row in iter_roster(section_roster(section.id), query)
     )
     return csv_response(ROSTER_COLUMNS, rows, "roster", section.external_id)
 

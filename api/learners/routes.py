@@ -47,9 +47,9 @@ def list_learners():
         query = replace(query, after=(before, before))
     rows, next_cursor = roster_page(learner_roster(_visible_learners()), query)
     return {
-        "learners": [{**user_json(user), **standing_json(standing)} for user, standing in rows],
+        "learners": [{**user_json(row), **standing_json(row)} for row in rows],
         "next_cursor": next_cursor,
-        "next_before": rows[-1][0].id if next_cursor and query.sort == "id" and query.descending else None,
+        "next_before": rows[-1].id if next_cursor and query.sort == "id" and query.descending else None,
     }
 
 

@@ -111,8 +111,8 @@ def section_pdf(section: Section, query: RosterQuery, pass_mark: float) -> bytes
     generated = datetime.now(UTC)
     cohort = cohort_report(section_members(section.id), pass_mark, [section.course_id] if section.course_id else None)
     rows = [
-        {"external_id": user.external_id, "name": user.name, "status": status, **standing_json(standing)}
-        for user, standing, status in iter_roster(section_roster(section.id), query)
+        {"external_id": row.external_id, "name": row.name, "status": row.status, **standing_json(row)}
+        for row in iter_roster(section_roster(section.id), query)
     ]
     story = [
         *_summary(cohort, section_light_counts(section.id)["grey"]),
