@@ -186,3 +186,15 @@ def test_section_summaries_are_stored_by_the_worker_and_throttled(client, plante
     db.session.commit()
     assert section_summaries([(s1.id, None)])[s1.id]["learners"] == 24  # computed once when missing
     assert db.session.get(SectionSummary, s1.id) is not None
+
+
+def test_standings_command_fills_rows_after_an_upgrade(client, planted, runner):
+    from models import LearnerStanding, db
+
+    db.session.execute(db.delete(LearnerStanding))
+    db.session.commit()
+    assert {r["risk_light"] for r in walk(client, planted["ted"], ROSTER, limit=100)} == {"grey"}
+    result = runner.invoke(args=["monitoring", "standings"])
+    assert result.exit_code == 0 and f"{LEARNERS + 1} learners refreshed" in result.output, result.output
+    rows = walk(client, planted["ted"], ROSTER, limit=100)
+    assert sum(r["risk_light"] != "grey" for r in rows) > LEARNERS // 2 and sum(r["open_alerts"] for r in rows) > 0
