@@ -40,51 +40,52 @@ ORDER BY s.risk_probability DESC NULLS LAST, u.id DESC LIMIT %(limit)s
 """
 
 
+def standing_rows(ids: list[int], now: datetime, rng: np.random.Generator) -> list[dict]:
+    """learner_standings rows as the worker would write them; 5% without figures (grey, NULLs last)."""
+    probability = rng.beta(2, 5, len(ids))
+    graded = rng.random(len(ids)) > 0.05
+    return [
+        {
+            "learner_id": learner,
+            "average": round(float(rng.normal(70, 12)), 2) if graded[i] else None,
+            "recent_average": round(float(rng.normal(70, 14)), 2) if graded[i] else None,
+            "trend_direction": int(rng.integers(-1, 2)) if graded[i] else None,
+            "engagement": round(float(rng.uniform(0, 100)), 1),
+            "attendance_percent": round(float(rng.uniform(60, 100)), 1),
+            "risk_level": int(np.searchsorted((0.3, 0.6), probability[i], side="right")) if graded[i] else None,
+            "risk_probability": round(float(probability[i]), 4) if graded[i] else None,
+            "open_alerts": int(rng.poisson(0.4)),
+            "open_alert_rules": "",
+            "metrics_at": now,
+            "updated_at": now,
+        }
+        for i, learner in enumerate(ids)
+    ]
+
+
 def populate(app, sections: int, per_section: int, seed: int = 7) -> int:
     """Sections, learners, enrollments and standings rows; returns the benchmarked section's id."""
     from models import Enrollment, LearnerStanding, Section, User, db  # noqa: PLC0415
 
-    rng = np.random.default_rng(seed)
-    now = datetime.now(UTC)
+    n = sections * per_section
     with app.app_context():
         db.session.add(User(external_id="teacher", role="educator", name="Teacher"))
         db.session.commit()
         educator = db.session.scalar(sa.select(User.id).where(User.external_id == "teacher"))
-        db.session.execute(
-            sa.insert(Section),
-            [{"external_id": f"s{k}", "name": f"Section {k}", "educator_id": educator} for k in range(sections)],
-        )
-        n = sections * per_section
-        db.session.execute(
-            sa.insert(User), [{"external_id": f"l{i:06d}", "role": "learner", "name": f"Learner {i}"} for i in range(n)]
-        )
+        sections_rows = [
+            {"external_id": f"s{k}", "name": f"Section {k}", "educator_id": educator} for k in range(sections)
+        ]
+        db.session.execute(sa.insert(Section), sections_rows)
+        learners = [{"external_id": f"l{i:06d}", "role": "learner", "name": f"Learner {i}"} for i in range(n)]
+        db.session.execute(sa.insert(User), learners)
         ids = list(db.session.scalars(sa.select(User.id).where(User.role == "learner").order_by(User.id)))
         section_ids = list(db.session.scalars(sa.select(Section.id).order_by(Section.id)))
         db.session.execute(
             sa.insert(Enrollment),
             [{"learner_id": ids[i], "section_id": section_ids[i // per_section], "status": "active"} for i in range(n)],
         )
-        probability = rng.beta(2, 5, n)
-        graded = rng.random(n) > 0.05  # some learners without data: grey, NULLs sorted last
         db.session.execute(
-            sa.insert(LearnerStanding),
-            [
-                {
-                    "learner_id": ids[i],
-                    "average": round(float(rng.normal(70, 12)), 2) if graded[i] else None,
-                    "recent_average": round(float(rng.normal(70, 14)), 2) if graded[i] else None,
-                    "trend_direction": int(rng.integers(-1, 2)) if graded[i] else None,
-                    "engagement": round(float(rng.uniform(0, 100)), 1),
-                    "attendance_percent": round(float(rng.uniform(60, 100)), 1),
-                    "risk_level": int(np.searchsorted((0.3, 0.6), probability[i], side="right")) if graded[i] else None,
-                    "risk_probability": round(float(probability[i]), 4) if graded[i] else None,
-                    "open_alerts": int(rng.poisson(0.4)),
-                    "open_alert_rules": "",
-                    "metrics_at": now,
-                    "updated_at": now,
-                }
-                for i in range(n)
-            ],
+            sa.insert(LearnerStanding), standing_rows(ids, datetime.now(UTC), np.random.default_rng(seed))
         )
         db.session.commit()
         db.session.execute(sa.text("ANALYZE"))
@@ -104,6 +105,30 @@ def timed(call: Callable[[], object], runs: int) -> tuple[float, float]:
     return percentile(samples, 50), percentile(samples, 95)
 
 
+def cases(client, headers: dict[str, str], raw: psycopg.Connection) -> list[tuple[str, str, str, dict]]:
+    """(name, API path, floor SQL, its parameters) for each case; the deep one follows real cursors."""
+    base = "/api/v1/sections/s0/learners?sort=risk_probability&order=desc"
+    cursor = None
+    for _ in range(5):  # the cursor of page 6 of 10
+        page = client.get(base + "&limit=100" + (f"&cursor={cursor}" if cursor else ""), headers=headers).json
+        cursor = page["next_cursor"]
+    last = page["learners"][-1]
+    last_id = raw.execute("SELECT id FROM users WHERE external_id = %s", (last["external_id"],)).fetchone()[0]
+    after = "AND (s.risk_probability < %(v)s OR (s.risk_probability = %(v)s AND u.id < %(i)s) OR s.risk_probability IS NULL)"
+    deep = {"limit": 100, "v": last["risk_probability"], "i": last_id}
+    return [
+        ("first page of 100", base + "&limit=100", FLOOR_SQL.format(extra=""), {"limit": 100}),
+        ("page 6 of 10 (cursor)", base + f"&limit=100&cursor={cursor}", FLOOR_SQL.format(extra=after), deep),
+        ("all 1,000 in one page", base + "&limit=1000", FLOOR_SQL.format(extra=""), {"limit": 1000}),
+        (
+            "risk=red, first 100",
+            base + "&limit=100&risk=red",
+            FLOOR_SQL.format(extra="AND s.risk_level = 2"),
+            {"limit": 100},
+        ),
+    ]
+
+
 def main() -> None:
     parser = bench_parser(__doc__, "bench_dashboard", 4)
     parser.add_argument("--sections", type=int, default=20)
@@ -116,59 +141,26 @@ def main() -> None:
     from api.auth.tokens import issue_token  # noqa: PLC0415
 
     url = fresh_database(normalize_database_url(args.database_url))
-    config = {"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": args.redis_url, "EMBEDDED": False}
-    app = create_app(config)
+    app = create_app(
+        {"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": args.redis_url, "EMBEDDED": False}
+    )
     with app.app_context():
         upgrade()
     section = populate(app, args.sections, args.per_section)
-    token, _ = issue_token(SECRET, "teacher", "educator", 3600)
-    client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
-    base = "/api/v1/sections/s0/learners?sort=risk_probability&order=desc"
-    deep_cursor = None
-    with app.app_context():
-        for _ in range(5):  # the cursor of page 6 of 10
-            page = client.get(base + "&limit=100" + (f"&cursor={deep_cursor}" if deep_cursor else ""), headers=headers)
-            deep_cursor = page.json["next_cursor"]
+    client, headers = (
+        app.test_client(),
+        {"Authorization": f"Bearer {issue_token(SECRET, 'teacher', 'educator', 3600)[0]}"},
+    )
     raw = psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
-    deep_value = page.json["learners"][-1]["risk_probability"]
-    deep_id = raw.execute("SELECT id FROM users WHERE external_id = %s", (page.json["learners"][-1]["external_id"],))
-    deep_id = deep_id.fetchone()[0]
-    deep_sql = "AND (s.risk_probability < %(v)s OR (s.risk_probability = %(v)s AND u.id < %(i)s) OR s.risk_probability IS NULL)"
-    cases = [
-        ("first page of 100", base + "&limit=100", FLOOR_SQL.format(extra=""), {"limit": 100}),
-        (
-            "page 6 of 10 (cursor)",
-            base + f"&limit=100&cursor={deep_cursor}",
-            FLOOR_SQL.format(extra=deep_sql),
-            {"limit": 100, "v": deep_value, "i": deep_id},
-        ),
-        ("all 1,000 in one page", base + "&limit=1000", FLOOR_SQL.format(extra=""), {"limit": 1000}),
-        (
-            "risk=red, first 100",
-            base + "&limit=100&risk=red",
-            FLOOR_SQL.format(extra="AND s.risk_level = 2"),
-            {"limit": 100},
-        ),
-    ]
     print(f"{args.sections} sections x {args.per_section} learners; {args.runs} runs per case; times in ms")
     print(f"{'case':<24} {'API p50':>8} {'API p95':>8} {'SQL p50':>8} {'SQL p95':>8}")
-    for name, path, sql, params in cases:
-
-        def api_call(path: str = path) -> None:
-            response = client.get(path, headers=headers)
-            assert response.status_code == 200, response.json
-
-        def sql_call(sql: str = sql, params: dict = params) -> None:
-            raw.execute(sql, {"section": section, **params}).fetchall()
-
-        api_p50, api_p95 = timed(api_call, args.runs)
-        sql_p50, sql_p95 = timed(sql_call, args.runs)
+    for name, path, sql, params in cases(client, headers, raw):
+        api_p50, api_p95 = timed(lambda p=path: client.get(p, headers=headers).json["learners"], args.runs)
+        sql_p50, sql_p95 = timed(
+            lambda q=sql, v=params: raw.execute(q, {"section": section, **v}).fetchall(), args.runs
+        )
         print(f"{name:<24} {api_p50:8.2f} {api_p95:8.2f} {sql_p50:8.2f} {sql_p95:8.2f}")
     raw.close()
-    with app.app_context():
-        from models import db  # noqa: PLC0415
-
-        db.engine.dispose()
 
 
 if __name__ == "__main__":
