@@ -1,6 +1,7 @@
 """Each section's cohort summary as of its last refresh: the worker refreshes the sections of the learners
-it evaluates (at most once a minute per section), so a dashboard's handshake reads rows, not a cohort
-computation with an IsolationForest per section."""
+it evaluates (at most once per COHORT_SUMMARY_INTERVAL per section, 10 minutes by default; a cohort report
+of 1,000 learners costs a few hundred ms of worker CPU) and the daily task refreshes every section, so a
+dashboard's handshake reads rows, not a cohort computation with an IsolationForest per section."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from models import Enrollment, Section, SectionSummary, db
 from models.upsert import chunks_in, upsert_rows
 
-REFRESH_INTERVAL = timedelta(seconds=60)  # a section is recomputed at most this often after evaluations
 PASS_MARK = 60.0
 
 
@@ -31,8 +32,10 @@ def store_summaries(summaries: dict[int, dict[str, Any]], now: datetime) -> None
     upsert_rows(SectionSummary, ["section_id"], rows, ["summary", "updated_at"])
 
 
-def refresh_sections_of(learner_ids: Sequence[int], interval: timedelta = REFRESH_INTERVAL) -> int:
-    """Recompute the summaries of these learners' sections that are older than `interval`; returns how many."""
+def refresh_sections_of(learner_ids: Sequence[int], interval: timedelta | None = None) -> int:
+    """Recompute the summaries of these learners' sections older than `interval` (default: the configured
+    COHORT_SUMMARY_INTERVAL); returns how many were recomputed."""
+    interval = interval if interval is not None else timedelta(seconds=current_app.config["COHORT_SUMMARY_INTERVAL"])
     now = datetime.now(UTC)
     sections: set[int] = set()
     for condition in chunks_in(Enrollment.learner_id, learner_ids):
