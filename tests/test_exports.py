@@ -148,3 +148,16 @@ def test_section_pdf_holds_the_cohort_and_roster(client, planted, tmp_path):
     assert "risk=green" in pdf_text(filtered.data, tmp_path, "filtered")
     bad = client.get("/api/v1/sections/s1/report.pdf?colour=red", headers=planted["ted"])
     assert bad.status_code == 400 and bad.json["error"]["details"][0]["path"] == "colour"
+
+
+def test_layout_can_run_in_gevents_native_threadpool(client, planted):
+    from api.exports.pdf_routes import render_off_loop
+    from models import Section, db
+    from services.pdf.section import section_document
+    from services.roster import RosterQuery
+
+    section = db.session.scalar(db.select(Section).where(Section.external_id == "s1"))
+    document = section_document(section, RosterQuery(), 60.0)
+    in_thread, inline = render_off_loop(document, threadpool=True), render_off_loop(document, threadpool=False)
+    assert in_thread.startswith(b"%PDF") and len(in_thread) > 10_000
+    assert abs(len(in_thread) - len(inline)) < 200  # the same document (ids and timestamps aside)

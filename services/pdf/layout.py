@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ LIGHT_COLORS = {
 }
 SEVERITY_COLORS = {"high": LIGHT_COLORS["red"], "medium": LIGHT_COLORS["amber"], "low": MUTED}
 PAGE_WIDTH, PAGE_HEIGHT = A4
+CELL_SIZE, PAD = 8, 3
 MARGIN = 16 * mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 
@@ -75,10 +77,26 @@ def paragraph(text: str, style: str = "body") -> Paragraph:
     return Paragraph(escape(text), STYLES[style])
 
 
-def colored(text: str, color: colors.Color, bold: bool = True) -> Paragraph:
-    """A table cell in a colour (risk lights, severities)."""
-    font = BOLD if bold else FONT
-    return Paragraph(f'<font name="{font}" color="{color.hexval()}">{escape(text)}</font>', STYLES["cell"])
+@dataclass(frozen=True)
+class Styled:
+    """A table cell drawn in a colour (risk lights, severities)."""
+
+    text: str
+    color: colors.Color
+    bold: bool = True
+
+
+def colored(text: str, color: colors.Color, bold: bool = True) -> Styled:
+    return Styled(text, color, bold)
+
+
+def fit(text: str, width: float, font: str = FONT, size: float = CELL_SIZE) -> str:
+    """The text cut with an ellipsis to fit `width` points on one line (plain cells do not wrap)."""
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "\u2026", font, size) > width:
+        text = text[:-1]
+    return text + "\u2026"
 
 
 def figures(items: Sequence[tuple[str, str]], columns: int = 4) -> Table:
@@ -104,25 +122,41 @@ def figures(items: Sequence[tuple[str, str]], columns: int = 4) -> Table:
     return table
 
 
-def data_table(header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> Table:
-    """A striped table whose header repeats on every page it spans."""
-
-    def cell(value: Any) -> Any:
-        return value if isinstance(value, Paragraph) else Paragraph(escape(value), STYLES["cell"])
-
-    body = [[Paragraph(escape(h), STYLES["label"]) for h in header]] + [[cell(v) for v in row] for row in rows]
+def data_table(
+    header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float], wrap: Sequence[int] = ()
+) -> Table:
+    """A striped table whose header repeats on every page it spans. Cells are plain one-line text (cut to
+    fit: a Paragraph per cell made a 1,000-row roster take 12 s); only the `wrap` columns wrap."""
     total = sum(widths)
-    table = Table(body, colWidths=[CONTENT_WIDTH * w / total for w in widths], repeatRows=1)
+    col_widths = [CONTENT_WIDTH * w / total for w in widths]
+    body: list[list[Any]] = [list(header)]
     style = [
+        ("FONT", (0, 0), (-1, 0), FONT, 7.5),
+        ("TEXTCOLOR", (0, 0), (-1, 0), MUTED),
+        ("FONT", (0, 1), (-1, -1), FONT, CELL_SIZE),
+        ("TEXTCOLOR", (0, 1), (-1, -1), INK),
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, INK),
         ("LINEBELOW", (0, -1), (-1, -1), 0.5, RULE),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), PAD),
+        ("RIGHTPADDING", (0, 0), (-1, -1), PAD),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
     ]
+    for r, row in enumerate(rows, start=1):
+        cells = []
+        for c, value in enumerate(row):
+            if isinstance(value, Styled):
+                style += [
+                    ("TEXTCOLOR", (c, r), (c, r), value.color),
+                    ("FONT", (c, r), (c, r), BOLD if value.bold else FONT, CELL_SIZE),
+                ]
+                value = value.text
+            text = str(value)
+            cells.append(Paragraph(escape(text), STYLES["cell"]) if c in wrap else fit(text, col_widths[c] - 2 * PAD))
+        body.append(cells)
     style += [("BACKGROUND", (0, i), (-1, i), STRIPE) for i in range(2, len(body), 2)]
+    table = Table(body, colWidths=col_widths, repeatRows=1)
     table.setStyle(TableStyle(style))
     return table
 
@@ -164,6 +198,20 @@ class _NumberedCanvas(canvas.Canvas):
         self.drawRightString(PAGE_WIDTH - MARGIN, top, self._chrome["title"])
         self.drawString(MARGIN, bottom, self._chrome["footer"])
         self.drawRightString(PAGE_WIDTH - MARGIN, bottom, f"Page {number} of {total}")
+
+
+@dataclass
+class Document:
+    """A report gathered from the database, ready to lay out (render needs no database or request)."""
+
+    title: str
+    subtitle: str
+    story: list[Any]
+    generated_at: datetime
+    filters: dict[str, Any]
+
+    def render(self) -> bytes:
+        return render(self.title, self.subtitle, self.story, self.generated_at, self.filters)
 
 
 def render(title: str, subtitle: str, story: list[Any], generated_at: datetime, filters: dict[str, Any]) -> bytes:

@@ -14,6 +14,7 @@ from services.pdf.charts import scores_chart
 from services.pdf.layout import (
     LIGHT_COLORS,
     SEVERITY_COLORS,
+    Document,
     colored,
     data_table,
     empty_note,
@@ -21,7 +22,6 @@ from services.pdf.layout import (
     fmt,
     heading,
     paragraph,
-    render,
 )
 from services.reports import learner_report
 
@@ -131,7 +131,7 @@ def _alerts(alerts: list[Alert]) -> list[Any]:
     ]
     return [
         heading("Open alerts"),
-        data_table(["Severity", "Alert", "Status", "Since", "Details"], rows, [1, 1.7, 1.1, 1.1, 4]),
+        data_table(["Severity", "Alert", "Status", "Since", "Details"], rows, [1, 1.7, 1.1, 1.1, 4], wrap=(1, 4)),
     ]
 
 
@@ -162,8 +162,8 @@ def _subjects_and_skills(report: dict[str, Any]) -> list[Any]:
     return story
 
 
-def learner_pdf(learner: User) -> bytes:
-    """The learner's report as PDF bytes."""
+def learner_document(learner: User) -> Document:
+    """The learner's report, gathered (call .render() for the PDF bytes)."""
     report = learner_report(learner, HORIZON_DAYS, None)
     generated = datetime.now(UTC)
     name = learner.name or learner.external_id
@@ -177,4 +177,4 @@ def learner_pdf(learner: User) -> bytes:
         *_alerts(_open_alerts(learner.id)),
     ]
     subtitle = f"Learner {learner.external_id} \u00b7 figures as of {report['as_of'][:16].replace('T', ' ')} UTC"
-    return render(f"Learner report: {name}", subtitle, story, generated, {"horizon_days": int(HORIZON_DAYS)})
+    return Document(f"Learner report: {name}", subtitle, story, generated, {"horizon_days": int(HORIZON_DAYS)})

@@ -15,13 +15,13 @@ from services.pdf.charts import bands_chart
 from services.pdf.layout import (
     LIGHT_COLORS,
     SEVERITY_COLORS,
+    Document,
     colored,
     data_table,
     empty_note,
     figures,
     fmt,
     heading,
-    render,
 )
 from services.reports import cohort_report
 from services.roster import RosterQuery, iter_roster, section_light_counts, section_roster, standing_json
@@ -106,8 +106,8 @@ def _alerts(section_id: int) -> list[Any]:
     ]
 
 
-def section_pdf(section: Section, query: RosterQuery, pass_mark: float) -> bytes:
-    """The section's report as PDF bytes; the roster table follows the roster filters and sort."""
+def section_document(section: Section, query: RosterQuery, pass_mark: float) -> Document:
+    """The section's report, gathered (call .render() for the PDF bytes); the roster follows the roster filters."""
     generated = datetime.now(UTC)
     cohort = cohort_report(section_members(section.id), pass_mark, [section.course_id] if section.course_id else None)
     rows = [
@@ -126,4 +126,4 @@ def section_pdf(section: Section, query: RosterQuery, pass_mark: float) -> bytes
         f"Section {section.external_id}{taught} \u00b7 figures as of {cohort['as_of'][:16].replace('T', ' ')} UTC"
     )
     filters = {"pass_mark": f"{pass_mark:.0f}", **query.filters()}
-    return render(f"Section report: {section.name}", subtitle, story, generated, filters)
+    return Document(f"Section report: {section.name}", subtitle, story, generated, filters)
