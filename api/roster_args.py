@@ -16,7 +16,11 @@ MAX_SEARCH = 200
 
 
 def roster_query(
-    default_sort: str = "external_id", default_order: str = "asc", paged: bool = True, extra_args: tuple[str, ...] = ()
+    default_sort: str = "external_id",
+    default_order: str = "asc",
+    paged: bool = True,
+    extra_args: tuple[str, ...] = (),
+    default_limit: int = DEFAULT_LIMIT,
 ) -> RosterQuery:
     """Parse and validate the roster parameters; unknown parameters are a 400 naming them.
     An export (`paged=False`) takes the filters only and returns every matching row."""
@@ -38,6 +42,6 @@ def roster_query(
         risk=choice_arg("risk", RISK_FILTERS),
         rule=choice_arg("rule", tuple(sorted(RULES))),
         q=q,
-        limit=int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT) if paged else MAX_LIMIT,
+        limit=int_arg("limit", default_limit, 1, MAX_LIMIT) if paged else MAX_LIMIT,
         after=after,
     )

@@ -11,6 +11,7 @@ from api.auth.guard import current_user, require_auth
 from api.entities import bp
 from api.entities.specs import SPECS, EntitySpec
 from api.errors import ApiError, field_error
+from api.query_args import MAX_LIMIT
 from api.realtime.announce import announce_exam
 from api.roster_args import roster_query
 from api.serializers import enrollment_json
@@ -142,7 +143,7 @@ def put_enrollment(section_id: str, learner_id: str):
 def section_learners(section_id: str):
     """The section's roster: each enrollment's status and the learner's figures, sorted, filtered and paged."""
     section = readable_section(current_user(), section_id)
-    query = roster_query()
+    query = roster_query(default_limit=MAX_LIMIT)  # it used to return every learner: keep that for classes
     rows, next_cursor = roster_page(section_roster(section.id), query)
     return {
         "section": section.external_id,
