@@ -4,7 +4,7 @@ A synthetic platform in PostgreSQL (default 20 sections of 1,000 learners, each 
 row as the worker writes it). Timed in one process with the Flask test client (JWT check, access rule,
 ORM query, JSON) against the floor: the plain SQL of the same page through psycopg, no ORM or HTTP.
 Cases: the first page of 100 by risk, a page deep in the keyset (cursor), the whole 1,000 in one page,
-and a filtered page (risk=red).
+a filtered page (risk=red), and an admin's GET /learners over every learner of the platform.
 
 Usage: .venv/bin/python bench/dashboard.py [--sections N] [--per-section N] [--runs N]
 Needs local PostgreSQL and Redis; creates and drops its own database.
@@ -38,6 +38,14 @@ LEFT JOIN learner_standings s ON s.learner_id = u.id
 WHERE e.section_id = %(section)s {extra}
 ORDER BY s.risk_probability DESC NULLS LAST, u.id DESC LIMIT %(limit)s
 """
+EVERYONE_SQL = """
+SELECT u.id, u.external_id, u.name, u.role, u.email, u.active, u.created_at, s.average, s.recent_average,
+       s.trend_direction, s.engagement, s.attendance_percent, s.risk_level, s.risk_probability, s.open_alerts,
+       s.open_alert_rules, s.metrics_at
+FROM users u LEFT JOIN learner_standings s ON s.learner_id = u.id
+WHERE u.role = 'learner' AND %(section)s > 0
+ORDER BY s.risk_probability DESC NULLS LAST, u.id DESC LIMIT %(limit)s
+"""
 
 
 def standing_rows(ids: list[int], now: datetime, rng: np.random.Generator) -> list[dict]:
@@ -69,7 +77,9 @@ def populate(app, sections: int, per_section: int, seed: int = 7) -> int:
 
     n = sections * per_section
     with app.app_context():
-        db.session.add(User(external_id="teacher", role="educator", name="Teacher"))
+        db.session.add_all(
+            [User(external_id="teacher", role="educator", name="Teacher"), User(external_id="root", role="admin")]
+        )
         db.session.commit()
         educator = db.session.scalar(sa.select(User.id).where(User.external_id == "teacher"))
         sections_rows = [
@@ -105,8 +115,8 @@ def timed(call: Callable[[], object], runs: int) -> tuple[float, float]:
     return percentile(samples, 50), percentile(samples, 95)
 
 
-def cases(client, headers: dict[str, str], raw: psycopg.Connection) -> list[tuple[str, str, str, dict]]:
-    """(name, API path, floor SQL, its parameters) for each case; the deep one follows real cursors."""
+def cases(client, headers: dict[str, str], raw: psycopg.Connection) -> list[tuple[str, str, str, dict, str]]:
+    """(name, API path, floor SQL, its parameters, who asks) per case; the deep one follows real cursors."""
     base = "/api/v1/sections/s0/learners?sort=risk_probability&order=desc"
     cursor = None
     for _ in range(5):  # the cursor of page 6 of 10
@@ -116,16 +126,14 @@ def cases(client, headers: dict[str, str], raw: psycopg.Connection) -> list[tupl
     last_id = raw.execute("SELECT id FROM users WHERE external_id = %s", (last["external_id"],)).fetchone()[0]
     after = "AND (s.risk_probability < %(v)s OR (s.risk_probability = %(v)s AND u.id < %(i)s) OR s.risk_probability IS NULL)"
     deep = {"limit": 100, "v": last["risk_probability"], "i": last_id}
+    everyone = "/api/v1/learners?sort=risk_probability&order=desc&limit=100"
+    red = FLOOR_SQL.format(extra="AND s.risk_level = 2")
     return [
-        ("first page of 100", base + "&limit=100", FLOOR_SQL.format(extra=""), {"limit": 100}),
-        ("page 6 of 10 (cursor)", base + f"&limit=100&cursor={cursor}", FLOOR_SQL.format(extra=after), deep),
-        ("all 1,000 in one page", base + "&limit=1000", FLOOR_SQL.format(extra=""), {"limit": 1000}),
-        (
-            "risk=red, first 100",
-            base + "&limit=100&risk=red",
-            FLOOR_SQL.format(extra="AND s.risk_level = 2"),
-            {"limit": 100},
-        ),
+        ("first page of 100", base + "&limit=100", FLOOR_SQL.format(extra=""), {"limit": 100}, "teacher"),
+        ("page 6 of 10 (cursor)", base + f"&limit=100&cursor={cursor}", FLOOR_SQL.format(extra=after), deep, "teacher"),
+        ("all 1,000 in one page", base + "&limit=1000", FLOOR_SQL.format(extra=""), {"limit": 1000}, "teacher"),
+        ("risk=red, first 100", base + "&limit=100&risk=red", red, {"limit": 100}, "teacher"),
+        ("all learners, first 100", everyone, EVERYONE_SQL, {"limit": 100}, "root"),
     ]
 
 
@@ -147,15 +155,17 @@ def main() -> None:
     with app.app_context():
         upgrade()
     section = populate(app, args.sections, args.per_section)
-    client, headers = (
-        app.test_client(),
-        {"Authorization": f"Bearer {issue_token(SECRET, 'teacher', 'educator', 3600)[0]}"},
-    )
+    client = app.test_client()
+    tokens = {
+        who: issue_token(SECRET, who, role, 3600)[0] for who, role in (("teacher", "educator"), ("root", "admin"))
+    }
+    headers = {"Authorization": f"Bearer {tokens['teacher']}"}
     raw = psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
     print(f"{args.sections} sections x {args.per_section} learners; {args.runs} runs per case; times in ms")
     print(f"{'case':<24} {'API p50':>8} {'API p95':>8} {'SQL p50':>8} {'SQL p95':>8}")
-    for name, path, sql, params in cases(client, headers, raw):
-        api_p50, api_p95 = timed(lambda p=path: client.get(p, headers=headers).json["learners"], args.runs)
+    for name, path, sql, params, who in cases(client, headers, raw):
+        auth = {"Authorization": f"Bearer {tokens[who]}"}
+        api_p50, api_p95 = timed(lambda p=path, h=auth: client.get(p, headers=h).json["learners"], args.runs)
         sql_p50, sql_p95 = timed(
             lambda q=sql, v=params: raw.execute(q, {"section": section, **v}).fetchall(), args.runs
         )
