@@ -198,3 +198,22 @@ def test_standings_command_fills_rows_after_an_upgrade(client, planted, runner):
     assert result.exit_code == 0 and f"{LEARNERS + 1} learners refreshed" in result.output, result.output
     rows = walk(client, planted["ted"], ROSTER, limit=100)
     assert sum(r["risk_light"] != "grey" for r in rows) > LEARNERS // 2 and sum(r["open_alerts"] for r in rows) > 0
+
+
+def test_open_alert_counts_follow_acknowledged_alerts_being_cleaned_up(client, planted):
+    from datetime import UTC, datetime, timedelta
+
+    from models import Alert, User, db
+    from services.sweeps import cleanup_alerts
+
+    [before] = client.get(f"{ROSTER}?q=l01", headers=planted["ted"]).json["learners"]
+    assert before["open_alerts"] == 3
+    learner = db.session.scalar(db.select(User.id).where(User.external_id == "l01"))
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    db.session.execute(
+        db.update(Alert).where(Alert.learner_id == learner).values(status="acknowledged", updated_at=long_ago)
+    )
+    db.session.commit()
+    assert cleanup_alerts(90) == 3
+    [after] = client.get(f"{ROSTER}?q=l01", headers=planted["ted"]).json["learners"]
+    assert after["open_alerts"] == 0 and after["open_alert_rules"] == []
