@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from api.entities import bp as entities_bp
     from api.errors import register_error_handlers
     from api.events import bp as events_bp
+    from api.exports import bp as exports_bp
     from api.health import bp as health_bp
     from api.learners import bp as learners_bp
     from api.pages import bp as pages_bp
@@ -90,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_bp, entities_bp, events_bp, learners_bp, school_bp, analytics_bp, alerts_bp, audit_bp):
         app.register_blueprint(blueprint, url_prefix="/api/v1")
+    app.register_blueprint(exports_bp, url_prefix="/api/v1")
     app.register_blueprint(health_bp)
     app.register_blueprint(realtime_bp)
     app.register_blueprint(docs_bp)

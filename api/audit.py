@@ -19,6 +19,12 @@ def audit(action: str, target: str, **details: object) -> None:
     record(action, target, user.id, user.external_id, **details)
 
 
+def record_export() -> None:
+    """Exports carry personal data out of LearnPulse: who downloaded what, with which filters."""
+    audit("export.downloaded", request.path[:200], filters=request.args.to_dict())
+    db.session.commit()
+
+
 @bp.get("/admin/audit")
 @require_auth("admin")
 def list_audit():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 import sqlalchemy as sa
 from flask import current_app
@@ -49,6 +51,23 @@ def monitoring_run(dry_run: bool, verbose: bool, only_rule: str | None) -> None:
                         click.echo(f"  would raise {row['rule']} for learner id {row['learner_id']}")
         verb = "would be raised" if dry_run else "raised"
         click.echo(f"{sweep}: {learners} learners scanned, {created} alert(s) {verb}, {resolved} resolved")
+
+
+@monitoring_cli.command("standings")
+def monitoring_standings() -> None:
+    """Fill every learner's roster row now (after upgrading; the worker keeps them fresh from then on)."""
+    from services.monitoring import learner_ids_between, shard_ranges, store_snapshots  # noqa: PLC0415
+    from services.standings import refresh_open_alerts  # noqa: PLC0415
+    from services.sweeps import shard_size  # noqa: PLC0415
+
+    learners = 0
+    with click.progressbar(shard_ranges(shard_size()), label="standings", file=sys.stderr) as shards:
+        for low, high in shards:
+            ids = learner_ids_between(low, high)
+            learners += store_snapshots(ids, "backfill")
+            refresh_open_alerts(ids)
+            db.session.commit()
+    click.echo(f"standings: {learners} learners refreshed")
 
 
 @models_cli.command("train")

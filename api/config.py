@@ -56,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_PING_TIMEOUT": 1.0,  # seconds /health waits for Celery workers to answer
     "ALERT_RETENTION_DAYS": 90,  # resolved/acknowledged alerts older than this are deleted weekly
     "MONITORING_SHARD_SIZE": 5000,  # learners per sweep shard task
+    "COHORT_SUMMARY_INTERVAL": 600,  # seconds; a section's dashboard summary is recomputed at most this often
     # Lower edges (percent) of the grade bands A+, A, B+, B, C+, C, D+, D; below the last is F.
     "GRADE_BAND_EDGES": DEFAULT_BAND_EDGES,
     # Browser origins allowed to open WebSockets; empty: the API's own host only; "*": any.
@@ -143,6 +144,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "WORKER_PING_TIMEOUT": float(env.get("WORKER_PING_TIMEOUT") or DEFAULTS["WORKER_PING_TIMEOUT"]),
         "ALERT_RETENTION_DAYS": _int(env, "ALERT_RETENTION_DAYS"),
         "MONITORING_SHARD_SIZE": _int(env, "MONITORING_SHARD_SIZE"),
+        "COHORT_SUMMARY_INTERVAL": _int(env, "COHORT_SUMMARY_INTERVAL"),
         "GRADE_BAND_EDGES": _band_edges(env),
         "WS_ALLOWED_ORIGINS": _origins(env),
         "WS_PING_INTERVAL": _int(env, "WS_PING_INTERVAL"),

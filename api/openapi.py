@@ -11,6 +11,7 @@ from api.alerts.routes import PREFERENCE_FIELDS
 from api.alerts.thresholds import OVERRIDE_FIELDS
 from api.entities.specs import SPECS
 from api.events.schemas import KIND_FIELDS, MAX_BATCH
+from api.exports.openapi_paths import export_paths
 from api.realtime.routes import PERSONAL_ENDPOINTS
 from api.validation import Field
 from models import ENROLLMENT_STATUSES
@@ -395,6 +396,7 @@ def _paths() -> dict[str, Any]:
         "content": {"application/json": {"schema": ingest}},
     }
     paths.update(_websocket_paths())
+    paths.update(export_paths(_op))  # the roster's parameters and the CSV/PDF downloads
     for name in SPECS:
         paths[f"/api/v1/{name}/{{external_id}}"] = {
             "get": _op(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -87,3 +88,11 @@ def list_arg(name: str, allowed: tuple[str, ...]) -> list[str]:
     if bad:
         raise _bad(name, f"has unknown values: {', '.join(bad)} not in {', '.join(allowed)}")
     return values
+
+
+def reject_unknown_args(allowed: Iterable[str]) -> None:
+    """400 naming the first query parameter the endpoint does not know (a typo must not be ignored)."""
+    known = set(allowed)
+    for name in request.args:
+        if name not in known:
+            raise _bad(name, f"is not a parameter of this endpoint (known: {', '.join(sorted(known))})")

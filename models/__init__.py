@@ -16,7 +16,7 @@ from models.base import db, utcnow
 from models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Module, Section, Subject
 from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, Event
 from models.learning import RiskModelVersion, SkillMastery, SkillModel
-from models.metrics import CohortSnapshot, LearnerCounters, MetricSnapshot
+from models.metrics import CohortSnapshot, LearnerCounters, LearnerStanding, MetricSnapshot, SectionSummary
 from models.school import Attendance, Exam, Grade
 from models.users import ROLES, User
 
@@ -43,10 +43,12 @@ __all__ = [
     "Exam",
     "Grade",
     "LearnerCounters",
+    "LearnerStanding",
     "MetricSnapshot",
     "Module",
     "RiskModelVersion",
     "Section",
+    "SectionSummary",
     "SkillMastery",
     "SkillModel",
     "Subject",

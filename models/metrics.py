@@ -54,3 +54,49 @@ class CohortSnapshot(db.Model):
     section_id: Mapped[int] = mapped_column(sa.ForeignKey("sections.id", ondelete="CASCADE"))
     taken_at: Mapped[datetime] = mapped_column(Moment, default=utcnow)
     summary: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+
+STANDING_SORT_COLUMNS = (
+    "average",
+    "recent_average",
+    "trend_direction",
+    "engagement",
+    "attendance_percent",
+    "risk_level",
+    "risk_probability",
+    "open_alerts",
+)
+
+
+class LearnerStanding(db.Model):
+    """One row per learner with the roster's figures, written by the worker after each evaluation,
+    so rosters and exports read rows instead of recomputing metrics per request."""
+
+    __tablename__ = "learner_standings"
+    __table_args__ = tuple(
+        sa.Index(f"ix_learner_standings_{column}", column, "learner_id") for column in STANDING_SORT_COLUMNS
+    )
+
+    learner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    average: Mapped[float | None]
+    recent_average: Mapped[float | None]
+    trend_direction: Mapped[int | None] = mapped_column(sa.SmallInteger)  # -1 declining, 0 stable, 1 improving
+    engagement: Mapped[float | None]
+    attendance_percent: Mapped[float | None]
+    risk_level: Mapped[int | None] = mapped_column(sa.SmallInteger)  # 0 green, 1 amber, 2 red; None grey
+    risk_probability: Mapped[float | None]
+    open_alerts: Mapped[int] = mapped_column(default=0, server_default="0")
+    open_alert_rules: Mapped[str] = mapped_column(sa.String(1000), default="", server_default="")
+    metrics_at: Mapped[datetime | None] = mapped_column(Moment)  # when the figures were computed
+    updated_at: Mapped[datetime] = mapped_column(Moment, default=utcnow)
+
+
+class SectionSummary(db.Model):
+    """A section's latest cohort summary, refreshed by the worker after evaluations (throttled), so a
+    dashboard's first screen reads one row per section instead of recomputing the cohort."""
+
+    __tablename__ = "section_summaries"
+
+    section_id: Mapped[int] = mapped_column(sa.ForeignKey("sections.id", ondelete="CASCADE"), primary_key=True)
+    summary: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    updated_at: Mapped[datetime] = mapped_column(Moment, default=utcnow)

@@ -17,7 +17,7 @@ class User(Timestamps, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = external_id_column()
     role: Mapped[str] = mapped_column(sa.String(16), index=True)
-    name: Mapped[str | None] = mapped_column(sa.String(200))
+    name: Mapped[str | None] = mapped_column(sa.String(200), index=True)  # roster sort
     email: Mapped[str | None] = mapped_column(sa.String(254))
     active: Mapped[bool] = mapped_column(default=True)
 

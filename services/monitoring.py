@@ -22,9 +22,11 @@ from models.queries import mapping
 from services.alerting import sync_rule
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
+from services.cohorts import PASS_MARK, refresh_sections_of, store_summaries
 from services.json_values import json_scalar
 from services.model_training import current_risk_model
 from services.publisher import audience, publish
+from services.standings import refresh_open_alerts, write_standings
 from services.thresholds import resolve_thresholds
 
 SWEEPS = ("performance", "engagement", "velocity")
@@ -113,6 +115,7 @@ def evaluate_rules(
     if dry_run:
         db.session.rollback()
         return stats
+    refresh_open_alerts([row["learner_id"] for row in created + resolved])  # the roster's alert columns
     db.session.commit()
     stats.created, stats.resolved = len(created), len(resolved)
     _publish_alerts(created, resolved)
@@ -189,6 +192,7 @@ def store_snapshots(
             row["completion"] = completion.get(i, [])
         rows.append({"learner_id": learner, "taken_at": now, "metrics": row})
     db.session.execute(sa.insert(MetricSnapshot.__table__), rows)
+    write_standings(ids, inputs, now)  # the roster reads these instead of recomputing
     db.session.commit()
     if publish_updates:
         channels, names = audience(redis_client(), ids, admin=False)
@@ -200,6 +204,8 @@ def store_snapshots(
                 for channel in channels.get(row["learner_id"], [])
             ],
         )
+    if kind == "event":  # after publishing: dashboards' cohort summaries follow new events (throttled)
+        refresh_sections_of(ids)
     return len(rows)
 
 
@@ -219,5 +225,7 @@ def store_cohort_snapshots(pass_mark: float = DEFAULT_PASS_MARK) -> int:
         members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
         summary = cohort_report(members, pass_mark, [course_id] if course_id else None)
         db.session.add(CohortSnapshot(section_id=section_id, taken_at=now, summary=summary))
+        if pass_mark == PASS_MARK:
+            store_summaries({section_id: summary}, now)  # also the dashboards' latest summary
     db.session.commit()
     return len(sections)

@@ -80,3 +80,11 @@ def test_cli_tokens_for_people_live_at_most_a_week(runner):
     assert runner.invoke(args=["tokens", "issue", "--user", "ann", "--ttl", str(7 * 86400)]).exit_code == 0
     user = db.session.scalar(sa.select(User).where(User.external_id == "ann"))
     assert bearer(user)
+
+
+def test_exports_are_logged_with_their_filters(client, service, admin):
+    assert client.put("/api/v1/users/amy", json={"role": "learner"}, headers=service).status_code == 201
+    assert client.get("/api/v1/learners/amy/events.csv?kind=activity", headers=admin).status_code == 200
+    entry = entries(client, admin, "?action=export.downloaded")[0]
+    assert entry["actor"] == "root" and entry["target"] == "/api/v1/learners/amy/events.csv"
+    assert entry["details"] == {"filters": {"kind": "activity"}}

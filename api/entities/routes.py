@@ -12,11 +12,14 @@ from api.auth.guard import current_user, require_auth
 from api.entities import bp
 from api.entities.specs import SPECS, EntitySpec
 from api.errors import ApiError, field_error
+from api.query_args import MAX_LIMIT
 from api.realtime.announce import announce_exam, revoke_sockets
+from api.roster_args import roster_query
 from api.serializers import enrollment_json
 from api.validation import Field, json_body, validated
 from models import ENROLLMENT_STATUSES, Enrollment, User, db
 from services.audit import user_changes
+from services.roster import roster_page, section_roster, standing_json
 
 WRITERS = ("service", "admin")
 SERVICE_MANAGED_ROLES = ("learner", "educator")
@@ -144,15 +147,15 @@ def put_enrollment(section_id: str, learner_id: str):
 @bp.get("/sections/<section_id>/learners")
 @require_auth("educator", "admin", "service")
 def section_learners(section_id: str):
-    """The section's roster with each enrollment's status."""
+    """The section's roster: each enrollment's status and the learner's figures, sorted, filtered and paged."""
     section = readable_section(current_user(), section_id)
-    rows = db.session.execute(
-        sa.select(User, Enrollment.status)
-        .join(Enrollment, Enrollment.learner_id == User.id)
-        .where(Enrollment.section_id == section.id)
-        .order_by(User.external_id)
-    )
+    query = roster_query(default_limit=MAX_LIMIT)  # it used to return every learner: keep that for classes
+    rows, next_cursor = roster_page(section_roster(section.id), query)
     return {
         "section": section.external_id,
-        "learners": [{"external_id": user.external_id, "name": user.name, "status": status} for user, status in rows],
+        "learners": [
+            {"external_id": row.external_id, "name": row.name, "status": row.status, **standing_json(row)}
+            for row in rows
+        ],
+        "next_cursor": next_cursor,
     }

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sqlalchemy as sa
 
 from api.access import only_visible, readable_learner, sections_taught
 from api.auth.guard import current_user, require_auth
+from api.errors import ApiError, field_error
 from api.learners import bp
-from api.query_args import choice_arg, datetime_arg, newest_first, next_before
+from api.query_args import choice_arg, datetime_arg, int_arg, newest_first, next_before
+from api.roster_args import roster_query
 from api.serializers import counters_json, event_json, section_json, user_json
 from models import EVENT_KINDS, Enrollment, Event, LearnerCounters, Section, User, db
+from services.roster import learner_roster, roster_page, standing_json
 
 
 def _visible_learners() -> sa.Select:
@@ -20,12 +25,20 @@ def _visible_learners() -> sa.Select:
 @bp.get("/learners")
 @require_auth()
 def list_learners():
-    """Learners you can see, by internal id descending (use `before` with the last `cursor` to page)."""
-    query, limit = newest_first(_visible_learners(), User.id)
-    learners = db.session.scalars(query).all()
+    """Learners you can see with their roster figures; by internal id descending unless `sort` says otherwise.
+    Page with `cursor` (the last `next_cursor`); `before` (the last `next_before`) still pages the default order."""
+    query = roster_query(default_sort="id", default_order="desc", extra_args=("before",))
+    before = int_arg("before", None, 1, 2**62)
+    if before is not None:
+        if (query.sort, query.descending) != ("id", True) or query.after is not None:
+            reason = "pages only the default order (id descending) and not with cursor; use cursor"
+            raise ApiError(400, f"query parameter before {reason}", details=[field_error("before", reason)])
+        query = replace(query, after=(before, before))
+    rows, next_cursor = roster_page(learner_roster(_visible_learners()), query)
     return {
-        "learners": [user_json(user) for user in learners],
-        "next_before": next_before([u.id for u in learners], limit),
+        "learners": [{**user_json(row), **standing_json(row)} for row in rows],
+        "next_cursor": next_cursor,
+        "next_before": rows[-1].id if next_cursor and query.sort == "id" and query.descending else None,
     }
 
 

@@ -6,14 +6,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from analytics.cohort import DEFAULT_PASS_MARK
 from api.access import SEES_EVERYONE, only_visible
 from api.alerts.queries import alerts_json, statistics
 from api.auth.guard import Principal
 from api.serializers import counters_json
-from models import Alert, Enrollment, LearnerCounters, Section, User, db
+from models import Alert, LearnerCounters, Section, User, db
 from services.alerting import UNRESOLVED
-from services.reports import cohort_report, learner_report
+from services.cohorts import section_summaries
+from services.reports import learner_report
 
 OPEN_ALERTS_SHOWN = 50
 FORECAST_HORIZON_DAYS = 14.0
@@ -37,24 +37,18 @@ def _learner_view(user: Principal) -> dict[str, Any]:
 
 
 def _educator_view(user: Principal) -> dict[str, Any]:
+    """Each of the educator's sections as the worker last summarised it (no cohort computation here)."""
     sections = db.session.execute(
         sa.select(Section.id, Section.external_id, Section.course_id)
         .where(Section.educator_id == user.id)
         .order_by(Section.external_id)
     ).all()
-    summaries = []
-    for section_id, external_id, course_id in sections:
-        members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
-        report = cohort_report(members, DEFAULT_PASS_MARK, [course_id] if course_id else None)
-        summaries.append(
-            {
-                "section": external_id,
-                **{
-                    k: report[k]
-                    for k in ("learners", "average", "pass_rate", "attendance_percent", "risk", "low_performers")
-                },
-            }
-        )
+    stored = section_summaries([(section_id, course_id) for section_id, _, course_id in sections])
+    shown = ("learners", "average", "pass_rate", "attendance_percent", "risk", "low_performers", "as_of")
+    summaries = [
+        {"section": external_id, **{k: stored[section_id].get(k) for k in shown}}
+        for section_id, external_id, _ in sections
+    ]
     return {"progress": {"sections": summaries}}
 
 

@@ -1,0 +1,1 @@
+"""PDF reports for meetings: one learner (parents), one section (staff)."""

@@ -1,0 +1,87 @@
+"""Keep learner_standings fresh: the roster's figures per learner, written where the worker already
+computes them (metric snapshots) and where alerts open or close, so reads never recompute."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from analytics.alert_rules import RuleInputs
+from analytics.risk import DEFAULT_LIGHT_THRESHOLDS
+from models import Alert, LearnerStanding, db
+from models.upsert import chunks_in, upsert_rows
+
+METRIC_COLUMNS = (
+    "average",
+    "recent_average",
+    "trend_direction",
+    "engagement",
+    "attendance_percent",
+    "risk_level",
+    "risk_probability",
+    "metrics_at",
+    "updated_at",
+)
+ALERT_COLUMNS = ("open_alerts", "open_alert_rules", "updated_at")
+
+
+def _number(value: Any, digits: int = 2) -> float | None:
+    value = float(value)
+    return round(value, digits) if np.isfinite(value) else None
+
+
+def risk_levels(probability: np.ndarray, has_data: np.ndarray) -> list[int | None]:
+    """Traffic light index (0 green, 1 amber, 2 red) as services.reports shows it; None (grey) without data."""
+    light = np.searchsorted(np.asarray(DEFAULT_LIGHT_THRESHOLDS), probability, side="right")
+    return [int(level) if known else None for level, known in zip(light, has_data)]
+
+
+def write_standings(ids: Sequence[int], inputs: RuleInputs, now: datetime) -> None:
+    """Upsert the metric columns for learners in sorted id order (the order `inputs` was built in)."""
+    m = inputs.metrics
+    # Grey: no score, never active and no attendance record: the probability would rest on absence alone.
+    has_data = (m.assessments > 0) | np.isfinite(m.days_since_activity) | np.isfinite(m.attendance_percent)
+    levels = risk_levels(inputs.risk_probability, has_data)
+    rows = [
+        {
+            "learner_id": int(learner),
+            "average": _number(m.average_score[i]),
+            "recent_average": _number(m.recent_average[i]),
+            "trend_direction": int(m.trend_direction[i]) if m.assessments[i] > 0 else None,
+            "engagement": _number(m.engagement[i], 1),
+            "attendance_percent": _number(m.attendance_percent[i], 1),
+            "risk_level": levels[i],
+            "risk_probability": _number(inputs.risk_probability[i], 4) if levels[i] is not None else None,
+            "metrics_at": now,
+            "updated_at": now,
+        }
+        for i, learner in enumerate(ids)
+    ]
+    upsert_rows(LearnerStanding, ["learner_id"], rows, list(METRIC_COLUMNS))
+
+
+def refresh_open_alerts(learner_ids: Sequence[int]) -> None:
+    """Recount these learners' unresolved alerts (one grouped query) into their standings rows."""
+    ids = sorted(set(int(i) for i in learner_ids))
+    if not ids:
+        return
+    rules: dict[int, list[str]] = {learner: [] for learner in ids}
+    for condition in chunks_in(Alert.learner_id, ids):
+        query = sa.select(Alert.learner_id, Alert.rule).where(condition, Alert.status != "resolved")
+        for learner, rule in db.session.execute(query):
+            rules[learner].append(rule)
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "learner_id": learner,
+            "open_alerts": len(names),
+            "open_alert_rules": ",".join(sorted(set(names)))[:1000],
+            "updated_at": now,
+        }
+        for learner, names in rules.items()
+    ]
+    upsert_rows(LearnerStanding, ["learner_id"], rows, list(ALERT_COLUMNS))
