@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any
+
 import click
 import sqlalchemy as sa
 from flask import current_app
@@ -14,6 +20,7 @@ tokens_cli = click.Group("tokens", help="Issue API tokens.")
 demo_cli = click.Group("demo", help="Demo data.")
 models_cli = click.Group("models", help="Predictive models.")
 monitoring_cli = click.Group("monitoring", help="Alert sweeps.")
+SIGN_IN_TTL = 12 * 3600
 
 
 @monitoring_cli.command("run")
@@ -32,7 +39,7 @@ def monitoring_run(dry_run: bool, verbose: bool, only_rule: str | None) -> None:
     ranges = shard_ranges(shard_size())
     for sweep in sweeps:
         created = resolved = learners = 0
-        with click.progressbar(ranges, label=f"{sweep} sweep", file=click.get_text_stream("stderr")) as shards:
+        with click.progressbar(ranges, label=f"{sweep} sweep", file=sys.stderr) as shards:
             for low, high in shards:
                 stats = evaluate_rules(learner_ids_between(low, high), sweep, dry_run=dry_run, only_rule=only_rule)
                 learners += stats.learners
@@ -90,26 +97,61 @@ def issue(external_id: str, ttl: int) -> None:
     click.echo(token)
 
 
+def _stderr_bar(items: Iterable[Any], label: str) -> Any:
+    """A progress bar on stderr, so stdout stays the summary, tokens and links."""
+    return click.progressbar(items, label=label, file=sys.stderr)
+
+
+def _default_base_url() -> str:
+    return f"http://127.0.0.1:{os.environ.get('PORT') or 5000}"
+
+
 @demo_cli.command("seed")
 @click.option("--learners", default=240, show_default=True, type=click.IntRange(10, 100000))
 @click.option("--days", default=60, show_default=True, type=click.IntRange(7, 365))
 @click.option("--seed", "random_seed", default=7, show_default=True, help="Random seed, for a repeatable school.")
-def seed(learners: int, days: int, random_seed: int) -> None:
-    """Fill the database with a synthetic school and print tokens for a demo educator and learner."""
-    from api.demo import seed_school  # noqa: PLC0415  (heavy, only for this command)
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where the dashboards are served, for the sign-in links.  [default: http://127.0.0.1:$PORT or 5000]",
+)
+def seed(learners: int, days: int, random_seed: int, base_url: str | None) -> None:
+    """Fill the database with a synthetic school, evaluate it, and print sign-in links and tokens.
 
-    summary = seed_school(learner_count=learners, days=days, random_seed=random_seed, progress=click.echo)
+    Idempotent: running it again with the same options stores nothing new."""
+    from api.demo import DemoConflict, seed_school  # noqa: PLC0415  (heavy, only for this command)
+
+    started = time.monotonic()
+    try:
+        summary = seed_school(learners, days, random_seed, bar=_stderr_bar, echo=click.echo)
+    except DemoConflict as exc:
+        raise click.ClickException(str(exc)) from exc
     secret = current_app.config["SECRET_KEY"]
     click.echo(
         f"\nSeeded {summary['learners']} learners in {summary['sections']} sections, {summary['events']} events "
-        f"over {days} days ({summary['slipping']} learners slipping)."
+        f"over {days} days ({summary['slipping']} learners slipping) in {time.monotonic() - started:.1f} s."
     )
+    click.echo("Profiles: " + ", ".join(f"{name} {count}" for name, count in summary["profiles"].items()))
+    click.echo("Open alerts: " + (", ".join(f"{rule} {n}" for rule, n in summary["open_alerts"].items()) or "none"))
     for label, external_id, role in (
         ("educator", summary["educator"], "educator"),
         ("learner", summary["learner"], "learner"),
+        ("admin", summary["admin"], "admin"),
     ):
         token, _ = issue_token(secret, external_id, role, 7 * 86400)
         click.echo(f"\nDemo {label} {external_id} (token valid 7 days):\n{token}")
+    _print_sign_in_links(base_url or _default_base_url(), [summary["learner"], summary["educator"], summary["admin"]])
+
+
+def _print_sign_in_links(base_url: str, external_ids: list[str]) -> None:
+    """One dashboard sign-in link per demo user (GET /login?token=... starts a browser session)."""
+    secret, base_url = current_app.config["SECRET_KEY"], base_url.rstrip("/")
+    users = {u.external_id: u for u in db.session.scalars(sa.select(User).where(User.external_id.in_(external_ids)))}
+    click.echo(f"\nSign in to the dashboards (links valid {SIGN_IN_TTL // 3600} hours; open one per browser profile):")
+    for external_id in external_ids:
+        user = users[external_id]
+        token, _ = issue_token(secret, user.external_id, user.role, SIGN_IN_TTL)
+        click.echo(f"  {user.role:<9} {user.name or user.external_id}\n    {base_url}/login?token={token}")
 
 
 @monitoring_cli.command("status")
