@@ -154,6 +154,47 @@ def _print_sign_in_links(base_url: str, external_ids: list[str]) -> None:
         click.echo(f"  {user.role:<9} {user.name or user.external_id}\n    {base_url}/login?token={token}")
 
 
+@demo_cli.command("simulate")
+@click.option("--rate", default=5.0, show_default=True, type=click.FloatRange(0.1, 1000), help="Events per second.")
+@click.option("--duration", default=None, type=click.FloatRange(0.1), help="Seconds to run.  [default: until Ctrl-C]")
+@click.option("--base-url", default=None, help="The running server.  [default: http://127.0.0.1:$PORT or 5000]")
+@click.option("--seed", "random_seed", default=7, show_default=True, help="Random seed, for a repeatable run.")
+def simulate(rate: float, duration: float | None, base_url: str | None, random_seed: int) -> None:
+    """Keep posting realistic events to a running server through its HTTP API, so dashboards move.
+
+    Activity, quizzes (a few learners slipping, a few excelling), class registers and a new exam with
+    its marks, as the demo's service integration. Run `flask demo seed` first."""
+    from api.demo.http import JsonClient, Unreachable  # noqa: PLC0415
+    from api.demo.simulate import Simulator, load_classes, simulator_token  # noqa: PLC0415
+
+    classes = load_classes()
+    if not classes:
+        raise click.ClickException("no section has learners yet; run `flask demo seed` first")
+    base_url = (base_url or _default_base_url()).rstrip("/")
+    token = simulator_token(current_app.config["SECRET_KEY"], int(duration or 0) + SIGN_IN_TTL)
+    simulator = Simulator(JsonClient(base_url, token), classes, random_seed)
+    started, failure = time.monotonic(), None
+    try:
+        simulator.client.request("GET", "/health")  # fails fast when nothing listens there
+        click.echo(f"Simulating at {base_url}: {rate:g} events/s into {len(classes)} sections (Ctrl-C stops).")
+        simulator.run(rate, duration, click.echo)
+    except Unreachable as exc:
+        failure = f"{exc}; is it running? Start it with `make run`."
+    except KeyboardInterrupt:
+        click.echo("\nStopped.")
+    stats = simulator.stats
+    if stats.requests:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in stats.events.most_common())
+        click.echo(
+            f"Simulated {time.monotonic() - started:.0f} s: {sum(stats.events.values())} events sent "
+            f"({kinds or 'none'}), {stats.exams} exam(s) created, {stats.requests} requests, {stats.errors} error(s)."
+        )
+    if stats.last_error:
+        click.echo(f"Last error: {stats.last_error}", err=True)
+    if failure:
+        raise click.ClickException(failure)
+
+
 @monitoring_cli.command("status")
 def monitoring_status() -> None:
     """Last run of each periodic task: when, how long, learners scanned, alerts raised."""

@@ -14,6 +14,7 @@ from models import Course, Enrollment, Exam, Module, Section, Subject, User, db
 GROUPS = 4  # sections per course; learner n sits in group n % GROUPS of every course
 EXAMS = (("unit2", "Unit 2 Test", 0.25), ("midterm", "Midterm", 0.5), ("unit6", "Unit 6 Test", 0.8))
 ADMIN_ID = "demo-admin"
+DEMO_COURSE = "demo-math-101"  # its description records the options the demo was seeded with
 
 
 @dataclass
@@ -43,7 +44,7 @@ def _upsert(model: Any, external_id: str, **values: Any) -> Any:
     return row
 
 
-def build_catalog(start: date, days: int) -> Catalog:
+def build_catalog(start: date, days: int, marker: str) -> Catalog:
     """Two courses of ten modules, four teachers, eight sections and three exams per course."""
     educators = [
         _upsert(User, f"demo-educator-{n}", role="educator", name=name) for n, name in enumerate(EDUCATORS, start=1)
@@ -51,7 +52,7 @@ def build_catalog(start: date, days: int) -> Catalog:
     _upsert(User, ADMIN_ID, role="admin", name=ADMIN)
     catalog = Catalog(educators)
     for key, (title, subject_name, module_titles) in COURSES.items():
-        course = _upsert(Course, f"demo-{key}-101", title=title)
+        course = _upsert(Course, f"demo-{key}-101", title=title, description=marker)
         subject = _upsert(Subject, f"demo-{key}", name=subject_name)
         catalog.modules[key] = [
             _upsert(Module, f"demo-{key}-m{m:02d}", course_id=course.id, title=name, position=m)

@@ -1,6 +1,7 @@
 """`flask demo seed`: build the demo school, ingest its history through the API's own ingest path, then
-evaluate every learner, so dashboards open on live alerts. Re-running with the same seed changes nothing
-(every event is a duplicate); a database holding another demo (other seed or version) is refused."""
+evaluate every learner, so dashboards open on live alerts. Re-running with the same --seed and --days on
+the same day (UTC) stores nothing new (every event is a duplicate; more --learners adds the new ones);
+a database holding another demo (other seed, days, day or version) is refused before anything is written."""
 
 from __future__ import annotations
 
@@ -9,11 +10,23 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from api.demo.catalog import ADMIN_ID, GROUPS, Catalog, build_catalog, enroll, ensure_learners, learner_external_id
+import sqlalchemy as sa
+
+from api.demo.catalog import (
+    ADMIN_ID,
+    DEMO_COURSE,
+    GROUPS,
+    Catalog,
+    build_catalog,
+    enroll,
+    ensure_learners,
+    learner_external_id,
+)
 from api.demo.evaluation import Bar, evaluate_school
 from api.demo.history import SLIPPING, assign_profiles, learner_events
 from api.errors import ApiError
 from api.events.ingest import ingest_events
+from models import Course, db
 
 BATCH = 5000
 
@@ -34,9 +47,8 @@ def _ingest(pending: list[dict[str, Any]]) -> int:
             if exc.status != 409:
                 raise
             raise DemoConflict(
-                "this database already holds a different demo school (another --seed or an older version); "
-                "seed a fresh database (delete instance/learnpulse.db while LearnPulse is stopped) or re-run "
-                "with the seed it was made with"
+                "this database already holds a different demo school (its events differ from this seed's); "
+                "seed a fresh database instead (stop LearnPulse, delete instance/learnpulse.db, `make run` again)"
             ) from exc
         stored += len(result.stored_ids)
     return stored
@@ -59,10 +71,23 @@ def _shown_learner(profiles: dict[int, str]) -> str:
     return learner_external_id(next((n for n in mine if profiles[n] == "steady"), mine[0]))
 
 
+def _check_same_demo(marker: str) -> None:
+    """Refuse before writing anything when the database holds a demo made with other options or on another day."""
+    row = db.session.execute(sa.select(Course.description).where(Course.external_id == DEMO_COURSE)).first()
+    if row is not None and row.description != marker:
+        raise DemoConflict(
+            f"this database already holds a different demo school ({row.description or 'made by an older version'}); "
+            "re-seeding adds nothing unless --seed and --days match and it is the same day (UTC). "
+            "Seed a fresh database instead (stop LearnPulse, delete instance/learnpulse.db, `make run` again)"
+        )
+
+
 def seed_school(learner_count: int, days: int, random_seed: int, bar: Bar, echo: Callable[[str], None]) -> dict:
     """Create the school, ingest its history and evaluate everyone; returns what the command prints."""
     start = (datetime.now(UTC) - timedelta(days=days)).date()
-    catalog = build_catalog(start, days)
+    marker = f"LearnPulse demo school: seed {random_seed}, {days} days from {start.isoformat()}"
+    _check_same_demo(marker)
+    catalog = build_catalog(start, days, marker)
     learners = ensure_learners(learner_count, random_seed)
     enroll(learners, catalog)
     profiles = assign_profiles(learner_count, random_seed)
