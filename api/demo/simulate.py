@@ -43,6 +43,7 @@ class Stats:
     requests: int = 0
     errors: int = 0
     exams: int = 0
+    seconds: float = 0.0
     last_error: str = ""
 
 
@@ -107,7 +108,8 @@ class Simulator:
         self.rng.shuffle(pool)
         self.slipping, self.achievers = set(pool[:3]), set(pool[3:5])
         self.run_id = f"sim-{seed}-{int(time.time())}"
-        self.stats, self.serial = Stats(), 0
+        self.stats, self.serial, self.registers, self.sent = Stats(), 0, 0, 0
+        self.next: dict[str, float] = {}
 
     def _id(self) -> str:
         self.serial += 1
@@ -187,31 +189,33 @@ class Simulator:
     def run(self, rate: float, duration: float | None, report: Callable[[str], None]) -> Stats:
         """Play until `duration` seconds have passed (or forever); report progress every few seconds."""
         started = time.monotonic()
-        sent, next_exam, next_register, next_report, register_turn = (
-            0,
-            FIRST_EXAM_AFTER,
-            REGISTER_EVERY,
-            REPORT_EVERY,
-            1,
-        )
-        self.take_register(self.focus)
-        while duration is None or time.monotonic() - started < duration:
-            elapsed = time.monotonic() - started
-            due = min(MAX_BATCH, int(rate * elapsed) - sent)
-            if due > 0:
-                self.learning_events(due)
-                sent += due
-            if elapsed >= next_exam:
-                self.hold_exam(self.focus if self.stats.exams == 0 else self.rng.choice(self.classes))
-                next_exam += EXAM_EVERY
-            if elapsed >= next_register:
-                self.take_register(self.classes[register_turn % len(self.classes)])
-                register_turn, next_register = register_turn + 1, next_register + REGISTER_EVERY
-            if elapsed >= next_report:
-                report(self.progress_line(elapsed))
-                next_report += REPORT_EVERY
-            time.sleep(max(0.0, min(1.0 / rate, 0.5) - (time.monotonic() - started - elapsed)))
+        self.sent, self.next = 0, {"exam": FIRST_EXAM_AFTER, "register": REGISTER_EVERY, "report": REPORT_EVERY}
+        try:
+            self.take_register(self.focus)
+            while duration is None or time.monotonic() - started < duration:
+                elapsed = time.monotonic() - started
+                self._tick(elapsed, rate, report)
+                time.sleep(max(0.0, min(1.0 / rate, 0.5) - (time.monotonic() - started - elapsed)))
+        finally:
+            self.stats.seconds = time.monotonic() - started
         return self.stats
+
+    def _tick(self, elapsed: float, rate: float, report: Callable[[str], None]) -> None:
+        """Send what is due by now: learning events at the rate, then any exam, register or report."""
+        due = min(MAX_BATCH, int(rate * elapsed) - self.sent)
+        if due > 0:
+            self.learning_events(due)
+            self.sent += due
+        if elapsed >= self.next["exam"]:
+            self.hold_exam(self.focus if self.stats.exams == 0 else self.rng.choice(self.classes))
+            self.next["exam"] += EXAM_EVERY
+        if elapsed >= self.next["register"]:
+            self.registers += 1
+            self.take_register(self.classes[self.registers % len(self.classes)])
+            self.next["register"] += REGISTER_EVERY
+        if elapsed >= self.next["report"]:
+            report(self.progress_line(elapsed))
+            self.next["report"] += REPORT_EVERY
 
     def progress_line(self, elapsed: float) -> str:
         """One short line: time, records sent, exams, errors."""
