@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import redis as redis_lib
+import requests
 import sqlalchemy as sa
 
 from api.auth.tokens import decode_token
@@ -32,7 +36,8 @@ from models import (
 )
 from services.channels import PUBSUB_PREFIX, section_channel, watch
 from tests.conftest import SECRET
-from tests.processes import BIN, ROOT, service_env, wait_until
+from tests.processes import BIN, ROOT, Process, service_env, wait_until
+from tests.test_embedded_run import embedded_env
 from tests.test_integration import live  # noqa: F401  (fixture: gunicorn + a Celery worker)
 
 LINK = re.compile(r"(http://\S+)/login\?token=(\S+)")
@@ -166,3 +171,38 @@ def test_simulate_posts_events_that_the_worker_evaluates_and_publishes(live, app
         if message and message["type"] == "pmessage":
             types.add(json.loads(message["data"])["type"])
     assert {"activity", "exam_created"} <= types, types
+
+
+@pytest.mark.integration
+def test_the_demo_flow_on_make_run(tmp_path):
+    """What the README says: `make run`, then `flask demo seed` and `flask demo simulate` beside it."""
+    port = free_port()
+    env = embedded_env(tmp_path / "instance", port)
+    run = Process("make-run", [str(BIN / "python"), "scripts/run_embedded.py"], env, tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(f"{url}/health", timeout=2).ok, 90, "make run to be healthy")
+        seeded = run_flask(env, "demo", "seed", "--learners", "20", "--days", "21", timeout=300)
+        assert seeded.returncode == 0, seeded.stderr
+        links = dict((decode_claims(env, token)["role"], base) for base, token in LINK.findall(seeded.stdout))
+        assert links == {role: url for role in ("learner", "educator", "admin")}
+        educator = [t for b, t in LINK.findall(seeded.stdout) if decode_claims(env, t)["role"] == "educator"][0]
+        alerts = requests.get(
+            f"{url}/api/v1/progress/performance-alerts/", headers={"Authorization": f"Bearer {educator}"}, timeout=10
+        )
+        assert alerts.status_code == 200 and alerts.json()["alerts"], alerts.text  # the demo opens on alerts
+        simulated = run_flask(env, "demo", "simulate", "--rate", "10", "--duration", "3", timeout=60)
+        assert simulated.returncode == 0 and " 0 error(s)" in simulated.stdout, simulated.stdout + simulated.stderr
+    except AssertionError:
+        print(run.output())
+        raise
+    finally:
+        os.kill(run.popen.pid, signal.SIGINT)
+        assert run.popen.wait(timeout=30) == 0
+        run.log.close()
+
+
+def decode_claims(env: dict[str, str], token: str) -> dict:
+    """Claims of a token signed with the embedded instance's generated secret key."""
+    secret = (Path(env["INSTANCE_PATH"]) / "secret_key").read_text().strip()
+    return decode_token(secret, token)

@@ -40,6 +40,7 @@ def test_make_run_serves_shares_its_database_and_stops_cleanly(tmp_path: Path):
             lambda: requests.get(f"{url}/health", timeout=2).json()["status"] == "ok", 90, "make run to be healthy"
         )
         assert f"LearnPulse is running at {url}" in run.output()
+        assert f"Dashboards: run `PORT={port} flask demo seed`" in run.output()  # its links then point here
         health = requests.get(f"{url}/health", timeout=5).json()["checks"]
         assert health["database"]["backend"] == "sqlite"
         assert requests.get(f"{url}/docs", timeout=5).status_code == 200
