@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from api.auth.tokens import issue_token
 from api.demo.http import JsonClient
-from models import Course, Enrollment, Module, Section, Subject, User, db
+from models import Course, Enrollment, LearnerCounters, Module, Section, Subject, User, db
 
 SIMULATOR_ID = "demo-simulator"
 FIRST_EXAM_AFTER, EXAM_EVERY, REGISTER_EVERY, REPORT_EVERY = 2.0, 120.0, 20.0, 5.0
@@ -48,17 +48,10 @@ class Stats:
 
 
 def load_classes() -> list[ClassGroup]:
-    """Every section with learners, in id order (the demo's Algebra I, Period 1 first)."""
+    """Every section with learners, in id order (the demo's Algebra I, Period 1 first), best learners first."""
     classes = []
     for section in db.session.scalars(sa.select(Section).order_by(Section.id)):
-        learners = list(
-            db.session.scalars(
-                sa.select(User.external_id)
-                .join(Enrollment, Enrollment.learner_id == User.id)
-                .where(Enrollment.section_id == section.id, Enrollment.status == "active")
-                .order_by(User.id)
-            )
-        )
+        learners = _best_first(section.id)
         if learners:
             course = db.session.get(Course, section.course_id) if section.course_id else None
             subject = db.session.get(Subject, section.subject_id) if section.subject_id else None
@@ -73,6 +66,18 @@ def load_classes() -> list[ClassGroup]:
                 )
             )
     return classes
+
+
+def _best_first(section_id: int) -> list[str]:
+    """A section's active learners, best average score first (so the simulator's achievers can shine)."""
+    rows = db.session.execute(
+        sa.select(User.external_id, LearnerCounters.score_ratio_sum, LearnerCounters.assessment_count)
+        .join(Enrollment, Enrollment.learner_id == User.id)
+        .outerjoin(LearnerCounters, LearnerCounters.learner_id == User.id)
+        .where(Enrollment.section_id == section_id, Enrollment.status == "active")
+        .order_by(User.id)
+    ).all()
+    return [ext for ext, total, count in sorted(rows, key=lambda r: -(r[1] or 0.0) / (r[2] or 1))]
 
 
 def _modules(course: Course | None) -> list[tuple[str, str]]:
@@ -104,9 +109,8 @@ class Simulator:
     def __init__(self, client: JsonClient, classes: list[ClassGroup], seed: int) -> None:
         self.client, self.classes, self.rng = client, classes, random.Random(seed)
         self.focus = classes[0]
-        pool = list(self.focus.learners)
-        self.rng.shuffle(pool)
-        self.slipping, self.achievers = set(pool[:3]), set(pool[3:5])
+        best, rest = self.focus.learners[:2], self.focus.learners[2:]
+        self.achievers, self.slipping = set(best), set(self.rng.sample(rest, min(3, len(rest))))
         self.run_id = f"sim-{seed}-{int(time.time())}"
         self.stats, self.serial, self.registers, self.sent = Stats(), 0, 0, 0
         self.next: dict[str, float] = {}
