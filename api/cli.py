@@ -39,7 +39,7 @@ def monitoring_run(dry_run: bool, verbose: bool, only_rule: str | None) -> None:
     ranges = shard_ranges(shard_size())
     for sweep in sweeps:
         created = resolved = learners = 0
-        with click.progressbar(ranges, label=f"{sweep} sweep", file=sys.stderr) as shards:
+        with click.progressbar(ranges, label=f"{sweep} sweep", file=click.get_text_stream("stderr")) as shards:
             for low, high in shards:
                 stats = evaluate_rules(learner_ids_between(low, high), sweep, dry_run=dry_run, only_rule=only_rule)
                 learners += stats.learners
@@ -118,7 +118,8 @@ def _default_base_url() -> str:
 def seed(learners: int, days: int, random_seed: int, base_url: str | None) -> None:
     """Fill the database with a synthetic school, evaluate it, and print sign-in links and tokens.
 
-    Idempotent: running it again with the same options stores nothing new."""
+    Running it again with the same --seed and --days on the same day stores nothing new; a database
+    holding a different demo is refused before anything is written."""
     from api.demo import DemoConflict, seed_school  # noqa: PLC0415  (heavy, only for this command)
 
     started = time.monotonic()
@@ -163,7 +164,9 @@ def simulate(rate: float, duration: float | None, base_url: str | None, random_s
     """Keep posting realistic events to a running server through its HTTP API, so dashboards move.
 
     Activity, quizzes (a few learners slipping, a few excelling), class registers and a new exam with
-    its marks, as the demo's service integration. Run `flask demo seed` first."""
+    its marks, as the demo's service integration. Run `flask demo seed` first. The roster is read from,
+    and the service token signed for, the database and SECRET_KEY this command is configured with:
+    the server's own (as with `make run`)."""
     from api.demo.http import JsonClient, Unreachable  # noqa: PLC0415
     from api.demo.simulate import Simulator, load_classes, simulator_token  # noqa: PLC0415
 
@@ -171,7 +174,7 @@ def simulate(rate: float, duration: float | None, base_url: str | None, random_s
     if not classes:
         raise click.ClickException("no section has learners yet; run `flask demo seed` first")
     base_url = (base_url or _default_base_url()).rstrip("/")
-    token = simulator_token(current_app.config["SECRET_KEY"], int(duration or 0) + SIGN_IN_TTL)
+    token = simulator_token(current_app.config["SECRET_KEY"], int(duration or 7 * 86400) + 3600)
     simulator = Simulator(JsonClient(base_url, token), classes, random_seed)
     failure = None
     try:
