@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from api.auth.tokens import decode_token
 from api.demo.evaluation import open_alerts_by_rule
 from api.demo.history import DECK, assign_profiles
+from api.demo.http import JsonClient, Unreachable
 from api.demo.names import learner_names
 from api.embedded_redis import free_port
 from models import (
@@ -181,7 +183,7 @@ def test_the_demo_flow_on_make_run(tmp_path):
     run = Process("make-run", [str(BIN / "python"), "scripts/run_embedded.py"], env, tmp_path)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: requests.get(f"{url}/health", timeout=2).ok, 90, "make run to be healthy")
+        wait_until(lambda: requests.get(f"{url}/health", timeout=5).ok, 180, "make run to be healthy")
         seeded = run_flask(env, "demo", "seed", "--learners", "20", "--days", "21", timeout=300)
         assert seeded.returncode == 0, seeded.stderr
         links = dict((decode_claims(env, token)["role"], base) for base, token in LINK.findall(seeded.stdout))
@@ -206,3 +208,17 @@ def decode_claims(env: dict[str, str], token: str) -> dict:
     """Claims of a token signed with the embedded instance's generated secret key."""
     secret = (Path(env["INSTANCE_PATH"]) / "secret_key").read_text().strip()
     return decode_token(secret, token)
+
+
+def test_a_server_that_never_answers_is_unreachable_at_first_and_busy_later():
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections complete in the backlog, but nothing ever answers them
+    client = JsonClient(f"http://127.0.0.1:{silent.getsockname()[1]}", "token", timeout=0.3)
+    try:
+        with pytest.raises(Unreachable, match="cannot reach LearnPulse"):
+            client.request("GET", "/health")
+        client.answered = True  # as after a first answer: a slow request is then one error, not the end
+        assert client.request("POST", "/api/v1/events", {"events": []}) == (0, {"message": "no answer within 0.3 s"})
+    finally:
+        silent.close()

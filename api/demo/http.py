@@ -15,11 +15,13 @@ class Unreachable(Exception):
 class JsonClient:
     """Bearer-authenticated JSON requests against one base URL."""
 
-    def __init__(self, base_url: str, token: str, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
         self.base_url, self.token, self.timeout = base_url.rstrip("/"), token, timeout
+        self.answered = False  # once the server has answered, a timeout means busy rather than unreachable
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """Send one request; returns (status, parsed body). HTTP errors are returned, not raised."""
+        """Send one request; returns (status, parsed body). HTTP errors are returned, not raised; a timeout
+        after the server has answered before is status 0; no answer at all raises Unreachable."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             self.base_url + path,
@@ -29,12 +31,16 @@ class JsonClient:
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.status, _parse(response.read())
+                status, answer = response.status, _parse(response.read())
         except urllib.error.HTTPError as exc:
-            return exc.code, _parse(exc.read())
+            status, answer = exc.code, _parse(exc.read())
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(reason, TimeoutError) and self.answered:
+                return 0, {"message": f"no answer within {self.timeout:g} s"}  # busy, not gone: an error, go on
             raise Unreachable(f"cannot reach LearnPulse at {self.base_url} ({reason})") from exc
+        self.answered = True
+        return status, answer
 
 
 def _parse(raw: bytes) -> Any:

@@ -123,7 +123,7 @@ class Simulator:
         """One request; counts its records as sent by kind, or the request as an error with its message."""
         status, answer = self.client.request(method, path, body)
         self.stats.requests += 1
-        if status >= 400:
+        if status == 0 or status >= 400:
             message = answer.get("message", "") if isinstance(answer, dict) else ""
             self.stats.errors, self.stats.last_error = self.stats.errors + 1, f"{method} {path}: {status} {message}"
             return False
