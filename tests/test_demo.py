@@ -145,6 +145,8 @@ def test_simulate_posts_events_that_the_worker_evaluates_and_publishes(live, app
     watch(client, [section_channel("demo-math-A")])  # what a web process does when a dashboard follows it
     subscriber.psubscribe(PUBSUB_PREFIX + "*")
     subscriber.get_message(timeout=1)
+    # On a loaded machine a gunicorn process can stall for a while; start once it answers promptly.
+    wait_until(lambda: requests.get(f"{live}/health", timeout=5).ok, 60, "the server to answer promptly")
     started = datetime.now(UTC)
     done = run_flask(
         service_env(migrated, redis_url, SECRET), "demo", "simulate", "--rate", "20", "--duration", "3",
