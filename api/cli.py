@@ -178,7 +178,7 @@ def simulate(rate: float, duration: float | None, base_url: str | None, random_s
     simulator = Simulator(JsonClient(base_url, token), classes, random_seed)
     failure = None
     try:
-        simulator.client.request("GET", "/health")  # fails fast when nothing listens there
+        simulator.client.request("GET", "/health", timeout=90)  # a just-started web process answers slowly once
         click.echo(f"Simulating at {base_url}: {rate:g} events/s into {len(classes)} sections (Ctrl-C stops).")
         simulator.run(rate, duration, click.echo)
     except Unreachable as exc:

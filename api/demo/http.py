@@ -19,7 +19,7 @@ class JsonClient:
         self.base_url, self.token, self.timeout = base_url.rstrip("/"), token, timeout
         self.answered = False  # once the server has answered, a timeout means busy rather than unreachable
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def request(self, method: str, path: str, body: Any = None, timeout: float | None = None) -> tuple[int, Any]:
         """Send one request; returns (status, parsed body). HTTP errors are returned, not raised; a timeout
         after the server has answered before is status 0; no answer at all raises Unreachable."""
         data = None if body is None else json.dumps(body).encode()
@@ -30,7 +30,7 @@ class JsonClient:
             headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 status, answer = response.status, _parse(response.read())
         except urllib.error.HTTPError as exc:
             status, answer = exc.code, _parse(exc.read())
