@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+from collections.abc import Iterable
+from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -20,6 +24,7 @@ models_cli = click.Group("models", help="Predictive models.")
 monitoring_cli = click.Group("monitoring", help="Alert sweeps.")
 PERSON_CLI_MAX_TTL = 7 * 86400  # a person's token from the command line: a week at most
 SERVICE_CLI_MAX_TTL = 365 * 86400  # an integration's credential: rotate it at least yearly
+SIGN_IN_TTL = 12 * 3600
 
 
 @monitoring_cli.command("run")
@@ -131,26 +136,105 @@ def issue(external_id: str, ttl: int) -> None:
     click.echo(token)
 
 
+def _stderr_bar(items: Iterable[Any], label: str) -> Any:
+    """A progress bar on stderr, so stdout stays the summary, tokens and links."""
+    return click.progressbar(items, label=label, file=sys.stderr)
+
+
+def _default_base_url() -> str:
+    return f"http://127.0.0.1:{os.environ.get('PORT') or 5000}"
+
+
 @demo_cli.command("seed")
 @click.option("--learners", default=240, show_default=True, type=click.IntRange(10, 100000))
 @click.option("--days", default=60, show_default=True, type=click.IntRange(7, 365))
 @click.option("--seed", "random_seed", default=7, show_default=True, help="Random seed, for a repeatable school.")
-def seed(learners: int, days: int, random_seed: int) -> None:
-    """Fill the database with a synthetic school and print tokens for a demo educator and learner."""
-    from api.demo import seed_school  # noqa: PLC0415  (heavy, only for this command)
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where the dashboards are served, for the sign-in links.  [default: http://127.0.0.1:$PORT or 5000]",
+)
+def seed(learners: int, days: int, random_seed: int, base_url: str | None) -> None:
+    """Fill the database with a synthetic school, evaluate it, and print sign-in links and tokens.
 
-    summary = seed_school(learner_count=learners, days=days, random_seed=random_seed, progress=click.echo)
+    Running it again with the same --seed and --days on the same day stores nothing new; a database
+    holding a different demo is refused before anything is written."""
+    from api.demo import DemoConflict, seed_school  # noqa: PLC0415  (heavy, only for this command)
+
+    started = time.monotonic()
+    try:
+        summary = seed_school(learners, days, random_seed, bar=_stderr_bar, echo=click.echo)
+    except DemoConflict as exc:
+        raise click.ClickException(str(exc)) from exc
     secret = current_app.config["SECRET_KEY"]
     click.echo(
         f"\nSeeded {summary['learners']} learners in {summary['sections']} sections, {summary['events']} events "
-        f"over {days} days ({summary['slipping']} learners slipping)."
+        f"over {days} days ({summary['slipping']} learners slipping) in {time.monotonic() - started:.1f} s."
     )
+    click.echo("Profiles: " + ", ".join(f"{name} {count}" for name, count in summary["profiles"].items()))
+    click.echo("Open alerts: " + (", ".join(f"{rule} {n}" for rule, n in summary["open_alerts"].items()) or "none"))
     for label, external_id, role in (
         ("educator", summary["educator"], "educator"),
         ("learner", summary["learner"], "learner"),
+        ("admin", summary["admin"], "admin"),
     ):
         token, _ = issue_token(secret, external_id, role, 7 * 86400)
         click.echo(f"\nDemo {label} {external_id} (token valid 7 days):\n{token}")
+    _print_sign_in_links(base_url or _default_base_url(), [summary["learner"], summary["educator"], summary["admin"]])
+
+
+def _print_sign_in_links(base_url: str, external_ids: list[str]) -> None:
+    """One dashboard sign-in link per demo user (GET /login?token=... starts a browser session)."""
+    secret, base_url = current_app.config["SECRET_KEY"], base_url.rstrip("/")
+    users = {u.external_id: u for u in db.session.scalars(sa.select(User).where(User.external_id.in_(external_ids)))}
+    click.echo(f"\nSign in to the dashboards (links valid {SIGN_IN_TTL // 3600} hours; open one per browser profile):")
+    for external_id in external_ids:
+        user = users[external_id]
+        token, _ = issue_token(secret, user.external_id, user.role, SIGN_IN_TTL)
+        click.echo(f"  {user.role:<9} {user.name or user.external_id}\n    {base_url}/login?token={token}")
+
+
+@demo_cli.command("simulate")
+@click.option("--rate", default=5.0, show_default=True, type=click.FloatRange(0.1, 1000), help="Events per second.")
+@click.option("--duration", default=None, type=click.FloatRange(0.1), help="Seconds to run.  [default: until Ctrl-C]")
+@click.option("--base-url", default=None, help="The running server.  [default: http://127.0.0.1:$PORT or 5000]")
+@click.option("--seed", "random_seed", default=7, show_default=True, help="Random seed, for a repeatable run.")
+def simulate(rate: float, duration: float | None, base_url: str | None, random_seed: int) -> None:
+    """Keep posting realistic events to a running server through its HTTP API, so dashboards move.
+
+    Activity, quizzes (a few learners slipping, a few excelling), class registers and a new exam with
+    its marks, as the demo's service integration. Run `flask demo seed` first. The roster is read from,
+    and the service token signed for, the database and SECRET_KEY this command is configured with:
+    the server's own (as with `make run`)."""
+    from api.demo.http import JsonClient, Unreachable  # noqa: PLC0415
+    from api.demo.simulate import Simulator, load_classes, simulator_token  # noqa: PLC0415
+
+    classes = load_classes()
+    if not classes:
+        raise click.ClickException("no section has learners yet; run `flask demo seed` first")
+    base_url = (base_url or _default_base_url()).rstrip("/")
+    token = simulator_token(current_app.config["SECRET_KEY"], int(duration or 7 * 86400) + 3600)
+    simulator = Simulator(JsonClient(base_url, token), classes, random_seed)
+    failure = None
+    try:
+        simulator.client.request("GET", "/health", timeout=90)  # a just-started web process answers slowly once
+        click.echo(f"Simulating at {base_url}: {rate:g} events/s into {len(classes)} sections (Ctrl-C stops).")
+        simulator.run(rate, duration, click.echo)
+    except Unreachable as exc:
+        failure = f"{exc}; is it running? Start it with `make run`."
+    except KeyboardInterrupt:
+        click.echo("\nStopped.")
+    stats = simulator.stats
+    if stats.requests:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in stats.events.most_common())
+        click.echo(
+            f"Simulated {stats.seconds:.1f} s: {sum(stats.events.values())} events sent "
+            f"({kinds or 'none'}), {stats.exams} exam(s) created, {stats.requests} requests, {stats.errors} error(s)."
+        )
+    if stats.last_error:
+        click.echo(f"Last error: {stats.last_error}", err=True)
+    if failure:
+        raise click.ClickException(failure)
 
 
 @monitoring_cli.command("status")

@@ -91,9 +91,12 @@ def main() -> int:
             children[name] = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         if _wait_healthy(url, children):
+            prefix = "" if port == "5000" else f"PORT={port} "  # the demo commands' links default to $PORT
             print(
                 f"\nLearnPulse is running at {url}  (API docs: {url}/docs)\n"
                 f"Fill it with demo data:  . .venv/bin/activate && flask demo seed\n"
+                f"Dashboards: run `{prefix}flask demo seed` in another terminal (inside .venv) for sign-in links;\n"
+                f"            `{prefix}flask demo simulate` then keeps the demo school moving.\n"
                 f"Press Ctrl-C to stop.\n",
                 flush=True,
             )

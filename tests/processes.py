@@ -70,6 +70,12 @@ class Process:
             return []
 
 
+def embedded_env(instance: Path, port: int) -> dict[str, str]:
+    """The embedded default's settings for child processes: no database or Redis URL, a private instance."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
+    return {**env, "INSTANCE_PATH": str(instance), "PORT": str(port), "PYTHONUNBUFFERED": "1"}
+
+
 def service_env(database_url: str, redis_url: str, secret: str, **extra: str) -> dict[str, str]:
     """Production-style settings for child processes. Rate limits are off (tests open hundreds of sockets
     a minute from one address) unless a test turns them on; tests/test_rate_limits.py does."""

@@ -13,15 +13,10 @@ import pytest
 import requests
 
 from api.embedded_redis import free_port
-from tests.processes import BIN, ROOT, Process, wait_until
+from tests.processes import BIN, ROOT, Process, embedded_env, wait_until
 from tests.ws_client import Socket
 
 pytestmark = pytest.mark.integration
-
-
-def embedded_env(instance: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
-    return {**env, "INSTANCE_PATH": str(instance), "PORT": str(port), "PYTHONUNBUFFERED": "1"}
 
 
 def flask(env: dict[str, str], *args: str) -> str:
@@ -40,6 +35,7 @@ def test_make_run_serves_shares_its_database_and_stops_cleanly(tmp_path: Path):
             lambda: requests.get(f"{url}/health", timeout=2).json()["status"] == "ok", 90, "make run to be healthy"
         )
         assert f"LearnPulse is running at {url}" in run.output()
+        assert f"Dashboards: run `PORT={port} flask demo seed`" in run.output()  # its links then point here
         health = requests.get(f"{url}/health", timeout=5).json()["checks"]
         assert health["database"]["backend"] == "sqlite"
         assert requests.get(f"{url}/docs", timeout=5).status_code == 200
