@@ -133,7 +133,8 @@ async def run_phase(url: str, sockets: list, school: School, args, offsets: list
     stop = asyncio.Event()
     live = asyncio.create_task(receive_live(sockets[: args.active], samples, stop))
     await asyncio.sleep(0.5)  # the drains are reading before the first message goes out
-    cpu_before, started = sum(worker.cpu_times()[:2]), time.time()
+    client = psutil.Process()
+    cpu_before, client_before, started = sum(worker.cpu_times()[:2]), sum(client.cpu_times()[:2]), time.time()
     ready.set()
     deadline = started + args.seconds + args.late
     dashboards = asyncio.create_task(open_dashboards(url, school.educator_token, offsets, deadline))
@@ -150,6 +151,7 @@ async def run_phase(url: str, sockets: list, school: School, args, offsets: list
         "latencies": [latency for t, latency in samples if t >= started + WARMUP],
         "dashboards": await dashboards,
         "web_cpu": sum(worker.cpu_times()[:2]) - cpu_before,
+        "client_cpu": sum(client.cpu_times()[:2]) - client_before,
         "wall": time.time() - started,
     }
     return result

@@ -41,6 +41,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
             "completed": sum(math.isfinite(t) for t in phase["dashboards"]),
             "dashboards": _figures(phase["dashboards"]),
             "web_cpu": phase["web_cpu"],
+            "client_cpu": phase["client_cpu"],
             "wall": phase["wall"],
         }
     return summary
@@ -76,7 +77,10 @@ def _rows(summary: dict[str, Any], late: float) -> list[tuple[str, list[str]]]:
             ],
         ),  # fmt: skip
         ("dashboard time to initial data p50 / p95 / max", [_dashboard_cell(p, late) for p in phases]),
-        ("web process CPU / wall time of the phase", [f"{p['web_cpu']:.1f} s / {p['wall']:.1f} s" for p in phases]),
+        (
+            "CPU of the web process / of this client process / wall time",
+            [f"{p['web_cpu']:.1f} s / {p['client_cpu']:.1f} s / {p['wall']:.1f} s" for p in phases],
+        ),
     ]
 
 
