@@ -16,8 +16,8 @@ Each phase has a fresh web process (warmed by one dashboard open) and fresh sock
 arrived by then counts as undelivered (shown as "> late"). Latency is receive time minus the send
 time carried in the message; the first second of each phase is left out as warm-up.
 
-    .venv/bin/python bench/dashboard_open.py --database-url postgresql://postgres@127.0.0.1:5432/NAME \
-        --redis-url redis://127.0.0.1:6379/N          # about 3 minutes
+    .venv/bin/python bench/dashboard_open.py      # about 3 minutes; drops and creates its database,
+                                                  # flushes its Redis database (--database-url, --redis-url)
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ async def run(args, school: School) -> dict:
 
 
 def parse_args():
-    parser = bench_parser(__doc__, "test_bench", 8)
+    parser = bench_parser(__doc__, "learnpulse_bench_dashboard", 12)  # Redis db 12: as bench/realtime.py
     parser.add_argument("--sections", type=int, default=5)
     parser.add_argument("--per-section", type=int, default=200, help="learners per section")
     parser.add_argument("--events", type=int, default=30, help="activities and assessments per learner")
