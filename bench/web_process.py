@@ -1,0 +1,62 @@
+"""One gunicorn web process (one gevent worker, as in production) for a benchmark: started, and stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+from api.embedded_redis import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def start_web(database_url: str, redis_url: str, secret: str, log_path: str) -> tuple[psutil.Popen, int]:
+    """One gunicorn worker process with gevent, as in production; returns it once /health answers."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": secret,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    with open(log_path, "wb") as log:  # the child keeps its own descriptor
+        web = psutil.Popen(
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    deadline = time.time() + 60
+    while True:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code in (200, 503):
+                return web, port
+        except requests.RequestException:
+            pass
+        if time.time() > deadline or web.poll() is not None:
+            web.terminate()
+            raise SystemExit(f"the web process did not start (see {log_path})")
+        time.sleep(0.2)
+
+
+def stop_web(web: psutil.Popen) -> None:
+    """Stop the web process this benchmark started, and its worker, at once: a worker busy in a long
+    computation would hold gunicorn's shutdown for its graceful timeout, and nothing it holds matters."""
+    workers = web.children()
+    web.send_signal(signal.SIGINT)  # the master exits once its workers are gone, without respawning
+    for worker in workers:
+        worker.kill()
+    try:
+        web.wait(15)
+    except psutil.TimeoutExpired:
+        web.kill()
+        web.wait(5)
