@@ -57,11 +57,8 @@ def list_overrides():
     }
 
 
-@bp.put("/admin/thresholds")
-@require_auth("admin")
-def put_override():
-    """Create or replace the override of one rule parameter for one scope (`scope` = the external id)."""
-    body = validated(json_body(), OVERRIDE_FIELDS)
+def _checked_override(body: dict) -> int:
+    """Refuse an unknown rule, parameter or scope and an out-of-range value; the scope's id otherwise."""
     if not known_parameter(body["rule"], body["parameter"]):
         field = "parameter" if body["rule"] in RULES else "rule"
         raise ApiError(
@@ -72,46 +69,31 @@ def put_override():
     problem = threshold_problem(body["rule"], body["parameter"], body["value"])
     if problem:
         raise ApiError(422, "the threshold value is out of range", details=[field_error("value", problem)])
-    scope_id = 0
-    if body["scope_type"] != "global":
-        model = SCOPE_MODELS[body["scope_type"]]
-        scope_id = db.session.scalar(sa.select(model.id).where(model.external_id == body.get("scope", "")))
-        if scope_id is None:
-            raise ApiError(
-                422, "unknown scope", details=[field_error("scope", f"no {body['scope_type']} {body.get('scope')!r}")]
-            )
-    upsert_rows(
-        ThresholdOverride,
-        ["rule", "parameter", "scope_type", "scope_id"],
-        [
-            {
-                "rule": body["rule"],
-                "parameter": body["parameter"],
-                "scope_type": body["scope_type"],
-                "scope_id": scope_id,
-                "value": body["value"],
-                "created_at": utcnow(),
-                "updated_at": utcnow(),
-            }
-        ],
-        ["value", "updated_at"],
-    )
-    audit(
-        "threshold.set",
-        f"{body['scope_type']}:{body.get('scope', '*')}",
-        rule=body["rule"],
-        parameter=body["parameter"],
-        value=body["value"],
-    )
-    db.session.commit()
-    row = db.session.scalar(
-        sa.select(ThresholdOverride).where(
-            ThresholdOverride.rule == body["rule"],
-            ThresholdOverride.parameter == body["parameter"],
-            ThresholdOverride.scope_type == body["scope_type"],
-            ThresholdOverride.scope_id == scope_id,
+    if body["scope_type"] == "global":
+        return 0
+    model = SCOPE_MODELS[body["scope_type"]]
+    scope_id = db.session.scalar(sa.select(model.id).where(model.external_id == body.get("scope", "")))
+    if scope_id is None:
+        raise ApiError(
+            422, "unknown scope", details=[field_error("scope", f"no {body['scope_type']} {body.get('scope')!r}")]
         )
-    )
+    return scope_id
+
+
+@bp.put("/admin/thresholds")
+@require_auth("admin")
+def put_override():
+    """Create or replace the override of one rule parameter for one scope (`scope` = the external id)."""
+    body = validated(json_body(), OVERRIDE_FIELDS)
+    scope_id = _checked_override(body)
+    key = {"rule": body["rule"], "parameter": body["parameter"], "scope_type": body["scope_type"], "scope_id": scope_id}
+    now = utcnow()
+    upsert_rows(ThresholdOverride, list(key), [{**key, "value": body["value"], "created_at": now, "updated_at": now}],
+                ["value", "updated_at"])  # fmt: skip
+    target = f"{body['scope_type']}:{body.get('scope', '*')}"
+    audit("threshold.set", target, rule=body["rule"], parameter=body["parameter"], value=body["value"])
+    db.session.commit()
+    row = db.session.scalar(sa.select(ThresholdOverride).filter_by(**key))
     return _override_json(row, _scope_names())
 
 
