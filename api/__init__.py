@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from api.events import bp as events_bp
     from api.health import bp as health_bp
     from api.learners import bp as learners_bp
+    from api.progress import register_progress
     from api.realtime import bp as realtime_bp
     from api.school import bp as school_bp
 
@@ -90,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(realtime_bp)
     app.register_blueprint(docs_bp)
+    register_progress(app)
     register_error_handlers(app)
 
 
