@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import redis as redis_lib
@@ -14,11 +16,28 @@ import sqlalchemy as sa
 
 from models import LearnerCounters, MetricSnapshot, User, db
 from services.channels import PUBSUB_PREFIX, learner_channel, watch
-from tests.conftest import bearer, create_user
-from tests.processes import wait_until
-from tests.test_integration import live  # noqa: F401  (the gunicorn + worker fixture)
+from tests.conftest import SECRET, bearer, create_user
+from tests.processes import service_env, start_web, start_worker, wait_until
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """gunicorn and a Celery worker for this module only (stopped before other modules run)."""
+    log_dir: Path = tmp_path_factory.mktemp("progress-logs")
+    env = service_env(migrated, redis_url, SECRET)
+    worker = start_worker(env, log_dir, name="progress-worker")
+    web, url = start_web(env, log_dir, name="progress-web")
+    try:
+        wait_until(lambda: requests.get(f"{url}/health", timeout=2).json()["checks"]["worker"]["ok"], 60, "health")
+        yield url
+    except AssertionError:
+        print(web.output(), worker.output())
+        raise
+    finally:
+        web.stop()
+        worker.stop()
 
 
 def _messages(subscriber, kind: str, timeout: float) -> list[dict]:
@@ -30,7 +49,7 @@ def _messages(subscriber, kind: str, timeout: float) -> list[dict]:
     return received
 
 
-def test_generate_runs_on_the_worker_and_publishes_metrics(live, app):  # noqa: F811
+def test_generate_runs_on_the_worker_and_publishes_metrics(live, app):
     amy = create_user("amy", "learner")
     service = bearer(create_user("lms", "service"))
     event = {"learner": "amy", "kind": "assessment", "score": 8, "max_score": 10}
@@ -67,7 +86,7 @@ def test_generate_runs_on_the_worker_and_publishes_metrics(live, app):  # noqa: 
     assert listed["snapshots"][0]["metrics"]["assessments"] == 1
 
 
-def test_tracked_activity_is_evaluated_by_the_worker(live, app):  # noqa: F811
+def test_tracked_activity_is_evaluated_by_the_worker(live, app):
     amy = create_user("amy", "learner")
     redis_lib.Redis.from_url(app.config["REDIS_URL"]).delete("learnpulse:evaluation:scheduled")
     body = {"id": "tab-7", "duration_seconds": 120}
