@@ -86,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     from api.health import bp as health_bp
     from api.learners import bp as learners_bp
     from api.pages import bp as pages_bp
+    from api.progress import register_progress
     from api.realtime import bp as realtime_bp
     from api.school import bp as school_bp
 
@@ -96,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(realtime_bp)
     app.register_blueprint(docs_bp)
     app.register_blueprint(pages_bp)
+    register_progress(app)
     register_error_handlers(app)
 
 

@@ -12,6 +12,7 @@ from api.alerts.thresholds import OVERRIDE_FIELDS
 from api.entities.specs import SPECS
 from api.events.schemas import KIND_FIELDS, MAX_BATCH
 from api.exports.openapi_paths import export_paths
+from api.progress.openapi_paths import TYPES_NOTE, progress_paths
 from api.realtime.routes import PERSONAL_ENDPOINTS
 from api.validation import Field
 from models import ENROLLMENT_STATUSES
@@ -397,6 +398,8 @@ def _paths() -> dict[str, Any]:
     }
     paths.update(_websocket_paths())
     paths.update(export_paths(_op))  # the roster's parameters and the CSV/PDF downloads
+    paths.update(progress_paths(_op, ERROR))
+    paths["/api/v1/progress/performance-alerts/"]["get"]["description"] += f" {TYPES_NOTE}"
     for name in SPECS:
         paths[f"/api/v1/{name}/{{external_id}}"] = {
             "get": _op(

@@ -19,6 +19,7 @@ from werkzeug.routing import Rule
 
 from api.auth.session import read_session
 
+EXPENSIVE_PROGRESS = ("/real-time-dashboard/", "/predictive-analytics/", "/trend-analysis/", "/snapshots/create/")
 INGEST_PATHS = ("/api/v1/events", "/api/v1/attendance", "/api/v1/exams/<external_id>/grades")
 
 
@@ -38,11 +39,11 @@ def address_key() -> str:
 def _category(rule: Rule) -> tuple[str, str, Callable[[], str]] | None:
     """(scope, setting, key) of the limit a route falls under, or None."""
     path, methods = rule.rule, rule.methods or set()
-    if "POST" in methods and (path in INGEST_PATHS or path.startswith("/xapi/")):
+    if "POST" in methods and (path in INGEST_PATHS or path.startswith("/xapi/") or path.endswith("/progress/track/")):
         return "ingest", "RATE_LIMIT_INGEST", credential_key
     if path == "/api/v1/auth/token":
         return "tokens", "RATE_LIMIT_TOKENS", credential_key
-    if "/analytics" in path or path.endswith((".csv", ".pdf")):
+    if "/analytics" in path or path.endswith((".csv", ".pdf") + EXPENSIVE_PROGRESS):
         return "reads", "RATE_LIMIT_READS", credential_key
     if path == "/login":
         return "login", "RATE_LIMIT_LOGIN", address_key

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import request
 
 from analytics.alert_rules import RULES
+from analytics.alert_types import ALERT_TYPES, TYPE_OF_RULE, rules_of_types
 from api.access import only_visible, readable_learner
 from api.auth.guard import Principal
 from api.query_args import list_arg
@@ -30,10 +31,20 @@ def filtered_alerts(user: Principal) -> sa.Select:
         ("severity", Alert.severity, SEVERITIES),
         ("status", Alert.status, ALERT_STATUSES),
     ):
-        values = list_arg(name, allowed)
-        if values:
+        values = filter_values(name, allowed)
+        if values is not None:
             query = query.where(column.in_(values))
     return query
+
+
+def filter_values(name: str, allowed: tuple[str, ...]) -> list[str] | None:
+    """The values of a list filter; None = no filter. `all` means no filter (the product brief's
+    `?types=all&severity=all`); `types` also takes the brief's alert types (analytics.alert_types)."""
+    words = ("all", *ALERT_TYPES) if name == "types" else ("all",)
+    values = list_arg(name, allowed + words)
+    if not values or "all" in values:
+        return None
+    return rules_of_types(values) if name == "types" else values
 
 
 def alerts_json(alerts: list[Alert]) -> list[dict[str, Any]]:
@@ -66,4 +77,20 @@ def statistics(query: sa.Select) -> dict[str, Any]:
         "frequency": counts("rule"),
         "total_last_week": last_week,
         "average_per_day": round(last_week / 7, 2),
+    }
+
+
+def brief_statistics(stats: dict[str, Any]) -> dict[str, Any]:
+    """The brief's alert_statistics beside ours: frequency by alert type (and by rule)."""
+    by_type = dict.fromkeys(ALERT_TYPES, 0)
+    for rule, count in stats["frequency"].items():
+        by_type[TYPE_OF_RULE.get(rule, "system")] += count
+    return {
+        "total_alerts_last_week": stats["total_last_week"],
+        "alert_frequency": by_type,
+        "average_alerts_per_day": stats["average_per_day"],
+        "alert_frequency_by_rule": stats["frequency"],
+        "by_severity": stats["by_severity"],
+        "by_status": stats["by_status"],
+        "total": stats["total"],
     }

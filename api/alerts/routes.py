@@ -11,7 +11,7 @@ from analytics.alert_rules import RULES
 from api.access import can_read_learner, only_visible
 from api.alerts import bp
 from api.alerts.personal_thresholds import effective_thresholds, scope_label, set_thresholds, threshold_scope
-from api.alerts.queries import alerts_json, filtered_alerts, statistics
+from api.alerts.queries import alerts_json, brief_statistics, filtered_alerts, statistics
 from api.audit import audit
 from api.auth.guard import current_user, require_auth
 from api.errors import ApiError, field_error
@@ -33,10 +33,18 @@ def _page(query: sa.Select) -> tuple[list[Alert], int | None]:
 @bp.get("/progress/performance-alerts/")
 @require_auth()
 def performance_alerts():
-    """Your alerts (learners), your learners' (educators) or anyone's (admins; ?learner= narrows), with statistics."""
+    """Your alerts (learners), your learners' (educators) or anyone's (admins; ?learner= narrows), with
+    statistics; the brief's names beside ours: the unresolved ones as current_alerts, and alert_statistics."""
     query = filtered_alerts(current_user())
     alerts, next_before = _page(query)
-    return {"alerts": alerts_json(alerts), "next_before": next_before, "statistics": statistics(query)}
+    listed, stats = alerts_json(alerts), statistics(query)
+    return {
+        "current_alerts": [shown for shown, alert in zip(listed, alerts) if alert.status != "resolved"],
+        "alert_statistics": brief_statistics(stats),
+        "alerts": listed,
+        "next_before": next_before,
+        "statistics": stats,
+    }
 
 
 @bp.get("/alerts/statistics")

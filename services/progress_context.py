@@ -1,0 +1,151 @@
+"""Everything the progress API reads about ONE learner, loaded once per request.
+
+The brief's views (dashboard, predictions, trends) are built from this: the learner's events as
+arrays, their current metrics, module progress in their courses, skill mastery and risk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from analytics.grouping import segments
+from analytics.insights import InsightFacts
+from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics, compute_learner_metrics
+from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
+from analytics.progress_level import LEVELS, current_levels, level_index
+from analytics.progress_trends import score_change
+from analytics.risk import score_risk
+from models import Enrollment, Module, Section, SkillMastery, User, db
+from services.analytics_data import load_attendance_percent, load_event_arrays
+from services.model_training import current_risk_model
+
+MASTERED_AT = 0.95  # p_mastery from which a skill counts as mastered (as in services.reports)
+SCORE_WINDOW_DAYS = 14
+
+
+@dataclass(frozen=True)
+class LearnerContext:
+    learner: User
+    now: float
+    events: EventArrays  # one learner: index 0
+    module: np.ndarray  # module id per event, -1 without
+    metrics: LearnerMetrics
+    modules_completed: int
+    total_modules: int
+    mastered_share: float  # NaN without attempted skills
+    risk: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """How educators see the learner named in sentences."""
+        return self.learner.name or self.learner.external_id
+
+    def metric(self, name: str) -> float:
+        """One metric of the learner as a float (NaN when missing)."""
+        return float(getattr(self.metrics, name)[0])
+
+
+def _module_progress(learner_id: int, module: np.ndarray, kind: np.ndarray) -> tuple[int, int]:
+    """(distinct modules completed, modules in the courses the learner is enrolled in or worked in)."""
+    enrolled = sa.select(Section.course_id).join(Enrollment, Enrollment.section_id == Section.id)
+    enrolled = enrolled.where(Enrollment.learner_id == learner_id, Section.course_id.is_not(None))
+    touched = sorted({int(m) for m in module if m >= 0})
+    worked = sa.select(Module.course_id).where(Module.id.in_(touched)) if touched else None
+    courses = set(db.session.scalars(enrolled)) | (set(db.session.scalars(worked)) if worked is not None else set())
+    if not courses:
+        return len({int(m) for m in module[kind == KIND_CODES["module_completed"]] if m >= 0}), 0
+    in_courses = set(db.session.scalars(sa.select(Module.id).where(Module.course_id.in_(courses))))
+    done = {int(m) for m in module[kind == KIND_CODES["module_completed"]] if int(m) in in_courses}
+    return len(done), len(in_courses)
+
+
+def _mastered_share(learner_id: int) -> float:
+    rows = db.session.scalars(sa.select(SkillMastery.p_mastery).where(SkillMastery.learner_id == learner_id)).all()
+    return float(np.mean(np.asarray(rows) >= MASTERED_AT)) if rows else float("nan")
+
+
+def _risk(metrics: LearnerMetrics) -> dict[str, Any]:
+    model = current_risk_model()
+    features = metrics.features()
+    risk = score_risk(model, features)
+    top = [model.features[i] for i in risk.top_factors[0] if i >= 0]
+    return {
+        "probability": round(float(risk.probability[0]), 4),
+        "light": ("green", "amber", "red")[int(risk.light[0])],
+        "top_factors": top,
+        "contributions": {
+            model.features[i]: round(float(risk.contributions[0, i]), 4) for i in risk.top_factors[0] if i >= 0
+        },
+    }
+
+
+def load_context(learner: User) -> LearnerContext:
+    """Load and compute once; every view of the request reads from it."""
+    now = datetime.now(UTC).timestamp()
+    events, module = load_event_arrays([learner.id])
+    metrics = compute_learner_metrics(events, now, load_attendance_percent([learner.id]))
+    done, total = _module_progress(learner.id, module, events.kind)
+    return LearnerContext(
+        learner, now, events, module, metrics, done, total, _mastered_share(learner.id), _risk(metrics)
+    )
+
+
+def progress_percentage(ctx: LearnerContext) -> float | None:
+    """Modules completed of the modules in the learner's courses, in percent (None without courses)."""
+    return round(100.0 * ctx.modules_completed / ctx.total_modules, 1) if ctx.total_modules else None
+
+
+def level(ctx: LearnerContext) -> tuple[str, float | None]:
+    """The learner's level name and index (analytics.progress_level documents the rule)."""
+    progress = np.array([progress_percentage(ctx) if ctx.total_modules else np.nan], dtype=float)
+    average = np.array([ctx.metric("average_score")])
+    mastered = np.array([ctx.mastered_share])
+    index = float(level_index(progress, average, mastered)[0])
+    return LEVELS[int(current_levels(progress, average, mastered)[0])], None if np.isnan(index) else round(index, 1)
+
+
+def peaks(ctx: LearnerContext) -> dict[str, Any]:
+    """Peak hour, weekday and period of the learner's activity (UTC), None without events."""
+    e = ctx.events
+    p = compute_patterns(segments(e.learner, 1), e.time)
+    has = p.peak_hour[0] >= 0
+    top_hours = np.argsort(-p.by_hour[0], kind="stable")[:3]
+    return {
+        "peak_hour": int(p.peak_hour[0]) if has else None,
+        "peak_weekday": WEEKDAYS[p.peak_weekday[0]] if has else None,
+        "peak_period": PERIODS[p.peak_period[0]] if has else None,
+        "top_hours": [int(h) for h in top_hours if p.by_hour[0][h] > 0],
+        "by_weekday": dict(zip(WEEKDAYS, p.by_weekday[0].tolist())),
+        "by_hour": p.by_hour[0].tolist(),
+    }
+
+
+def insight_facts(ctx: LearnerContext, next_completion: tuple[str, str] | None = None) -> InsightFacts:
+    """The numbers insight sentences are generated from."""
+    e = ctx.events
+    change = score_change(e.time, e.percent, ctx.now, SCORE_WINDOW_DAYS)
+    peak = peaks(ctx)
+    return InsightFacts(
+        name=ctx.name,
+        score_change=change.change,
+        window_days=SCORE_WINDOW_DAYS,
+        recent_average=change.recent,
+        previous_average=change.previous,
+        current_streak=int(ctx.metric("current_streak")),
+        longest_streak=int(ctx.metric("longest_streak")),
+        active_days_last_week=int(round(7 * np.nan_to_num(ctx.metric("active_day_share")))),
+        days_since_activity=ctx.metric("days_since_activity"),
+        modules_completed=ctx.modules_completed,
+        total_modules=ctx.total_modules,
+        peak_period=peak["peak_period"],
+        peak_weekday=peak["peak_weekday"],
+        next_completion=next_completion,
+        risk_light=ctx.risk["light"],
+        risk_probability=ctx.risk["probability"],
+        top_risk_factor=ctx.risk["top_factors"][0] if ctx.risk["top_factors"] else None,
+    )
