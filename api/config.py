@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CLOCK_SKEW_SECONDS": 300,  # events further in the future than this are refused
     "SERVICE_TOKEN_MAX_TTL": 3600,  # seconds; the longest token POST /auth/token may mint
     "WORKER_PING_TIMEOUT": 1.0,  # seconds /health waits for Celery workers to answer
-    "ALERT_RETENTION_DAYS": 90,  # resolved/acknowledged alerts older than this are deleted weekly
+    "ALERT_RETENTION_DAYS": 90,  # resolved alerts older than this are deleted weekly (acknowledged ones stay)
     "MONITORING_SHARD_SIZE": 5000,  # learners per sweep shard task
     # Lower edges (percent) of the grade bands A+, A, B+, B, C+, C, D+, D; below the last is F.
     "GRADE_BAND_EDGES": (90.0, 80.0, 75.0, 70.0, 65.0, 60.0, 55.0, 50.0),

@@ -113,9 +113,10 @@ def sweep_status() -> dict[str, dict[str, str]]:
 
 
 def cleanup_alerts(retention_days: int) -> int:
-    """Delete resolved and acknowledged alerts older than the retention, with their history."""
+    """Delete resolved alerts untouched for the retention, with their history; an acknowledged alert
+    is still unresolved (someone is working on it), so it stays however old it is."""
     cutoff = datetime.now(UTC) - timedelta(days=retention_days)
-    old = sa.select(Alert.id).where(Alert.status.in_(("resolved", "acknowledged")), Alert.updated_at < cutoff)
+    old = sa.select(Alert.id).where(Alert.status == "resolved", Alert.updated_at < cutoff)
     db.session.execute(sa.delete(AlertHistory).where(AlertHistory.alert_id.in_(old)))
     deleted = db.session.execute(sa.delete(Alert).where(Alert.id.in_(old))).rowcount
     db.session.commit()

@@ -92,5 +92,5 @@ def daily_analytics(self) -> dict[str, object]:
 
 @shared_task(name="learnpulse.alerts.cleanup", max_retries=3)
 def alerts_cleanup() -> dict[str, int]:
-    """Weekly: delete closed alerts past the retention period."""
+    """Weekly: delete resolved alerts past the retention period (acknowledged ones stay)."""
     return {"deleted": cleanup_alerts(current_app.config["ALERT_RETENTION_DAYS"])}
