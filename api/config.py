@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_PING_TIMEOUT": 1.0,  # seconds /health waits for Celery workers to answer
     "ALERT_RETENTION_DAYS": 90,  # resolved alerts older than this are deleted weekly (acknowledged ones stay)
     "MONITORING_SHARD_SIZE": 5000,  # learners per sweep shard task
+    # seconds a drain may hold learners it claimed before another drain re-queues them (its worker
+    # died); longer than one batch's evaluation, or a slow batch is evaluated twice (harmless)
+    "EVALUATION_LEASE_SECONDS": 300,
     # Lower edges (percent) of the grade bands A+, A, B+, B, C+, C, D+, D; below the last is F.
     "GRADE_BAND_EDGES": (90.0, 80.0, 75.0, 70.0, 65.0, 60.0, 55.0, 50.0),
     # Browser origins allowed to open WebSockets; empty: the API's own host only; "*": any.
@@ -109,6 +112,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "WORKER_PING_TIMEOUT": float(env.get("WORKER_PING_TIMEOUT") or DEFAULTS["WORKER_PING_TIMEOUT"]),
         "ALERT_RETENTION_DAYS": _int(env, "ALERT_RETENTION_DAYS"),
         "MONITORING_SHARD_SIZE": _int(env, "MONITORING_SHARD_SIZE"),
+        "EVALUATION_LEASE_SECONDS": _int(env, "EVALUATION_LEASE_SECONDS"),
         "GRADE_BAND_EDGES": _band_edges(env),
         "WS_ALLOWED_ORIGINS": _origins(env),
         "WS_PING_INTERVAL": _int(env, "WS_PING_INTERVAL"),
