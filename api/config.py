@@ -54,9 +54,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CLOCK_SKEW_SECONDS": 300,  # events further in the future than this are refused
     "SERVICE_TOKEN_MAX_TTL": 3600,  # seconds; the longest token POST /auth/token may mint
     "WORKER_PING_TIMEOUT": 1.0,  # seconds /health waits for Celery workers to answer
-    "ALERT_RETENTION_DAYS": 90,  # resolved/acknowledged alerts older than this are deleted weekly
+    "ALERT_RETENTION_DAYS": 90,  # resolved alerts older than this are deleted weekly (acknowledged ones stay)
     "MONITORING_SHARD_SIZE": 5000,  # learners per sweep shard task
     "COHORT_SUMMARY_INTERVAL": 600,  # seconds; a section's dashboard summary is recomputed at most this often
+    # seconds a drain may hold learners it claimed before another drain re-queues them (its worker
+    # died); longer than one batch's evaluation, or a slow batch is evaluated twice (harmless)
+    "EVALUATION_LEASE_SECONDS": 300,
     # Lower edges (percent) of the grade bands A+, A, B+, B, C+, C, D+, D; below the last is F.
     "GRADE_BAND_EDGES": DEFAULT_BAND_EDGES,
     # Browser origins allowed to open WebSockets; empty: the API's own host only; "*": any.
@@ -145,6 +148,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "ALERT_RETENTION_DAYS": _int(env, "ALERT_RETENTION_DAYS"),
         "MONITORING_SHARD_SIZE": _int(env, "MONITORING_SHARD_SIZE"),
         "COHORT_SUMMARY_INTERVAL": _int(env, "COHORT_SUMMARY_INTERVAL"),
+        "EVALUATION_LEASE_SECONDS": _int(env, "EVALUATION_LEASE_SECONDS"),
         "GRADE_BAND_EDGES": _band_edges(env),
         "WS_ALLOWED_ORIGINS": _origins(env),
         "WS_PING_INTERVAL": _int(env, "WS_PING_INTERVAL"),

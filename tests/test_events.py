@@ -295,7 +295,7 @@ def test_full_batch_of_5000_is_accepted(client, service):
 
 
 def test_ingest_requests_one_drain_for_many_requests(client, service, app):
-    from services.dispatch import PENDING_SET, pop_pending, start_drain
+    from services.dispatch import PENDING_SET, claim_batch, finish_batch, start_drain
     from tests.conftest import UNIT_QUEUE
 
     redis_client = app.extensions["redis"]
@@ -306,7 +306,9 @@ def test_ingest_requests_one_drain_for_many_requests(client, service, app):
     ids = dict(db.session.execute(sa.select(User.external_id, User.id)).all())
     assert redis_client.scard(PENDING_SET) == 2
     start_drain()
-    assert pop_pending() == sorted([ids["L1"], ids["L2"]]) and pop_pending() == []
+    assert claim_batch("drain") == sorted([ids["L1"], ids["L2"]])
+    finish_batch("drain")
+    assert claim_batch("drain") == []
     post(client, service, {"learner": "L1", "kind": "activity", "occurred_at": iso()})
     assert redis_client.llen(UNIT_QUEUE) == 2  # once a drain started, the next event schedules another
 

@@ -96,16 +96,25 @@ def test_two_beats_in_one_window_run_once(app):
     assert claim_window("performance", window, owner="beat-1-task") is True  # the same task redelivered resumes
 
 
-def test_cleanup_deletes_only_old_closed_alerts(planted):
+def test_cleanup_deletes_only_old_resolved_alerts(planted):
     evaluate_rules(planted.values(), "engagement")
     old = NOW - timedelta(days=200)
-    db.session.execute(
-        sa.update(Alert).where(Alert.rule == "streak_milestone").values(status="resolved", updated_at=old)
-    )
+    recent = NOW - timedelta(days=10)
+    ages = {
+        "streak_milestone": ("resolved", old),  # 3 alerts: the only ones past retention and closed
+        "engagement_drop": ("acknowledged", old),  # still unresolved: someone is working on it
+        "completion_stagnation": ("open", old),
+        "low_consistency": ("resolved", recent),  # closed, but within the retention
+    }
+    for rule, (status, updated_at) in ages.items():
+        db.session.execute(sa.update(Alert).where(Alert.rule == rule).values(status=status, updated_at=updated_at))
     db.session.commit()
-    assert cleanup_alerts(90) == 3
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert).where(Alert.rule == "streak_milestone")) == 0
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert)) > 0
+    before = dict(db.session.execute(sa.select(Alert.rule, sa.func.count()).group_by(Alert.rule)).all())
+    assert cleanup_alerts(90) == before["streak_milestone"] == 3
+    after = dict(db.session.execute(sa.select(Alert.rule, sa.func.count()).group_by(Alert.rule)).all())
+    assert after == {rule: count for rule, count in before.items() if rule != "streak_milestone"}
+    assert after["engagement_drop"] == 1 and after["completion_stagnation"] == 2 and after["low_consistency"] == 2
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AlertHistory)) == sum(after.values())
 
 
 def test_velocity_sweep_stores_velocity_and_completion_forecasts(planted):

@@ -141,3 +141,81 @@ def test_a_redis_outage_makes_the_task_retry_and_then_succeed(app, make_app, red
         worker.stop()
         data.stop()
         redis.Redis.from_url(broker_url).flushdb()
+
+
+def start_kill_worker(env: dict[str, str], log_dir, name: str) -> Process:
+    """One Celery worker with one pool process: the pool process is the one evaluating."""
+    command = [str(BIN / "celery"), "-A", "worker.main:celery_app", "worker", "--concurrency=1", "--loglevel=INFO"]
+    return Process(name, command + [f"--hostname={name}-{os.getpid()}@%h"], env, log_dir)
+
+
+def post_activity(sender, headers: dict[str, str], learners: list[str], when: str) -> None:
+    events = [{"learner": name, "kind": "activity", "occurred_at": when} for name in learners]
+    assert sender.test_client().post("/api/v1/events", json={"events": events}, headers=headers).status_code == 201
+
+
+def kill_mid_evaluation(broker: redis.Redis, worker: Process, whole_worker: bool) -> bool:
+    """Wait until a drain holds learners, then SIGKILL its pool process (and its main process too, as
+    when the machine dies: then nothing requeues the task and only the lease can save the learners)."""
+    from services.dispatch import LEASES
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if broker.zcard(LEASES):
+            pool = psutil.Process(worker.popen.pid).children()
+            for process in pool + ([psutil.Process(worker.popen.pid)] if whole_worker else []):
+                process.kill()
+            psutil.wait_procs(pool, timeout=5)
+            return bool(broker.zcard(LEASES))  # the dead drain had not finished its batch
+        time.sleep(0.001)
+    return False
+
+
+@pytest.mark.parametrize("whole_worker", [False, True], ids=["pool-process", "whole-worker"])
+def test_killing_a_worker_mid_evaluation_leaves_no_learner_unevaluated(
+    whole_worker, app, make_app, redis_url, migrated, tmp_path
+):
+    """At-least-once hand-over: the drain's learners stay leased until their evaluation committed."""
+    from models import LearnerCounters, User
+    from services.dispatch import LEASES, PENDING_SET
+    from tests.conftest import bearer, create_user
+
+    isolated = other_database(redis_url)
+    broker = redis.Redis.from_url(isolated)
+    broker.flushdb()
+    env = service_env(migrated, isolated, SECRET, EVALUATION_LEASE_SECONDS="3")
+    workers = [start_kill_worker(env, tmp_path, "drain-worker")]
+    sender = make_app(REDIS_URL=isolated, CELERY={}, EVALUATION_LEASE_SECONDS=3)
+    headers = bearer(create_user("lms", "service"))
+    learners = [f"kill{i}" for i in range(400)]
+    try:
+        with sender.app_context():
+            wait_until(lambda: sender.extensions["celery"].control.ping(timeout=0.5), 30, "the worker")
+            post_activity(sender, headers, learners, "2026-01-05T09:00:00Z")
+            assert kill_mid_evaluation(broker, workers[0], whole_worker), "never caught a drain mid-evaluation"
+            if whole_worker:
+                workers[0].stop()
+                workers.append(start_kill_worker(env, tmp_path, "restarted-worker"))
+                wait_until(lambda: sender.extensions["celery"].control.ping(timeout=0.5), 30, "the new worker")
+                time.sleep(3)  # the dead drain's lease runs out; the next event's drain re-queues its learners
+                post_activity(sender, headers, ["late"], "2026-01-05T10:00:00Z")
+            wait_until(lambda: not broker.zcard(LEASES) and not broker.scard(PENDING_SET), 60, "every drain to finish")
+        db.session.rollback()  # read what the workers committed
+        seen = dict(
+            db.session.execute(
+                sa.select(User.external_id, LearnerCounters.events_seen).join(
+                    LearnerCounters, LearnerCounters.learner_id == User.id
+                )
+            ).all()
+        )
+        assert {name: seen.get(name) for name in learners} == {name: 1 for name in learners}
+        if not whole_worker:  # the pool process was replaced and the task redelivered
+            assert "WorkerLostError" in workers[0].output() or "signal 9" in workers[0].output()
+    except AssertionError:
+        for worker in workers:
+            print(worker.log_path.read_text(errors="replace")[-4000:])
+        raise
+    finally:
+        for worker in workers:
+            worker.stop()
+        broker.flushdb()

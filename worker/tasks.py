@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 from celery import shared_task
 from flask import current_app
 
-from services.dispatch import pop_pending, start_drain
+from services.dispatch import claim_batch, finish_batch, recover_expired, requeue_expired, start_drain
 from services.evaluation import update_learner_counters
 from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
 from services.monitoring import (
@@ -32,13 +33,17 @@ def evaluate_learners(learner_ids: list[int]) -> dict[str, int]:
     return {"learners": updated, "alerts_created": stats.created, "alerts_resolved": stats.resolved}
 
 
-@shared_task(name="learnpulse.evaluate_pending", max_retries=8)
-def evaluate_pending() -> dict[str, int]:
-    """Drain the learners that new events touched, a vectorized batch at a time."""
+@shared_task(name="learnpulse.evaluate_pending", bind=True, max_retries=8)
+def evaluate_pending(self) -> dict[str, int]:
+    """Drain the learners that new events touched, a vectorized batch at a time. The task id names
+    the drain's lease, so a redelivery or retry of this task takes back the learners it held."""
+    token = self.request.id or uuid.uuid4().hex
     start_drain()
+    requeue_expired()
     learners = batches = 0
-    while ids := pop_pending():
+    while ids := claim_batch(token):
         evaluate_learners.run(ids)
+        finish_batch(token)  # evaluate_learners committed: only now may they leave the drain
         learners, batches = learners + len(ids), batches + 1
     return {"learners": learners, "batches": batches}
 
@@ -63,7 +68,9 @@ def fit_skill_models() -> dict[str, int]:
 
 @shared_task(name="learnpulse.monitoring.sweep", bind=True, max_retries=5)
 def monitoring_sweep(self, sweep: str) -> dict[str, object]:
-    """Periodic sweep coordinator: claim this window, fan out shards."""
+    """Periodic sweep coordinator: claim this window, fan out shards; also the periodic re-queue of
+    evaluations whose drain died (the next event's drain would do it too, but events may stop)."""
+    recover_expired()
     return start_sweep(sweep, monitoring_shard, owner=self.request.id or "direct")
 
 
@@ -92,5 +99,5 @@ def daily_analytics(self) -> dict[str, object]:
 
 @shared_task(name="learnpulse.alerts.cleanup", max_retries=3)
 def alerts_cleanup() -> dict[str, int]:
-    """Weekly: delete closed alerts past the retention period."""
+    """Weekly: delete resolved alerts past the retention period (acknowledged ones stay)."""
     return {"deleted": cleanup_alerts(current_app.config["ALERT_RETENTION_DAYS"])}

@@ -150,7 +150,7 @@ class Hub:
         """A fresh subscription connection carrying every channel followed here."""
         client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_keepalive=True)
         run_id = client.info("server")["run_id"]
-        restarted, self._run_id = self._run_id not in (None, run_id), run_id
+        restarted = self._run_id not in (None, run_id)
         pubsub = client.pubsub()
         with self._lock:
             channels = list(self.subscribers)
@@ -164,6 +164,8 @@ class Hub:
         pubsub.subscribe(KEEPALIVE_CHANNEL, REVOCATION_CHANNEL)
         if restarted:
             self._tell_resync()
+        # Remembered only now: if this attempt failed above, the next one must still see the restart.
+        self._run_id = run_id
         return pubsub
 
     def _apply_requests(self, pubsub: Any) -> None:
