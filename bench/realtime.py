@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
-import os
 import statistics
 import sys
 import time
@@ -33,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.config import normalize_database_url  # noqa: E402
-from api.embedded_redis import free_port  # noqa: E402
 from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
+from bench.web_process import start_web  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret-" + "x" * 40
@@ -252,38 +251,6 @@ def _arguments():
     return parser.parse_args()
 
 
-def _start_web(args, database_url: str, port: int) -> psutil.Popen:
-    """One gunicorn worker process (gevent), answering /health."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": args.redis_url,
-        "SECRET_KEY": SECRET,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "RATE_LIMIT_WEBSOCKET": "1000000 per minute",  # thousands of clients share this one address
-        "WEB_CONCURRENCY": "1",
-        "LOG_LEVEL": "WARNING",
-    }
-    web = psutil.Popen(
-        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=open("/tmp/learnpulse-bench-realtime-web.log", "wb"),
-        stderr=__import__("subprocess").STDOUT,
-    )
-    deadline = time.time() + 30
-    while True:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code in (200, 503):
-                return web
-        except requests.RequestException:
-            if time.time() > deadline:
-                web.terminate()
-                raise SystemExit("the web process did not start") from None
-            time.sleep(0.2)
-
-
 def _report(args, results: dict) -> None:
     latency, idle = results["latency"], results["idle"]
     print("[4/4] results\n")
@@ -320,8 +287,7 @@ def main() -> None:
     database_url = normalize_database_url(args.database_url)
     print(f"[1/4] fresh database with {args.clients:,} learners; one gunicorn worker process (gevent)", flush=True)
     tokens, admin_token = prepare(database_url, args.redis_url, args.clients)
-    port = free_port()
-    web = _start_web(args, database_url, port)
+    web, port = start_web(database_url, args.redis_url, SECRET, "/tmp/learnpulse-bench-realtime-web.log")
     try:
         results = asyncio.run(run(args, f"ws://127.0.0.1:{port}", web.pid, tokens, admin_token))
     finally:
