@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 
@@ -55,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_PING_TIMEOUT": 1.0,  # seconds /health waits for Celery workers to answer
     "ALERT_RETENTION_DAYS": 90,  # resolved/acknowledged alerts older than this are deleted weekly
     "MONITORING_SHARD_SIZE": 5000,  # learners per sweep shard task
+    "ALERT_TIME_ZONE": "UTC",  # IANA zone whose whole days the day-based alert rules count
     # Lower edges (percent) of the grade bands A+, A, B+, B, C+, C, D+, D; below the last is F.
     "GRADE_BAND_EDGES": DEFAULT_BAND_EDGES,
     # Browser origins allowed to open WebSockets; empty: the API's own host only; "*": any.
@@ -88,6 +90,16 @@ def _int(env: Mapping[str, str], name: str) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _time_zone(env: Mapping[str, str]) -> str:
+    """ALERT_TIME_ZONE: an IANA zone name such as Europe/Paris (default UTC)."""
+    name = env.get("ALERT_TIME_ZONE") or DEFAULTS["ALERT_TIME_ZONE"]
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"ALERT_TIME_ZONE must be an IANA time zone such as Europe/Paris, not {name!r}") from exc
+    return name
+
+
 def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
     """WS_ALLOWED_ORIGINS: "*" or origins as browsers send them (scheme://host[:port])."""
     origins = tuple(o.strip().rstrip("/") for o in env.get("WS_ALLOWED_ORIGINS", "").split(",") if o.strip())
@@ -113,6 +125,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "WORKER_PING_TIMEOUT": float(env.get("WORKER_PING_TIMEOUT") or DEFAULTS["WORKER_PING_TIMEOUT"]),
         "ALERT_RETENTION_DAYS": _int(env, "ALERT_RETENTION_DAYS"),
         "MONITORING_SHARD_SIZE": _int(env, "MONITORING_SHARD_SIZE"),
+        "ALERT_TIME_ZONE": _time_zone(env),
         "GRADE_BAND_EDGES": _band_edges(env),
         "WS_ALLOWED_ORIGINS": _origins(env),
         "WS_PING_INTERVAL": _int(env, "WS_PING_INTERVAL"),

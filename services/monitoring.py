@@ -9,14 +9,14 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from flask import current_app
 
-from analytics.activity import daily_counts
-from analytics.alert_rules import RULES, RuleInputs, evaluate, rules_for
+from analytics.alert_rules import RULES, RuleInputs, evaluate_many, needed_rules, rules_for
 from analytics.cohort import DEFAULT_PASS_MARK
 from analytics.completion import course_progress
-from analytics.grouping import segments
-from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
+from analytics.learner_metrics import compute_learner_metrics
 from analytics.risk import score_risk
+from analytics.rule_inputs import build_rule_inputs
 from models import CohortSnapshot, Course, Enrollment, MetricSnapshot, Module, Section, User, db
 from models.queries import mapping
 from services.alerting import sync_rule
@@ -64,18 +64,8 @@ def build_inputs(ids: list[int], now: float) -> RuleInputs:
     """Metrics, risk and the extra arrays the rules read, for learners in sorted id order."""
     events, _ = load_event_arrays(ids)
     metrics = compute_learner_metrics(events, now, load_attendance_percent(ids))
-    active = events.kind <= KIND_CODES["assessment"]
-    active_seg = segments(events.learner[active], events.n_learners)
-    assessed = events.kind == KIND_CODES["assessment"]
-    inputs = RuleInputs(
-        metrics,
-        score_risk(current_risk_model(), metrics.features()).probability,
-        daily_counts(active_seg, events.time[active], now, 14),
-        segments(events.learner[assessed], events.n_learners),
-        events.percent[assessed],
-        active_seg.counts > 0,
-    )
-    return inputs
+    risk = score_risk(current_risk_model(), metrics.features())
+    return build_rule_inputs(events, metrics, risk.probability, now, current_app.config["ALERT_TIME_ZONE"])
 
 
 def evaluate_rules(
@@ -98,11 +88,12 @@ def evaluate_rules(
     if not ids or not rules:
         return stats
     inputs = prepared or build_inputs(ids, now.timestamp())
-    thresholds = resolve_thresholds(ids, rules)
+    thresholds = resolve_thresholds(ids, needed_rules(rules))
     id_array = np.asarray(ids)
     created, resolved = [], []
+    results = evaluate_many(rules, inputs, thresholds)
     for rule in rules:
-        result = evaluate(rule, inputs, thresholds[rule.name])
+        result = results[rule.name]
         if dry_run:
             stats.would_raise += [{"learner_id": ids[i], "rule": rule.name} for i in np.flatnonzero(result.triggered)]
             continue

@@ -20,7 +20,7 @@ from api.auth.tokens import issue_token
 from api.config import normalize_database_url
 from api.embedded_redis import EmbeddedRedis
 from models import User, db
-from tests.planted_cohort import planted  # noqa: F401  (fixture shared by monitoring, alert and integration tests)
+from tests.planted_cohort import archetypes, planted  # noqa: F401  (fixture shared by monitoring, alert and integration tests)
 
 SECRET = "test-secret-key-" + "x" * 64
 UNIT_QUEUE = "learnpulse-unit-tests"  # nothing consumes it, so app tests never race a worker

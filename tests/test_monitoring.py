@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from models import Alert, AlertHistory, ThresholdOverride, db
 from services.monitoring import evaluate_rules
 from services.sweeps import claim_window, cleanup_alerts, window_of
-from tests.planted_cohort import EXPECTED, NOW, at, open_alerts
+from tests.planted_cohort import EXPECTED, EXPECTED_ARCHETYPES, NOW, at, open_alerts
 
 
 def test_planted_learners_raise_exactly_the_expected_alerts(planted):
@@ -21,6 +21,15 @@ def test_planted_learners_raise_exactly_the_expected_alerts(planted):
         name: EXPECTED["performance"].get(name, set()) | rules for name, rules in EXPECTED["engagement"].items()
     }
     assert open_alerts() == expected
+
+
+def test_archetypes_raise_exactly_the_expected_alerts(archetypes):
+    for sweep in ("performance", "engagement"):
+        evaluate_rules(archetypes.values(), sweep)
+    found = open_alerts()
+    assert {name: found.get(name, set()) for name in archetypes} == EXPECTED_ARCHETYPES
+    stuck = db.session.scalar(sa.select(Alert).where(Alert.rule == "completion_stagnation"))
+    assert stuck.factors["state"] == "active_but_stuck" and stuck.factors["days_since_module"] > 9
 
 
 def test_a_second_sweep_raises_nothing_new(planted):
