@@ -38,6 +38,7 @@ class RuleInputs:
     scores: np.ndarray  # percent per assessment
     days_since_module: np.ndarray  # days since the last module completion, or since the first activity if none
     has_history: np.ndarray  # bool: the learner has ever been active (new learners raise no inactivity alerts)
+    risk_model: str = "cold_start"  # which risk model produced risk_probability
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,11 @@ def _baseline_decline(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResul
 def _at_risk(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:
     p = inputs.risk_probability
     hit = np.nan_to_num(p, nan=0.0) >= t["probability_at_least"]
-    return RuleResult(hit, np.where(p >= 0.8, 2, 1), {"probability": p, "threshold": t["probability_at_least"]})
+    return RuleResult(
+        hit,
+        np.where(p >= 0.8, 2, 1),
+        {"probability": p, "threshold": t["probability_at_least"], "model": np.full(len(p), inputs.risk_model)},
+    )
 
 
 def _high_performance(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:

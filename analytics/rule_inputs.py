@@ -22,7 +22,12 @@ def days_without_module(events: EventArrays, now: float) -> np.ndarray:
 
 
 def build_rule_inputs(
-    events: EventArrays, metrics: LearnerMetrics, risk_probability: np.ndarray, now: float, zone: str = "UTC"
+    events: EventArrays,
+    metrics: LearnerMetrics,
+    risk_probability: np.ndarray,
+    now: float,
+    zone: str = "UTC",
+    risk_model: str = "cold_start",
 ) -> RuleInputs:
     """Rule inputs; day-based values count whole days of `zone` (an IANA name) before today."""
     active = events.kind <= KIND_CODES["assessment"]
@@ -38,4 +43,5 @@ def build_rule_inputs(
         events.percent[assessed],
         days_without_module(events, now),
         active_seg.counts > 0,
+        risk_model,
     )

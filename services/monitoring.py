@@ -64,8 +64,10 @@ def build_inputs(ids: list[int], now: float) -> RuleInputs:
     """Metrics, risk and the extra arrays the rules read, for learners in sorted id order."""
     events, _ = load_event_arrays(ids)
     metrics = compute_learner_metrics(events, now, load_attendance_percent(ids))
-    risk = score_risk(current_risk_model(), metrics.features())
-    return build_rule_inputs(events, metrics, risk.probability, now, current_app.config["ALERT_TIME_ZONE"])
+    model = current_risk_model()
+    risk = score_risk(model, metrics.features(model.features))
+    zone = current_app.config["ALERT_TIME_ZONE"]
+    return build_rule_inputs(events, metrics, risk.probability, now, zone, risk.model)
 
 
 def evaluate_rules(
@@ -173,7 +175,8 @@ def store_snapshots(
     for i, learner in enumerate(ids):
         row = {
             **inputs.metrics.row(i),
-            "risk_probability": round(float(inputs.risk_probability[i]), 4),
+            "risk_probability": json_scalar(float(inputs.risk_probability[i]), 4),  # null: unknown
+            "risk_model": inputs.risk_model,
             "snapshot": kind,
         }
         if with_completion:

@@ -42,10 +42,11 @@ def _risk_json(model, features: np.ndarray, index: int = 0) -> dict[str, Any]:
         for i in risk.top_factors[index]
         if i >= 0
     ]
+    light = int(risk.light[index])
     return {
-        "probability": round(float(risk.probability[index]), 4),
-        "light": LIGHTS[risk.light[index]],
-        "model": model.kind,
+        "probability": json_scalar(float(risk.probability[index]), 4),  # null: too little data to say
+        "light": LIGHTS[light] if light >= 0 else "unknown",
+        "model": risk.model,
         "top_factors": factors,
     }
 
@@ -200,7 +201,7 @@ def learner_report(learner: User, horizon_days: float, deadline_days: float | No
         "metrics": {k: json_scalar(v) for k, v in metrics.row(0).items()},
         "trend": trend,
         "forecast": forecast,
-        "risk": _risk_json(current_risk_model(), metrics.features()),
+        "risk": _risk_json(model := current_risk_model(), metrics.features(model.features)),
         "activity": _activity_counts(events, now),
         "patterns": _patterns(events),
         "completion": _completion(events, module, now, deadline_days),
@@ -225,7 +226,8 @@ def cohort_report(
     metrics = compute_learner_metrics(events, now, attendance)
     average = metrics.average_score if scores is None else np.asarray(scores, dtype=float)
     features = metrics.features()
-    lights = score_risk(current_risk_model(), features).light if ids else np.array([], dtype=np.int8)
+    model = current_risk_model()
+    lights = score_risk(model, metrics.features(model.features)).light if ids else np.array([], dtype=np.int8)
     unusual = detect_anomalies(features, contamination=0.05)
     members = np.arange(len(ids))
     groups = np.zeros(len(ids), dtype=np.int64)
