@@ -22,6 +22,7 @@ from models.queries import mapping
 from services.alerting import sync_rule
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
+from services.course_pace import course_priors
 from services.json_values import json_scalar
 from services.model_training import current_risk_model
 from services.publisher import audience, publish
@@ -137,7 +138,9 @@ def completion_forecasts(ids: list[int], now: float) -> dict[int, list[dict[str,
     known = (module_ids >= 0) & np.isin(module_ids, module_id)
     module = np.where(known, np.searchsorted(module_id, module_ids), -1)
     totals = np.bincount(module_course, minlength=len(course_ids))
-    progress = course_progress(events, module, module_course, totals, now)
+    priors = course_priors(course_ids, datetime.fromtimestamp(now, UTC))
+    prior = (np.array([priors[c][0] for c in course_ids]), np.array([priors[c][1] for c in course_ids]))
+    progress = course_progress(events, module, module_course, totals, now, prior=prior)
     names = mapping(sa.select(Course.id, Course.external_id))
     out: dict[int, list[dict[str, Any]]] = {}
     f = progress.forecast

@@ -22,6 +22,7 @@ from analytics.scores import DIRECTION_NAMES, compute_score_trends
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
 from models.queries import mapping
 from services.analytics_data import load_attendance_percent, load_event_arrays
+from services.course_pace import course_priors
 from services.json_values import json_scalar
 from services.mastery import MASTERY_THRESHOLD, skill_params
 from services.model_training import current_risk_model
@@ -62,14 +63,18 @@ def _trend_and_forecast(events, now: float, horizon_days: float) -> tuple[dict, 
         "slope_per_day": json_scalar(trends.per_day.slope[0]),
         "stderr": json_scalar(fit.stderr[0]),
         "p_value": json_scalar(fit.p_value[0]),
-        "confidence": json_scalar(trends.confidence[0]),
+        "confidence": json_scalar(trends.confidence[0]),  # deprecated: 1 - p-value
         "confidence_points": json_scalar(trends.confidence_points[0]),
+        "probability_declining": json_scalar(trends.probability_declining[0], 4),
+        "probability_improving": json_scalar(1.0 - trends.probability_declining[0], 4),
         "points": int(fit.points[0]),
     }
-    last_x = (seg.last(times) - seg.reduce(np.minimum, times)) / SECONDS_PER_DAY
-    forecast = forecast_scores(trends.per_day, last_x, horizon_days, FORECAST_LEVEL)
+    today_x = (now - seg.reduce(np.minimum, times)) / SECONDS_PER_DAY  # the horizon counts from today
+    forecast = forecast_scores(trends.per_day, today_x, horizon_days, FORECAST_LEVEL)
     return trend, {
         "horizon_days": horizon_days,
+        "from_date": _date_after(now, 0.0),
+        "target_date": _date_after(now, horizon_days),
         "predicted_score": json_scalar(forecast.predicted[0]),
         "interval": [json_scalar(forecast.low[0]), json_scalar(forecast.high[0])],
         "level": FORECAST_LEVEL,
@@ -110,6 +115,7 @@ def _completion(events, module: np.ndarray, now: float, deadline_days: float | N
     names = mapping(sa.select(Course.id, Course.external_id).where(Course.id.in_(courses)))
     event_course = np.array([course_of.get(int(m), -1) for m in module])
     done = events.kind == KIND_CODES["module_completed"]
+    priors = course_priors(courses, datetime.fromtimestamp(now, UTC))
     out = []
     for course in courses:  # a learner works in a handful of courses; each row is vectorized work
         in_course = event_course == course
@@ -122,8 +128,9 @@ def _completion(events, module: np.ndarray, now: float, deadline_days: float | N
             np.array([totals[course]]),
             np.array([exposure]),
             deadline_days if deadline_days is not None else 0.0,
-            dispersion_index(weekly),
+            dispersion_index(weekly, np.arange(8)[::-1][None, :] < np.ceil(exposure / 7)),  # weeks since joining
             COMPLETION_LEVEL,
+            *priors[course],
         )
         when = lambda days: _date_after(now, days)  # noqa: E731
         out.append(
