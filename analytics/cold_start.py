@@ -8,9 +8,11 @@ and every signal non-negative and non-decreasing in the risk it names, so each e
   engagement_fall  1 - recency-weighted / plain activities per day, 0..1           [share]
   pace_gap         1 - modules per week / PLAN_MODULES_PER_WEEK, 0..1              [share of plan]
   stalled_weeks    (days without a module or assessment - 7) / 7, 0..4             [weeks]
-The coefficients were fitted by logistic regression on analytics.synthetic cohorts (decliners,
-dropouts and stagnators labelled at risk; tests/test_analytics_models.py checks calibration and
-ROC AUC on fresh seeds) and rounded. Too little data (fewer than MIN_ASSESSMENTS scores and active
+The coefficients started from a logistic regression on analytics.synthetic cohorts (decliners,
+dropouts and stagnators labelled at risk), were rounded, and the inactivity and engagement-fall
+effects raised so a regular learner silent for more than a week is red; tests/test_analytics_models.py
+checks ROC AUC, Brier score and calibration on a fresh synthetic seed, bench/accuracy.py on its
+own archetypes (bench/RESULTS.md). They are a prior, not a fit: the trained model replaces them. Too little data (fewer than MIN_ASSESSMENTS scores and active
 in the last INACTIVE_KNOWN_DAYS days) gives an unknown probability (NaN, grey light), not red.
 """
 
@@ -29,7 +31,7 @@ FEATURES = (
     "assessments",
 )
 SIGNALS = ("below_pass", "baseline_drop", "inactive_weeks", "engagement_fall", "pace_gap", "stalled_weeks")
-COEFFICIENTS = np.array([1.0, 2.0, 1.5, 1.2, 0.8, 1.5])  # per unit of each signal, log-odds
+COEFFICIENTS = np.array([1.0, 2.0, 2.0, 3.0, 0.8, 1.5])  # per unit of each signal, log-odds
 INTERCEPT = -4.0
 PASS_LEVEL = 70.0  # a recent average under this adds risk (10 points above the default 60% pass mark)
 PLAN_MODULES_PER_WEEK = 1.0

@@ -45,11 +45,12 @@ def forecast_completion(
 
     With c completions over T days and a Gamma(a0, b0) prior (the course's, from cohort_prior),
     the rate has posterior Gamma(a = a0 + c / phi, b = b0 + T / phi). The time to finish r
-    remaining modules is then a scaled beta prime: T_r = b * X / (1 - X) with X ~ Beta(r, a),
-    which gives exact quantiles and P(T_r <= deadline). Few data means a small a, hence a wide
-    interval. phi = `dispersion` (variance / mean of weekly counts, estimated by dispersion_index)
-    says how many Poisson observations the learner's data is worth: bursty learners (phi > 1)
-    count as fewer, regular ones (phi < 1) as more; the rate's mean moves little either way.
+    remaining modules, given the rate, is Gamma(r / phi, rate / phi) (mean r / rate, variance
+    phi * r / rate^2: a renewal process as regular as the learner's past), so T_r = b * phi * X / (1 - X)
+    with X ~ Beta(r / phi, a), a scaled beta prime with exact quantiles and P(T_r <= deadline).
+    Few data means a small a, hence a wide interval. phi = `dispersion` (variance / mean of weekly
+    counts, estimated by dispersion_index) says how many Poisson observations the learner's data is
+    worth: bursty learners (phi > 1) count as fewer, regular ones (phi < 1) as more.
     """
     completed, total = np.asarray(completed, dtype=float), np.asarray(total, dtype=float)
     exposure = np.maximum(np.asarray(exposure_days, dtype=float), 0.0)
@@ -57,16 +58,17 @@ def forecast_completion(
     a = prior_shape + completed / phi
     b = prior_days + exposure / phi
     remaining = np.maximum(total - completed, 0.0)
-    r = np.maximum(remaining, 1.0)  # the Beta needs r > 0; finished learners are masked below
+    r = np.maximum(remaining, 1.0) / phi  # the future is as regular as the past: r / phi effective events
+    scale = b * phi
     tail = (1.0 - level) / 2
 
     def days_at(q: float) -> np.ndarray:
         x = stats.beta.ppf(q, r, a)
         with np.errstate(divide="ignore"):
-            return np.where(x < 1, b * x / (1 - x), np.inf)
+            return np.where(x < 1, scale * x / (1 - x), np.inf)
 
-    deadline = np.asarray(deadline_days, dtype=float)
-    probability = stats.beta.cdf(np.maximum(deadline, 0) / (b + np.maximum(deadline, 0)), r, a)
+    deadline = np.maximum(np.asarray(deadline_days, dtype=float), 0)
+    probability = stats.beta.cdf(deadline / (scale + deadline), r, a)
     done = remaining <= 0
     zero = np.zeros_like(remaining)
     return CompletionForecast(
