@@ -101,6 +101,27 @@ def dispersion_index(weekly: np.ndarray, observed: np.ndarray | None = None) -> 
     return np.clip((dof * index + DISPERSION_PRIOR_WEEKS) / (dof + DISPERSION_PRIOR_WEEKS), *DISPERSION_RANGE)
 
 
+def gap_dispersion(pair: np.ndarray, times: np.ndarray, n_pairs: int) -> np.ndarray:
+    """Regularity of each learner's completions: squared coefficient of variation of the gaps between them.
+
+    For a renewal process the variance / mean of counts tends to CV^2 of the gaps (1 for Poisson,
+    1/k for Gamma(k) gaps), and a dozen gaps say far more than a handful of weekly counts. `pair`
+    and `times` (seconds) are the completions, sorted by pair then time. Shrunk toward 1 as
+    dispersion_index does; 1 below 3 gaps' worth of evidence.
+    """
+    pair, times = np.asarray(pair, dtype=np.int64), np.asarray(times, dtype=float)
+    same = pair[1:] == pair[:-1]
+    owner, gap = pair[1:][same], np.diff(times)[same]
+    n = np.bincount(owner, minlength=n_pairs).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(owner, weights=gap, minlength=n_pairs) / n
+        var = np.bincount(owner, weights=(gap - mean[owner]) ** 2, minlength=n_pairs) / (n - 1)
+        cv2 = var / mean**2
+    dof = np.where(np.isfinite(cv2) & (n >= 2), n - 1, 0.0)
+    cv2 = np.where(dof > 0, cv2, 1.0)
+    return np.clip((dof * cv2 + DISPERSION_PRIOR_WEEKS) / (dof + DISPERSION_PRIOR_WEEKS), *DISPERSION_RANGE)
+
+
 def cohort_prior(
     group: np.ndarray, completed: np.ndarray, exposure_days: np.ndarray, n_groups: int
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -178,3 +178,19 @@ def compute_baseline_decline(
         baseline_mean - recent_mean,
         z,
     )
+
+
+def fit_recent_days(
+    seg: Segments, times: np.ndarray, percent: np.ndarray, window: int
+) -> tuple[Regression, np.ndarray]:
+    """Per-day OLS over each learner's last `window` scores, and each learner's x origin (epoch seconds).
+
+    Forecasts extrapolate the recent trend: a learner who was flat for months and has been falling
+    for three weeks is forecast from the fall, not from a line averaged over both phases.
+    """
+    times, percent = np.asarray(times, dtype=float), np.asarray(percent, dtype=float)
+    inside = seg.rank_from_end() < window
+    learner, t, y = (np.asarray(a)[inside] for a in (seg.learner, times, percent))
+    sub = Segments(learner, np.minimum(seg.counts, window), np.r_[0, np.cumsum(np.minimum(seg.counts, window))[:-1]])
+    origin = sub.reduce(np.minimum, t, fill=0.0)
+    return fit_lines(sub, (t - origin[sub.learner]) / SECONDS_PER_DAY, y), origin

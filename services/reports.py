@@ -13,12 +13,12 @@ from analytics import cohort as cohort_analytics
 from analytics.activity import daily_counts, weekly_counts
 from analytics.anomaly import detect_anomalies
 from analytics.bkt import replay, to_padded
-from analytics.forecast import dispersion_index, forecast_completion, forecast_scores
+from analytics.forecast import forecast_completion, forecast_scores, gap_dispersion
 from analytics.grouping import SECONDS_PER_DAY, segments
 from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
 from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
 from analytics.risk import score_risk
-from analytics.scores import DIRECTION_NAMES, compute_score_trends
+from analytics.scores import DIRECTION_NAMES, compute_score_trends, fit_recent_days
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
 from models.queries import mapping
 from services.analytics_data import load_attendance_percent, load_event_arrays
@@ -29,6 +29,7 @@ from services.model_training import current_risk_model
 
 LIGHTS = cohort_analytics.TRAFFIC_LIGHTS
 FORECAST_LEVEL = 0.9
+FORECAST_WINDOW = 8  # scores: the forecast extrapolates the recent trend
 COMPLETION_LEVEL = 0.8
 
 
@@ -69,12 +70,13 @@ def _trend_and_forecast(events, now: float, horizon_days: float) -> tuple[dict, 
         "probability_improving": json_scalar(1.0 - trends.probability_declining[0], 4),
         "points": int(fit.points[0]),
     }
-    today_x = (now - seg.reduce(np.minimum, times)) / SECONDS_PER_DAY  # the horizon counts from today
-    forecast = forecast_scores(trends.per_day, today_x, horizon_days, FORECAST_LEVEL)
+    recent, origin = fit_recent_days(seg, times, events.percent[assessed], FORECAST_WINDOW)
+    forecast = forecast_scores(recent, (now - origin) / SECONDS_PER_DAY, horizon_days, FORECAST_LEVEL)
     return trend, {
         "horizon_days": horizon_days,
         "from_date": _date_after(now, 0.0),
-        "target_date": _date_after(now, horizon_days),
+        "target_date": _date_after(now, horizon_days),  # the horizon counts from today
+        "fitted_scores": int(recent.points[0]),  # the trend extrapolated is that of the last FORECAST_WINDOW scores
         "predicted_score": json_scalar(forecast.predicted[0]),
         "interval": [json_scalar(forecast.low[0]), json_scalar(forecast.high[0])],
         "level": FORECAST_LEVEL,
@@ -121,14 +123,13 @@ def _completion(events, module: np.ndarray, now: float, deadline_days: float | N
         in_course = event_course == course
         completed = len({int(m) for m in module[in_course & done]})
         exposure = (now - events.time[in_course].min()) / SECONDS_PER_DAY
-        finished = events.time[in_course & done]
-        weekly = weekly_counts(daily_counts(segments(np.zeros(len(finished), dtype=np.int64), 1), finished, now, 56))
+        finished = np.sort(events.time[in_course & done])
         forecast = forecast_completion(
             np.array([completed]),
             np.array([totals[course]]),
             np.array([exposure]),
             deadline_days if deadline_days is not None else 0.0,
-            dispersion_index(weekly, np.arange(8)[::-1][None, :] < np.ceil(exposure / 7)),  # weeks since joining
+            gap_dispersion(np.zeros(len(finished), dtype=np.int64), finished, 1),
             COMPLETION_LEVEL,
             *priors[course],
         )

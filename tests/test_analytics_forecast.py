@@ -12,9 +12,10 @@ from analytics.forecast import (
     dispersion_index,
     forecast_completion,
     forecast_scores,
+    gap_dispersion,
 )
 from analytics.grouping import segments
-from analytics.scores import compute_score_trends
+from analytics.scores import compute_score_trends, fit_recent_days
 
 
 def test_completion_closed_form_matches_simulation():
@@ -120,3 +121,23 @@ def test_score_forecast_reference_for_one_learner():
     assert forecast.high[0] == pytest.approx(min(100, intercept + slope * 21 + half))
     too_few = compute_score_trends(segments(np.zeros(2, dtype=np.int64), 1, times[:2]), times[:2], y[:2])
     assert np.isnan(forecast_scores(too_few.per_day, np.array([2.0]), 7.0).low[0])
+
+
+def test_gap_dispersion_tells_regular_from_bursty():
+    rng = np.random.default_rng(8)
+    regular = np.cumsum(rng.gamma(8.0, 1 / 8.0, 30)) * 86400  # CV^2 = 1/8
+    poisson = np.cumsum(rng.exponential(1.0, 30)) * 86400
+    pair = np.repeat([0, 1], 30)
+    index = gap_dispersion(pair, np.r_[regular, poisson], 3)
+    assert index[0] < 0.4 and 0.6 < index[1] < 1.6 and index[2] == 1.0  # pair 2 has no completions
+
+
+def test_recent_fit_follows_a_change_of_trend():
+    days = np.arange(0, 60, 2.0)
+    y = np.where(days < 40, 80.0, 80 - 2.0 * (days - 40))  # flat, then falling 2 points a day
+    times = 1.7e9 + days * 86400
+    seg = segments(np.zeros(len(days), dtype=np.int64), 1, times)
+    recent, origin = fit_recent_days(seg, times, y, 8)
+    assert recent.points[0] == 8 and recent.slope[0] == pytest.approx(-2.0, rel=0.2)
+    assert origin[0] == times[-8]
+    assert compute_score_trends(seg, times, y).per_day.slope[0] > -1.0  # the all-history line misses it
