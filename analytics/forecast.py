@@ -16,7 +16,8 @@ PRIOR_DAYS = 7.0
 MIN_COHORT = 5  # learners with a week of exposure needed for a course's own prior
 MAX_PRIOR_DAYS = 28.0  # the cohort prior never weighs more than four weeks of the learner's own data
 DISPERSION_PRIOR_WEEKS = 4.0  # the dispersion estimate is shrunk toward 1 (Poisson) as if by 4 weeks
-DISPERSION_RANGE = (0.25, 20.0)
+DISPERSION_RANGE = (0.1, 20.0)
+GAP_PRIOR = 2.0  # gap_dispersion shrinks CV^2 toward 1 as if by 2 more gaps
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def gap_dispersion(pair: np.ndarray, times: np.ndarray, n_pairs: int) -> np.ndar
     For a renewal process the variance / mean of counts tends to CV^2 of the gaps (1 for Poisson,
     1/k for Gamma(k) gaps), and a dozen gaps say far more than a handful of weekly counts. `pair`
     and `times` (seconds) are the completions, sorted by pair then time. Shrunk toward 1 as
-    dispersion_index does; 1 below 3 gaps' worth of evidence.
+    GAP_PRIOR pseudo-gaps; 1 without two gaps.
     """
     pair, times = np.asarray(pair, dtype=np.int64), np.asarray(times, dtype=float)
     same = pair[1:] == pair[:-1]
@@ -119,7 +120,7 @@ def gap_dispersion(pair: np.ndarray, times: np.ndarray, n_pairs: int) -> np.ndar
         cv2 = var / mean**2
     dof = np.where(np.isfinite(cv2) & (n >= 2), n - 1, 0.0)
     cv2 = np.where(dof > 0, cv2, 1.0)
-    return np.clip((dof * cv2 + DISPERSION_PRIOR_WEEKS) / (dof + DISPERSION_PRIOR_WEEKS), *DISPERSION_RANGE)
+    return np.clip((dof * cv2 + GAP_PRIOR) / (dof + GAP_PRIOR), *DISPERSION_RANGE)
 
 
 def cohort_prior(
