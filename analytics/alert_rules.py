@@ -64,7 +64,8 @@ def _performance_decline(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleRe
 
 
 def _declining_trend(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:
-    test = recent_slope_test(inputs.scores_segments, inputs.scores, t["last_n"].astype(np.int64), t["noise_points"])
+    window = np.maximum(t["last_n"], t["min_scores"]).astype(np.int64)  # an old override of last_n=3 still works
+    test = recent_slope_test(inputs.scores_segments, inputs.scores, window, t["noise_points"])
     probability = np.nan_to_num(test.probability_negative)
     drop = np.nan_to_num(test.drop)
     hit = (test.points >= t["min_scores"]) & (drop >= t["min_drop_points"]) & (probability >= t["probability_at_least"])

@@ -54,7 +54,7 @@ RULE_LIST = (
         "over the last `last_n` scores (at least `min_scores`) the fitted line falls by `min_drop_points` or more "
         "and the posterior probability that the slope is negative is at least `probability_at_least`",
         {
-            "last_n": ("window: the latest scores the line is fitted to", "assessments"),
+            "last_n": ("window: the latest scores the line is fitted to (at least min_scores)", "assessments"),
             "min_scores": ("fewest scores in the window before the rule can fire", "assessments"),
             "min_drop_points": ("smallest fall of the fitted line across the window that matters", "points"),
             "probability_at_least": ("evidence needed: posterior P(slope < 0)", "probability 0..1"),

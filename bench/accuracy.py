@@ -91,6 +91,23 @@ def read_reports(url: str, headers: dict, learners) -> dict[str, dict]:
     }
 
 
+def start_stack(url: str, redis_url: str):
+    """A Celery worker (2 processes) and gunicorn on a free port; returns both and the base URL."""
+    from api.embedded_redis import free_port
+
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "SECRET_KEY": SECRET}
+    worker = start(
+        "worker",
+        [str(BIN / "celery"), "-A", "worker.main:celery_app", "worker", "--concurrency=2", "-l", "WARNING"],
+        env,
+    )
+    port = free_port()
+    web = start(
+        "web", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], {**env, "PORT": str(port), "HOST": "127.0.0.1"}
+    )
+    return web, worker, f"http://127.0.0.1:{port}"
+
+
 def main() -> None:
     parser = bench_parser(__doc__, "learnpulse_bench_accuracy", 11)
     parser.add_argument("--per-archetype", type=int, default=40)
@@ -103,7 +120,6 @@ def main() -> None:
 
     from api import create_app
     from api.auth.tokens import issue_token
-    from api.embedded_redis import free_port
     from models import User, db
 
     app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": args.redis_url})
@@ -111,17 +127,7 @@ def main() -> None:
         upgrade()
         db.session.add_all([User(external_id="acc-lms", role="service"), User(external_id="acc-admin", role="admin")])
         db.session.commit()
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis_url, "SECRET_KEY": SECRET}
-    worker = start(
-        "worker",
-        [str(BIN / "celery"), "-A", "worker.main:celery_app", "worker", "--concurrency=2", "-l", "WARNING"],
-        env,
-    )
-    port = free_port()
-    web = start(
-        "web", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], {**env, "PORT": str(port), "HOST": "127.0.0.1"}
-    )
-    base = f"http://127.0.0.1:{port}"
+    web, worker, base = start_stack(url, args.redis_url)
     try:
         wait_for(lambda: requests.get(f"{base}/health", timeout=2).ok, 60, "the web server")
         service = {"Authorization": f"Bearer {issue_token(SECRET, 'acc-lms', 'service', 3600)[0]}"}

@@ -112,6 +112,9 @@ def test_declining_trend_needs_size_and_evidence():
     assert result.factors["probability_declining"][0] > 0.995 and result.factors["drop_points"][2] < 10
     loose = run("declining_trend", events(tiny), MIDNIGHT, min_drop_points=3, probability_at_least=0.7)
     assert loose.triggered[0]  # every threshold can be overridden
+    steep = scores([95, 88, 80, 72, 64, 56, 48])
+    legacy = run("declining_trend", events(steep), MIDNIGHT, last_n=3)  # the old rule's override
+    assert legacy.triggered[0] and legacy.factors["window_scores"][0] == 5  # the window is at least min_scores
 
 
 def test_baseline_decline_needs_size_and_evidence():
