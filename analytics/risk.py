@@ -137,6 +137,11 @@ def score_risk(
     `features` has one column per name in model.features (LearnerMetrics.features(model.features)).
     """
     X = np.asarray(features, dtype=float)
+    if X.ndim != 2 or X.shape[1] != len(model.features):
+        raise ValueError(
+            f"the {model.kind} model scores {len(model.features)} columns {model.features}; "
+            "build them with LearnerMetrics.features(model.features)"
+        )
     if model.kind == "cold_start":
         contributions = cold_start.contributions(X)
         intercept, known = cold_start.INTERCEPT, cold_start.known(X)

@@ -267,7 +267,7 @@ def cohort_report(
         "pass_rate": json_scalar(summary.pass_rate[0]),
         "grade_distribution": dict(zip(cohort_analytics.GRADE_BANDS, summary.band_counts[0].tolist())),
         "attendance_percent": json_scalar(summary.attendance[0]),
-        "risk": dict(zip(LIGHTS, summary.risk_counts[0].tolist())),
+        "risk": {**dict(zip(LIGHTS, summary.risk_counts[0].tolist())), "unknown": int((lights < 0).sum())},
         "top_performers": [performer(i) for i in best[0] if i >= 0],
         "low_performers": [performer(i) for i in worst[0] if i >= 0],
         "unusual_learners": [

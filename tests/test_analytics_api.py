@@ -141,6 +141,7 @@ def test_section_and_exam_cohorts(client, school):
     assert [p["learner"] for p in section["top_performers"]] == ["amy", "bob"]  # tie broken by id
     assert len(section["weekly_average"]) == 8
     assert section["unusual_learners"] == []  # too few learners to call anyone unusual
+    assert sum(section["risk"].values()) == 2 and set(section["risk"]) == {"green", "amber", "red", "unknown"}
     exam = client.get("/api/v1/exams/e1/analytics?pass_mark=50", headers=school["ted"]).json
     assert exam["average"] == pytest.approx(60.0) and exam["pass_rate"] == 0.5
     assert exam["grade_distribution"]["A"] == 1 and exam["grade_distribution"]["F"] == 1

@@ -115,6 +115,11 @@ def test_cold_start_effects_are_monotone_and_documented():
     }
 
 
+def test_features_of_another_model_are_refused(history):
+    with pytest.raises(ValueError, match="LearnerMetrics.features"):
+        score_risk(cold_start_model(), history[0][:5])  # FEATURES columns, not the cold-start model's
+
+
 def test_too_little_data_is_unknown_not_red():
     model = cold_start_model()
     newcomer = [np.nan, np.nan, 0.5, 0.0, 0.0, 0.5, 0.5, 1.0]  # one assessment, seen half a day ago
