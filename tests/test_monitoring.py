@@ -127,3 +127,11 @@ def test_velocity_sweep_stores_velocity_and_completion_forecasts(planted):
     [course] = snapshot.metrics["completion"]
     assert (course["course"], course["modules_total"], course["modules_completed"]) == ("c1", 4, 3)
     assert course["median_days"] > 0 and course["low_days"] <= course["median_days"] <= course["high_days"]
+
+
+def test_day_rules_count_days_of_the_configured_time_zone(app, planted):
+    app.config["ALERT_TIME_ZONE"] = "Pacific/Kiritimati"  # UTC+14: 'yesterday' there is mostly today in UTC
+    evaluate_rules(planted.values(), "engagement")
+    found = open_alerts()
+    assert {"engagement_drop", "low_consistency"} <= found["disengaged"]  # silent for days in any zone
+    assert "engagement_drop" not in found.get("steady", set())
