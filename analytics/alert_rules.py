@@ -1,118 +1,24 @@
-"""Alert rules: names, default thresholds (the product brief's), severity, text, factors, advice.
+"""Alert rules evaluated for all learners at once from their metrics; the catalog is analytics.rule_catalog.
 
-Every rule is evaluated for all learners at once from their metrics. Thresholds are per-learner
-arrays, so overrides (course, section, learner) cost nothing extra. Severity: 0 low, 1 medium, 2 high.
+Thresholds are per-learner arrays, so overrides (course, section, learner) cost nothing extra.
+Severity: 0 low, 1 medium, 2 high.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from analytics.grouping import Segments
 from analytics.learner_metrics import LearnerMetrics
+from analytics.rule_catalog import RULES, Rule
+from analytics.trend_tests import baseline_shift_test, recent_slope_test
 
+__all__ = ["RULES", "Rule", "RuleInputs", "RuleResult", "evaluate", "evaluate_many", "rules_for"]
 SEVERITY_LEVELS = 3  # rules return 0 (low), 1 (medium) or 2 (high): indexes into models.SEVERITIES
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    kind: str  # "alert" or "achievement"
-    sweep: str  # which periodic sweep evaluates it: "performance" or "engagement" (and events: "performance")
-    title: str
-    defaults: dict[str, float]
-    recommendations: tuple[str, ...]
-    description: str = ""
-
-
-RULES: dict[str, Rule] = {
-    rule.name: rule
-    for rule in (
-        Rule(
-            "performance_decline",
-            "alert",
-            "performance",
-            "Scores below the pass level",
-            {"average_below": 60.0, "consecutive": 2},
-            ("Review the recent assessments with the learner", "Offer a revision session on the weakest topics"),
-            "the average of the last `consecutive` assessments is below `average_below` percent",
-        ),
-        Rule(
-            "declining_trend",
-            "alert",
-            "performance",
-            "Scores falling",
-            {"last_n": 3},
-            ("Check in with the learner about recent difficulties", "Revisit the prerequisites of the current module"),
-            "each of the last `last_n` scores is lower than the one before",
-        ),
-        Rule(
-            "baseline_decline",
-            "alert",
-            "performance",
-            "Below their own usual level",
-            {"z_below": -2.0},
-            ("Ask what changed recently", "Compare with the learner's strongest topics"),
-            "the last 3 scores sit `z_below` spreads (floored at 5 points) under the learner's own earlier scores",
-        ),
-        Rule(
-            "at_risk",
-            "alert",
-            "performance",
-            "At risk of failing or dropping out",
-            {"probability_at_least": 0.6},
-            ("Plan a one-to-one conversation", "Review the factors listed with this alert"),
-            "the risk model's probability is at least `probability_at_least`",
-        ),
-        Rule(
-            "high_performance",
-            "achievement",
-            "performance",
-            "High performance",
-            {"average_at_least": 90.0, "min_assessments": 3},
-            ("Acknowledge the achievement", "Offer stretch material"),
-            "the average over at least `min_assessments` assessments is at least `average_at_least` percent",
-        ),
-        Rule(
-            "engagement_drop",
-            "alert",
-            "engagement",
-            "Engagement dropped",
-            {"activities_per_day_below": 1.0, "days": 3},
-            ("Send a reminder with a short next step", "Check for access or scheduling problems"),
-            "fewer than `activities_per_day_below` activities on each of the last `days` days",
-        ),
-        Rule(
-            "completion_stagnation",
-            "alert",
-            "engagement",
-            "No progress",
-            {"days_without_progress": 5},
-            ("Suggest the next module explicitly", "Check whether the learner is stuck on an assessment"),
-            "no module completed and no assessment taken for `days_without_progress` days",
-        ),
-        Rule(
-            "low_consistency",
-            "alert",
-            "engagement",
-            "Irregular study",
-            {"share_below": 0.5},
-            ("Agree on a weekly study routine", "Break the work into smaller daily steps"),
-            "active on fewer than `share_below` of the last 7 days",
-        ),
-        Rule(
-            "streak_milestone",
-            "achievement",
-            "engagement",
-            "Study streak",
-            {"days": 7},
-            ("Celebrate the streak",),
-            "active `days` days in a row",
-        ),
-    )
-}
+BASELINE_RECENT, BASELINE_MIN_HISTORY, SPREAD_FLOOR = 3, 3, 5.0
 
 
 def rules_for(sweep: str) -> list[Rule]:
@@ -125,11 +31,14 @@ class RuleInputs:
     """Per-learner values the rules read beyond LearnerMetrics."""
 
     metrics: LearnerMetrics
-    risk_probability: np.ndarray
-    daily_activity: np.ndarray  # (n, days) counts, last column today
+    risk_probability: np.ndarray  # NaN where the risk is unknown (too little data)
+    whole_days: np.ndarray  # (n, days) activity counts per whole local day, oldest first, last column yesterday
+    history_days: np.ndarray  # whole local days since the learner's first activity (0 = first seen today)
     scores_segments: Segments  # assessments, sorted by learner and time
     scores: np.ndarray  # percent per assessment
+    days_since_module: np.ndarray  # days since the last module completion, or since the first activity if none
     has_history: np.ndarray  # bool: the learner has ever been active (new learners raise no inactivity alerts)
+    risk_model: str = "cold_start"  # which risk model produced risk_probability
 
 
 @dataclass(frozen=True)
@@ -147,72 +56,162 @@ def _last_k_mean(seg: Segments, scores: np.ndarray, k: np.ndarray) -> tuple[np.n
     return mean, seg.counts >= k
 
 
-def _strictly_falling(seg: Segments, scores: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """True where each of the last n[learner] scores is lower than the one before it."""
-    rank = seg.rank_from_end()
-    step_down = np.r_[False, (scores[1:] < scores[:-1]) & (seg.learner[1:] == seg.learner[:-1])]
-    inside = rank < n[seg.learner] - 1  # the last n-1 steps
-    falls = np.bincount(seg.learner, weights=(step_down & inside).astype(float), minlength=seg.n_learners)
-    return (seg.counts >= n) & (falls >= n - 1)
+def _performance_decline(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:
+    mean, enough = _last_k_mean(inputs.scores_segments, inputs.scores, t["consecutive"].astype(np.int64))
+    hit = enough & (mean < t["average_below"])
+    severity = np.where(mean < t["average_below"] - 20, 2, np.where(mean < t["average_below"] - 10, 1, 0))
+    return RuleResult(hit, severity, {"recent_average": mean, "threshold": t["average_below"]})
+
+
+def _declining_trend(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:
+    window = np.maximum(t["last_n"], t["min_scores"]).astype(np.int64)  # an old override of last_n=3 still works
+    test = recent_slope_test(inputs.scores_segments, inputs.scores, window, t["noise_points"])
+    probability = np.nan_to_num(test.probability_negative)
+    drop = np.nan_to_num(test.drop)
+    hit = (test.points >= t["min_scores"]) & (drop >= t["min_drop_points"]) & (probability >= t["probability_at_least"])
+    recent = inputs.metrics.recent_average
+    return RuleResult(
+        hit,
+        np.where(np.nan_to_num(recent, nan=100) < 60, 2, np.where(drop >= 2 * t["min_drop_points"], 1, 0)),
+        {
+            "score_slope": test.slope,
+            "slope_stderr": test.stderr,
+            "drop_points": test.drop,
+            "probability_declining": test.probability_negative,
+            "window_scores": test.points,
+            "recent_average": recent,
+        },
+    )
+
+
+def _baseline_decline(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:
+    test = baseline_shift_test(
+        inputs.scores_segments, inputs.scores, BASELINE_RECENT, BASELINE_MIN_HISTORY, t["noise_points"]
+    )
+    z = np.nan_to_num(inputs.metrics.baseline_z, nan=0.0)
+    hit = (
+        (z < t["z_below"])
+        & (np.nan_to_num(test.drop) >= t["min_drop_points"])
+        & (np.nan_to_num(test.probability_lower) >= t["probability_at_least"])
+    )
+    return RuleResult(
+        hit,
+        np.where(z < 2 * t["z_below"], 2, 1),
+        {
+            "baseline_z": inputs.metrics.baseline_z,
+            "drop_points": test.drop,
+            "probability_lower": test.probability_lower,
+            "threshold": t["z_below"],
+        },
+    )
+
+
+def _at_risk(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:
+    p = inputs.risk_probability
+    hit = np.nan_to_num(p, nan=0.0) >= t["probability_at_least"]
+    return RuleResult(
+        hit,
+        np.where(p >= 0.8, 2, 1),
+        {"probability": p, "threshold": t["probability_at_least"], "model": np.full(len(p), inputs.risk_model)},
+    )
+
+
+def _high_performance(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:
+    mean, _ = _last_k_mean(inputs.scores_segments, inputs.scores, t["recent_n"].astype(np.int64))
+    m = inputs.metrics
+    hit = (m.assessments >= t["min_assessments"]) & (np.nan_to_num(mean) >= t["average_at_least"])
+    return RuleResult(hit, np.zeros(len(hit), dtype=int), {"recent_average": mean, "average_score": m.average_score})
+
+
+def _window_days(inputs: RuleInputs, t: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per learner: mask of the last t["days"] whole days, the days, and whether history is long enough."""
+    window = inputs.whole_days.shape[1]
+    days = np.clip(t["days"].astype(np.int64), 1, window)
+    column = np.arange(window)[None, :] >= window - days[:, None]
+    enough = inputs.has_history & (inputs.history_days >= np.minimum(t["min_history_days"], window))
+    return column, days, enough
+
+
+def _engagement_drop(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:
+    column, days, enough = _window_days(inputs, t)
+    below = (inputs.whole_days < t["activities_per_day_below"][:, None]) | ~column
+    hit = enough & below.all(axis=1)
+    since = inputs.metrics.days_since_activity
+    return RuleResult(
+        hit,
+        np.where(np.nan_to_num(since) >= 2 * days, 2, 1),
+        {"days_since_activity": since, "days": t["days"], "history_days": inputs.history_days},
+    )
+
+
+def _completion_stagnation(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:
+    since = inputs.days_since_module
+    limit = t["days_without_progress"]
+    hit = inputs.has_history & (np.nan_to_num(since, nan=-np.inf) >= limit)
+    activity = inputs.metrics.days_since_activity
+    stuck = np.nan_to_num(activity, nan=np.inf) < limit  # still active inside the stagnation window
+    return RuleResult(
+        hit,
+        np.where(np.nan_to_num(since) >= 2 * limit, 2, 1),
+        {
+            "days_since_module": since,
+            "days_since_progress": since,  # the name earlier alerts used
+            "days_since_activity": activity,
+            "state": np.where(stuck, "active_but_stuck", "inactive"),
+            "threshold": limit,
+        },
+    )
+
+
+def _low_consistency(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:
+    column, days, enough = _window_days(inputs, t)
+    share = ((inputs.whole_days > 0) & column).sum(axis=1) / days
+    hit = enough & (share < t["share_below"])
+    return RuleResult(
+        hit, np.where(share == 0, 1, 0), {"active_day_share": share, "days": days, "threshold": t["share_below"]}
+    )
+
+
+def _streak_milestone(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:
+    hit = inputs.metrics.current_streak >= t["days"]
+    return RuleResult(hit, np.zeros(len(hit), dtype=int), {"current_streak": inputs.metrics.current_streak})
+
+
+EVALUATORS: dict[str, Callable[[RuleInputs, dict[str, np.ndarray]], RuleResult]] = {
+    "performance_decline": _performance_decline,
+    "declining_trend": _declining_trend,
+    "baseline_decline": _baseline_decline,
+    "at_risk": _at_risk,
+    "high_performance": _high_performance,
+    "engagement_drop": _engagement_drop,
+    "completion_stagnation": _completion_stagnation,
+    "low_consistency": _low_consistency,
+    "streak_milestone": _streak_milestone,
+}
 
 
 def evaluate(rule: Rule, inputs: RuleInputs, thresholds: dict[str, np.ndarray]) -> RuleResult:
     """Evaluate one rule for every learner; `thresholds` holds one array per parameter."""
-    m, t = inputs.metrics, thresholds
-    if rule.name == "performance_decline":
-        mean, enough = _last_k_mean(inputs.scores_segments, inputs.scores, t["consecutive"].astype(np.int64))
-        hit = enough & (mean < t["average_below"])
-        severity = np.where(mean < t["average_below"] - 20, 2, np.where(mean < t["average_below"] - 10, 1, 0))
-        return RuleResult(hit, severity, {"recent_average": mean, "threshold": t["average_below"]})
-    if rule.name == "declining_trend":
-        hit = _strictly_falling(inputs.scores_segments, inputs.scores, t["last_n"].astype(np.int64))
-        return RuleResult(
-            hit,
-            np.where(m.recent_average < 60, 2, 1),
-            {"score_slope": m.score_slope, "recent_average": m.recent_average},
-        )
-    if rule.name == "baseline_decline":
-        z = np.nan_to_num(m.baseline_z, nan=0.0)
-        hit = z < t["z_below"]
-        return RuleResult(
-            hit,
-            np.where(z < 2 * t["z_below"], 2, 1),
-            {"baseline_z": m.baseline_z, "drop_points": m.baseline_drop, "threshold": t["z_below"]},
-        )
-    if rule.name == "at_risk":
-        p = inputs.risk_probability
-        hit = p >= t["probability_at_least"]
-        return RuleResult(hit, np.where(p >= 0.8, 2, 1), {"probability": p, "threshold": t["probability_at_least"]})
-    if rule.name == "high_performance":
-        hit = (m.assessments >= t["min_assessments"]) & (np.nan_to_num(m.average_score) >= t["average_at_least"])
-        return RuleResult(hit, np.zeros(len(hit), dtype=int), {"average_score": m.average_score})
-    if rule.name == "engagement_drop":
-        days = t["days"].astype(np.int64)
-        window = inputs.daily_activity.shape[1]
-        column = np.arange(window)[None, :] >= window - days[:, None]
-        below = (inputs.daily_activity < t["activities_per_day_below"][:, None]) | ~column
-        hit = inputs.has_history & below.all(axis=1)
-        return RuleResult(
-            hit,
-            np.where(np.nan_to_num(m.days_since_activity) >= 2 * days, 2, 1),
-            {"days_since_activity": m.days_since_activity, "days": t["days"]},
-        )
-    if rule.name == "completion_stagnation":
-        since = m.days_since_progress
-        hit = inputs.has_history & (np.nan_to_num(since, nan=np.inf) >= t["days_without_progress"])
-        return RuleResult(
-            hit,
-            np.where(np.nan_to_num(since, nan=np.inf) >= 2 * t["days_without_progress"], 2, 1),
-            {"days_since_progress": since, "threshold": t["days_without_progress"]},
-        )
-    if rule.name == "low_consistency":
-        hit = inputs.has_history & (m.active_day_share < t["share_below"])
-        return RuleResult(
-            hit,
-            np.where(m.active_day_share == 0, 1, 0),
-            {"active_day_share": m.active_day_share, "threshold": t["share_below"]},
-        )
-    if rule.name == "streak_milestone":
-        hit = m.current_streak >= t["days"]
-        return RuleResult(hit, np.zeros(len(hit), dtype=int), {"current_streak": m.current_streak})
-    raise KeyError(rule.name)
+    return EVALUATORS[rule.name](inputs, thresholds)
+
+
+def needed_rules(rules: Iterable[Rule]) -> list[Rule]:
+    """The rules plus those that can suppress them (their thresholds must be resolved too)."""
+    names = {rule.name for rule in rules} | {name for rule in rules for name in rule.suppressed_by}
+    return [RULES[name] for name in RULES if name in names]
+
+
+def evaluate_many(
+    rules: Iterable[Rule], inputs: RuleInputs, thresholds: dict[str, dict[str, np.ndarray]]
+) -> dict[str, RuleResult]:
+    """Evaluate rules; an achievement is withheld where one of its `suppressed_by` alerts holds."""
+    rules = list(rules)
+    results = {rule.name: evaluate(rule, inputs, thresholds[rule.name]) for rule in needed_rules(rules)}
+    out = {}
+    for rule in rules:
+        result = results[rule.name]
+        blocked = np.zeros(len(result.triggered), dtype=bool)
+        for name in rule.suppressed_by:
+            blocked |= results[name].triggered
+        out[rule.name] = RuleResult(result.triggered & ~blocked, result.severity, result.factors)
+    return out

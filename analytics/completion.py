@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analytics.forecast import CompletionForecast, dispersion_index, forecast_completion
+from analytics.forecast import CompletionForecast, cohort_prior, forecast_completion, gap_dispersion
 from analytics.grouping import SECONDS_PER_DAY, take_where
 from analytics.learner_metrics import KIND_CODES, EventArrays
 
@@ -26,12 +26,14 @@ def course_progress(
     module_course: np.ndarray,
     course_totals: np.ndarray,
     now: float,
-    weeks: int = 8,
+    prior: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> CourseProgress:
     """Completion forecast for every (learner, course) pair with at least one event in the course.
 
     `module` gives each event's module index (-1 for none; those events are ignored); module_course
     maps a module index to a course index (-1 if none); course_totals counts each course's modules.
+    `prior` gives each course's Gamma (shape, days) prior; by default it is estimated from these
+    pairs (analytics.forecast.cohort_prior: empirical Bayes over the course's learners).
     """
     module = np.asarray(module, dtype=np.int64)
     known = module >= 0
@@ -51,12 +53,18 @@ def course_progress(
     completed = (
         np.bincount(distinct[0], minlength=len(pairs)) if distinct.size else np.zeros(len(pairs), dtype=np.int64)
     )
-    age_weeks = np.floor((now - time[done]) / (7 * SECONDS_PER_DAY)).astype(np.int64)
-    recent = (age_weeks >= 0) & (age_weeks < weeks)
-    weekly = np.bincount(inverse[done][recent] * weeks + age_weeks[recent], minlength=len(pairs) * weeks).reshape(
-        len(pairs), weeks
-    )
+    order = np.lexsort((time[done], inverse[done]))  # completions by pair, then time
+    dispersion = gap_dispersion(inverse[done][order], time[done][order], len(pairs))
     course_of_pair = pairs % n_courses
     exposure = (now - first_time) / SECONDS_PER_DAY
-    forecast = forecast_completion(completed, course_totals[course_of_pair], exposure, 0.0, dispersion_index(weekly))
+    shape, days = prior if prior is not None else cohort_prior(course_of_pair, completed, exposure, n_courses)
+    forecast = forecast_completion(
+        completed,
+        course_totals[course_of_pair],
+        exposure,
+        0.0,
+        dispersion,
+        prior_shape=np.asarray(shape)[course_of_pair],
+        prior_days=np.asarray(days)[course_of_pair],
+    )
     return CourseProgress(pairs // n_courses, course_of_pair, completed, exposure, forecast)

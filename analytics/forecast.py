@@ -9,9 +9,15 @@ from scipy import stats
 
 from analytics.scores import Regression
 
-# Weak Gamma prior on a learner's module-completion rate (per day): mean 1/7, worth one module.
+# Fallback Gamma prior on a learner's module-completion rate (per day): mean 1/7, worth one module;
+# used only when a course has too few learners for its own (empirical Bayes) prior, see cohort_prior.
 PRIOR_SHAPE = 1.0
 PRIOR_DAYS = 7.0
+MIN_COHORT = 5  # learners with a week of exposure needed for a course's own prior
+MAX_PRIOR_DAYS = 28.0  # the cohort prior never weighs more than four weeks of the learner's own data
+DISPERSION_PRIOR_WEEKS = 4.0  # the dispersion estimate is shrunk toward 1 (Poisson) as if by 4 weeks
+DISPERSION_RANGE = (0.1, 20.0)
+GAP_PRIOR = 2.0  # gap_dispersion shrinks CV^2 toward 1 as if by 2 more gaps
 
 
 @dataclass(frozen=True)
@@ -33,32 +39,37 @@ def forecast_completion(
     deadline_days: np.ndarray | float,
     dispersion: np.ndarray | float = 1.0,
     level: float = 0.8,
+    prior_shape: np.ndarray | float = PRIOR_SHAPE,
+    prior_days: np.ndarray | float = PRIOR_DAYS,
 ) -> CompletionForecast:
     """Completion time from a Gamma-Poisson model of each learner's module-completion rate.
 
-    With c completions over T days, the rate has posterior Gamma(a = a0 + c, b = b0 + T). The
-    time to finish r remaining modules is then a scaled beta prime: T_r = b * X / (1 - X) with
-    X ~ Beta(r, a), which gives exact quantiles and P(T_r <= deadline). Few data means a small a,
-    hence a wide interval. Irregular learners (weekly counts over-dispersed: variance/mean =
-    `dispersion` > 1) count as fewer independent observations: a and b are divided by it,
-    which keeps the rate's mean but widens the interval.
+    With c completions over T days and a Gamma(a0, b0) prior (the course's, from cohort_prior),
+    the rate has posterior Gamma(a = a0 + c / phi, b = b0 + T / phi). The time to finish r
+    remaining modules, given the rate, is Gamma(r / phi, rate / phi) (mean r / rate, variance
+    phi * r / rate^2: a renewal process as regular as the learner's past), so T_r = b * phi * X / (1 - X)
+    with X ~ Beta(r / phi, a), a scaled beta prime with exact quantiles and P(T_r <= deadline).
+    Few data means a small a, hence a wide interval. phi = `dispersion` (variance / mean of weekly
+    counts, estimated by dispersion_index) says how many Poisson observations the learner's data is
+    worth: bursty learners (phi > 1) count as fewer, regular ones (phi < 1) as more.
     """
     completed, total = np.asarray(completed, dtype=float), np.asarray(total, dtype=float)
     exposure = np.maximum(np.asarray(exposure_days, dtype=float), 0.0)
-    phi = np.maximum(np.asarray(dispersion, dtype=float), 1.0)
-    a = (PRIOR_SHAPE + completed) / phi
-    b = (PRIOR_DAYS + exposure) / phi
+    phi = np.clip(np.asarray(dispersion, dtype=float), *DISPERSION_RANGE)
+    a = prior_shape + completed / phi
+    b = prior_days + exposure / phi
     remaining = np.maximum(total - completed, 0.0)
-    r = np.maximum(remaining, 1.0)  # the Beta needs r > 0; finished learners are masked below
+    r = np.maximum(remaining, 1.0) / phi  # the future is as regular as the past: r / phi effective events
+    scale = b * phi
     tail = (1.0 - level) / 2
 
     def days_at(q: float) -> np.ndarray:
         x = stats.beta.ppf(q, r, a)
         with np.errstate(divide="ignore"):
-            return np.where(x < 1, b * x / (1 - x), np.inf)
+            return np.where(x < 1, scale * x / (1 - x), np.inf)
 
-    deadline = np.asarray(deadline_days, dtype=float)
-    probability = stats.beta.cdf(np.maximum(deadline, 0) / (b + np.maximum(deadline, 0)), r, a)
+    deadline = np.maximum(np.asarray(deadline_days, dtype=float), 0)
+    probability = stats.beta.cdf(deadline / (scale + deadline), r, a)
     done = remaining <= 0
     zero = np.zeros_like(remaining)
     return CompletionForecast(
@@ -71,31 +82,92 @@ def forecast_completion(
     )
 
 
-def dispersion_index(weekly: np.ndarray) -> np.ndarray:
-    """Variance / mean of each row of weekly counts (1 for Poisson-like regularity); 1 without data."""
+def dispersion_index(weekly: np.ndarray, observed: np.ndarray | None = None) -> np.ndarray:
+    """Variance / mean of each row of weekly counts, shrunk toward 1 (Poisson); 1 without data.
+
+    `observed` masks the weeks the learner was enrolled (weeks before their first event are not
+    zeros of a slow learner). Not floored at 1: a learner finishing one module every week is
+    under-dispersed and gets a narrower interval. The raw index over k weeks has about k - 1
+    degrees of freedom; it is averaged with 1 weighted as DISPERSION_PRIOR_WEEKS weeks.
+    """
     weekly = np.asarray(weekly, dtype=float)
-    mean = weekly.mean(axis=1)
+    observed = np.ones(weekly.shape, dtype=bool) if observed is None else np.asarray(observed, dtype=bool)
+    k = observed.sum(axis=1).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        index = weekly.var(axis=1, ddof=1) / mean if weekly.shape[1] > 1 else np.ones(len(weekly))
-    return np.where(np.isfinite(index), np.maximum(index, 1.0), 1.0)
+        mean = (weekly * observed).sum(axis=1) / k
+        var = (((weekly - mean[:, None]) * observed) ** 2).sum(axis=1) / (k - 1)
+        index = var / mean
+    dof = np.where(np.isfinite(index) & (k > 1), k - 1, 0.0)
+    index = np.where(dof > 0, index, 1.0)
+    return np.clip((dof * index + DISPERSION_PRIOR_WEEKS) / (dof + DISPERSION_PRIOR_WEEKS), *DISPERSION_RANGE)
+
+
+def gap_dispersion(pair: np.ndarray, times: np.ndarray, n_pairs: int) -> np.ndarray:
+    """Regularity of each learner's completions: squared coefficient of variation of the gaps between them.
+
+    For a renewal process the variance / mean of counts tends to CV^2 of the gaps (1 for Poisson,
+    1/k for Gamma(k) gaps), and a dozen gaps say far more than a handful of weekly counts. `pair`
+    and `times` (seconds) are the completions, sorted by pair then time. Shrunk toward 1 as
+    GAP_PRIOR pseudo-gaps; 1 without two gaps.
+    """
+    pair, times = np.asarray(pair, dtype=np.int64), np.asarray(times, dtype=float)
+    same = pair[1:] == pair[:-1]
+    owner, gap = pair[1:][same], np.diff(times)[same]
+    n = np.bincount(owner, minlength=n_pairs).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(owner, weights=gap, minlength=n_pairs) / n
+        var = np.bincount(owner, weights=(gap - mean[owner]) ** 2, minlength=n_pairs) / (n - 1)
+        cv2 = var / mean**2
+    dof = np.where(np.isfinite(cv2) & (n >= 2), n - 1, 0.0)
+    cv2 = np.where(dof > 0, cv2, 1.0)
+    return np.clip((dof * cv2 + GAP_PRIOR) / (dof + GAP_PRIOR), *DISPERSION_RANGE)
+
+
+def cohort_prior(
+    group: np.ndarray, completed: np.ndarray, exposure_days: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical Bayes Gamma(shape, days) prior on the completion rate of each group (course).
+
+    Method of moments over the group's learners with at least 7 days of exposure: the pooled
+    rate m = sum c / sum T, the between-learner variance v = var(c / T) - m * mean(1 / T) (the
+    Poisson part removed). shape = m^2 / v, days = m / v, with days capped at MAX_PRIOR_DAYS
+    (shape scaled to keep the mean). Groups with fewer than MIN_COHORT such learners, or no
+    completions yet, get the fixed fallback prior (PRIOR_SHAPE, PRIOR_DAYS).
+    """
+    group = np.asarray(group, dtype=np.int64)
+    c, t = np.asarray(completed, dtype=float), np.asarray(exposure_days, dtype=float)
+    use = t >= 7.0
+    g, c, t = group[use], c[use], t[use]
+    n = np.bincount(g, minlength=n_groups).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.bincount(g, weights=c, minlength=n_groups) / np.bincount(g, weights=t, minlength=n_groups)
+        rate = c / t
+        mean_rate = np.bincount(g, weights=rate, minlength=n_groups) / n
+        var_rate = np.bincount(g, weights=(rate - mean_rate[g]) ** 2, minlength=n_groups) / (n - 1)
+        poisson = m * np.bincount(g, weights=1 / t, minlength=n_groups) / n
+        v = var_rate - poisson
+        days = np.where(v > 0, np.minimum(m / v, MAX_PRIOR_DAYS), MAX_PRIOR_DAYS)
+    ok = (n >= MIN_COHORT) & (m > 0)
+    return np.where(ok, m * days, PRIOR_SHAPE), np.where(ok, days, PRIOR_DAYS)
 
 
 @dataclass(frozen=True)
 class ScoreForecast:
-    """Predicted score (percent) `horizon` days after each learner's last assessment."""
+    """Predicted score (percent) `horizon` days after the date the caller counts from (reports: today)."""
 
     predicted: np.ndarray
     low: np.ndarray  # prediction interval, clipped to 0..100
     high: np.ndarray
 
 
-def forecast_scores(per_day: Regression, last_x: np.ndarray, horizon_days: float, level: float = 0.9) -> ScoreForecast:
+def forecast_scores(per_day: Regression, from_x: np.ndarray, horizon_days: float, level: float = 0.9) -> ScoreForecast:
     """Linear-trend forecast with the OLS prediction interval for a new observation.
 
     interval = y_hat +- t(n-2) * s * sqrt(1 + 1/n + (x0 - mean_x)^2 / sxx); NaN below 3 scores.
-    `last_x` is each learner's last x in the regression's units (days since first assessment).
+    x0 = from_x + horizon_days, where `from_x` is the date the horizon counts from, in the
+    regression's units (days since the learner's first assessment): the API passes today.
     """
-    x0 = np.asarray(last_x, dtype=float) + horizon_days
+    x0 = np.asarray(from_x, dtype=float) + horizon_days
     n = per_day.points.astype(float)
     predicted = per_day.intercept + per_day.slope * x0
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -74,11 +74,13 @@ class LearnerMetrics:
     days_since_progress: np.ndarray
     attendance_percent: np.ndarray
 
-    def features(self) -> np.ndarray:
-        """The risk model's feature matrix, in analytics.risk.FEATURES order."""
-        from analytics.risk import FEATURES  # noqa: PLC0415  (avoid a cycle at import)
+    def features(self, names: tuple[str, ...] | None = None) -> np.ndarray:
+        """A risk model's feature matrix: the columns `names` (a model's .features), analytics.risk.FEATURES by default."""
+        if names is None:
+            from analytics.risk import FEATURES  # noqa: PLC0415  (avoid a cycle at import)
 
-        return np.column_stack([getattr(self, name) for name in FEATURES])
+            names = FEATURES
+        return np.column_stack([np.asarray(getattr(self, name), dtype=float) for name in names])
 
     def row(self, index: int) -> dict[str, Any]:
         """One learner's metrics as plain JSON-ready values (NaN -> None)."""

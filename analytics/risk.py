@@ -1,9 +1,11 @@
 """Risk of failing or dropping out: a logistic model over learner features, explainable per learner.
 
 The model is trained on the platform's own history (label 1 = failed or dropped). Until there is
-enough history (`MIN_SAMPLES` labelled learners, `MIN_POSITIVES` of each class), a documented
-cold-start model with hand-set coefficients is used instead; both kinds score the same way.
-Missing features are imputed with the model's mean, which contributes nothing to the score.
+enough history (`MIN_SAMPLES` labelled learners, `MIN_POSITIVES` of each class), the documented
+cold-start model of analytics.cold_start is used instead: monotone effects of the signals the
+alert rules compute, and "unknown" (NaN, grey light) for learners with too little data. A trained
+model imputes missing features with its mean, which contributes nothing to the score. Every
+score says which model produced it (`RiskScores.model`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from sklearn.calibration import calibration_curve
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
+
+from analytics import cold_start
 
 FEATURES = (
     "average_score",
@@ -34,21 +38,7 @@ FEATURES = (
 MIN_SAMPLES = 200
 MIN_POSITIVES = 20
 DEFAULT_LIGHT_THRESHOLDS = (0.3, 0.6)  # amber from 0.3, red from 0.6
-# Cold start: (typical value, typical spread, coefficient per spread). Negative = protective.
-COLD_START = {
-    "average_score": (70.0, 15.0, -0.9),
-    "recent_average": (70.0, 15.0, -0.9),
-    "score_slope": (0.0, 2.0, -0.4),
-    "baseline_z": (0.0, 1.0, -0.4),
-    "activities_per_day": (1.5, 1.0, -0.5),
-    "active_day_share": (0.5, 0.25, -0.5),
-    "days_since_activity": (3.0, 4.0, 0.8),
-    "days_since_progress": (4.0, 4.0, 0.6),
-    "modules_per_week": (1.0, 0.7, -0.3),
-    "attendance_percent": (90.0, 10.0, -0.5),
-    "engagement": (60.0, 20.0, -0.6),
-}
-COLD_START_INTERCEPT = -1.6  # about 17% risk for a learner at every typical value
+UNKNOWN_LIGHT = -1  # too little data to say: shown grey, never red
 
 
 @dataclass(frozen=True)
@@ -84,10 +74,18 @@ class RiskModel:
 
 
 def cold_start_model() -> RiskModel:
-    """The documented prior model used before the platform has enough labelled history."""
-    mean, scale, coef = (np.array([COLD_START[name][i] for name in FEATURES]) for i in range(3))
+    """The documented prior model used before the platform has enough labelled history (see analytics.cold_start)."""
+    n = len(cold_start.FEATURES)
+    coef = np.zeros(n)
+    coef[: len(cold_start.SIGNALS)] = cold_start.COEFFICIENTS
     return RiskModel(
-        "cold_start", FEATURES, mean, scale, coef, COLD_START_INTERCEPT, {"reason": "not enough labelled history"}
+        "cold_start",
+        cold_start.FEATURES,
+        np.zeros(n),
+        np.ones(n),
+        coef,
+        cold_start.INTERCEPT,
+        {"reason": "not enough labelled history", "signals": list(cold_start.SIGNALS)},
     )
 
 
@@ -102,7 +100,7 @@ def train_risk_model(features: np.ndarray, labels: np.ndarray, seed: int = 0, te
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a feature nobody has yet (e.g. attendance)
         mean = np.nanmean(X, axis=0)
-    mean = np.where(np.isnan(mean), cold_start_model().mean, mean)
+    mean = np.where(np.isnan(mean), 0.0, mean)
     X = np.where(np.isnan(X), mean, X)
     scale = X.std(axis=0)
     scale[scale == 0] = 1.0
@@ -124,21 +122,36 @@ def train_risk_model(features: np.ndarray, labels: np.ndarray, seed: int = 0, te
 
 @dataclass(frozen=True)
 class RiskScores:
-    probability: np.ndarray  # 0..1
-    light: np.ndarray  # 0 green, 1 amber, 2 red
-    contributions: np.ndarray  # (n, features): coefficient * standardised value, in log-odds
+    probability: np.ndarray  # 0..1; NaN where unknown
+    light: np.ndarray  # 0 green, 1 amber, 2 red, -1 unknown (too little data)
+    contributions: np.ndarray  # (n, features): log-odds each of model.features adds
     top_factors: np.ndarray  # (n, k) feature indices pushing risk up most; -1 where none does
+    model: str = "trained"  # which model produced the scores: "trained" or "cold_start"
 
 
 def score_risk(
     model: RiskModel, features: np.ndarray, thresholds: tuple[float, float] = DEFAULT_LIGHT_THRESHOLDS, top_k: int = 3
 ) -> RiskScores:
-    """Probability, traffic light and the top contributing factors for every learner at once."""
+    """Probability, traffic light and the top contributing factors for every learner at once.
+
+    `features` has one column per name in model.features (LearnerMetrics.features(model.features)).
+    """
     X = np.asarray(features, dtype=float)
-    X = np.where(np.isnan(X), model.mean, X)
-    contributions = (X - model.mean) / model.scale * model.coef
-    probability = 1.0 / (1.0 + np.exp(-(model.intercept + contributions.sum(axis=1))))
-    light = np.searchsorted(np.asarray(thresholds), probability, side="right").astype(np.int8)
+    if X.ndim != 2 or X.shape[1] != len(model.features):
+        raise ValueError(
+            f"the {model.kind} model scores {len(model.features)} columns {model.features}; "
+            "build them with LearnerMetrics.features(model.features)"
+        )
+    if model.kind == "cold_start":
+        contributions = cold_start.contributions(X)
+        intercept, known = cold_start.INTERCEPT, cold_start.known(X)
+    else:
+        X = np.where(np.isnan(X), model.mean, X)
+        contributions = (X - model.mean) / model.scale * model.coef
+        intercept, known = model.intercept, np.ones(len(X), dtype=bool)
+    probability = np.where(known, 1.0 / (1.0 + np.exp(-(intercept + contributions.sum(axis=1)))), np.nan)
+    light = np.searchsorted(np.asarray(thresholds), np.nan_to_num(probability), side="right").astype(np.int8)
+    light[~known] = UNKNOWN_LIGHT
     order = np.argsort(-contributions, axis=1, kind="stable")[:, :top_k]
-    top = np.where(np.take_along_axis(contributions, order, axis=1) > 0, order, -1)
-    return RiskScores(probability, light, contributions, top)
+    top = np.where((np.take_along_axis(contributions, order, axis=1) > 0) & known[:, None], order, -1)
+    return RiskScores(probability, light, contributions, top, model.kind)

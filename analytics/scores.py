@@ -108,7 +108,8 @@ class ScoreTrends:
     per_day: Regression  # x = days since the learner's first assessment
     direction: np.ndarray  # -1 declining, 0 stable, 1 improving (by per-assessment slope)
     confidence_points: np.ndarray  # 0..1 from the number of scores: 0 at 2 points, 1 from 10 up
-    confidence: np.ndarray  # 0..1 = 1 - p-value of the per-assessment slope (0 below 3 points)
+    confidence: np.ndarray  # DEPRECATED: 1 - two-sided p-value (not a probability of anything); kept for clients
+    probability_declining: np.ndarray  # posterior P(per-assessment slope < 0 | scores), flat prior; NaN below 3
 
 
 def compute_score_trends(
@@ -123,7 +124,20 @@ def compute_score_trends(
     direction = np.where(slope > threshold, 1, np.where(slope < -threshold, -1, 0)).astype(np.int8)
     confidence_points = np.clip((seg.counts - 2) / 8.0, 0.0, 1.0)
     confidence = np.where(np.isnan(per_assessment.p_value), 0.0, 1.0 - per_assessment.p_value)
-    return ScoreTrends(per_assessment, per_day, direction, confidence_points, confidence)
+    return ScoreTrends(
+        per_assessment, per_day, direction, confidence_points, confidence, probability_declining(per_assessment)
+    )
+
+
+def probability_declining(fit: Regression) -> np.ndarray:
+    """Posterior probability that the slope is negative: with flat priors on the line and on log sigma,
+    (slope - b) / stderr is Student t with n - 2 dof, so P(slope < 0) = T_{n-2}(-b / stderr). NaN below 3 points;
+    a perfect fit (stderr 0) gives 1 or 0 by the sign of the slope."""
+    dof = fit.points.astype(float) - 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(fit.stderr > 0, -fit.slope / fit.stderr, -np.sign(fit.slope) * np.inf)
+        p = stats.t.cdf(z, np.maximum(dof, 1))
+    return np.where((dof >= 1) & ~np.isnan(fit.slope), p, np.nan)
 
 
 @dataclass(frozen=True)
@@ -164,3 +178,19 @@ def compute_baseline_decline(
         baseline_mean - recent_mean,
         z,
     )
+
+
+def fit_recent_days(
+    seg: Segments, times: np.ndarray, percent: np.ndarray, window: int
+) -> tuple[Regression, np.ndarray]:
+    """Per-day OLS over each learner's last `window` scores, and each learner's x origin (epoch seconds).
+
+    Forecasts extrapolate the recent trend: a learner who was flat for months and has been falling
+    for three weeks is forecast from the fall, not from a line averaged over both phases.
+    """
+    times, percent = np.asarray(times, dtype=float), np.asarray(percent, dtype=float)
+    inside = seg.rank_from_end() < window
+    learner, t, y = (np.asarray(a)[inside] for a in (seg.learner, times, percent))
+    sub = Segments(learner, np.minimum(seg.counts, window), np.r_[0, np.cumsum(np.minimum(seg.counts, window))[:-1]])
+    origin = sub.reduce(np.minimum, t, fill=0.0)
+    return fit_lines(sub, (t - origin[sub.learner]) / SECONDS_PER_DAY, y), origin

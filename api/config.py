@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 from limits import parse_many
@@ -60,6 +61,7 @@ DEFAULTS: dict[str, Any] = {
     # seconds a drain may hold learners it claimed before another drain re-queues them (its worker
     # died); longer than one batch's evaluation, or a slow batch is evaluated twice (harmless)
     "EVALUATION_LEASE_SECONDS": 300,
+    "ALERT_TIME_ZONE": "UTC",  # IANA zone whose whole days the day-based alert rules count
     # Lower edges (percent) of the grade bands A+, A, B+, B, C+, C, D+, D; below the last is F.
     "GRADE_BAND_EDGES": DEFAULT_BAND_EDGES,
     # Browser origins allowed to open WebSockets; empty: the API's own host only; "*": any.
@@ -111,6 +113,16 @@ def _int(env: Mapping[str, str], name: str) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _time_zone(env: Mapping[str, str]) -> str:
+    """ALERT_TIME_ZONE: an IANA zone name such as Europe/Paris (default UTC)."""
+    name = env.get("ALERT_TIME_ZONE") or DEFAULTS["ALERT_TIME_ZONE"]
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"ALERT_TIME_ZONE must be an IANA time zone such as Europe/Paris, not {name!r}") from exc
+    return name
+
+
 def _origins(env: Mapping[str, str], name: str = "WS_ALLOWED_ORIGINS") -> tuple[str, ...]:
     """An origin allow-list: "*" or origins as browsers send them (scheme://host[:port])."""
     origins = tuple(o.strip().rstrip("/") for o in env.get(name, "").split(",") if o.strip())
@@ -149,6 +161,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "MONITORING_SHARD_SIZE": _int(env, "MONITORING_SHARD_SIZE"),
         "COHORT_SUMMARY_INTERVAL": _int(env, "COHORT_SUMMARY_INTERVAL"),
         "EVALUATION_LEASE_SECONDS": _int(env, "EVALUATION_LEASE_SECONDS"),
+        "ALERT_TIME_ZONE": _time_zone(env),
         "GRADE_BAND_EDGES": _band_edges(env),
         "WS_ALLOWED_ORIGINS": _origins(env),
         "WS_PING_INTERVAL": _int(env, "WS_PING_INTERVAL"),

@@ -369,7 +369,12 @@ def _paths() -> dict[str, Any]:
                     query=("section",),
                 ),
             },
-            "/api/v1/alerts/rules": {"get": _op("Every alert rule with its default thresholds", "any")},
+            "/api/v1/alerts/rules": {
+                "get": _op(
+                    "Every alert rule with its default thresholds, each parameter's meaning and unit, its design false alarm rate",
+                    "any",
+                )
+            },
             "/api/v1/notifications/": {
                 "get": _op("Open alerts matching your preferences", "any (scoped)", query=("limit", "before"))
             },

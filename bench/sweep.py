@@ -23,7 +23,7 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analytics.learner_metrics import KIND_CODES, compute_learner_metrics  # noqa: E402
-from analytics.risk import FEATURES, cold_start_model, score_risk  # noqa: E402
+from analytics.risk import FEATURES, RiskModel, score_risk  # noqa: E402
 from analytics.synthetic import generate_cohort  # noqa: E402
 
 DAY = 86400.0
@@ -32,10 +32,13 @@ DAY = 86400.0
 def vectorized(cohort) -> None:
     """What the periodic sweep computes for every learner: all metrics (the rules' inputs) and risk."""
     metrics = compute_learner_metrics(cohort.events, cohort.now)
-    score_risk(MODEL, metrics.features())
+    score_risk(MODEL, metrics.features(MODEL.features))
 
 
-MODEL = cold_start_model()
+# A linear model over FEATURES (what a trained model scores), so the per-learner loop computes the same thing.
+MODEL = RiskModel(
+    "trained", FEATURES, np.zeros(len(FEATURES)), np.ones(len(FEATURES)), np.full(len(FEATURES), 0.01), -1.6
+)
 
 
 def one_learner(time_: np.ndarray, kind: np.ndarray, percent: np.ndarray, now: float) -> dict:

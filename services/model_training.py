@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from analytics.bkt import fit_bkt, replay, to_padded
 from analytics.learner_metrics import compute_learner_metrics
-from analytics.risk import RiskModel, cold_start_model, train_risk_model
+from analytics.risk import FEATURES, RiskModel, cold_start_model, train_risk_model
 from models import Enrollment, Event, RiskModelVersion, SkillMastery, SkillModel, db
 from models.upsert import upsert_rows
 from services.analytics_data import load_attendance_percent, load_event_arrays
@@ -24,7 +24,9 @@ def current_risk_model() -> RiskModel:
     stored = db.session.scalar(
         sa.select(RiskModelVersion).order_by(RiskModelVersion.trained_at.desc(), RiskModelVersion.id.desc()).limit(1)
     )
-    return RiskModel.from_dict(stored.model) if stored else cold_start_model()
+    if stored is None or stored.kind == "cold_start":  # a stored cold start may predate the current one
+        return cold_start_model()
+    return RiskModel.from_dict(stored.model)
 
 
 def labelled_learners() -> tuple[list[int], np.ndarray]:
@@ -47,7 +49,7 @@ def train_and_store_risk_model(now: datetime | None = None) -> RiskModelVersion:
         events, _ = load_event_arrays(ids)
         features = compute_learner_metrics(events, now.timestamp(), load_attendance_percent(ids)).features()
     else:
-        features = np.empty((0, len(cold_start_model().features)))
+        features = np.empty((0, len(FEATURES)))
     model = train_risk_model(features, labels)
     version = RiskModelVersion(
         kind=model.kind,

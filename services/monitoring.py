@@ -9,20 +9,21 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from flask import current_app
 
-from analytics.activity import daily_counts
-from analytics.alert_rules import RULES, RuleInputs, evaluate, rules_for
+from analytics.alert_rules import RULES, RuleInputs, evaluate_many, needed_rules, rules_for
 from analytics.cohort import DEFAULT_PASS_MARK
 from analytics.completion import course_progress
-from analytics.grouping import segments
-from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
+from analytics.learner_metrics import compute_learner_metrics
 from analytics.risk import score_risk
+from analytics.rule_inputs import build_rule_inputs
 from models import CohortSnapshot, Course, Enrollment, MetricSnapshot, Module, Section, User, db
 from models.queries import mapping
 from services.alerting import sync_rule
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
 from services.cohorts import PASS_MARK, refresh_sections_of, store_summaries
+from services.course_pace import course_priors
 from services.json_values import json_scalar
 from services.model_training import current_risk_model
 from services.publisher import audience, publish
@@ -66,18 +67,10 @@ def build_inputs(ids: list[int], now: float) -> RuleInputs:
     """Metrics, risk and the extra arrays the rules read, for learners in sorted id order."""
     events, _ = load_event_arrays(ids)
     metrics = compute_learner_metrics(events, now, load_attendance_percent(ids))
-    active = events.kind <= KIND_CODES["assessment"]
-    active_seg = segments(events.learner[active], events.n_learners)
-    assessed = events.kind == KIND_CODES["assessment"]
-    inputs = RuleInputs(
-        metrics,
-        score_risk(current_risk_model(), metrics.features()).probability,
-        daily_counts(active_seg, events.time[active], now, 14),
-        segments(events.learner[assessed], events.n_learners),
-        events.percent[assessed],
-        active_seg.counts > 0,
-    )
-    return inputs
+    model = current_risk_model()
+    risk = score_risk(model, metrics.features(model.features))
+    zone = current_app.config["ALERT_TIME_ZONE"]
+    return build_rule_inputs(events, metrics, risk.probability, now, zone, risk.model)
 
 
 def evaluate_rules(
@@ -100,11 +93,12 @@ def evaluate_rules(
     if not ids or not rules:
         return stats
     inputs = prepared or build_inputs(ids, now.timestamp())
-    thresholds = resolve_thresholds(ids, rules)
+    thresholds = resolve_thresholds(ids, needed_rules(rules))
     id_array = np.asarray(ids)
     created, resolved = [], []
+    results = evaluate_many(rules, inputs, thresholds)
     for rule in rules:
-        result = evaluate(rule, inputs, thresholds[rule.name])
+        result = results[rule.name]
         if dry_run:
             stats.would_raise += [{"learner_id": ids[i], "rule": rule.name} for i in np.flatnonzero(result.triggered)]
             continue
@@ -147,7 +141,9 @@ def completion_forecasts(ids: list[int], now: float) -> dict[int, list[dict[str,
     known = (module_ids >= 0) & np.isin(module_ids, module_id)
     module = np.where(known, np.searchsorted(module_id, module_ids), -1)
     totals = np.bincount(module_course, minlength=len(course_ids))
-    progress = course_progress(events, module, module_course, totals, now)
+    priors = course_priors(course_ids, datetime.fromtimestamp(now, UTC))
+    prior = (np.array([priors[c][0] for c in course_ids]), np.array([priors[c][1] for c in course_ids]))
+    progress = course_progress(events, module, module_course, totals, now, prior=prior)
     names = mapping(sa.select(Course.id, Course.external_id))
     out: dict[int, list[dict[str, Any]]] = {}
     f = progress.forecast
@@ -185,7 +181,8 @@ def store_snapshots(
     for i, learner in enumerate(ids):
         row = {
             **inputs.metrics.row(i),
-            "risk_probability": round(float(inputs.risk_probability[i]), 4),
+            "risk_probability": json_scalar(float(inputs.risk_probability[i]), 4),  # null: unknown
+            "risk_model": inputs.risk_model,
             "snapshot": kind,
         }
         if with_completion:

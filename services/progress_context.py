@@ -19,10 +19,10 @@ from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics, c
 from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
 from analytics.progress_level import LEVELS, current_levels, level_index
 from analytics.progress_trends import score_change
-from analytics.risk import score_risk
 from models import Enrollment, Module, Section, SkillMastery, User, db
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.model_training import current_risk_model
+from services.reports import risk_json
 
 MASTERED_AT = 0.95  # p_mastery from which a skill counts as mastered (as in services.reports)
 SCORE_WINDOW_DAYS = 14
@@ -71,17 +71,7 @@ def _mastered_share(learner_id: int) -> float:
 
 def _risk(metrics: LearnerMetrics) -> dict[str, Any]:
     model = current_risk_model()
-    features = metrics.features()
-    risk = score_risk(model, features)
-    top = [model.features[i] for i in risk.top_factors[0] if i >= 0]
-    return {
-        "probability": round(float(risk.probability[0]), 4),
-        "light": ("green", "amber", "red")[int(risk.light[0])],
-        "top_factors": top,
-        "contributions": {
-            model.features[i]: round(float(risk.contributions[0, i]), 4) for i in risk.top_factors[0] if i >= 0
-        },
-    }
+    return risk_json(model, metrics.features(model.features))
 
 
 def load_context(learner: User) -> LearnerContext:
@@ -147,5 +137,5 @@ def insight_facts(ctx: LearnerContext, next_completion: tuple[str, str] | None =
         next_completion=next_completion,
         risk_light=ctx.risk["light"],
         risk_probability=ctx.risk["probability"],
-        top_risk_factor=ctx.risk["top_factors"][0] if ctx.risk["top_factors"] else None,
+        top_risk_factor=ctx.risk["top_factors"][0]["feature"] if ctx.risk["top_factors"] else None,
     )

@@ -13,25 +13,28 @@ from analytics import cohort as cohort_analytics
 from analytics.activity import daily_counts, weekly_counts
 from analytics.anomaly import detect_anomalies
 from analytics.bkt import replay, to_padded
-from analytics.forecast import dispersion_index, forecast_completion, forecast_scores
+from analytics.forecast import forecast_completion, forecast_scores, gap_dispersion
 from analytics.grouping import SECONDS_PER_DAY, segments
 from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
 from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
 from analytics.risk import score_risk
-from analytics.scores import DIRECTION_NAMES, compute_score_trends
+from analytics.scores import DIRECTION_NAMES, compute_score_trends, fit_recent_days
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
 from models.queries import mapping
 from services.analytics_data import load_attendance_percent, load_event_arrays
+from services.course_pace import course_priors
 from services.json_values import json_scalar
 from services.mastery import MASTERY_THRESHOLD, skill_params
 from services.model_training import current_risk_model
 
 LIGHTS = cohort_analytics.TRAFFIC_LIGHTS
 FORECAST_LEVEL = 0.9
+FORECAST_WINDOW = 8  # scores: the forecast extrapolates the recent trend
 COMPLETION_LEVEL = 0.8
 
 
-def _risk_json(model, features: np.ndarray, index: int = 0) -> dict[str, Any]:
+def risk_json(model, features: np.ndarray, index: int = 0) -> dict[str, Any]:
+    """One learner's risk as every view shows it: probability (null: too little data), light, model, factors."""
     risk = score_risk(model, features)
     factors = [
         {
@@ -42,10 +45,11 @@ def _risk_json(model, features: np.ndarray, index: int = 0) -> dict[str, Any]:
         for i in risk.top_factors[index]
         if i >= 0
     ]
+    light = int(risk.light[index])
     return {
-        "probability": round(float(risk.probability[index]), 4),
-        "light": LIGHTS[risk.light[index]],
-        "model": model.kind,
+        "probability": json_scalar(float(risk.probability[index]), 4),  # null: too little data to say
+        "light": LIGHTS[light] if light >= 0 else "grey",  # grey: too little data to tell (probability null)
+        "model": risk.model,
         "top_factors": factors,
     }
 
@@ -61,14 +65,19 @@ def _trend_and_forecast(events, now: float, horizon_days: float) -> tuple[dict, 
         "slope_per_day": json_scalar(trends.per_day.slope[0]),
         "stderr": json_scalar(fit.stderr[0]),
         "p_value": json_scalar(fit.p_value[0]),
-        "confidence": json_scalar(trends.confidence[0]),
+        "confidence": json_scalar(trends.confidence[0]),  # deprecated: 1 - p-value
         "confidence_points": json_scalar(trends.confidence_points[0]),
+        "probability_declining": json_scalar(trends.probability_declining[0], 4),
+        "probability_improving": json_scalar(1.0 - trends.probability_declining[0], 4),
         "points": int(fit.points[0]),
     }
-    last_x = (seg.last(times) - seg.reduce(np.minimum, times)) / SECONDS_PER_DAY
-    forecast = forecast_scores(trends.per_day, last_x, horizon_days, FORECAST_LEVEL)
+    recent, origin = fit_recent_days(seg, times, events.percent[assessed], FORECAST_WINDOW)
+    forecast = forecast_scores(recent, (now - origin) / SECONDS_PER_DAY, horizon_days, FORECAST_LEVEL)
     return trend, {
         "horizon_days": horizon_days,
+        "from_date": _date_after(now, 0.0),
+        "target_date": _date_after(now, horizon_days),  # the horizon counts from today
+        "fitted_scores": int(recent.points[0]),  # the trend extrapolated is that of the last FORECAST_WINDOW scores
         "predicted_score": json_scalar(forecast.predicted[0]),
         "interval": [json_scalar(forecast.low[0]), json_scalar(forecast.high[0])],
         "level": FORECAST_LEVEL,
@@ -109,20 +118,21 @@ def _completion(events, module: np.ndarray, now: float, deadline_days: float | N
     names = mapping(sa.select(Course.id, Course.external_id).where(Course.id.in_(courses)))
     event_course = np.array([course_of.get(int(m), -1) for m in module])
     done = events.kind == KIND_CODES["module_completed"]
+    priors = course_priors(courses, datetime.fromtimestamp(now, UTC))
     out = []
     for course in courses:  # a learner works in a handful of courses; each row is vectorized work
         in_course = event_course == course
         completed = len({int(m) for m in module[in_course & done]})
         exposure = (now - events.time[in_course].min()) / SECONDS_PER_DAY
-        finished = events.time[in_course & done]
-        weekly = weekly_counts(daily_counts(segments(np.zeros(len(finished), dtype=np.int64), 1), finished, now, 56))
+        finished = np.sort(events.time[in_course & done])
         forecast = forecast_completion(
             np.array([completed]),
             np.array([totals[course]]),
             np.array([exposure]),
             deadline_days if deadline_days is not None else 0.0,
-            dispersion_index(weekly),
+            gap_dispersion(np.zeros(len(finished), dtype=np.int64), finished, 1),
             COMPLETION_LEVEL,
+            *priors[course],
         )
         when = lambda days: _date_after(now, days)  # noqa: E731
         out.append(
@@ -200,7 +210,7 @@ def learner_report(learner: User, horizon_days: float, deadline_days: float | No
         "metrics": {k: json_scalar(v) for k, v in metrics.row(0).items()},
         "trend": trend,
         "forecast": forecast,
-        "risk": _risk_json(current_risk_model(), metrics.features()),
+        "risk": risk_json(model := current_risk_model(), metrics.features(model.features)),
         "activity": _activity_counts(events, now),
         "patterns": _patterns(events),
         "completion": _completion(events, module, now, deadline_days),
@@ -224,9 +234,9 @@ def cohort_report(
     attendance = load_attendance_percent(ids)
     metrics = compute_learner_metrics(events, now, attendance)
     average = metrics.average_score if scores is None else np.asarray(scores, dtype=float)
-    features = metrics.features()
-    lights = score_risk(current_risk_model(), features).light if ids else np.array([], dtype=np.int8)
-    unusual = detect_anomalies(features, contamination=0.05)
+    model = current_risk_model()
+    lights = score_risk(model, metrics.features(model.features)).light if ids else np.array([], dtype=np.int8)
+    unusual = detect_anomalies(metrics.features(), contamination=0.05)
     members = np.arange(len(ids))
     groups = np.zeros(len(ids), dtype=np.int64)
     edges = tuple(current_app.config["GRADE_BAND_EDGES"])
@@ -257,7 +267,7 @@ def cohort_report(
         "pass_rate": json_scalar(summary.pass_rate[0]),
         "grade_distribution": dict(zip(cohort_analytics.GRADE_BANDS, summary.band_counts[0].tolist())),
         "attendance_percent": json_scalar(summary.attendance[0]),
-        "risk": dict(zip(LIGHTS, summary.risk_counts[0].tolist())),
+        "risk": {**dict(zip(LIGHTS, summary.risk_counts[0].tolist())), "grey": int((lights < 0).sum())},
         "top_performers": [performer(i) for i in best[0] if i >= 0],
         "low_performers": [performer(i) for i in worst[0] if i >= 0],
         "unusual_learners": [

@@ -35,9 +35,11 @@ def _number(value: Any, digits: int = 2) -> float | None:
 
 
 def risk_levels(probability: np.ndarray, has_data: np.ndarray) -> list[int | None]:
-    """Traffic light index (0 green, 1 amber, 2 red) as services.reports shows it; None (grey) without data."""
-    light = np.searchsorted(np.asarray(DEFAULT_LIGHT_THRESHOLDS), probability, side="right")
-    return [int(level) if known else None for level, known in zip(light, has_data)]
+    """Traffic light index (0 green, 1 amber, 2 red) as services.reports shows it; None (grey) without data,
+    or when the risk model says it cannot tell yet (a NaN probability: too little history)."""
+    known = np.asarray(has_data, dtype=bool) & np.isfinite(probability)
+    light = np.searchsorted(np.asarray(DEFAULT_LIGHT_THRESHOLDS), np.nan_to_num(probability), side="right")
+    return [int(level) if ok else None for level, ok in zip(light, known)]
 
 
 def write_standings(ids: Sequence[int], inputs: RuleInputs, now: datetime) -> None:

@@ -20,7 +20,7 @@ from api.auth.tokens import issue_token
 from api.config import normalize_database_url
 from api.embedded_redis import EmbeddedRedis
 from models import User, db
-from tests.planted_cohort import planted  # noqa: F401  (fixture shared by monitoring, alert and integration tests)
+from tests.planted_cohort import archetypes, planted  # noqa: F401  (fixture shared by monitoring, alert and integration tests)
 
 # Fixture modules shared by several test files (fixtures are never imported from test modules).
 pytest_plugins = ["tests.input_fixtures", "tests.live_service"]

@@ -46,8 +46,8 @@ PLANTED = {
         "stagnating", list(range(14)), [(13, 76), (12, 74), (11, 78), (10, 75), (9, 77)], [12, 9]
     ),
     "inconsistent": learner_events(
-        "inconsistent", [0, 3, 6, 9, 12], [(12, 76), (9, 74), (6, 78), (3, 75), (0, 77)], [12, 6, 0]
-    ),  # active on 3 of the last 7 days
+        "inconsistent", [1, 3, 5, 8, 10, 12], [(12, 76), (10, 74), (8, 78), (5, 75), (3, 77)], [12, 5, 1]
+    ),  # active on 3 of the last 7 whole days (today is never counted)
 }
 EXPECTED = {
     "performance": {"decliner": {"performance_decline", "declining_trend", "baseline_decline"}},
@@ -61,12 +61,83 @@ EXPECTED = {
 }
 
 
-@pytest.fixture
-def planted(client, service):
+DAILY = list(range(14))
+# More archetypes, each showing one definition (used by test_monitoring's archetype test only, so the
+# alert counts of the API tests built on PLANTED stay as they are).
+ARCHETYPES = {
+    # ~94 and steady: the recent average earns the achievement.
+    "high_achiever": learner_events(
+        "high_achiever", DAILY, [(d, 94 + (d % 3) - 1) for d in range(13, 0, -2)], [12, 6, 1]
+    ),
+    # From ~96 down to ~75 (all-time average still high): decline alerts, and no achievement beside them.
+    "drifter": learner_events(
+        "drifter",
+        DAILY,
+        [(13, 97), (12, 96), (11, 95), (10, 97), (9, 96), (7, 88), (5, 82), (3, 77), (1, 75)],
+        [12, 6, 1],
+    ),
+    # Flat around 70 with noise sd ~6; the last three happen to fall (the old rule fired on that).
+    "noisy_flat": learner_events(
+        "noisy_flat",
+        DAILY,
+        [
+            (13, 78),
+            (12, 62),
+            (11, 71),
+            (10, 80),
+            (9, 65),
+            (8, 74),
+            (7, 61),
+            (6, 77),
+            (5, 70),
+            (4, 63),
+            (3, 79),
+            (2, 72),
+            (1, 66),
+        ],
+        [12, 6, 1],
+    ),
+    # Falling ~2.5 points per assessment, the last score ticks up (the old rule missed it).
+    "noisy_decliner": learner_events(
+        "noisy_decliner",
+        DAILY,
+        [
+            (13, 90),
+            (12, 88),
+            (11, 85),
+            (10, 83),
+            (9, 80),
+            (8, 78),
+            (7, 74),
+            (6, 71),
+            (5, 68),
+            (4, 64),
+            (3, 61),
+            (2, 66),
+        ],
+        [12, 6, 1],
+    ),
+    # Retries an assessment every day, completes no module for 10 days: stuck while active.
+    "retrying": learner_events("retrying", DAILY, [(d, 70 + d % 3) for d in range(9, 0, -1)], [12, 10]),
+    # First seen yesterday: too little history for any day-based alert.
+    "newcomer": learner_events("newcomer", [1, 0], [(1, 80)], []),
+}
+EXPECTED_ARCHETYPES = {
+    "high_achiever": {"high_performance", "streak_milestone"},
+    "drifter": {"declining_trend", "baseline_decline", "streak_milestone"},
+    "noisy_flat": {"streak_milestone"},
+    "noisy_decliner": {"declining_trend", "baseline_decline", "streak_milestone"},
+    "retrying": {"completion_stagnation", "streak_milestone"},
+    "newcomer": set(),
+}
+
+
+def load_planted(client, service, planted: dict[str, list[dict]]) -> dict[str, int]:
+    """Create course c1 with modules m0..m3, post the learners' events, silence at_risk; name -> id."""
     client.put("/api/v1/courses/c1", json={"title": "C1"}, headers=service)
     for m in range(4):
         client.put(f"/api/v1/modules/m{m}", json={"course": "c1", "title": f"M{m}"}, headers=service)
-    events = [e for rows in PLANTED.values() for e in rows]
+    events = [e for rows in planted.values() for e in rows]
     assert client.post("/api/v1/events", json={"events": events}, headers=service).status_code == 201
     # The risk model is tested on its own; keep it quiet here so the rule set is exact.
     db.session.add(
@@ -74,6 +145,16 @@ def planted(client, service):
     )
     db.session.commit()
     return dict(db.session.execute(sa.select(User.external_id, User.id).where(User.role == "learner")).all())
+
+
+@pytest.fixture
+def planted(client, service):
+    return load_planted(client, service, PLANTED)
+
+
+@pytest.fixture
+def archetypes(client, service):
+    return load_planted(client, service, ARCHETYPES)
 
 
 def open_alerts() -> dict[str, set[str]]:

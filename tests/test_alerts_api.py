@@ -140,16 +140,29 @@ def test_admin_manages_scoped_overrides(client, alerted):
 def test_rules_are_listed_with_their_defaults(client, alerted):
     rules = {r["name"]: r for r in client.get("/api/v1/alerts/rules", headers=alerted["steady"]).json["rules"]}
     assert rules["performance_decline"]["defaults"] == {"average_below": 60.0, "consecutive": 2}
-    assert rules["engagement_drop"]["defaults"] == {"activities_per_day_below": 1.0, "days": 3}
+    # New parameters (minimum history, evidence) were added beside the original ones, never renamed.
+    assert rules["engagement_drop"]["defaults"] == {"activities_per_day_below": 1.0, "days": 3, "min_history_days": 4}
     assert rules["completion_stagnation"]["defaults"] == {"days_without_progress": 5}
-    assert rules["low_consistency"]["defaults"] == {"share_below": 0.5}
+    assert rules["low_consistency"]["defaults"] == {"share_below": 0.5, "days": 7, "min_history_days": 7}
     assert rules["high_performance"]["kind"] == "achievement"
+    assert set(rules["high_performance"]["suppressed_by"]) == {
+        "performance_decline",
+        "declining_trend",
+        "baseline_decline",
+    }
+    for rule in rules.values():  # every parameter is documented with its meaning and unit
+        assert set(rule["parameters"]) == set(rule["defaults"]) and rule["false_alarm_rate"]
+        assert all(
+            p["meaning"] and p["unit"] and p["default"] == rule["defaults"][n] for n, p in rule["parameters"].items()
+        )
+    trend = rules["declining_trend"]["parameters"]
+    assert trend["probability_at_least"]["default"] == 0.995 and trend["min_drop_points"]["unit"] == "points"
 
 
 def test_threshold_preferences_for_learners_and_educators(client, alerted, planted):  # noqa: F811
     own = client.get("/api/v1/alerts/preferences", headers=alerted["inconsistent"]).json
     assert own["threshold_scope"] == {"type": "learner", "id": "inconsistent"}
-    assert own["thresholds"]["low_consistency"] == {"share_below": 0.5}
+    assert own["thresholds"]["low_consistency"] == {"share_below": 0.5, "days": 7, "min_history_days": 7}
     # A learner cannot silence the alerts their educators receive about them (read-only for them).
     hide = client.put(
         "/api/v1/alerts/preferences",
@@ -164,7 +177,7 @@ def test_threshold_preferences_for_learners_and_educators(client, alerted, plant
         a["rule"] for a in listed(client, alerted["admin"], "?learner=inconsistent&status=open")["alerts"]
     }
     unchanged = client.get("/api/v1/alerts/preferences", headers=alerted["inconsistent"]).json
-    assert unchanged["thresholds"]["low_consistency"] == {"share_below": 0.5} and unchanged["muted"] is False
+    assert unchanged["thresholds"]["low_consistency"] == own["thresholds"]["low_consistency"] and not unchanged["muted"]
 
     section = client.put(
         "/api/v1/alerts/preferences?section=s1",

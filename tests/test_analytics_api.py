@@ -79,7 +79,11 @@ def test_learner_analytics_report(client, school):
     assert report["trend"]["direction"] == "improving" and report["trend"]["points"] == 6
     assert report["trend"]["slope_per_assessment"] == pytest.approx(6.0)
     assert report["trend"]["p_value"] < 0.001
+    assert report["trend"]["probability_improving"] > 0.999 and report["trend"]["probability_declining"] < 0.001
     forecast = report["forecast"]
+    today = datetime.now(UTC).date()
+    assert forecast["from_date"] == today.isoformat()  # the horizon counts from today
+    assert forecast["target_date"] == (today + timedelta(days=7)).isoformat()
     assert (
         forecast["horizon_days"] == 7
         and forecast["interval"][0] <= forecast["predicted_score"] <= forecast["interval"][1]
@@ -95,6 +99,7 @@ def test_learner_analytics_report(client, school):
     assert report["mastery"][0]["skill"] == "fractions" and report["mastery"][0]["attempts"] == 6
     declining = client.get("/api/v1/learners/bob/analytics", headers=school["ted"]).json
     assert declining["trend"]["direction"] == "declining" and declining["forecast"]["horizon_days"] == 14
+    assert declining["trend"]["probability_declining"] > 0.5
 
 
 def test_deadline_gives_a_probability(client, school):
@@ -136,6 +141,7 @@ def test_section_and_exam_cohorts(client, school):
     assert [p["learner"] for p in section["top_performers"]] == ["amy", "bob"]  # tie broken by id
     assert len(section["weekly_average"]) == 8
     assert section["unusual_learners"] == []  # too few learners to call anyone unusual
+    assert sum(section["risk"].values()) == 2 and set(section["risk"]) == {"green", "amber", "red", "grey"}
     exam = client.get("/api/v1/exams/e1/analytics?pass_mark=50", headers=school["ted"]).json
     assert exam["average"] == pytest.approx(60.0) and exam["pass_rate"] == 0.5
     assert exam["grade_distribution"]["A"] == 1 and exam["grade_distribution"]["F"] == 1

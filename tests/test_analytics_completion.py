@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analytics.completion import course_progress
-from analytics.forecast import forecast_completion
+from analytics.forecast import cohort_prior
 from analytics.grouping import sort_by_learner_time
 from analytics.learner_metrics import EventArrays
 from tests.analytics_data import NOW
@@ -34,9 +34,12 @@ def test_course_progress_matches_a_per_pair_reference():
         assert progress.completed[i] == len(done)
         assert progress.exposure_days[i] == pytest.approx((NOW - time[mine].min()) / DAY)
     assert seen == {(l, module_course[m]) for l, m in zip(learner, module) if m >= 0}
-    reference = forecast_completion(progress.completed, totals[progress.course], progress.exposure_days, 0.0)
     assert np.all(progress.forecast.median_days[progress.completed < 4] > 0)
-    assert np.allclose(progress.forecast.rate_per_week, reference.rate_per_week)  # dispersion widens, keeps the mean
+    shape, days = cohort_prior(progress.course, progress.completed, progress.exposure_days, 3)
+    given = course_progress(events, module, module_course, totals, NOW, prior=(shape, days))
+    assert np.allclose(given.forecast.median_days, progress.forecast.median_days, equal_nan=True)
+    fixed = course_progress(events, module, module_course, totals, NOW, prior=(np.ones(3), np.full(3, 7.0)))
+    assert not np.allclose(fixed.forecast.rate_per_week, progress.forecast.rate_per_week)  # the course prior counts
 
 
 def test_no_module_events_give_no_pairs():

@@ -5,9 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.forecast import PRIOR_DAYS, PRIOR_SHAPE, dispersion_index, forecast_completion, forecast_scores
+from analytics.forecast import (
+    PRIOR_DAYS,
+    PRIOR_SHAPE,
+    cohort_prior,
+    dispersion_index,
+    forecast_completion,
+    forecast_scores,
+    gap_dispersion,
+)
 from analytics.grouping import segments
-from analytics.scores import compute_score_trends
+from analytics.scores import compute_score_trends, fit_recent_days
 
 
 def test_completion_closed_form_matches_simulation():
@@ -31,8 +39,10 @@ def test_interval_widens_with_little_or_irregular_data():
     assert relative[1] > 2 * relative[0]
     regular = forecast_completion(np.array([10]), np.array([20]), np.array([70.0]), 70.0, dispersion=1.0)
     bursty = forecast_completion(np.array([10]), np.array([20]), np.array([70.0]), 70.0, dispersion=4.0)
+    steady = forecast_completion(np.array([10]), np.array([20]), np.array([70.0]), 70.0, dispersion=0.5)
     assert bursty.high_days[0] - bursty.low_days[0] > 1.5 * (regular.high_days[0] - regular.low_days[0])
-    assert bursty.rate_per_week[0] == pytest.approx(regular.rate_per_week[0])
+    assert steady.high_days[0] - steady.low_days[0] < regular.high_days[0] - regular.low_days[0]
+    assert bursty.rate_per_week[0] == pytest.approx(regular.rate_per_week[0], rel=0.1)
 
 
 def test_finished_and_new_learners():
@@ -42,9 +52,41 @@ def test_finished_and_new_learners():
     assert np.isfinite(forecast.median_days[1]) and forecast.probability_by_deadline[1] < 0.2  # prior only
 
 
-def test_dispersion_index():
+def test_dispersion_index_is_estimated_not_floored():
     index = dispersion_index(np.array([[1, 1, 1, 1], [0, 4, 0, 0], [0, 0, 0, 0]]))
-    assert index.tolist() == [1.0, 4.0, 1.0]
+    # raw 0, 4 and undefined over 3 degrees of freedom, each averaged with 1 worth 4 weeks
+    assert index == pytest.approx([4 / 7, (3 * 4 + 4) / 7, 1.0])
+    observed = np.array([[False, False, True, True], [True, True, True, True]])
+    masked = dispersion_index(np.array([[0, 0, 2, 2], [0, 0, 2, 2]]), observed)
+    assert masked[0] == pytest.approx(4 / 5) and masked[1] > 1  # weeks before joining are not zeros
+
+
+def test_cohort_prior_recovers_the_spread_of_paces():
+    rng = np.random.default_rng(5)
+    n = 4000
+    rates = rng.gamma(4.0, 1 / 28.0, n)  # mean one module a week, between-learner spread
+    exposure = rng.uniform(14, 60, n)
+    completed = rng.poisson(rates * exposure)
+    group = np.r_[np.zeros(n - 3, dtype=np.int64), [1, 1, 1]]  # course 1 has too few learners
+    shape, days = cohort_prior(group, completed, exposure, 2)
+    assert shape[0] / days[0] == pytest.approx(1 / 7, rel=0.05)
+    assert days[0] == pytest.approx(28.0, rel=0.25) and shape[0] == pytest.approx(4.0, rel=0.25)
+    assert (shape[1], days[1]) == (PRIOR_SHAPE, PRIOR_DAYS)
+
+
+def test_completion_interval_covers_its_level_on_a_simulated_course():
+    """Heterogeneous Poisson learners: the 80% interval holds the real finish ~80% of the time."""
+    rng = np.random.default_rng(6)
+    n, total = 3000, 12
+    rates = rng.gamma(3.0, 1 / 21.0, n)
+    exposure = rng.uniform(21, 56, n)
+    completed = np.minimum(rng.poisson(rates * exposure), total - 1)
+    shape, days = cohort_prior(np.zeros(n, dtype=np.int64), completed, exposure, 1)
+    forecast = forecast_completion(completed, np.full(n, total), exposure, 0.0, 1.0, 0.8, shape[0], days[0])
+    actual = rng.gamma(total - completed, 1 / rates)  # Poisson process: waiting time of the remaining modules
+    inside = (actual >= forecast.low_days) & (actual <= forecast.high_days)
+    assert 0.75 <= inside.mean() <= 0.85
+    assert abs(np.median(forecast.median_days - actual)) < 7
 
 
 def test_score_forecast_interval_has_its_coverage():
@@ -79,3 +121,23 @@ def test_score_forecast_reference_for_one_learner():
     assert forecast.high[0] == pytest.approx(min(100, intercept + slope * 21 + half))
     too_few = compute_score_trends(segments(np.zeros(2, dtype=np.int64), 1, times[:2]), times[:2], y[:2])
     assert np.isnan(forecast_scores(too_few.per_day, np.array([2.0]), 7.0).low[0])
+
+
+def test_gap_dispersion_tells_regular_from_bursty():
+    rng = np.random.default_rng(8)
+    regular = np.cumsum(rng.gamma(8.0, 1 / 8.0, 30)) * 86400  # CV^2 = 1/8
+    poisson = np.cumsum(rng.exponential(1.0, 30)) * 86400
+    pair = np.repeat([0, 1], 30)
+    index = gap_dispersion(pair, np.r_[regular, poisson], 3)
+    assert index[0] < 0.4 and 0.6 < index[1] < 1.6 and index[2] == 1.0  # pair 2 has no completions
+
+
+def test_recent_fit_follows_a_change_of_trend():
+    days = np.arange(0, 60, 2.0)
+    y = np.where(days < 40, 80.0, 80 - 2.0 * (days - 40))  # flat, then falling 2 points a day
+    times = 1.7e9 + days * 86400
+    seg = segments(np.zeros(len(days), dtype=np.int64), 1, times)
+    recent, origin = fit_recent_days(seg, times, y, 8)
+    assert recent.points[0] == 8 and recent.slope[0] == pytest.approx(-2.0, rel=0.2)
+    assert origin[0] == times[-8]
+    assert compute_score_trends(seg, times, y).per_day.slope[0] > -1.0  # the all-history line misses it

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from analytics.anomaly import detect_anomalies
 from analytics.learner_metrics import compute_learner_metrics
@@ -69,8 +70,63 @@ def test_cold_start_when_history_is_thin(current):
     assert few.kind == "cold_start" and few.quality["samples"] == 50
     one_class = train_risk_model(X, np.zeros(len(X)))
     assert one_class.kind == "cold_start"
+
+
+@pytest.fixture(scope="module")
+def cold_cohort():
+    cohort = generate_cohort(3000, events_per_learner=80, seed=13)
+    metrics = compute_learner_metrics(cohort.events, cohort.now)
+    return metrics.features(cold_start_model().features), cohort.profile
+
+
+def test_cold_start_sees_slipping_learners_and_is_calibrated(cold_cohort):
+    X, profile = cold_cohort
     risk = score_risk(cold_start_model(), X)
-    assert roc_auc_score(np.isin(profile, AT_RISK), risk.probability) > 0.75
+    assert risk.model == "cold_start" and not np.isnan(risk.probability).any()  # 80 events: everyone is known
+    at_risk = np.isin(profile, AT_RISK)
+    assert roc_auc_score(at_risk, risk.probability) > 0.93
+    for name in ("decliner", "dropout"):
+        assert (risk.light[profile == PROFILES.index(name)] == 2).mean() > 0.75, name
+    assert (risk.light[profile == 0] == 2).mean() < 0.01
+    observed, predicted = calibration_curve(at_risk, risk.probability, n_bins=5, strategy="quantile")
+    assert np.abs(observed - predicted).max() < 0.12, (observed, predicted)
+    assert brier_score_loss(at_risk, risk.probability) < 0.07
+
+
+def test_cold_start_effects_are_monotone_and_documented():
+    model = cold_start_model()
+    base = np.array([[75.0, 0.0, 1.0, 2.0, 1.0, 1.0, 2.0, 10.0]])  # a typical engaged learner
+    p0 = score_risk(model, base).probability[0]
+    assert p0 < 0.1
+    for column, worse in [(0, 55.0), (1, 20.0), (2, 14.0), (3, 0.5), (4, 0.2), (5, 20.0)]:
+        X = base.copy()
+        steps = np.linspace(X[0, column], worse, 6)
+        X = np.repeat(X, 6, axis=0)
+        X[:, column] = steps
+        p = score_risk(model, X).probability
+        assert np.all(np.diff(p) >= 0) and p[-1] > p0, model.features[column]
+    assert set(model.quality["signals"]) == {
+        "below_pass",
+        "baseline_drop",
+        "inactive_weeks",
+        "engagement_fall",
+        "pace_gap",
+        "stalled_weeks",
+    }
+
+
+def test_features_of_another_model_are_refused(history):
+    with pytest.raises(ValueError, match="LearnerMetrics.features"):
+        score_risk(cold_start_model(), history[0][:5])  # FEATURES columns, not the cold-start model's
+
+
+def test_too_little_data_is_unknown_not_red():
+    model = cold_start_model()
+    newcomer = [np.nan, np.nan, 0.5, 0.0, 0.0, 0.5, 0.5, 1.0]  # one assessment, seen half a day ago
+    vanished = [np.nan, np.nan, 12.0, 0.0, 0.0, 12.0, 0.1, 1.0]  # one assessment, silent 12 days
+    risk = score_risk(model, np.array([newcomer, vanished]))
+    assert np.isnan(risk.probability[0]) and risk.light[0] == -1 and risk.top_factors[0].tolist() == [-1, -1, -1]
+    assert risk.light[1] == 2
 
 
 def test_model_round_trips_through_json(history):
@@ -80,11 +136,13 @@ def test_model_round_trips_through_json(history):
     assert np.allclose(score_risk(model, X).probability, score_risk(again, X).probability)
 
 
-def test_missing_features_are_neutral():
-    model = cold_start_model()
+def test_missing_features_are_neutral(history):
+    model = train_risk_model(*history)
     risk = score_risk(model, np.full((1, len(FEATURES)), np.nan))
-    assert risk.contributions.tolist() == [[0.0] * len(FEATURES)]
+    assert risk.contributions.tolist() == [[0.0] * len(FEATURES)] and risk.model == "trained"
     assert risk.top_factors.tolist() == [[-1, -1, -1]]
+    cold = score_risk(cold_start_model(), np.full((1, len(cold_start_model().features)), np.nan))
+    assert cold.contributions.tolist() == [[0.0] * len(cold_start_model().features)]
 
 
 def test_anomalies_flag_unusual_learners_more_than_steady_ones(current):

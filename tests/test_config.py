@@ -73,6 +73,13 @@ def test_websocket_origins_must_be_origins(tmp_path: Path):
         settings_from_env({"WS_ALLOWED_ORIGINS": "lms.example"}, tmp_path)
 
 
+def test_alert_time_zone_is_an_iana_zone(tmp_path: Path):
+    assert settings_from_env({}, tmp_path)["ALERT_TIME_ZONE"] == "UTC"
+    assert settings_from_env({"ALERT_TIME_ZONE": "Europe/Paris"}, tmp_path)["ALERT_TIME_ZONE"] == "Europe/Paris"
+    with pytest.raises(ConfigError, match="ALERT_TIME_ZONE"):
+        settings_from_env({"ALERT_TIME_ZONE": "Mars/Olympus"}, tmp_path)
+
+
 def test_a_dotenv_file_completes_the_environment_but_never_overrides_it(tmp_path: Path, monkeypatch):
     from api.config import load_settings
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from models import Alert, AlertHistory, ThresholdOverride, db
 from services.monitoring import evaluate_rules
 from services.sweeps import claim_window, cleanup_alerts, window_of
-from tests.planted_cohort import EXPECTED, NOW, at, open_alerts
+from tests.planted_cohort import EXPECTED, EXPECTED_ARCHETYPES, NOW, at, open_alerts
 
 
 def test_planted_learners_raise_exactly_the_expected_alerts(planted):
@@ -21,6 +21,15 @@ def test_planted_learners_raise_exactly_the_expected_alerts(planted):
         name: EXPECTED["performance"].get(name, set()) | rules for name, rules in EXPECTED["engagement"].items()
     }
     assert open_alerts() == expected
+
+
+def test_archetypes_raise_exactly_the_expected_alerts(archetypes):
+    for sweep in ("performance", "engagement"):
+        evaluate_rules(archetypes.values(), sweep)
+    found = open_alerts()
+    assert {name: found.get(name, set()) for name in archetypes} == EXPECTED_ARCHETYPES
+    stuck = db.session.scalar(sa.select(Alert).where(Alert.rule == "completion_stagnation"))
+    assert stuck.factors["state"] == "active_but_stuck" and stuck.factors["days_since_module"] > 9
 
 
 def test_a_second_sweep_raises_nothing_new(planted):
@@ -127,3 +136,11 @@ def test_velocity_sweep_stores_velocity_and_completion_forecasts(planted):
     [course] = snapshot.metrics["completion"]
     assert (course["course"], course["modules_total"], course["modules_completed"]) == ("c1", 4, 3)
     assert course["median_days"] > 0 and course["low_days"] <= course["median_days"] <= course["high_days"]
+
+
+def test_day_rules_count_days_of_the_configured_time_zone(app, planted):
+    app.config["ALERT_TIME_ZONE"] = "Pacific/Kiritimati"  # UTC+14: 'yesterday' there is mostly today in UTC
+    evaluate_rules(planted.values(), "engagement")
+    found = open_alerts()
+    assert {"engagement_drop", "low_consistency"} <= found["disengaged"]  # silent for days in any zone
+    assert "engagement_drop" not in found.get("steady", set())

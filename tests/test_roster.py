@@ -67,13 +67,14 @@ def test_values_agree_with_the_learner_analytics(client, planted):
         assert row["engagement"] == pytest.approx(metrics["engagement"], abs=0.5)
         if metrics["assessments"]:
             assert row["trend_direction"] == report["trend"]["direction"]
+        assert row["risk_light"] == report["risk"]["light"], external_id
         if row["risk_light"] != "grey":
-            assert row["risk_light"] == report["risk"]["light"]
             assert row["risk_probability"] == pytest.approx(report["risk"]["probability"], abs=0.01)
     assert rows["l00"]["trend_direction"] == "improving" and rows["l01"]["trend_direction"] == "declining"
     assert rows["l15"]["average"] is None and rows["l15"]["risk_light"] == "grey"  # nothing recorded at all
-    assert rows["l07"]["average"] is None and rows["l07"]["risk_light"] != "grey"  # attendance only
-    assert rows["l03"]["average"] is None and rows["l03"]["risk_light"] != "grey"  # active, no scores
+    # attendance only / active without scores: too little for the risk model to tell, so grey as in the report
+    assert rows["l07"]["average"] is None and rows["l07"]["risk_light"] == "grey"
+    assert rows["l03"]["average"] is None and rows["l03"]["risk_light"] == "grey"
 
 
 def test_open_alerts_are_counted_and_filterable(client, planted):
@@ -200,20 +201,20 @@ def test_standings_command_fills_rows_after_an_upgrade(client, planted, runner):
     assert sum(r["risk_light"] != "grey" for r in rows) > LEARNERS // 2 and sum(r["open_alerts"] for r in rows) > 0
 
 
-def test_open_alert_counts_follow_acknowledged_alerts_being_cleaned_up(client, planted):
+def test_acknowledged_alerts_stay_counted_through_the_weekly_cleanup(client, planted):
     from datetime import UTC, datetime, timedelta
 
     from models import Alert, User, db
     from services.sweeps import cleanup_alerts
 
     [before] = client.get(f"{ROSTER}?q=l01", headers=planted["ted"]).json["learners"]
-    assert before["open_alerts"] == 3
+    assert before["open_alerts"] >= 3
     learner = db.session.scalar(db.select(User.id).where(User.external_id == "l01"))
     long_ago = datetime.now(UTC) - timedelta(days=400)
     db.session.execute(
         db.update(Alert).where(Alert.learner_id == learner).values(status="acknowledged", updated_at=long_ago)
     )
     db.session.commit()
-    assert cleanup_alerts(90) == 3
+    assert cleanup_alerts(90) == 0  # acknowledged is not resolved: the alerts and their count stay
     [after] = client.get(f"{ROSTER}?q=l01", headers=planted["ted"]).json["learners"]
-    assert after["open_alerts"] == 0 and after["open_alert_rules"] == []
+    assert after["open_alerts"] == before["open_alerts"] and after["open_alert_rules"] == before["open_alert_rules"]

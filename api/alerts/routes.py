@@ -210,7 +210,7 @@ def notifications():
 @bp.get("/alerts/rules")
 @require_auth()
 def rules():
-    """Every rule with its documented default thresholds."""
+    """Every rule with its documented default thresholds, what each parameter means and its unit."""
     return {
         "rules": [
             {
@@ -221,6 +221,12 @@ def rules():
                 "description": r.description,
                 "defaults": r.defaults,
                 "recommendations": list(r.recommendations),
+                "parameters": {
+                    name: {"default": value, "meaning": r.parameters[name][0], "unit": r.parameters[name][1]}
+                    for name, value in r.defaults.items()
+                },
+                "false_alarm_rate": r.false_alarm_rate,
+                "suppressed_by": list(r.suppressed_by),
             }
             for r in RULES.values()
         ]

@@ -1,0 +1,138 @@
+"""Seeded learners of known behaviour for bench/accuracy.py: their events, and the truth to score against.
+
+Times are days before `now` (events are only in the past). Every learner follows one archetype;
+the truth is what an educator would want flagged (True), not flagged (False), or either (None).
+Future truth (completion date, score in `horizon` days) comes from continuing the same process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+HISTORY_DAYS = 35.0
+MODULES = 20
+ARCHETYPES = (
+    "steady",
+    "flat_noisy",
+    "high_achiever",
+    "decliner",
+    "drifter",
+    "disengaged",
+    "stagnating",
+    "inconsistent",
+    "newcomer",
+)
+FLAT = ("steady", "flat_noisy", "high_achiever")
+RULE_NAMES = (
+    "performance_decline",
+    "declining_trend",
+    "baseline_decline",
+    "at_risk",
+    "high_performance",
+    "engagement_drop",
+    "completion_stagnation",
+    "low_consistency",
+)
+# archetype -> rules that must fire; rules listed in EITHER may go either way; all others must not fire.
+MUST = {
+    "decliner": {"performance_decline", "declining_trend", "baseline_decline", "at_risk"},
+    "drifter": {"baseline_decline"},
+    "high_achiever": {"high_performance"},
+    "disengaged": {"engagement_drop", "completion_stagnation", "low_consistency", "at_risk"},
+    "stagnating": {"completion_stagnation"},
+    "inconsistent": {"low_consistency"},
+}
+EITHER = {
+    "drifter": {"declining_trend", "at_risk"},
+    "stagnating": {"at_risk"},
+    "inconsistent": {"at_risk", "engagement_drop", "completion_stagnation"},
+    "flat_noisy": {"performance_decline"},  # a noisy 60-point learner may truly sit under 60 for two scores
+}
+AT_RISK = {"decliner", "disengaged"}  # the risk model's positives (stagnating, inconsistent, drifter: not scored)
+
+
+@dataclass
+class Learner:
+    name: str
+    archetype: str
+    events: list[dict] = field(default_factory=list)
+    finish_days: float = np.nan  # days from now until the last module, NaN where the future is not planted
+    future_mean: float = np.nan  # true expected score `horizon` days from now, NaN where not planted
+    noise: float = 0.0
+
+
+def _level(archetype: str, rng: np.random.Generator) -> tuple:
+    """(level function of days-ago, noise sd)."""
+    if archetype == "high_achiever":
+        level = rng.uniform(93, 97)
+        return (lambda t: np.full_like(t, level)), 2.0
+    if archetype == "decliner":
+        level, drop, start = rng.uniform(72, 82), rng.uniform(32, 38), 17.0
+        return (lambda t: level - drop * np.clip(start - t, 0, None) / start), 4.0
+    if archetype == "drifter":
+        level, cut = rng.uniform(93, 97), rng.uniform(7.5, 9.5)
+        return (lambda t: np.where(t > cut, level, level - 20)), 2.5
+    level = rng.uniform(68, 85)  # clearly above the 60% pass level
+    return (lambda t: np.full_like(t, level)), (rng.uniform(7, 8.5) if archetype == "flat_noisy" else 5.0)
+
+
+def _module_times(rng: np.random.Generator, rate_per_day: float, stop_ago: float) -> tuple[np.ndarray, float]:
+    """Completions (days ago) from HISTORY_DAYS on, Gamma(4) gaps; and days from now to the MODULES-th."""
+    gaps = rng.gamma(4.0, 1 / (4.0 * rate_per_day), MODULES + 5)
+    times = HISTORY_DAYS - np.cumsum(gaps)  # days ago; negative = in the future
+    past = times[(times > stop_ago)][:MODULES]
+    finish = -times[MODULES - 1] if len(past) < MODULES else 0.0
+    return past, finish
+
+
+def make_learner(index: int, archetype: str, rng: np.random.Generator, horizon: float) -> Learner:
+    """One learner's events and truth."""
+    name = f"acc{index}-{archetype}"
+    learner = Learner(name, archetype)
+    if archetype == "newcomer":
+        first = rng.uniform(0.1, 1.5)
+        learner.events = [_event(name, "activity", first), _event(name, "activity", first / 2)]
+        if rng.random() < 0.5:
+            learner.events.append(_event(name, "assessment", first / 3, score=rng.uniform(60, 90)))
+        return learner
+    stop = {"disengaged": rng.uniform(7.5, 12), "stagnating": 0.0}.get(archetype, 0.0)
+    days = np.arange(HISTORY_DAYS, 0, -1.0)
+    if archetype == "inconsistent":
+        days = np.array([d for d in days if rng.random() < 0.25 and d >= 1] or [3.0])
+    else:
+        days = days[(days > stop) & (rng.random(len(days)) < 0.95)]
+    level, noise = _level(archetype, rng)
+    for d in days:
+        learner.events.append(_event(name, "activity", d - rng.uniform(0.1, 0.8)))
+    score_days = np.arange(HISTORY_DAYS - 0.5, max(stop, 0.3), -7 / 3) - rng.uniform(0, 0.3)
+    if archetype == "inconsistent":
+        score_days = days[::2] - 0.5
+    scores = np.clip(level(score_days) + rng.normal(0, noise, len(score_days)), 0, 100)
+    learner.events += [_event(name, "assessment", d, score=s) for d, s in zip(score_days, scores, strict=True)]
+    rate = rng.uniform(2.5, 3.5) / 7
+    module_stop = rng.uniform(8, 12) if archetype == "stagnating" else stop
+    done, finish = _module_times(rng, rate, module_stop)
+    if archetype == "inconsistent":  # modules too only on the few active days
+        done = np.unique(days[np.searchsorted(-days, -done).clip(0, len(days) - 1)]) - 0.05
+    learner.events += [_event(name, "module_completed", d, module=f"acc-m{i}") for i, d in enumerate(done)]
+    if archetype in ("steady", "flat_noisy", "high_achiever", "decliner") and len(done) < MODULES:
+        learner.finish_days = finish
+    if archetype in ("steady", "flat_noisy", "high_achiever", "decliner"):
+        learner.future_mean, learner.noise = float(np.clip(level(np.array([-horizon]))[0], 0, 100)), noise
+    return learner
+
+
+def _event(name: str, kind: str, days_ago: float, score: float | None = None, module: str = "acc-m0") -> dict:
+    event = {"learner": name, "kind": kind, "days_ago": float(days_ago), "module": module}
+    if score is not None:
+        event.update(score=round(float(score), 2), max_score=100)
+    return event
+
+
+def make_cohort(per_archetype: int, seed: int, horizon: float) -> list[Learner]:
+    """per_archetype learners of every archetype, reproducible from the seed."""
+    rng = np.random.default_rng(seed)
+    kinds = [a for a in ARCHETYPES for _ in range(per_archetype)]
+    return [make_learner(i, kind, rng, horizon) for i, kind in enumerate(kinds)]

@@ -1,0 +1,103 @@
+"""Score what the stack said about planted learners against their truth (bench/accuracy.py prints it)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+from scipy import stats
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+from bench.archetypes import ARCHETYPES, AT_RISK, EITHER, FLAT, MUST, RULE_NAMES
+
+
+def rule_table(learners, alerts: dict[str, set[str]]) -> list[str]:
+    """Per rule: precision, recall, F1 on the planted truth, and the share of flat learners it flags."""
+    lines = ["| rule | TP | FP | FN | precision | recall | F1 | flat learners flagged |", "| --- " * 8 + "|"]
+    for rule in RULE_NAMES:
+        tp = fp = fn = flat_hits = flat_n = 0
+        for learner in learners:
+            fired = rule in alerts.get(learner.name, set())
+            if rule in EITHER.get(learner.archetype, set()):
+                continue
+            truth = rule in MUST.get(learner.archetype, set())
+            tp, fp, fn = tp + (fired and truth), fp + (fired and not truth), fn + (truth and not fired)
+            if learner.archetype in FLAT and not truth:
+                flat_n, flat_hits = flat_n + 1, flat_hits + fired
+        precision = tp / (tp + fp) if tp + fp else float("nan")
+        recall = tp / (tp + fn) if tp + fn else float("nan")
+        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+        flat = f"{flat_hits}/{flat_n} = {100 * flat_hits / max(flat_n, 1):.1f}%"
+        lines.append(f"| {rule} | {tp} | {fp} | {fn} | {precision:.2f} | {recall:.2f} | {f1:.2f} | {flat} |")
+    return lines
+
+
+def risk_table(learners, reports: dict[str, dict]) -> list[str]:
+    """ROC AUC, Brier and calibration of the risk probability; unknown (grey) counts per archetype."""
+    rows = [(reports[x.name]["risk"], x.archetype) for x in learners]
+    model = {risk["model"] for risk, _ in rows}
+    scored = [(r["probability"], a in AT_RISK) for r, a in rows if a in AT_RISK | set(FLAT)]
+    p = np.array([s for s, _ in scored if s is not None])
+    y = np.array([t for s, t in scored if s is not None])
+    lines = [f"risk model(s): {', '.join(sorted(model))}; positives: {', '.join(sorted(AT_RISK))}; negatives: flat"]
+    lines.append(f"ROC AUC {roc_auc_score(y, p):.3f}, Brier {brier_score_loss(y, p):.3f}, n = {len(p)}")
+    edges = np.array([0, 0.1, 0.3, 0.6, 0.9, 1.0])
+    lines += ["", "| predicted bin | learners | mean predicted | observed share at risk |", "| --- | --- | --- | --- |"]
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        inside = (p >= low) & ((p < high) | (high == 1.0))
+        if inside.any():
+            lines.append(f"| {low:.1f}-{high:.1f} | {inside.sum()} | {p[inside].mean():.2f} | {y[inside].mean():.2f} |")
+    lines += ["", "| archetype | red | amber | green | unknown |", "| --- | --- | --- | --- | --- |"]
+    for archetype in ARCHETYPES:
+        lights = [r["light"] for r, a in rows if a == archetype]
+        counts = [lights.count(name) for name in ("red", "amber", "green", "unknown")]
+        lines.append(f"| {archetype} | " + " | ".join(map(str, counts)) + " |")
+    return lines
+
+
+def _day(value: str | None, fallback: float) -> float:
+    return fallback if value is None else float(date.fromisoformat(value).toordinal())
+
+
+def forecast_table(learners, reports: dict[str, dict], today: date) -> list[str]:
+    """Completion (80%) and score (90%) interval coverage against the truth, and median errors."""
+    inside, errors = [], []
+    for learner in learners:
+        course = [c for c in reports[learner.name]["completion"] if c["course"] == "acc-c1"]
+        if np.isnan(learner.finish_days) or not course:
+            continue
+        truth = (today + timedelta(days=float(learner.finish_days))).toordinal()
+        low, high = (_day(v, f) for v, f in zip(course[0]["interval"], (-np.inf, np.inf), strict=True))
+        inside.append(low <= truth <= high)
+        errors.append(abs(_day(course[0]["predicted_completion"], np.inf) - truth))
+    score_rows = {}
+    for group in (("steady", "flat_noisy", "high_achiever"), ("decliner",)):
+        chance, error = [], []
+        for learner in (x for x in learners if x.archetype in group):
+            forecast = reports[learner.name]["forecast"]
+            if np.isnan(learner.future_mean) or forecast["predicted_score"] is None:
+                continue
+            low, high = forecast["interval"]
+            mu, sd = learner.future_mean, learner.noise
+            chance.append(stats.norm.cdf(high, mu, sd) - stats.norm.cdf(low, mu, sd))  # exact P(next score inside)
+            error.append(abs(forecast["predicted_score"] - mu))
+        score_rows[group] = (len(chance), 100 * np.mean(chance), np.median(error))
+    return [
+        "| forecast | learners | stated level | coverage | median error |",
+        "| --- | --- | --- | --- | --- |",
+        f"| completion date (5 weeks of history) | {len(inside)} | 80% | {100 * np.mean(inside):.1f}% | "
+        f"{np.median(errors):.1f} days |",
+    ] + [
+        f"| score in 14 days, {' + '.join(group)} | {n} | 90% | {cover:.1f}% | {err:.1f} points (to the true mean) |"
+        for group, (n, cover, err) in score_rows.items()
+    ]
+
+
+def print_report(learners, alerts, reports, today: date, args) -> None:
+    print(f"\n{len(learners)} learners ({args.per_archetype} per archetype), seed {args.seed}\n")
+    for block in (
+        rule_table(learners, alerts),
+        risk_table(learners, reports),
+        forecast_table(learners, reports, today),
+    ):
+        print("\n".join(block) + "\n")
