@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, request
 
 from api.auth.guard import current_user, require_auth
-from api.query_args import choice_arg, datetime_arg, newest_first, next_before
+from api.query_args import choice_arg, in_time_range, newest_first, next_before
 from models import AUDIT_ACTIONS, AuditEntry, db
 from services.audit import record
 
@@ -37,12 +37,7 @@ def list_audit():
         value = _text_arg(name)
         if value:
             query = query.where(column == value)
-    since, until = datetime_arg("since"), datetime_arg("until")
-    if since:
-        query = query.where(AuditEntry.at >= since)
-    if until:
-        query = query.where(AuditEntry.at < until)
-    paged, limit = newest_first(query, AuditEntry.id)
+    paged, limit = newest_first(in_time_range(query, AuditEntry.at), AuditEntry.id)
     entries = db.session.scalars(paged).all()
     return {
         "entries": [

@@ -62,6 +62,16 @@ def next_before(last_ids: list[int], limit: int) -> int | None:
     return last_ids[-1] if len(last_ids) == limit else None
 
 
+def in_time_range(query: sa.Select, column: sa.ColumnElement[Any]) -> sa.Select:
+    """Narrow a query to `since` (inclusive) and `until` (exclusive), ISO-8601 instants, when given."""
+    since, until = datetime_arg("since"), datetime_arg("until")
+    if since:
+        query = query.where(column >= since)
+    if until:
+        query = query.where(column < until)
+    return query
+
+
 def choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
     """An optional parameter restricted to known values."""
     raw = request.args.get(name)

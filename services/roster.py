@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from analytics.scores import DIRECTION_NAMES
 from models import Alert, Enrollment, LearnerStanding, User, db
+from models.metrics import STANDING_SORT_COLUMNS
 
 LIGHTS = ("green", "amber", "red")  # risk_level 0, 1, 2; no level is grey
 RISK_FILTERS = (*LIGHTS, "grey")
@@ -35,19 +36,7 @@ STREAM_BATCH = 500
 # Plain columns, not ORM entities: building 1,000 objects cost more than the query itself.
 USER_COLUMNS = (User.id, User.external_id, User.name, User.role, User.email, User.active, User.created_at)
 STANDING_COLUMNS = tuple(
-    getattr(LearnerStanding, name)
-    for name in (
-        "average",
-        "recent_average",
-        "trend_direction",
-        "engagement",
-        "attendance_percent",
-        "risk_level",
-        "risk_probability",
-        "open_alerts",
-        "open_alert_rules",
-        "metrics_at",
-    )
+    getattr(LearnerStanding, name) for name in (*STANDING_SORT_COLUMNS, "open_alert_rules", "metrics_at")
 )
 
 

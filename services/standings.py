@@ -13,19 +13,11 @@ import sqlalchemy as sa
 from analytics.alert_rules import RuleInputs
 from analytics.risk import DEFAULT_LIGHT_THRESHOLDS
 from models import Alert, LearnerStanding, db
+from models.metrics import STANDING_SORT_COLUMNS
 from models.upsert import chunks_in, upsert_rows
 
-METRIC_COLUMNS = (
-    "average",
-    "recent_average",
-    "trend_direction",
-    "engagement",
-    "attendance_percent",
-    "risk_level",
-    "risk_probability",
-    "metrics_at",
-    "updated_at",
-)
+# The columns an evaluation writes: every roster figure but the open alert count (kept by the alert sweeps).
+METRIC_COLUMNS = (*(c for c in STANDING_SORT_COLUMNS if c != "open_alerts"), "metrics_at", "updated_at")
 ALERT_COLUMNS = ("open_alerts", "open_alert_rules", "updated_at")
 
 

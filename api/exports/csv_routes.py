@@ -14,7 +14,7 @@ from api.alerts.queries import alerts_json, filtered_alerts
 from api.audit import record_export
 from api.auth.guard import current_user, require_auth
 from api.exports import bp
-from api.query_args import choice_arg, datetime_arg, reject_unknown_args
+from api.query_args import choice_arg, in_time_range, reject_unknown_args
 from api.roster_args import roster_query
 from api.serializers import event_json
 from models import EVENT_KINDS, Alert, Event, db
@@ -133,14 +133,11 @@ def events_export(external_id: str) -> Response:
     """A learner's events, newest first; the events list's filters (kind, since, until)."""
     reject_unknown_args(("kind", "since", "until"))
     learner = readable_learner(current_user(), external_id)
-    kind, since, until = choice_arg("kind", EVENT_KINDS), datetime_arg("since"), datetime_arg("until")
+    kind = choice_arg("kind", EVENT_KINDS)
     query = sa.select(Event).where(Event.learner_id == learner.id)
     if kind:
         query = query.where(Event.kind == kind)
-    if since:
-        query = query.where(Event.occurred_at >= since)
-    if until:
-        query = query.where(Event.occurred_at < until)
+    query = in_time_range(query, Event.occurred_at)
     rows = (
         [event_json(event).get(column) for column in EVENT_COLUMNS]
         for batch in batches_newest_first(query, Event.id)

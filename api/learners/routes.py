@@ -10,7 +10,7 @@ from api.access import only_visible, readable_learner, sections_taught
 from api.auth.guard import current_user, require_auth
 from api.errors import ApiError, field_error
 from api.learners import bp
-from api.query_args import choice_arg, datetime_arg, int_arg, newest_first, next_before
+from api.query_args import choice_arg, in_time_range, int_arg, newest_first, next_before
 from api.roster_args import roster_query
 from api.serializers import counters_json, event_json, section_json, user_json
 from models import EVENT_KINDS, Enrollment, Event, LearnerCounters, Section, User, db
@@ -48,14 +48,10 @@ def learner_events(external_id: str):
     """A learner's events, newest first, filtered by kind and time range."""
     learner = readable_learner(current_user(), external_id)
     kind = choice_arg("kind", EVENT_KINDS)
-    since, until = datetime_arg("since"), datetime_arg("until")
     query, limit = newest_first(sa.select(Event).where(Event.learner_id == learner.id), Event.id)
     if kind:
         query = query.where(Event.kind == kind)
-    if since:
-        query = query.where(Event.occurred_at >= since)
-    if until:
-        query = query.where(Event.occurred_at < until)
+    query = in_time_range(query, Event.occurred_at)
     events = db.session.scalars(query).all()
     return {
         "learner": learner.external_id,

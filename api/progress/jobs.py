@@ -13,7 +13,7 @@ from api.auth.guard import current_user, require_auth
 from api.errors import ApiError, field_error
 from api.progress import bp
 from api.progress.common import learner_by_id, target_learner
-from api.query_args import datetime_arg, newest_first, next_before
+from api.query_args import in_time_range, newest_first, next_before
 from api.validation import Field, json_body, validated
 from models import Enrollment, MetricSnapshot, User, db
 from services.monitoring import store_snapshots
@@ -98,12 +98,7 @@ def list_snapshots():
     """A learner's stored metric snapshots, newest first, within `since`/`until` (keyset paged by id)."""
     learner = target_learner()
     query = sa.select(MetricSnapshot).where(MetricSnapshot.learner_id == learner.id)
-    since, until = datetime_arg("since"), datetime_arg("until")
-    if since:
-        query = query.where(MetricSnapshot.taken_at >= since)
-    if until:
-        query = query.where(MetricSnapshot.taken_at < until)
-    paged, limit = newest_first(query, MetricSnapshot.id)
+    paged, limit = newest_first(in_time_range(query, MetricSnapshot.taken_at), MetricSnapshot.id)
     rows = db.session.scalars(paged).all()
     return {
         "user_id": learner.external_id,
