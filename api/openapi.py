@@ -382,6 +382,14 @@ def _paths() -> dict[str, Any]:
                 "get": _op("Threshold overrides", "admin"),
                 "put": _op("Create or replace a threshold override for a scope", "admin", "OverridePut"),
             },
+            "/api/v1/admin/users/{external_id}/revoke-tokens": {
+                "post": _op(
+                    "Revoke every token and sign-in session of a user issued until now (credential rotation: "
+                    "revoke, then mint a new token); the user's open WebSockets close",
+                    "admin",
+                    responses={"200": {"description": "revoked"}, "401": ERROR, "403": ERROR, "404": ERROR},
+                )
+            },
             "/api/v1/admin/audit": {
                 "get": _op(
                     "The audit log, newest first: token minting, role and activation changes, threshold changes, "
