@@ -91,19 +91,34 @@ class LearnerMetrics:
         return out
 
 
-def compute_learner_metrics(
-    events: EventArrays,
-    now: float,
-    attendance_percent: np.ndarray | None = None,
-    settings: MetricSettings = MetricSettings(),
-) -> LearnerMetrics:
-    """Every per-learner metric for all learners at once (no loop over learners)."""
-    assessed, completed = events.kind == KIND_CODES["assessment"], events.kind == KIND_CODES["module_completed"]
+def _score_metrics(events: EventArrays, settings: MetricSettings) -> dict[str, np.ndarray]:
+    """Assessment statistics, trend and decline against the learner's own baseline."""
+    assessed = events.kind == KIND_CODES["assessment"]
     assess_seg, assess_time = events.subset(assessed)
     (percent,) = take_where(assessed, events.percent)
     stats = scores.compute_score_stats(assess_seg, percent, settings.recent_n)
     trends = scores.compute_score_trends(assess_seg, assess_time, percent, settings.trend_threshold)
     decline = scores.compute_baseline_decline(assess_seg, percent, settings.baseline_k)
+    return {
+        "assessments": stats.count,
+        "average_score": stats.average,
+        "recent_average": stats.recent_average,
+        "best_score": stats.best,
+        "worst_score": stats.worst,
+        "volatility": stats.volatility,
+        "score_slope": trends.per_assessment.slope,
+        "score_slope_per_day": trends.per_day.slope,
+        "trend_direction": trends.direction,
+        "trend_p_value": trends.per_assessment.p_value,
+        "trend_confidence_points": trends.confidence_points,
+        "baseline_z": decline.z,
+        "baseline_drop": decline.drop,
+    }
+
+
+def _activity_metrics(events: EventArrays, now: float, settings: MetricSettings) -> dict[str, np.ndarray]:
+    """Velocity, streaks, consistency, engagement and recency of activity and progress."""
+    assessed, completed = events.kind == KIND_CODES["assessment"], events.kind == KIND_CODES["module_completed"]
     active_seg, active_time = events.subset(events.kind <= max(ENGAGEMENT_KINDS))  # codes 0, 1, 2
     module_seg, module_time = events.subset(completed)
     progress_seg, progress_time = events.subset(assessed | completed)
@@ -120,36 +135,34 @@ def compute_learner_metrics(
         since_activity,
         velocity.modules_per_week,
     )
+    return {
+        "activities_per_day": velocity.activities_per_day,
+        "activities_per_day_weighted": velocity.activities_per_day_weighted,
+        "modules_per_week": velocity.modules_per_week,
+        "modules_per_week_weighted": velocity.modules_per_week_weighted,
+        "current_streak": streaks.current,
+        "longest_streak": streaks.longest,
+        "active_day_share": consistency.active_day_share,
+        "consistency": consistency.score,
+        "regularity": consistency.regularity,
+        "engagement": engagement,
+        "days_since_activity": since_activity,
+        "days_since_progress": activity.days_since_last(progress_seg, progress_time, now),
+    }
+
+
+def compute_learner_metrics(
+    events: EventArrays,
+    now: float,
+    attendance_percent: np.ndarray | None = None,
+    settings: MetricSettings = MetricSettings(),
+) -> LearnerMetrics:
+    """Every per-learner metric for all learners at once (no loop over learners)."""
     attendance = (
         np.full(events.n_learners, np.nan)
         if attendance_percent is None
         else np.asarray(attendance_percent, dtype=float)
     )
     return LearnerMetrics(
-        stats.count,
-        stats.average,
-        stats.recent_average,
-        stats.best,
-        stats.worst,
-        stats.volatility,
-        trends.per_assessment.slope,
-        trends.per_day.slope,
-        trends.direction,
-        trends.per_assessment.p_value,
-        trends.confidence_points,
-        decline.z,
-        decline.drop,
-        velocity.activities_per_day,
-        velocity.activities_per_day_weighted,
-        velocity.modules_per_week,
-        velocity.modules_per_week_weighted,
-        streaks.current,
-        streaks.longest,
-        consistency.active_day_share,
-        consistency.score,
-        consistency.regularity,
-        engagement,
-        since_activity,
-        activity.days_since_last(progress_seg, progress_time, now),
-        attendance,
+        **_score_metrics(events, settings), **_activity_metrics(events, now, settings), attendance_percent=attendance
     )

@@ -74,6 +74,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per concern; errors leave as JSON in one shape."""
+    from api.admin_tokens import bp as admin_tokens_bp
     from api.alerts import bp as alerts_bp
     from api.analytics import bp as analytics_bp
     from api.audit import bp as audit_bp
@@ -90,7 +91,17 @@ def register_blueprints(app: Flask) -> None:
     from api.realtime import bp as realtime_bp
     from api.school import bp as school_bp
 
-    for blueprint in (auth_bp, entities_bp, events_bp, learners_bp, school_bp, analytics_bp, alerts_bp, audit_bp):
+    for blueprint in (
+        auth_bp,
+        entities_bp,
+        events_bp,
+        learners_bp,
+        school_bp,
+        analytics_bp,
+        alerts_bp,
+        audit_bp,
+        admin_tokens_bp,
+    ):
         app.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(exports_bp, url_prefix="/api/v1")
     app.register_blueprint(health_bp)

@@ -16,6 +16,7 @@ from api.auth.tokens import issue_token
 from api.realtime.announce import revoke_sockets
 from models import ROLES, User, db
 from services.audit import CLI_ACTOR, record, user_changes
+from services.credentials import revoke_tokens, wait_past
 
 users_cli = click.Group("users", help="Manage users.")
 tokens_cli = click.Group("tokens", help="Issue API tokens.")
@@ -120,20 +121,44 @@ def create_user(external_id: str, role: str, name: str | None) -> None:
     type=click.IntRange(1, SERVICE_CLI_MAX_TTL),
     help=f"Seconds; at most {PERSON_CLI_MAX_TTL} (7 days) for people, {SERVICE_CLI_MAX_TTL} (1 year) for services.",
 )
-def issue(external_id: str, ttl: int) -> None:
+@click.option("--rotate", is_flag=True, help="Revoke every earlier token of this user first (credential rotation).")
+def issue(external_id: str, ttl: int, rotate: bool) -> None:
     """Print a bearer token for a user (and nothing else, so it can be captured by a script)."""
-    user = db.session.scalar(sa.select(User).where(User.external_id == external_id))
-    if user is None or not user.active:
-        raise click.ClickException(f"no active user {external_id!r}; create one with `flask users create`")
+    user = _active_user(external_id)
     if user.role != "service" and ttl > PERSON_CLI_MAX_TTL:
         raise click.BadParameter(
             f"a {user.role}'s token lives at most {PERSON_CLI_MAX_TTL} s (7 days); services may have up to a year",
             param_hint="--ttl",
         )
+    if rotate:
+        wait_past(_revoke(user))
     token, _ = issue_token(current_app.config["SECRET_KEY"], user.external_id, user.role, ttl)
     record("token.minted", f"user:{user.external_id}", None, CLI_ACTOR, ttl=ttl, role=user.role)
     db.session.commit()
     click.echo(token)
+
+
+@tokens_cli.command("revoke")
+@click.option("--user", "external_id", required=True, help="External id of the user.")
+def revoke(external_id: str) -> None:
+    """Make every token and sign-in session of a user issued until now stop working (and close its sockets)."""
+    user = _active_user(external_id)
+    _revoke(user)
+    click.echo(f"revoked every token of {external_id} issued until now; `flask tokens issue` makes a new one")
+
+
+def _active_user(external_id: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.external_id == external_id))
+    if user is None or not user.active:
+        raise click.ClickException(f"no active user {external_id!r}; create one with `flask users create`")
+    return user
+
+
+def _revoke(user: User) -> int:
+    cutoff = revoke_tokens(user, None, CLI_ACTOR)
+    db.session.commit()
+    revoke_sockets(user.id)
+    return cutoff
 
 
 def _stderr_bar(items: Iterable[Any], label: str) -> Any:

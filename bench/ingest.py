@@ -16,7 +16,6 @@ import argparse
 import http.client
 import json
 import multiprocessing
-import os
 import shutil
 import subprocess
 import sys
@@ -34,8 +33,8 @@ import redis  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.config import normalize_database_url  # noqa: E402
-from api.embedded_redis import free_port  # noqa: E402
 from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
+from bench.web_process import start_web  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
 START = datetime.now(UTC) - timedelta(days=30)
@@ -185,33 +184,6 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _start_web(args: argparse.Namespace, database_url: str, port: int) -> subprocess.Popen:
-    """gunicorn with the production settings, answering /health."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": args.redis_url,
-        "SECRET_KEY": SECRET,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "WEB_CONCURRENCY": str(args.web_workers),
-    }
-    web = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        try:
-            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/health")
-            break
-        except OSError:
-            time.sleep(0.1)
-    return web
-
-
 def _singles(args: argparse.Namespace, url: str, token: str, pid: int, use_wrk: bool) -> dict[str, float]:
     """Single-event requests: rate, p50/p99 latency, web CPU per request."""
     before = cpu_seconds(pid)
@@ -279,9 +251,10 @@ def main() -> None:
     fresh_database(database_url)
     redis.Redis.from_url(args.redis_url).flushdb()
     token = prepare(database_url, args.redis_url)
-    port = free_port()
+    web, port = start_web(
+        database_url, args.redis_url, SECRET, "/tmp/learnpulse-bench-ingest-web.log", args.web_workers
+    )
     url = f"http://127.0.0.1:{port}"
-    web = _start_web(args, database_url, port)
     try:
         print(
             f"[2/5] gunicorn ({args.web_workers} gevent workers) up at {url}; warming up "

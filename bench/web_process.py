@@ -18,8 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def start_web(database_url: str, redis_url: str, secret: str, log_path: str) -> tuple[psutil.Popen, int]:
-    """One gunicorn worker process with gevent, as in production; returns it once /health answers."""
+def start_web(
+    database_url: str, redis_url: str, secret: str, log_path: str, processes: int = 1
+) -> tuple[psutil.Popen, int]:
+    """gunicorn with gevent workers (one by default), as in production; returns it once /health answers."""
     port = free_port()
     env = {
         **os.environ,
@@ -28,7 +30,7 @@ def start_web(database_url: str, redis_url: str, secret: str, log_path: str) -> 
         "SECRET_KEY": secret,
         "PORT": str(port),
         "HOST": "127.0.0.1",
-        "WEB_CONCURRENCY": "1",
+        "WEB_CONCURRENCY": str(processes),
         "LOG_LEVEL": "WARNING",
         "RATE_LIMIT_WEBSOCKET": "1000000 per minute",  # thousands of benchmark clients share one address
     }

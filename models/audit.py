@@ -12,6 +12,7 @@ from models.base import BigId, Moment, db, utcnow
 
 AUDIT_ACTIONS = (
     "token.minted",
+    "token.revoked",
     "user.created",
     "user.role_changed",
     "user.deactivated",

@@ -20,6 +20,9 @@ class User(Timestamps, db.Model):
     name: Mapped[str | None] = mapped_column(sa.String(200), index=True)  # roster sort
     email: Mapped[str | None] = mapped_column(sa.String(254))
     active: Mapped[bool] = mapped_column(default=True)
+    # Tokens (and sign-in sessions) issued before this instant (epoch ms) are refused: revocation and
+    # rotation of a credential without a list of every token ever issued.
+    tokens_valid_after_ms: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     def __repr__(self) -> str:
         return f"<User {self.external_id} {self.role}>"

@@ -126,6 +126,47 @@ def _open_alerts_set_based(rows: list[dict[str, Any]], rule: Rule, now: datetime
     return {learner: pk for pk, learner in db.session.execute(OPEN_ALERTS_SQL, params)}
 
 
+def _alert_row(rule: Rule, learner: int, i: int, result: RuleResult, now: datetime) -> dict[str, Any]:
+    """The row of a new alert for one learner (index `i` of the rule's result)."""
+    factors = {name: json_scalar(values[i], 3) for name, values in result.factors.items()}
+    return {
+        "learner_id": learner,
+        "rule": rule.name,
+        "scope_key": "global",
+        "severity": SEVERITIES[int(result.severity[i])],
+        "status": "open",
+        "title": rule.title,
+        "message": alert_message(rule, factors),
+        "factors": factors,
+        "recommendations": list(rule.recommendations),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _resolve(rule: Rule, previous: dict[int, str], now: datetime) -> list[dict[str, Any]]:
+    """Resolve these unresolved alerts (id -> status) whose condition cleared, with their history."""
+    resolved = db.session.execute(
+        sa.update(Alert)
+        .where(Alert.id.in_(list(previous)), UNRESOLVED)
+        .values(status="resolved", resolved_at=now, updated_at=now)
+        .returning(Alert.id, Alert.learner_id)
+    ).all()
+    if resolved:
+        history = [
+            {
+                "alert_id": pk,
+                "from_status": previous[pk],
+                "to_status": "resolved",
+                "note": "condition cleared",
+                "at": now,
+            }
+            for pk, _ in resolved
+        ]
+        db.session.execute(sa.insert(AlertHistory.__table__), history)
+    return [{"id": pk, "learner_id": learner, "rule": rule.name} for pk, learner in resolved]
+
+
 def sync_rule(
     rule: Rule, learner_ids: np.ndarray, result: RuleResult, now: datetime, cooldown: timedelta = DEFAULT_COOLDOWN
 ) -> SyncOutcome:
@@ -135,55 +176,17 @@ def sync_rule(
     unresolved alert per learner, rule and scope, and inserts that lose the race are skipped.
     """
     ids = [int(i) for i in learner_ids]
-    triggered = {ids[i]: i for i in np.flatnonzero(result.triggered)}
+    triggered = {ids[i]: int(i) for i in np.flatnonzero(result.triggered)}
     open_alerts = _unresolved(rule.name, ids)
     outcome = SyncOutcome()
     candidates = [learner for learner in triggered if learner not in open_alerts]
     fresh = set(candidates) - _cooling(rule.name, candidates, now - cooldown) if candidates else set()
-    rows = []
-    for learner in sorted(fresh):
-        i = triggered[learner]
-        factors = {name: json_scalar(values[i], 3) for name, values in result.factors.items()}
-        rows.append(
-            {
-                "learner_id": learner,
-                "rule": rule.name,
-                "scope_key": "global",
-                "severity": SEVERITIES[int(result.severity[i])],
-                "status": "open",
-                "title": rule.title,
-                "message": alert_message(rule, factors),
-                "factors": factors,
-                "recommendations": list(rule.recommendations),
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
+    rows = [_alert_row(rule, learner, triggered[learner], result, now) for learner in sorted(fresh)]
     if rows:
         opener = _open_alerts_set_based if db.engine.dialect.name == "postgresql" else _open_alerts
         inserted = opener(rows, rule, now)
         outcome.created = [dict(row, id=inserted[row["learner_id"]]) for row in rows if row["learner_id"] in inserted]
     previous = {alert: status for learner, (alert, status) in open_alerts.items() if learner not in triggered}
     if previous:
-        resolved = db.session.execute(
-            sa.update(Alert)
-            .where(Alert.id.in_(list(previous)), UNRESOLVED)
-            .values(status="resolved", resolved_at=now, updated_at=now)
-            .returning(Alert.id, Alert.learner_id)
-        ).all()
-        if resolved:
-            db.session.execute(
-                sa.insert(AlertHistory.__table__),
-                [
-                    {
-                        "alert_id": pk,
-                        "from_status": previous[pk],
-                        "to_status": "resolved",
-                        "note": "condition cleared",
-                        "at": now,
-                    }
-                    for pk, _ in resolved
-                ],
-            )
-        outcome.resolved = [{"id": pk, "learner_id": learner, "rule": rule.name} for pk, learner in resolved]
+        outcome.resolved = _resolve(rule, previous, now)
     return outcome

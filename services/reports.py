@@ -247,17 +247,7 @@ def cohort_report(
     def performer(i):
         return {"learner": external[ids[i]], "average": round(float(average[i]), 2)}
 
-    assessed = events.kind == KIND_CODES["assessment"]
-    start = now - weeks * 7 * SECONDS_PER_DAY
-    trend = cohort_analytics.cohort_average_trend(
-        np.zeros(int(assessed.sum()), dtype=np.int64),
-        events.time[assessed],
-        events.percent[assessed],
-        1,
-        start,
-        7 * SECONDS_PER_DAY,
-        weeks,
-    )[0]
+    weekly = _weekly_average(events, now, weeks)
     return {
         "as_of": datetime.fromtimestamp(now, UTC).isoformat(),
         "learners": int(summary.learners[0]),
@@ -274,11 +264,19 @@ def cohort_report(
             {"learner": external[ids[i]], "score": round(float(unusual.score[i]), 4)}
             for i in np.flatnonzero(unusual.flagged)
         ],
-        "weekly_average": [
-            {
-                "week_start": datetime.fromtimestamp(start + w * 7 * SECONDS_PER_DAY, UTC).date().isoformat(),
-                "average": json_scalar(v),
-            }
-            for w, v in enumerate(trend)
-        ],
+        "weekly_average": weekly,
     }
+
+
+def _weekly_average(events: Any, now: float, weeks: int) -> list[dict[str, Any]]:
+    """The group's average assessment score per week over the last `weeks` weeks (null: no score)."""
+    assessed = events.kind == KIND_CODES["assessment"]
+    start, week = now - weeks * 7 * SECONDS_PER_DAY, 7 * SECONDS_PER_DAY
+    group = np.zeros(int(assessed.sum()), dtype=np.int64)
+    trend = cohort_analytics.cohort_average_trend(
+        group, events.time[assessed], events.percent[assessed], 1, start, week, weeks
+    )[0]
+    return [
+        {"week_start": datetime.fromtimestamp(start + w * week, UTC).date().isoformat(), "average": json_scalar(v)}
+        for w, v in enumerate(trend)
+    ]

@@ -88,3 +88,46 @@ def test_exports_are_logged_with_their_filters(client, service, admin):
     entry = entries(client, admin, "?action=export.downloaded")[0]
     assert entry["actor"] == "root" and entry["target"] == "/api/v1/learners/amy/events.csv"
     assert entry["details"] == {"filters": {"kind": "activity"}}
+
+
+def test_revoking_a_users_tokens_refuses_every_earlier_one(client, service, admin, runner):
+    """Rotation of an integration's credential: earlier tokens (and sessions) stop, new ones work."""
+    from tests.conftest import SECRET  # noqa: PLC0415
+
+    lms2 = create_user("lms2", "service")
+    old = bearer(lms2)
+    assert client.get("/api/v1/me", headers=old).status_code == 200
+    response = client.post("/api/v1/admin/users/lms2/revoke-tokens", headers=admin)
+    assert response.status_code == 200 and response.json["user"] == "lms2"
+    refused = client.get("/api/v1/me", headers=old)
+    assert refused.status_code == 401 and "revoked" in refused.json["error"]["message"]
+    import time  # noqa: PLC0415
+
+    time.sleep(0.01)
+    from api.auth.tokens import issue_token  # noqa: PLC0415
+
+    fresh = {"Authorization": f"Bearer {issue_token(SECRET, 'lms2', 'service', 600)[0]}"}
+    assert client.get("/api/v1/me", headers=fresh).status_code == 200
+    assert client.post("/api/v1/admin/users/lms2/revoke-tokens", headers=service).status_code == 403
+    assert client.post("/api/v1/admin/users/nobody/revoke-tokens", headers=admin).status_code == 404
+    assert entries(client, admin, "?action=token.revoked")[0]["target"] == "user:lms2"
+
+    # the CLI: --rotate revokes the earlier tokens and prints a working one; revoke alone cuts them all
+    first = runner.invoke(args=["tokens", "issue", "--user", "lms2", "--ttl", "600"]).output.strip()
+    second = runner.invoke(args=["tokens", "issue", "--user", "lms2", "--ttl", "600", "--rotate"]).output.strip()
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {first}"}).status_code == 401
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {second}"}).status_code == 200
+    assert runner.invoke(args=["tokens", "revoke", "--user", "lms2"]).exit_code == 0
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {second}"}).status_code == 401
+
+
+def test_revocation_ends_browser_sessions_too(client, admin):
+    from api.auth.tokens import issue_token  # noqa: PLC0415
+    from tests.conftest import SECRET  # noqa: PLC0415
+
+    create_user("ann", "learner")
+    token, _ = issue_token(SECRET, "ann", "learner", 600)
+    assert client.get(f"/login?token={token}").status_code == 302
+    assert client.get("/api/v1/me").status_code == 200  # the cookie now authenticates
+    assert client.post("/api/v1/admin/users/ann/revoke-tokens", headers=admin).status_code == 200
+    assert client.get("/api/v1/me").status_code == 401

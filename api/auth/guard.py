@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import current_app, g, request
 
 from api.auth.session import SAFE_METHODS, BrowserSession, csrf_ok, has_session_cookie, read_session
-from api.auth.tokens import TokenError, decode_token
+from api.auth.tokens import TokenError, decode_token, issued_ms
 from api.errors import ApiError
 from models import User, db
 
@@ -29,7 +29,10 @@ class Principal:
 
 
 _PRINCIPAL_QUERY = sa.select(User.id, User.external_id, User.role).where(
-    User.external_id == sa.bindparam("sub"), User.role == sa.bindparam("role"), User.active.is_(True)
+    User.external_id == sa.bindparam("sub"),
+    User.role == sa.bindparam("role"),
+    User.active.is_(True),
+    sa.or_(User.tokens_valid_after_ms.is_(None), User.tokens_valid_after_ms <= sa.bindparam("issued_ms")),
 )
 
 
@@ -40,15 +43,16 @@ def authenticate(token: str) -> tuple[Principal, float]:
         claims = decode_token(current_app.config["SECRET_KEY"], token)
     except TokenError as exc:
         raise ApiError(401, str(exc), "invalid_token") from exc
-    return principal_for(claims["sub"], claims["role"]), float(claims["exp"])
+    return principal_for(claims["sub"], claims["role"], issued=issued_ms(claims)), float(claims["exp"])
 
 
-def principal_for(sub: str, role: str, code: str = "invalid_token") -> Principal:
-    """The active user with this external id and role; 401 if there is none (deactivated, re-roled)."""
-    row = db.session.execute(_PRINCIPAL_QUERY, {"sub": sub, "role": role}).first()
+def principal_for(sub: str, role: str, code: str = "invalid_token", issued: int = 0) -> Principal:
+    """The active user with this external id and role whose credentials issued at `issued` (epoch ms) are
+    not revoked; 401 otherwise (deactivated, re-roled, or tokens revoked since)."""
+    row = db.session.execute(_PRINCIPAL_QUERY, {"sub": sub, "role": role, "issued_ms": issued}).first()
     if row is None:
         what = "token" if code == "invalid_token" else "session"
-        raise ApiError(401, f"{what} does not name an active user with that role", code)
+        raise ApiError(401, f"{what} does not name an active user with that role, or was revoked", code)
     return Principal(*row)
 
 
@@ -68,7 +72,7 @@ def bearer_token() -> str:
 
 def session_principal(session: BrowserSession) -> Principal:
     """The browser session's user, by the same rules as a bearer token's."""
-    return principal_for(session.sub, session.role, "invalid_session")
+    return principal_for(session.sub, session.role, "invalid_session", session.issued_ms)
 
 
 def request_principal() -> Principal:

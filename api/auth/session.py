@@ -31,6 +31,7 @@ class BrowserSession:
     role: str
     exp: float
     csrf: str
+    issued_ms: int = 0  # when the session began: revoking the user's tokens ends it too
 
 
 def _https() -> bool:
@@ -46,8 +47,10 @@ def _serializer() -> URLSafeSerializer:
 
 def start_session(response: Response, sub: str, role: str, exp: float) -> BrowserSession:
     """Set the session cookie on `response`; it lives no longer than the token it came from."""
-    session = BrowserSession(sub, role, exp, secrets.token_urlsafe(32))
-    value = _serializer().dumps({"sub": sub, "role": role, "exp": exp, "csrf": session.csrf})
+    session = BrowserSession(sub, role, exp, secrets.token_urlsafe(32), int(time.time() * 1000))
+    value = _serializer().dumps(
+        {"sub": sub, "role": role, "exp": exp, "csrf": session.csrf, "iat_ms": session.issued_ms}
+    )
     response.set_cookie(
         COOKIE_NAME,
         value,
@@ -73,7 +76,9 @@ def read_session() -> BrowserSession | None:
         return None
     try:
         data = _serializer().loads(raw)
-        session = BrowserSession(str(data["sub"]), str(data["role"]), float(data["exp"]), str(data["csrf"]))
+        session = BrowserSession(
+            str(data["sub"]), str(data["role"]), float(data["exp"]), str(data["csrf"]), int(data.get("iat_ms", 0))
+        )
     except (BadSignature, KeyError, TypeError, ValueError):
         return None
     return session if session.exp > time.time() else None

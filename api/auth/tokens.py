@@ -20,8 +20,21 @@ def issue_token(secret: str, external_id: str, role: str, ttl_seconds: int) -> t
     """Sign a token for one user; returns the token and when it expires."""
     now = datetime.now(UTC)
     expires_at = now + timedelta(seconds=ttl_seconds)
-    claims = {"sub": external_id, "role": role, "iat": now, "exp": expires_at, "iss": ISSUER}
+    claims = {
+        "sub": external_id,
+        "role": role,
+        "iat": now,
+        "iat_ms": int(now.timestamp() * 1000),  # iat is whole seconds: revocation needs a finer instant
+        "exp": expires_at,
+        "iss": ISSUER,
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires_at
+
+
+def issued_ms(claims: dict[str, Any]) -> int:
+    """When a token was issued, in epoch ms (tokens from before `iat_ms` existed: their whole-second iat)."""
+    value = claims.get("iat_ms")
+    return int(value) if isinstance(value, int) else int(claims["iat"]) * 1000
 
 
 def decode_token(secret: str, token: str) -> dict[str, Any]:

@@ -1,0 +1,161 @@
+"""Reusable schemas: events, errors, ingest results and every request body, from the validators' field specs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analytics.alert_rules import RULES
+from api.alerts.feedback import FEEDBACK_FIELDS
+from api.alerts.routes import PREFERENCE_FIELDS
+from api.alerts.thresholds import OVERRIDE_FIELDS
+from api.entities.specs import SPECS
+from api.events.schemas import KIND_FIELDS, MAX_BATCH
+from api.openapi.kit import field_schema, object_schema
+from api.validation import Field
+from models import ENROLLMENT_STATUSES
+
+
+def _event_schemas() -> dict[str, Any]:
+    schemas = {f"Event_{kind}": object_schema(fields) for kind, fields in KIND_FIELDS.items()}
+    for kind in KIND_FIELDS:
+        schemas[f"Event_{kind}"]["properties"]["kind"] = {"type": "string", "enum": [kind]}
+    schemas["Event"] = {
+        "oneOf": [{"$ref": f"#/components/schemas/Event_{kind}"} for kind in KIND_FIELDS],
+        "discriminator": {"propertyName": "kind"},
+    }
+    schemas["EventBatch"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["events"],
+        "properties": {
+            "events": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_BATCH,
+                "items": {"$ref": "#/components/schemas/Event"},
+            }
+        },
+    }
+    schemas["IngestResult"] = {
+        "type": "object",
+        "properties": {
+            "stored": {"type": "integer"},
+            "duplicates": {"type": "integer"},
+            "ids": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "server ids of the stored events, in batch order",
+            },
+            "duplicate_ids": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    return schemas
+
+
+def components() -> dict[str, Any]:
+    schemas = _event_schemas()
+    for name, spec in SPECS.items():
+        schemas[f"{name.title()}Put"] = object_schema(spec.fields)
+    schemas["Error"] = {
+        "type": "object",
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "status": {"type": "integer"},
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "index": {"type": "integer"},
+                                "path": {"type": "string"},
+                                "reason": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    }
+    return {
+        "schemas": schemas,
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        "responses": {
+            "Error": {
+                "description": "error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        },
+    }
+
+
+# Every request body, from the validators' field specs (a table, built once at import).
+REQUEST_SCHEMAS: dict[str, Any] = {
+    "TokenRequest": object_schema(
+        {"user": Field("str", required=True, max_length=128), "ttl": Field("int", minimum=1)}
+    ),
+    "EnrollmentPut": object_schema({"status": Field("str", choices=ENROLLMENT_STATUSES)}),
+    "AcknowledgeRequest": object_schema({"note": Field("str", max_length=2000)}),
+    "FeedbackRequest": object_schema(FEEDBACK_FIELDS, required=("verdict",)),
+    "PreferencesPut": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "types": {"type": "array", "nullable": True, "items": {"type": "string", "enum": list(RULES)}},
+            "thresholds": {
+                "type": "object",
+                "additionalProperties": {"type": "object", "additionalProperties": {"type": "number"}},
+            },
+            **object_schema(PREFERENCE_FIELDS)["properties"],
+        },
+    },
+    "OverridePut": object_schema(OVERRIDE_FIELDS),
+    "AttendanceRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["section", "date", "records"],
+        "properties": {
+            "section": {"type": "string"},
+            "date": {"type": "string", "format": "date"},
+            "records": {
+                "type": "array",
+                "maxItems": MAX_BATCH,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["learner", "status"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "learner": {"type": "string"},
+                        "status": field_schema(KIND_FIELDS["attendance"]["status"]),
+                    },
+                },
+            },
+        },
+    },
+    "GradesRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["grades"],
+        "properties": {
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "grades": {
+                "type": "array",
+                "maxItems": MAX_BATCH,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["learner", "marks"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "learner": {"type": "string"},
+                        "marks": {"type": "number", "minimum": 0},
+                    },
+                },
+            },
+        },
+    },
+}
