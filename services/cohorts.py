@@ -12,10 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from analytics.cohort import DEFAULT_PASS_MARK
 from models import Enrollment, Section, SectionSummary, db
 from models.upsert import chunks_in, upsert_rows
-
-PASS_MARK = 60.0
 
 
 def compute_summary(section_id: int, course_id: int | None) -> dict[str, Any]:
@@ -23,7 +22,7 @@ def compute_summary(section_id: int, course_id: int | None) -> dict[str, Any]:
     from services.reports import cohort_report  # noqa: PLC0415  (reports needs the app's config at call time)
 
     members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
-    return cohort_report(members, PASS_MARK, [course_id] if course_id else None)
+    return cohort_report(members, DEFAULT_PASS_MARK, [course_id] if course_id else None)
 
 
 def store_summaries(summaries: dict[int, dict[str, Any]], now: datetime) -> None:

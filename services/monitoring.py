@@ -22,7 +22,7 @@ from models.queries import mapping
 from services.alerting import sync_rule
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
-from services.cohorts import PASS_MARK, refresh_sections_of, store_summaries
+from services.cohorts import refresh_sections_of, store_summaries
 from services.course_pace import course_priors
 from services.json_values import json_scalar
 from services.model_training import current_risk_model
@@ -222,7 +222,7 @@ def store_cohort_snapshots(pass_mark: float = DEFAULT_PASS_MARK) -> int:
         members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
         summary = cohort_report(members, pass_mark, [course_id] if course_id else None)
         db.session.add(CohortSnapshot(section_id=section_id, taken_at=now, summary=summary))
-        if pass_mark == PASS_MARK:
+        if pass_mark == DEFAULT_PASS_MARK:
             store_summaries({section_id: summary}, now)  # also the dashboards' latest summary
     db.session.commit()
     return len(sections)

@@ -353,3 +353,16 @@ def test_cohort_views_count_only_learners_the_caller_may_see(client, school, ser
     assert client.get("/api/v1/exams/e1/analytics", headers=service).json["learners"] == 3
     course_for_ted = client.get("/api/v1/courses/c1/analytics", headers=school["ted"]).json
     assert course_for_ted["learners"] == 2
+
+
+def test_the_stored_section_summary_is_what_the_cohort_endpoint_computes(client, school):
+    """Dashboards read the summary the worker stores; on the same data it equals the on-demand report."""
+    stored = client.get("/api/v1/sections/s1/summary", headers=school["ted"])
+    assert stored.status_code == 200 and stored.json["section"] == "s1" and stored.json["as_of"]
+    computed = client.get("/api/v1/sections/s1/analytics", headers=school["ted"]).json
+    for key in ("learners", "average", "pass_rate", "grade_distribution", "risk", "top_performers"):
+        assert stored.json[key] == computed[key], key
+    assert client.get("/api/v1/sections/s1/summary", headers=school["una"]).status_code == 404
+    assert client.get("/api/v1/sections/s1/summary", headers=school["amy"]).status_code == 403
+    bad = client.get("/api/v1/sections/s1/summary?pass_mark=50", headers=school["ted"])
+    assert bad.status_code == 400 and bad.json["error"]["details"][0]["path"] == "pass_mark"

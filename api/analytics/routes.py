@@ -12,8 +12,9 @@ from api.access import SEES_EVERYONE, find_or_404, only_visible, readable_learne
 from api.analytics import bp
 from api.auth.guard import current_user, require_auth
 from api.errors import ApiError
-from api.query_args import date_arg, int_arg
+from api.query_args import date_arg, int_arg, reject_unknown_args
 from models import CohortSnapshot, Course, Enrollment, Exam, Grade, Section, Subject, db
+from services.cohorts import section_summaries
 from services.reports import cohort_report, learner_report
 
 COHORT_ROLES = ("educator", "admin", "service")
@@ -104,6 +105,17 @@ def exam_analytics(external_id: str):
     rows = db.session.execute(only_visible(marks, Grade.learner_id, current_user())).all()
     percent = np.array([100.0 * marks / exam.max_marks for _, marks in rows])
     return {"exam": exam.external_id, **cohort_report([learner for learner, _ in rows], _pass_mark(), scores=percent)}
+
+
+@bp.get("/sections/<external_id>/summary")
+@require_auth(*COHORT_ROLES)
+def section_summary(external_id: str):
+    """The section's cohort figures as the worker last stored them (`as_of`; refreshed after evaluations,
+    at most every COHORT_SUMMARY_INTERVAL): what dashboards read, instead of a computation per page view."""
+    section = readable_section(current_user(), external_id)
+    reject_unknown_args(())
+    stored = section_summaries([(section.id, section.course_id)])[section.id]
+    return {"section": section.external_id, **stored}
 
 
 @bp.get("/sections/<external_id>/analytics/history")

@@ -109,6 +109,13 @@ def _analytics_paths() -> dict[str, Any]:
                 query=("pass_mark",),
             )
         }
+    paths["/api/v1/sections/{external_id}/summary"] = {
+        "get": _op(
+            "The section's cohort figures as the worker last stored them (as_of): what dashboards read; "
+            "refreshed after evaluations, at most every COHORT_SUMMARY_INTERVAL, and daily",
+            "educator (own sections), admin, service",
+        )
+    }
     paths["/api/v1/sections/{external_id}/analytics/history"] = {
         "get": _op(
             "The section's daily cohort aggregates, newest first",

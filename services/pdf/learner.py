@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from reportlab.platypus import KeepTogether, Spacer
 
+from analytics.cohort import DEFAULT_PASS_MARK
 from models import Alert, Event, User, db
 from services.pdf.charts import scores_chart
 from services.pdf.layout import (
@@ -27,7 +28,6 @@ from services.reports import learner_report
 
 RECENT_SCORES = 20
 HORIZON_DAYS = 14.0
-PASS_MARK = 60.0
 
 
 def _recent_scores(learner_id: int) -> list[tuple[str, float]]:
@@ -140,7 +140,7 @@ def _scores(scores: list[tuple[str, float]]) -> list[Any]:
         return [heading("Recent scores"), empty_note("No assessment scores yet.")]
     return [
         KeepTogether(
-            [heading("Recent scores"), scores_chart([d for d, _ in scores], [p for _, p in scores], PASS_MARK)]
+            [heading("Recent scores"), scores_chart([d for d, _ in scores], [p for _, p in scores], DEFAULT_PASS_MARK)]
         )
     ]
 

@@ -128,7 +128,7 @@ async function overview(sections, reports) {
   if (!sections.length) { fill("overview", emptyState("You have no sections yet. They appear once your platform assigns them to you.")); return; }
   const cards = await Promise.all(sections.map(async (s) => {
     try {
-      reports[s.external_id] = await api(`/api/v1/sections/${encodeURIComponent(s.external_id)}/analytics`);
+      reports[s.external_id] = await api(`/api/v1/sections/${encodeURIComponent(s.external_id)}/summary`);
       return cohortCard(s.name || s.external_id, [s.external_id, s.course].filter(Boolean).join(" · "), reports[s.external_id]);
     } catch (error) {
       return h("article.card", {}, h("h3.card-title", { text: s.name }), errorState(error));
