@@ -6,6 +6,7 @@ arrays, their current metrics, module progress in their courses, skill mastery a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -136,6 +137,6 @@ def insight_facts(ctx: LearnerContext, next_completion: tuple[str, str] | None =
         peak_weekday=peak["peak_weekday"],
         next_completion=next_completion,
         risk_light=ctx.risk["light"],
-        risk_probability=ctx.risk["probability"],
+        risk_probability=math.nan if ctx.risk["probability"] is None else ctx.risk["probability"],
         top_risk_factor=ctx.risk["top_factors"][0]["feature"] if ctx.risk["top_factors"] else None,
     )

@@ -177,3 +177,16 @@ def test_layout_can_run_in_gevents_native_threadpool(client, planted):
     in_thread, inline = render_off_loop(document, threadpool=True), render_off_loop(document, threadpool=False)
     assert in_thread.startswith(b"%PDF") and len(in_thread) > 10_000
     assert abs(len(in_thread) - len(inline)) < 200  # the same document (ids and timestamps aside)
+
+
+@needs_poppler
+def test_learner_pdf_of_a_learner_the_risk_model_cannot_judge_yet(client, planted, tmp_path):
+    """Too little data: the risk is grey with no probability (found by the API fuzzer as a 500)."""
+    report = client.get("/api/v1/learners/l07/analytics", headers=planted["ted"]).json
+    assert report["risk"]["light"] == "grey" and report["risk"]["probability"] is None
+    response = client.get("/api/v1/learners/l07/report.pdf", headers=planted["ted"])
+    assert response.status_code == 200
+    text = pdf_text(response.data, tmp_path, "grey")
+    assert "GREY" in text and "not enough data yet" in text
+    dashboard = client.get("/api/v1/progress/real-time-dashboard/?learner=l07", headers=planted["ted"])
+    assert dashboard.status_code == 200

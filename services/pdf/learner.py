@@ -78,7 +78,7 @@ def _risk(report: dict[str, Any]) -> list[Any]:
             [
                 [
                     colored(light.upper(), LIGHT_COLORS[light]),
-                    f"{risk['probability']:.0%}",
+                    "not enough data yet" if risk["probability"] is None else f"{risk['probability']:.0%}",
                     risk["model"].replace("_", " "),
                 ]
             ],
