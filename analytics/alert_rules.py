@@ -17,7 +17,6 @@ from analytics.rule_catalog import RULES, Rule
 from analytics.trend_tests import baseline_shift_test, recent_slope_test
 
 __all__ = ["RULES", "Rule", "RuleInputs", "RuleResult", "evaluate", "evaluate_many", "rules_for"]
-SEVERITY_LEVELS = 3  # rules return 0 (low), 1 (medium) or 2 (high): indexes into models.SEVERITIES
 BASELINE_RECENT, BASELINE_MIN_HISTORY, SPREAD_FLOOR = 3, 3, 5.0
 
 
@@ -44,7 +43,7 @@ class RuleInputs:
 @dataclass(frozen=True)
 class RuleResult:
     triggered: np.ndarray  # bool per learner
-    severity: np.ndarray  # 0..2 per learner
+    severity: np.ndarray  # 0..2 per learner: an index into models.SEVERITIES (low, medium, high)
     factors: dict[str, np.ndarray] = field(default_factory=dict)  # value arrays shown with the alert
 
 

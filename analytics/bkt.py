@@ -20,6 +20,7 @@ PARAMETER_BOUNDS = {
     "p_guess": (1e-4, 0.5),
     "p_slip": (1e-4, 0.5),
 }
+MASTERED_AT = 0.95  # P(mastered) from which a skill counts as mastered
 DEFAULT_PARAMS: dict[str, Any] = {"p_init": 0.2, "p_learn": 0.15, "p_guess": 0.2, "p_slip": 0.1}
 
 

@@ -192,9 +192,13 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
     return settings
 
 
-def load_settings(instance_path: Path, dotenv_path: Path | None = None) -> dict[str, Any]:
-    """Settings for this process: os.environ, completed by a `.env` file when one exists (the
-    environment wins, so a platform's settings are never overridden by a stray file)."""
-    if dotenv_path is not None and dotenv_path.is_file():
+def apply_dotenv(dotenv_path: Path) -> None:
+    """Complete os.environ from a `.env` file when one exists; the environment wins, so a platform's
+    settings are never overridden by a stray file."""
+    if dotenv_path.is_file():
         load_dotenv(dotenv_path, override=False)
+
+
+def load_settings(instance_path: Path) -> dict[str, Any]:
+    """Settings for this process, read from os.environ (entry points apply `.env` first)."""
     return settings_from_env(os.environ, instance_path)

@@ -8,18 +8,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dotenv import load_dotenv
 from flask import Flask
 
 from api import ROOT, create_app, instance_path
+from api.config import apply_dotenv
 from api.embedded_redis import url_for_process
 
 
 def prepare_environment() -> None:
     """Load `.env` (the environment wins); embedded mode without REDIS_URL gets an embedded Redis."""
-    dotenv = ROOT / ".env"
-    if dotenv.is_file():
-        load_dotenv(dotenv, override=False)
+    apply_dotenv(ROOT / ".env")
     if not os.environ.get("DATABASE_URL") and not os.environ.get("REDIS_URL"):
         os.environ["REDIS_URL"] = url_for_process(Path(instance_path()))
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
+from analytics.bkt import MASTERED_AT
 from analytics.grouping import segments
 from analytics.insights import InsightFacts
 from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics, compute_learner_metrics
@@ -25,7 +26,6 @@ from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.model_training import current_risk_model
 from services.reports import risk_json
 
-MASTERED_AT = 0.95  # p_mastery from which a skill counts as mastered (as in services.reports)
 SCORE_WINDOW_DAYS = 14
 
 

@@ -12,7 +12,7 @@ from flask import current_app
 from analytics import cohort as cohort_analytics
 from analytics.activity import daily_counts, weekly_counts
 from analytics.anomaly import detect_anomalies
-from analytics.bkt import replay, to_padded
+from analytics.bkt import MASTERED_AT, replay, to_padded
 from analytics.forecast import forecast_completion, forecast_scores, gap_dispersion
 from analytics.grouping import SECONDS_PER_DAY, segments
 from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
@@ -185,7 +185,7 @@ def _mastery(learner_id: int) -> list[dict[str, Any]]:
     missing = sorted({skill for skill, _, _ in attempts} - stored.keys())
     params = skill_params(missing)
     out = [
-        {"skill": s, "p_mastery": round(r.p_mastery, 4), "attempts": r.attempts, "mastered": r.p_mastery >= 0.95}
+        {"skill": s, "p_mastery": round(r.p_mastery, 4), "attempts": r.attempts, "mastered": r.p_mastery >= MASTERED_AT}
         for s, r in stored.items()
     ]
     for skill in missing:
@@ -194,7 +194,7 @@ def _mastery(learner_id: int) -> list[dict[str, Any]]:
         )
         obs, mask = to_padded(np.zeros(len(correct), dtype=np.int64), correct)
         p = float(replay(obs, mask, params[skill])[0])
-        out.append({"skill": skill, "p_mastery": round(p, 4), "attempts": len(correct), "mastered": p >= 0.95})
+        out.append({"skill": skill, "p_mastery": round(p, 4), "attempts": len(correct), "mastered": p >= MASTERED_AT})
     return sorted(out, key=lambda item: item["skill"])
 
 

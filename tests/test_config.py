@@ -81,7 +81,7 @@ def test_alert_time_zone_is_an_iana_zone(tmp_path: Path):
 
 
 def test_a_dotenv_file_completes_the_environment_but_never_overrides_it(tmp_path: Path, monkeypatch):
-    from api.config import load_settings
+    from api.config import apply_dotenv, load_settings
 
     dotenv = tmp_path / ".env"
     dotenv.write_text("ALERT_RETENTION_DAYS=30\nWS_QUEUE_SIZE=64\n")
@@ -89,7 +89,8 @@ def test_a_dotenv_file_completes_the_environment_but_never_overrides_it(tmp_path
     monkeypatch.setenv("WS_QUEUE_SIZE", "128")
     for name in ("DATABASE_URL", "REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
-    settings = load_settings(tmp_path, dotenv)
+    apply_dotenv(dotenv)
+    settings = load_settings(tmp_path)
     assert settings["ALERT_RETENTION_DAYS"] == 30 and settings["WS_QUEUE_SIZE"] == 128
 
 
