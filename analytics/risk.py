@@ -129,6 +129,14 @@ class RiskScores:
     model: str = "trained"  # which model produced the scores: "trained" or "cold_start"
 
 
+def risk_lights(probability: np.ndarray, thresholds: tuple[float, float] = DEFAULT_LIGHT_THRESHOLDS) -> np.ndarray:
+    """Traffic light per probability: 0 green, 1 amber, 2 red; -1 (unknown) where the probability is NaN."""
+    probability = np.asarray(probability, dtype=float)
+    light = np.searchsorted(np.asarray(thresholds), np.nan_to_num(probability), side="right").astype(np.int8)
+    light[np.isnan(probability)] = UNKNOWN_LIGHT
+    return light
+
+
 def score_risk(
     model: RiskModel, features: np.ndarray, thresholds: tuple[float, float] = DEFAULT_LIGHT_THRESHOLDS, top_k: int = 3
 ) -> RiskScores:
@@ -150,8 +158,7 @@ def score_risk(
         contributions = (X - model.mean) / model.scale * model.coef
         intercept, known = model.intercept, np.ones(len(X), dtype=bool)
     probability = np.where(known, 1.0 / (1.0 + np.exp(-(intercept + contributions.sum(axis=1)))), np.nan)
-    light = np.searchsorted(np.asarray(thresholds), np.nan_to_num(probability), side="right").astype(np.int8)
-    light[~known] = UNKNOWN_LIGHT
+    light = risk_lights(probability, thresholds)  # NaN exactly where not known
     order = np.argsort(-contributions, axis=1, kind="stable")[:, :top_k]
     top = np.where((np.take_along_axis(contributions, order, axis=1) > 0) & known[:, None], order, -1)
     return RiskScores(probability, light, contributions, top, model.kind)

@@ -17,12 +17,12 @@ from models import Enrollment, Section, SectionSummary, db
 from models.upsert import chunks_in, upsert_rows
 
 
-def compute_summary(section_id: int, course_id: int | None) -> dict[str, Any]:
-    """The section's cohort report, as GET /sections/<id>/analytics computes it (default pass mark)."""
+def compute_summary(section_id: int, course_id: int | None, pass_mark: float = DEFAULT_PASS_MARK) -> dict[str, Any]:
+    """The section's cohort report over its enrolled learners, as GET /sections/<id>/analytics computes it."""
     from services.reports import cohort_report  # noqa: PLC0415  (reports needs the app's config at call time)
 
     members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
-    return cohort_report(members, DEFAULT_PASS_MARK, [course_id] if course_id else None)
+    return cohort_report(members, pass_mark, [course_id] if course_id else None)
 
 
 def store_summaries(summaries: dict[int, dict[str, Any]], now: datetime) -> None:

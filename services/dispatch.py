@@ -75,8 +75,7 @@ def request_evaluation(learner_ids: Iterable[int]) -> bool:
         return False
     scheduled = False
     try:
-        client = redis_client()
-        claim = current_app.extensions.setdefault("add_and_claim", client.register_script(ADD_AND_CLAIM))
+        claim = _script("add_and_claim", ADD_AND_CLAIM)
         for start in range(0, len(ids), 5000):  # Lua unpack() has a stack limit
             if claim(keys=[PENDING_SET, SCHEDULED_KEY], args=[SCHEDULED_TTL_SECONDS, *ids[start : start + 5000]]):
                 current_celery.send_task("learnpulse.evaluate_pending")

@@ -22,7 +22,7 @@ from models.queries import mapping
 from services.alerting import sync_rule
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
-from services.cohorts import refresh_sections_of, store_summaries
+from services.cohorts import compute_summary, refresh_sections_of, store_summaries
 from services.course_pace import course_priors
 from services.json_values import json_scalar
 from services.model_training import current_risk_model
@@ -212,15 +212,12 @@ def rule_names() -> list[str]:
 
 def store_cohort_snapshots(pass_mark: float = DEFAULT_PASS_MARK) -> int:
     """Each section's cohort aggregates as of now (the daily analytics task; dashboards chart them over days)."""
-    from services.reports import cohort_report  # noqa: PLC0415  (reports imports this module's neighbours)
-
     sections = db.session.execute(
         sa.select(Section.id, Section.course_id).where(Section.id.in_(sa.select(Enrollment.section_id)))
     ).all()
     now = datetime.now(UTC)
     for section_id, course_id in sections:
-        members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
-        summary = cohort_report(members, pass_mark, [course_id] if course_id else None)
+        summary = compute_summary(section_id, course_id, pass_mark)
         db.session.add(CohortSnapshot(section_id=section_id, taken_at=now, summary=summary))
         if pass_mark == DEFAULT_PASS_MARK:
             store_summaries({section_id: summary}, now)  # also the dashboards' latest summary

@@ -12,11 +12,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from analytics.cohort import TRAFFIC_LIGHTS
 from analytics.scores import DIRECTION_NAMES
 from models import Alert, Enrollment, LearnerStanding, User, db
 from models.metrics import STANDING_SORT_COLUMNS
 
-LIGHTS = ("green", "amber", "red")  # risk_level 0, 1, 2; no level is grey
+LIGHTS = TRAFFIC_LIGHTS  # risk_level 0, 1, 2; no level is grey
 RISK_FILTERS = (*LIGHTS, "grey")
 TRENDS = tuple(DIRECTION_NAMES.values())
 SORT_COLUMNS: dict[str, Any] = {

@@ -11,10 +11,11 @@ import numpy as np
 import sqlalchemy as sa
 
 from analytics.alert_rules import RuleInputs
-from analytics.risk import DEFAULT_LIGHT_THRESHOLDS
+from analytics.risk import risk_lights
 from models import Alert, LearnerStanding, db
 from models.metrics import STANDING_SORT_COLUMNS
 from models.upsert import chunks_in, upsert_rows
+from services.json_values import json_scalar
 
 # The columns an evaluation writes: every roster figure but the open alert count (kept by the alert sweeps).
 METRIC_COLUMNS = (*(c for c in STANDING_SORT_COLUMNS if c != "open_alerts"), "metrics_at", "updated_at")
@@ -22,16 +23,14 @@ ALERT_COLUMNS = ("open_alerts", "open_alert_rules", "updated_at")
 
 
 def _number(value: Any, digits: int = 2) -> float | None:
-    value = float(value)
-    return round(value, digits) if np.isfinite(value) else None
+    return json_scalar(float(value), digits)
 
 
 def risk_levels(probability: np.ndarray, has_data: np.ndarray) -> list[int | None]:
-    """Traffic light index (0 green, 1 amber, 2 red) as services.reports shows it; None (grey) without data,
-    or when the risk model says it cannot tell yet (a NaN probability: too little history)."""
-    known = np.asarray(has_data, dtype=bool) & np.isfinite(probability)
-    light = np.searchsorted(np.asarray(DEFAULT_LIGHT_THRESHOLDS), np.nan_to_num(probability), side="right")
-    return [int(level) if ok else None for level, ok in zip(light, known)]
+    """Traffic light index (0 green, 1 amber, 2 red) as the risk model gives it (analytics.risk.risk_lights);
+    None (grey) without data, or when the model cannot tell yet (a NaN probability: too little history)."""
+    light = risk_lights(probability)
+    return [int(level) if ok and level >= 0 else None for level, ok in zip(light, np.asarray(has_data, dtype=bool))]
 
 
 def write_standings(ids: Sequence[int], inputs: RuleInputs, now: datetime) -> None:
