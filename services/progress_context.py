@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -17,14 +16,13 @@ import sqlalchemy as sa
 from analytics.bkt import MASTERED_AT
 from analytics.grouping import segments
 from analytics.insights import InsightFacts
-from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics, compute_learner_metrics
+from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics
 from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
 from analytics.progress_level import LEVELS, current_levels, level_index
 from analytics.progress_trends import score_change
 from models import Enrollment, Module, Section, SkillMastery, User, db
-from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.model_training import current_risk_model
-from services.reports import risk_json
+from services.reports import LoadedLearner, load_learner, risk_json
 
 SCORE_WINDOW_DAYS = 14
 
@@ -77,13 +75,24 @@ def _risk(metrics: LearnerMetrics) -> dict[str, Any]:
 
 def load_context(learner: User) -> LearnerContext:
     """Load and compute once; every view of the request reads from it."""
-    now = datetime.now(UTC).timestamp()
-    events, module = load_event_arrays([learner.id])
-    metrics = compute_learner_metrics(events, now, load_attendance_percent([learner.id]))
-    done, total = _module_progress(learner.id, module, events.kind)
+    loaded = load_learner(learner)
+    done, total = _module_progress(learner.id, loaded.module, loaded.events.kind)
     return LearnerContext(
-        learner, now, events, module, metrics, done, total, _mastered_share(learner.id), _risk(metrics)
+        learner,
+        loaded.now,
+        loaded.events,
+        loaded.module,
+        loaded.metrics,
+        done,
+        total,
+        _mastered_share(learner.id),
+        _risk(loaded.metrics),
     )
+
+
+def loaded(ctx: LearnerContext) -> LoadedLearner:
+    """What the context already read, for services.reports.learner_report (so nothing is read twice)."""
+    return LoadedLearner(ctx.now, ctx.events, ctx.module, ctx.metrics)
 
 
 def progress_percentage(ctx: LearnerContext) -> float | None:

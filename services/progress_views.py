@@ -13,7 +13,7 @@ from analytics.insights import learner_insights
 from analytics.progress_trends import daily_series, moving_average
 from analytics.scores import DIRECTION_NAMES
 from services.json_values import json_scalar
-from services.progress_context import LearnerContext, insight_facts, level, progress_percentage
+from services.progress_context import LearnerContext, insight_facts, level, loaded, progress_percentage
 from services.reports import learner_report
 
 ENGAGEMENT_LABELS = ((70.0, "high"), (40.0, "moderate"), (0.0, "low"))
@@ -141,7 +141,7 @@ def _recommendations(report: dict[str, Any], open_rules: list[str]) -> list[dict
 
 def predictive(ctx: LearnerContext, horizon: int, for_learner: bool, open_rules: list[str]) -> dict[str, Any]:
     """Score forecast with its interval, completion forecasts with intervals, risk and advice."""
-    report = learner_report(ctx.learner, float(horizon), None)
+    report = learner_report(ctx.learner, float(horizon), None, loaded(ctx))
     low, high = report["forecast"]["interval"]
     sharpness = None if low is None or high is None else round(max(0.0, 1.0 - (high - low) / 100.0), 4)
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from analytics.anomaly import detect_anomalies
 from analytics.bkt import MASTERED_AT, replay, to_padded
 from analytics.forecast import forecast_completion, forecast_scores, gap_dispersion
 from analytics.grouping import SECONDS_PER_DAY, segments
-from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
+from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics, compute_learner_metrics
 from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
 from analytics.risk import score_risk
 from analytics.scores import DIRECTION_NAMES, compute_score_trends, fit_recent_days
@@ -198,11 +199,31 @@ def _mastery(learner_id: int) -> list[dict[str, Any]]:
     return sorted(out, key=lambda item: item["skill"])
 
 
-def learner_report(learner: User, horizon_days: float, deadline_days: float | None) -> dict[str, Any]:
-    """Everything computed about one learner, as of now."""
+@dataclass(frozen=True)
+class LoadedLearner:
+    """One learner's events (index 0) and current metrics, loaded once per request and shared by its views."""
+
+    now: float
+    events: EventArrays
+    module: np.ndarray  # module id per event, -1 without
+    metrics: LearnerMetrics
+
+
+def load_learner(learner: User) -> LoadedLearner:
+    """Read the learner's events and attendance and compute their metrics as of now."""
     now = datetime.now(UTC).timestamp()
     events, module = load_event_arrays([learner.id])
-    metrics = compute_learner_metrics(events, now, load_attendance_percent([learner.id]))
+    return LoadedLearner(
+        now, events, module, compute_learner_metrics(events, now, load_attendance_percent([learner.id]))
+    )
+
+
+def learner_report(
+    learner: User, horizon_days: float, deadline_days: float | None, loaded: LoadedLearner | None = None
+) -> dict[str, Any]:
+    """Everything computed about one learner, as of now (`loaded`: what the request already read)."""
+    loaded = loaded or load_learner(learner)
+    now, events, module, metrics = loaded.now, loaded.events, loaded.module, loaded.metrics
     trend, forecast = _trend_and_forecast(events, now, horizon_days)
     return {
         "learner": learner.external_id,

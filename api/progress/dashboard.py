@@ -15,7 +15,7 @@ from api.serializers import counters_json, event_json
 from models import Alert, Event, LearnerCounters, MetricSnapshot, User, db
 from models.queries import mapping
 from services.json_values import json_scalar
-from services.progress_context import LearnerContext, load_context
+from services.progress_context import LearnerContext, load_context, loaded
 from services.progress_views import dashboard, insights, progress_summary, realtime_metrics
 from services.reports import learner_report
 
@@ -69,7 +69,7 @@ def comprehensive():
     """Everything at once: our full learner report plus the brief's summary, metrics and insights."""
     learner = target_learner()
     ctx = load_context(learner)
-    report = learner_report(learner, float(int_arg("horizon", 14, 1, 365)), _deadline_days())
+    report = learner_report(learner, float(int_arg("horizon", 14, 1, 365)), _deadline_days(), loaded(ctx))
     return {
         **_header(learner),
         "progress_summary": progress_summary(ctx),
