@@ -1,8 +1,8 @@
 """schemathesis against a real gunicorn, from the OpenAPI document the app builds: requests generated
-from every operation's schema, and mutated beyond it, never get a 5xx, and every error is our JSON
-shape. Stateless checks only (`not_a_server_error` and ours): most response bodies are not described in the document yet, so response-schema
-conformance cannot be checked. (schemathesis' own pytest plugin does not run under pytest 9 yet, so each
-operation is driven through its hypothesis strategy.)
+from every operation's schema, and mutated beyond it, never get a 5xx, answer only documented status codes
+with bodies that match their documented schemas and media types, and every error is our JSON shape.
+(schemathesis' own pytest plugin does not run under pytest 9 yet, so each operation is driven through its
+hypothesis strategy.)
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from api.openapi import build_spec
 from models import Course, Exam, Module, Section, db
@@ -41,6 +46,15 @@ def json_error_shape(ctx: Any, response: Any, case: Any) -> None:
     body = json.loads(response.content or b"null", parse_constant=_not_json)
     if response.status_code >= 400:
         assert set(body["error"]) == {"status", "code", "message", "details"}, body
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    json_error_shape,
+]
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +95,6 @@ def test_no_operation_answers_a_server_error(operation: Any, mode: GenerationMod
     @EXAMPLES
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
-        case.call_and_validate(
-            base_url=web, headers=admin_headers, checks=[not_a_server_error, json_error_shape], timeout=20
-        )
+        case.call_and_validate(base_url=web, headers=admin_headers, checks=CHECKS, timeout=20)
 
     run()

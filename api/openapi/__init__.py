@@ -9,6 +9,7 @@ from typing import Any
 from api.openapi.components import REQUEST_SCHEMAS
 from api.openapi.components import components as _components
 from api.openapi.paths import all_paths as _paths
+from api.openapi.responses import describe_responses
 
 
 @lru_cache(maxsize=1)
@@ -24,6 +25,6 @@ def build_spec() -> dict[str, Any]:
             "description": "Real-time learner performance tracking. Errors always have the shape "
             '{"error": {"status", "code", "message", "details": [{"path", "reason"}]}}.',
         },
-        "paths": _paths(),
+        "paths": describe_responses(_paths()),
         "components": components,
     }
