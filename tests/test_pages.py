@@ -238,6 +238,25 @@ def test_ws_token_is_short_lived_and_csrf_protected(client, school):
     assert client.application.test_client().post("/session/ws-token").status_code == 401
 
 
+def test_ws_token_refusals_are_json_errors_not_pages(client, school):
+    """The pages blueprint renders errors as HTML; this JSON endpoint must still answer in the API's shape."""
+    sign_in(client, school["ed"])
+    refused_csrf = client.post("/session/ws-token")
+    no_session = client.application.test_client().post("/session/ws-token")
+    csrf = csrf_of(client)
+    school["ed"].active = False
+    db.session.commit()
+    deactivated = client.post("/session/ws-token", headers={"X-CSRF-Token": csrf})
+    for answer, status, code in [
+        (refused_csrf, 403, "csrf_failed"),
+        (no_session, 401, "invalid_session"),
+        (deactivated, 401, None),
+    ]:
+        assert answer.status_code == status and answer.mimetype == "application/json", answer.data[:80]
+        assert set(answer.json["error"]) == {"status", "code", "message", "details"}
+        assert answer.json["error"]["status"] == status and code in (None, answer.json["error"]["code"])
+
+
 def test_pages_carry_the_security_headers(client, school):
     sign_in(client, school["ed"])
     for path in ("/dashboard", "/dashboard/learners/amy", "/dashboard/learners/cal", "/signin", "/login"):
