@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models import Course, Enrollment, Exam, Section, db
+from models import Course, Enrollment, Exam, Grade, Section, Subject, db
 from tests.conftest import bearer, create_user
 
 ACTORS = ("amy", "bob", "ted", "una", "root", "lms")  # learner, learner, educator, educator, admin, service
@@ -41,6 +41,19 @@ MATRIX = [
     ),
     (("POST", "/api/v1/exams/e1/grades", {"grades": [{"learner": "amy", "marks": 7}]}), (403, 403, 201, 403, 201, 201)),
     (("POST", "/api/v1/auth/token", {"user": "amy"}), (403, 403, 403, 403, 201, 201)),
+    (("GET", "/api/v1/learners/amy/analytics", None), (200, 404, 200, 404, 200, 200)),
+    (("GET", "/api/v1/sections/s1/analytics", None), (403, 403, 200, 404, 200, 200)),
+    (("GET", "/api/v1/courses/c1/analytics", None), (403, 403, 200, 200, 200, 200)),
+    (("GET", "/api/v1/subjects/sub1/analytics", None), (403, 403, 200, 200, 200, 200)),
+    (("GET", "/api/v1/exams/e1/analytics", None), (403, 403, 200, 404, 200, 200)),
+]
+
+# Cohort views count only the learners the caller may see: (path, field, value per actor that may read it).
+COHORT_COUNTS = [
+    ("/api/v1/sections/s1/analytics", "learners", {"ted": 1, "root": 1, "lms": 1}),
+    ("/api/v1/courses/c1/analytics", "learners", {"ted": 1, "una": 1, "root": 2, "lms": 2}),
+    ("/api/v1/subjects/sub1/analytics", "learners", {"ted": 1, "una": 1, "root": 2, "lms": 2}),
+    ("/api/v1/exams/e1/analytics", "scored", {"ted": 1, "root": 2, "lms": 2}),
 ]
 
 
@@ -50,11 +63,12 @@ def school(app):
         name: create_user(name, role)
         for name, role in zip(ACTORS, ("learner", "learner", "educator", "educator", "admin", "service"))
     }
-    course = Course(external_id="c1", title="C1")
-    db.session.add(course)
+    course, subject = Course(external_id="c1", title="C1"), Subject(external_id="sub1", name="Maths")
+    db.session.add_all([course, subject])
     db.session.flush()
-    s1 = Section(external_id="s1", name="S1", course_id=course.id, educator_id=people["ted"].id)
-    s2 = Section(external_id="s2", name="S2", course_id=course.id, educator_id=people["una"].id)
+    shared = {"course_id": course.id, "subject_id": subject.id}
+    s1 = Section(external_id="s1", name="S1", educator_id=people["ted"].id, **shared)
+    s2 = Section(external_id="s2", name="S2", educator_id=people["una"].id, **shared)
     db.session.add_all([s1, s2])
     db.session.flush()
     db.session.add_all(
@@ -64,6 +78,10 @@ def school(app):
             Exam(external_id="e1", title="Quiz", max_marks=10, section_id=s1.id),
         ]
     )
+    db.session.flush()
+    exam = db.session.scalars(db.select(Exam)).one()
+    # bob is graded on s1's exam although he is in s2: una must not see the exam, ted must not see bob.
+    db.session.add_all([Grade(exam_id=exam.id, learner_id=people[n].id, marks=m) for n, m in (("amy", 8), ("bob", 3))])
     db.session.commit()
     return {name: bearer(user) for name, user in people.items()}
 
@@ -103,3 +121,9 @@ def test_educator_cannot_record_for_learners_outside_their_section(client, schoo
     )
     assert response.status_code == 422
     assert response.json["error"]["details"][0]["path"] == "records[0].learner"
+
+
+@pytest.mark.parametrize(("path", "field", "expected"), COHORT_COUNTS, ids=[path for path, _, _ in COHORT_COUNTS])
+def test_cohort_views_count_only_visible_learners(client, school, path, field, expected):
+    seen = {actor: client.get(path, headers=school[actor]).json[field] for actor in expected}
+    assert seen == expected
