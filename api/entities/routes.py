@@ -67,7 +67,7 @@ def upsert(collection: str, external_id: str):
     if existing is None:
         missing = [field_error(name, "is required") for name in spec.required_on_create if name not in body]
         if missing:
-            raise ApiError(422, f"creating a {collection[:-1]} needs more fields", details=missing)
+            raise ApiError(422, f"creating {_with_article(collection[:-1])} needs more fields", details=missing)
     values = _resolve_references(spec, body)
     access_before = (existing.role, existing.active) if collection == "users" and existing is not None else None
     entity = existing or spec.model(external_id=external_id)
@@ -159,3 +159,8 @@ def section_learners(section_id: str):
         ],
         "next_cursor": next_cursor,
     }
+
+
+def _with_article(noun: str) -> str:
+    """'an exam', 'a course': error messages read as sentences."""
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
