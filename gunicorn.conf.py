@@ -22,3 +22,6 @@ keepalive = 5
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None
 errorlog = "-"
 wsgi_app = "wsgi:app"
+# gunicorn's control socket (for `gunicornc`) defaults to one path per user, so several web processes on
+# one host (the tests start many) would replace each other's; we do not use it.
+control_socket_disable = True
