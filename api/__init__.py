@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from api.progress import register_progress
     from api.realtime import bp as realtime_bp
     from api.school import bp as school_bp
+    from api.webhooks import bp as webhooks_bp
 
     for blueprint in (
         auth_bp,
@@ -101,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
         alerts_bp,
         audit_bp,
         admin_tokens_bp,
+        webhooks_bp,
     ):
         app.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(exports_bp, url_prefix="/api/v1")
