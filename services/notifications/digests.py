@@ -23,6 +23,7 @@ from services.notifications.recipients import Recipient, sections_of, staff
 
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 CLAIM_KEY = "learnpulse:lock:digest:{}:{}"
+ALERT_RULES = sorted(rule for rule, kind in TYPE_OF_RULE.items() if kind != "achievement")
 
 
 def _is_achievement(rule: str) -> bool:
@@ -48,12 +49,14 @@ def changes(learner_ids: list[int], since: datetime, until: datetime) -> dict[in
     still_open = (
         set(
             db.session.scalars(
-                sa.select(Alert.learner_id).where(Alert.learner_id.in_(learner_ids), Alert.status != "resolved")
+                sa.select(Alert.learner_id).where(
+                    Alert.learner_id.in_(learner_ids), Alert.status != "resolved", Alert.rule.in_(ALERT_RULES)
+                )
             ).all()
         )
         if resolved
         else set()
-    )
+    )  # an open achievement does not keep a learner from having recovered
     for learner, rule, title in resolved:
         if not _is_achievement(rule) and learner not in still_open:
             out[learner]["recovered"].append({"rule": rule, "title": title})
