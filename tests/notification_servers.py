@@ -43,7 +43,7 @@ def check_login(user: str, password: str):
 
     def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         ok = isinstance(data, LoginPassword) and (data.login, data.password) == (user.encode(), password.encode())
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 on failure
 
     return authenticator
 
