@@ -69,6 +69,11 @@ beat_schedule = {
         "schedule": 5 * 60,
         "options": {"expires": 4 * 60},
     },
+    "webhook-log-cleanup": {
+        "task": "learnpulse.webhooks.cleanup",
+        "schedule": crontab(hour=3, minute=45, day_of_week="sunday"),
+        "options": {"expires": 6 * 60 * 60},
+    },
     "daily-digest": {
         "task": "learnpulse.notifications.digest",
         "schedule": crontab(hour=6, minute=0),

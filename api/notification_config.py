@@ -15,6 +15,7 @@ NOTIFICATION_DEFAULTS: dict[str, Any] = {
     "WEBHOOK_MAX_ATTEMPTS": 8,  # attempts of one delivery before it is marked failed
     "WEBHOOK_RETRY_BASE_SECONDS": 30.0,  # first retry after this; each next one waits twice as long (max 6 h)
     "WEBHOOK_DISABLE_AFTER": 20,  # consecutive failed attempts (any deliveries) that disable an endpoint
+    "WEBHOOK_LOG_DAYS": 30,  # finished deliveries older than this are deleted weekly
 }
 _NUMBERS = {
     "SMTP_TIMEOUT": float,
@@ -22,6 +23,7 @@ _NUMBERS = {
     "WEBHOOK_MAX_ATTEMPTS": int,
     "WEBHOOK_RETRY_BASE_SECONDS": float,
     "WEBHOOK_DISABLE_AFTER": int,
+    "WEBHOOK_LOG_DAYS": int,
 }
 
 

@@ -75,6 +75,7 @@ class Receiver:
     last one repeats; default 200). A 3xx answer redirects to /followed, which a client must not follow."""
 
     plans: dict[str, list[int]] = field(default_factory=dict)
+    slow: dict[str, float] = field(default_factory=dict)  # path -> seconds to wait before answering
     hits: list[Hit] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -86,6 +87,7 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status = receiver.record(self.path, dict(self.headers), body)
+                time.sleep(receiver.slow.get(self.path, 0))
                 self.send_response(status)
                 if 300 <= status < 400:
                     self.send_header("Location", "/followed")

@@ -7,7 +7,9 @@ from typing import Any
 from celery import shared_task
 
 from services.notifications.alert_email import send_alert_emails
-from services.notifications.delivery import attempt, overdue
+from flask import current_app
+
+from services.notifications.delivery import attempt, forget_old, overdue
 from services.notifications.digests import send_digests
 from services.notifications.webhooks import fan_out
 
@@ -40,6 +42,12 @@ def retry_overdue_webhooks() -> dict[str, int]:
     for delivery_id in ids:
         deliver_webhook.delay(delivery_id)
     return {"requeued": len(ids)}
+
+
+@shared_task(name="learnpulse.webhooks.cleanup", max_retries=3)
+def webhooks_cleanup() -> dict[str, int]:
+    """Weekly: forget finished deliveries older than WEBHOOK_LOG_DAYS."""
+    return {"deleted": forget_old(current_app.config["WEBHOOK_LOG_DAYS"])}
 
 
 @shared_task(name="learnpulse.notifications.alert_emails", max_retries=5, retry_backoff=True)

@@ -135,6 +135,20 @@ def overdue(grace: float = 120.0, limit: int = 1000) -> list[int]:
     )
 
 
+def forget_old(days: int) -> int:
+    """Delete finished deliveries (delivered or failed) older than `days`: the log is for diagnosis, not
+    an archive. Pending ones stay whatever their age."""
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    old = (
+        sa.delete(WebhookDelivery)
+        .where(WebhookDelivery.status != "pending", WebhookDelivery.created_at < cutoff)
+        .returning(WebhookDelivery.id)
+    )
+    deleted = len(db.session.execute(old).all())
+    db.session.commit()
+    return deleted
+
+
 def ping_delivery(endpoint: WebhookEndpoint) -> WebhookDelivery:
     """A pending, signed `ping` delivery for this endpoint (the caller queues it): owners check their
     receiver and its signature check before real messages arrive."""
