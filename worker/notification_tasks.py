@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import smtplib
 from typing import Any
 
 from celery import shared_task
-
-from services.notifications.alert_email import send_alert_emails
 from flask import current_app
 
+from services.clients import TRANSIENT
+from services.notifications.alert_email import send_alert_emails
 from services.notifications.delivery import attempt, forget_old, overdue
 from services.notifications.digests import send_digests
 from services.notifications.webhooks import fan_out
 
 # seconds; below the broker's visibility timeout (celeryconfig.py); a longer wait is left to the overdue sweep
 LONGEST_COUNTDOWN = 3000
+# An SMTP server down or refusing: try again later (as the database and Redis hiccups every task retries).
+MAIL_RETRIES = (*TRANSIENT, smtplib.SMTPException, OSError)
 
 
 @shared_task(name="learnpulse.webhooks.fan_out", max_retries=5)
@@ -50,13 +53,13 @@ def webhooks_cleanup() -> dict[str, int]:
     return {"deleted": forget_old(current_app.config["WEBHOOK_LOG_DAYS"])}
 
 
-@shared_task(name="learnpulse.notifications.alert_emails", max_retries=5, retry_backoff=True)
+@shared_task(name="learnpulse.notifications.alert_emails", autoretry_for=MAIL_RETRIES, retry_backoff=30, max_retries=5)
 def alert_emails(alert_ids: list[int]) -> dict[str, int]:
     """The immediate email for alerts that just opened."""
     return {"sent": send_alert_emails(alert_ids)}
 
 
-@shared_task(name="learnpulse.notifications.digest", max_retries=3)
+@shared_task(name="learnpulse.notifications.digest", autoretry_for=MAIL_RETRIES, retry_backoff=60, max_retries=5)
 def digest(kind: str) -> dict[str, int]:
     """The daily or weekly digest of educators, admins and guardians."""
     return send_digests(kind)
