@@ -81,3 +81,25 @@ def test_the_readme_signature_check_accepts_ours_and_refuses_a_forgery():
     assert namespace["verify"]("whsec_k", header, body)
     assert not namespace["verify"]("whsec_k", header, body.replace(b"alert", b"ALERT"))
     assert not namespace["verify"]("whsec_other", header, body)
+
+
+def test_the_command_line_checks_smtp_and_sends_digests_once_per_period(make_app):
+    inbox = Inbox()
+    controller, port = start_smtp(inbox)
+    app = make_app(SMTP_URL=f"smtp://127.0.0.1:{port}")
+    runner = app.test_cli_runner()
+    try:
+        with app.app_context():
+            sent = runner.invoke(args=["notifications", "test-email", "ops@school.example"])
+            assert sent.exit_code == 0 and "sent to ops@school.example" in sent.output
+            assert inbox.to("ops@school.example")[0]["Subject"] == "LearnPulse test email"
+            first = runner.invoke(args=["notifications", "digest", "weekly"])
+            assert first.exit_code == 0 and "sent 0 educator and 0 guardian digest(s)" in first.output
+            again = runner.invoke(args=["notifications", "digest", "weekly"])
+            assert "already sent" in again.output
+    finally:
+        controller.stop()
+    down = runner.invoke(args=["notifications", "test-email", "ops@school.example"])
+    assert down.exit_code == 1 and "could not send" in down.output
+    off = make_app().test_cli_runner().invoke(args=["notifications", "test-email", "x@y.org"])
+    assert off.exit_code == 1 and "SMTP_URL is not set" in off.output
