@@ -93,5 +93,7 @@ def fan_out(batch: list[list[Any]]) -> list[int]:
                 body = body or delivery_body(event, data)
                 deliveries.append(WebhookDelivery(endpoint_id=endpoint.id, event=event, body=body, status="pending"))
     db.session.add_all(deliveries)
+    db.session.flush()
+    ids = [delivery.id for delivery in deliveries]  # before commit, which expires them (a SELECT each)
     db.session.commit()
-    return [delivery.id for delivery in deliveries]
+    return ids
