@@ -64,4 +64,26 @@ beat_schedule = {
         "schedule": crontab(hour=3, minute=30, day_of_week="sunday"),
         "options": {"expires": 6 * 60 * 60},
     },
+    "webhook-retry-overdue": {
+        "task": "learnpulse.webhooks.retry_overdue",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
+    "webhook-log-cleanup": {
+        "task": "learnpulse.webhooks.cleanup",
+        "schedule": crontab(hour=3, minute=45, day_of_week="sunday"),
+        "options": {"expires": 6 * 60 * 60},
+    },
+    "daily-digest": {
+        "task": "learnpulse.notifications.digest",
+        "schedule": crontab(hour=6, minute=0),
+        "args": ("daily",),
+        "options": {"expires": 3 * 60 * 60},
+    },
+    "weekly-digest": {
+        "task": "learnpulse.notifications.digest",
+        "schedule": crontab(hour=6, minute=30, day_of_week="monday"),
+        "args": ("weekly",),
+        "options": {"expires": 6 * 60 * 60},
+    },
 }

@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from api.progress import register_progress
     from api.realtime import bp as realtime_bp
     from api.school import bp as school_bp
+    from api.webhooks import bp as webhooks_bp
 
     for blueprint in (
         auth_bp,
@@ -101,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
         alerts_bp,
         audit_bp,
         admin_tokens_bp,
+        webhooks_bp,
     ):
         app.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(exports_bp, url_prefix="/api/v1")
@@ -113,8 +115,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """`flask users`, `flask tokens`, `flask demo`, `flask models`, `flask monitoring`."""
+    """`flask users`, `flask tokens`, `flask demo`, `flask models`, `flask monitoring`, `flask notifications`."""
     from api.cli import demo_cli, models_cli, monitoring_cli, tokens_cli, users_cli
+    from api.notification_cli import notifications_cli
 
-    for group in (users_cli, tokens_cli, demo_cli, models_cli, monitoring_cli):
+    for group in (users_cli, tokens_cli, demo_cli, models_cli, monitoring_cli, notifications_cli):
         app.cli.add_command(group)

@@ -13,6 +13,7 @@ from dotenv import load_dotenv
 from limits import parse_many
 
 from analytics.cohort import DEFAULT_BAND_EDGES
+from api.notification_config import NOTIFICATION_DEFAULTS, notification_settings
 
 
 class ConfigError(RuntimeError):
@@ -80,6 +81,7 @@ DEFAULTS: dict[str, Any] = {
     # Browser origins allowed to call the REST API from another site (CORS); empty: none.
     "CORS_ALLOWED_ORIGINS": (),
     "FLOWER_URL": "",  # where admins find Flower (the Celery monitor); the admin page links it when set
+    **NOTIFICATION_DEFAULTS,  # SMTP_URL, MAIL_FROM, WEBHOOK_*: api/notification_config.py
 }
 RATE_LIMIT_SETTINGS = (
     "RATE_LIMIT_INGEST",
@@ -170,6 +172,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "CORS_ALLOWED_ORIGINS": _origins(env, "CORS_ALLOWED_ORIGINS"),
         **_rate_limits(env),
         "FLOWER_URL": env.get("FLOWER_URL", "").strip(),
+        **notification_settings(env),
     }
     if embedded:
         db_file = instance_path / "learnpulse.db"

@@ -17,6 +17,15 @@ from models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Module, Sect
 from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, Event
 from models.learning import RiskModelVersion, SkillMastery, SkillModel
 from models.metrics import CohortSnapshot, LearnerCounters, LearnerStanding, MetricSnapshot, SectionSummary
+from models.notifications import (
+    DELIVERY_STATUSES,
+    EMAIL_DELIVERIES,
+    GUARDIAN_DIGESTS,
+    WEBHOOK_EVENTS,
+    GuardianContact,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from models.school import Attendance, Exam, Grade
 from models.users import ROLES, User
 
@@ -55,5 +64,12 @@ __all__ = [
     "ThresholdOverride",
     "User",
     "db",
+    "DELIVERY_STATUSES",
+    "EMAIL_DELIVERIES",
+    "GUARDIAN_DIGESTS",
+    "WEBHOOK_EVENTS",
+    "GuardianContact",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "utcnow",
 ]

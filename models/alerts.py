@@ -96,7 +96,8 @@ class ThresholdOverride(Timestamps, db.Model):
 
 
 class NotificationPreference(Timestamps, db.Model):
-    """What a user wants to be notified about: alert types (None = all), minimum severity, muted."""
+    """What a user wants to be notified about: alert types (None = all), minimum severity, muted, and
+    how alerts reach them by email (models.notifications.EMAIL_DELIVERIES)."""
 
     __tablename__ = "notification_preferences"
 
@@ -104,3 +105,4 @@ class NotificationPreference(Timestamps, db.Model):
     types: Mapped[list[str] | None] = mapped_column(sa.JSON)
     min_severity: Mapped[str] = mapped_column(sa.String(8), default="low")
     muted: Mapped[bool] = mapped_column(default=False)
+    email_delivery: Mapped[str] = mapped_column(sa.String(16), default="daily", server_default="daily")

@@ -22,6 +22,11 @@ AUDIT_ACTIONS = (
     "alert.acknowledged",
     "alert.feedback",
     "export.downloaded",
+    "webhook.created",
+    "webhook.changed",
+    "webhook.deleted",
+    "webhook.secret_rotated",
+    "guardians.set",
 )
 
 

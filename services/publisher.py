@@ -25,6 +25,7 @@ from services.channels import (
     sections_watched,
 )
 from services.envelope import LUA_SPLICE, Envelope, now_iso
+from services.notifications.outbox import queue_notifications
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, An
             raise ValueError(f"unknown message type {kind!r}")
     if not messages:
         return 0
+    queue_notifications(messages)  # webhooks and email hear of every message, watched or not
     try:
         watched = _watched(client, sorted({channel for _, channel, _ in messages}))
         messages = [message for message in messages if message[1] in watched]

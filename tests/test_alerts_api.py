@@ -89,6 +89,7 @@ def test_preferences_shape_notifications(client, alerted):
         "types": None,
         "min_severity": "low",
         "muted": False,
+        "email_delivery": "daily",
     }
     assert len(client.get("/api/v1/notifications/", headers=headers).json["notifications"]) == 11
     saved = client.put(

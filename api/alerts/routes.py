@@ -17,10 +17,14 @@ from api.auth.guard import current_user, require_auth
 from api.errors import ApiError, field_error
 from api.query_args import newest_first, next_before
 from api.validation import Field, json_body, validated, validated_value
-from models import SEVERITIES, Alert, AlertHistory, NotificationPreference, User, db
+from models import EMAIL_DELIVERIES, SEVERITIES, Alert, AlertHistory, NotificationPreference, User, db
 from services.alerting import alert_json
 
-PREFERENCE_FIELDS = {"min_severity": Field("str", choices=SEVERITIES), "muted": Field("bool")}
+PREFERENCE_FIELDS = {
+    "min_severity": Field("str", choices=SEVERITIES),
+    "muted": Field("bool"),
+    "email_delivery": Field("str", choices=EMAIL_DELIVERIES),  # services/notifications: immediate, digests
+}
 TYPES_FIELD = Field("list", item=Field("str", choices=tuple(RULES)), max_length=100)  # null: every type
 
 
@@ -127,7 +131,7 @@ def history():
 
 def _preferences(user_id: int) -> NotificationPreference:
     return db.session.get(NotificationPreference, user_id) or NotificationPreference(
-        user_id=user_id, types=None, min_severity="low", muted=False
+        user_id=user_id, types=None, min_severity="low", muted=False, email_delivery="daily"
     )
 
 
@@ -137,6 +141,7 @@ def _preferences_json(preference: NotificationPreference) -> dict:
         "types": preference.types,
         "min_severity": preference.min_severity,
         "muted": preference.muted,
+        "email_delivery": preference.email_delivery,
         **({"thresholds": effective_thresholds(*scope), "threshold_scope": scope_label(*scope)} if scope else {}),
     }
 

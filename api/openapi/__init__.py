@@ -10,6 +10,7 @@ from api.openapi.components import REQUEST_SCHEMAS
 from api.openapi.components import components as _components
 from api.openapi.paths import all_paths as _paths
 from api.openapi.responses import describe_responses
+from api.webhooks.openapi_paths import REQUEST_SCHEMAS as WEBHOOK_SCHEMAS
 
 
 @lru_cache(maxsize=1)
@@ -17,6 +18,7 @@ def build_spec() -> dict[str, Any]:
     """The whole document; built once per process."""
     components = _components()
     components["schemas"].update(copy.deepcopy(REQUEST_SCHEMAS))
+    components["schemas"].update(copy.deepcopy(WEBHOOK_SCHEMAS))
     return {
         "openapi": "3.0.3",
         "info": {

@@ -29,6 +29,7 @@ PATH_PARAM_DOC = {
     "alert_id": "alert id",
     "override_id": "threshold override id",
     "educator_id": "educator external id",
+    "webhook_id": "webhook endpoint id",
 }
 WEBSOCKET_NOTE = (
     "WebSocket (GET with Upgrade: websocket; 101 Switching Protocols). Authenticate with ?token= or a first "

@@ -1,0 +1,51 @@
+"""Settings of notifications out (email and webhooks), merged into api.config's defaults and environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from services.notifications.email import SmtpUrlError, smtp_settings
+
+NOTIFICATION_DEFAULTS: dict[str, Any] = {
+    "SMTP_URL": "",  # smtp://user:pass@host:port (?starttls=true) or smtps://...; empty: no email
+    "MAIL_FROM": "LearnPulse <learnpulse@localhost>",  # the From of every email
+    "SMTP_TIMEOUT": 10.0,  # seconds per SMTP operation
+    "WEBHOOK_TIMEOUT": 5.0,  # seconds a receiver has to connect and answer one delivery
+    "WEBHOOK_MAX_ATTEMPTS": 8,  # attempts of one delivery before it is marked failed
+    "WEBHOOK_RETRY_BASE_SECONDS": 30.0,  # first retry after this; each next one waits twice as long (max 6 h)
+    "WEBHOOK_DISABLE_AFTER": 20,  # consecutive failed attempts (any deliveries) that disable an endpoint
+    "WEBHOOK_LOG_DAYS": 30,  # finished deliveries older than this are deleted weekly
+}
+_NUMBERS = {
+    "SMTP_TIMEOUT": float,
+    "WEBHOOK_TIMEOUT": float,
+    "WEBHOOK_MAX_ATTEMPTS": int,
+    "WEBHOOK_RETRY_BASE_SECONDS": float,
+    "WEBHOOK_DISABLE_AFTER": int,
+    "WEBHOOK_LOG_DAYS": int,
+}
+
+
+def notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Read and check the notification settings; a bad SMTP_URL or number stops the process at start."""
+    from api.config import ConfigError  # api.config imports this module
+
+    out: dict[str, Any] = {
+        "SMTP_URL": env.get("SMTP_URL", "").strip(),
+        "MAIL_FROM": env.get("MAIL_FROM", "").strip() or NOTIFICATION_DEFAULTS["MAIL_FROM"],
+    }
+    if out["SMTP_URL"]:
+        try:
+            smtp_settings(out["SMTP_URL"])
+        except SmtpUrlError as exc:
+            raise ConfigError(str(exc)) from exc
+    for name, kind in _NUMBERS.items():
+        raw = env.get(name, "")
+        try:
+            out[name] = kind(raw) if raw else NOTIFICATION_DEFAULTS[name]
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a {kind.__name__}, not {raw!r}") from exc
+        if out[name] <= 0:
+            raise ConfigError(f"{name} must be positive")
+    return out

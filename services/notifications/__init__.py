@@ -1,0 +1,1 @@
+"""Notifications out: signed webhooks, email (immediate and digests), guardians' digests."""
