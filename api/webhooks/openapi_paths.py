@@ -71,7 +71,7 @@ def webhook_paths() -> dict[str, Any]:
             "delete": op(
                 "Delete a webhook endpoint and its delivery log",
                 ROLES,
-                responses={**_ONE, "204": {"description": "deleted"}},
+                responses={"204": {"description": "deleted"}, "401": ERROR, "403": ERROR, "404": ERROR},
             ),
         },
         "/api/v1/webhooks/{webhook_id}/rotate-secret": {
