@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from api.progress import register_progress
     from api.realtime import bp as realtime_bp
     from api.school import bp as school_bp
+    from api.xapi import bp as xapi_bp
 
     for blueprint in (
         auth_bp,
@@ -108,13 +109,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(realtime_bp)
     app.register_blueprint(docs_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(xapi_bp, url_prefix="/xapi")
     register_progress(app)
     register_error_handlers(app)
 
 
 def register_commands(app: Flask) -> None:
-    """`flask users`, `flask tokens`, `flask demo`, `flask models`, `flask monitoring`."""
+    """`flask users`, `flask tokens`, `flask demo`, `flask models`, `flask monitoring`, `flask xapi`."""
     from api.cli import demo_cli, models_cli, monitoring_cli, tokens_cli, users_cli
+    from api.xapi.cli import xapi_cli
 
-    for group in (users_cli, tokens_cli, demo_cli, models_cli, monitoring_cli):
+    for group in (users_cli, tokens_cli, demo_cli, models_cli, monitoring_cli, xapi_cli):
         app.cli.add_command(group)

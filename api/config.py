@@ -80,6 +80,7 @@ DEFAULTS: dict[str, Any] = {
     # Browser origins allowed to call the REST API from another site (CORS); empty: none.
     "CORS_ALLOWED_ORIGINS": (),
     "FLOWER_URL": "",  # where admins find Flower (the Celery monitor); the admin page links it when set
+    "XAPI_MAPPING_FILE": "",  # a JSON file overriding keys of the xAPI mapping table (services/xapi/mapping_table.py)
 }
 RATE_LIMIT_SETTINGS = (
     "RATE_LIMIT_INGEST",
@@ -170,6 +171,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "CORS_ALLOWED_ORIGINS": _origins(env, "CORS_ALLOWED_ORIGINS"),
         **_rate_limits(env),
         "FLOWER_URL": env.get("FLOWER_URL", "").strip(),
+        "XAPI_MAPPING_FILE": env.get("XAPI_MAPPING_FILE", "").strip(),
     }
     if embedded:
         db_file = instance_path / "learnpulse.db"

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app
 
 from api.realtime.process_hub import realtime_status
 from models import db
+from services.xapi.store import unmapped_count
 
 bp = Blueprint("health", __name__)
 _worker_cache: dict[str, Any] = {"at": 0.0, "value": None}
@@ -61,5 +62,7 @@ def health():
     checks["worker"] = _check_workers() if checks["redis"]["ok"] else {"ok": False, "count": 0}
     serving = checks["database"]["ok"] and checks["redis"]["ok"]
     checks["realtime"] = realtime_status()  # this web process's live-update subscriber (informational)
+    if checks["database"]["ok"]:  # informational: xAPI statements stored that produced no event
+        checks["xapi"] = {"unmapped_statements": unmapped_count()}
     status = "ok" if serving and checks["worker"]["ok"] else ("degraded" if serving else "unavailable")
     return {"status": status, "checks": checks}, (200 if serving else 503)

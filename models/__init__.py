@@ -19,6 +19,7 @@ from models.learning import RiskModelVersion, SkillMastery, SkillModel
 from models.metrics import CohortSnapshot, LearnerCounters, LearnerStanding, MetricSnapshot, SectionSummary
 from models.school import Attendance, Exam, Grade
 from models.users import ROLES, User
+from models.xapi import XapiCredential, XapiStatement
 
 __all__ = [
     "AUDIT_ACTIONS",
@@ -54,6 +55,8 @@ __all__ = [
     "Subject",
     "ThresholdOverride",
     "User",
+    "XapiCredential",
+    "XapiStatement",
     "db",
     "utcnow",
 ]

@@ -1,0 +1,121 @@
+"""Store a batch of statements all-or-nothing and feed the mapped ones to the event ingest path.
+
+validate -> prepare (ids, stored, authority) -> refuse repeats and voided voiding statements ->
+map to events (each checked by the event validator) -> insert statements -> the new statements'
+events go through POST /api/v1/events' own store_and_evaluate (idempotency, evaluation, live
+messages), in the same transaction, with the statement id as the event id.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from flask import current_app
+
+from api.errors import ApiError
+from api.events.routes import store_and_evaluate
+from api.events.schemas import validate_event
+from models import db
+from services.clients import redis_client
+from services.xapi.mapping import Outcome, map_statements
+from services.xapi.mapping_table import load_mapping
+from services.xapi.statement_check import check_statement
+from services.xapi.statements import Prepared, prepare
+from services.xapi.store import StatementConflict, VoidingRefused, check_voiding, insert_statements
+
+log = logging.getLogger(__name__)
+METRICS_KEY = "learnpulse:metrics:xapi"  # hash: statements, duplicates, events, unmapped (totals since Redis began)
+
+
+def _validated(raw: list[Any], paths: list[str]) -> None:
+    problems = [problem for statement, path in zip(raw, paths) for problem in check_statement(statement, path)]
+    if problems:
+        bad = len({p["path"].split(".")[0] for p in problems})
+        raise ApiError(
+            400, f"{bad} of {len(raw)} statement(s) are invalid; nothing was stored", "invalid_statement", problems
+        )
+
+
+def _refuse_repeats(batch: list[Prepared], paths: list[str]) -> None:
+    """Two statements with one id in a batch: the specification asks for 400."""
+    seen: dict[str, str] = {}
+    problems = []
+    for prepared, path in zip(batch, paths):
+        if prepared.statement_id in seen:
+            problems.append({"path": f"{path}.id", "reason": f"repeats the id of {seen[prepared.statement_id]}"})
+        seen.setdefault(prepared.statement_id, path)
+    if problems:
+        raise ApiError(400, "a batch may not hold two statements with the same id", "duplicate_statement_id", problems)
+
+
+def _gate(outcomes: list[Outcome]) -> None:
+    """A mapped event the event validator refuses (e.g. dated in the future) becomes an unmapped statement."""
+    now, skew = datetime.now(UTC), timedelta(seconds=current_app.config["MAX_CLOCK_SKEW_SECONDS"])
+    for outcome in outcomes:
+        if outcome.event is not None:
+            _, errors = validate_event(outcome.event, "", now, skew)
+            if errors:
+                outcome.reason = "the mapped event is invalid: " + "; ".join(
+                    f"{e['path']} {e['reason']}" for e in errors
+                )
+                outcome.event = None
+
+
+def _rows(batch: list[Prepared], outcomes: list[Outcome]) -> list[dict[str, Any]]:
+    return [
+        {**p.row(), "event_kind": o.event["kind"] if o.event else None, "unmapped_reason": o.reason}
+        for p, o in zip(batch, outcomes)
+    ]
+
+
+def _count(stored: int, duplicates: int, events: int, unmapped: int) -> None:
+    """The xAPI metric (a Redis hash); a Redis outage must not fail statements already committed."""
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for name, value in (
+            ("statements", stored),
+            ("duplicates", duplicates),
+            ("events", events),
+            ("unmapped", unmapped),
+        ):
+            pipe.hincrby(METRICS_KEY, name, value)
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("could not count %d xAPI statement(s) in %s", stored, METRICS_KEY)
+
+
+def store_statements(raw: list[Any], paths: list[str], authority: dict[str, Any]) -> list[str]:
+    """Validate and store; returns every statement id in batch order (new and already stored alike)."""
+    _validated(raw, paths)
+    stored_at = datetime.now(UTC)
+    batch = [prepare(statement, stored_at, authority) for statement in raw]
+    _refuse_repeats(batch, paths)
+    table = load_mapping(current_app.config.get("XAPI_MAPPING_FILE"))
+    try:
+        check_voiding(batch, paths)
+        outcomes = map_statements(batch, table, current_app.config["AUTO_CREATE_LEARNERS"])
+        _gate(outcomes)
+        result = insert_statements(batch, _rows(batch, outcomes), paths)
+        new = {p.statement_id for p in result.new}
+        events = [o.event for p, o in zip(batch, outcomes) if o.event and p.statement_id in new]
+        if events:
+            store_and_evaluate(events, "statements")  # commits the statements with the events
+        else:
+            db.session.commit()
+    except StatementConflict as exc:
+        db.session.rollback()
+        raise ApiError(
+            409, "a statement id is already stored with a different statement", details=exc.problems
+        ) from exc
+    except VoidingRefused as exc:
+        db.session.rollback()
+        raise ApiError(400, "a voiding statement cannot be voided", "voiding_refused", exc.problems) from exc
+    except BaseException:
+        db.session.rollback()
+        raise
+    unmapped = sum(1 for p, o in zip(batch, outcomes) if o.reason and p.statement_id in new)
+    _count(len(new), len(batch) - len(new), len(events), unmapped)
+    return [p.statement_id for p in batch]
