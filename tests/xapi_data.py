@@ -12,7 +12,7 @@ VERSION = {"X-Experience-API-Version": "1.0.3"}
 
 
 def statement(
-    learner: str = "amy", verb: str = "experienced", activity: str = "https://lms.example.org/m1", **extra: Any
+    learner: str = "amy", verb: str = "experienced", activity: str = "https://lms.example.org/page/1", **extra: Any
 ) -> dict[str, Any]:
     """A valid statement: an LMS account actor, an ADL verb, an activity; `extra` adds or replaces properties."""
     body: dict[str, Any] = {
@@ -29,7 +29,9 @@ def with_id(body: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(uuid.uuid4()), **body}
 
 
-def scored(learner: str, raw: float, maximum: float = 100, activity: str = "https://lms.example.org/quiz-1", **extra: Any):
+def scored(
+    learner: str, raw: float, maximum: float = 100, activity: str = "https://lms.example.org/quiz-1", **extra: Any
+):
     """An `scored` statement with result.score raw/min/max."""
     return statement(
         learner,

@@ -21,6 +21,7 @@ from api.events.schemas import validate_event
 from models import db
 from services.clients import redis_client
 from services.xapi.mapping import Outcome, map_statements
+from services.xapi.formats import now_ms
 from services.xapi.mapping_table import load_mapping
 from services.xapi.statement_check import check_statement
 from services.xapi.statements import Prepared, prepare
@@ -90,7 +91,7 @@ def _count(stored: int, duplicates: int, events: int, unmapped: int) -> None:
 def store_statements(raw: list[Any], paths: list[str], authority: dict[str, Any]) -> list[str]:
     """Validate and store; returns every statement id in batch order (new and already stored alike)."""
     _validated(raw, paths)
-    stored_at = datetime.now(UTC)
+    stored_at = now_ms()
     batch = [prepare(statement, stored_at, authority) for statement in raw]
     _refuse_repeats(batch, paths)
     table = load_mapping(current_app.config.get("XAPI_MAPPING_FILE"))

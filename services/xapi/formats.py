@@ -45,3 +45,9 @@ def duration_seconds(value: str) -> float:
 def iso_utc(moment: datetime) -> str:
     """A timestamp as the LRS returns it: UTC, milliseconds, Z."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def now_ms() -> datetime:
+    """Now, truncated to the millisecond the LRS returns, so `since`/`until` compare with what clients saw."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
