@@ -5,16 +5,15 @@ paging, voiding, and Basic credentials."""
 from __future__ import annotations
 
 import base64
-import json
 import uuid
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from models import XapiCredential, XapiStatement, db
+from models import XapiStatement, db
 from tests.conftest import bearer, create_user
-from tests.xapi_data import ADL, HOME, VERSION, scored, statement, with_id
+from tests.xapi_data import ADL, HOME, VERSION, statement, with_id
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from models import Course, Event, Module, Section, User, XapiStatement, db
 from services.dispatch import PENDING_SET
 from services.xapi.mapping_table import MappingError
 from tests.conftest import create_user
-from tests.xapi_data import ADL, HOME, VERSION, scored, statement
+from tests.xapi_data import HOME, VERSION, scored, statement
 
 LMS_ID = "https://learnpulse.io/xapi/extensions/lms-id"
 M1 = "https://lms.example.org/m1"

@@ -20,8 +20,8 @@ from api.events.routes import store_and_evaluate
 from api.events.schemas import validate_event
 from models import db
 from services.clients import redis_client
-from services.xapi.mapping import Outcome, map_statements
 from services.xapi.formats import now_ms
+from services.xapi.mapping import Outcome, map_statements
 from services.xapi.mapping_table import load_mapping
 from services.xapi.statement_check import check_statement
 from services.xapi.statements import Prepared, prepare
