@@ -18,7 +18,7 @@ class XapiStatement(db.Model):
 
     __tablename__ = "xapi_statements"
     __table_args__ = (
-        # the unmapped ones are few: /health counts them through this partial index
+        # the unmapped ones are few: an operator lists them (and why) through this partial index
         sa.Index(
             "ix_xapi_statements_unmapped",
             "id",

@@ -165,7 +165,7 @@ def test_statements_map_to_events(client, xapi, place, case, body, expected):
     event = event_of(statement_id)
     if isinstance(expected, str):
         assert event is None and expected in row.unmapped_reason and row.event_kind is None
-        assert client.get("/health").get_json()["checks"]["xapi"]["unmapped_statements"] == 1
+        assert client.get("/health").get_json()["checks"]["xapi"]["unmapped"] == 1
         # stored and returned all the same
         assert client.get(f"/xapi/statements?statementId={statement_id}", headers=xapi).status_code == 200
     else:

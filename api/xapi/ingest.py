@@ -8,27 +8,22 @@ messages), in the same transaction, with the statement id as the event id.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import redis
 from flask import current_app
 
 from api.errors import ApiError
 from api.events.routes import store_and_evaluate
 from api.events.schemas import validate_event
 from models import db
-from services.clients import redis_client
 from services.xapi.formats import now_ms
 from services.xapi.mapping import Outcome, map_statements
 from services.xapi.mapping_table import load_mapping
+from services.xapi.metrics import count_statements
 from services.xapi.statement_check import check_statement
 from services.xapi.statements import Prepared, prepare
 from services.xapi.store import StatementConflict, VoidingRefused, check_voiding, insert_statements
-
-log = logging.getLogger(__name__)
-METRICS_KEY = "learnpulse:metrics:xapi"  # hash: statements, duplicates, events, unmapped (totals since Redis began)
 
 
 def _validated(raw: list[Any], paths: list[str]) -> None:
@@ -72,22 +67,6 @@ def _rows(batch: list[Prepared], outcomes: list[Outcome]) -> list[dict[str, Any]
     ]
 
 
-def _count(stored: int, duplicates: int, events: int, unmapped: int) -> None:
-    """The xAPI metric (a Redis hash); a Redis outage must not fail statements already committed."""
-    try:
-        pipe = redis_client().pipeline(transaction=False)
-        for name, value in (
-            ("statements", stored),
-            ("duplicates", duplicates),
-            ("events", events),
-            ("unmapped", unmapped),
-        ):
-            pipe.hincrby(METRICS_KEY, name, value)
-        pipe.execute()
-    except redis.RedisError:
-        log.warning("could not count %d xAPI statement(s) in %s", stored, METRICS_KEY)
-
-
 def store_statements(raw: list[Any], paths: list[str], authority: dict[str, Any]) -> list[str]:
     """Validate and store; returns every statement id in batch order (new and already stored alike)."""
     _validated(raw, paths)
@@ -118,5 +97,5 @@ def store_statements(raw: list[Any], paths: list[str], authority: dict[str, Any]
         db.session.rollback()
         raise
     unmapped = sum(1 for p, o in zip(batch, outcomes) if o.reason and p.statement_id in new)
-    _count(len(new), len(batch) - len(new), len(events), unmapped)
+    count_statements(statements=len(new), duplicates=len(batch) - len(new), events=len(events), unmapped=unmapped)
     return [p.statement_id for p in batch]

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-
 from models import XapiStatement, db
 from models.upsert import dialect_insert, select_where_in
 from services.xapi.statements import Prepared
@@ -86,9 +84,3 @@ def insert_statements(batch: list[Prepared], rows: list[dict[str, Any]], paths: 
     result.new = [p for p in batch if p.statement_id in inserted]
     result.existing = [p for p, _ in skipped]
     return result
-
-
-def unmapped_count() -> int:
-    """Statements stored that produced no event for a reason (not voiding ones): the /health figure."""
-    query = sa.select(sa.func.count()).select_from(XapiStatement).where(XapiStatement.unmapped_reason.is_not(None))
-    return db.session.scalar(query) or 0
