@@ -152,7 +152,7 @@ CASES = [
     ),
     ("educator actor", statement("ted"), "'ted' is a educator, not a learner"),
     ("new learner is created", statement("zoe"), {"kind": "activity", "learner": "zoe"}),
-    ("dated in the future", statement(timestamp=FUTURE), "the mapped event is invalid: occurred_at"),
+    ("dated in the future", statement(timestamp=FUTURE), "the timestamp is in the future"),
 ]
 
 

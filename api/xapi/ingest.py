@@ -1,7 +1,7 @@
 """Store a batch of statements all-or-nothing and feed the mapped ones to the event ingest path.
 
 validate -> prepare (ids, stored, authority) -> refuse repeats and voided voiding statements ->
-map to events (each checked by the event validator) -> insert statements -> the new statements'
+map to events -> insert statements -> the new statements'
 events go through POST /api/v1/events' own store_and_evaluate (idempotency, evaluation, live
 messages), in the same transaction, with the statement id as the event id.
 """
@@ -15,7 +15,6 @@ from flask import current_app
 
 from api.errors import ApiError
 from api.events.routes import store_and_evaluate
-from api.events.schemas import validate_event
 from models import db
 from services.xapi.formats import now_ms
 from services.xapi.mapping import Outcome, map_statements
@@ -47,19 +46,6 @@ def _refuse_repeats(batch: list[Prepared], paths: list[str]) -> None:
         raise ApiError(400, "a batch may not hold two statements with the same id", "duplicate_statement_id", problems)
 
 
-def _gate(outcomes: list[Outcome]) -> None:
-    """A mapped event the event validator refuses (e.g. dated in the future) becomes an unmapped statement."""
-    now, skew = datetime.now(UTC), timedelta(seconds=current_app.config["MAX_CLOCK_SKEW_SECONDS"])
-    for outcome in outcomes:
-        if outcome.event is not None:
-            _, errors = validate_event(outcome.event, "", now, skew)
-            if errors:
-                outcome.reason = "the mapped event is invalid: " + "; ".join(
-                    f"{e['path']} {e['reason']}" for e in errors
-                )
-                outcome.event = None
-
-
 def _rows(batch: list[Prepared], outcomes: list[Outcome]) -> list[dict[str, Any]]:
     return [
         {**p.row(), "event_kind": o.event["kind"] if o.event else None, "unmapped_reason": o.reason}
@@ -76,8 +62,8 @@ def store_statements(raw: list[Any], paths: list[str], authority: dict[str, Any]
     table = load_mapping(current_app.config.get("XAPI_MAPPING_FILE"))
     try:
         check_voiding(batch, paths)
-        outcomes = map_statements(batch, table, current_app.config["AUTO_CREATE_LEARNERS"])
-        _gate(outcomes)
+        not_after = datetime.now(UTC) + timedelta(seconds=current_app.config["MAX_CLOCK_SKEW_SECONDS"])
+        outcomes = map_statements(batch, table, current_app.config["AUTO_CREATE_LEARNERS"], not_after)
         result = insert_statements(batch, _rows(batch, outcomes), paths)
         new = {p.statement_id for p in result.new}
         events = [o.event for p, o in zip(batch, outcomes) if o.event and p.statement_id in new]

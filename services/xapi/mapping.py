@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -163,8 +164,11 @@ def _duration(statement: dict[str, Any]) -> float | None:
     return seconds if seconds is not None and seconds <= MAX_DURATION_SECONDS else None
 
 
-def map_statements(batch: list[Prepared], table: dict[str, Any], auto_create: bool) -> list[Outcome]:
-    """One outcome per prepared statement (voiding statements: neither event nor reason)."""
+def map_statements(
+    batch: list[Prepared], table: dict[str, Any], auto_create: bool, not_after: datetime
+) -> list[Outcome]:
+    """One outcome per prepared statement (voiding statements: neither event nor reason). Events dated after
+    `not_after` (now plus the allowed clock skew) are refused by the event format, so those stay unmapped."""
     statements = [p.statement for p in batch]
     roles, by_email = _learners(statements, table)
     places = _places(statements, table)
@@ -174,6 +178,9 @@ def map_statements(batch: list[Prepared], table: dict[str, Any], auto_create: bo
             outcomes.append(Outcome())
             continue
         rule = _rule_for(statement, table)
+        if prepared.occurred_at > not_after:
+            outcomes.append(Outcome(reason=f"the timestamp is in the future (after {not_after.isoformat()})"))
+            continue
         if rule is None:
             outcomes.append(Outcome(reason=f"no mapping rule for verb {statement['verb']['id']}"))
             continue
