@@ -352,3 +352,9 @@ def test_put_stores_under_the_given_id(client, xapi):
     response = client.put(f"/xapi/statements?statementId={statement_id}", json=statement(), headers=xapi)
     assert response.status_code == 204 and response.get_data() == b""
     assert client.get(f"/xapi/statements?statementId={statement_id}", headers=xapi).get_json()["id"] == statement_id
+
+
+def test_a_trailing_slash_is_accepted_as_forwarders_send_it(client, xapi):
+    response = client.post("/xapi/statements/", json=statement(), headers=xapi)
+    assert response.status_code == 200 and response.headers["X-Experience-API-Consistent-Through"]
+    assert client.get(f"/xapi/statements/?statementId={response.get_json()[0]}", headers=xapi).status_code == 200

@@ -34,13 +34,13 @@ def _json(text: str, status: int = 200) -> Response:
     return Response(text, status=status, mimetype="application/json")
 
 
-@bp.get("/about")
+@bp.get("/about", strict_slashes=False)
 def about():
     """The xAPI versions this LRS speaks (no authentication, no version header needed)."""
     return {"version": [VERSION], "extensions": {}}
 
 
-@bp.post("/statements")
+@bp.post("/statements", strict_slashes=False)  # forwarders (Ralph) add a slash
 @require_xapi_auth
 def post_statements():
     """Store one statement or an array; 200 with their ids in order."""
@@ -53,7 +53,7 @@ def post_statements():
     return _json(json.dumps(store_statements([body], ["statement"], g.xapi_authority)))
 
 
-@bp.put("/statements")
+@bp.put("/statements", strict_slashes=False)  # forwarders (Ralph) add a slash
 @require_xapi_auth
 def put_statement():
     """Store one statement under ?statementId=; 204 (also when that very statement is already stored)."""
@@ -80,7 +80,7 @@ def put_statement():
     return Response(status=204)
 
 
-@bp.get("/statements")
+@bp.get("/statements", strict_slashes=False)  # forwarders (Ralph) add a slash
 @require_xapi_auth
 def get_statements():
     """One statement by statementId / voidedStatementId, or a filtered page with a `more` link."""
