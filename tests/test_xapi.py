@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from models import XapiStatement, db
 from tests.conftest import bearer, create_user
@@ -124,6 +126,7 @@ INVALID = [
     ("duration alternative format", {**BASE, "result": {"duration": "PT01:30:00"}}, "statement.result.duration"),
     ("timestamp not ISO 8601", {**BASE, "timestamp": "05/01/2026 10:00"}, "statement.timestamp"),
     ("timestamp impossible date", {**BASE, "timestamp": "2026-02-30T10:00:00Z"}, "statement.timestamp"),
+    ("timestamp out of range", {**BASE, "timestamp": "0001-01-01T00:00:00+05:00"}, "statement.timestamp"),
     ("timestamp -00:00 offset", {**BASE, "timestamp": "2026-01-05T10:00:00-00:00"}, "statement.timestamp"),
     ("version not 1.0.x", {**BASE, "version": "2.0.0"}, "statement.version"),
     ("registration not a UUID", {**BASE, "context": {"registration": "r-1"}}, "statement.context.registration"),
@@ -358,3 +361,35 @@ def test_a_trailing_slash_is_accepted_as_forwarders_send_it(client, xapi):
     response = client.post("/xapi/statements/", json=statement(), headers=xapi)
     assert response.status_code == 200 and response.headers["X-Experience-API-Consistent-Through"]
     assert client.get(f"/xapi/statements/?statementId={response.get_json()[0]}", headers=xapi).status_code == 200
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+PARTS = ["id", "actor", "verb", "object", "result", "context", "timestamp", "version", "authority"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(part=st.sampled_from(PARTS), value=JSON, inner=st.sampled_from(["", "account", "score", "definition", "id"]))
+def test_any_value_anywhere_is_a_400_or_accepted_never_a_500(app, part, value, inner):
+    """Random JSON in any property (or one level down): the LRS answers 200 or 400, nothing else."""
+    body = statement(result={"score": {"raw": 1, "max": 2}}, context={"registration": str(uuid.uuid4())})
+    body["object"]["definition"] = {"type": "http://adlnet.gov/expapi/activities/assessment"}
+    if inner and isinstance(body.get(part), dict):
+        body[part] = {**body[part], inner: value}
+    else:
+        body[part] = value
+    headers = {**bearer(_service()), **VERSION}
+    response = app.test_client().post("/xapi/statements", json=body, headers=headers)
+    assert response.status_code in (200, 400), response.get_data(as_text=True)
+    if response.status_code == 400:
+        assert response.get_json()["error"]["details"], "a refusal names the field"
+
+
+def _service():
+    from models import User
+
+    found = db.session.scalar(sa.select(User).where(User.external_id == "lms"))
+    return found or create_user("lms", "service")

@@ -18,6 +18,7 @@ DURATION = re.compile(
 )
 _DURATION_PARTS = re.compile(rf"({_NUMBER})([YMWDHS])")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)
 _SECONDS = {"Y": 365 * 86400, "W": 7 * 86400, "D": 86400, "H": 3600, "S": 1}
 
 
@@ -29,7 +30,14 @@ def parse_timestamp(value: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise ValueError("must be an ISO 8601 timestamp with a real date and time") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        in_range = EARLIEST <= parsed <= LATEST  # comparing converts to UTC, which can overflow near years 1 and 9999
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        raise ValueError(f"must be between {EARLIEST.date()} and {LATEST.date()} (this LRS's range)")
+    return parsed
 
 
 def duration_seconds(value: str) -> float:
