@@ -91,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from api.realtime import bp as realtime_bp
     from api.school import bp as school_bp
     from api.webhooks import bp as webhooks_bp
+    from api.xapi import bp as xapi_bp
 
     for blueprint in (
         auth_bp,
@@ -110,14 +111,17 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(realtime_bp)
     app.register_blueprint(docs_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(xapi_bp, url_prefix="/xapi")
     register_progress(app)
     register_error_handlers(app)
 
 
 def register_commands(app: Flask) -> None:
-    """`flask users`, `flask tokens`, `flask demo`, `flask models`, `flask monitoring`, `flask notifications`."""
+    """`flask users`, `flask tokens`, `flask demo`, `flask models`, `flask monitoring`, `flask notifications`,
+    `flask xapi`."""
     from api.cli import demo_cli, models_cli, monitoring_cli, tokens_cli, users_cli
     from api.notification_cli import notifications_cli
+    from api.xapi.cli import xapi_cli
 
-    for group in (users_cli, tokens_cli, demo_cli, models_cli, monitoring_cli, notifications_cli):
+    for group in (users_cli, tokens_cli, demo_cli, models_cli, monitoring_cli, notifications_cli, xapi_cli):
         app.cli.add_command(group)

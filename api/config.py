@@ -82,6 +82,7 @@ DEFAULTS: dict[str, Any] = {
     "CORS_ALLOWED_ORIGINS": (),
     "FLOWER_URL": "",  # where admins find Flower (the Celery monitor); the admin page links it when set
     **NOTIFICATION_DEFAULTS,  # SMTP_URL, MAIL_FROM, WEBHOOK_*: api/notification_config.py
+    "XAPI_MAPPING_FILE": "",  # a JSON file overriding keys of the xAPI mapping table (services/xapi/mapping_table.py)
 }
 RATE_LIMIT_SETTINGS = (
     "RATE_LIMIT_INGEST",
@@ -173,6 +174,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         **_rate_limits(env),
         "FLOWER_URL": env.get("FLOWER_URL", "").strip(),
         **notification_settings(env),
+        "XAPI_MAPPING_FILE": env.get("XAPI_MAPPING_FILE", "").strip(),
     }
     if embedded:
         db_file = instance_path / "learnpulse.db"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -11,9 +12,13 @@ from flask import Blueprint, current_app
 
 from api.realtime.process_hub import realtime_status
 from models import db
+from services.xapi.metrics import xapi_counts
 
 bp = Blueprint("health", __name__)
 _worker_cache: dict[str, Any] = {"at": 0.0, "value": None}
+# One ping at a time per process: two concurrent Celery pings on the process's broker connection
+# (a client that timed out and retried while the first still waits) could wait for each other forever.
+_ping_lock = threading.Lock()
 WORKER_CACHE_SECONDS = 5.0
 
 
@@ -24,6 +29,7 @@ def _check_database() -> dict[str, Any]:
     except sa.exc.SQLAlchemyError as exc:
         db.session.rollback()
         return {"ok": False, "error": type(exc).__name__}
+    db.session.rollback()  # hand the connection back before the slower Redis and worker checks
     return {
         "ok": True,
         "backend": db.engine.dialect.name,
@@ -42,12 +48,13 @@ def _check_redis() -> dict[str, Any]:
 
 def _check_workers() -> dict[str, Any]:
     """Ping the Celery workers; cached briefly because a ping waits for replies."""
-    if time.monotonic() - _worker_cache["at"] < WORKER_CACHE_SECONDS and _worker_cache["value"]:
-        return _worker_cache["value"]
-    try:
-        replies = current_app.extensions["celery"].control.ping(timeout=current_app.config["WORKER_PING_TIMEOUT"])
-    except (redis.RedisError, OSError) as exc:
-        return {"ok": False, "count": 0, "error": type(exc).__name__}
+    with _ping_lock:
+        if time.monotonic() - _worker_cache["at"] < WORKER_CACHE_SECONDS and _worker_cache["value"]:
+            return _worker_cache["value"]
+        try:
+            replies = current_app.extensions["celery"].control.ping(timeout=current_app.config["WORKER_PING_TIMEOUT"])
+        except (redis.RedisError, OSError) as exc:
+            return {"ok": False, "count": 0, "error": type(exc).__name__}
     names = sorted(name for reply in replies for name in reply)
     value = {"ok": bool(names), "count": len(names), "names": names}
     _worker_cache.update(at=time.monotonic(), value=value)
@@ -61,5 +68,7 @@ def health():
     checks["worker"] = _check_workers() if checks["redis"]["ok"] else {"ok": False, "count": 0}
     serving = checks["database"]["ok"] and checks["redis"]["ok"]
     checks["realtime"] = realtime_status()  # this web process's live-update subscriber (informational)
+    if checks["redis"]["ok"]:  # informational: xAPI statements stored, and those that produced no event
+        checks["xapi"] = xapi_counts()
     status = "ok" if serving and checks["worker"]["ok"] else ("degraded" if serving else "unavailable")
     return {"status": status, "checks": checks}, (200 if serving else 503)

@@ -24,10 +24,13 @@ INGEST_PATHS = ("/api/v1/events", "/api/v1/attendance", "/api/v1/exams/<external
 
 
 def credential_key() -> str:
-    """The caller's credential: a digest of its bearer token, else its browser session, else its address."""
+    """The caller's credential: a digest of its bearer token (or xAPI Basic credential), else its browser session,
+    else its address."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:32]
+    if header.lower().startswith("basic "):  # an xAPI client's key:secret
+        return "basic:" + hashlib.sha256(header[6:].strip().encode()).hexdigest()[:32]
     browser = read_session()
     return f"session:{browser.sub}" if browser else "ip:" + get_remote_address()
 

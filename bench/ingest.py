@@ -181,6 +181,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--batches", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--batch-clients", type=int, default=3)
+    parser.add_argument("--xapi", action="store_true", help="also xAPI statement batches (bench/xapi_ingest.py)")
     return parser.parse_args()
 
 
@@ -239,6 +240,10 @@ def _report(args: argparse.Namespace, use_wrk: bool, single: dict, batch: dict, 
     )
     print(f"| baseline: raw multi-row INSERT, {args.batch_size} rows/commit | {base:,.0f} rows/s |")
     print(f"| batches / baseline | {batch['eps'] / base:.2f} |")
+    if "xapi" in batch:
+        from bench.xapi_ingest import report_line
+
+        print(report_line(batch["xapi"], args.batch_size, args.batch_clients, batch["eps"]))
     print(f"\nCPU ms per single-event request: {single['cpu']}")
     print(f"CPU ms per batch of {args.batch_size}: {batch['cpu']}")
 
@@ -269,6 +274,12 @@ def main() -> None:
         run_clients(url, token, [json.dumps(event(n % args.learners, n)).encode() for n in range(300)], 4)
         single = _singles(args, url, token, web.pid, use_wrk)
         batch = _batches(args, url, token, web.pid)
+        if args.xapi:
+            from bench.xapi_ingest import run_xapi_batches
+
+            batch["xapi"] = run_xapi_batches(
+                url, token, args.batches, args.batch_size, args.learners, args.batch_clients
+            )
     finally:
         web.terminate()
         web.wait()

@@ -28,6 +28,7 @@ from models.notifications import (
 )
 from models.school import Attendance, Exam, Grade
 from models.users import ROLES, User
+from models.xapi import XapiCredential, XapiStatement
 
 __all__ = [
     "AUDIT_ACTIONS",
@@ -63,6 +64,8 @@ __all__ = [
     "Subject",
     "ThresholdOverride",
     "User",
+    "XapiCredential",
+    "XapiStatement",
     "db",
     "DELIVERY_STATUSES",
     "EMAIL_DELIVERIES",

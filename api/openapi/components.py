@@ -82,7 +82,10 @@ def components() -> dict[str, Any]:
     }
     return {
         "schemas": schemas,
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            "basic": {"type": "http", "scheme": "basic", "description": "xAPI credentials (key:secret)"},
+        },
         "responses": {
             "Error": {
                 "description": "error",

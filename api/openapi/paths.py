@@ -12,6 +12,7 @@ from api.openapi.kit import ERROR, INGEST_RESPONSES, PATH_PARAM_DOC, _op
 from api.openapi.websocket import websocket_paths
 from api.progress.openapi_paths import TYPES_NOTE, progress_paths
 from api.webhooks.openapi_paths import webhook_paths
+from api.xapi.openapi_paths import xapi_paths
 from models import ENROLLMENT_STATUSES
 
 INGEST_BODY = {"oneOf": [{"$ref": "#/components/schemas/Event"}, {"$ref": "#/components/schemas/EventBatch"}]}
@@ -269,5 +270,6 @@ def all_paths() -> dict[str, Any]:
     paths.update(export_paths(_op))  # the roster's parameters and the CSV/PDF downloads
     paths.update(progress_paths(_op, ERROR))
     paths.update(webhook_paths())
+    paths.update(xapi_paths())
     paths["/api/v1/progress/performance-alerts/"]["get"]["description"] += f" {TYPES_NOTE}"
     return _with_path_parameters(paths)
