@@ -13,7 +13,7 @@ from flask import current_app
 from analytics import cohort as cohort_analytics
 from analytics.activity import daily_counts, weekly_counts
 from analytics.anomaly import detect_anomalies
-from analytics.bkt import MASTERED_AT, replay, to_padded
+from analytics.bkt import MASTERED_AT, replay_each, to_padded
 from analytics.forecast import forecast_completion, forecast_scores, gap_dispersion
 from analytics.grouping import SECONDS_PER_DAY, segments
 from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics, compute_learner_metrics
@@ -23,7 +23,7 @@ from analytics.scores import DIRECTION_NAMES, compute_score_trends, fit_recent_d
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
 from models.queries import mapping
 from services.analytics_data import load_attendance_percent, load_event_arrays
-from services.course_pace import course_priors
+from services.course_pace import cached_course_priors
 from services.json_values import json_scalar
 from services.mastery import MASTERY_THRESHOLD, skill_params
 from services.model_training import current_risk_model
@@ -106,24 +106,39 @@ def _patterns(events) -> dict[str, Any]:
     }
 
 
-def _completion(events, module: np.ndarray, now: float, deadline_days: float | None) -> list[dict[str, Any]]:
-    """Per course the learner worked in: a Gamma-Poisson completion forecast."""
-    touched = sorted({int(m) for m in module if m >= 0})
-    if not touched:
-        return []
-    course_of = mapping(sa.select(Module.id, Module.course_id).where(Module.id.in_(touched)))
-    courses = sorted(set(course_of.values()))
-    totals = mapping(
+def _event_courses(module: np.ndarray) -> tuple[np.ndarray, dict[int, int], dict[int, str]]:
+    """Each event's course id (-1 without a module), and per course its module total and external id."""
+    touched = np.unique(module[module >= 0])
+    event_course = np.full(len(module), -1, dtype=np.int64)
+    if not len(touched):
+        return event_course, {}, {}
+    rows = db.session.execute(
+        sa.select(Module.id, Module.course_id).where(Module.id.in_(touched.tolist())).order_by(Module.id)
+    ).all()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    course_of = np.array([r[1] for r in rows], dtype=np.int64)
+    where = np.minimum(np.searchsorted(ids, module), len(ids) - 1)
+    found = (module >= 0) & (ids[where] == module)
+    event_course[found] = course_of[where[found]]
+    courses = sorted(set(course_of.tolist()))
+    totals = (
         sa.select(Module.course_id, sa.func.count()).where(Module.course_id.in_(courses)).group_by(Module.course_id)
     )
     names = mapping(sa.select(Course.id, Course.external_id).where(Course.id.in_(courses)))
-    event_course = np.array([course_of.get(int(m), -1) for m in module])
+    return event_course, mapping(totals), names
+
+
+def _completion(events, module: np.ndarray, now: float, deadline_days: float | None) -> list[dict[str, Any]]:
+    """Per course the learner worked in: a Gamma-Poisson completion forecast."""
+    event_course, totals, names = _event_courses(module)
+    if not totals:
+        return []
     done = events.kind == KIND_CODES["module_completed"]
-    priors = course_priors(courses, datetime.fromtimestamp(now, UTC))
+    priors = cached_course_priors(sorted(totals), datetime.fromtimestamp(now, UTC))
     out = []
-    for course in courses:  # a learner works in a handful of courses; each row is vectorized work
+    for course in sorted(totals):  # a learner works in a handful of courses; each row is vectorized work
         in_course = event_course == course
-        completed = len({int(m) for m in module[in_course & done]})
+        completed = int(np.unique(module[in_course & done]).size)
         exposure = (now - events.time[in_course].min()) / SECONDS_PER_DAY
         finished = np.sort(events.time[in_course & done])
         forecast = forecast_completion(
@@ -173,29 +188,36 @@ def _grades_by_subject(learner_id: int) -> dict[str, float]:
 
 
 def _mastery(learner_id: int) -> list[dict[str, Any]]:
-    """Stored mastery; skills not refitted since the learner's first attempt are replayed from history."""
-    stored = {
-        row.skill: row
-        for row in db.session.scalars(sa.select(SkillMastery).where(SkillMastery.learner_id == learner_id))
-    }
+    """Stored mastery; skills with attempts but no stored row (history loaded around the ingest path) are
+    replayed from their attempts, which the database selects: normally none, so no attempt row travels."""
+    stored = db.session.execute(
+        sa.select(SkillMastery.skill, SkillMastery.p_mastery, SkillMastery.attempts).where(
+            SkillMastery.learner_id == learner_id
+        )
+    ).all()
+    unstored = ~sa.exists().where(SkillMastery.learner_id == learner_id, SkillMastery.skill == Event.skill)
     attempts = db.session.execute(
-        sa.select(Event.skill, Event.score, Event.max_score)
-        .where(Event.learner_id == learner_id, Event.kind == "assessment", Event.skill.is_not(None))
+        sa.select(Event.skill, 100.0 * Event.score / Event.max_score >= MASTERY_THRESHOLD)
+        .where(Event.learner_id == learner_id, Event.kind == "assessment", Event.skill.is_not(None), unstored)
         .order_by(Event.skill, Event.occurred_at, Event.id)
     ).all()
-    missing = sorted({skill for skill, _, _ in attempts} - stored.keys())
-    params = skill_params(missing)
     out = [
-        {"skill": s, "p_mastery": round(r.p_mastery, 4), "attempts": r.attempts, "mastered": r.p_mastery >= MASTERED_AT}
-        for s, r in stored.items()
+        {"skill": skill, "p_mastery": round(p, 4), "attempts": n, "mastered": p >= MASTERED_AT}
+        for skill, p, n in stored
     ]
-    for skill in missing:
-        correct = np.array(
-            [100.0 * score / max_score >= MASTERY_THRESHOLD for s, score, max_score in attempts if s == skill]
-        )
-        obs, mask = to_padded(np.zeros(len(correct), dtype=np.int64), correct)
-        p = float(replay(obs, mask, params[skill])[0])
-        out.append({"skill": skill, "p_mastery": round(p, 4), "attempts": len(correct), "mastered": p >= MASTERED_AT})
+    if attempts:
+        skills, sequence = np.unique(np.array([skill for skill, _ in attempts]), return_inverse=True)
+        obs, mask = to_padded(sequence, np.array([bool(correct) for _, correct in attempts]))
+        p = replay_each(obs, mask, [*skill_params(skills.tolist()).values()])
+        out += [
+            {
+                "skill": str(s),
+                "p_mastery": round(float(p[i]), 4),
+                "attempts": int(mask[i].sum()),
+                "mastered": bool(p[i] >= MASTERED_AT),
+            }
+            for i, s in enumerate(skills)
+        ]
     return sorted(out, key=lambda item: item["skill"])
 
 
