@@ -8,11 +8,9 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
 
 from analytics import cohort as cohort_analytics
 from analytics.activity import daily_counts, weekly_counts
-from analytics.anomaly import detect_anomalies
 from analytics.bkt import MASTERED_AT, replay_each, to_padded
 from analytics.forecast import forecast_completion, forecast_scores, gap_dispersion
 from analytics.grouping import SECONDS_PER_DAY, segments
@@ -23,6 +21,7 @@ from analytics.scores import DIRECTION_NAMES, compute_score_trends, fit_recent_d
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
 from models.queries import mapping
 from services.analytics_data import load_attendance_percent, load_event_arrays
+from services.cohort_members import compute_figures, summarize
 from services.course_pace import cached_course_priors
 from services.json_values import json_scalar
 from services.mastery import MASTERY_THRESHOLD, skill_params
@@ -267,59 +266,8 @@ def cohort_report(
     pass_mark: float,
     course_ids: list[int] | None = None,
     scores: np.ndarray | None = None,
-    weeks: int = 8,
 ) -> dict[str, Any]:
-    """Aggregate of a group of learners over their events in `course_ids` (all courses if None);
+    """Aggregate of a group of learners over their events in `course_ids` (all courses if None), computed now;
     `scores` replaces the per-learner average (e.g. one exam's marks, in sorted learner id order)."""
-    ids = sorted(set(learner_ids))
-    now = datetime.now(UTC).timestamp()
-    events, _ = load_event_arrays(ids, course_ids)
-    attendance = load_attendance_percent(ids)
-    metrics = compute_learner_metrics(events, now, attendance)
-    average = metrics.average_score if scores is None else np.asarray(scores, dtype=float)
-    model = current_risk_model()
-    lights = score_risk(model, metrics.features(model.features)).light if ids else np.array([], dtype=np.int8)
-    unusual = detect_anomalies(metrics.features(), contamination=0.05)
-    members = np.arange(len(ids))
-    groups = np.zeros(len(ids), dtype=np.int64)
-    edges = tuple(current_app.config["GRADE_BAND_EDGES"])
-    summary = cohort_analytics.summarize_cohorts(members, groups, 1, average, attendance, lights, pass_mark, edges)
-    best, worst = cohort_analytics.top_and_low_performers(members, groups, 1, average, k=5)
-    external = mapping(sa.select(User.id, User.external_id).where(User.id.in_(ids))) if ids else {}
-
-    def performer(i):
-        return {"learner": external[ids[i]], "average": round(float(average[i]), 2)}
-
-    weekly = _weekly_average(events, now, weeks)
-    return {
-        "as_of": datetime.fromtimestamp(now, UTC).isoformat(),
-        "learners": int(summary.learners[0]),
-        "scored": int(summary.scored[0]),
-        "average": json_scalar(summary.average[0]),
-        "pass_mark": pass_mark,
-        "pass_rate": json_scalar(summary.pass_rate[0]),
-        "grade_distribution": dict(zip(cohort_analytics.GRADE_BANDS, summary.band_counts[0].tolist())),
-        "attendance_percent": json_scalar(summary.attendance[0]),
-        "risk": {**dict(zip(LIGHTS, summary.risk_counts[0].tolist())), "grey": int((lights < 0).sum())},
-        "top_performers": [performer(i) for i in best[0] if i >= 0],
-        "low_performers": [performer(i) for i in worst[0] if i >= 0],
-        "unusual_learners": [
-            {"learner": external[ids[i]], "score": round(float(unusual.score[i]), 4)}
-            for i in np.flatnonzero(unusual.flagged)
-        ],
-        "weekly_average": weekly,
-    }
-
-
-def _weekly_average(events: Any, now: float, weeks: int) -> list[dict[str, Any]]:
-    """The group's average assessment score per week over the last `weeks` weeks (null: no score)."""
-    assessed = events.kind == KIND_CODES["assessment"]
-    start, week = now - weeks * 7 * SECONDS_PER_DAY, 7 * SECONDS_PER_DAY
-    group = np.zeros(int(assessed.sum()), dtype=np.int64)
-    trend = cohort_analytics.cohort_average_trend(
-        group, events.time[assessed], events.percent[assessed], 1, start, week, weeks
-    )[0]
-    return [
-        {"week_start": datetime.fromtimestamp(start + w * week, UTC).date().isoformat(), "average": json_scalar(v)}
-        for w, v in enumerate(trend)
-    ]
+    figures = compute_figures(learner_ids, course_ids, datetime.now(UTC).timestamp())
+    return summarize(figures, pass_mark, scores)
