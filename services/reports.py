@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from analytics import cohort as cohort_analytics
 from analytics.activity import daily_counts, weekly_counts
@@ -19,7 +20,6 @@ from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
 from analytics.risk import score_risk
 from analytics.scores import DIRECTION_NAMES, compute_score_trends, fit_recent_days
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
-from models.queries import mapping
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.cohort_members import compute_figures, summarize
 from services.course_pace import cached_course_priors
@@ -111,20 +111,20 @@ def _event_courses(module: np.ndarray) -> tuple[np.ndarray, dict[int, int], dict
     event_course = np.full(len(module), -1, dtype=np.int64)
     if not len(touched):
         return event_course, {}, {}
-    rows = db.session.execute(
-        sa.select(Module.id, Module.course_id).where(Module.id.in_(touched.tolist())).order_by(Module.id)
+    siblings = aliased(Module)
+    total = sa.select(sa.func.count()).where(siblings.course_id == Module.course_id).scalar_subquery()
+    rows = db.session.execute(  # one statement: each module's course, that course's name and module total
+        sa.select(Module.id, Module.course_id, Course.external_id, total)
+        .join(Course, Course.id == Module.course_id)
+        .where(Module.id.in_(touched.tolist()))
+        .order_by(Module.id)
     ).all()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     course_of = np.array([r[1] for r in rows], dtype=np.int64)
     where = np.minimum(np.searchsorted(ids, module), len(ids) - 1)
     found = (module >= 0) & (ids[where] == module)
     event_course[found] = course_of[where[found]]
-    courses = sorted(set(course_of.tolist()))
-    totals = (
-        sa.select(Module.course_id, sa.func.count()).where(Module.course_id.in_(courses)).group_by(Module.course_id)
-    )
-    names = mapping(sa.select(Course.id, Course.external_id).where(Course.id.in_(courses)))
-    return event_course, mapping(totals), names
+    return event_course, {r[1]: r[3] for r in rows}, {r[1]: r[2] for r in rows}
 
 
 def _completion(events, module: np.ndarray, now: float, deadline_days: float | None) -> list[dict[str, Any]]:

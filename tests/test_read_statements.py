@@ -91,7 +91,7 @@ def test_learner_analytics_reads_a_constant_number_of_statements(client, busy_le
     with statements() as seen:
         report = client.get("/api/v1/learners/amy/analytics", headers=busy_learner)
     assert report.status_code == 200 and len(report.json["mastery"]) == 7
-    assert len(seen) <= 15, seen
+    assert len(seen) <= 10, seen
 
 
 def test_an_educators_event_page_has_the_same_bound(client, busy_learner, service):
