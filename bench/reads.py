@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -203,45 +204,77 @@ def measure(name: str, api: Callable[[], Callable], floor: Callable[[], Callable
     return rows
 
 
-def ids(dsn: str) -> dict:
-    """Internal ids the floors need, read once."""
+def ids(dsn: str, existing: bool) -> dict:
+    """Internal ids the floors need, read once (on an existing database: a learner in the middle of the id
+    range, its events counted through the index, and the service account; no full scan)."""
     with psycopg.connect(dsn) as connection:
 
-        def one(sql: str, *args) -> int:
-            return connection.execute(sql, args).fetchone()[0]
+        def one(sql: str, *args) -> Any:
+            return connection.execute(sql, args).fetchone()
 
+        events = one("SELECT reltuples::bigint FROM pg_class WHERE relname = 'events'")[0]
+        if existing:
+            typical = one("SELECT id, external_id FROM users WHERE role = 'learner' ORDER BY id LIMIT 1 OFFSET "
+                          "(SELECT count(*) / 2 FROM users WHERE role = 'learner')")  # fmt: skip
+            service = one("SELECT external_id FROM users WHERE role = 'service' ORDER BY id LIMIT 1")[0]
+            count = one("SELECT count(*) FROM events WHERE learner_id = %s", typical[0])[0]
+            return {"typical": typical, "service": service, "typical_events": count, "events": events}
         sections = [
             r[0]
             for r in connection.execute("SELECT id FROM sections WHERE external_id LIKE 'bench-sec-%%' ORDER BY id")
         ]
         return {
-            "heavy": one("SELECT id FROM users WHERE external_id = %s", HEAVY),
-            "typical": one("SELECT id FROM users WHERE external_id = %s", "bench-l0-7"),
+            "heavy": one("SELECT id FROM users WHERE external_id = %s", HEAVY)[0],
+            "typical": one("SELECT id, external_id FROM users WHERE external_id = %s", "bench-l0-7"),
+            "typical_events": one(
+                "SELECT count(*) FROM events e JOIN users u ON u.id = e.learner_id WHERE u.external_id = %s",
+                "bench-l0-7",
+            )[0],
+            "service": "bench-admin",
             "sections": sections,
-            "events": one("SELECT count(*) FROM events"),
+            "events": events,
         }
 
 
 def cases(base: str, dsn: str, known: dict) -> list[tuple[str, Callable, Callable]]:
-    """(name, API client factory, floor client factory)."""
+    """(name, API client factory, floor client factory); on an existing database only the reads that write
+    nothing (the cohort reads would compute and store a section never summarised)."""
     from api.auth.tokens import issue_token  # noqa: PLC0415
     from services.analytics_data import PACKED_QUERY  # noqa: PLC0415
 
     def token(subject: str, role: str) -> str:
         return issue_token(SECRET, subject, role, 7200)[0]
 
-    admin, educator, learner = (
-        token("bench-admin", "admin"),
-        token("bench-educator", "educator"),
-        token("bench-l0-7", "learner"),
-    )
+    admin_role = "admin" if known["service"] == "bench-admin" else "service"
+    admin, educator = token(known["service"], admin_role), token("bench-educator", "educator")
+    (typical_id, typical), n = known["typical"], known["typical_events"]
+    learner = token(typical, "learner")
     packed = {"courses": None}
     summaries = [f"/api/v1/sections/bench-sec-{k + 1}/summary" for k in range(SECTIONS)]
-    return [
+    typical_floor = lambda: sql_call(dsn, PACKED_QUERY, {**packed, "ids": [typical_id]})  # noqa: E731
+    read_only = [
+        (
+            f"learner analytics, typical ({n} events)",
+            lambda: http_call(base, [f"/api/v1/learners/{typical}/analytics"], admin),
+            typical_floor,
+        ),
+        (
+            f"events page of 100 (typical, {n} events)",
+            lambda: http_call(base, [f"/api/v1/learners/{typical}/events?limit=100"], admin),
+            lambda: sql_call(dsn, EVENTS_PAGE, {"learner": typical_id}),
+        ),
+        ("dashboard_initial_data, learner", lambda: ws_call(base, learner), typical_floor),
+        (
+            f"dashboard_initial_data, {admin_role}",
+            lambda: ws_call(base, admin),
+            lambda: sql_call(dsn, ALERT_COUNTS, {}),
+        ),
+    ]
+    if "heavy" not in known:
+        return read_only
+    return read_only + [
         ("learner analytics, 10k events", lambda: http_call(base, [f"/api/v1/learners/{HEAVY}/analytics"], admin),
          lambda: sql_call(dsn, PACKED_QUERY, {**packed, "ids": [known["heavy"]]})),
-        ("learner analytics, typical (~60 events)", lambda: http_call(base, ["/api/v1/learners/bench-l0-7/analytics"], admin),
-         lambda: sql_call(dsn, PACKED_QUERY, {**packed, "ids": [known["typical"]]})),
         ("events page of 100 (10k-event learner)", lambda: http_call(base, [f"/api/v1/learners/{HEAVY}/events?limit=100"], admin),
          lambda: sql_call(dsn, EVENTS_PAGE, {"learner": known["heavy"]})),
         ("section analytics (200 learners)", lambda: http_call(base, ["/api/v1/sections/bench-sec-1/analytics"], educator),
@@ -252,11 +285,8 @@ def cases(base: str, dsn: str, known: dict) -> list[tuple[str, Callable, Callabl
          lambda: sql_call(dsn, SUMMARIES, {"sections": known["sections"][:1]})),
         ("educator overview (5 summaries in turn)", lambda: http_call(base, summaries, educator),
          lambda: sql_call(dsn, SUMMARIES, {"sections": known["sections"]})),
-        ("dashboard_initial_data, learner", lambda: ws_call(base, learner),
-         lambda: sql_call(dsn, PACKED_QUERY, {**packed, "ids": [known["typical"]]})),
         ("dashboard_initial_data, educator", lambda: ws_call(base, educator),
          lambda: sql_call(dsn, SUMMARIES, {"sections": known["sections"]})),
-        ("dashboard_initial_data, admin", lambda: ws_call(base, admin), lambda: sql_call(dsn, ALERT_COUNTS, {})),
     ]  # fmt: skip
 
 
@@ -274,8 +304,10 @@ def main() -> None:
     if args.build_only:
         return
     dsn = make_url(args.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    known = ids(dsn)
-    print(f"load average before: {os.getloadavg()}; event rows: {known['events']:,}", flush=True)
+    known = ids(dsn, args.existing)
+    print(f"load average before: {os.getloadavg()}; event rows (estimate): {known['events']:,}", flush=True)
+    if args.existing:  # every transaction of the web process and the floors is read-only: a write would fail
+        os.environ["PGOPTIONS"] = "-c default_transaction_read_only=on"
     web, port = start_web(args.database_url, args.redis_url, SECRET, "/tmp/bench_reads_web.log")
     rows = []
     try:
