@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -163,9 +164,13 @@ def http_call(base: str, paths: list[str], token: str) -> Callable[[], object]:
     return call
 
 
+OPEN: list[psycopg.Connection] = []  # the floor clients' connections, closed after each measurement
+
+
 def sql_call(dsn: str, sql: str, params: dict) -> Callable[[], object]:
-    """One client (its own connection) running the floor query and fetching every row."""
+    """One client (its own connection, closed by close_clients) running the floor query, fetching every row."""
     connection = psycopg.connect(dsn, autocommit=True)
+    OPEN.append(connection)
 
     def call() -> None:
         connection.execute(sql, params, binary=True).fetchall()
@@ -196,6 +201,8 @@ def measure(name: str, api: Callable[[], Callable], floor: Callable[[], Callable
         per = max(5, runs // clients) if clients > 1 else runs
         a = stats(timed_calls([api() for _ in range(clients)], per))
         f = stats(timed_calls([floor() for _ in range(clients)], per))
+        while OPEN:  # the shared server's connection slots are few
+            OPEN.pop().close()
         rows.append(
             f"| {name} | {clients} | {a[0]:.1f} / {a[1]:.1f} / {a[2]:.1f} | {f[0]:.2f} / {f[1]:.2f} / {f[2]:.2f} "
             f"| {a[1] / f[1]:.1f}x |"
@@ -295,11 +302,12 @@ def main() -> None:
     parser.set_defaults(redis_url="redis://127.0.0.1:6395/2")
     parser.add_argument("--events", type=int, default=100_000, help="event rows to build (ignored with --existing)")
     parser.add_argument("--existing", action="store_true", help="read the database as it is (read-only)")
+    parser.add_argument("--reuse", action="store_true", help="measure a database this script built before")
     parser.add_argument("--build-only", action="store_true", help="build the database and stop")
     parser.add_argument("--runs", type=int, default=100, help="calls per case (split across the 8 clients)")
     args = parser.parse_args()
     args.database_url = normalize_database_url(args.database_url)
-    if not args.existing:
+    if not (args.existing or args.reuse):
         build(args.database_url, args.redis_url, args.events)
     if args.build_only:
         return
@@ -308,6 +316,7 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()}; event rows (estimate): {known['events']:,}", flush=True)
     if args.existing:  # every transaction of the web process and the floors is read-only: a write would fail
         os.environ["PGOPTIONS"] = "-c default_transaction_read_only=on"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops the web process
     web, port = start_web(args.database_url, args.redis_url, SECRET, "/tmp/bench_reads_web.log")
     rows = []
     try:
