@@ -194,18 +194,21 @@ def stats(samples: list[float]) -> tuple[float, float, float]:
     return percentile(samples, 50), percentile(samples, 95), percentile(samples, 99)
 
 
-def measure(name: str, api: Callable[[], Callable], floor: Callable[[], Callable], runs: int) -> list[str]:
-    """Table rows: one client and 8 clients, API and floor, with the p95 ratio."""
+def measure(name: str, api: Callable[[], Callable], floor: Callable[[], Callable], runs: int, worker) -> list[str]:
+    """Table rows: one client and 8 clients, API and floor, the p95 ratio, and the web worker's CPU per call
+    (user + system, from the one-client run: what the load of the machine does not inflate much)."""
     rows = []
     for clients in (1, 8):
         per = max(5, runs // clients) if clients > 1 else runs
+        before = sum(worker.cpu_times()[:2])
         a = stats(timed_calls([api() for _ in range(clients)], per))
+        cpu = (sum(worker.cpu_times()[:2]) - before) * 1000 / (per * clients + clients)  # + the warm-up calls
         f = stats(timed_calls([floor() for _ in range(clients)], per))
         while OPEN:  # the shared server's connection slots are few
             OPEN.pop().close()
         rows.append(
             f"| {name} | {clients} | {a[0]:.1f} / {a[1]:.1f} / {a[2]:.1f} | {f[0]:.2f} / {f[1]:.2f} / {f[2]:.2f} "
-            f"| {a[1] / f[1]:.1f}x |"
+            f"| {a[1] / f[1]:.1f}x | {cpu:.1f} |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -321,12 +324,12 @@ def main() -> None:
     rows = []
     try:
         for name, api, floor in cases(f"http://127.0.0.1:{port}", dsn, known):
-            rows += measure(name, api, floor, args.runs)
+            rows += measure(name, api, floor, args.runs, web.children()[0])
     finally:
         stop_web(web)
     print(f"load average after: {os.getloadavg()}")
-    print("\n| read | clients | API p50 / p95 / p99 ms | floor p50 / p95 / p99 ms | p95 ratio |")
-    print("| --- | --- | --- | --- | --- |")
+    print("\n| read | clients | API p50 / p95 / p99 ms | floor p50 / p95 / p99 ms | p95 ratio | web CPU ms/call |")
+    print("| --- | --- | --- | --- | --- | --- |")
     print("\n".join(rows))
 
 
