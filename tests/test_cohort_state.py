@@ -13,7 +13,7 @@ from models import Enrollment, Section, SectionSummary, User, db
 from services.cohorts import refresh_sections_of
 from services.reports import cohort_report
 from tests.conftest import bearer, create_user
-from tests.test_read_statements import statements
+from tests.statement_count import statements
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 LEARNERS = 30

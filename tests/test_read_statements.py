@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,23 +11,9 @@ import sqlalchemy as sa
 
 from models import User, db
 from tests.conftest import bearer, create_user
+from tests.statement_count import statements
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement the app's engine runs inside the block."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
