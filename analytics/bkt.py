@@ -77,6 +77,17 @@ def replay(obs: np.ndarray, mask: np.ndarray, params: BKTParams) -> np.ndarray:
     return mastery
 
 
+def replay_each(obs: np.ndarray, mask: np.ndarray, params: list[BKTParams]) -> np.ndarray:
+    """Like replay, with each sequence's own parameters (params[i] for row i): many skills at once."""
+    p_init, p_learn, p_guess, p_slip = (
+        np.array([getattr(p, f) for p in params]) for f in ("p_init", "p_learn", "p_guess", "p_slip")
+    )
+    mastery = p_init.astype(float)
+    for t in range(obs.shape[1]):
+        mastery = np.where(mask[:, t], bkt_update(mastery, obs[:, t], p_learn, p_guess, p_slip), mastery)
+    return mastery
+
+
 def _emission(obs_t: np.ndarray, guess: float, slip: float) -> np.ndarray:
     """(n, 2) likelihood of each observation under unlearned / learned."""
     return np.stack([np.where(obs_t, guess, 1 - guess), np.where(obs_t, 1 - slip, slip)], axis=1)

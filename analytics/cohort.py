@@ -128,3 +128,23 @@ def cohort_average_trend(
             key, minlength=size
         )
     return means.reshape(n_groups, n_buckets)
+
+
+def weekly_sums(
+    learner: np.ndarray,
+    times: np.ndarray,
+    percent: np.ndarray,
+    n_learners: int,
+    start: float,
+    bucket_seconds: float,
+    n_buckets: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n_learners, n_buckets) sum and count of scores per learner per time bucket: what any group's
+    cohort_average_trend is made of, so stored per learner it serves every group they belong to."""
+    bucket = np.floor((np.asarray(times, dtype=float) - start) / bucket_seconds).astype(np.int64)
+    inside = (bucket >= 0) & (bucket < n_buckets)
+    key = np.asarray(learner, dtype=np.int64)[inside] * n_buckets + bucket[inside]
+    size = n_learners * n_buckets
+    sums = np.bincount(key, weights=np.asarray(percent, dtype=float)[inside], minlength=size)
+    counts = np.bincount(key, minlength=size).astype(float)
+    return sums.reshape(n_learners, n_buckets), counts.reshape(n_learners, n_buckets)

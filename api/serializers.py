@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from models import Course, Enrollment, Event, Exam, LearnerCounters, Module, Section, Subject, User, db
 
 
@@ -78,28 +80,42 @@ def enrollment_json(enrollment: Enrollment) -> dict[str, Any]:
     }
 
 
-def event_json(event: Event) -> dict[str, Any]:
-    """An event as stored: server id, client id and the kind's fields."""
+# What an event refers to, shown by external id; joined into the page query so a page is one statement.
+EVENT_REFERENCES = (
+    ("course", Course, Event.course_id),
+    ("module", Module, Event.module_id),
+    ("section", Section, Event.section_id),
+    ("subject", Subject, Event.subject_id),
+    ("exam", Exam, Event.exam_id),
+)
+
+
+def events_query() -> sa.Select:
+    """Event columns plus the external ids they refer to (outer joins on primary keys), for event_json."""
+    query = sa.select(*Event.__table__.c)
+    for name, model, column in EVENT_REFERENCES:
+        query = query.outerjoin(model, model.id == column).add_columns(model.external_id.label(name))
+    return query
+
+
+def event_json(row: Any) -> dict[str, Any]:
+    """An event as stored (a row of events_query()): server id, client id and the kind's fields."""
     body: dict[str, Any] = {
-        "server_id": event.id,
-        "id": event.client_id,
-        "kind": event.kind,
-        "occurred_at": _iso(event.occurred_at),
-        "received_at": _iso(event.received_at),
+        "server_id": row.id,
+        "id": row.client_id,
+        "kind": row.kind,
+        "occurred_at": _iso(row.occurred_at),
+        "received_at": _iso(row.received_at),
     }
     optional = {
-        "skill": event.skill,
-        "score": event.score,
-        "max_score": event.max_score,
-        "duration_seconds": event.duration_seconds,
-        "marks": event.marks,
-        "date": _iso(event.date),
-        "status": event.status,
-        "course": _external(Course, event.course_id),
-        "module": _external(Module, event.module_id),
-        "section": _external(Section, event.section_id),
-        "subject": _external(Subject, event.subject_id),
-        "exam": _external(Exam, event.exam_id),
+        "skill": row.skill,
+        "score": row.score,
+        "max_score": row.max_score,
+        "duration_seconds": row.duration_seconds,
+        "marks": row.marks,
+        "date": _iso(row.date),
+        "status": row.status,
+        **{name: getattr(row, name) for name, _, _ in EVENT_REFERENCES},
     }
     body.update({key: value for key, value in optional.items() if value is not None})
     return body

@@ -99,4 +99,6 @@ class SectionSummary(db.Model):
 
     section_id: Mapped[int] = mapped_column(sa.ForeignKey("sections.id", ondelete="CASCADE"), primary_key=True)
     summary: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # per-learner figures the cohort endpoints aggregate (services.cohort_members); null until refreshed
+    members: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     updated_at: Mapped[datetime] = mapped_column(Moment, default=utcnow)

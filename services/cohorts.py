@@ -1,38 +1,58 @@
-"""Each section's cohort summary as of its last refresh: the worker refreshes the sections of the learners
-it evaluates (at most once per COHORT_SUMMARY_INTERVAL per section, 10 minutes by default; a cohort report
-of 1,000 learners costs a few hundred ms of worker CPU) and the daily task refreshes every section, so a
-dashboard's handshake reads rows, not a cohort computation with an IsolationForest per section."""
+"""Each section's cohort state as of its last refresh: the summary dashboards show and the per-learner
+figures (services.cohort_members) the cohort endpoints aggregate. The worker refreshes the sections of the
+learners it evaluates (at most once per COHORT_SUMMARY_INTERVAL per section, 10 minutes by default; a
+cohort of 1,000 learners costs a few hundred ms of worker CPU, most of it the IsolationForest), the
+velocity sweep refreshes the sections it passes over, and the daily task every section, so a dashboard's
+handshake and a cohort endpoint read rows, never a cohort computation."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
 from analytics.cohort import DEFAULT_PASS_MARK
 from models import Enrollment, Section, SectionSummary, db
 from models.upsert import chunks_in, upsert_rows
+from services.cohort_members import MemberFigures, compute_figures, figures_from_json, figures_json, summarize
+
+
+def compute_section(section_id: int, course_id: int | None, now: datetime) -> MemberFigures:
+    """The section's member figures over its enrolled learners and its course (all courses without one)."""
+    members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
+    return compute_figures(members, [course_id] if course_id else None, now.timestamp())
 
 
 def compute_summary(section_id: int, course_id: int | None, pass_mark: float = DEFAULT_PASS_MARK) -> dict[str, Any]:
-    """The section's cohort report over its enrolled learners, as GET /sections/<id>/analytics computes it."""
-    from services.reports import cohort_report  # noqa: PLC0415  (reports needs the app's config at call time)
-
-    members = list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id)))
-    return cohort_report(members, pass_mark, [course_id] if course_id else None)
+    """The section's cohort report over its enrolled learners, as GET /sections/<id>/analytics gives it."""
+    return summarize(compute_section(section_id, course_id, datetime.now(UTC)), pass_mark)
 
 
-def store_summaries(summaries: dict[int, dict[str, Any]], now: datetime) -> None:
-    """Upsert section id -> cohort summary."""
-    rows = [{"section_id": s, "summary": summary, "updated_at": now} for s, summary in summaries.items()]
-    upsert_rows(SectionSummary, ["section_id"], rows, ["summary", "updated_at"])
+def store_sections(figures: Mapping[int, MemberFigures], now: datetime) -> dict[int, dict[str, Any]]:
+    """Upsert each section's figures and its summary at the default pass mark; returns the summaries."""
+    summaries = {section: summarize(f, DEFAULT_PASS_MARK) for section, f in figures.items()}
+    rows = [
+        {"section_id": s, "summary": summaries[s], "members": figures_json(f), "updated_at": now}
+        for s, f in figures.items()
+    ]
+    upsert_rows(SectionSummary, ["section_id"], rows, ["summary", "members", "updated_at"])
+    return summaries
+
+
+def refresh_sections(sections: Sequence[tuple[int, int | None]], now: datetime | None = None) -> dict[int, Any]:
+    """Recompute and store these (section id, course id) pairs now; returns their member figures."""
+    now = now or datetime.now(UTC)
+    figures = {section: compute_section(section, course, now) for section, course in sections}
+    store_sections(figures, now)
+    return figures
 
 
 def refresh_sections_of(learner_ids: Sequence[int], interval: timedelta | None = None) -> int:
-    """Recompute the summaries of these learners' sections older than `interval` (default: the configured
+    """Recompute the sections of these learners refreshed longer than `interval` ago (default: the configured
     COHORT_SUMMARY_INTERVAL); returns how many were recomputed."""
     interval = interval if interval is not None else timedelta(seconds=current_app.config["COHORT_SUMMARY_INTERVAL"])
     now = datetime.now(UTC)
@@ -51,7 +71,7 @@ def refresh_sections_of(learner_ids: Sequence[int], interval: timedelta | None =
     stale = db.session.execute(
         sa.select(Section.id, Section.course_id).where(Section.id.in_(sections - fresh)).order_by(Section.id)
     ).all()
-    store_summaries({section: compute_summary(section, course) for section, course in stale}, now)
+    refresh_sections([(section, course) for section, course in stale], now)
     db.session.commit()
     return len(stale)
 
@@ -66,8 +86,30 @@ def section_summaries(sections: Sequence[tuple[int, int | None]]) -> dict[int, d
         .tuples()
         .all()
     )
-    missing = {section: compute_summary(section, course) for section, course in sections if section not in stored}
+    missing = [(section, course) for section, course in sections if section not in stored]
     if missing:
-        store_summaries(missing, datetime.now(UTC))
+        now = datetime.now(UTC)
+        stored |= store_sections({s: compute_section(s, c, now) for s, c in missing}, now)
         db.session.commit()
-    return stored | missing
+    return stored
+
+
+def stored_members(
+    members: Mapping[int, Sequence[int]], courses: Mapping[int, int | None]
+) -> list[tuple[int | None, MemberFigures]]:
+    """Per section (id -> the enrolled learners the caller may see), its stored figures narrowed to those
+    learners, with the section's course. A section never stored, or with a learner enrolled since its last
+    refresh, is recomputed now (once: the worker keeps it fresh from then on)."""
+    stored = dict(
+        db.session.execute(
+            sa.select(SectionSummary.section_id, SectionSummary.members).where(SectionSummary.section_id.in_(members))
+        )
+        .tuples()
+        .all()
+    )
+    figures = {s: figures_from_json(value) for s, value in stored.items() if value is not None}
+    stale = [s for s in members if s not in figures or not np.isin(members[s], figures[s].learner).all()]
+    if stale:
+        figures |= refresh_sections([(s, courses[s]) for s in sorted(stale)])
+        db.session.commit()
+    return [(courses[s], figures[s].take(np.isin(figures[s].learner, members[s]))) for s in sorted(members)]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import sqlalchemy as sa
+from flask import current_app
 
 from analytics.bkt import fit_bkt, replay, to_padded
 from analytics.learner_metrics import compute_learner_metrics
@@ -20,13 +21,21 @@ FINISHED = ("failed", "dropped", "completed")
 
 
 def current_risk_model() -> RiskModel:
-    """The newest stored model, or the cold-start model before any training ran."""
-    stored = db.session.scalar(
-        sa.select(RiskModelVersion).order_by(RiskModelVersion.trained_at.desc(), RiskModelVersion.id.desc()).limit(1)
-    )
-    if stored is None or stored.kind == "cold_start":  # a stored cold start may predate the current one
+    """The newest stored model, or the cold-start model before any training ran. Only the newest version's
+    key is read per call: its model (a JSON document) is parsed once per process and version."""
+    newest = db.session.execute(
+        sa.select(RiskModelVersion.id, RiskModelVersion.trained_at, RiskModelVersion.kind)
+        .order_by(RiskModelVersion.trained_at.desc(), RiskModelVersion.id.desc())
+        .limit(1)
+    ).first()
+    if newest is None or newest.kind == "cold_start":  # a stored cold start may predate the current one
         return cold_start_model()
-    return RiskModel.from_dict(stored.model)
+    cache = current_app.extensions.setdefault("risk_model", {})
+    key = (newest.id, newest.trained_at)
+    if key not in cache:
+        cache.clear()
+        cache[key] = RiskModel.from_dict(db.session.get_one(RiskModelVersion, newest.id).model)
+    return cache[key]
 
 
 def labelled_learners() -> tuple[list[int], np.ndarray]:

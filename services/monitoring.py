@@ -22,7 +22,8 @@ from models.queries import mapping
 from services.alerting import sync_rule
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
-from services.cohorts import compute_summary, refresh_sections_of, store_summaries
+from services.cohort_members import summarize
+from services.cohorts import compute_section, refresh_sections_of, store_sections
 from services.course_pace import course_priors
 from services.json_values import json_scalar
 from services.model_training import current_risk_model
@@ -201,7 +202,7 @@ def store_snapshots(
                 for channel in channels.get(row["learner_id"], [])
             ],
         )
-    if kind == "event":  # after publishing: dashboards' cohort summaries follow new events (throttled)
+    if kind in ("event", "velocity"):  # after publishing: cohort state follows new events and time (throttled)
         refresh_sections_of(ids)
     return len(rows)
 
@@ -211,15 +212,15 @@ def rule_names() -> list[str]:
 
 
 def store_cohort_snapshots(pass_mark: float = DEFAULT_PASS_MARK) -> int:
-    """Each section's cohort aggregates as of now (the daily analytics task; dashboards chart them over days)."""
+    """Each section's cohort aggregates as of now (the daily analytics task; dashboards chart them over days);
+    the same computation refreshes the stored state the dashboards and cohort endpoints read."""
     sections = db.session.execute(
         sa.select(Section.id, Section.course_id).where(Section.id.in_(sa.select(Enrollment.section_id)))
     ).all()
     now = datetime.now(UTC)
     for section_id, course_id in sections:
-        summary = compute_summary(section_id, course_id, pass_mark)
-        db.session.add(CohortSnapshot(section_id=section_id, taken_at=now, summary=summary))
-        if pass_mark == DEFAULT_PASS_MARK:
-            store_summaries({section_id: summary}, now)  # also the dashboards' latest summary
+        figures = compute_section(section_id, course_id, now)
+        db.session.add(CohortSnapshot(section_id=section_id, taken_at=now, summary=summarize(figures, pass_mark)))
+        store_sections({section_id: figures}, now)
     db.session.commit()
     return len(sections)

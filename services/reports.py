@@ -8,12 +8,11 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
+from sqlalchemy.orm import aliased
 
 from analytics import cohort as cohort_analytics
 from analytics.activity import daily_counts, weekly_counts
-from analytics.anomaly import detect_anomalies
-from analytics.bkt import MASTERED_AT, replay, to_padded
+from analytics.bkt import MASTERED_AT, replay_each, to_padded
 from analytics.forecast import forecast_completion, forecast_scores, gap_dispersion
 from analytics.grouping import SECONDS_PER_DAY, segments
 from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics, compute_learner_metrics
@@ -21,9 +20,9 @@ from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
 from analytics.risk import score_risk
 from analytics.scores import DIRECTION_NAMES, compute_score_trends, fit_recent_days
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
-from models.queries import mapping
 from services.analytics_data import load_attendance_percent, load_event_arrays
-from services.course_pace import course_priors
+from services.cohort_members import compute_figures, summarize
+from services.course_pace import cached_course_priors
 from services.json_values import json_scalar
 from services.mastery import MASTERY_THRESHOLD, skill_params
 from services.model_training import current_risk_model
@@ -106,24 +105,39 @@ def _patterns(events) -> dict[str, Any]:
     }
 
 
+def _event_courses(module: np.ndarray) -> tuple[np.ndarray, dict[int, int], dict[int, str]]:
+    """Each event's course id (-1 without a module), and per course its module total and external id."""
+    touched = np.unique(module[module >= 0])
+    event_course = np.full(len(module), -1, dtype=np.int64)
+    if not len(touched):
+        return event_course, {}, {}
+    siblings = aliased(Module)
+    total = sa.select(sa.func.count()).where(siblings.course_id == Module.course_id).scalar_subquery()
+    rows = db.session.execute(  # one statement: each module's course, that course's name and module total
+        sa.select(Module.id, Module.course_id, Course.external_id, total)
+        .join(Course, Course.id == Module.course_id)
+        .where(Module.id.in_(touched.tolist()))
+        .order_by(Module.id)
+    ).all()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    course_of = np.array([r[1] for r in rows], dtype=np.int64)
+    where = np.minimum(np.searchsorted(ids, module), len(ids) - 1)
+    found = (module >= 0) & (ids[where] == module)
+    event_course[found] = course_of[where[found]]
+    return event_course, {r[1]: r[3] for r in rows}, {r[1]: r[2] for r in rows}
+
+
 def _completion(events, module: np.ndarray, now: float, deadline_days: float | None) -> list[dict[str, Any]]:
     """Per course the learner worked in: a Gamma-Poisson completion forecast."""
-    touched = sorted({int(m) for m in module if m >= 0})
-    if not touched:
+    event_course, totals, names = _event_courses(module)
+    if not totals:
         return []
-    course_of = mapping(sa.select(Module.id, Module.course_id).where(Module.id.in_(touched)))
-    courses = sorted(set(course_of.values()))
-    totals = mapping(
-        sa.select(Module.course_id, sa.func.count()).where(Module.course_id.in_(courses)).group_by(Module.course_id)
-    )
-    names = mapping(sa.select(Course.id, Course.external_id).where(Course.id.in_(courses)))
-    event_course = np.array([course_of.get(int(m), -1) for m in module])
     done = events.kind == KIND_CODES["module_completed"]
-    priors = course_priors(courses, datetime.fromtimestamp(now, UTC))
+    priors = cached_course_priors(sorted(totals), datetime.fromtimestamp(now, UTC))
     out = []
-    for course in courses:  # a learner works in a handful of courses; each row is vectorized work
+    for course in sorted(totals):  # a learner works in a handful of courses; each row is vectorized work
         in_course = event_course == course
-        completed = len({int(m) for m in module[in_course & done]})
+        completed = int(np.unique(module[in_course & done]).size)
         exposure = (now - events.time[in_course].min()) / SECONDS_PER_DAY
         finished = np.sort(events.time[in_course & done])
         forecast = forecast_completion(
@@ -173,29 +187,36 @@ def _grades_by_subject(learner_id: int) -> dict[str, float]:
 
 
 def _mastery(learner_id: int) -> list[dict[str, Any]]:
-    """Stored mastery; skills not refitted since the learner's first attempt are replayed from history."""
-    stored = {
-        row.skill: row
-        for row in db.session.scalars(sa.select(SkillMastery).where(SkillMastery.learner_id == learner_id))
-    }
+    """Stored mastery; skills with attempts but no stored row (history loaded around the ingest path) are
+    replayed from their attempts, which the database selects: normally none, so no attempt row travels."""
+    stored = db.session.execute(
+        sa.select(SkillMastery.skill, SkillMastery.p_mastery, SkillMastery.attempts).where(
+            SkillMastery.learner_id == learner_id
+        )
+    ).all()
+    unstored = ~sa.exists().where(SkillMastery.learner_id == learner_id, SkillMastery.skill == Event.skill)
     attempts = db.session.execute(
-        sa.select(Event.skill, Event.score, Event.max_score)
-        .where(Event.learner_id == learner_id, Event.kind == "assessment", Event.skill.is_not(None))
+        sa.select(Event.skill, 100.0 * Event.score / Event.max_score >= MASTERY_THRESHOLD)
+        .where(Event.learner_id == learner_id, Event.kind == "assessment", Event.skill.is_not(None), unstored)
         .order_by(Event.skill, Event.occurred_at, Event.id)
     ).all()
-    missing = sorted({skill for skill, _, _ in attempts} - stored.keys())
-    params = skill_params(missing)
     out = [
-        {"skill": s, "p_mastery": round(r.p_mastery, 4), "attempts": r.attempts, "mastered": r.p_mastery >= MASTERED_AT}
-        for s, r in stored.items()
+        {"skill": skill, "p_mastery": round(p, 4), "attempts": n, "mastered": p >= MASTERED_AT}
+        for skill, p, n in stored
     ]
-    for skill in missing:
-        correct = np.array(
-            [100.0 * score / max_score >= MASTERY_THRESHOLD for s, score, max_score in attempts if s == skill]
-        )
-        obs, mask = to_padded(np.zeros(len(correct), dtype=np.int64), correct)
-        p = float(replay(obs, mask, params[skill])[0])
-        out.append({"skill": skill, "p_mastery": round(p, 4), "attempts": len(correct), "mastered": p >= MASTERED_AT})
+    if attempts:
+        skills, sequence = np.unique(np.array([skill for skill, _ in attempts]), return_inverse=True)
+        obs, mask = to_padded(sequence, np.array([bool(correct) for _, correct in attempts]))
+        p = replay_each(obs, mask, [*skill_params(skills.tolist()).values()])
+        out += [
+            {
+                "skill": str(s),
+                "p_mastery": round(float(p[i]), 4),
+                "attempts": int(mask[i].sum()),
+                "mastered": bool(p[i] >= MASTERED_AT),
+            }
+            for i, s in enumerate(skills)
+        ]
     return sorted(out, key=lambda item: item["skill"])
 
 
@@ -245,59 +266,8 @@ def cohort_report(
     pass_mark: float,
     course_ids: list[int] | None = None,
     scores: np.ndarray | None = None,
-    weeks: int = 8,
 ) -> dict[str, Any]:
-    """Aggregate of a group of learners over their events in `course_ids` (all courses if None);
+    """Aggregate of a group of learners over their events in `course_ids` (all courses if None), computed now;
     `scores` replaces the per-learner average (e.g. one exam's marks, in sorted learner id order)."""
-    ids = sorted(set(learner_ids))
-    now = datetime.now(UTC).timestamp()
-    events, _ = load_event_arrays(ids, course_ids)
-    attendance = load_attendance_percent(ids)
-    metrics = compute_learner_metrics(events, now, attendance)
-    average = metrics.average_score if scores is None else np.asarray(scores, dtype=float)
-    model = current_risk_model()
-    lights = score_risk(model, metrics.features(model.features)).light if ids else np.array([], dtype=np.int8)
-    unusual = detect_anomalies(metrics.features(), contamination=0.05)
-    members = np.arange(len(ids))
-    groups = np.zeros(len(ids), dtype=np.int64)
-    edges = tuple(current_app.config["GRADE_BAND_EDGES"])
-    summary = cohort_analytics.summarize_cohorts(members, groups, 1, average, attendance, lights, pass_mark, edges)
-    best, worst = cohort_analytics.top_and_low_performers(members, groups, 1, average, k=5)
-    external = mapping(sa.select(User.id, User.external_id).where(User.id.in_(ids))) if ids else {}
-
-    def performer(i):
-        return {"learner": external[ids[i]], "average": round(float(average[i]), 2)}
-
-    weekly = _weekly_average(events, now, weeks)
-    return {
-        "as_of": datetime.fromtimestamp(now, UTC).isoformat(),
-        "learners": int(summary.learners[0]),
-        "scored": int(summary.scored[0]),
-        "average": json_scalar(summary.average[0]),
-        "pass_mark": pass_mark,
-        "pass_rate": json_scalar(summary.pass_rate[0]),
-        "grade_distribution": dict(zip(cohort_analytics.GRADE_BANDS, summary.band_counts[0].tolist())),
-        "attendance_percent": json_scalar(summary.attendance[0]),
-        "risk": {**dict(zip(LIGHTS, summary.risk_counts[0].tolist())), "grey": int((lights < 0).sum())},
-        "top_performers": [performer(i) for i in best[0] if i >= 0],
-        "low_performers": [performer(i) for i in worst[0] if i >= 0],
-        "unusual_learners": [
-            {"learner": external[ids[i]], "score": round(float(unusual.score[i]), 4)}
-            for i in np.flatnonzero(unusual.flagged)
-        ],
-        "weekly_average": weekly,
-    }
-
-
-def _weekly_average(events: Any, now: float, weeks: int) -> list[dict[str, Any]]:
-    """The group's average assessment score per week over the last `weeks` weeks (null: no score)."""
-    assessed = events.kind == KIND_CODES["assessment"]
-    start, week = now - weeks * 7 * SECONDS_PER_DAY, 7 * SECONDS_PER_DAY
-    group = np.zeros(int(assessed.sum()), dtype=np.int64)
-    trend = cohort_analytics.cohort_average_trend(
-        group, events.time[assessed], events.percent[assessed], 1, start, week, weeks
-    )[0]
-    return [
-        {"week_start": datetime.fromtimestamp(start + w * week, UTC).date().isoformat(), "average": json_scalar(v)}
-        for w, v in enumerate(trend)
-    ]
+    figures = compute_figures(learner_ids, course_ids, datetime.now(UTC).timestamp())
+    return summarize(figures, pass_mark, scores)

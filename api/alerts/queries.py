@@ -70,9 +70,10 @@ def statistics(query: sa.Select) -> dict[str, Any]:
         return mapping(sa.select(alerts.c[column], sa.func.count()).group_by(alerts.c[column]))
 
     last_week = db.session.scalar(sa.select(sa.func.count()).select_from(alerts).where(alerts.c.created_at >= week_ago))
+    by_status = counts("status")
     return {
-        "total": sum(counts("status").values()),
-        "by_status": counts("status"),
+        "total": sum(by_status.values()),
+        "by_status": by_status,
         "by_severity": counts("severity"),
         "frequency": counts("rule"),
         "total_last_week": last_week,

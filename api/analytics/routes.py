@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -14,7 +16,8 @@ from api.auth.guard import current_user, require_auth
 from api.errors import ApiError
 from api.query_args import date_arg, int_arg, reject_unknown_args
 from models import CohortSnapshot, Course, Enrollment, Exam, Grade, Section, Subject, db
-from services.cohorts import section_summaries
+from services.cohort_members import merge, summarize
+from services.cohorts import section_summaries, stored_members
 from services.reports import cohort_report, learner_report
 
 COHORT_ROLES = ("educator", "admin", "service")
@@ -38,10 +41,22 @@ def _pass_mark() -> float:
     return float(int_arg("pass_mark", int(DEFAULT_PASS_MARK), 0, 100))
 
 
-def _members(sections: sa.Select) -> list[int]:
-    """Learners enrolled in the given sections whom the caller may see (every cohort view is narrowed so)."""
-    query = sa.select(Enrollment.learner_id).where(Enrollment.section_id.in_(sections)).distinct()
-    return list(db.session.scalars(only_visible(query, Enrollment.learner_id, current_user())))
+def _cohort(sections: sa.Select, pass_mark: float) -> tuple[dict[str, Any], int]:
+    """The cohort report of the given sections' learners whom the caller may see (every cohort view is
+    narrowed so), aggregated from the figures the worker stores per section; and how many learners."""
+    enrolled = sa.select(Enrollment.section_id, Section.course_id, Enrollment.learner_id).join(
+        Section, Section.id == Enrollment.section_id
+    )
+    rows = db.session.execute(
+        only_visible(enrolled.where(Enrollment.section_id.in_(sections)), Enrollment.learner_id, current_user())
+    ).all()
+    members: dict[int, list[int]] = defaultdict(list)
+    courses: dict[int, int | None] = {}
+    for section, course, learner in rows:
+        members[section].append(learner)
+        courses[section] = course
+    figures = merge(stored_members(members, courses))
+    return summarize(figures, pass_mark), len(figures.learner)
 
 
 def _sections_of(column: sa.Column, entity_id: int) -> sa.Select:
@@ -55,39 +70,33 @@ def _sections_of(column: sa.Column, entity_id: int) -> sa.Select:
 @bp.get("/sections/<external_id>/analytics")
 @require_auth(*COHORT_ROLES)
 def section_analytics(external_id: str):
-    """Cohort analytics of one section."""
+    """Cohort analytics of one section, from the state the worker keeps fresh (`as_of`)."""
     section = readable_section(current_user(), external_id)
-    courses = [section.course_id] if section.course_id else None
-    return {
-        "section": section.external_id,
-        **cohort_report(_members(sa.select(sa.literal(section.id))), _pass_mark(), courses),
-    }
+    report, _ = _cohort(sa.select(sa.literal(section.id)), _pass_mark())
+    return {"section": section.external_id, **report}
 
 
 @bp.get("/courses/<external_id>/analytics")
 @require_auth(*COHORT_ROLES)
 def course_analytics(external_id: str):
-    """Cohort analytics of a course's sections (an educator sees their own sections of it)."""
+    """Cohort analytics of a course's sections (an educator sees their own sections of it), from stored state."""
     course = find_or_404(Course, external_id)
-    members = _members(_sections_of(Section.course_id, course.id))
-    if not members and current_user().role == "educator":
+    report, learners = _cohort(_sections_of(Section.course_id, course.id), _pass_mark())
+    if not learners and current_user().role == "educator":
         raise ApiError(404, f"no course {external_id!r} that you teach")
-    return {"course": course.external_id, **cohort_report(members, _pass_mark(), [course.id])}
+    return {"course": course.external_id, **report}
 
 
 @bp.get("/subjects/<external_id>/analytics")
 @require_auth(*COHORT_ROLES)
 def subject_analytics(external_id: str):
-    """Cohort analytics of a subject's sections (an educator sees their own sections of it)."""
+    """Cohort analytics of a subject's sections (an educator sees their own sections of it), from stored state;
+    a learner in sections of two courses of the subject counts once, over both courses."""
     subject = find_or_404(Subject, external_id)
-    sections = _sections_of(Section.subject_id, subject.id)
-    members = _members(sections)
-    if not members and current_user().role == "educator":
+    report, learners = _cohort(_sections_of(Section.subject_id, subject.id), _pass_mark())
+    if not learners and current_user().role == "educator":
         raise ApiError(404, f"no subject {external_id!r} that you teach")
-    courses = [
-        c for c in db.session.scalars(sa.select(Section.course_id).where(Section.id.in_(sections)).distinct()) if c
-    ]
-    return {"subject": subject.external_id, **cohort_report(members, _pass_mark(), courses or None)}
+    return {"subject": subject.external_id, **report}
 
 
 @bp.get("/exams/<external_id>/analytics")

@@ -16,7 +16,7 @@ from api.auth.guard import current_user, require_auth
 from api.exports import bp
 from api.query_args import choice_arg, in_time_range, reject_unknown_args
 from api.roster_args import roster_query
-from api.serializers import event_json
+from api.serializers import event_json, events_query
 from models import EVENT_KINDS, Alert, Event, db
 from services.csv_export import attachment_name, csv_lines
 from services.roster import iter_roster, section_roster, standing_json
@@ -85,14 +85,15 @@ def csv_response(header: list[str], rows: Iterable[Iterable[Any]], *name_parts: 
     )
 
 
-def batches_newest_first(query: sa.Select, id_column: Any) -> Iterator[Any]:
-    """Every row of `query` by id descending, BATCH rows per query (a keyset, never OFFSET)."""
+def batches_newest_first(query: sa.Select, id_column: Any, entities: bool = True) -> Iterator[Any]:
+    """Every row of `query` by id descending, BATCH rows per query (a keyset, never OFFSET); ORM entities,
+    or plain rows (`entities=False`, read by the `id` column)."""
     before = None
     while True:
         page = query.order_by(id_column.desc()).limit(BATCH)
         if before is not None:
             page = page.where(id_column < before)
-        rows = db.session.scalars(page).all()
+        rows = db.session.scalars(page).all() if entities else db.session.execute(page).all()
         yield rows
         if len(rows) < BATCH:
             return
@@ -134,13 +135,13 @@ def events_export(external_id: str) -> Response:
     reject_unknown_args(("kind", "since", "until"))
     learner = readable_learner(current_user(), external_id)
     kind = choice_arg("kind", EVENT_KINDS)
-    query = sa.select(Event).where(Event.learner_id == learner.id)
+    query = events_query().where(Event.learner_id == learner.id)
     if kind:
         query = query.where(Event.kind == kind)
     query = in_time_range(query, Event.occurred_at)
     rows = (
         [event_json(event).get(column) for column in EVENT_COLUMNS]
-        for batch in batches_newest_first(query, Event.id)
+        for batch in batches_newest_first(query, Event.id, entities=False)
         for event in batch
     )
     return csv_response(EVENT_COLUMNS, rows, "events", learner.external_id)

@@ -12,7 +12,7 @@ from api.errors import ApiError, field_error
 from api.learners import bp
 from api.query_args import choice_arg, in_time_range, int_arg, newest_first, next_before
 from api.roster_args import roster_query
-from api.serializers import counters_json, event_json, section_json, user_json
+from api.serializers import counters_json, event_json, events_query, section_json, user_json
 from models import EVENT_KINDS, Enrollment, Event, LearnerCounters, Section, User, db
 from services.roster import learner_roster, roster_page, standing_json
 
@@ -48,11 +48,11 @@ def learner_events(external_id: str):
     """A learner's events, newest first, filtered by kind and time range."""
     learner = readable_learner(current_user(), external_id)
     kind = choice_arg("kind", EVENT_KINDS)
-    query, limit = newest_first(sa.select(Event).where(Event.learner_id == learner.id), Event.id)
+    query, limit = newest_first(events_query().where(Event.learner_id == learner.id), Event.id)
     if kind:
         query = query.where(Event.kind == kind)
     query = in_time_range(query, Event.occurred_at)
-    events = db.session.scalars(query).all()
+    events = db.session.execute(query).all()  # one statement: the references come joined
     return {
         "learner": learner.external_id,
         "events": [event_json(event) for event in events],

@@ -106,7 +106,8 @@ def _analytics_paths() -> dict[str, Any]:
         paths[f"/api/v1/{name}/{{external_id}}/analytics"] = {
             "get": _op(
                 f"Cohort analytics of a {name[:-1]}: average, pass rate, grade bands, attendance, risk counts, top and low "
-                "performers, weekly average",
+                "performers, weekly average"
+                + ("" if name == "exams" else "; from the figures the worker keeps per section (as_of)"),
                 "educator (own sections), admin, service",
                 query=("pass_mark",),
             )

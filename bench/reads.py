@@ -1,0 +1,337 @@
+"""The read paths of issue 15 against a real gunicorn, each beside its floor measured in the same run.
+
+Data: a synthetic platform loaded through COPY (bench/platform_load.py, ~100 events per learner) so the
+event log holds --events rows in total, plus a school through the REST API (bench/school_seed.py: one
+educator, 5 sections x 200 learners, ~60 events each, registers) and one heavy learner with 10,000
+events over 20 modules and 4 skills; then the worker's evaluation drain in-process (counters, rules,
+standings, section state). One gunicorn web process (one gevent worker, as in production).
+
+Cases (HTTP, p50/p95/p99, one client and 8 concurrent clients) and their floors (the plain SQL of the
+main read through psycopg, one connection per client, same concurrency):
+  learner analytics, 10k events   / the packed read of the learner's events (services.analytics_data)
+  learner analytics, typical      / the same read for a school learner (~60 events)
+  events page of 100              / SELECT * FROM events WHERE learner_id = .. ORDER BY id DESC LIMIT 100
+  section / course analytics      / the stored section state (section_summaries.members)
+  section summary, educator overview (5 summaries one after another) / the summary rows
+  dashboard_initial_data per role (WebSocket open to initial data) / the role's main read
+
+--existing URL reads a database built elsewhere (e.g. bench_big) READ-ONLY: nothing is written to it
+(the web process only reads, and the cases pick learners and sections that exist).
+
+Usage: .venv/bin/python bench/reads.py --events 100000 [--database-url ...] [--redis-url ...]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import requests
+import websockets
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from api.config import normalize_database_url  # noqa: E402
+from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
+from bench.school_seed import SECRET, SERVICE, _catalog, _enroll, _ingest  # noqa: E402
+from bench.web_process import start_web, stop_web  # noqa: E402
+
+SECTIONS, PER_SECTION, PER_SCHOOL_LEARNER, HEAVY = 5, 200, 60, "bench-heavy"
+EVENTS_PAGE = "SELECT * FROM events WHERE learner_id = %(learner)s ORDER BY id DESC LIMIT 100"
+MEMBERS = "SELECT members FROM section_summaries WHERE section_id = ANY(%(sections)s)"
+SUMMARIES = "SELECT summary FROM section_summaries WHERE section_id = ANY(%(sections)s)"
+ALERT_COUNTS = "SELECT status, count(*) FROM alerts GROUP BY status"
+
+
+def _heavy_events(n: int, now: datetime) -> list[dict]:
+    """A learner with n events over a year: activity, assessments (4 skills) and completions over 20 modules."""
+    rng = np.random.default_rng(3)
+    offsets = np.sort(rng.uniform(0.1, 365, n))[::-1]
+    events = []
+    for k, days in enumerate(offsets):
+        base = {"id": f"{HEAVY}-{k}", "learner": HEAVY, "occurred_at": (now - timedelta(days=float(days))).isoformat(),
+                "course": "bench-algebra", "module": f"bench-m{k % 20}"}  # fmt: skip
+        if k % 50 == 0:
+            events.append({**base, "kind": "module_completed"})
+        elif k % 4 == 0:
+            events.append({**base, "kind": "assessment", "score": float(rng.uniform(30, 100)), "max_score": 100,
+                           "skill": ("fractions", "equations", "graphs", "ratios")[k // 4 % 4]})  # fmt: skip
+        else:
+            events.append({**base, "kind": "activity", "duration_seconds": 300})
+    return events
+
+
+def build(url: str, redis_url: str, total_events: int) -> None:
+    """Fresh database: the bulk by COPY, the school and the heavy learner through the API, then evaluated."""
+    import redis  # noqa: PLC0415
+    from flask_migrate import upgrade  # noqa: PLC0415
+
+    from api import create_app  # noqa: PLC0415
+    from api.auth.tokens import issue_token  # noqa: PLC0415
+    from bench.platform_load import load_platform  # noqa: PLC0415
+    from models import User, db  # noqa: PLC0415
+
+    fresh_database(url)
+    redis.Redis.from_url(redis_url).flushdb()
+    app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url})
+    with app.app_context():
+        upgrade()
+        db.session.add_all([User(external_id=SERVICE, role="service"), User(external_id="bench-admin", role="admin")])
+        db.session.commit()
+    school_events = SECTIONS * PER_SECTION * (PER_SCHOOL_LEARNER + 10) + 10_000
+    bulk = max(0, total_events - school_events)
+    started = time.perf_counter()
+    if bulk:
+        load_platform(url, bulk // 100, 100.0)
+    print(f"  bulk: {bulk:,} events by COPY in {time.perf_counter() - started:.0f} s", flush=True)
+    token = issue_token(SECRET, SERVICE, "service", 7200)[0]
+    names = [f"bench-sec-{k + 1}" for k in range(SECTIONS)]
+    roster = {f"bench-l{k}-{i}": names[k] for k in range(SECTIONS) for i in range(PER_SECTION)}
+    started = time.perf_counter()
+    with app.app_context():
+        client = app.test_client()
+        _catalog(client, token, names)
+        for m in range(20):
+            body = {"course": "bench-algebra", "title": f"M{m}", "position": m}
+            client.put(f"/api/v1/modules/bench-m{m}", json=body, headers={"Authorization": f"Bearer {token}"})
+        _ingest(client, token, roster, PER_SCHOOL_LEARNER)
+        heavy = _heavy_events(10_000, datetime.now(UTC))
+        for start in range(0, len(heavy), 5000):
+            response = client.post(
+                "/api/v1/events",
+                json={"events": heavy[start : start + 5000]},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert response.status_code == 201, response.get_data(as_text=True)[:300]
+        _enroll({**roster, HEAVY: names[0]})
+        from worker.tasks import evaluate_pending  # noqa: PLC0415
+
+        evaluate_pending.run()
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
+        db.engine.dispose()
+    print(f"  school through the API and evaluated in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def timed_calls(calls: list[Callable[[], object]], runs: int) -> list[float]:
+    """Run each client's call `runs` times (one thread per client, all at once); milliseconds per call."""
+    samples: list[float] = []
+    lock, barrier = threading.Lock(), threading.Barrier(len(calls))
+
+    def client(call: Callable[[], object]) -> None:
+        call()  # warm: connection, token cache
+        barrier.wait()
+        mine = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            call()
+            mine.append((time.perf_counter() - started) * 1000)
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return samples
+
+
+def http_call(base: str, paths: list[str], token: str) -> Callable[[], object]:
+    """One client (its own keep-alive session) GETting the paths one after another (an overview page)."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+
+    def call() -> None:
+        for path in paths:
+            response = session.get(base + path, timeout=60)
+            if response.status_code != 200:
+                raise RuntimeError(f"{path}: {response.status_code} {response.text[:200]}")
+
+    return call
+
+
+OPEN: list[psycopg.Connection] = []  # the floor clients' connections, closed after each measurement
+
+
+def sql_call(dsn: str, sql: str, params: dict) -> Callable[[], object]:
+    """One client (its own connection, closed by close_clients) running the floor query, fetching every row."""
+    connection = psycopg.connect(dsn, autocommit=True)
+    OPEN.append(connection)
+
+    def call() -> None:
+        connection.execute(sql, params, binary=True).fetchall()
+
+    return call
+
+
+def ws_call(base: str, token: str) -> Callable[[], object]:
+    """One client opening /ws/dashboard/ until dashboard_initial_data arrives (a new socket each time)."""
+    url = base.replace("http", "ws") + f"/ws/dashboard/?token={token}"
+
+    async def open_once() -> None:
+        async with websockets.connect(url, ping_interval=None, max_queue=None) as ws:
+            while json.loads(await ws.recv())["type"] != "dashboard_initial_data":
+                pass
+
+    return lambda: asyncio.run(open_once())
+
+
+def stats(samples: list[float]) -> tuple[float, float, float]:
+    return percentile(samples, 50), percentile(samples, 95), percentile(samples, 99)
+
+
+def measure(name: str, api: Callable[[], Callable], floor: Callable[[], Callable], runs: int, worker) -> list[str]:
+    """Table rows: one client and 8 clients, API and floor, the p95 ratio, and the web worker's CPU per call
+    (user + system, from the one-client run: what the load of the machine does not inflate much)."""
+    rows = []
+    for clients in (1, 8):
+        per = max(5, runs // clients) if clients > 1 else runs
+        before = sum(worker.cpu_times()[:2])
+        a = stats(timed_calls([api() for _ in range(clients)], per))
+        cpu = (sum(worker.cpu_times()[:2]) - before) * 1000 / (per * clients + clients)  # + the warm-up calls
+        f = stats(timed_calls([floor() for _ in range(clients)], per))
+        while OPEN:  # the shared server's connection slots are few
+            OPEN.pop().close()
+        rows.append(
+            f"| {name} | {clients} | {a[0]:.1f} / {a[1]:.1f} / {a[2]:.1f} | {f[0]:.2f} / {f[1]:.2f} / {f[2]:.2f} "
+            f"| {a[1] / f[1]:.1f}x | {cpu:.1f} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def ids(dsn: str, existing: bool) -> dict:
+    """Internal ids the floors need, read once (on an existing database: a learner in the middle of the id
+    range, its events counted through the index, and the service account; no full scan)."""
+    with psycopg.connect(dsn) as connection:
+
+        def one(sql: str, *args) -> Any:
+            return connection.execute(sql, args).fetchone()
+
+        events = one("SELECT reltuples::bigint FROM pg_class WHERE relname = 'events'")[0]
+        if existing:
+            typical = one("SELECT id, external_id FROM users WHERE role = 'learner' ORDER BY id LIMIT 1 OFFSET "
+                          "(SELECT count(*) / 2 FROM users WHERE role = 'learner')")  # fmt: skip
+            service = one("SELECT external_id FROM users WHERE role = 'service' ORDER BY id LIMIT 1")[0]
+            count = one("SELECT count(*) FROM events WHERE learner_id = %s", typical[0])[0]
+            return {"typical": typical, "service": service, "typical_events": count, "events": events}
+        sections = [
+            r[0]
+            for r in connection.execute("SELECT id FROM sections WHERE external_id LIKE 'bench-sec-%%' ORDER BY id")
+        ]
+        return {
+            "heavy": one("SELECT id FROM users WHERE external_id = %s", HEAVY)[0],
+            "typical": one("SELECT id, external_id FROM users WHERE external_id = %s", "bench-l0-7"),
+            "typical_events": one(
+                "SELECT count(*) FROM events e JOIN users u ON u.id = e.learner_id WHERE u.external_id = %s",
+                "bench-l0-7",
+            )[0],
+            "service": "bench-admin",
+            "sections": sections,
+            "events": events,
+        }
+
+
+def cases(base: str, dsn: str, known: dict) -> list[tuple[str, Callable, Callable]]:
+    """(name, API client factory, floor client factory); on an existing database only the reads that write
+    nothing (the cohort reads would compute and store a section never summarised)."""
+    from api.auth.tokens import issue_token  # noqa: PLC0415
+    from services.analytics_data import PACKED_QUERY  # noqa: PLC0415
+
+    def token(subject: str, role: str) -> str:
+        return issue_token(SECRET, subject, role, 7200)[0]
+
+    admin_role = "admin" if known["service"] == "bench-admin" else "service"
+    admin, educator = token(known["service"], admin_role), token("bench-educator", "educator")
+    (typical_id, typical), n = known["typical"], known["typical_events"]
+    learner = token(typical, "learner")
+    packed = {"courses": None}
+    summaries = [f"/api/v1/sections/bench-sec-{k + 1}/summary" for k in range(SECTIONS)]
+    typical_floor = lambda: sql_call(dsn, PACKED_QUERY, {**packed, "ids": [typical_id]})  # noqa: E731
+    read_only = [
+        (
+            f"learner analytics, typical ({n} events)",
+            lambda: http_call(base, [f"/api/v1/learners/{typical}/analytics"], admin),
+            typical_floor,
+        ),
+        (
+            f"events page of 100 (typical, {n} events)",
+            lambda: http_call(base, [f"/api/v1/learners/{typical}/events?limit=100"], admin),
+            lambda: sql_call(dsn, EVENTS_PAGE, {"learner": typical_id}),
+        ),
+        ("dashboard_initial_data, learner", lambda: ws_call(base, learner), typical_floor),
+        (
+            f"dashboard_initial_data, {admin_role}",
+            lambda: ws_call(base, admin),
+            lambda: sql_call(dsn, ALERT_COUNTS, {}),
+        ),
+    ]
+    if "heavy" not in known:
+        return read_only
+    return read_only + [
+        ("learner analytics, 10k events", lambda: http_call(base, [f"/api/v1/learners/{HEAVY}/analytics"], admin),
+         lambda: sql_call(dsn, PACKED_QUERY, {**packed, "ids": [known["heavy"]]})),
+        ("events page of 100 (10k-event learner)", lambda: http_call(base, [f"/api/v1/learners/{HEAVY}/events?limit=100"], admin),
+         lambda: sql_call(dsn, EVENTS_PAGE, {"learner": known["heavy"]})),
+        ("section analytics (200 learners)", lambda: http_call(base, ["/api/v1/sections/bench-sec-1/analytics"], educator),
+         lambda: sql_call(dsn, MEMBERS, {"sections": known["sections"][:1]})),
+        ("course analytics (5 sections, 1,000 learners)", lambda: http_call(base, ["/api/v1/courses/bench-algebra/analytics"], educator),
+         lambda: sql_call(dsn, MEMBERS, {"sections": known["sections"]})),
+        ("section summary", lambda: http_call(base, summaries[:1], educator),
+         lambda: sql_call(dsn, SUMMARIES, {"sections": known["sections"][:1]})),
+        ("educator overview (5 summaries in turn)", lambda: http_call(base, summaries, educator),
+         lambda: sql_call(dsn, SUMMARIES, {"sections": known["sections"]})),
+        ("dashboard_initial_data, educator", lambda: ws_call(base, educator),
+         lambda: sql_call(dsn, SUMMARIES, {"sections": known["sections"]})),
+    ]  # fmt: skip
+
+
+def main() -> None:
+    parser = bench_parser(__doc__, "bench_reads", 2)
+    parser.set_defaults(redis_url="redis://127.0.0.1:6395/2")
+    parser.add_argument("--events", type=int, default=100_000, help="event rows to build (ignored with --existing)")
+    parser.add_argument("--existing", action="store_true", help="read the database as it is (read-only)")
+    parser.add_argument("--reuse", action="store_true", help="measure a database this script built before")
+    parser.add_argument("--build-only", action="store_true", help="build the database and stop")
+    parser.add_argument("--runs", type=int, default=100, help="calls per case (split across the 8 clients)")
+    args = parser.parse_args()
+    args.database_url = normalize_database_url(args.database_url)
+    if not (args.existing or args.reuse):
+        build(args.database_url, args.redis_url, args.events)
+    if args.build_only:
+        return
+    dsn = make_url(args.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    known = ids(dsn, args.existing)
+    print(f"load average before: {os.getloadavg()}; event rows (estimate): {known['events']:,}", flush=True)
+    if args.existing:  # every transaction of the web process and the floors is read-only: a write would fail
+        os.environ["PGOPTIONS"] = "-c default_transaction_read_only=on"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops the web process
+    web, port = start_web(args.database_url, args.redis_url, SECRET, "/tmp/bench_reads_web.log")
+    rows = []
+    try:
+        for name, api, floor in cases(f"http://127.0.0.1:{port}", dsn, known):
+            rows += measure(name, api, floor, args.runs, web.children()[0])
+    finally:
+        stop_web(web)
+    print(f"load average after: {os.getloadavg()}")
+    print("\n| read | clients | API p50 / p95 / p99 ms | floor p50 / p95 / p99 ms | p95 ratio | web CPU ms/call |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
