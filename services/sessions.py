@@ -105,6 +105,41 @@ def learner_sessions(learner_id: int, days: int, gap_minutes: float, zone: str, 
     }
 
 
+LIVE_LOOKBACK = timedelta(hours=12)  # an open session that began earlier shows as starting then
+
+
+def live_now(learners: list[tuple[int, str, str | None]], gap_minutes: float) -> list[dict[str, Any]]:
+    """Which of these learners ((row id, external id, name)) are in a session now: for dashboards,
+    from the last LIVE_LOOKBACK of events only."""
+    now = datetime.now(UTC)
+    ids = sorted({pk for pk, _, _ in learners})
+    about = {pk: (external_id, name) for pk, external_id, name in learners}
+    gap = gap_minutes * 60.0
+    sessions = load_sessions(ids, now - LIVE_LOOKBACK, gap)
+    summary = summarize_sessions(sessions, len(ids), now.timestamp(), gap)
+    return _live_rows(ids, about, sessions, summary)
+
+
+def _live_rows(
+    ids: list[int], about: dict[int, tuple[str, str | None]], sessions: Sessions, summary: SessionSummary
+) -> list[dict[str, Any]]:
+    """The open session of each learner who has one, newest activity first."""
+    last = np.cumsum(summary.count) - 1
+    rows = [
+        {
+            "learner": about[pk][0],
+            "name": about[pk][1],
+            "session_started": _iso(float(sessions.start[last[i]])),
+            "last_active": _iso(float(sessions.end[last[i]])),
+            "minutes": _minutes(sessions.minutes[last[i]]),
+            "events": int(sessions.events[last[i]]),
+        }
+        for i, pk in enumerate(ids)
+        if summary.open_now[i]
+    ]
+    return sorted(rows, key=lambda row: row["last_active"] or "", reverse=True)
+
+
 def section_sessions(
     learners: list[tuple[int, str, str | None]], days: int, gap_minutes: float, zone: str
 ) -> dict[str, Any]:
@@ -113,18 +148,7 @@ def section_sessions(
     ids = sorted(pk for pk, _, _ in learners)
     about = {pk: (external_id, name) for pk, external_id, name in learners}
     sessions, summary = _computed(ids, days, gap_minutes, zone, now)
-    last = np.cumsum(summary.count) - 1
-    live_now = [
-        {
-            "learner": about[pk][0],
-            "name": about[pk][1],
-            "session_started": _iso(float(sessions.start[last[i]])),
-            "minutes": _minutes(sessions.minutes[last[i]]),
-            "events": int(sessions.events[last[i]]),
-        }
-        for i, pk in enumerate(ids)
-        if summary.open_now[i]
-    ]
+    live = _live_rows(ids, about, sessions, summary)
     minutes = sessions.minutes
     return {
         "summary": {
@@ -135,9 +159,9 @@ def section_sessions(
             "mean_minutes": _minutes(minutes.mean()) if len(minutes) else None,
             "median_minutes": _minutes(np.median(minutes)) if len(minutes) else None,
             "time_of_day": dict(zip(TIMES_OF_DAY, summary.time_of_day.sum(axis=0).tolist())),
-            "live_now": len(live_now),
+            "live_now": len(live),
         },
-        "live_now": live_now,
+        "live_now": live,
         "learners": [
             {"learner": about[pk][0], "name": about[pk][1], **_learner_figures(summary, i, days)}
             for i, pk in enumerate(ids)

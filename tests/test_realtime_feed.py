@@ -5,6 +5,8 @@ message shapes (grade_data, performance_data, attendance_data, exam_data) over a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import requests
 
@@ -240,3 +242,20 @@ def test_javascript_client_hands_each_id_over_once(live, school):  # noqa: F811
         assert [l.get("frame") for l in client.log].count(js_2) == 2, "the server did send js-2 again"
     finally:
         client.stop()
+
+
+def test_the_educators_dashboard_shows_who_is_in_a_session_now(live, school):  # noqa: F811
+    now = datetime.now(UTC)
+    post_events(
+        live.a,
+        school,
+        {**event("ann", "now-1"), "occurred_at": (now - timedelta(minutes=5)).isoformat()},
+        {**event("ann", "now-2"), "occurred_at": now.isoformat()},
+        {**event("bob", "hours-ago"), "occurred_at": (now - timedelta(hours=3)).isoformat()},
+    )
+    dashboard = Socket(live.b, "/ws/dashboard/", token=token(school["tea"]))
+    live_now = dashboard.recv_type("dashboard_initial_data")["data"]["progress"]["live_now"]
+    assert [(row["learner"], row["name"], row["events"]) for row in live_now] == [("ann", "Ann Lee", 2)]
+    dashboard.close()
+    page = requests.get(f"{live.a}/api/v1/sections/M/sessions?days=1", headers=bearer(school["tea"]), timeout=10)
+    assert page.status_code == 200 and [row["learner"] for row in page.json()["live_now"]] == ["ann"]
