@@ -185,6 +185,17 @@ def test_a_later_subscription_replays_only_what_the_socket_has_not_had():
     assert numbers(ws) == [6, 7, 4, 8]
 
 
+def test_live_messages_piling_up_behind_a_replay_close_the_client_as_too_slow():
+    ws = RecordingSocket()
+    connection = Connection(ws, queue_size=2)
+    connection.hold(["learner:a"])
+    for ms in range(1, 20):
+        connection.offer("learner:a", message("learner:a", ms))
+    assert connection.closing and len(connection.pending) == 8
+    connection.run_sender()
+    assert [m["data"]["code"] for m in ws.texts()] == ["too_slow"] and ws.closed_with == (4410, "too slow")
+
+
 def test_envelope_channels_are_read_from_the_last_field():
     raw = with_id(
         "5-0",

@@ -31,6 +31,7 @@ REVOKED_CLOSE_CODE = 4401  # as for an expired token: the client must authentica
 TOO_SLOW_CLOSE_CODE = 4410  # live messages piled up past WS_QUEUE_SIZE: the client does not read them
 REPLY_WAIT_SECONDS = 10.0  # a reply (or backlog) waits this long for room before the client counts as gone
 CLOSE_GRACE_SECONDS = 5.0  # a slow client gets this long to take its error and close frame
+PENDING_FACTOR = 4  # live messages held during a replay, in WS_QUEUE_SIZEs, before the client counts as slow
 
 
 class SerializedSocket:
@@ -82,7 +83,12 @@ class Connection:
             if channel not in self.starts:
                 return
             if self.replaying:
-                self.pending.append(item)
+                if self.closing:
+                    return
+                if len(self.pending) >= PENDING_FACTOR * self.outbox.maxsize:
+                    self._too_slow()  # its backlog does not drain while live messages keep coming
+                else:
+                    self.pending.append(item)
                 return
             if self._admit(item, channel):
                 self._queue_message(item.kind, item.frame)
