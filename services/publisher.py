@@ -98,6 +98,18 @@ def _watched(client: redis.Redis, channels: list[str]) -> set[str]:
     return {channel for channel, score in zip(channels, client.zmscore(WATCHED_KEY, channels)) if score is not None}
 
 
+def watched_channels(client: redis.Redis, channels: Iterable[str]) -> set[str]:
+    """Which of these channels are watched now (none if Redis is away: publishing would fail too), so
+    callers skip building messages nobody would receive."""
+    names = sorted(set(channels))
+    if not names:
+        return set()
+    try:
+        return _watched(client, names)
+    except redis.RedisError:
+        return set()
+
+
 def _targets(messages: list[Message]) -> list[tuple[str, list[str], dict[str, Any]]]:
     """Each message with its channels as a list without repeats (a bare channel name is one channel)."""
     out = []

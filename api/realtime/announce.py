@@ -18,7 +18,7 @@ from models import Enrollment, Exam, Section, User, db
 from services.channels import ADMIN_CHANNEL, announce_revocation, learner_channel, section_channel
 from services.clients import redis_client
 from services.live_shapes import attendance_fields, exam_fields, grade_fields
-from services.publisher import publish
+from services.publisher import publish, watched_channels
 from services.routing import event_channels
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,12 @@ def announce_events(events: list[tuple[int, dict[str, Any]]]) -> int:
         else:
             records[kind].append((learner, event, channels))
     messages: list[tuple[str, list[str], dict[str, Any]]] = []
+    watched = watched_channels(
+        client, {channel for items in records.values() for _, _, names in items for channel in names}
+    )
     for kind, items in records.items():
-        extra = BRIEF_FIELDS[kind]([(learner, event) for learner, event, _ in items])
+        items = [item for item in items if watched.intersection(item[2])]  # the brief's fields cost queries
+        extra = BRIEF_FIELDS[kind]([(learner, event) for learner, event, _ in items]) if items else []
         messages += [(kind, channels, {**event, **more}) for (_, event, channels), more in zip(items, extra)]
     messages += [
         ("activity", list(channels), {"learner": items[0]["learner"], "events": items})
