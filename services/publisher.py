@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 # For each message: (channel count n, envelope head, envelope tail, then n pairs of channel name and its
 # JSON). The message gets one global id if any of its channels is watched; it is appended under that id
 # to the bounded stream of each watched one (expiring with the watch), then published on each with the
-# id spliced in as its first field and the list of those channels as its last. A stream whose last id
+# id spliced in as its first field and the list of those channels as its last; a copy on a learner's
+# channel lists no other learner's (an exam announced to a class does not tell each learner who else
+# is in it; whoever follows a section or admin channel may see the class anyway). A stream whose last id
 # is already past the next one (the id key was lost while streams stayed) is rare: the message then
 # moves past every stream it goes to, so its id stays one. Returns how many messages went out.
 APPEND_AND_PUBLISH = (
@@ -57,10 +59,18 @@ while i <= #ARGV do
   end
   i = i + 3 + 2 * n
   if #names > 0 then
-    local channels_json = '[' .. table.concat(encoded, ',') .. ']'
+    local all_json, shared = '[' .. table.concat(encoded, ',') .. ']', {}
+    for k = 1, #names do
+      if string.sub(names[k], 1, 8) ~= 'learner:' then shared[#shared + 1] = encoded[k] end
+    end
     local bodies, added, id = {}, {}, next_id()
     for k = 1, #names do
-      local channel_json = encoded[k]
+      local channel_json, channels_json = encoded[k], all_json
+      if string.sub(names[k], 1, 8) == 'learner:' then
+        local own = {unpack(shared)}
+        own[#own + 1] = channel_json
+        channels_json = '[' .. table.concat(own, ',') .. ']'
+      end
       bodies[k] = """
     + LUA_BODY
     + """

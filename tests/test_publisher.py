@@ -63,6 +63,16 @@ def test_a_message_on_several_channels_has_one_id_on_all_and_ids_are_in_one_orde
     client.delete(STREAM_KEY.format(a), STREAM_KEY.format(b))
 
 
+def test_a_learners_copy_does_not_name_the_other_learners(app):
+    client = app.extensions["redis"]
+    section, ann, bob = "section:class-9b", "learner:class-ann", "learner:class-bob"
+    watch(client, [section, ann, bob])
+    publish(client, [("exam_created", [section, ann, bob], {"exam": "X1"})])
+    lists = {channel: messages_of(client, channel)[-1][1]["channels"] for channel in (section, ann, bob)}
+    assert lists == {section: [section, ann, bob], ann: [section, ann], bob: [section, bob]}
+    client.delete(*[STREAM_KEY.format(c) for c in (section, ann, bob)])
+
+
 def test_ids_stay_one_per_message_when_the_id_key_was_lost(app):
     """If the id key disappears while a stream keeps a later id, the message moves past it everywhere."""
     client = app.extensions["redis"]

@@ -196,6 +196,23 @@ def test_live_messages_piling_up_behind_a_replay_close_the_client_as_too_slow():
     assert [m["data"]["code"] for m in ws.texts()] == ["too_slow"] and ws.closed_with == (4410, "too slow")
 
 
+def test_copies_on_learner_channels_that_list_only_their_own_learner_are_delivered_once():
+    """An exam announced to a class: each learner's copy lists the section and that learner only. A
+    socket following two of the learners gets it once, and both channels count it as delivered."""
+    ws = RecordingSocket()
+    connection = Connection(ws, queue_size=100)
+    connection.hold(["learner:a", "learner:b"])
+    connection.release({"learner:a": (1, 0), "learner:b": (1, 0)}, [])
+    for learner in ("learner:a", "learner:b"):
+        connection.offer(learner, message(learner, 5, "exam_created", ("section:s", learner)))
+    assert connection.cursors == {"learner:a": (5, 0), "learner:b": (5, 0)}
+    connection.hold(["section:s"])  # a replay of the section: the exam is not sent again
+    connection.release({"section:s": (1, 0)}, [message("section:s", 5, "exam_created", ("section:s", "learner:a"))])
+    connection.close()
+    connection.run_sender()
+    assert numbers(ws) == [5]
+
+
 def test_envelope_channels_are_read_from_the_last_field():
     raw = with_id(
         "5-0",

@@ -18,6 +18,7 @@ import logging
 import queue
 import socket
 import threading
+from dataclasses import replace
 from typing import Any
 
 from api.realtime.protocol import StreamId, error, text_frame
@@ -68,6 +69,7 @@ class Connection:
         self.starts: dict[str, StreamId] = {}  # followed channel -> delivery of it starts after this id
         self.cursors: dict[str, StreamId] = {}  # followed channel -> last id delivered on it (or its start)
         self.replaying = False  # a backlog is being sent: live messages wait in `pending`
+        self.last_live: tuple[StreamId, bool] | None = None  # last live id offered, and whether it was sent
         self.pending: list[Item] = []
         self.dropped: str | None = None
         self.user_id: int | None = None  # set once the socket has authenticated
@@ -90,22 +92,27 @@ class Connection:
                 else:
                     self.pending.append(item)
                 return
-            if self._admit(item, channel):
+            if self.last_live is not None and self.last_live == (item.id, True):
+                self._admit(item, channel)  # another copy of what was just sent: only its channels advance
+                return
+            admitted = self._admit(item, channel)
+            self.last_live = (item.id, admitted)
+            if admitted:
                 self._queue_message(item.kind, item.frame)
 
     def _admit(self, item: Item, channel: str) -> bool:
-        """Whether the socket should get this message now; records it as delivered. Lock held."""
+        """Whether the socket should get this message now; either way it now counts as delivered on each
+        followed channel it lists (they come in id order, so nothing before it there is missing). Lock held."""
         mine = [name for name in item.channels if name in self.starts]
         if not mine:  # unsubscribed meanwhile
             return False
-        if any(self.starts[name] < item.id <= self.cursors[name] for name in mine):
-            return False  # already delivered (each channel is delivered in order, without holes)
-        if not any(item.id > self.starts[name] for name in mine):
-            return False  # before where this socket starts on every channel it has
+        # already delivered through one of them (each channel is delivered in order, without holes)
+        delivered = any(self.starts[name] < item.id <= self.cursors[name] for name in mine)
+        wanted = any(item.id > self.starts[name] for name in mine)  # not before where the socket starts
         for name in mine:
             if item.id > self.cursors[name]:
                 self.cursors[name] = item.id
-        return True
+        return wanted and not delivered
 
     # --- called by the handler ----------------------------------------------------------------
     def hold(self, channels: list[str]) -> None:
@@ -132,7 +139,10 @@ class Connection:
                     return
             merged: dict[StreamId, tuple[str, Item]] = {}
             for channel, item in [*items, *((item.channels[0], item) for item in held)]:
-                merged.setdefault(item.id, (channel, item))
+                first = merged.setdefault(item.id, (channel, item))[1]
+                if first is not item:  # copies of one message: each brings its own channels
+                    union = tuple(dict.fromkeys((*first.channels, *item.channels)))
+                    merged[item.id] = (merged[item.id][0], replace(first, channels=union))
             for key in sorted(merged):
                 channel, item = merged[key]
                 with self._lock:
