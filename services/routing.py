@@ -3,8 +3,9 @@
 A learner's own channel always; a section's channel only when the event is that section's business:
 the section it names (attendance, an event sent with its section), the section of the exam a grade is
 for (or, for an exam with no section, the learner's sections of the exam's course or subject), the
-learner's sections of the course or subject an event names, and all of the learner's sections for an
-event that names none. So a math grade never shows on the science section's channel.
+learner's sections of the course or subject an event names (or of its module's course), and all of
+the learner's sections for an event that names none. So a math grade never shows on the science
+section's channel.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import redis
 import sqlalchemy as sa
 
-from models import Course, Enrollment, Exam, Section, Subject, db
+from models import Course, Enrollment, Exam, Module, Section, Subject, db
 from models.upsert import chunks_in
 from services.channels import learner_channel, section_channel, sections_watched
 
@@ -71,8 +72,22 @@ def exam_refs(external_ids: Iterable[str]) -> dict[str, SectionRef | None]:
     return {exam: SectionRef(section or "", course, subject) for exam, section, course, subject in rows}
 
 
+def module_courses(external_ids: Iterable[str]) -> dict[str, str]:
+    """Each module's course (external ids): an event that names only its module is that course's."""
+    names = sorted(set(external_ids))
+    if not names:
+        return {}
+    rows = db.session.execute(
+        sa.select(Module.external_id, Course.external_id)
+        .join(Course, Course.id == Module.course_id)
+        .where(Module.external_id.in_(names))
+    )
+    return {module: course for module, course in rows}
+
+
 def event_sections(event: dict[str, Any], mine: list[SectionRef], exams: dict[str, SectionRef | None]) -> list[str]:
-    """The sections whose channels carry this event (a public event view: external ids)."""
+    """The sections whose channels carry this event (a public event view: external ids; a module's
+    course filled in as `course`)."""
     if event.get("section"):
         return [event["section"]]
     exam = exams.get(event["exam"]) if event.get("exam") else None
@@ -96,10 +111,11 @@ def event_channels(client: redis.Redis, events: list[tuple[int, dict[str, Any]]]
         return [[learner_channel(event["learner"])] for _, event in events]
     sections = learner_sections({learner for learner, _ in events})
     exams = exam_refs(event["exam"] for _, event in events if event.get("exam"))
-    return [
-        [
-            learner_channel(event["learner"]),
-            *(section_channel(name) for name in event_sections(event, sections.get(learner, []), exams)),
-        ]
-        for learner, event in events
-    ]
+    courses = module_courses(e["module"] for _, e in events if e.get("module") and not e.get("course"))
+    out = []
+    for learner, event in events:
+        if event.get("module") in courses and not event.get("course"):
+            event = {**event, "course": courses[event["module"]]}
+        names = event_sections(event, sections.get(learner, []), exams)
+        out.append([learner_channel(event["learner"]), *(section_channel(name) for name in names)])
+    return out
