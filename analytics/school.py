@@ -34,3 +34,18 @@ def grade_average_by_subject(
             key, minlength=size
         )
     return means.reshape(n_learners, n_subjects)
+
+
+def standing(value: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank (1 = highest; ties share the better rank), cohort size and percentile (share of the others
+    strictly below, 0..100; 100 when alone) of each value among the non-NaN values; NaN gets rank 0."""
+    value = np.asarray(value, dtype=float)
+    known = ~np.isnan(value)
+    ranked = np.sort(value[known])
+    n = len(ranked)
+    below = np.searchsorted(ranked, value, side="left")
+    above = n - np.searchsorted(ranked, value, side="right")
+    rank = np.where(known, above + 1, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        percentile = np.where(known, 100.0 * below / (n - 1) if n > 1 else 100.0, np.nan)
+    return rank, np.full(len(value), n), percentile

@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
     # died); longer than one batch's evaluation, or a slow batch is evaluated twice (harmless)
     "EVALUATION_LEASE_SECONDS": 300,
     "ALERT_TIME_ZONE": "UTC",  # IANA zone whose whole days the day-based alert rules count
+    "SESSION_GAP_MINUTES": 30,  # a pause longer than this ends a learning session (?gap_minutes= overrides)
     # Lower edges (percent) of the grade bands A+, A, B+, B, C+, C, D+, D; below the last is F.
     "GRADE_BAND_EDGES": DEFAULT_BAND_EDGES,
     # Browser origins allowed to open WebSockets; empty: the API's own host only; "*": any.
@@ -165,6 +166,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "COHORT_SUMMARY_INTERVAL": _int(env, "COHORT_SUMMARY_INTERVAL"),
         "EVALUATION_LEASE_SECONDS": _int(env, "EVALUATION_LEASE_SECONDS"),
         "ALERT_TIME_ZONE": _time_zone(env),
+        "SESSION_GAP_MINUTES": _int(env, "SESSION_GAP_MINUTES"),
         "GRADE_BAND_EDGES": _band_edges(env),
         "WS_ALLOWED_ORIGINS": _origins(env),
         "WS_PING_INTERVAL": _int(env, "WS_PING_INTERVAL"),

@@ -123,10 +123,10 @@ def _publish_alerts(created: list[dict[str, Any]], resolved: list[dict[str, Any]
     for row in created:
         data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items() if k != "learner_id"}
         data["learner"] = names.get(row["learner_id"])
-        messages += [("alert", channel, data) for channel in channels.get(row["learner_id"], [])]
+        messages.append(("alert", channels.get(row["learner_id"], []), data))
     for row in resolved:
         data = {"id": row["id"], "rule": row["rule"], "learner": names.get(row["learner_id"])}
-        messages += [("alert_resolved", channel, data) for channel in channels.get(row["learner_id"], [])]
+        messages.append(("alert_resolved", channels.get(row["learner_id"], []), data))
     publish(redis_client(), messages)
 
 
@@ -197,9 +197,12 @@ def store_snapshots(
         publish(
             redis_client(),
             [
-                ("metrics_update", channel, {"learner": names[row["learner_id"]], **row["metrics"]})
+                (
+                    "metrics_update",
+                    channels.get(row["learner_id"], []),
+                    {"learner": names[row["learner_id"]], **row["metrics"]},
+                )
                 for row in rows
-                for channel in channels.get(row["learner_id"], [])
             ],
         )
     if kind in ("event", "velocity"):  # after publishing: cohort state follows new events and time (throttled)

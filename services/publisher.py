@@ -1,10 +1,10 @@
-"""Publish messages: append to the channel's bounded Redis stream (for resume), then PUBLISH live."""
+"""Publish messages: one global id per message, appended to each of its channels' bounded Redis streams
+(for resume), then PUBLISHed live on each."""
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import redis
@@ -15,6 +15,8 @@ from models.queries import mapping
 from models.upsert import chunks_in
 from services.channels import (
     ADMIN_CHANNEL,
+    LAST_ID_KEY,
+    LUA_NEXT_ID,
     MESSAGE_TYPES,
     PUBSUB_PREFIX,
     STREAM_KEY,
@@ -24,38 +26,82 @@ from services.channels import (
     section_channel,
     sections_watched,
 )
-from services.envelope import LUA_SPLICE, Envelope, now_iso
+from services.envelope import LUA_BODY, LUA_SPLICE, dumps, envelope_parts, now_iso
 from services.notifications.outbox import queue_notifications
 
 log = logging.getLogger(__name__)
 
 
-# For each (channel, envelope-without-id) pair on a watched channel: append to the channel's bounded
-# stream (expiring with the watch), then publish the envelope with the stream id spliced in as its
-# first field. One call for a whole batch; returns how many were published.
+# For each message: (channel count n, envelope head, envelope tail, then n pairs of channel name and its
+# JSON). The message gets one global id if any of its channels is watched; it is appended under that id
+# to the bounded stream of each watched one (expiring with the watch), then published on each with the
+# id spliced in as its first field and the list of those channels as its last; a copy on a learner's
+# channel lists no other learner's (an exam announced to a class does not tell each learner who else
+# is in it; whoever follows a section or admin channel may see the class anyway). A stream whose last id
+# is already past the next one (the id key was lost while streams stayed) is rare: the message then
+# moves past every stream it goes to, so its id stays one. Returns how many messages went out.
 APPEND_AND_PUBLISH = (
-    """
+    LUA_NEXT_ID
+    + """
 local maxlen, prefix, stream_prefix = ARGV[1], ARGV[2], ARGV[3]
 local now = redis.call('TIME')
 local now_ms = now[1] * 1000 + math.floor(now[2] / 1000)
-local published = 0
-for i = 4, #ARGV, 2 do
-  local channel, body = ARGV[i], ARGV[i + 1]
-  local until_ms = tonumber(redis.call('ZSCORE', KEYS[1], channel) or 0)
-  if until_ms > now_ms then
-    local key = stream_prefix .. channel
-    local id = redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'm', body)
-    redis.call('PEXPIREAT', key, until_ms)
-    redis.call('PUBLISH', prefix .. channel, """
+local published, i = 0, 4
+while i <= #ARGV do
+  local n, head, tail = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2]
+  local names, encoded, untils = {}, {}, {}
+  for k = 1, n do
+    local channel = ARGV[i + 1 + 2 * k]
+    local until_ms = tonumber(redis.call('ZSCORE', KEYS[2], channel) or 0)
+    if until_ms > now_ms then
+      local at = #names + 1
+      names[at], encoded[at], untils[at] = channel, ARGV[i + 2 + 2 * k], until_ms
+    end
+  end
+  i = i + 3 + 2 * n
+  if #names > 0 then
+    local all_json, shared = '[' .. table.concat(encoded, ',') .. ']', {}
+    for k = 1, #names do
+      if string.sub(names[k], 1, 8) ~= 'learner:' then shared[#shared + 1] = encoded[k] end
+    end
+    local bodies, added, id = {}, {}, next_id()
+    for k = 1, #names do
+      local channel_json, channels_json = encoded[k], all_json
+      if string.sub(names[k], 1, 8) == 'learner:' then
+        local own = {unpack(shared)}
+        own[#own + 1] = channel_json
+        channels_json = '[' .. table.concat(own, ',') .. ']'
+      end
+      bodies[k] = """
+    + LUA_BODY
+    + """
+      local reply = redis.pcall('XADD', stream_prefix .. names[k], 'MAXLEN', '~', maxlen, id, 'm', bodies[k])
+      if type(reply) ~= 'table' or not reply.err then added[#added + 1] = names[k] end
+    end
+    if #added < #names then
+      for _, channel in ipairs(added) do redis.call('XDEL', stream_prefix .. channel, id) end
+      for _, channel in ipairs(names) do
+        local top = redis.call('XREVRANGE', stream_prefix .. channel, '+', '-', 'COUNT', 1)
+        if top[1] then raise_floor(top[1][1]) end
+      end
+      id = next_id()
+      for k = 1, #names do redis.call('XADD', stream_prefix .. names[k], 'MAXLEN', '~', maxlen, id, 'm', bodies[k]) end
+    end
+    for k = 1, #names do
+      local body = bodies[k]
+      redis.call('PEXPIREAT', stream_prefix .. names[k], untils[k])
+      redis.call('PUBLISH', prefix .. names[k], """
     + LUA_SPLICE
     + """)
+    end
     published = published + 1
   end
 end
 return published
 """
 )
-CHUNK = 500
+CHUNK = 500  # messages per script call
+Message = tuple[str, str | Sequence[str], dict[str, Any]]  # (type, channel or channels, data)
 
 
 def _watched(client: redis.Redis, channels: list[str]) -> set[str]:
@@ -63,42 +109,68 @@ def _watched(client: redis.Redis, channels: list[str]) -> set[str]:
     return {channel for channel, score in zip(channels, client.zmscore(WATCHED_KEY, channels)) if score is not None}
 
 
-def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
-    """Publish (type, channel, data) messages on watched channels; returns how many went out. Redis
-    errors are logged, not raised: the database already holds the truth, and a reconnecting client
-    refetches it."""
-    messages = list(messages)
-    for kind, _, _ in messages:
+def watched_channels(client: redis.Redis, channels: Iterable[str]) -> set[str]:
+    """Which of these channels are watched now (none if Redis is away: publishing would fail too), so
+    callers skip building messages nobody would receive."""
+    names = sorted(set(channels))
+    if not names:
+        return set()
+    try:
+        return _watched(client, names)
+    except redis.RedisError:
+        return set()
+
+
+def _targets(messages: list[Message]) -> list[tuple[str, list[str], dict[str, Any]]]:
+    """Each message with its channels as a list without repeats (a bare channel name is one channel)."""
+    out = []
+    for kind, channels, data in messages:
         if kind not in MESSAGE_TYPES:
             raise ValueError(f"unknown message type {kind!r}")
-    if not messages:
-        return 0
-    queue_notifications(messages)  # webhooks and email hear of every message, watched or not
-    try:
-        watched = _watched(client, sorted({channel for _, channel, _ in messages}))
-        messages = [message for message in messages if message[1] in watched]
-        if not messages:
-            return 0
-        now = now_iso()
-        encoded: dict[int, str] = {}  # id(data) -> JSON: one message fanned out to several channels is encoded once
+        names = [channels] if isinstance(channels, str) else list(dict.fromkeys(channels))
+        out.append((kind, names, data))
+    return out
+
+
+def _script_args(messages: list[tuple[str, list[str], dict[str, Any]]]) -> list[list[str]]:
+    """The script's arguments, one list per call of at most CHUNK messages."""
+    now = now_iso()
+    calls: list[list[str]] = []
+    for start in range(0, len(messages), CHUNK):
         args: list[str] = []
-        for kind, channel, data in messages:
-            body = encoded.get(id(data))
-            if body is None:
-                body = encoded[id(data)] = json.dumps(data, separators=(",", ":"))
-            args += [channel, Envelope(kind, channel, data, now).encode_without_id(body)]
+        for kind, names, data in messages[start : start + CHUNK]:
+            head, tail = envelope_parts(kind, dumps(data), now)
+            args += [str(len(names)), head, tail]
+            for name in names:
+                args += [name, dumps(name)]
+        calls.append(args)
+    return calls
+
+
+def publish(client: redis.Redis, messages: Iterable[Message]) -> int:
+    """Publish (type, channels, data) messages on their watched channels, each ONCE with one id for all
+    its channels; returns how many messages went out. Redis errors are logged, not raised: the database
+    already holds the truth, and a reconnecting client refetches it."""
+    targets = _targets(list(messages))
+    if not targets:
+        return 0
+    queue_notifications(targets)  # webhooks and email hear of every message, watched or not
+    try:
+        watched = _watched(client, sorted({name for _, names, _ in targets for name in names}))
+        targets = [(kind, kept, data) for kind, names, data in targets if (kept := [n for n in names if n in watched])]
+        if not targets:
+            return 0
         script = client.register_script(APPEND_AND_PUBLISH)
         return sum(
             int(
                 script(
-                    keys=[WATCHED_KEY],
-                    args=[STREAM_MAXLEN, PUBSUB_PREFIX, STREAM_KEY.format(""), *args[start : start + 2 * CHUNK]],
+                    keys=[LAST_ID_KEY, WATCHED_KEY], args=[STREAM_MAXLEN, PUBSUB_PREFIX, STREAM_KEY.format(""), *args]
                 )
             )
-            for start in range(0, len(args), 2 * CHUNK)
+            for args in _script_args(targets)
         )
     except redis.RedisError as exc:
-        log.warning("could not publish %d message(s): %s", len(messages), exc)
+        log.warning("could not publish %d message(s): %s", len(targets), exc)
         return 0
 
 

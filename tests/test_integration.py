@@ -199,7 +199,7 @@ def test_an_ingested_event_raises_an_alert_that_is_published(live, app, planted)
             received.append(json.loads(message["data"]))
     alerts = [m for m in received if m["type"] == "alert"]
     assert alerts, f"no alert published; got {[m['type'] for m in received]}"
-    assert set(alerts[0]) == {"id", "type", "channel", "timestamp", "data"}
+    assert set(alerts[0]) == {"id", "type", "channel", "timestamp", "data", "channels"}
     assert alerts[0]["channel"] == "learner:steady" and alerts[0]["data"]["rule"] == "performance_decline"
     assert seen("metrics_update")
 

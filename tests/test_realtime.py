@@ -525,7 +525,7 @@ def test_sockets_survive_a_redis_restart(live, school):
 class NodeClient:
     """static/js/learnpulse.js running in Node.js (its built-in WebSocket), driven line by line."""
 
-    def __init__(self, base_url: str, path: str, token_: str) -> None:
+    def __init__(self, base_url: str, path: str, token_: str, channels: tuple[str, ...] = ()) -> None:
         root = Path(__file__).resolve().parent.parent
         self.process = subprocess.Popen(
             [
@@ -536,6 +536,7 @@ class NodeClient:
                 base_url,
                 path,
                 token_,
+                *([",".join(channels)] if channels else []),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

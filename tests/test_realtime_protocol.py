@@ -1,5 +1,6 @@
 """The WebSocket protocol and per-socket ordering, without a network: message parsing, frames,
-and the resume rule (backlog first, then held live messages, each stream id at most once)."""
+and the delivery rule (backlog and held live messages merged by id; each message once per socket,
+however many of its channels the socket follows)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from api.realtime.protocol import (
     text_frame,
 )
 from api.realtime.routes import origin_allowed
-from services.envelope import Envelope, envelope_id, envelope_type, with_id
+from api.realtime.streams import Item
+from services.envelope import Envelope, envelope_channels, envelope_id, envelope_type, with_id
 
 
 @pytest.mark.parametrize(
@@ -49,10 +51,9 @@ def test_last_id_forms():
     assert parse_stream_id("9-0") < parse_stream_id("10-0"), "ids compare as numbers, not strings"
     assert parse_query_last_id('{"learner:a": "5-0"}') == {"learner:a": "5-0"}
     assert parse_query_last_id("5-1") == "5-1" and parse_query_last_id(None) is None
-    assert last_id_for({"learner:a": "5-0"}, "section:s", 2) is None
-    assert last_id_for("5-0", "learner:a", 1) == "5-0"
-    with pytest.raises(ProtocolError):
-        last_id_for("5-0", "section:s", 2)  # ids of different streams are not comparable
+    assert last_id_for({"learner:a": "5-0"}, "section:s") is None
+    assert last_id_for("5-0", "learner:a") == "5-0"
+    assert last_id_for("5-0", "section:s") == "5-0"  # ids are global: one id resumes every channel
 
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 200_000])
@@ -102,35 +103,134 @@ class RecordingSocket:
         return out
 
 
-def message(channel: str, ms: int, kind: str = "activity") -> tuple[tuple[int, int], str, bytes]:
-    raw = json.dumps({"id": f"{ms}-0", "type": kind, "channel": channel, "data": {"n": ms}})
-    return (ms, 0), kind, text_frame(raw)
+def message(channel: str, ms: int, kind: str = "activity", channels: tuple[str, ...] = ()) -> Item:
+    """One copy of a message, as the hub hands it over: a message on several channels has one id."""
+    channels = channels or (channel,)
+    raw = json.dumps({"id": f"{ms}-0", "type": kind, "channel": channel, "data": {"n": ms}, "channels": channels})
+    return Item((ms, 0), kind, text_frame(raw), channels)
+
+
+def numbers(ws: RecordingSocket) -> list[int]:
+    return [m["data"]["n"] for m in ws.texts()]
 
 
 def test_resume_sends_backlog_then_held_live_messages_once_in_order():
     ws = RecordingSocket()
     connection = Connection(ws, queue_size=100)
-    connection.hold("learner:a")
+    connection.hold(["learner:a"])
     for ms in (3, 4, 5):  # live messages arrive while the backlog is being read
-        connection.offer("learner:a", *message("learner:a", ms))
-    connection.release("learner:a", [message("learner:a", ms) for ms in (2, 3, 4)], resume_from=(1, 0))
-    connection.offer("learner:a", *message("learner:a", 5))  # a late duplicate
-    connection.offer("learner:a", *message("learner:a", 6))
-    connection.offer("learner:b", *message("learner:b", 7))  # not followed
+        connection.offer("learner:a", message("learner:a", ms))
+    connection.release({"learner:a": (1, 0)}, [message("learner:a", ms) for ms in (2, 3, 4)])
+    connection.offer("learner:a", message("learner:a", 5))  # a late duplicate
+    connection.offer("learner:a", message("learner:a", 6))
+    connection.offer("learner:b", message("learner:b", 7))  # not followed
     connection.close()
     connection.run_sender()
-    assert [m["data"]["n"] for m in ws.texts()] == [2, 3, 4, 5, 6]
+    assert numbers(ws) == [2, 3, 4, 5, 6]
+
+
+def test_a_message_on_two_followed_channels_is_delivered_once():
+    """An educator's two sections share a learner: the hub offers her message once per section."""
+    ws = RecordingSocket()
+    connection = Connection(ws, queue_size=100)
+    connection.hold(["section:m", "section:s"])
+    connection.release({"section:m": (1, 0), "section:s": (1, 0)}, [])
+    both = ("learner:a", "section:m", "section:s")
+    for ms, channels in ((2, both), (3, ("learner:b", "section:m")), (4, both)):
+        for channel in channels[1:]:
+            connection.offer(channel, message(channel, ms, channels=channels))
+    connection.close()
+    connection.run_sender()
+    assert numbers(ws) == [2, 3, 4]
+    assert [m["channel"] for m in ws.texts()] == ["section:m", "section:m", "section:m"]
+
+
+def test_resume_across_two_channels_merges_their_backlogs_without_repeats():
+    """Both backlogs hold the shared messages; a message the client already has on one channel (at or
+    before its resume point there) but not on the other is sent, as the other channel's point says."""
+    ws = RecordingSocket()
+    connection = Connection(ws, queue_size=100)
+    both = ("section:m", "section:s")
+    connection.hold(list(both))
+    connection.offer("section:m", message("section:m", 9, channels=both))  # live while replaying
+    connection.offer("section:s", message("section:s", 9, channels=both))
+    backlog_m = [message("section:m", ms, channels=both) for ms in (5, 7, 9)]
+    backlog_s = [message("section:s", ms, channels=both) for ms in (4, 5, 7, 9)] + [message("section:s", 8)]
+    connection.release({"section:m": (4, 0), "section:s": (3, 0)}, backlog_m + backlog_s)
+    connection.offer("section:m", message("section:m", 9, channels=both))  # late duplicates
+    connection.offer("section:s", message("section:s", 8))
+    connection.offer("section:s", message("section:s", 10, channels=both))
+    connection.offer("section:m", message("section:m", 10, channels=both))
+    connection.close()
+    connection.run_sender()
+    assert numbers(ws) == [4, 5, 7, 8, 9, 10]
+
+
+def test_a_later_subscription_replays_only_what_the_socket_has_not_had():
+    """On /ws a channel added later replays its backlog; messages the socket already got through a
+    channel it followed before are skipped, older ones (before that channel's start) are sent."""
+    ws = RecordingSocket()
+    connection = Connection(ws, queue_size=100)
+    both = ("section:m", "section:s")
+    connection.hold(["section:m"])
+    connection.release({"section:m": (5, 0)}, [])  # fresh: starts at the stream's end
+    connection.offer("section:m", message("section:m", 6, channels=both))
+    connection.offer("section:m", message("section:m", 7))
+    connection.hold(["section:s"])
+    connection.offer("section:m", message("section:m", 8))  # waits: a replay is in progress
+    backlog_s = [message("section:s", ms, channels=both) for ms in (4, 6)]
+    connection.release({"section:s": (2, 0)}, backlog_s)
+    connection.close()
+    connection.run_sender()
+    assert numbers(ws) == [6, 7, 4, 8]
+
+
+def test_live_messages_piling_up_behind_a_replay_close_the_client_as_too_slow():
+    ws = RecordingSocket()
+    connection = Connection(ws, queue_size=2)
+    connection.hold(["learner:a"])
+    for ms in range(1, 20):
+        connection.offer("learner:a", message("learner:a", ms))
+    assert connection.closing and len(connection.pending) == 8
+    connection.run_sender()
+    assert [m["data"]["code"] for m in ws.texts()] == ["too_slow"] and ws.closed_with == (4410, "too slow")
+
+
+def test_copies_on_learner_channels_that_list_only_their_own_learner_are_delivered_once():
+    """An exam announced to a class: each learner's copy lists the section and that learner only. A
+    socket following two of the learners gets it once, and both channels count it as delivered."""
+    ws = RecordingSocket()
+    connection = Connection(ws, queue_size=100)
+    connection.hold(["learner:a", "learner:b"])
+    connection.release({"learner:a": (1, 0), "learner:b": (1, 0)}, [])
+    for learner in ("learner:a", "learner:b"):
+        connection.offer(learner, message(learner, 5, "exam_created", ("section:s", learner)))
+    assert connection.cursors == {"learner:a": (5, 0), "learner:b": (5, 0)}
+    connection.hold(["section:s"])  # a replay of the section: the exam is not sent again
+    connection.release({"section:s": (1, 0)}, [message("section:s", 5, "exam_created", ("section:s", "learner:a"))])
+    connection.close()
+    connection.run_sender()
+    assert numbers(ws) == [5]
+
+
+def test_envelope_channels_are_read_from_the_last_field():
+    raw = with_id(
+        "5-0",
+        Envelope("alert", "section:b", {"text": ',"channels":["x"]'}, channels=["a", "section:b"]).encode_without_id(),
+    )
+    assert envelope_channels(raw, "section:b") == ("a", "section:b")
+    assert envelope_channels('{"id":"5-0","type":"x","channel":"c"}', "c") == ("c",)
 
 
 def test_type_filter_and_overflow_close_the_connection_with_a_reason():
     """Live messages past the queue: what waits is discarded, the client is told why and closed with 4410."""
     ws = RecordingSocket()
     connection = Connection(ws, queue_size=2, types=frozenset({"alert"}))
-    connection.hold("learner:a")
-    connection.release("learner:a", [], None)
-    connection.offer("learner:a", *message("learner:a", 1, "metrics_update"))  # filtered out
+    connection.hold(["learner:a"])
+    connection.release({"learner:a": (0, 0)}, [])
+    connection.offer("learner:a", message("learner:a", 1, "metrics_update"))  # filtered out
     for ms in (2, 3, 4, 5):
-        connection.offer("learner:a", *message("learner:a", ms, "alert"))
+        connection.offer("learner:a", message("learner:a", ms, "alert"))
     assert connection.closing and not connection.dropped
     connection.run_sender()
     texts = ws.texts()
@@ -158,6 +258,7 @@ def test_the_envelope_round_trips_with_its_id_first_and_type_second():
         "channel": "learner:a",
         "timestamp": "2026-01-01T00:00:00+00:00",
         "data": {"rule": "x", "n": 1.5},
+        "channels": ["learner:a"],
     }
     assert envelope_id(raw) == "1700000000000-3" and envelope_type(raw) == "alert"
 
@@ -172,3 +273,17 @@ def test_the_lua_publisher_splices_the_id_exactly_as_with_id(redis_url):
     lua = f"local id, body = ARGV[1], ARGV[2]\nreturn {LUA_SPLICE}"
     spliced = redis_lib.Redis.from_url(redis_url).eval(lua, 0, "5-0", body)
     assert spliced.decode() == with_id("5-0", body)
+
+
+def test_the_lua_publisher_builds_each_channels_copy_exactly_as_python(redis_url):
+    """LUA_BODY and body_without_id are two writings of one rule, names with quotes and accents included."""
+    import redis as redis_lib
+
+    from services.envelope import LUA_BODY, body_without_id, dumps, envelope_parts
+
+    head, tail = envelope_parts("grade_update", dumps({"k": "vé"}), "2026-01-01T00:00:00+00:00")
+    channel, channels = dumps('learner:Zoë "Z"'), dumps(['learner:Zoë "Z"', "section:a/b"])
+    lua = f"local head, tail, channel_json, channels_json = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\nreturn {LUA_BODY}"
+    built = redis_lib.Redis.from_url(redis_url).eval(lua, 0, head, tail, channel, channels)
+    assert built.decode() == body_without_id(head, tail, channel, channels)
+    assert json.loads(built)["channels"] == ['learner:Zoë "Z"', "section:a/b"]

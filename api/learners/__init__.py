@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("learners", __name__)
 
-from api.learners import routes  # noqa: E402,F401
+from api.learners import routes, sessions  # noqa: E402,F401

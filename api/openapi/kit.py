@@ -33,8 +33,8 @@ PATH_PARAM_DOC = {
 }
 WEBSOCKET_NOTE = (
     "WebSocket (GET with Upgrade: websocket; 101 Switching Protocols). Authenticate with ?token= or a first "
-    'message {"type": "auth", "token"}; resume with last_id (one stream id, or {channel: id}). '
-    'Messages: {"id", "type", "channel", "timestamp", "data"}. Origin must be allowed '
+    'message {"type": "auth", "token"}; resume with last_id (one id, or {channel: id}). '
+    'Messages: {"id", "type", "channel", "timestamp", "data", "channels"}. Origin must be allowed '
     "(WS_ALLOWED_ORIGINS). Protocol and close codes: README, Real time."
 )
 

@@ -119,6 +119,27 @@ def _analytics_paths() -> dict[str, Any]:
             "educator (own sections), admin, service",
         )
     }
+    paths["/api/v1/learners/{external_id}/sessions"] = {
+        "get": _op(
+            "A learner's learning sessions (a pause over gap_minutes, default SESSION_GAP_MINUTES = 30, ends one; "
+            "reported durations and track/ heartbeats bridge pauses): summary (sessions, sessions_per_week, "
+            "total/mean/median/longest minutes, events_per_session, time_of_day, preferred_time_of_day, open_now, "
+            "last_active), current_session, and the latest `limit` sessions (start, end, minutes, events, "
+            "active_minutes, activity by kind); days 1-365 (default 30)",
+            "self, their educators, admin, service",
+            query=("days", "gap_minutes", "limit"),
+        )
+    }
+    paths["/api/v1/sections/{external_id}/sessions"] = {
+        "get": _op(
+            "Learning sessions of a section's learners: summary (learners, learners_with_sessions, sessions, "
+            "sessions_per_learner_per_week, mean/median minutes, time_of_day, live_now), live_now (learners in "
+            "an open session: learner, name, session_started, last_active, minutes, events), and each "
+            "learner's session figures",
+            "educator (own sections), admin, service",
+            query=("days", "gap_minutes"),
+        )
+    }
     paths["/api/v1/sections/{external_id}/analytics/history"] = {
         "get": _op(
             "The section's daily cohort aggregates, newest first",

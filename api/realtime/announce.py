@@ -17,41 +17,50 @@ import sqlalchemy as sa
 from models import Enrollment, Exam, Section, User, db
 from services.channels import ADMIN_CHANNEL, announce_revocation, learner_channel, section_channel
 from services.clients import redis_client
-from services.publisher import audience, publish
+from services.live_shapes import attendance_fields, exam_fields, grade_fields
+from services.publisher import publish, watched_channels
+from services.routing import event_channels
 
 log = logging.getLogger(__name__)
 
 TYPE_BY_KIND = {"grade": "grade_update", "attendance": "attendance_update"}  # every other kind is `activity`
+BRIEF_FIELDS = {"grade_update": grade_fields, "attendance_update": attendance_fields}
 
 
 def announce_events(events: list[tuple[int, dict[str, Any]]]) -> int:
-    """Publish stored events on their learners' channels (own and sections'). Activity is grouped
-    per learner per request ({"learner", "events": [...]}), so a 5,000-event batch is not 15,000
-    messages; grades and attendance go one by one as `grade_update` / `attendance_update`."""
+    """Publish stored events, each once, on the channels it belongs to (services.routing): the learner's
+    own and the sections whose business it is. Activity is grouped per learner and channel set per
+    request ({"learner", "events": [...]}), so a 5,000-event batch is not 15,000 messages; grades and
+    attendance go one by one as `grade_update` / `attendance_update`, with the brief's fields beside ours."""
     if not events:
         return 0
-    channels, _ = audience(
-        redis_client(),
-        {learner for learner, _ in events},
-        names={learner: event["learner"] for learner, event in events},
-        admin=False,
-    )
-    activity: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    messages: list[tuple[str, str, dict[str, Any]]] = []
-    for learner, event in events:
+    client = redis_client()
+    routes = event_channels(client, events)
+    activity: dict[tuple[int, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
+    records: dict[str, list[tuple[int, dict[str, Any], list[str]]]] = defaultdict(list)
+    for (learner, event), channels in zip(events, routes):
         kind = TYPE_BY_KIND.get(event["kind"])
         if kind is None:
-            activity[learner].append(event)
+            activity[(learner, tuple(channels))].append(event)
         else:
-            messages += [(kind, channel, event) for channel in channels.get(learner, ())]
-    for learner, items in activity.items():
-        data = {"learner": items[0]["learner"], "events": items}
-        messages += [("activity", channel, data) for channel in channels.get(learner, ())]
-    return publish(redis_client(), messages)
+            records[kind].append((learner, event, channels))
+    messages: list[tuple[str, list[str], dict[str, Any]]] = []
+    watched = watched_channels(
+        client, {channel for items in records.values() for _, _, names in items for channel in names}
+    )
+    for kind, items in records.items():
+        items = [item for item in items if watched.intersection(item[2])]  # the brief's fields cost queries
+        extra = BRIEF_FIELDS[kind]([(learner, event) for learner, event, _ in items]) if items else []
+        messages += [(kind, channels, {**event, **more}) for (_, event, channels), more in zip(items, extra)]
+    messages += [
+        ("activity", list(channels), {"learner": items[0]["learner"], "events": items})
+        for (_, channels), items in activity.items()
+    ]
+    return publish(client, messages)
 
 
 def announce_exam(exam: Exam) -> int:
-    """`exam_created` for the exam's section, its enrolled learners and the admins."""
+    """`exam_created`, once, for the exam's section, its enrolled learners and the admins."""
     section = db.session.get(Section, exam.section_id) if exam.section_id else None
     channels = [ADMIN_CHANNEL]
     if section is not None:
@@ -70,8 +79,9 @@ def announce_exam(exam: Exam) -> int:
         "max_marks": exam.max_marks,
         "held_on": exam.held_on.isoformat() if exam.held_on else None,
         "section": section.external_id if section is not None else None,
+        **exam_fields(exam, section),
     }
-    return publish(redis_client(), [("exam_created", channel, data) for channel in channels])
+    return publish(redis_client(), [("exam_created", channels, data)])
 
 
 def revoke_sockets(user_id: int) -> None:

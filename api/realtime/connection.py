@@ -2,6 +2,14 @@
 
 The Redis subscriber never writes to a socket: it drops messages into each connection's outbox
 and moves on, so a slow or dead browser fills only its own outbox and is then dropped.
+
+A message goes to several channels under one global id, and reaches each process once per channel it
+follows; a socket gets it once. For each channel it follows, a connection keeps where its delivery of
+that channel starts (the client's resume point, or the stream's end when it asked for none) and the
+last id delivered on it. Live messages arrive in id order and each channel is delivered in order
+without holes, so a message is already delivered exactly when, on one of its channels, it lies
+between that start and that last id. While a new channel's backlog is replayed, live messages wait
+and are merged into the replay by id, so the order (and this test) holds across replays too.
 """
 
 from __future__ import annotations
@@ -10,10 +18,12 @@ import logging
 import queue
 import socket
 import threading
+from dataclasses import replace
 from typing import Any
 
 from api.realtime.protocol import StreamId, error, text_frame
 from api.realtime.raw_socket import close_gracefully, frame_writer, shutdown
+from api.realtime.streams import Item
 from services.envelope import control
 
 log = logging.getLogger(__name__)
@@ -22,6 +32,7 @@ REVOKED_CLOSE_CODE = 4401  # as for an expired token: the client must authentica
 TOO_SLOW_CLOSE_CODE = 4410  # live messages piled up past WS_QUEUE_SIZE: the client does not read them
 REPLY_WAIT_SECONDS = 10.0  # a reply (or backlog) waits this long for room before the client counts as gone
 CLOSE_GRACE_SECONDS = 5.0  # a slow client gets this long to take its error and close frame
+PENDING_FACTOR = 4  # live messages held during a replay, in WS_QUEUE_SIZEs, before the client counts as slow
 
 
 class SerializedSocket:
@@ -55,8 +66,11 @@ class Connection:
         self.ws = ws
         self.types = types  # message types this endpoint forwards; None: all
         self.outbox: queue.Queue[bytes | tuple[int, str] | None] = queue.Queue(maxsize=queue_size)  # frames
-        self.last_ids: dict[str, StreamId | None] = {}  # followed channel -> last stream id queued
-        self.pending: dict[str, list[tuple[StreamId, str, bytes]]] = {}  # channel -> live frames held during replay
+        self.starts: dict[str, StreamId] = {}  # followed channel -> delivery of it starts after this id
+        self.cursors: dict[str, StreamId] = {}  # followed channel -> last id delivered on it (or its start)
+        self.replaying = False  # a backlog is being sent: live messages wait in `pending`
+        self.last_live: tuple[StreamId, bool] | None = None  # last live id offered, and whether it was sent
+        self.pending: list[Item] = []
         self.dropped: str | None = None
         self.user_id: int | None = None  # set once the socket has authenticated
         self.closing = False  # a close is queued: nothing more is queued after it
@@ -64,63 +78,95 @@ class Connection:
         self._sender = threading.Thread(target=self.run_sender, daemon=True, name="ws-sender")
 
     # --- called by the subscriber -------------------------------------------------------------
-    def offer(self, channel: str, stream_id: StreamId, kind: str, frame: bytes) -> None:
-        """Queue a live message (an encoded frame) unless it was already sent (resume overlap) or
-        filtered out."""
+    def offer(self, channel: str, item: Item) -> None:
+        """Queue a live message (an encoded frame) unless this socket already has it (through another
+        channel, or a backlog that overlapped), it precedes where the socket starts, or it is filtered out."""
         with self._lock:
-            held = self.pending.get(channel)
-            if held is not None:
-                held.append((stream_id, kind, frame))
+            if channel not in self.starts:
                 return
-            if channel not in self.last_ids:
+            if self.replaying:
+                if self.closing:
+                    return
+                if len(self.pending) >= PENDING_FACTOR * self.outbox.maxsize:
+                    self._too_slow()  # its backlog does not drain while live messages keep coming
+                else:
+                    self.pending.append(item)
                 return
-            last = self.last_ids[channel]
-            if last is not None and stream_id <= last:
+            if self.last_live is not None and self.last_live == (item.id, True):
+                self._admit(item, channel)  # another copy of what was just sent: only its channels advance
                 return
-            self.last_ids[channel] = stream_id
-            self._queue_message(kind, frame)
+            admitted = self._admit(item, channel)
+            self.last_live = (item.id, admitted)
+            if admitted:
+                self._queue_message(item.kind, item.frame)
+
+    def _admit(self, item: Item, channel: str) -> bool:
+        """Whether the socket should get this message now; either way it now counts as delivered on each
+        followed channel it lists (they come in id order, so nothing before it there is missing). Lock held."""
+        mine = [name for name in item.channels if name in self.starts]
+        if not mine:  # unsubscribed meanwhile
+            return False
+        # already delivered through one of them (each channel is delivered in order, without holes)
+        delivered = any(self.starts[name] < item.id <= self.cursors[name] for name in mine)
+        wanted = any(item.id > self.starts[name] for name in mine)  # not before where the socket starts
+        for name in mine:
+            if item.id > self.cursors[name]:
+                self.cursors[name] = item.id
+        return wanted and not delivered
 
     # --- called by the handler ----------------------------------------------------------------
-    def hold(self, channel: str) -> None:
-        """Start following a channel; live messages wait until `release` has sent the backlog."""
+    def hold(self, channels: list[str]) -> None:
+        """Start following channels; live messages wait until `release` has sent the backlog."""
         with self._lock:
-            self.pending[channel] = []
+            self.replaying = True
+            for channel in channels:
+                self.starts.setdefault(channel, (0, 0))
+                self.cursors.setdefault(channel, (0, 0))
 
-    def release(self, channel: str, backlog: list[tuple[StreamId, str, bytes]], resume_from: StreamId | None) -> None:
-        """Send the backlog, then the live messages held meanwhile that come after it, in order. The
-        backlog answers the client's own request, so it waits for room instead of counting as slow;
-        the channel stays held meanwhile, so live messages queue behind it in order."""
-        last = resume_from
-        for stream_id, kind, frame in backlog:
-            if last is None or stream_id > last:
-                last = stream_id
-                if self.types is None or kind in self.types:
-                    self._reply_frame(frame)
+    def release(self, starts: dict[str, StreamId], backlog: list[Item]) -> None:
+        """Set where each new channel starts, then send the backlog and the live messages held meanwhile,
+        merged in id order, each once. The backlog answers the client's own request, so it waits for room
+        instead of counting as slow; live messages keep waiting until it is out, then flow again."""
         with self._lock:
-            for stream_id, kind, frame in self.pending.pop(channel, []):
-                if last is None or stream_id > last:
-                    last = stream_id
-                    self._queue_message(kind, frame)
-            self.last_ids[channel] = last
+            for channel, start in starts.items():
+                self.starts[channel] = self.cursors[channel] = start
+        items: list[tuple[str, Item]] = [(item.channels[0], item) for item in backlog]
+        while True:
+            with self._lock:
+                held, self.pending = self.pending, []
+                if not items and not held:
+                    self.replaying = False
+                    return
+            merged: dict[StreamId, tuple[str, Item]] = {}
+            for channel, item in [*items, *((item.channels[0], item) for item in held)]:
+                first = merged.setdefault(item.id, (channel, item))[1]
+                if first is not item:  # copies of one message: each brings its own channels
+                    union = tuple(dict.fromkeys((*first.channels, *item.channels)))
+                    merged[item.id] = (merged[item.id][0], replace(first, channels=union))
+            for key in sorted(merged):
+                channel, item = merged[key]
+                with self._lock:
+                    admitted = self._admit(item, channel)
+                if admitted and (self.types is None or item.kind in self.types):
+                    self._reply_frame(item.frame)
+            items = []
 
     def resync(self, channel: str, reason: str) -> None:
         """Tell the client its copy of `channel` may have a hole; resume points there are void."""
         with self._lock:
-            if channel not in self.last_ids and channel not in self.pending:
+            if channel not in self.starts:
                 return
-            if channel in self.last_ids:
-                self.last_ids[channel] = None
         self.send(control("resync", {"last_id": None, "reason": reason}, channel))
 
     def forget(self, channel: str) -> None:
         with self._lock:
-            self.pending.pop(channel, None)
-            self.last_ids.pop(channel, None)
+            self.starts.pop(channel, None)
+            self.cursors.pop(channel, None)
 
     @property
     def channels(self) -> list[str]:
         with self._lock:
-            return sorted(set(self.last_ids) | set(self.pending))
+            return sorted(self.starts)
 
     def send(self, raw: str) -> None:
         """Queue a message the server volunteers (resync, ...); never blocks."""

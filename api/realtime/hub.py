@@ -6,7 +6,9 @@ redis-py's PubSub breaks when one greenlet writes while another reads), so Redis
 socket would exhaust redis-py's pool), and a process receives only the traffic its sockets want.
 Channels it follows are marked watched (see services.channels) so publishers keep sending them.
 When Redis goes away it reconnects with backoff, resubscribes, and replays from each channel's
-stream what was published meanwhile; connections drop what they already have by stream id.
+stream what was published meanwhile, merged in id order; connections drop what they already have.
+Messages reach connections in id order (ids are global and Redis publishes in that order), which
+is what lets each connection deliver a message that several of its channels carry exactly once.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from typing import Any
 import redis
 
 from api.realtime.connection import Connection
-from api.realtime.protocol import StreamId, parse_stream_id, text_frame
-from api.realtime.streams import read_since
+from api.realtime.protocol import parse_stream_id, text_frame
+from api.realtime.streams import Item, read_since
 from services.channels import PUBSUB_PREFIX, REVOCATION_CHANNEL, WATCH_SECONDS, watch
 from services.clients import shared_redis
-from services.envelope import envelope_id, envelope_type
+from services.envelope import envelope_channels, envelope_id, envelope_type
 
 log = logging.getLogger(__name__)
 RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0)  # seconds; the last one repeats
@@ -51,6 +53,7 @@ class Hub:
         self.client = shared_redis(redis_url)  # backlog reads and watches, from many sockets at once
         self._subscribed: set[str] = set()  # channels SUBSCRIBEd (or asked to be) on the current connection
         self._confirmations: dict[str, threading.Event] = {}  # channel -> set when Redis confirms its SUBSCRIBE
+        self._fences: dict[str, threading.Event] = {}  # token -> set when the subscriber reads it back
         self._requests: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()  # ("subscribe"|"unsubscribe", channel)
         self._lost_at_ms: int | None = None
         self._run_id: str | None = None  # Redis server run id: it changes when Redis restarts
@@ -94,6 +97,24 @@ class Hub:
         for confirmed in waits:
             confirmed.wait(max(0.0, deadline - time.monotonic()))
 
+    def fence(self) -> None:
+        """Return once the subscriber has dispatched everything published before this call (a token
+        published now comes back after all of it: one connection delivers in order), or after
+        CONFIRM_TIMEOUT if Redis is away. A replay waits for this so live messages it overlaps are
+        merged into it instead of arriving behind it."""
+        token = f"fence:{self.pid}:{threading.get_ident()}:{time.monotonic_ns()}"
+        done = threading.Event()
+        with self._lock:
+            self._fences[token] = done
+        try:
+            self.client.publish(KEEPALIVE_CHANNEL, token)
+            done.wait(CONFIRM_TIMEOUT)
+        except (redis.RedisError, OSError) as exc:
+            log.warning("could not fence the subscription (%s)", exc)
+        finally:
+            with self._lock:
+                self._fences.pop(token, None)
+
     def remove(self, connection: Connection, channel: str) -> None:
         with self._lock:
             members = self.subscribers.get(channel)
@@ -120,12 +141,14 @@ class Hub:
     def dispatch(self, channel: str, raw: str) -> None:
         """Hand one published message to every local connection following its channel."""
         try:
-            stream_id = parse_stream_id(envelope_id(raw))
+            message_id = parse_stream_id(envelope_id(raw))
         except ValueError:
-            log.warning("ignoring a message without a stream id on %s", channel)
+            log.warning("ignoring a message without an id on %s", channel)
             return
         if channel in self.subscribers:  # framed only if someone here follows the channel
-            self._dispatch_frame(channel, stream_id, envelope_type(raw), text_frame(raw))
+            self._dispatch_item(
+                channel, Item(message_id, envelope_type(raw), text_frame(raw), envelope_channels(raw, channel))
+            )
 
     def revoke(self, user_id: int) -> None:
         """Close every local socket of this user (4401, after an error saying why)."""
@@ -134,16 +157,16 @@ class Hub:
         for connection in theirs:
             connection.revoke()
 
-    def _dispatch_frame(self, channel: str, stream_id: StreamId, kind: str, frame: bytes) -> None:
+    def _dispatch_item(self, channel: str, item: Item) -> None:
         with self._lock:
             members = self.subscribers.get(channel)
             if not members:
                 return
-            self.last_seen[channel] = f"{stream_id[0]}-{stream_id[1]}"
+            self.last_seen[channel] = f"{item.id[0]}-{item.id[1]}"
             members = list(members)
         self.stats["messages"] += 1
         for connection in members:
-            connection.offer(channel, stream_id, kind, frame)
+            connection.offer(channel, item)
 
     # --- the subscriber ------------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -207,6 +230,11 @@ class Hub:
         kind = message["type"]
         if kind == "message" and message["channel"] == REVOCATION_CHANNEL.encode():
             self.revoke(int(message["data"]))
+        elif kind == "message" and message["channel"] == KEEPALIVE_CHANNEL.encode():
+            with self._lock:
+                done = self._fences.get(message["data"].decode())
+            if done is not None:
+                done.set()
         elif kind == "message":
             channel = message["channel"].decode()[len(PUBSUB_PREFIX) :]
             self.dispatch(channel, message["data"].decode())
@@ -281,10 +309,14 @@ class Hub:
         fallback = f"{max(0, (self._lost_at_ms or 0) - CATCH_UP_MARGIN_MS)}-0"
         with self._lock:
             channels = {name: self.last_seen.get(name, fallback) for name in self.subscribers}
-        replayed = 0
-        for channel, after in channels.items():
-            for stream_id, kind, frame in read_since(self.client, channel, after):
-                self._dispatch_frame(channel, stream_id, kind, frame)
-                replayed += 1
+        missed = [
+            (item.id, channel, item)
+            for channel, after in channels.items()
+            for item in read_since(self.client, channel, after)
+        ]
+        missed.sort(key=lambda entry: entry[:2])  # in id order, as they would have arrived live
+        for _, channel, item in missed:
+            self._dispatch_item(channel, item)
+        replayed = len(missed)
         self._lost_at_ms = None
         log.info("realtime subscriber reconnected; replayed %d message(s) on %d channel(s)", replayed, len(channels))

@@ -1,6 +1,6 @@
 """The WebSocket wire protocol: client requests, server control messages, stream id order.
 
-Server messages share the published envelope {"id", "type", "channel", "timestamp", "data"};
+Server messages share the published envelope {"id", "type", "channel", "timestamp", "data", "channels"};
 control messages (`error`, `pong`, `subscribed`, `unsubscribed`, `resync`, `dashboard_initial_data`)
 are not stored in a stream, so their `id` is null.
 
@@ -44,7 +44,7 @@ class ProtocolError(ValueError):
 
 
 def parse_stream_id(value: str) -> StreamId:
-    """'1700000000000-3' -> (1700000000000, 3), so ids of one stream compare in order."""
+    """'1700000000000-3' -> (1700000000000, 3), so ids compare in order (ids are global: across channels too)."""
     match = STREAM_ID.match(value) if isinstance(value, str) else None
     if match is None:
         raise ProtocolError("last_id", "must be a stream id like '1700000000000-0'")
@@ -83,7 +83,7 @@ class ClientMessage:
 
 
 def _last_id(value: Any) -> str | dict[str, str] | None:
-    """`last_id` is one stream id, or {channel: stream id} for a connection following several channels."""
+    """`last_id` is one id (for every channel), or {channel: id}."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -124,15 +124,12 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     return ClientMessage(kind)
 
 
-def last_id_for(last_id: str | dict[str, str] | None, channel: str, channels: int) -> str | None:
-    """The resume point of one channel. A bare id only makes sense when one channel is followed:
-    ids of different streams are not comparable without loss."""
-    if last_id is None:
-        return None
+def last_id_for(last_id: str | dict[str, str] | None, channel: str) -> str | None:
+    """The resume point of one channel. Ids are global (one order for all channels), so one id, the
+    last the client received, resumes every channel of a connection whose messages came in id order
+    (the named endpoints); a connection on /ws that subscribed at different times sends {channel: id}."""
     if isinstance(last_id, dict):
         return last_id.get(channel)
-    if channels > 1:
-        raise ProtocolError("last_id", "this connection follows several channels: send {channel: last id}")
     return last_id
 
 

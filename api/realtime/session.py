@@ -26,7 +26,8 @@ from api.realtime.hub import Hub
 from api.realtime.inbox import CLOSE_TOO_MANY_MESSAGES, MESSAGES_PER_SECOND, MessageBudget, waiting_frames
 from api.realtime.initial_data import dashboard_initial_data
 from api.realtime.process_hub import process_hub
-from api.realtime.streams import read_backlog
+from api.realtime.protocol import StreamId
+from api.realtime.streams import Item, read_backlog, read_tails
 from api.realtime.subscriptions import MAX_CHANNELS, authorize_channel, educator_channels, own_channels
 from models import db
 
@@ -84,10 +85,17 @@ def _authenticate(ws: Any) -> Session:
     return Session(user, expires_at, last_id)
 
 
-def _replay(hub: Hub, connection: Connection, channel: str, last_id: str | None) -> None:
-    """Send what the client missed since `last_id` (or `resync` if that is gone), then go live."""
-    backlog, resume_from = [], None
-    if last_id is not None:
+def _positions(
+    hub: Hub, connection: Connection, channels: list[str], resume: dict[str, str | None]
+) -> tuple[dict[str, StreamId], list[Item]]:
+    """Where each channel starts for this socket and what it missed: after the client's resume point if
+    the stream still covers it (else `resync`: refetch), or from the stream's end when it sent none."""
+    starts: dict[str, StreamId] = {}
+    backlog: list[Item] = []
+    for channel in channels:
+        last_id = resume[channel]
+        if last_id is None:
+            continue
         try:
             found = read_backlog(hub.client, channel, last_id)
         except redis.RedisError:
@@ -101,8 +109,14 @@ def _replay(hub: Hub, connection: Connection, channel: str, last_id: str | None)
                 )
             )
         else:
-            backlog, resume_from = found, protocol.parse_stream_id(last_id)
-    connection.release(channel, backlog, resume_from)
+            starts[channel] = protocol.parse_stream_id(last_id)
+            backlog += found
+    fresh = [channel for channel in channels if channel not in starts]
+    try:
+        starts.update(read_tails(hub.client, fresh) if fresh else {})
+    except redis.RedisError:
+        starts.update({channel: (0, 0) for channel in fresh})  # Redis is away: the hub will resync them
+    return starts, backlog
 
 
 def _follow(
@@ -113,16 +127,17 @@ def _follow(
     before_replay: Any = None,
 ) -> None:
     """Follow channels: register first (live messages are held), then replay, so nothing falls between."""
-    resume = {channel: protocol.last_id_for(last_id, channel, len(channels)) for channel in channels}
-    for channel in channels:
-        connection.hold(channel)
+    resume = {channel: protocol.last_id_for(last_id, channel) for channel in channels}
+    connection.hold(channels)
     hub.add(connection, channels)
     connection.reply(protocol.control("subscribed", {"channels": connection.channels}))
     if before_replay is not None:
         before_replay()
     db.session.remove()  # a socket may stay open for hours: give the database connection back now
-    for channel in channels:
-        _replay(hub, connection, channel, resume[channel])
+    starts, backlog = _positions(hub, connection, channels, resume)
+    if backlog:
+        hub.fence()  # live messages the backlog overlaps are now held, so they merge into it by id
+    connection.release(starts, backlog)
 
 
 def _handle(hub: Hub, connection: Connection, session: Session, message: protocol.ClientMessage, endpoint: str) -> None:

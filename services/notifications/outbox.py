@@ -39,8 +39,8 @@ def webhook_event(kind: str, data: dict[str, Any]) -> str | None:
     return kind
 
 
-def _distinct(messages: Iterable[tuple[str, str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
-    """(event, data) once per message: the publisher fans one data object out to several channels."""
+def _distinct(messages: Iterable[tuple[str, Any, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """(event, data) once per message (a message names its channels; the data object may be shared)."""
     seen: dict[int, tuple[str, dict[str, Any]]] = {}
     for kind, _, data in messages:
         event = webhook_event(kind, data)
@@ -54,7 +54,7 @@ def _wanted_events() -> set[str]:
     return {event for events in lists for event in events or ()}
 
 
-def _queue(messages: list[tuple[str, str, dict[str, Any]]]) -> None:
+def _queue(messages: list[tuple[str, Any, dict[str, Any]]]) -> None:
     events = _distinct(messages)
     if not events:
         return
@@ -68,7 +68,7 @@ def _queue(messages: list[tuple[str, str, dict[str, Any]]]) -> None:
             current_celery.send_task("learnpulse.notifications.alert_emails", args=[alert_ids[start : start + CHUNK]])
 
 
-def queue_notifications(messages: list[tuple[str, str, dict[str, Any]]]) -> None:
+def queue_notifications(messages: list[tuple[str, Any, dict[str, Any]]]) -> None:
     """Queue webhook deliveries and immediate emails for published messages. Like publishing, failures
     are logged, never raised: the data is committed, and a lost notification must not fail the caller."""
     if not has_app_context():

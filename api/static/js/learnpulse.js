@@ -13,8 +13,13 @@
  *   live.close();
  *
  * The token goes in the first message, not the URL, so it stays out of proxy and access logs.
- * Each channel's last stream id is kept; a reconnect sends them as `last_id`, so the server
- * replays what was missed (or answers `resync` when it is older than it keeps).
+ * Message ids are global: a message published to several channels has one id on all of them, and
+ * `channels` lists them. The client keeps the last id it received (a named endpoint delivers in id
+ * order, so that one id resumes all of its channels) and, for /ws, the last id of each channel it
+ * follows (advanced for every followed channel a message lists); a reconnect sends them as `last_id`,
+ * so the server replays what was missed (or answers `resync` when it is older than it keeps).
+ * onMessage sees each id once: the server sends a message once per socket, and the client also drops
+ * an id it has already seen (a channel re-followed with an older resume point replays what it had).
  * Reconnects back off exponentially with jitter (0.5 s doubling to 30 s) and reset once open.
  * Close codes 4400 and 4404 mean "do not retry"; 4401 retries with a fresh token.
  */
@@ -32,7 +37,12 @@
     this.path = options.path || "/ws/dashboard/";
     this.url = (options.url || defaultOrigin()).replace(/^http/, "ws").replace(/\/$/, "") + this.path;
     this.channels = (options.channels || []).slice();  // followed on /ws
-    this.lastIds = Object.assign({}, options.lastIds || {});  // channel -> last stream id seen
+    this.lastIds = Object.assign({}, options.lastIds || {});  // followed channel -> last id that carried it
+    this.lastId = options.lastId || null;  // the last id received on any channel
+    this.followed = this.channels.slice();  // channels the server confirmed (named endpoints: theirs)
+    this.seen = new Set();  // recent ids, to hand each message to onMessage once
+    this.seenOrder = [];
+    this.seenLimit = options.seenLimit || 5000;
     this.minDelay = options.minDelay || 500;
     this.maxDelay = options.maxDelay || 30000;
     this.heartbeat = options.heartbeat || 20000;
@@ -68,7 +78,7 @@
     var self = this;
     socket.onopen = function () {
       var auth = { type: "auth", token: token };
-      if (self.path !== "/ws" && Object.keys(self.lastIds).length) auth.last_id = self.lastIds;
+      if (self.path !== "/ws" && self.lastId) auth.last_id = self.lastId;
       socket.send(JSON.stringify(auth));
       if (self.path === "/ws") self.channels.forEach(function (channel) { self.sendSubscribe(channel); });
       self.startHeartbeat(socket);
@@ -98,11 +108,19 @@
     this.timer = setTimeout(function () { self.connect(); }, delay);
   };
 
+  // "1700000000000-3" -> [1700000000000, 3]; ids compare as numbers, ms first.
+  function later(a, b) {
+    if (!b) return true;
+    var x = a.split("-").map(Number), y = b.split("-").map(Number);
+    return x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]);
+  }
+
   Live.prototype.receive = function (raw) {
     var message;
     try { message = JSON.parse(raw); } catch (error) { return; }
     this.lastHeard = Date.now();
     if (message.type === "subscribed") {
+      this.followed = message.data.channels.slice();
       if (this.attempt || this.status !== "open") this.setStatus("open", { channels: message.data.channels });
       this.attempt = 0;
     } else if (message.type === "error") {
@@ -111,13 +129,31 @@
       delete this.lastIds[message.channel];
       if (this.options.onResync) this.options.onResync(message.channel, message);
     }
-    if (message.id && message.channel) this.lastIds[message.channel] = message.id;
+    if (message.id && this.remember(message)) return;  // seen already: not handed over twice
     if (message.type !== "pong" && this.options.onMessage) this.options.onMessage(message);
   };
 
+  // Advance the resume points this message moves; true if its id was seen before.
+  Live.prototype.remember = function (message) {
+    var self = this;
+    (message.channels || [message.channel]).forEach(function (channel) {
+      if (self.followed.indexOf(channel) >= 0 && later(message.id, self.lastIds[channel])) self.lastIds[channel] = message.id;
+    });
+    if (later(message.id, this.lastId)) this.lastId = message.id;
+    if (this.seen.has(message.id)) return true;
+    this.seen.add(message.id);
+    this.seenOrder.push(message.id);
+    if (this.seenOrder.length > this.seenLimit) this.seen.delete(this.seenOrder.shift());
+    return false;
+  };
+
+  // A channel followed before that carried no message yet resumes from the last id received at all:
+  // nothing it carried after that point was delivered (each channel comes in id order). A channel
+  // followed for the first time starts now.
   Live.prototype.sendSubscribe = function (channel) {
     var request = { type: "subscribe", channel: channel };
-    if (this.lastIds[channel]) request.last_id = this.lastIds[channel];
+    var from = this.lastIds[channel] || (this.followed.indexOf(channel) >= 0 ? this.lastId : null);
+    if (from) request.last_id = from;
     this.send(request);
   };
 
@@ -132,6 +168,7 @@
 
   Live.prototype.unsubscribe = function (channel) {
     this.channels = this.channels.filter(function (c) { return c !== channel; });
+    this.followed = this.followed.filter(function (c) { return c !== channel; });
     delete this.lastIds[channel];
     this.send({ type: "unsubscribe", channel: channel });
   };

@@ -26,7 +26,9 @@ export async function educatorPage() {
   const tabs = setupTabs(document.getElementById("tabs"), (name) => {
     if (name === "students") students.load();
   });
-  await Promise.all([overview(sections, reports), subjects(sections)]);
+  const refreshLiveNow = debounce(() => liveNow(sections), 5000);
+  await Promise.all([overview(sections, reports), subjects(sections), liveNow(sections)]);
+  setInterval(() => liveNow(sections), 60000);  // sessions also end by themselves, when a pause grows too long
   sectionsTable(sections, reports);
   await Promise.all([queue.load(), attention(rules, reports)]);
   tabs.show(tabs.initial);
@@ -35,7 +37,7 @@ export async function educatorPage() {
     onMessage: (message) => {
       const data = message.data || {};
       if (message.type === "alert" || message.type === "alert_resolved") { queue.live(message); refreshAttention(); }
-      if (message.type === "activity") (data.events || []).forEach((e) => liveFeed(e));
+      if (message.type === "activity") { (data.events || []).forEach((e) => liveFeed(e)); refreshLiveNow(); }
       if (message.type === "grade_update" || message.type === "attendance_update") liveFeed(data);
       if (["activity", "grade_update", "attendance_update", "metrics_update", "alert"].includes(message.type)) {
         students.changed();
@@ -167,6 +169,17 @@ async function subjects(sections) {
     }
   }));
   fill("subjects", cards);
+}
+
+// Learners with an open learning session in any of the educator's sections (GET /sections/<id>/sessions).
+async function liveNow(sections) {
+  const pages = await Promise.all(sections.map((s) =>
+    api(`/api/v1/sections/${encodeURIComponent(s.external_id)}/sessions?days=1`).then((r) => r.live_now).catch(() => [])));
+  const live = [...new Map(pages.flat().map((row) => [row.learner, row])).values()];
+  if (!live.length) { fill("live-now", h("li.empty", { text: "Nobody is in a session right now." })); return; }
+  fill("live-now", live.map((row) => h("li.feed-item", { "data-learner": row.learner },
+    h("span.feed-text", {}, learnerLink(row.learner, row.name), ` · ${row.events} event${row.events === 1 ? "" : "s"} in ${Math.round(row.minutes)} min`),
+    h("time", { datetime: row.session_started, text: `since ${date(row.session_started, true)}` }))));
 }
 
 function liveFeed(event) {

@@ -1,0 +1,127 @@
+"""GET /learners/<id>/sessions and /sections/<id>/sessions: learning sessions from stored events,
+the open one ("live now"), a configurable gap, heartbeats from track/, and the access rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from models import Enrollment, Section, db
+from tests.conftest import bearer, create_user
+
+
+@pytest.fixture
+def people(app):
+    users = {
+        name: create_user(name, role, full)
+        for name, role, full in (
+            ("ann", "learner", "Ann Lee"),
+            ("bob", "learner", "Bob Otieno"),
+            ("tea", "educator", None),
+            ("eve", "educator", None),
+            ("lms", "service", None),
+        )
+    }
+    section = Section(external_id="M", name="Algebra 9B", educator_id=users["tea"].id)
+    db.session.add(section)
+    db.session.flush()
+    db.session.add_all([Enrollment(section_id=section.id, learner_id=users[n].id) for n in ("ann", "bob")])
+    db.session.commit()
+    return users
+
+
+def at(minutes_ago: float) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
+
+
+def store(client, people, *events) -> None:
+    response = client.post("/api/v1/events", json={"events": list(events)}, headers=bearer(people["lms"]))
+    assert response.status_code == 201, response.json
+
+
+def activity(learner: str, minutes_ago: float, **extra) -> dict:
+    return {"learner": learner, "kind": "activity", "occurred_at": at(minutes_ago), **extra}
+
+
+@pytest.fixture
+def history(client, people):
+    """ann: a 10-minute session three hours ago, and one still going (last event 2 minutes ago);
+    bob: one event two days ago."""
+    store(
+        client,
+        people,
+        activity("ann", 180),
+        activity("ann", 175),
+        {"learner": "ann", "kind": "assessment", "occurred_at": at(170), "score": 8, "max_score": 10},
+        activity("ann", 10),
+        activity("ann", 2, duration_seconds=60),
+        activity("bob", 2 * 24 * 60),
+    )
+    return people
+
+
+def test_a_learners_sessions_count_length_time_of_day_and_the_open_one(client, history):
+    body = client.get("/api/v1/learners/ann/sessions", headers=bearer(history["tea"])).json
+    assert (body["learner"], body["period_days"], body["gap_minutes"], body["time_zone"]) == ("ann", 30, 30, "UTC")
+    summary = body["summary"]
+    assert summary["sessions"] == 2 and summary["open_now"] is True
+    assert summary["longest_minutes"] == 10.0 and sum(summary["time_of_day"].values()) == 2
+    assert summary["preferred_time_of_day"] in summary["time_of_day"]
+    older, current = body["sessions"][1], body["sessions"][0]  # newest first
+    assert older["events"] == 3 and older["activity"] == {"activity": 2, "module_completed": 0, "assessment": 1}
+    assert current == body["current_session"] and current["events"] == 2 and current["active_minutes"] == 1.0
+    assert 8.9 <= current["minutes"] <= 9.1  # from 10 minutes ago to the end of the last minute-long event
+
+
+def test_the_gap_is_a_query_parameter(client, history):
+    finer = client.get("/api/v1/learners/ann/sessions?gap_minutes=5", headers=bearer(history["ann"])).json
+    assert finer["gap_minutes"] == 5 and finer["summary"]["sessions"] == 3
+    recent = client.get("/api/v1/learners/ann/sessions?days=1&limit=1", headers=bearer(history["ann"])).json
+    assert recent["summary"]["sessions"] == 2 and len(recent["sessions"]) == 1
+
+
+def test_a_heartbeat_from_track_extends_the_open_session(client, history):
+    before = client.get("/api/v1/learners/ann/sessions", headers=bearer(history["ann"])).json["current_session"]
+    beat = client.post(
+        "/api/v1/progress/track/",
+        json={"heartbeat": True, "duration_seconds": 120, "occurred_at": at(0)},
+        headers=bearer(history["ann"]),
+    )
+    assert beat.status_code == 201, beat.json
+    after = client.get("/api/v1/learners/ann/sessions", headers=bearer(history["ann"])).json["current_session"]
+    assert after["start"] == before["start"] and after["events"] == before["events"] + 1
+    assert after["minutes"] > before["minutes"] + 2
+
+
+def test_a_sections_sessions_and_who_is_live_now(client, history):
+    body = client.get("/api/v1/sections/M/sessions", headers=bearer(history["tea"])).json
+    assert body["section"] == "M" and body["summary"]["learners"] == 2
+    assert body["summary"]["sessions"] == 3 and body["summary"]["learners_with_sessions"] == 2
+    assert [(live["learner"], live["name"], live["events"]) for live in body["live_now"]] == [("ann", "Ann Lee", 2)]
+    assert body["summary"]["live_now"] == 1
+    bob = next(row for row in body["learners"] if row["learner"] == "bob")
+    assert bob["sessions"] == 1 and bob["open_now"] is False and bob["name"] == "Bob Otieno"
+
+
+@pytest.mark.parametrize(
+    "who,path,status",
+    [
+        ("eve", "/api/v1/sections/M/sessions", 404),  # not her section
+        ("eve", "/api/v1/learners/ann/sessions", 404),  # not her learner
+        ("bob", "/api/v1/learners/ann/sessions", 404),  # another learner
+        ("ann", "/api/v1/sections/M/sessions", 403),  # a section's sessions are its learners' data
+        ("ann", "/api/v1/learners/ann/sessions", 200),
+        ("lms", "/api/v1/sections/M/sessions", 200),
+    ],
+)
+def test_access_rules(client, history, who, path, status):
+    assert client.get(path, headers=bearer(history[who])).status_code == status
+
+
+@pytest.mark.parametrize(
+    "query,name", [("days=0", "days"), ("days=x", "days"), ("gap_minutes=0", "gap_minutes"), ("limit=-1", "limit")]
+)
+def test_bad_query_parameters_name_the_field(client, history, query, name):
+    response = client.get(f"/api/v1/learners/ann/sessions?{query}", headers=bearer(history["tea"]))
+    assert response.status_code == 400 and response.json["error"]["details"][0]["path"] == name
