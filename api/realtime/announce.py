@@ -18,6 +18,7 @@ from models import Enrollment, Exam, Section, User, db
 from services.channels import ADMIN_CHANNEL, announce_revocation, learner_channel, section_channel
 from services.clients import redis_client
 from services.live_shapes import attendance_fields, exam_fields, grade_fields
+from services.notifications.outbox import wanted_events
 from services.publisher import publish, watched_channels
 from services.routing import event_channels
 
@@ -48,8 +49,9 @@ def announce_events(events: list[tuple[int, dict[str, Any]]]) -> int:
     watched = watched_channels(
         client, {channel for items in records.values() for _, _, names in items for channel in names}
     )
+    hooked = wanted_events() if records else set()  # webhooks hear these whether or not a socket follows
     for kind, items in records.items():
-        items = [item for item in items if watched.intersection(item[2])]  # the brief's fields cost queries
+        items = [item for item in items if kind in hooked or watched.intersection(item[2])]  # fields cost queries
         extra = BRIEF_FIELDS[kind]([(learner, event) for learner, event, _ in items]) if items else []
         messages += [(kind, channels, {**event, **more}) for (_, event, channels), more in zip(items, extra)]
     messages += [

@@ -49,7 +49,8 @@ def _distinct(messages: Iterable[tuple[str, Any, dict[str, Any]]]) -> list[tuple
     return list(seen.values())
 
 
-def _wanted_events() -> set[str]:
+def wanted_events() -> set[str]:
+    """The events some enabled webhook endpoint asked for."""
     lists = db.session.scalars(sa.select(WebhookEndpoint.events).where(WebhookEndpoint.enabled.is_(True)))
     return {event for events in lists for event in events or ()}
 
@@ -58,7 +59,7 @@ def _queue(messages: list[tuple[str, Any, dict[str, Any]]]) -> None:
     events = _distinct(messages)
     if not events:
         return
-    wanted = _wanted_events()
+    wanted = wanted_events()
     batch = [[event, data] for event, data in events if event in wanted]
     for start in range(0, len(batch), CHUNK):
         current_celery.send_task("learnpulse.webhooks.fan_out", args=[batch[start : start + CHUNK]])
