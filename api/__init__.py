@@ -74,6 +74,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per concern; errors leave as JSON in one shape."""
+    from api.achievements import bp as achievements_bp
     from api.admin_tokens import bp as admin_tokens_bp
     from api.alerts import bp as alerts_bp
     from api.analytics import bp as analytics_bp
@@ -101,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
         alerts_bp,
         audit_bp,
         admin_tokens_bp,
+        achievements_bp,
     ):
         app.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(exports_bp, url_prefix="/api/v1")

@@ -1,5 +1,6 @@
 """SQLAlchemy 2 typed models; import from here."""
 
+from models.achievements import Achievement
 from models.alerts import (
     ALERT_STATUSES,
     FEEDBACK_VERDICTS,
@@ -21,6 +22,7 @@ from models.school import Attendance, Exam, Grade
 from models.users import ROLES, User
 
 __all__ = [
+    "Achievement",
     "AUDIT_ACTIONS",
     "AuditEntry",
     "ALERT_STATUSES",

@@ -19,6 +19,7 @@ MESSAGE_TYPES = (
     "metrics_update",
     "alert",
     "alert_resolved",
+    "achievement",
     "activity",
     "grade_update",
     "attendance_update",

@@ -8,6 +8,8 @@ import uuid
 from celery import shared_task
 from flask import current_app
 
+from services.achievements import award_achievements
+from services.analytics_data import load_event_arrays
 from services.dispatch import claim_batch, finish_batch, recover_expired, requeue_expired, start_drain
 from services.evaluation import update_learner_counters
 from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
@@ -25,12 +27,20 @@ from worker.sweeps import start_sweep
 
 @shared_task(name="learnpulse.evaluate_learners", max_retries=8)
 def evaluate_learners(learner_ids: list[int]) -> dict[str, int]:
-    """Refresh counters, evaluate the score rules, store and publish fresh metrics for these learners."""
+    """Refresh counters, evaluate the score rules, store and publish fresh metrics, award achievements."""
     updated = update_learner_counters(learner_ids)
-    inputs = build_inputs(sorted(set(learner_ids)), time.time())  # computed once for rules and snapshots
-    stats = evaluate_rules(learner_ids, "performance", prepared=inputs)
-    store_snapshots(learner_ids, "event", publish_updates=True, prepared=inputs)
-    return {"learners": updated, "alerts_created": stats.created, "alerts_resolved": stats.resolved}
+    ids = sorted(set(learner_ids))
+    loaded = load_event_arrays(ids)  # read once for rules, snapshots and achievements
+    inputs = build_inputs(ids, time.time(), loaded)
+    stats = evaluate_rules(ids, "performance", prepared=inputs)
+    store_snapshots(ids, "event", publish_updates=True, prepared=inputs)
+    achieved = award_achievements(ids, *loaded)
+    return {
+        "learners": updated,
+        "alerts_created": stats.created,
+        "alerts_resolved": stats.resolved,
+        "achievements": len(achieved),
+    }
 
 
 @shared_task(name="learnpulse.evaluate_pending", bind=True, max_retries=8)
