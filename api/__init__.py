@@ -115,8 +115,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """`flask users`, `flask tokens`, `flask demo`, `flask models`, `flask monitoring`."""
+    """`flask users`, `flask tokens`, `flask demo`, `flask models`, `flask monitoring`, `flask analytics`."""
     from api.cli import demo_cli, models_cli, monitoring_cli, tokens_cli, users_cli
+    from api.cli_jobs import analytics_cli
 
-    for group in (users_cli, tokens_cli, demo_cli, models_cli, monitoring_cli):
+    for group in (users_cli, tokens_cli, demo_cli, models_cli, monitoring_cli, analytics_cli):
         app.cli.add_command(group)

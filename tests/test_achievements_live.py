@@ -10,6 +10,7 @@ import requests
 import sqlalchemy as sa
 
 from models import Achievement, LearnerCounters, db
+from services.job_runs import last_runs
 from tests.conftest import bearer, create_user
 from tests.planted_cohort import at
 from tests.processes import wait_until
@@ -57,3 +58,17 @@ def test_crossing_a_streak_milestone_sends_one_achievement_and_stores_one_row(li
         socket.close()
     rows = db.session.scalars(sa.select(Achievement).where(Achievement.learner_id == amy.id)).all()
     assert [(row.kind, row.key) for row in rows] == [("streak_milestone", "7")]
+
+
+def test_a_recomputation_asked_over_the_api_is_recorded_as_started_by_api(live, app):
+    amy = create_user("amy", "learner")
+    response = requests.post(f"{live}/api/progress/analytics/generate/", headers=bearer(amy), timeout=10)
+    assert response.status_code == 202, response.text
+    run = wait_until(
+        lambda: (r := last_runs()["evaluation"]).get("outcome") == "success" and r, 20, "the worker to record the run"
+    )
+    assert (run["started_by"], run["learners"]) == ("api", "1") and float(run["duration_seconds"]) >= 0
+    status = app.test_cli_runner().invoke(args=["monitoring", "status"]).output
+    assert next(line for line in status.splitlines() if line.startswith("evaluation:")).startswith(
+        "evaluation: success, started "
+    )
