@@ -123,6 +123,7 @@ def _store_new(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]
         )
     }
     fresh = [dict(row, created_at=now) for row in rows if (row["learner_id"], row["kind"], row["key"]) not in have]
+    fresh.sort(key=lambda row: row["achieved_at"])  # ids follow the order they were reached: lists are by id
     if not fresh:
         return []
     table = Achievement.__table__

@@ -132,3 +132,10 @@ def test_history_older_than_a_week_is_stored_without_live_messages(app, client, 
     watch(redis, [learner_channel("old")])
     assert [row["kind"] for row in award("old")] == ["first_perfect_score"]
     assert redis.xlen(STREAM_KEY.format(learner_channel("old"))) == 0
+
+
+def test_one_batch_is_numbered_in_the_order_it_was_reached(client, school):
+    award("amy")
+    listed = client.get("/api/v1/achievements?learner=amy", headers=school["amy"]).json["achievements"]
+    reached = [a["achieved_at"] for a in listed]
+    assert reached == sorted(reached, reverse=True)  # newest id first = most recently reached first
