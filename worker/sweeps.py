@@ -27,8 +27,8 @@ def start_sweep(sweep: str, shard_task: Any, owner: str) -> dict[str, Any]:
         alerts_created=0,
         alerts_resolved=0,
     )
-    if not ranges:
-        finish_run(sweep, "success")
     if ranges:
         group(shard_task.s(sweep, low, high, window) for low, high in ranges).apply_async()
+    else:
+        finish_run(sweep, "success")  # no learners: nothing will report back
     return {"sweep": sweep, "window": window, "shards": len(ranges)}
