@@ -107,6 +107,8 @@ def module_completions(events: EventArrays, module: np.ndarray, n_modules: int) 
 
 def course_completions(modules: Found, module_course: np.ndarray, course_modules: np.ndarray) -> Found:
     """Courses whose every module the learner completed, at the completion that finished the set."""
+    if not len(modules):
+        return modules  # no completions: no course either (an empty Found)
     course = np.asarray(module_course, dtype=np.int64)[modules.key]
     group = modules.learner * max(len(course_modules), 1) + course
     order = np.lexsort((modules.time, group))
