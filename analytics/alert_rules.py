@@ -176,6 +176,16 @@ def _streak_milestone(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResul
     return RuleResult(hit, np.zeros(len(hit), dtype=int), {"current_streak": inputs.metrics.current_streak})
 
 
+def _account_inactive(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:
+    since = inputs.metrics.days_since_activity
+    hit = inputs.has_history & (np.nan_to_num(since, nan=-np.inf) >= t["days"])
+    return RuleResult(
+        hit,
+        np.where(np.nan_to_num(since) >= 2 * t["days"], 2, 1),
+        {"days_since_activity": since, "threshold": t["days"]},
+    )
+
+
 EVALUATORS: dict[str, Callable[[RuleInputs, dict[str, np.ndarray]], RuleResult]] = {
     "performance_decline": _performance_decline,
     "declining_trend": _declining_trend,
@@ -186,6 +196,7 @@ EVALUATORS: dict[str, Callable[[RuleInputs, dict[str, np.ndarray]], RuleResult]]
     "completion_stagnation": _completion_stagnation,
     "low_consistency": _low_consistency,
     "streak_milestone": _streak_milestone,
+    "account_inactive": _account_inactive,
 }
 
 

@@ -1,8 +1,7 @@
-"""The product brief's alert types and how our rules map onto them.
+"""The product brief's alert types and how our rules map onto them (each rule's `type`, analytics.rule_catalog).
 
-achievement rules -> "achievement"; every other rule -> the sweep that evaluates it
-("performance" or "engagement"). "system" is accepted for clients written against the brief;
-no rule raises system alerts today, so filtering by it matches nothing.
+achievement rules -> "achievement"; "system" rules (account_inactive) -> "system"; every other rule -> the
+sweep that evaluates it ("performance" or "engagement").
 """
 
 from __future__ import annotations
@@ -10,16 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from analytics.alert_rules import RULES, Rule
+from analytics.rule_catalog import ALERT_TYPES
 
-ALERT_TYPES = ("performance", "engagement", "achievement", "system")
+__all__ = ["ALERT_TYPES", "TYPE_OF_RULE", "alert_type", "rules_of_types"]
 
 
 def alert_type(rule: Rule) -> str:
     """The brief's type word for one of our rules."""
-    return "achievement" if rule.kind == "achievement" else rule.sweep
+    return rule.type
 
 
-TYPE_OF_RULE: dict[str, str] = {name: alert_type(rule) for name, rule in RULES.items()}
+TYPE_OF_RULE: dict[str, str] = {name: rule.type for name, rule in RULES.items()}
 
 
 def rules_of_types(words: Iterable[str]) -> list[str]:

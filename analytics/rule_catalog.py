@@ -5,6 +5,10 @@ tests/test_analytics_trend_tests.py): the decline rules need a size (a minimum d
 AND evidence (a posterior probability of at least 0.995 that the level fell), so a flat learner
 with noise up to 8 points raises each of them in under 2% of weeks at three scores a week.
 Day-based rules count whole local days (ALERT_TIME_ZONE), never today's partial day.
+
+Alert types (the product brief's `type`, shown on every alert): a property of the rule, here only.
+An achievement rule is "achievement" (and needs no action); any other rule is the sweep that
+evaluates it ("performance" or "engagement") unless it names its type (the "system" rules).
 """
 
 from __future__ import annotations
@@ -24,6 +28,22 @@ class Rule:
     parameters: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (meaning, unit)
     false_alarm_rate: str = ""  # what the defaults were designed for, in words
     suppressed_by: tuple[str, ...] = ()  # an achievement never shows while one of these alerts holds
+    alert_type: str = ""  # one of ALERT_TYPES when it is not derived from kind and sweep (see the module doc)
+
+    @property
+    def type(self) -> str:
+        """The brief's alert type of this rule's alerts."""
+        if self.alert_type:
+            return self.alert_type
+        return "achievement" if self.kind == "achievement" else self.sweep
+
+    @property
+    def action_required(self) -> bool:
+        """Whether someone should act on the alert: every alert except an achievement."""
+        return self.kind != "achievement"
+
+
+ALERT_TYPES = ("performance", "engagement", "achievement", "system")
 
 
 NOISE = ("prior guess of the learner's score noise (standard deviation); larger is more cautious", "points")
@@ -163,6 +183,18 @@ RULE_LIST = (
         "active `days` days in a row",
         {"days": ("consecutive active days", "days")},
         "achievement",
+    ),
+    Rule(
+        "account_inactive",
+        "alert",
+        "performance",  # evaluated on every evaluation too, so it resolves as soon as the learner is back
+        "Account inactive",
+        {"days": 14},
+        ("Check whether the learner still takes part", "Deactivate the account or update the enrollment"),
+        "no activity, module completion or assessment for `days` days (learners never active raise nothing)",
+        {"days": ("days since the learner's last activity", "days")},
+        "deterministic: counts days since the last activity",
+        alert_type="system",
     ),
 )
 RULES: dict[str, Rule] = {rule.name: rule for rule in RULE_LIST}

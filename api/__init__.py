@@ -74,6 +74,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per concern; errors leave as JSON in one shape."""
+    from api.achievements import bp as achievements_bp
     from api.admin_tokens import bp as admin_tokens_bp
     from api.alerts import bp as alerts_bp
     from api.analytics import bp as analytics_bp
@@ -104,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
         audit_bp,
         admin_tokens_bp,
         webhooks_bp,
+        achievements_bp,
     ):
         app.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(exports_bp, url_prefix="/api/v1")
@@ -117,11 +119,13 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """`flask users`, `flask tokens`, `flask demo`, `flask models`, `flask monitoring`, `flask notifications`,
-    `flask xapi`."""
+    """`flask users`, `flask tokens`, `flask demo`, `flask models`, `flask monitoring`, `flask analytics`,
+    `flask notifications`, `flask xapi`."""
     from api.cli import demo_cli, models_cli, monitoring_cli, tokens_cli, users_cli
+    from api.cli_jobs import analytics_cli
     from api.notification_cli import notifications_cli
     from api.xapi.cli import xapi_cli
 
-    for group in (users_cli, tokens_cli, demo_cli, models_cli, monitoring_cli, notifications_cli, xapi_cli):
+    groups = (users_cli, tokens_cli, demo_cli, models_cli, monitoring_cli, analytics_cli, notifications_cli, xapi_cli)
+    for group in groups:
         app.cli.add_command(group)

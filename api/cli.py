@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable
+from contextlib import nullcontext
 from typing import Any
 
 import click
@@ -33,8 +34,10 @@ SIGN_IN_TTL = 12 * 3600
 @click.option("--verbose", is_flag=True, help="List every alert raised (or that would be).")
 @click.option("--rule", "only_rule", default=None, help="Evaluate only this rule.")
 def monitoring_run(dry_run: bool, verbose: bool, only_rule: str | None) -> None:
-    """Run the performance and engagement sweeps now, in this process, shard by shard."""
+    """Run the performance and engagement sweeps now, in this process, shard by shard (recorded as started
+    by cli for `flask monitoring status`, except dry runs)."""
     from analytics.alert_rules import RULES  # noqa: PLC0415
+    from services.job_runs import recorded_run  # noqa: PLC0415
     from services.monitoring import evaluate_rules, learner_ids_between, shard_ranges  # noqa: PLC0415
     from services.sweeps import shard_size  # noqa: PLC0415
 
@@ -44,7 +47,10 @@ def monitoring_run(dry_run: bool, verbose: bool, only_rule: str | None) -> None:
     ranges = shard_ranges(shard_size())
     for sweep in sweeps:
         created = resolved = learners = 0
-        with click.progressbar(ranges, label=f"{sweep} sweep", file=click.get_text_stream("stderr")) as shards:
+        with (
+            nullcontext({}) if dry_run else recorded_run(sweep, "cli", rule=only_rule or "") as run,
+            click.progressbar(ranges, label=f"{sweep} sweep", file=sys.stderr) as shards,
+        ):
             for low, high in shards:
                 stats = evaluate_rules(learner_ids_between(low, high), sweep, dry_run=dry_run, only_rule=only_rule)
                 learners += stats.learners
@@ -55,6 +61,7 @@ def monitoring_run(dry_run: bool, verbose: bool, only_rule: str | None) -> None:
                 if verbose:
                     for row in stats.would_raise:
                         click.echo(f"  would raise {row['rule']} for learner id {row['learner_id']}")
+            run.update(learners=learners, alerts_created=created, alerts_resolved=resolved)  # a dry run: not recorded
         verb = "would be raised" if dry_run else "raised"
         click.echo(f"{sweep}: {learners} learners scanned, {created} alert(s) {verb}, {resolved} resolved")
 
@@ -264,15 +271,8 @@ def simulate(rate: float, duration: float | None, base_url: str | None, random_s
 
 @monitoring_cli.command("status")
 def monitoring_status() -> None:
-    """Last run of each periodic task: when, how long, learners scanned, alerts raised."""
-    from services.sweeps import sweep_status  # noqa: PLC0415
+    """Last run of every background job: outcome, when, who started it (beat, cli, api), how long, figures."""
+    from api.cli_jobs import echo_job_runs  # noqa: PLC0415
+    from services.job_runs import last_runs  # noqa: PLC0415
 
-    for sweep, status in sweep_status().items():
-        if not status:
-            click.echo(f"{sweep}: never run")
-            continue
-        click.echo(
-            f"{sweep}: started {status.get('started_at')}, finished {status.get('finished_at') or 'running'}, "
-            f"{status.get('duration_seconds') or '-'} s, shards {status.get('shards_done')}/{status.get('shards')}, "
-            f"{status.get('learners')} learners, {status.get('alerts_created')} raised, {status.get('alerts_resolved')} resolved"
-        )
+    echo_job_runs(last_runs())

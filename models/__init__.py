@@ -1,5 +1,6 @@
 """SQLAlchemy 2 typed models; import from here."""
 
+from models.achievements import Achievement
 from models.alerts import (
     ALERT_STATUSES,
     FEEDBACK_VERDICTS,
@@ -31,6 +32,7 @@ from models.users import ROLES, User
 from models.xapi import XapiCredential, XapiStatement
 
 __all__ = [
+    "Achievement",
     "AUDIT_ACTIONS",
     "AuditEntry",
     "ALERT_STATUSES",

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from analytics.alert_rules import Rule, RuleResult
+from analytics.alert_rules import RULES, Rule, RuleResult
 from models import SEVERITIES, Alert, AlertHistory, db
 from models.upsert import chunks_in, dialect_insert
 from services.json_values import json_scalar
@@ -31,11 +31,19 @@ def alert_message(rule: Rule, factors: dict[str, Any]) -> str:
     return f"{rule.title} ({rule.description}): {shown}." if shown else f"{rule.title}."
 
 
+def type_fields(rule_name: str) -> dict[str, Any]:
+    """The brief's `type` and `action_required` of an alert, from its rule (the catalog is their one
+    source); an alert of a rule no longer in the catalog counts as a system alert needing action."""
+    rule = RULES.get(rule_name)
+    return {"type": rule.type if rule else "system", "action_required": rule.action_required if rule else True}
+
+
 def alert_json(alert: Alert, learner: str | None = None) -> dict[str, Any]:
     return {
         "id": alert.id,
         "learner": learner,
         "rule": alert.rule,
+        **type_fields(alert.rule),
         "scope": alert.scope_key,
         "severity": alert.severity,
         "status": alert.status,

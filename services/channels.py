@@ -25,6 +25,7 @@ MESSAGE_TYPES = (
     "metrics_update",
     "alert",
     "alert_resolved",
+    "achievement",
     "activity",
     "grade_update",
     "attendance_update",

@@ -14,12 +14,12 @@ from flask import current_app
 from analytics.alert_rules import RULES, RuleInputs, evaluate_many, needed_rules, rules_for
 from analytics.cohort import DEFAULT_PASS_MARK
 from analytics.completion import course_progress
-from analytics.learner_metrics import compute_learner_metrics
+from analytics.learner_metrics import EventArrays, compute_learner_metrics
 from analytics.risk import score_risk
 from analytics.rule_inputs import build_rule_inputs
 from models import CohortSnapshot, Course, Enrollment, MetricSnapshot, Module, Section, User, db
 from models.queries import mapping
-from services.alerting import sync_rule
+from services.alerting import sync_rule, type_fields
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
 from services.cohort_members import summarize
@@ -64,9 +64,10 @@ def shard_ranges(size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, high + 1)) for start in range(low, high + 1, size)]
 
 
-def build_inputs(ids: list[int], now: float) -> RuleInputs:
-    """Metrics, risk and the extra arrays the rules read, for learners in sorted id order."""
-    events, _ = load_event_arrays(ids)
+def build_inputs(ids: list[int], now: float, loaded: tuple[EventArrays, np.ndarray] | None = None) -> RuleInputs:
+    """Metrics, risk and the extra arrays the rules read, for learners in sorted id order (`loaded`:
+    their load_event_arrays, when the caller needs the events too)."""
+    events, _ = loaded or load_event_arrays(ids)
     metrics = compute_learner_metrics(events, now, load_attendance_percent(ids))
     model = current_risk_model()
     risk = score_risk(model, metrics.features(model.features))
@@ -123,9 +124,15 @@ def _publish_alerts(created: list[dict[str, Any]], resolved: list[dict[str, Any]
     for row in created:
         data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items() if k != "learner_id"}
         data["learner"] = names.get(row["learner_id"])
+        data.update(type_fields(row["rule"]))
         messages.append(("alert", channels.get(row["learner_id"], []), data))
     for row in resolved:
-        data = {"id": row["id"], "rule": row["rule"], "learner": names.get(row["learner_id"])}
+        data = {
+            "id": row["id"],
+            "rule": row["rule"],
+            "learner": names.get(row["learner_id"]),
+            **type_fields(row["rule"]),
+        }
         messages.append(("alert_resolved", channels.get(row["learner_id"], []), data))
     publish(redis_client(), messages)
 

@@ -12,7 +12,11 @@ from flask import current_app
 import celeryconfig
 from models import Alert, AlertHistory, db
 from services.clients import redis_client
-from services.monitoring import evaluate_rules, learner_ids_between, store_snapshots
+from services.job_runs import STATUS_KEY, finish_run, last_runs
+from services.monitoring import evaluate_rules, learner_ids_between
+from services.scheduled_jobs import velocity_snapshots
+
+__all__ = ["STATUS_KEY", "claim_window", "run_shard", "shard_size", "sweep_status", "window_of"]
 
 
 def _period_seconds(entry: dict[str, Any]) -> int:
@@ -35,7 +39,6 @@ def _sweep_periods() -> dict[str, int]:
 
 
 PERIOD_SECONDS = _sweep_periods()
-STATUS_KEY = "learnpulse:monitoring:{}"
 LOCK_KEY = "learnpulse:lock:sweep:{}:{}"
 SHARD_DONE_KEY = "learnpulse:done:shard:{}:{}:{}"
 
@@ -68,12 +71,16 @@ def run_shard(sweep: str, low: int, high: int, window: int) -> dict[str, Any]:
         return {"skipped": "shard already done"}
     started = time.monotonic()
     ids = learner_ids_between(low, high)
-    if sweep == "velocity":
-        created = resolved = 0
-        store_snapshots(ids, "velocity", with_completion=True)  # velocity metrics and completion forecasts
-    else:
-        stats = evaluate_rules(ids, sweep)
-        created, resolved = stats.created, stats.resolved
+    try:
+        if sweep == "velocity":
+            created = resolved = 0
+            velocity_snapshots(ids)
+        else:
+            stats = evaluate_rules(ids, sweep)
+            created, resolved = stats.created, stats.resolved
+    except Exception as exc:  # recorded, then raised on: Celery retries or records the failure
+        finish_run(sweep, "failed", error=f"shard {low}-{high}: {type(exc).__name__}: {exc}"[:500])
+        raise
     _record(sweep, window, len(ids), created, resolved, time.monotonic() - started)
     redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS[sweep])
     return {"sweep": sweep, "learners": len(ids), "created": created, "resolved": resolved}
@@ -92,24 +99,12 @@ def _record(sweep: str, window: int, learners: int, created: int, resolved: int,
     pipe.hincrby(key, "shards_done", 1)
     shards_done, total = pipe.execute()[-1], int(client.hget(key, "shards") or 0)
     if shards_done >= total:
-        started = datetime.fromisoformat(client.hget(key, "started_at").decode())
-        finished = datetime.now(UTC)
-        client.hset(
-            key,
-            mapping={
-                "finished_at": finished.isoformat(),
-                "duration_seconds": round((finished - started).total_seconds(), 3),
-            },
-        )
+        finish_run(sweep, "success")
 
 
 def sweep_status() -> dict[str, dict[str, str]]:
-    """Last run of each periodic task."""
-    client = redis_client()
-    return {
-        sweep: {k.decode(): v.decode() for k, v in client.hgetall(STATUS_KEY.format(sweep)).items()}
-        for sweep in PERIOD_SECONDS
-    }
+    """Last run of each background job (services.job_runs)."""
+    return last_runs()
 
 
 def cleanup_alerts(retention_days: int) -> int:

@@ -52,6 +52,7 @@ PARAMETER_RANGES: dict[str, dict[str, ParameterRange]] = {
     "completion_stagnation": {"days_without_progress": ParameterRange(1, 365, whole=True)},
     "low_consistency": {"share_below": SHARE},
     "streak_milestone": {"days": ParameterRange(1, 3650, whole=True)},
+    "account_inactive": {"days": ParameterRange(1, 365, whole=True)},
 }
 
 

@@ -256,3 +256,17 @@ def test_feedback_on_alerts_and_the_quality_report(client, alerted):
     for_ted = client.get("/api/v1/alerts/quality", headers=alerted["ted"]).json
     assert sum(row["raised"] for row in for_ted["rules"]) == 4  # only the alerts of ted's learners
     assert client.get("/api/v1/alerts/quality", headers=alerted["decliner"]).status_code == 403
+
+
+def test_every_alert_has_its_rules_type_and_whether_it_needs_action(client, alerted):
+    alerts = listed(client, alerted["admin"])["alerts"]
+    kinds = {a["rule"]: (a["type"], a["action_required"]) for a in alerts}
+    assert kinds["streak_milestone"] == ("achievement", False)
+    assert kinds["performance_decline"] == ("performance", True) and kinds["low_consistency"] == ("engagement", True)
+    only = listed(client, alerted["admin"], "?types=achievement")["alerts"]
+    assert only and {a["type"] for a in only} == {"achievement"}
+    rules = {r["name"]: r for r in client.get("/api/v1/alerts/rules", headers=alerted["admin"]).json["rules"]}
+    assert (rules["account_inactive"]["type"], rules["account_inactive"]["action_required"]) == ("system", True)
+    csv = client.get("/api/v1/alerts/export.csv?types=streak_milestone", headers=alerted["admin"]).data.decode()
+    header, first = csv.lstrip("\ufeff").splitlines()[:2]
+    assert header.endswith(",type,action_required") and first.endswith(",achievement,false")

@@ -129,3 +129,14 @@ def test_unknown_risk_never_raises_at_risk():
     data = events(active_days([1]), active_days([1]), active_days([1]))
     result = run("at_risk", data, MIDNIGHT, risk=[np.nan, 0.7, 0.2])
     assert result.triggered.tolist() == [False, True, False]
+
+
+def test_account_inactive_counts_days_since_any_activity_and_skips_never_active_learners():
+    data = events(active_days([20, 21]), active_days([13, 30]), [(5, "assessment", 80.0)])
+    assert run("account_inactive", data, MIDNIGHT).triggered.tolist() == [True, False, False]
+    assert run("account_inactive", data, MIDNIGHT, days=10).triggered.tolist() == [True, True, False]
+    result = run("account_inactive", data, MIDNIGHT, days=9)
+    assert result.severity.tolist()[:2] == [2, 1]  # twice the threshold: high
+    assert result.factors["days_since_activity"][0] == pytest.approx(19.5)
+    assert RULES["account_inactive"].type == "system" and RULES["account_inactive"].action_required
+    assert (RULES["streak_milestone"].type, RULES["streak_milestone"].action_required) == ("achievement", False)

@@ -122,6 +122,7 @@ def test_learner_sees_their_own_progress(pages):
     assert page.locator("#courses .course").count() >= 1
     assert page.locator("#mastery li").count() >= 1
     assert page.locator("#activity-feed .feed-item").count() >= 5
+    assert page.locator("#achievements .feed-item").count() >= 2  # four weeks of daily study: 7 and 14-day streaks
     save_screenshot(page, "learner-desktop")
     phone = pages.open(AMIRA, viewport=PHONE)
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "no sideways scrolling"

@@ -201,6 +201,7 @@ def test_an_ingested_event_raises_an_alert_that_is_published(live, app, planted)
     assert alerts, f"no alert published; got {[m['type'] for m in received]}"
     assert set(alerts[0]) == {"id", "type", "channel", "timestamp", "data", "channels"}
     assert alerts[0]["channel"] == "learner:steady" and alerts[0]["data"]["rule"] == "performance_decline"
+    assert (alerts[0]["data"]["type"], alerts[0]["data"]["action_required"]) == ("performance", True)
     assert seen("metrics_update")
 
 

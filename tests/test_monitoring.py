@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from models import Alert, AlertHistory, ThresholdOverride, db
+from models import Alert, AlertHistory, ThresholdOverride, User, db
 from services.monitoring import evaluate_rules
 from services.sweeps import claim_window, cleanup_alerts, window_of
 from tests.planted_cohort import EXPECTED, EXPECTED_ARCHETYPES, NOW, at, open_alerts
@@ -144,3 +144,18 @@ def test_day_rules_count_days_of_the_configured_time_zone(app, planted):
     found = open_alerts()
     assert {"engagement_drop", "low_consistency"} <= found["disengaged"]  # silent for days in any zone
     assert "engagement_drop" not in found.get("steady", set())
+
+
+def test_an_inactive_account_raises_a_system_alert_that_resolves_when_the_learner_is_back(planted, client, service):
+    old = [{"learner": "sleeper", "kind": "activity", "occurred_at": at(d)} for d in (20, 21)]
+    assert client.post("/api/v1/events", json={"events": old}, headers=service).status_code == 201
+    sleeper = db.session.scalar(sa.select(User.id).where(User.external_id == "sleeper"))
+    stats = evaluate_rules([*planted.values(), sleeper], "performance")  # the performance sweep and events
+    assert [name for name, rules in open_alerts().items() if "account_inactive" in rules] == ["sleeper"]
+    alert = db.session.scalar(sa.select(Alert).where(Alert.rule == "account_inactive"))
+    assert alert.severity == "medium" and alert.factors["threshold"] == 14 and stats.by_rule["account_inactive"] == 1
+    back = {"learner": "sleeper", "kind": "activity", "occurred_at": at(0.01)}
+    assert client.post("/api/v1/events", json=back, headers=service).status_code == 201
+    assert evaluate_rules([sleeper], "performance").resolved == 1
+    db.session.refresh(alert)
+    assert alert.status == "resolved" and "sleeper" not in open_alerts()

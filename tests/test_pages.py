@@ -282,10 +282,14 @@ def test_flower_link_only_when_configured(make_app, school):
 
 
 def test_admin_page_shows_the_periodic_jobs(client, school):
+    from services.job_runs import recorded_run
+
+    with recorded_run("velocity", "cli", learners=3):
+        pass
     sign_in(client, school["root"])
     html = client.get("/dashboard").get_data(as_text=True)
-    assert 'id="periodic-jobs"' in html and 'data-job="performance"' in html
-    assert "never run" in html
+    assert 'id="periodic-jobs"' in html and 'data-job="performance"' in html and 'data-job="evaluation"' in html
+    assert "never run" in html and " by cli" in html
 
 
 def test_pages_still_render_when_redis_is_down(make_app, school):

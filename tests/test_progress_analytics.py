@@ -44,7 +44,8 @@ def test_alert_types_cover_every_rule():
     assert set(TYPE_OF_RULE) == set(RULES) and set(TYPE_OF_RULE.values()) <= set(ALERT_TYPES)
     assert TYPE_OF_RULE["streak_milestone"] == TYPE_OF_RULE["high_performance"] == "achievement"
     assert TYPE_OF_RULE["engagement_drop"] == "engagement" and TYPE_OF_RULE["performance_decline"] == "performance"
-    assert rules_of_types(["system"]) == []
+    assert rules_of_types(["system"]) == ["account_inactive"]
+    assert not RULES["high_performance"].action_required and RULES["account_inactive"].action_required
     assert set(rules_of_types(["achievement", "at_risk"])) == {"streak_milestone", "high_performance", "at_risk"}
 
 

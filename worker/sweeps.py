@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from celery import group
 
-from services.clients import redis_client
+from services.job_runs import finish_run, start_run
 from services.monitoring import shard_ranges
-from services.sweeps import STATUS_KEY, claim_window, shard_size, window_of
+from services.sweeps import claim_window, shard_size, window_of
 
 
 def start_sweep(sweep: str, shard_task: Any, owner: str) -> dict[str, Any]:
@@ -18,20 +17,18 @@ def start_sweep(sweep: str, shard_task: Any, owner: str) -> dict[str, Any]:
     if not claim_window(sweep, window, owner):
         return {"sweep": sweep, "window": window, "skipped": "this window already ran"}
     ranges = shard_ranges(shard_size())
-    redis_client().hset(
-        STATUS_KEY.format(sweep),
-        mapping={
-            "window": window,
-            "started_at": datetime.now(UTC).isoformat(),
-            "shards": len(ranges),
-            "shards_done": 0,
-            "learners": 0,
-            "alerts_created": 0,
-            "alerts_resolved": 0,
-            "finished_at": "",
-            "duration_seconds": "",
-        },
+    start_run(
+        sweep,
+        "beat",
+        window=window,
+        shards=len(ranges),
+        shards_done=0,
+        learners=0,
+        alerts_created=0,
+        alerts_resolved=0,
     )
     if ranges:
         group(shard_task.s(sweep, low, high, window) for low, high in ranges).apply_async()
+    else:
+        finish_run(sweep, "success")  # no learners: nothing will report back
     return {"sweep": sweep, "window": window, "shards": len(ranges)}

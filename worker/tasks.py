@@ -8,29 +8,44 @@ import uuid
 from celery import shared_task
 from flask import current_app
 
+from services.achievements import award_achievements
+from services.analytics_data import load_event_arrays
 from services.dispatch import claim_batch, finish_batch, recover_expired, requeue_expired, start_drain
 from services.evaluation import update_learner_counters
+from services.job_runs import recorded_run
 from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
-from services.monitoring import (
-    build_inputs,
-    evaluate_rules,
-    learner_ids_between,
-    shard_ranges,
-    store_cohort_snapshots,
-    store_snapshots,
-)
+from services.monitoring import build_inputs, evaluate_rules, shard_ranges, store_snapshots
+from services.scheduled_jobs import run_daily
 from services.sweeps import claim_window, cleanup_alerts, run_shard, shard_size, window_of
 from worker.sweeps import start_sweep
 
 
 @shared_task(name="learnpulse.evaluate_learners", max_retries=8)
-def evaluate_learners(learner_ids: list[int]) -> dict[str, int]:
-    """Refresh counters, evaluate the score rules, store and publish fresh metrics for these learners."""
+def evaluate_learners(learner_ids: list[int], started_by: str | None = None) -> dict[str, int]:
+    """Refresh counters, evaluate the score rules, store and publish fresh metrics, award achievements.
+    `started_by` (api: POST analytics/generate) records the run for `flask monitoring status`; the
+    continuous event-driven evaluations are not recorded."""
+    if started_by is None:
+        return _evaluate(learner_ids)
+    with recorded_run("evaluation", started_by, learners=len(set(learner_ids))) as run:
+        run.update(_evaluate(learner_ids))
+    return run
+
+
+def _evaluate(learner_ids: list[int]) -> dict[str, int]:
     updated = update_learner_counters(learner_ids)
-    inputs = build_inputs(sorted(set(learner_ids)), time.time())  # computed once for rules and snapshots
-    stats = evaluate_rules(learner_ids, "performance", prepared=inputs)
-    store_snapshots(learner_ids, "event", publish_updates=True, prepared=inputs)
-    return {"learners": updated, "alerts_created": stats.created, "alerts_resolved": stats.resolved}
+    ids = sorted(set(learner_ids))
+    loaded = load_event_arrays(ids)  # read once for rules, snapshots and achievements
+    inputs = build_inputs(ids, time.time(), loaded)
+    stats = evaluate_rules(ids, "performance", prepared=inputs)
+    store_snapshots(ids, "event", publish_updates=True, prepared=inputs)
+    achieved = award_achievements(ids, *loaded)
+    return {
+        "learners": updated,
+        "alerts_created": stats.created,
+        "alerts_resolved": stats.resolved,
+        "achievements": len(achieved),
+    }
 
 
 @shared_task(name="learnpulse.evaluate_pending", bind=True, max_retries=8)
@@ -82,22 +97,15 @@ def monitoring_shard(sweep: str, low: int, high: int, window: int) -> dict[str, 
 
 @shared_task(name="learnpulse.analytics.daily", bind=True, max_retries=3)
 def daily_analytics(self) -> dict[str, object]:
-    """02:00 UTC: snapshots of every learner, risk model retraining and BKT refit."""
+    """02:00 UTC: snapshots of every learner, risk model retraining, cohort snapshots and BKT refit."""
     if not claim_window("daily", window_of("daily"), owner=self.request.id or "direct"):
         return {"skipped": "already ran today"}
-    snapshots = sum(
-        store_snapshots(learner_ids_between(low, high), "daily") for low, high in shard_ranges(shard_size())
-    )
-    version = train_and_store_risk_model()
-    return {
-        "snapshots": snapshots,
-        "cohorts": store_cohort_snapshots(),
-        "risk_model": version.id,
-        "skills": fit_and_store_skill_models(),
-    }
+    return run_daily("beat", shard_ranges(shard_size()))
 
 
 @shared_task(name="learnpulse.alerts.cleanup", max_retries=3)
 def alerts_cleanup() -> dict[str, int]:
     """Weekly: delete resolved alerts past the retention period (acknowledged ones stay)."""
-    return {"deleted": cleanup_alerts(current_app.config["ALERT_RETENTION_DAYS"])}
+    with recorded_run("alert_cleanup", "beat") as run:
+        run["deleted"] = cleanup_alerts(current_app.config["ALERT_RETENTION_DAYS"])
+    return run

@@ -221,6 +221,8 @@ def rules():
             {
                 "name": r.name,
                 "kind": r.kind,
+                "type": r.type,
+                "action_required": r.action_required,
                 "sweep": r.sweep,
                 "title": r.title,
                 "description": r.description,

@@ -10,6 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import Alert, db
+from services.achievements import award_achievements
+from services.analytics_data import load_event_arrays
 from services.evaluation import update_learner_counters
 from services.model_training import train_and_store_risk_model
 from services.monitoring import (
@@ -29,7 +31,7 @@ def _chunks(ids: list[int]) -> list[list[int]]:
 
 
 def evaluate_school(learner_ids: list[int], bar: Bar) -> dict[str, Any]:
-    """Counters, risk model, the performance and engagement sweeps, snapshots and cohort snapshots."""
+    """Counters, risk model, the performance and engagement sweeps, snapshots, achievements and cohort snapshots."""
     ids = sorted(learner_ids)
     with bar(_chunks(ids), "Counters          ") as chunks:
         for chunk in chunks:
@@ -45,6 +47,7 @@ def evaluate_school(learner_ids: list[int], bar: Bar) -> dict[str, Any]:
         for chunk in chunks:
             store_snapshots(chunk, "daily")
             store_snapshots(chunk, "velocity", with_completion=True)
+            award_achievements(chunk, *load_event_arrays(chunk))  # as the worker does after each evaluation
     cohorts = store_cohort_snapshots()
     return {"alerts_created": created, "open_alerts": open_alerts_by_rule(), "cohorts": cohorts, "model": version}
 

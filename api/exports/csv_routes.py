@@ -51,6 +51,8 @@ ALERT_COLUMNS = [
     "created_at",
     "acknowledged_at",
     "resolved_at",
+    "type",  # added after the original columns, so readers by position keep working
+    "action_required",
 ]
 EVENT_COLUMNS = [
     "server_id",

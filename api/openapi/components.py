@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from analytics.achievements import ACHIEVEMENT_KINDS
 from analytics.alert_rules import RULES
+from analytics.rule_catalog import ALERT_TYPES
 from api.alerts.feedback import FEEDBACK_FIELDS
 from api.alerts.routes import PREFERENCE_FIELDS
 from api.alerts.thresholds import OVERRIDE_FIELDS
@@ -52,8 +54,60 @@ def _event_schemas() -> dict[str, Any]:
     return schemas
 
 
+STRING, NULLABLE_TIME = {"type": "string"}, {"type": "string", "format": "date-time", "nullable": True}
+
+
+def _result_schemas() -> dict[str, Any]:
+    """What alert lists, `alert` messages and the achievement list carry."""
+    alert = {
+        "id": {"type": "integer"},
+        "learner": STRING,
+        "rule": {"type": "string", "enum": list(RULES)},
+        "type": {
+            "type": "string",
+            "enum": list(ALERT_TYPES),
+            "description": "the rule's alert type: " + ", ".join(f"{name} {rule.type}" for name, rule in RULES.items()),
+        },
+        "action_required": {"type": "boolean", "description": "false for achievements, true for every other alert"},
+        "scope": STRING,
+        "severity": {"type": "string", "enum": ["low", "medium", "high"]},
+        "status": {"type": "string", "enum": ["open", "acknowledged", "resolved"]},
+        "title": STRING,
+        "message": STRING,
+        "factors": {"type": "object"},
+        "recommendations": {"type": "array", "items": STRING},
+        "created_at": {"type": "string", "format": "date-time"},
+        "acknowledged_at": NULLABLE_TIME,
+        "resolved_at": NULLABLE_TIME,
+    }
+    achievement = {
+        "id": {"type": "integer"},
+        "learner": STRING,
+        "kind": {"type": "string", "enum": list(ACHIEVEMENT_KINDS)},
+        "key": {"type": "string", "description": "which one of its kind: days of a streak, a module or course id, ..."},
+        "type": {"type": "string", "enum": ["achievement"]},
+        "action_required": {"type": "boolean", "enum": [False]},
+        "title": STRING,
+        "value": {"type": "number", "nullable": True},
+        "details": {"type": "object"},
+        "achieved_at": {"type": "string", "format": "date-time", "description": "when the learner reached it"},
+        "created_at": {"type": "string", "format": "date-time", "description": "when LearnPulse awarded it"},
+    }
+    return {
+        "Alert": {"type": "object", "properties": alert},
+        "Achievement": {"type": "object", "properties": achievement},
+        "AchievementList": {
+            "type": "object",
+            "properties": {
+                "achievements": {"type": "array", "items": {"$ref": "#/components/schemas/Achievement"}},
+                "next_before": {"type": "integer", "nullable": True},
+            },
+        },
+    }
+
+
 def components() -> dict[str, Any]:
-    schemas = _event_schemas()
+    schemas = _event_schemas() | _result_schemas()
     for name, spec in SPECS.items():
         schemas[f"{name.title()}Put"] = object_schema(spec.fields)
     schemas["Error"] = {

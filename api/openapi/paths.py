@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from analytics.achievements import ACHIEVEMENT_KINDS
 from api.entities.specs import SPECS
 from api.events.schemas import MAX_BATCH
 from api.exports.openapi_paths import export_paths
@@ -161,6 +162,24 @@ ALERT_PATHS: dict[str, Any] = {
             query=ALERT_FILTERS,
         )
     },
+    "/api/v1/achievements": {
+        "get": _op(
+            "Achievements, newest first: streak milestones (7, 14, 30, 60, 100 days), module and course completion, "
+            "first perfect score, personal best; each awarded once per learner (kind: "
+            f"{', '.join(ACHIEVEMENT_KINDS)}; since: reached at or after; an unknown parameter is a 400)",
+            "learner (own), educator (their learners), admin and service (all); ?learner= outside yours: 404",
+            responses={
+                "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AchievementList"}}},
+                },
+                "400": ERROR,
+                "401": ERROR,
+                "404": ERROR,
+            },
+            query=("learner", "kind", "since", "limit", "before"),
+        )
+    },
     "/api/v1/alerts/statistics": {
         "get": _op("Alert counts by status, severity and type", "any (scoped)", query=ALERT_FILTERS)
     },
@@ -279,6 +298,22 @@ def _with_path_parameters(paths: dict[str, Any]) -> dict[str, Any]:
     return paths
 
 
+ALERT_LISTS = {
+    "/api/v1/progress/performance-alerts/": "alerts",
+    "/api/progress/performance-alerts/": "alerts",
+    "/api/v1/notifications/": "notifications",
+}
+
+
+def _alert_list(field: str) -> dict[str, Any]:
+    items = {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}
+    extra = {"current_alerts": items} if field == "alerts" else {}
+    return {
+        "type": "object",
+        "properties": {field: items, **extra, "next_before": {"type": "integer", "nullable": True}},
+    }
+
+
 def all_paths() -> dict[str, Any]:
     """Every operation of the API, WebSockets and the brief's paths included."""
     paths = copy.deepcopy(
@@ -294,4 +329,6 @@ def all_paths() -> dict[str, Any]:
     paths.update(webhook_paths())
     paths.update(xapi_paths())
     paths["/api/v1/progress/performance-alerts/"]["get"]["description"] += f" {TYPES_NOTE}"
+    for path, field in ALERT_LISTS.items():  # what each alert in these lists looks like
+        paths[path]["get"]["responses"]["200"]["content"] = {"application/json": {"schema": _alert_list(field)}}
     return _with_path_parameters(paths)

@@ -45,7 +45,8 @@ def _section_members(external_id: str) -> list[int]:
 
 def _send(ids: list[int]) -> str:
     try:
-        return current_app.extensions["celery"].send_task(EVALUATE_TASK, args=[ids]).id
+        task = current_app.extensions["celery"].send_task(EVALUATE_TASK, args=[ids], kwargs={"started_by": "api"})
+        return task.id  # the worker records the run (job `evaluation`) for `flask monitoring status`
     except OperationalError as exc:
         raise ApiError(503, f"could not queue the recomputation: {exc}") from exc
 

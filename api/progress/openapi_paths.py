@@ -19,7 +19,7 @@ LEVEL_RULE = (
 TYPE_MAPPING = ", ".join(f"{rule} -> {kind}" for rule, kind in TYPE_OF_RULE.items())
 TYPES_NOTE = (
     f"types: rule names, `all`, or the brief's alert types ({', '.join(ALERT_TYPES)}); mapping: {TYPE_MAPPING}; "
-    "no rule raises `system` alerts yet. severity: low, medium, high or `all`."
+    "every alert carries `type` and `action_required` (false for achievements). severity: low, medium, high or `all`."
 )
 
 

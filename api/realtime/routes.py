@@ -12,7 +12,7 @@ from api.extensions import sock
 from api.realtime import bp
 from api.realtime.session import serve
 
-ALERT_TYPES = frozenset({"alert", "alert_resolved"})
+ALERT_TYPES = frozenset({"alert", "alert_resolved", "achievement"})
 METRIC_TYPES = frozenset({"metrics_update"})
 ACTIVITY_TYPES = frozenset({"activity", "grade_update", "attendance_update", "exam_created"})
 
@@ -47,7 +47,7 @@ def ws_channels(ws):
 # The caller's own channels, filtered: endpoint -> (message types forwarded (None: all), what it is for).
 PERSONAL_ENDPOINTS = {
     "dashboard": (None, "dashboard_initial_data, then every live message for the caller."),
-    "alerts": (ALERT_TYPES, "alert and alert_resolved for the caller."),
+    "alerts": (ALERT_TYPES, "alert, alert_resolved and achievement for the caller."),
     "metrics": (METRIC_TYPES, "metrics_update for the caller."),
     "activity": (ACTIVITY_TYPES, "activity, grade_update, attendance_update and exam_created for the caller."),
 }

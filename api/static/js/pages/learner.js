@@ -22,7 +22,7 @@ export async function learnerPage(body) {
     deadline = document.getElementById("deadline").value;
     report();
   });
-  await Promise.all([report(), loadAlerts(id, kinds, you), loadActivity(base)]);
+  await Promise.all([report(), loadAlerts(id, kinds, you), loadActivity(base), loadAchievements(id)]);
   if (!you) learnerDetails(id, base);
   const onMessage = (message) => {
     const data = message.data || {};
@@ -31,6 +31,7 @@ export async function learnerPage(body) {
     if (message.type === "grade_update" || message.type === "attendance_update") { prependEvents([data]); refresh(); }
     if (message.type === "metrics_update") refresh();
     if (message.type === "alert" || message.type === "alert_resolved") loadAlerts(id, kinds, you);
+    if (message.type === "achievement") prependAchievement(data);
   };
   // The page loads everything over REST, so it follows the learner's channel without initial data.
   connectLive({ path: "/ws", channels: [`learner:${id}`], onMessage, onResync: refresh });
@@ -155,6 +156,33 @@ async function loadAlerts(id, kinds, you) {
   } catch (error) {
     fill("learner-alerts", errorState(error));
   }
+}
+
+async function loadAchievements(id) {
+  try {
+    const page = await api(`/api/v1/achievements${query({ learner: id, limit: 12 })}`);
+    const list = fill("achievements");
+    if (!page.achievements.length) list.append(h("li.empty", { text: "None yet: keep going!" }));
+    page.achievements.forEach((a) => list.append(achievementItem(a)));
+  } catch (error) {
+    fill("achievements", h("li", {}, errorState(error)));
+  }
+}
+
+function achievementItem(a) {
+  return h("li.feed-item", { "data-achievement-id": a.id },
+    h("span.feed-text", {}, h("span.badge.achievement", { text: "achievement" }), " ", a.title),
+    h("time", { datetime: a.achieved_at, text: date(a.achieved_at) }));
+}
+
+function prependAchievement(a) {
+  const list = document.getElementById("achievements");
+  if (!a.id || list.querySelector(`[data-achievement-id="${a.id}"]`)) return;  // resent on resume: once
+  list.querySelectorAll(".empty, .loading").forEach((el) => el.remove());
+  const item = achievementItem(a);
+  item.classList.add("fresh");
+  list.prepend(item);
+  while (list.children.length > 12) list.lastElementChild.remove();
 }
 
 async function loadActivity(base) {

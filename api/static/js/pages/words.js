@@ -66,6 +66,7 @@ function learnerTip(alert) {
     completion_stagnation: "Pick up where you left off and finish the next module.",
     low_consistency: "Regular short sessions beat long irregular ones.",
     at_risk: "Talk to your teacher about a plan for the next weeks.",
+    account_inactive: "Welcome back soon: pick up where you left off, even for ten minutes.",
   };
   return tips[alert.rule] || plain(alert.message);
 }

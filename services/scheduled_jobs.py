@@ -1,0 +1,49 @@
+"""The daily and velocity jobs' work: one code path for the beat tasks and `flask analytics run`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from services.job_runs import recorded_run
+from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
+from services.monitoring import learner_ids_between, store_cohort_snapshots, store_snapshots
+
+Progress = Callable[[str], None]  # told what was just done, for a person watching (the CLI)
+
+
+def _quiet(_: str) -> None:
+    """No one is watching (a worker)."""
+
+
+def velocity_snapshots(learner_ids: Sequence[int]) -> int:
+    """Velocity metrics and completion forecasts of these learners, stored as snapshots (one sweep shard)."""
+    return store_snapshots(learner_ids, "velocity", with_completion=True)
+
+
+def run_velocity(started_by: str, ranges: Sequence[tuple[int, int]], progress: Progress = _quiet) -> dict[str, Any]:
+    """The velocity sweep in this process, shard after shard (the beat fans the same shards out instead)."""
+    with recorded_run("velocity", started_by, shards=len(ranges), shards_done=0, learners=0) as run:
+        learners = 0
+        for done, (low, high) in enumerate(ranges, 1):
+            learners += velocity_snapshots(learner_ids_between(low, high))
+            progress(f"velocity: shard {done}/{len(ranges)}, {learners} learners")
+        run.update(shards_done=len(ranges), learners=learners)
+    return run
+
+
+def run_daily(started_by: str, ranges: Sequence[tuple[int, int]], progress: Progress = _quiet) -> dict[str, Any]:
+    """Daily analytics: every learner's snapshot, risk model retraining, cohort snapshots, BKT refit."""
+    with recorded_run("daily", started_by, shards=len(ranges)) as run:
+        snapshots = 0
+        for done, (low, high) in enumerate(ranges, 1):
+            snapshots += store_snapshots(learner_ids_between(low, high), "daily")
+            progress(f"daily: snapshots, shard {done}/{len(ranges)}, {snapshots} learners")
+        version = train_and_store_risk_model()
+        progress(f"daily: risk model v{version.id} ({version.kind}, {version.samples} labelled learners)")
+        cohorts = store_cohort_snapshots()
+        progress(f"daily: {cohorts} section snapshots")
+        skills = fit_and_store_skill_models()
+        progress(f"daily: {skills} skills refitted")
+        run.update(snapshots=snapshots, learners=snapshots, cohorts=cohorts, risk_model=version.id, skills=skills)
+    return run
