@@ -14,6 +14,7 @@ from models.alerts import (
 from models.audit import AUDIT_ACTIONS, AuditEntry
 from models.base import db, utcnow
 from models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Module, Section, Subject
+from models.digests import LearnerDigest
 from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, Event
 from models.learning import RiskModelVersion, SkillMastery, SkillModel
 from models.metrics import CohortSnapshot, LearnerCounters, LearnerStanding, MetricSnapshot, SectionSummary
@@ -43,6 +44,7 @@ __all__ = [
     "Exam",
     "Grade",
     "LearnerCounters",
+    "LearnerDigest",
     "LearnerStanding",
     "MetricSnapshot",
     "Module",

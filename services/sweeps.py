@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from flask import current_app
 
 import celeryconfig
+from analytics.alert_rules import RuleInputs
 from models import Alert, AlertHistory, db
 from services.clients import redis_client
+from services.digests import digest_inputs, watermark
 from services.monitoring import evaluate_rules, learner_ids_between, store_snapshots
 
 
@@ -66,17 +68,25 @@ def run_shard(sweep: str, low: int, high: int, window: int) -> dict[str, Any]:
     done_key = SHARD_DONE_KEY.format(sweep, window, low)
     if redis_client().exists(done_key):
         return {"skipped": "shard already done"}
-    started = time.monotonic()
+    started, now = time.monotonic(), datetime.now(UTC)
     ids = learner_ids_between(low, high)
     if sweep == "velocity":
         created = resolved = 0
         store_snapshots(ids, "velocity", with_completion=True)  # velocity metrics and completion forecasts
     else:
-        stats = evaluate_rules(ids, sweep)
+        stats = evaluate_rules(ids, sweep, now=now, prepared=sweep_inputs(ids, sweep, now))
         created, resolved = stats.created, stats.resolved
     _record(sweep, window, len(ids), created, resolved, time.monotonic() - started)
     redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS[sweep])
     return {"sweep": sweep, "learners": len(ids), "created": created, "resolved": resolved}
+
+
+def sweep_inputs(ids: list[int], sweep: str, now: datetime) -> RuleInputs | None:
+    """The shard's rule inputs from the learners' digests (MONITORING_DIGESTS, the default), or None:
+    evaluate_rules then reads the whole event log (the way sweeps worked before digests)."""
+    if not ids or not current_app.config.get("MONITORING_DIGESTS", True):
+        return None
+    return digest_inputs(ids, now.timestamp(), since=watermark(sweep))
 
 
 def _record(sweep: str, window: int, learners: int, created: int, resolved: int, seconds: float) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from celery import group
 
 from services.clients import redis_client
+from services.digests import advance_watermark
 from services.monitoring import shard_ranges
 from services.sweeps import STATUS_KEY, claim_window, shard_size, window_of
 
@@ -18,6 +19,7 @@ def start_sweep(sweep: str, shard_task: Any, owner: str) -> dict[str, Any]:
     if not claim_window(sweep, window, owner):
         return {"sweep": sweep, "window": window, "skipped": "this window already ran"}
     ranges = shard_ranges(shard_size())
+    advance_watermark(sweep)  # events a digest may miss are looked for from here
     redis_client().hset(
         STATUS_KEY.format(sweep),
         mapping={

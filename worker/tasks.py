@@ -8,6 +8,8 @@ import uuid
 from celery import shared_task
 from flask import current_app
 
+from services.analytics_data import load_event_arrays
+from services.digests import counter_event_ids, daily_snapshots, store_digests
 from services.dispatch import claim_batch, finish_batch, recover_expired, requeue_expired, start_drain
 from services.evaluation import update_learner_counters
 from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
@@ -27,7 +29,11 @@ from worker.sweeps import start_sweep
 def evaluate_learners(learner_ids: list[int]) -> dict[str, int]:
     """Refresh counters, evaluate the score rules, store and publish fresh metrics for these learners."""
     updated = update_learner_counters(learner_ids)
-    inputs = build_inputs(sorted(set(learner_ids)), time.time())  # computed once for rules and snapshots
+    ids, now = sorted(set(learner_ids)), time.time()
+    newest = counter_event_ids(ids)  # read before the events: a later event only makes the digest stale
+    events, _ = load_event_arrays(ids)
+    inputs = build_inputs(ids, now, events=events)  # computed once for rules, snapshots and digests
+    store_digests(ids, events, newest, now)  # what the periodic sweeps read instead of the event log
     stats = evaluate_rules(learner_ids, "performance", prepared=inputs)
     store_snapshots(learner_ids, "event", publish_updates=True, prepared=inputs)
     return {"learners": updated, "alerts_created": stats.created, "alerts_resolved": stats.resolved}
@@ -85,9 +91,7 @@ def daily_analytics(self) -> dict[str, object]:
     """02:00 UTC: snapshots of every learner, risk model retraining and BKT refit."""
     if not claim_window("daily", window_of("daily"), owner=self.request.id or "direct"):
         return {"skipped": "already ran today"}
-    snapshots = sum(
-        store_snapshots(learner_ids_between(low, high), "daily") for low, high in shard_ranges(shard_size())
-    )
+    snapshots = sum(daily_snapshots(learner_ids_between(low, high)) for low, high in shard_ranges(shard_size()))
     version = train_and_store_risk_model()
     return {
         "snapshots": snapshots,
