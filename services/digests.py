@@ -2,7 +2,7 @@
 
 A sweep reads one digest row per learner instead of the event log (analytics.event_digest). A digest
 is rebuilt from the log only when it cannot be trusted: missing, built long after the sweep's
-instant, or older than an event that arrived since the previous sweep of that kind started (an
+instant, or older than an event that arrived since the previous sweep started (an
 evaluation that was lost: the event path normally rebuilds it within seconds).
 """
 
@@ -25,8 +25,7 @@ from services.analytics_data import load_event_arrays
 from services.clients import redis_client
 from services.monitoring import build_inputs, store_snapshots
 
-SINCE_KEY = "learnpulse:digests:since:{}"  # events newer than this id are checked by the running sweep
-UPTO_KEY = "learnpulse:digests:upto:{}"  # the newest event id when the last sweep of that kind started
+UPTO_KEY = "learnpulse:digests:upto"  # the newest event id when the last sweep started
 TRUSTED_BEFORE_DAYS = DIGEST_DAYS - 30  # a digest serves instants from this long before it was built on
 
 
@@ -88,7 +87,9 @@ def rebuild_digests(learner_ids: Sequence[int], now: float | None = None) -> int
         newest.update(
             db.session.execute(
                 sa.select(Event.learner_id, sa.func.max(Event.id)).where(condition).group_by(Event.learner_id)
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
     events, _ = load_event_arrays(ids)
     store_digests(ids, events, newest, now if now is not None else datetime.now(UTC).timestamp())
@@ -109,7 +110,8 @@ def _load(ids: Sequence[int]) -> dict[int, Any]:
 
 def _untrusted(ids: list[int], rows: dict[int, Any], now: float, since: int) -> list[int]:
     """Learners whose digest is missing, cut too late for `now`, or older than an event newer than `since`."""
-    newest = _newest_event_ids(ids, since)
+    present = [learner for learner in ids if learner in rows]
+    newest = _newest_event_ids(present, since) if present else {}
     earliest = now + TRUSTED_BEFORE_DAYS * SECONDS_PER_DAY
     return [
         learner
@@ -142,14 +144,13 @@ def digest_inputs(learner_ids: Sequence[int], now: float, since: int = 0) -> Rul
     return build_inputs(ids, now, events=events, finish=finish)
 
 
-def advance_watermark(sweep: str) -> int:
-    """At a sweep's start: the events its shards must check are those newer than the newest event when the
-    previous sweep of this kind started (0 the first time: every digest is checked)."""
+def advance_watermark() -> int:
+    """At a sweep's start: its shards check the events newer than the newest one when the previous sweep (of
+    any kind) started; every earlier event was checked by that sweep or one before it (0 the first time:
+    every digest is checked). Stored with the sweep's status, so a later sweep does not move it."""
     client = redis_client()
-    since = int(client.get(UPTO_KEY.format(sweep)) or 0)
-    newest = newest_event_id()
-    client.set(SINCE_KEY.format(sweep), since)
-    client.set(UPTO_KEY.format(sweep), newest)
+    since = int(client.get(UPTO_KEY) or 0)
+    client.set(UPTO_KEY, newest_event_id())
     return since
 
 
@@ -157,24 +158,15 @@ def newest_event_id() -> int:
     return int(db.session.scalar(sa.select(sa.func.max(Event.id))) or 0)
 
 
-def watermark(sweep: str) -> int:
-    """The event id above which this sweep's shards look for events their digests may miss."""
-    return int(redis_client().get(SINCE_KEY.format(sweep)) or 0)
+def mark_checked(upto: int) -> None:
+    """After a full rebuild: every digest covers the events up to `upto`, so the next sweep starts there."""
+    redis_client().set(UPTO_KEY, upto)
 
 
-def mark_checked(sweeps: Sequence[str], upto: int) -> None:
-    """After a full rebuild: every digest covers the events up to `upto`, so the next sweeps start there."""
-    client = redis_client()
-    for sweep in sweeps:
-        client.set(UPTO_KEY.format(sweep), upto)
-
-
-def daily_snapshots(learner_ids: Sequence[int]) -> int:
+def daily_snapshots(learner_ids: Sequence[int], since: int) -> int:
     """The daily metric snapshots of these learners, computed from their digests."""
     ids = sorted(set(int(i) for i in learner_ids))
     now = datetime.now(UTC)
     if not ids:
         return 0
-    return store_snapshots(
-        ids, "daily", now=now, prepared=digest_inputs(ids, now.timestamp(), since=watermark("performance"))
-    )
+    return store_snapshots(ids, "daily", now=now, prepared=digest_inputs(ids, now.timestamp(), since=since))

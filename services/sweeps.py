@@ -13,7 +13,7 @@ import celeryconfig
 from analytics.alert_rules import RuleInputs
 from models import Alert, AlertHistory, db
 from services.clients import redis_client
-from services.digests import digest_inputs, watermark
+from services.digests import digest_inputs
 from services.monitoring import evaluate_rules, learner_ids_between, store_snapshots
 
 
@@ -86,7 +86,8 @@ def sweep_inputs(ids: list[int], sweep: str, now: datetime) -> RuleInputs | None
     evaluate_rules then reads the whole event log (the way sweeps worked before digests)."""
     if not ids or not current_app.config.get("MONITORING_DIGESTS", True):
         return None
-    return digest_inputs(ids, now.timestamp(), since=watermark(sweep))
+    since = int(redis_client().hget(STATUS_KEY.format(sweep), "digest_since") or 0)
+    return digest_inputs(ids, now.timestamp(), since=since)
 
 
 def _record(sweep: str, window: int, learners: int, created: int, resolved: int, seconds: float) -> None:

@@ -19,7 +19,7 @@ def start_sweep(sweep: str, shard_task: Any, owner: str) -> dict[str, Any]:
     if not claim_window(sweep, window, owner):
         return {"sweep": sweep, "window": window, "skipped": "this window already ran"}
     ranges = shard_ranges(shard_size())
-    advance_watermark(sweep)  # events a digest may miss are looked for from here
+    since = advance_watermark()  # the shards look for events a digest may miss from here on
     redis_client().hset(
         STATUS_KEY.format(sweep),
         mapping={
@@ -32,6 +32,7 @@ def start_sweep(sweep: str, shard_task: Any, owner: str) -> dict[str, Any]:
             "alerts_resolved": 0,
             "finished_at": "",
             "duration_seconds": "",
+            "digest_since": since,
         },
     )
     if ranges:

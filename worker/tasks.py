@@ -9,7 +9,7 @@ from celery import shared_task
 from flask import current_app
 
 from services.analytics_data import load_event_arrays
-from services.digests import counter_event_ids, daily_snapshots, store_digests
+from services.digests import advance_watermark, counter_event_ids, daily_snapshots, store_digests
 from services.dispatch import claim_batch, finish_batch, recover_expired, requeue_expired, start_drain
 from services.evaluation import update_learner_counters
 from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
@@ -91,7 +91,8 @@ def daily_analytics(self) -> dict[str, object]:
     """02:00 UTC: snapshots of every learner, risk model retraining and BKT refit."""
     if not claim_window("daily", window_of("daily"), owner=self.request.id or "direct"):
         return {"skipped": "already ran today"}
-    snapshots = sum(daily_snapshots(learner_ids_between(low, high)) for low, high in shard_ranges(shard_size()))
+    since = advance_watermark()
+    snapshots = sum(daily_snapshots(learner_ids_between(low, high), since) for low, high in shard_ranges(shard_size()))
     version = train_and_store_risk_model()
     return {
         "snapshots": snapshots,
