@@ -75,10 +75,14 @@ def build_digests(events: EventArrays, built_at: float) -> Digests:
 def unpack(blobs: list[bytes]) -> EventArrays:
     """The kept events of many learners (index = position in blobs) as event arrays."""
     lengths = np.array([len(blob) // RECORD.itemsize for blob in blobs], dtype=np.int64)
-    records = np.frombuffer(b"".join(blobs), RECORD)
-    learner = np.repeat(np.arange(len(blobs), dtype=np.int64), lengths)
+    return from_records(np.frombuffer(b"".join(blobs), RECORD), lengths)
+
+
+def from_records(records: np.ndarray, counts: np.ndarray) -> EventArrays:
+    """Event arrays from RECORD rows of consecutive learners (counts[i] rows for learner index i)."""
+    learner = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
     return EventArrays(
-        len(blobs),
+        len(counts),
         learner,
         records["time"].astype(np.float64),
         records["kind"].astype(np.int8),

@@ -9,6 +9,7 @@ evaluation that was lost: the event path normally rebuilds it within seconds).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +17,11 @@ import numpy as np
 import sqlalchemy as sa
 
 from analytics.alert_rules import RuleInputs
-from analytics.event_digest import DIGEST_DAYS, build_digests, unpack, with_streaks
+from analytics.event_digest import DIGEST_DAYS, RECORD, build_digests, from_records, with_streaks
 from analytics.grouping import SECONDS_PER_DAY
 from analytics.learner_metrics import EventArrays
 from models import Event, LearnerCounters, LearnerDigest, db
+from models.queries import driver_cursor
 from models.upsert import chunks_in, dialect_insert, select_where_in
 from services.analytics_data import load_event_arrays
 from services.clients import redis_client
@@ -96,45 +98,107 @@ def rebuild_digests(learner_ids: Sequence[int], now: float | None = None) -> int
     return len(ids)
 
 
-def _load(ids: Sequence[int]) -> dict[int, Any]:
-    columns = [
-        LearnerDigest.learner_id,
-        LearnerDigest.last_event_id,
-        LearnerDigest.built_at,
-        LearnerDigest.longest_streak,
-        LearnerDigest.last_run,
-        LearnerDigest.events,
-    ]
-    return {row.learner_id: row for row in select_where_in(columns, LearnerDigest.learner_id, ids)}
+@dataclass(frozen=True)
+class Stored:
+    """The digests of consecutive learners, as arrays (one entry per learner, their records concatenated)."""
+
+    learner: np.ndarray
+    last_event_id: np.ndarray
+    built_at: np.ndarray  # epoch seconds
+    longest: np.ndarray
+    last_run: np.ndarray
+    counts: np.ndarray  # records per learner
+    records: np.ndarray  # RECORD rows
+
+    def only(self, ids: np.ndarray) -> Stored:
+        keep = np.isin(self.learner, ids)
+        return Stored(
+            self.learner[keep],
+            self.last_event_id[keep],
+            self.built_at[keep],
+            self.longest[keep],
+            self.last_run[keep],
+            self.counts[keep],
+            self.records[np.repeat(keep, self.counts)],
+        )
 
 
-def _untrusted(ids: list[int], rows: dict[int, Any], now: float, since: int) -> list[int]:
+# PostgreSQL packs the rows into two values (fixed-width heads, then every record), so the client does
+# no per-row work (the same idea as services.analytics_data.PACKED_QUERY).
+HEAD = np.dtype(
+    [("learner", ">i8"), ("last", ">i8"), ("built", ">f8"), ("longest", ">i4"), ("run", ">i4"), ("n", ">i4")]
+)
+PACKED_DIGESTS = """
+SELECT string_agg(int8send(learner_id::int8) || int8send(last_event_id) || float8send(extract(epoch FROM built_at)::float8)
+                  || int4send(longest_streak) || int4send(last_run) || int4send(length(events)), ''::bytea
+                  ORDER BY learner_id),
+       string_agg(events, ''::bytea ORDER BY learner_id)
+FROM learner_digests WHERE learner_id BETWEEN %(low)s AND %(high)s
+"""
+
+
+def _heads(low: int, high: int) -> tuple[np.ndarray, bytes]:
+    if db.engine.dialect.name == "postgresql":
+        heads, data = driver_cursor().execute(PACKED_DIGESTS, {"low": low, "high": high}, binary=True).fetchone()
+        return np.frombuffer(heads or b"", HEAD), bytes(data or b"")
+    rows = db.session.execute(
+        sa.select(LearnerDigest).where(LearnerDigest.learner_id.between(low, high)).order_by(LearnerDigest.learner_id)
+    ).scalars()
+    heads, blobs = [], []
+    for row in rows:
+        heads.append(
+            (
+                row.learner_id,
+                row.last_event_id,
+                row.built_at.timestamp(),
+                row.longest_streak,
+                row.last_run,
+                len(row.events),
+            )
+        )
+        blobs.append(row.events)
+    return np.array(heads, dtype=HEAD), b"".join(blobs)
+
+
+def load_digests(ids: Sequence[int]) -> Stored:
+    """The stored digests of these learners (sorted ids; learners without one are absent)."""
+    wanted = np.asarray(sorted(set(ids)), dtype=np.int64)
+    if not len(wanted):
+        empty = np.zeros(0, dtype=np.int64)
+        return Stored(empty, empty, empty.astype(float), empty, empty, empty, np.zeros(0, RECORD))
+    heads, data = _heads(int(wanted[0]), int(wanted[-1]))
+    stored = Stored(
+        heads["learner"].astype(np.int64),
+        heads["last"].astype(np.int64),
+        heads["built"].astype(np.float64),
+        heads["longest"].astype(np.int64),
+        heads["run"].astype(np.int64),
+        heads["n"].astype(np.int64) // RECORD.itemsize,
+        np.frombuffer(data, RECORD),
+    )
+    return stored.only(wanted)
+
+
+def _untrusted(ids: list[int], stored: Stored, now: float, since: int) -> list[int]:
     """Learners whose digest is missing, cut too late for `now`, or older than an event newer than `since`."""
-    present = [learner for learner in ids if learner in rows]
-    newest = _newest_event_ids(present, since) if present else {}
-    earliest = now + TRUSTED_BEFORE_DAYS * SECONDS_PER_DAY
-    return [
-        learner
-        for learner in ids
-        if learner not in rows
-        or rows[learner].built_at.timestamp() > earliest
-        or newest.get(learner, 0) > rows[learner].last_event_id
-    ]
+    newest = _newest_event_ids(stored.learner.tolist(), since) if len(stored.learner) else {}
+    latest = np.array([newest.get(learner, 0) for learner in stored.learner.tolist()], dtype=np.int64)
+    late = stored.built_at > now + TRUSTED_BEFORE_DAYS * SECONDS_PER_DAY
+    missing = np.setdiff1d(np.asarray(ids, dtype=np.int64), stored.learner)
+    return sorted(missing.tolist() + stored.learner[late | (latest > stored.last_event_id)].tolist())
 
 
 def digest_events(learner_ids: Sequence[int], now: float, since: int = 0) -> tuple[EventArrays, Any]:
     """The kept events of these learners (sorted ids -> 0..n-1) and a function that puts the whole-history
     streaks into metrics computed from them; untrusted digests are rebuilt first."""
     ids = sorted(set(int(i) for i in learner_ids))
-    rows = _load(ids) if ids else {}
-    stale = _untrusted(ids, rows, now, since) if ids else []
+    stored = load_digests(ids)
+    stale = _untrusted(ids, stored, now, since) if ids else []
     if stale:
         rebuild_digests(stale, now)
-        rows.update(_load(stale))
-    events = unpack([rows[i].events for i in ids])
-    longest = np.array([rows[i].longest_streak for i in ids], dtype=np.int64)
-    last_run = np.array([rows[i].last_run for i in ids], dtype=np.int64)
-    return events, lambda metrics: with_streaks(metrics, events, longest, last_run, now)
+        stored = load_digests(ids)
+    events = from_records(stored.records, stored.counts)
+    return events, lambda metrics: with_streaks(metrics, events, stored.longest, stored.last_run, now)
 
 
 def digest_inputs(learner_ids: Sequence[int], now: float, since: int = 0) -> RuleInputs:
