@@ -124,29 +124,32 @@ class Stored:
 
 
 # PostgreSQL packs the rows into two values (fixed-width heads, then every record), so the client does
-# no per-row work (the same idea as services.analytics_data.PACKED_QUERY).
+# no per-row work (the same idea as services.analytics_data.PACKED_QUERY). No ORDER BY: sorting 5 MB
+# of records costs PostgreSQL 4x the read; both aggregates see the rows in the same order, and numpy
+# puts them in learner order.
 HEAD = np.dtype(
     [("learner", ">i8"), ("last", ">i8"), ("built", ">f8"), ("longest", ">i4"), ("run", ">i4"), ("n", ">i4")]
 )
 PACKED_DIGESTS = """
 SELECT string_agg(int8send(learner_id::int8) || int8send(last_event_id) || float8send(extract(epoch FROM built_at)::float8)
-                  || int4send(longest_streak) || int4send(last_run) || int4send(length(events)), ''::bytea
-                  ORDER BY learner_id),
-       string_agg(events, ''::bytea ORDER BY learner_id)
+                  || int4send(longest_streak) || int4send(last_run) || int4send(length(events)), ''::bytea),
+       string_agg(events, ''::bytea)
 FROM learner_digests WHERE learner_id BETWEEN %(low)s AND %(high)s
 """
 
 
-def _heads(low: int, high: int) -> tuple[np.ndarray, bytes]:
+def _heads(low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    """Heads in learner order and their records (RECORD rows, in the same order)."""
     if db.engine.dialect.name == "postgresql":
         heads, data = driver_cursor().execute(PACKED_DIGESTS, {"low": low, "high": high}, binary=True).fetchone()
-        return np.frombuffer(heads or b"", HEAD), bytes(data or b"")
+        head = np.frombuffer(heads or b"", HEAD)
+        return in_learner_order(head, np.frombuffer(data or b"", RECORD))
     rows = db.session.execute(
         sa.select(LearnerDigest).where(LearnerDigest.learner_id.between(low, high)).order_by(LearnerDigest.learner_id)
     ).scalars()
-    heads, blobs = [], []
+    head_rows, blobs = [], []
     for row in rows:
-        heads.append(
+        head_rows.append(
             (
                 row.learner_id,
                 row.last_event_id,
@@ -157,7 +160,17 @@ def _heads(low: int, high: int) -> tuple[np.ndarray, bytes]:
             )
         )
         blobs.append(row.events)
-    return np.array(heads, dtype=HEAD), b"".join(blobs)
+    return np.array(head_rows, dtype=HEAD), np.frombuffer(b"".join(blobs), RECORD)
+
+
+def in_learner_order(head: np.ndarray, records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Heads sorted by learner, and their records moved along with them."""
+    order = np.argsort(head["learner"], kind="stable")
+    counts = head["n"].astype(np.int64) // RECORD.itemsize
+    starts = np.cumsum(counts) - counts
+    moved = counts[order]
+    index = np.repeat(starts[order] - (np.cumsum(moved) - moved), moved) + np.arange(int(moved.sum()))
+    return head[order], records[index]
 
 
 def load_digests(ids: Sequence[int]) -> Stored:
@@ -166,7 +179,7 @@ def load_digests(ids: Sequence[int]) -> Stored:
     if not len(wanted):
         empty = np.zeros(0, dtype=np.int64)
         return Stored(empty, empty, empty.astype(float), empty, empty, empty, np.zeros(0, RECORD))
-    heads, data = _heads(int(wanted[0]), int(wanted[-1]))
+    heads, records = _heads(int(wanted[0]), int(wanted[-1]))
     stored = Stored(
         heads["learner"].astype(np.int64),
         heads["last"].astype(np.int64),
@@ -174,7 +187,7 @@ def load_digests(ids: Sequence[int]) -> Stored:
         heads["longest"].astype(np.int64),
         heads["run"].astype(np.int64),
         heads["n"].astype(np.int64) // RECORD.itemsize,
-        np.frombuffer(data, RECORD),
+        records,
     )
     return stored.only(wanted)
 

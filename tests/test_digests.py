@@ -18,7 +18,7 @@ from analytics.rule_inputs import build_rule_inputs
 from analytics.synthetic import generate_cohort
 from models import LearnerDigest, User, db
 from services.clients import redis_client
-from services.digests import digest_inputs, rebuild_digests
+from services.digests import HEAD, digest_inputs, in_learner_order, rebuild_digests
 from services.monitoring import build_inputs, evaluate_rules, shard_ranges
 from services.sweeps import run_shard, shard_size
 from tests.planted_cohort import EXPECTED, open_alerts
@@ -189,3 +189,13 @@ def test_a_sweep_rebuilds_a_digest_an_unevaluated_event_made_stale(planted, clie
     _sweep("performance")
     after = _digest_rows([planted["decliner"]])[planted["decliner"]]
     assert after[0] > before[0] and "performance_decline" not in open_alerts().get("decliner", set())
+
+
+def test_packed_digests_are_put_back_in_learner_order():
+    heads = np.zeros(3, HEAD)
+    heads["learner"], heads["n"] = [30, 10, 20], np.array([2, 1, 3]) * RECORD.itemsize
+    records = np.zeros(6, RECORD)
+    records["time"] = [30.0, 30.5, 10.0, 20.0, 20.5, 20.75]  # each learner's records, in the stream's order
+    sorted_heads, sorted_records = in_learner_order(heads, records)
+    assert sorted_heads["learner"].tolist() == [10, 20, 30]
+    assert sorted_records["time"].tolist() == [10.0, 20.0, 20.5, 20.75, 30.0, 30.5]
