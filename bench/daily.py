@@ -42,7 +42,7 @@ def label_outcomes(share: float) -> int:
     result = db.session.execute(
         sa.text(
             "UPDATE enrollments SET status = CASE WHEN id % 3 = 0 THEN 'failed' ELSE 'completed' END "
-            "WHERE (id * 7919) % 1000 < :cut"
+            "WHERE (id::bigint * 7919) % 1000 < :cut"
         ),
         {"cut": int(share * 1000)},
     )
@@ -57,6 +57,8 @@ def main() -> None:
     parser.add_argument("--sections", type=int, default=50, help="sections timed for the cohort snapshots (0: all)")
     parser.add_argument("--floor-shards", type=int, default=2, help="shards timed from the event log (the floor)")
     parser.add_argument("--label-share", type=float, default=0.1)
+    parser.add_argument("--snapshot-shards", type=int, default=0, help="shards timed from digests (0: all)")
+    parser.add_argument("--parts", default="snapshots,cohorts,risk,bkt", help="which parts to time")
     args = parser.parse_args()
     from api import create_app  # noqa: PLC0415
     from models import Enrollment, Section, User, db  # noqa: PLC0415
@@ -73,32 +75,38 @@ def main() -> None:
         ranges = shard_ranges(shard_size())
         print(f"{learners:,} learners, {len(ranges)} shards; load {os.getloadavg()}")
         print("| part | time | result | load (1 min) |\n| --- | --- | --- | --- |")
-        floor = ranges[: args.floor_shards]
+        floor, parts = ranges[: args.floor_shards], args.parts.split(",")
+        mine = ranges[: args.snapshot_shards] if args.snapshot_shards else ranges
         total = 0.0
-        timed(
-            f"floor: snapshots from the event log, {len(floor)} shards",
-            lambda: sum(store_snapshots(learner_ids_between(lo, hi), "daily") for lo, hi in floor),
-            len(ranges) / max(1, len(floor)),
-        )
-        since = advance_watermark()
-        total += timed(
-            "snapshots from digests, every learner",
-            lambda: sum(daily_snapshots(learner_ids_between(lo, hi), since) for lo, hi in ranges),
-        )
-        sections = db.session.execute(
-            sa.select(Section.id, Section.course_id)
-            .where(Section.id.in_(sa.select(Enrollment.section_id)))
-            .order_by(Section.id)
-        ).all()
-        sample = sections[: args.sections] if args.sections else sections
-        total += timed(
-            f"cohort summaries, {len(sample)} of {len(sections)} sections",
-            lambda: len([compute_summary(s, c) for s, c in sample]),
-            len(sections) / max(1, len(sample)),
-        )
-        timed("labelling outcomes (set-up, not counted)", lambda: label_outcomes(args.label_share))
-        total += timed("risk model retraining", lambda: train_and_store_risk_model().samples)
-        total += timed("BKT refit and mastery rebuild", fit_and_store_skill_models)
+        if "snapshots" in parts:
+            timed(
+                f"floor: snapshots from the event log, {len(floor)} shards",
+                lambda: sum(store_snapshots(learner_ids_between(lo, hi), "daily") for lo, hi in floor),
+                len(ranges) / max(1, len(floor)),
+            )
+            since = advance_watermark()
+            total += timed(
+                f"snapshots from digests, {len(mine)} of {len(ranges)} shards",
+                lambda: sum(daily_snapshots(learner_ids_between(lo, hi), since) for lo, hi in mine),
+                len(ranges) / len(mine),
+            )
+        if "cohorts" in parts:
+            sections = db.session.execute(
+                sa.select(Section.id, Section.course_id)
+                .where(Section.id.in_(sa.select(Enrollment.section_id)))
+                .order_by(Section.id)
+            ).all()
+            sample = sections[: args.sections] if args.sections else sections
+            total += timed(
+                f"cohort summaries, {len(sample)} of {len(sections)} sections",
+                lambda: len([compute_summary(s, c) for s, c in sample]),
+                len(sections) / max(1, len(sample)),
+            )
+        if "risk" in parts:
+            timed("labelling outcomes (set-up, not counted)", lambda: label_outcomes(args.label_share))
+            total += timed("risk model retraining", lambda: train_and_store_risk_model().samples)
+        if "bkt" in parts:
+            total += timed("BKT refit and mastery rebuild", fit_and_store_skill_models)
         print(f"| daily analytics, total | {total:.1f} s | | load {os.getloadavg()[0]:.1f} |")
 
 

@@ -5,7 +5,10 @@ timed end to end (sent -> last shard done), on a database loaded by bench/big_lo
   1. baseline: MONITORING_DIGESTS=false (every shard reads its learners' whole event log): a first
      sweep (opens the alerts) and repeats;
   2. alerts and digests emptied: a first sweep that finds no digest (builds them from the log);
-  3. alerts emptied again: a first sweep with digests in place, then repeats (steady state).
+  3. alerts emptied again: a first sweep with digests in place, then repeats (steady state);
+  baseline-repeat (instead of 1, on big databases): one full-rescan sweep of each kind after the others.
+Then --check-shards shards are evaluated in-process at one instant from digests and from the whole log
+(dry runs): the alerts they would raise must be identical.
 The event log is never modified; alerts, standings and digests are.
 
 Usage: .venv/bin/python bench/incremental_sweep.py --database-url URL --redis-url URL [--repeats N]
@@ -90,6 +93,29 @@ def phase(app, label: str, repeats: int, results: dict) -> None:
         )
 
 
+def check(shards: int) -> str:
+    """Dry runs of the first shards at one instant, from digests and from the log: the same alerts?"""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from services.digests import digest_inputs  # noqa: PLC0415
+    from services.monitoring import evaluate_rules, learner_ids_between, shard_ranges  # noqa: PLC0415
+    from services.sweeps import shard_size  # noqa: PLC0415
+
+    learners = alerts = 0
+    for low, high in shard_ranges(shard_size())[:shards]:
+        ids, now = learner_ids_between(low, high), datetime.now(UTC)
+        for sweep in SWEEPS:
+            whole = evaluate_rules(ids, sweep, dry_run=True, now=now).would_raise
+            inputs = digest_inputs(ids, now.timestamp())
+            cut = evaluate_rules(ids, sweep, dry_run=True, now=now, prepared=inputs).would_raise
+            same = sorted(map(str, whole)) == sorted(map(str, cut))
+            if not same:
+                return f"DIFFERENT in shard {low}-{high} ({sweep})"
+            alerts += len(whole)
+        learners += len(ids)
+    return f"identical ({learners:,} learners, {alerts:,} alerts that would be raised)"
+
+
 def _row(label: str, sweep: str, first: dict, again: list[dict], floor: tuple[dict, list[dict]] | None) -> str:
     times = [float(s["end_to_end_seconds"]) for s in again]
     median = statistics.median(times) if times else float("nan")
@@ -110,6 +136,12 @@ def main() -> None:
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--repeats", type=int, default=5, help="repeat sweeps with digests")
     parser.add_argument("--baseline-repeats", type=int, default=3, help="repeat sweeps of the full rescan")
+    parser.add_argument("--check-shards", type=int, default=2)
+    parser.add_argument(
+        "--phases",
+        default="baseline,missing,digests",
+        help="in order; baseline-repeat: one full-rescan sweep of each kind after the others (alerts kept)",
+    )
     args = parser.parse_args()
     url = normalize_database_url(args.database_url)
     redis.Redis.from_url(args.redis_url).ping()
@@ -122,25 +154,41 @@ def main() -> None:
         learners = db.session.scalar(sa.select(sa.func.count()).where(User.role == "learner"))
         events = db.session.scalar(sa.select(sa.func.count()).select_from(Event))
         print(f"{learners:,} learners, {events:,} events; load {os.getloadavg()}", flush=True)
-        for label, digests, repeats, clear_digests in (
-            ("full rescan (baseline)", False, args.baseline_repeats, True),
-            ("digests missing (built by the sweep)", True, 0, True),
-            ("digests", True, args.repeats, False),
-        ):
-            reset(app, clear_digests)
+        phases = {
+            "baseline": ("full rescan (baseline)", False, args.baseline_repeats, True),
+            "missing": ("digests missing (built by the sweep)", True, 0, True),
+            "digests": ("digests", True, args.repeats, False),
+            "baseline-repeat": ("full rescan (baseline), repeat only", False, 1, None),
+        }
+        for name in args.phases.split(","):
+            label, digests, repeats, clear_digests = phases[name]
+            if clear_digests is not None:
+                reset(app, clear_digests)
             worker = start_worker(url, args.redis_url, digests)
             try:
                 wait_ready(app)
-                phase(app, label, repeats, results)
+                if clear_digests is None:  # alerts stay: only the repeat is timed
+                    for sweep in SWEEPS:
+                        status = run_sweep(app, sweep)
+                        results[(label, sweep)] = (
+                            {**status, "end_to_end_seconds": "-", "alerts_created": "-"},
+                            [status],
+                        )
+                        print(f"  {label} {sweep}: {status['end_to_end_seconds']} s", flush=True)
+                else:
+                    phase(app, label, repeats, results)
             finally:
                 stop_worker(worker)
-    floor = {sweep: results[("full rescan (baseline)", sweep)] for sweep in SWEEPS}
+    with app.app_context():
+        print(f"exactness check: {check(args.check_shards)}", flush=True)
+    floors = [label for label, _ in results if label.startswith("full")]
+    floor = {sweep: results[(floors[0], sweep)] for sweep in SWEEPS} if floors else {}
     print(f"\n{learners:,} learners / {events:,} events; load average after: {os.getloadavg()}")
     print(
         "| sweep | reads | first sweep | repeat, median | repeat p50 / p99 | repeats |\n| --- | --- | --- | --- | --- | --- |"
     )
     for (label, sweep), (first, again) in results.items():
-        print(_row(label, sweep, first, again, None if label.startswith("full") else floor[sweep]))
+        print(_row(label, sweep, first, again, None if label.startswith("full") else floor.get(sweep)))
 
 
 if __name__ == "__main__":
