@@ -188,9 +188,10 @@ def store_snapshots(
     inputs = prepared or build_inputs(ids, now.timestamp())
     completion = completion_forecasts(ids, now.timestamp()) if with_completion else {}
     rows: list[dict[str, Any]] = []
+    metric_rows = inputs.metrics.rows()
     for i, learner in enumerate(ids):
         row = {
-            **inputs.metrics.row(i),
+            **metric_rows[i],
             "risk_probability": json_scalar(float(inputs.risk_probability[i]), 4),  # null: unknown
             "risk_model": inputs.risk_model,
             "snapshot": kind,

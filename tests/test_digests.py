@@ -199,3 +199,10 @@ def test_packed_digests_are_put_back_in_learner_order():
     sorted_heads, sorted_records = in_learner_order(heads, records)
     assert sorted_heads["learner"].tolist() == [10, 20, 30]
     assert sorted_records["time"].tolist() == [10.0, 20.0, 20.5, 20.75, 30.0, 30.5]
+
+
+def test_all_rows_at_once_equal_each_row():
+    cohort = generate_cohort(300, 30, seed=2)
+    metrics = compute_learner_metrics(cohort.events, cohort.now)
+    assert metrics.rows() == [metrics.row(i) for i in range(300)]
+    assert any(value is None for row in metrics.rows() for value in row.values())  # NaN became None
