@@ -13,7 +13,7 @@ import celeryconfig
 from analytics.alert_rules import RuleInputs
 from models import Alert, AlertHistory, db
 from services.clients import redis_client
-from services.digests import digest_inputs
+from services.digests import daily_snapshots, digest_inputs
 from services.monitoring import evaluate_rules, learner_ids_between, store_snapshots
 
 
@@ -79,6 +79,16 @@ def run_shard(sweep: str, low: int, high: int, window: int) -> dict[str, Any]:
     _record(sweep, window, len(ids), created, resolved, time.monotonic() - started)
     redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS[sweep])
     return {"sweep": sweep, "learners": len(ids), "created": created, "resolved": resolved}
+
+
+def run_daily_shard(low: int, high: int, since: int, window: int) -> dict[str, Any]:
+    """One range of learners' daily snapshots (from digests); a redelivered shard that finished does nothing."""
+    done_key = SHARD_DONE_KEY.format("daily", window, low)
+    if redis_client().exists(done_key):
+        return {"skipped": "shard already done"}
+    snapshots = daily_snapshots(learner_ids_between(low, high), since)
+    redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS["daily"])
+    return {"snapshots": snapshots}
 
 
 def sweep_inputs(ids: list[int], sweep: str, now: datetime) -> RuleInputs | None:

@@ -5,23 +5,22 @@ from __future__ import annotations
 import time
 import uuid
 
-from celery import shared_task
+from celery import group, shared_task
 from flask import current_app
 
 from services.analytics_data import load_event_arrays
-from services.digests import advance_watermark, counter_event_ids, daily_snapshots, store_digests
+from services.digests import advance_watermark, counter_event_ids, store_digests
 from services.dispatch import claim_batch, finish_batch, recover_expired, requeue_expired, start_drain
 from services.evaluation import update_learner_counters
 from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
 from services.monitoring import (
     build_inputs,
     evaluate_rules,
-    learner_ids_between,
     shard_ranges,
     store_cohort_snapshots,
     store_snapshots,
 )
-from services.sweeps import claim_window, cleanup_alerts, run_shard, shard_size, window_of
+from services.sweeps import claim_window, cleanup_alerts, run_daily_shard, run_shard, shard_size, window_of
 from worker.sweeps import start_sweep
 
 
@@ -88,18 +87,27 @@ def monitoring_shard(sweep: str, low: int, high: int, window: int) -> dict[str, 
 
 @shared_task(name="learnpulse.analytics.daily", bind=True, max_retries=3)
 def daily_analytics(self) -> dict[str, object]:
-    """02:00 UTC: snapshots of every learner, risk model retraining and BKT refit."""
-    if not claim_window("daily", window_of("daily"), owner=self.request.id or "direct"):
+    """02:00 UTC: snapshots of every learner (shards any worker takes), meanwhile cohort aggregates, risk model
+    retraining and BKT refit here."""
+    window = window_of("daily")
+    if not claim_window("daily", window, owner=self.request.id or "direct"):
         return {"skipped": "already ran today"}
-    since = advance_watermark()
-    snapshots = sum(daily_snapshots(learner_ids_between(low, high), since) for low, high in shard_ranges(shard_size()))
+    since, ranges = advance_watermark(), shard_ranges(shard_size())
+    if ranges:
+        group(daily_snapshot_shard.s(low, high, since, window) for low, high in ranges).apply_async()
     version = train_and_store_risk_model()
     return {
-        "snapshots": snapshots,
+        "snapshot_shards": len(ranges),
         "cohorts": store_cohort_snapshots(),
         "risk_model": version.id,
         "skills": fit_and_store_skill_models(),
     }
+
+
+@shared_task(name="learnpulse.analytics.daily_shard", max_retries=5)
+def daily_snapshot_shard(low: int, high: int, since: int, window: int) -> dict[str, object]:
+    """One range of learners' daily metric snapshots."""
+    return run_daily_shard(low, high, since, window)
 
 
 @shared_task(name="learnpulse.alerts.cleanup", max_retries=3)
