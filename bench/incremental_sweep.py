@@ -69,6 +69,7 @@ def stop_worker(process: subprocess.Popen) -> None:
 def reset(app, digests: bool) -> None:
     """Empty the alerts (and the digests): the next sweep is a first sweep again."""
     from models import db  # noqa: PLC0415
+    from services.digests import UPTO_KEY  # noqa: PLC0415
 
     tables = "alerts, alert_history" + (", learner_digests" if digests else "")
     db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -76,7 +77,8 @@ def reset(app, digests: bool) -> None:
     db.session.commit()
     client = app.extensions["redis"]
     for key in client.scan_iter("learnpulse:*"):
-        client.delete(key)
+        if digests or key != UPTO_KEY.encode():  # kept digests stay checked up to where they were
+            client.delete(key)
 
 
 def phase(app, label: str, repeats: int, results: dict) -> None:
