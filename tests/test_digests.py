@@ -16,9 +16,9 @@ from analytics.event_digest import RECORD, build_digests, kept_events, unpack, w
 from analytics.learner_metrics import KIND_CODES, EventArrays, compute_learner_metrics
 from analytics.rule_inputs import build_rule_inputs
 from analytics.synthetic import generate_cohort
-from models import LearnerDigest, User, db
+from models import Event, LearnerDigest, User, db
 from services.clients import redis_client
-from services.digests import HEAD, digest_inputs, in_learner_order, rebuild_digests
+from services.digests import HEAD, UPTO_KEY, digest_inputs, in_learner_order, rebuild_digests
 from services.monitoring import build_inputs, evaluate_rules, shard_ranges
 from services.sweeps import run_shard, shard_size
 from tests.planted_cohort import EXPECTED, open_alerts
@@ -206,3 +206,11 @@ def test_all_rows_at_once_equal_each_row():
     metrics = compute_learner_metrics(cohort.events, cohort.now)
     assert metrics.rows() == [metrics.row(i) for i in range(300)]
     assert any(value is None for row in metrics.rows() for value in row.values())  # NaN became None
+
+
+def test_the_digests_command_builds_every_digest_and_sets_the_watermark(planted, app):
+    result = app.test_cli_runner().invoke(args=["monitoring", "digests"])
+    assert result.exit_code == 0, result.output
+    assert set(_digest_rows(planted.values())) == set(planted.values())
+    newest = db.session.scalar(sa.select(sa.func.max(Event.id)))
+    assert int(redis_client().get(UPTO_KEY)) == newest and f"up to id {newest}" in result.output
