@@ -35,6 +35,12 @@ INSERT = (
 )
 
 
+def _buffers(connection: psycopg.Connection, statement: str, params: tuple) -> int:
+    """Shared buffers (hit + read) a statement touches: its I/O work, whatever the machine's load."""
+    plan = connection.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {statement}", params).fetchone()[0][0]["Plan"]
+    return int(plan["Shared Hit Blocks"] + plan["Shared Read Blocks"])
+
+
 def measure(url: str, reads: int, batches: int) -> dict:
     rng = np.random.default_rng(0)
     with psycopg.connect(url) as connection:
@@ -46,12 +52,14 @@ def measure(url: str, reads: int, batches: int) -> dict:
             "SELECT pg_size_pretty(pg_table_size('events')), pg_size_pretty(pg_indexes_size('events'))"
         ).fetchone()
         learners = rng.integers(low, high + 1, reads)
-        read_ms, rows = [], 0
+        read_ms, rows, read_buffers = [], 0, []
         for learner in learners:
             started = time.perf_counter()
             rows += len(connection.execute(READ, (int(learner),)).fetchall())
             read_ms.append(1000 * (time.perf_counter() - started))
-        insert_ms = []
+            if len(read_buffers) < 100:
+                read_buffers.append(_buffers(connection, READ, (int(learner),)) / max(1, rows / len(read_ms)))
+        insert_ms, insert_buffers = [], []
         now = datetime.now(UTC)
         for _ in range(batches):
             ids = [uuid.uuid4().hex for _ in range(1000)]
@@ -61,12 +69,18 @@ def measure(url: str, reads: int, batches: int) -> dict:
             connection.execute(INSERT, (ids, who, when))
             insert_ms.append(1000 * (time.perf_counter() - started))
             connection.rollback()
+            if len(insert_buffers) < 10:
+                ids = [uuid.uuid4().hex for _ in range(1000)]
+                insert_buffers.append(_buffers(connection, INSERT, (ids, who, when)) / 1000)
+                connection.rollback()
     return {
         "events": events,
         "sizes": sizes,
         "rows_per_read": rows / reads,
         "read": (percentile(read_ms, 50), percentile(read_ms, 99)),
         "insert": (percentile(insert_ms, 50), percentile(insert_ms, 99)),
+        "read_buffers": percentile(read_buffers, 50),
+        "insert_buffers": percentile(insert_buffers, 50),
     }
 
 
@@ -78,15 +92,15 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     print(
-        "| database | events | table / indexes | rows per learner | learner read p50 / p99 | "
-        "1,000-event insert p50 / p99 |\n| --- | --- | --- | --- | --- | --- |"
+        "| database | events | table / indexes | rows per learner | learner read p50 / p99 | buffers per row read | "
+        "1,000-event insert p50 / p99 | buffers per row inserted |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
     )
     for url in args.urls:
         r = measure(url, args.reads, args.batches)
         print(
             f"| {url.rsplit('/', 1)[-1]} | {r['events']:,} | {r['sizes'][0]} / {r['sizes'][1]} | "
-            f"{r['rows_per_read']:.0f} | {r['read'][0]:.2f} / {r['read'][1]:.2f} ms | "
-            f"{r['insert'][0]:.1f} / {r['insert'][1]:.1f} ms |",
+            f"{r['rows_per_read']:.0f} | {r['read'][0]:.2f} / {r['read'][1]:.2f} ms | {r['read_buffers']:.2f} | "
+            f"{r['insert'][0]:.1f} / {r['insert'][1]:.1f} ms | {r['insert_buffers']:.2f} |",
             flush=True,
         )
     print(f"load average after: {os.getloadavg()}")
