@@ -83,6 +83,21 @@ def monitoring_standings() -> None:
     click.echo(f"standings: {learners} learners refreshed")
 
 
+@monitoring_cli.command("digests")
+def monitoring_digests() -> None:
+    """Build every learner's digest from the event log now (after upgrading; evaluations keep them fresh)."""
+    from services.digests import mark_checked, newest_event_id, rebuild_digests  # noqa: PLC0415
+    from services.monitoring import learner_ids_between, shard_ranges  # noqa: PLC0415
+    from services.sweeps import shard_size  # noqa: PLC0415
+
+    upto, learners = newest_event_id(), 0
+    with click.progressbar(shard_ranges(shard_size()), label="digests", file=sys.stderr) as shards:
+        for low, high in shards:
+            learners += rebuild_digests(learner_ids_between(low, high))
+    mark_checked(upto)
+    click.echo(f"digests: {learners} learners rebuilt, events up to id {upto} covered")
+
+
 @models_cli.command("train")
 def train_models() -> None:
     """Retrain the risk model and refit BKT skill parameters now (beat also does this daily)."""

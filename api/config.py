@@ -58,6 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_PING_TIMEOUT": 1.0,  # seconds /health waits for Celery workers to answer
     "ALERT_RETENTION_DAYS": 90,  # resolved alerts older than this are deleted weekly (acknowledged ones stay)
     "MONITORING_SHARD_SIZE": 5000,  # learners per sweep shard task
+    "MONITORING_DIGESTS": True,  # sweeps read per-learner digests (services.digests); false: the whole event log
     "COHORT_SUMMARY_INTERVAL": 600,  # seconds; a section's dashboard summary is recomputed at most this often
     # seconds a drain may hold learners it claimed before another drain re-queues them (its worker
     # died); longer than one batch's evaluation, or a slow batch is evaluated twice (harmless)
@@ -163,6 +164,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "WORKER_PING_TIMEOUT": float(env.get("WORKER_PING_TIMEOUT") or DEFAULTS["WORKER_PING_TIMEOUT"]),
         "ALERT_RETENTION_DAYS": _int(env, "ALERT_RETENTION_DAYS"),
         "MONITORING_SHARD_SIZE": _int(env, "MONITORING_SHARD_SIZE"),
+        "MONITORING_DIGESTS": _env_bool(env, "MONITORING_DIGESTS", True),
         "COHORT_SUMMARY_INTERVAL": _int(env, "COHORT_SUMMARY_INTERVAL"),
         "EVALUATION_LEASE_SECONDS": _int(env, "EVALUATION_LEASE_SECONDS"),
         "ALERT_TIME_ZONE": _time_zone(env),

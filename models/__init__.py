@@ -15,6 +15,7 @@ from models.alerts import (
 from models.audit import AUDIT_ACTIONS, AuditEntry
 from models.base import db, utcnow
 from models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Module, Section, Subject
+from models.digests import LearnerDigest
 from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, Event
 from models.learning import RiskModelVersion, SkillMastery, SkillModel
 from models.metrics import CohortSnapshot, LearnerCounters, LearnerStanding, MetricSnapshot, SectionSummary
@@ -55,6 +56,7 @@ __all__ = [
     "Exam",
     "Grade",
     "LearnerCounters",
+    "LearnerDigest",
     "LearnerStanding",
     "MetricSnapshot",
     "Module",

@@ -57,24 +57,36 @@ def alert_json(alert: Alert, learner: str | None = None) -> dict[str, Any]:
     }
 
 
+def _learners(ids: list[int]) -> list[Any]:
+    """Conditions selecting these learners' alerts: a sweep shard's dense id range is one index range
+    (rows outside `ids` are dropped by the caller), a few scattered ids are looked up one by one."""
+    if len(ids) >= 500 and max(ids) - min(ids) < 2 * len(ids):
+        return [Alert.learner_id.between(min(ids), max(ids))]
+    return chunks_in(Alert.learner_id, ids)
+
+
 def _unresolved(rule: str, ids: list[int]) -> dict[int, tuple[int, str]]:
     """learner id -> (alert id, status) of the unresolved alert of this rule."""
+    wanted = set(ids)
     return {
         learner: (alert, status)
-        for condition in chunks_in(Alert.learner_id, ids)
+        for condition in _learners(ids)
         for learner, alert, status in db.session.execute(
             sa.select(Alert.learner_id, Alert.id, Alert.status).where(condition, Alert.rule == rule, UNRESOLVED)
         )
+        if learner in wanted
     }
 
 
 def _cooling(rule: str, ids: list[int], since: datetime) -> set[int]:
+    wanted = set(ids)
     return {
         learner
-        for condition in chunks_in(Alert.learner_id, ids)
+        for condition in _learners(ids)
         for (learner,) in db.session.execute(
             sa.select(Alert.learner_id).where(condition, Alert.rule == rule, Alert.resolved_at >= since)
         )
+        if learner in wanted
     }
 
 

@@ -15,8 +15,10 @@ from models import Enrollment, Event, RiskModelVersion, SkillMastery, SkillModel
 from models.upsert import upsert_rows
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.mastery import MASTERY_THRESHOLD
+from services.skill_data import packed_attempts, write_mastery
 
 FAILED_OR_DROPPED = ("failed", "dropped")
+FIT_SEQUENCES = 20_000  # sequences per skill the EM fit reads (a fixed random sample beyond that)
 FINISHED = ("failed", "dropped", "completed")
 
 
@@ -80,6 +82,8 @@ def skill_sequences(skill: str | None = None) -> dict[str, tuple[list[int], np.n
         .where(Event.kind == "assessment", Event.skill.is_not(None))
         .order_by(Event.skill, Event.learner_id, Event.occurred_at, Event.id)
     )
+    if db.engine.dialect.name == "postgresql":
+        return {name: _padded(*arrays) for name, arrays in packed_attempts(MASTERY_THRESHOLD, skill).items()}
     if skill is not None:
         query = query.where(Event.skill == skill)
     by_skill: dict[str, tuple[list[int], list[int], list[bool]]] = {}
@@ -95,12 +99,27 @@ def skill_sequences(skill: str | None = None) -> dict[str, tuple[list[int], np.n
     }
 
 
+def _padded(learner: np.ndarray, correct: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Attempts sorted by learner then time -> learner ids and padded correct/mask matrices."""
+    first = np.r_[True, learner[1:] != learner[:-1]] if len(learner) else np.zeros(0, dtype=bool)
+    return (learner[first].tolist(), *to_padded(np.cumsum(first) - 1, correct))
+
+
+def fit_sample(obs: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At most FIT_SEQUENCES sequences (a fixed random sample) for EM: its cost grows with the sequences,
+    while the four parameters are as well determined from tens of thousands of them as from millions."""
+    if len(obs) <= FIT_SEQUENCES:
+        return obs, mask
+    pick = np.sort(np.random.default_rng(0).choice(len(obs), FIT_SEQUENCES, replace=False))
+    return obs[pick], mask[pick]
+
+
 def fit_and_store_skill_models() -> int:
     """EM-fit every skill's parameters, then rebuild every learner's mastery from history with them."""
     fitted = 0
     now = datetime.now(UTC)
     for skill, (learners, obs, mask) in skill_sequences().items():
-        params = fit_bkt(obs, mask)
+        params = fit_bkt(*fit_sample(obs, mask))
         upsert_rows(
             SkillModel,
             ["skill"],
@@ -119,6 +138,10 @@ def fit_and_store_skill_models() -> int:
             ["p_init", "p_learn", "p_guess", "p_slip", "log_likelihood", "sequences", "fitted_at"],
         )
         mastery = replay(obs, mask, params)
+        if db.engine.dialect.name == "postgresql":
+            write_mastery(skill, learners, mastery, mask.sum(axis=1), (obs & mask).sum(axis=1), now)
+            fitted += 1
+            continue
         upsert_rows(
             SkillMastery,
             ["learner_id", "skill"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +14,7 @@ from flask import current_app
 from analytics.alert_rules import RULES, RuleInputs, evaluate_many, needed_rules, rules_for
 from analytics.cohort import DEFAULT_PASS_MARK
 from analytics.completion import course_progress
-from analytics.learner_metrics import EventArrays, compute_learner_metrics
+from analytics.learner_metrics import EventArrays, LearnerMetrics, compute_learner_metrics
 from analytics.risk import score_risk
 from analytics.rule_inputs import build_rule_inputs
 from models import CohortSnapshot, Course, Enrollment, MetricSnapshot, Module, Section, User, db
@@ -64,11 +64,20 @@ def shard_ranges(size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, high + 1)) for start in range(low, high + 1, size)]
 
 
-def build_inputs(ids: list[int], now: float, loaded: tuple[EventArrays, np.ndarray] | None = None) -> RuleInputs:
-    """Metrics, risk and the extra arrays the rules read, for learners in sorted id order (`loaded`:
-    their load_event_arrays, when the caller needs the events too)."""
-    events, _ = loaded or load_event_arrays(ids)
+def build_inputs(
+    ids: list[int],
+    now: float,
+    events: EventArrays | None = None,
+    finish: Callable[[LearnerMetrics], LearnerMetrics] | None = None,
+) -> RuleInputs:
+    """Metrics, risk and the extra arrays the rules read, for learners in sorted id order.
+
+    `events` replaces the event log (services.digests: the sweeps' digests; `finish` then adds what
+    the digests keep apart from their events).
+    """
+    events = load_event_arrays(ids)[0] if events is None else events
     metrics = compute_learner_metrics(events, now, load_attendance_percent(ids))
+    metrics = finish(metrics) if finish else metrics
     model = current_risk_model()
     risk = score_risk(model, metrics.features(model.features))
     zone = current_app.config["ALERT_TIME_ZONE"]
@@ -186,9 +195,10 @@ def store_snapshots(
     inputs = prepared or build_inputs(ids, now.timestamp())
     completion = completion_forecasts(ids, now.timestamp()) if with_completion else {}
     rows: list[dict[str, Any]] = []
+    metric_rows = inputs.metrics.rows()
     for i, learner in enumerate(ids):
         row = {
-            **inputs.metrics.row(i),
+            **metric_rows[i],
             "risk_probability": json_scalar(float(inputs.risk_probability[i]), 4),  # null: unknown
             "risk_model": inputs.risk_model,
             "snapshot": kind,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from services.digests import advance_watermark, daily_snapshots
 from services.job_runs import recorded_run
 from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
 from services.monitoring import learner_ids_between, store_cohort_snapshots, store_snapshots
@@ -35,9 +36,9 @@ def run_velocity(started_by: str, ranges: Sequence[tuple[int, int]], progress: P
 def run_daily(started_by: str, ranges: Sequence[tuple[int, int]], progress: Progress = _quiet) -> dict[str, Any]:
     """Daily analytics: every learner's snapshot, risk model retraining, cohort snapshots, BKT refit."""
     with recorded_run("daily", started_by, shards=len(ranges)) as run:
-        snapshots = 0
+        snapshots, since = 0, advance_watermark()  # snapshots from digests, as the beat's daily shards do
         for done, (low, high) in enumerate(ranges, 1):
-            snapshots += store_snapshots(learner_ids_between(low, high), "daily")
+            snapshots += daily_snapshots(learner_ids_between(low, high), since)
             progress(f"daily: snapshots, shard {done}/{len(ranges)}, {snapshots} learners")
         version = train_and_store_risk_model()
         progress(f"daily: risk model v{version.id} ({version.kind}, {version.samples} labelled learners)")

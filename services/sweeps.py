@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from flask import current_app
 
 import celeryconfig
+from analytics.alert_rules import RuleInputs
 from models import Alert, AlertHistory, db
 from services.clients import redis_client
+from services.digests import daily_snapshots, digest_inputs
 from services.job_runs import STATUS_KEY, finish_run, last_runs
 from services.monitoring import evaluate_rules, learner_ids_between
 from services.scheduled_jobs import velocity_snapshots
@@ -69,14 +71,14 @@ def run_shard(sweep: str, low: int, high: int, window: int) -> dict[str, Any]:
     done_key = SHARD_DONE_KEY.format(sweep, window, low)
     if redis_client().exists(done_key):
         return {"skipped": "shard already done"}
-    started = time.monotonic()
+    started, now = time.monotonic(), datetime.now(UTC)
     ids = learner_ids_between(low, high)
     try:
         if sweep == "velocity":
             created = resolved = 0
-            velocity_snapshots(ids)
+            velocity_snapshots(ids)  # velocity metrics and completion forecasts
         else:
-            stats = evaluate_rules(ids, sweep)
+            stats = evaluate_rules(ids, sweep, now=now, prepared=sweep_inputs(ids, sweep, now))
             created, resolved = stats.created, stats.resolved
     except Exception as exc:  # recorded, then raised on: Celery retries or records the failure
         finish_run(sweep, "failed", error=f"shard {low}-{high}: {type(exc).__name__}: {exc}"[:500])
@@ -84,6 +86,25 @@ def run_shard(sweep: str, low: int, high: int, window: int) -> dict[str, Any]:
     _record(sweep, window, len(ids), created, resolved, time.monotonic() - started)
     redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS[sweep])
     return {"sweep": sweep, "learners": len(ids), "created": created, "resolved": resolved}
+
+
+def run_daily_shard(low: int, high: int, since: int, window: int) -> dict[str, Any]:
+    """One range of learners' daily snapshots (from digests); a redelivered shard that finished does nothing."""
+    done_key = SHARD_DONE_KEY.format("daily", window, low)
+    if redis_client().exists(done_key):
+        return {"skipped": "shard already done"}
+    snapshots = daily_snapshots(learner_ids_between(low, high), since)
+    redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS["daily"])
+    return {"snapshots": snapshots}
+
+
+def sweep_inputs(ids: list[int], sweep: str, now: datetime) -> RuleInputs | None:
+    """The shard's rule inputs from the learners' digests (MONITORING_DIGESTS, the default), or None:
+    evaluate_rules then reads the whole event log (the way sweeps worked before digests)."""
+    if not ids or not current_app.config.get("MONITORING_DIGESTS", True):
+        return None
+    since = int(redis_client().hget(STATUS_KEY.format(sweep), "digest_since") or 0)
+    return digest_inputs(ids, now.timestamp(), since=since)
 
 
 def _record(sweep: str, window: int, learners: int, created: int, resolved: int, seconds: float) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import group
 
+from services.digests import advance_watermark
 from services.job_runs import finish_run, start_run
 from services.monitoring import shard_ranges
 from services.sweeps import claim_window, shard_size, window_of
@@ -17,6 +18,7 @@ def start_sweep(sweep: str, shard_task: Any, owner: str) -> dict[str, Any]:
     if not claim_window(sweep, window, owner):
         return {"sweep": sweep, "window": window, "skipped": "this window already ran"}
     ranges = shard_ranges(shard_size())
+    since = advance_watermark()  # the shards look for events a digest may miss from here on
     start_run(
         sweep,
         "beat",
@@ -26,6 +28,7 @@ def start_sweep(sweep: str, shard_task: Any, owner: str) -> dict[str, Any]:
         learners=0,
         alerts_created=0,
         alerts_resolved=0,
+        digest_since=since,
     )
     if ranges:
         group(shard_task.s(sweep, low, high, window) for low, high in ranges).apply_async()

@@ -5,18 +5,18 @@ from __future__ import annotations
 import time
 import uuid
 
-from celery import shared_task
+from celery import group, shared_task
 from flask import current_app
 
 from services.achievements import award_achievements
 from services.analytics_data import load_event_arrays
+from services.digests import advance_watermark, counter_event_ids, store_digests
 from services.dispatch import claim_batch, finish_batch, recover_expired, requeue_expired, start_drain
 from services.evaluation import update_learner_counters
 from services.job_runs import recorded_run
 from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
-from services.monitoring import build_inputs, evaluate_rules, shard_ranges, store_snapshots
-from services.scheduled_jobs import run_daily
-from services.sweeps import claim_window, cleanup_alerts, run_shard, shard_size, window_of
+from services.monitoring import build_inputs, evaluate_rules, shard_ranges, store_cohort_snapshots, store_snapshots
+from services.sweeps import claim_window, cleanup_alerts, run_daily_shard, run_shard, shard_size, window_of
 from worker.sweeps import start_sweep
 
 
@@ -34,12 +34,14 @@ def evaluate_learners(learner_ids: list[int], started_by: str | None = None) -> 
 
 def _evaluate(learner_ids: list[int]) -> dict[str, int]:
     updated = update_learner_counters(learner_ids)
-    ids = sorted(set(learner_ids))
-    loaded = load_event_arrays(ids)  # read once for rules, snapshots and achievements
-    inputs = build_inputs(ids, time.time(), loaded)
+    ids, now = sorted(set(learner_ids)), time.time()
+    newest = counter_event_ids(ids)  # read before the events: a later event only makes the digest stale
+    events, module_ids = load_event_arrays(ids)  # read once for rules, snapshots, digests and achievements
+    inputs = build_inputs(ids, now, events=events)
+    store_digests(ids, events, newest, now)  # what the periodic sweeps read instead of the event log
     stats = evaluate_rules(ids, "performance", prepared=inputs)
     store_snapshots(ids, "event", publish_updates=True, prepared=inputs)
-    achieved = award_achievements(ids, *loaded)
+    achieved = award_achievements(ids, events, module_ids)
     return {
         "learners": updated,
         "alerts_created": stats.created,
@@ -97,10 +99,24 @@ def monitoring_shard(sweep: str, low: int, high: int, window: int) -> dict[str, 
 
 @shared_task(name="learnpulse.analytics.daily", bind=True, max_retries=3)
 def daily_analytics(self) -> dict[str, object]:
-    """02:00 UTC: snapshots of every learner, risk model retraining, cohort snapshots and BKT refit."""
-    if not claim_window("daily", window_of("daily"), owner=self.request.id or "direct"):
+    """02:00 UTC: snapshots of every learner (shards any worker takes), meanwhile cohort aggregates, risk model
+    retraining and BKT refit here."""
+    window = window_of("daily")
+    if not claim_window("daily", window, owner=self.request.id or "direct"):
         return {"skipped": "already ran today"}
-    return run_daily("beat", shard_ranges(shard_size()))
+    since, ranges = advance_watermark(), shard_ranges(shard_size())
+    with recorded_run("daily", "beat", shards=len(ranges)) as run:
+        if ranges:
+            group(daily_snapshot_shard.s(low, high, since, window) for low, high in ranges).apply_async()
+        run.update(snapshot_shards=len(ranges), cohorts=store_cohort_snapshots())
+        run.update(risk_model=train_and_store_risk_model().id, skills=fit_and_store_skill_models())
+    return run
+
+
+@shared_task(name="learnpulse.analytics.daily_shard", max_retries=5)
+def daily_snapshot_shard(low: int, high: int, since: int, window: int) -> dict[str, object]:
+    """One range of learners' daily metric snapshots."""
+    return run_daily_shard(low, high, since, window)
 
 
 @shared_task(name="learnpulse.alerts.cleanup", max_retries=3)
