@@ -4,7 +4,8 @@ Statistical design (derivations in analytics/trend_tests.py, verified by simulat
 tests/test_analytics_trend_tests.py): the decline rules need a size (a minimum drop in points)
 AND evidence (a posterior probability of at least 0.995 that the level fell), so a flat learner
 with noise up to 8 points raises each of them in under 2% of weeks at three scores a week.
-Day-based rules count whole local days (ALERT_TIME_ZONE), never today's partial day.
+Day-based rules count whole local days of the learner's section or course time zone (ALERT_TIME_ZONE by
+default), never today's partial day.
 """
 
 from __future__ import annotations
@@ -130,12 +131,23 @@ RULE_LIST = (
         "alert",
         "engagement",
         "No progress",
-        {"days_without_progress": 5},
+        {"days_without_progress": 5, "probability_at_most": 0.02, "min_modules": 3},
         ("Suggest the next module explicitly", "Check whether the learner is stuck on an assessment"),
-        "no module completed for `days_without_progress` days (since the last completion, or since the first "
-        "activity if none), whatever else the learner did; factors say active-but-stuck or inactive",
-        {"days_without_progress": ("days since the last module completion", "days")},
-        "deterministic: counts days since the last completed module",
+        "no module completed for `days_without_progress` days or more (since the last completion, or since the "
+        "first activity if none), whatever else the learner did, AND, once the learner has `min_modules` "
+        "completions, a gap that long has probability at most `probability_at_most` at their own pace and "
+        "regularity (analytics/stagnation.py); never for a learner with no module left in their courses; "
+        "factors say active-but-stuck or inactive",
+        {
+            "days_without_progress": ("floor: days since the last module completion before it can fire", "days"),
+            "probability_at_most": (
+                "evidence needed: P(a gap this long | the learner's own pace and regularity) at most this",
+                "probability 0..1",
+            ),
+            "min_modules": ("completions needed to judge the learner's own pace (below: the floor alone)", "modules"),
+        },
+        "learner-time flagged at a steady pace: about `probability_at_most` for Poisson-like completions, well "
+        "under 1% for regular ones (Gamma(4) gaps); simulated in tests/test_analytics_stagnation.py",
     ),
     Rule(
         "low_consistency",

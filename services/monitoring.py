@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
 
 from analytics.alert_rules import RULES, RuleInputs, evaluate_many, needed_rules, rules_for
 from analytics.cohort import DEFAULT_PASS_MARK
@@ -27,6 +26,7 @@ from services.course_pace import course_priors
 from services.json_values import json_scalar
 from services.model_training import current_risk_model
 from services.publisher import audience, publish
+from services.rule_context import rule_context
 from services.standings import refresh_open_alerts, write_standings
 from services.thresholds import resolve_thresholds
 
@@ -65,12 +65,12 @@ def shard_ranges(size: int) -> list[tuple[int, int]]:
 
 def build_inputs(ids: list[int], now: float) -> RuleInputs:
     """Metrics, risk and the extra arrays the rules read, for learners in sorted id order."""
-    events, _ = load_event_arrays(ids)
+    events, module_ids = load_event_arrays(ids)
     metrics = compute_learner_metrics(events, now, load_attendance_percent(ids))
     model = current_risk_model()
     risk = score_risk(model, metrics.features(model.features))
-    zone = current_app.config["ALERT_TIME_ZONE"]
-    return build_rule_inputs(events, metrics, risk.probability, now, zone, risk.model)
+    zones, left = rule_context(ids, events, module_ids)  # each learner's section/course zone; modules left
+    return build_rule_inputs(events, metrics, risk.probability, now, zones, risk.model, left)
 
 
 def evaluate_rules(
