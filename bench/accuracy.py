@@ -72,7 +72,9 @@ def read_alerts(url: str, headers: dict) -> dict[str, set[str]]:
     before = None
     while True:
         query = "?limit=200" + (f"&before={before}" if before else "")
-        page = requests.get(f"{url}/api/v1/progress/performance-alerts/{query}", headers=headers, timeout=60).json()
+        response = requests.get(f"{url}/api/v1/progress/performance-alerts/{query}", headers=headers, timeout=60)
+        assert response.ok, f"{response.status_code} {response.text[:300]}"
+        page = response.json()
         for alert in page["alerts"]:
             if alert["status"] != "resolved":
                 found.setdefault(alert["learner"], set()).add(alert["rule"])
