@@ -167,7 +167,7 @@ def _completion_stagnation(inputs: RuleInputs, t: dict[str, np.ndarray]) -> Rule
             "days_since_progress": since,  # the name earlier alerts used
             "days_since_activity": activity,
             "probability_of_gap": np.where(pace_known, probability, np.nan),
-            "days_per_module": gaps.pace_days if gaps is not None else np.full(n, np.nan),
+            "days_per_module": np.where(pace_known, gaps.pace_days, np.nan) if gaps is not None else np.full(n, np.nan),
             "modules_left": left,
             "state": np.where(stuck, "active_but_stuck", "inactive"),
             "threshold": limit,

@@ -135,11 +135,8 @@ RULE_LIST = (
         "No progress",
         {"days_without_progress": 5, "probability_at_most": 0.02, "min_modules": 3},
         ("Suggest the next module explicitly", "Check whether the learner is stuck on an assessment"),
-        "no module completed for `days_without_progress` days or more (since the last completion, or since the "
-        "first activity if none), whatever else the learner did, AND, once the learner has `min_modules` "
-        "completions, a gap that long has probability at most `probability_at_most` at their own pace and "
-        "regularity (analytics/stagnation.py); never for a learner with no module left in their courses; "
-        "factors say active-but-stuck or inactive",
+        "no module completed for `days_without_progress`+ days, a gap that unlikely (<= `probability_at_most`) "
+        "at the learner's own pace, whatever else they did; never once all modules are done",
         {
             "days_without_progress": ("floor: days since the last module completion before it can fire", "days"),
             "probability_at_most": (
