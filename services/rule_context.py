@@ -57,10 +57,11 @@ def learner_modules_left(
     module = np.where(module_id[position] == module_ids, position, -1)
     totals = np.bincount(module_course, minlength=len(course_ids))
     index = {learner: i for i, learner in enumerate(ids)}
+    course_index = {course: i for i, course in enumerate(course_ids)}
     pairs = [
-        (index[learner], course_ids.index(course))
+        (index[learner], course_index[course])
         for learner, _, course, _, _ in (enrollments if enrollments is not None else _enrollments(ids))
-        if course in course_ids
+        if course in course_index
     ]
     enrolled = (np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64))
     return modules_left(events, module, module_course, totals, enrolled)
