@@ -14,6 +14,7 @@ import numpy as np
 from analytics.grouping import Segments
 from analytics.learner_metrics import LearnerMetrics
 from analytics.rule_catalog import RULES, Rule
+from analytics.stagnation import GapTest
 from analytics.trend_tests import baseline_shift_test, recent_slope_test
 
 __all__ = ["RULES", "Rule", "RuleInputs", "RuleResult", "evaluate", "evaluate_many", "rules_for"]
@@ -38,6 +39,8 @@ class RuleInputs:
     days_since_module: np.ndarray  # days since the last module completion, or since the first activity if none
     has_history: np.ndarray  # bool: the learner has ever been active (new learners raise no inactivity alerts)
     risk_model: str = "cold_start"  # which risk model produced risk_probability
+    completion_gaps: GapTest | None = None  # the open gap since the last module against the learner's own pace
+    modules_left: np.ndarray | None = None  # modules still to complete in the learner's courses; NaN unknown
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,14 @@ def _engagement_drop(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult
 def _completion_stagnation(inputs: RuleInputs, t: dict[str, np.ndarray]) -> RuleResult:
     since = inputs.days_since_module
     limit = t["days_without_progress"]
-    hit = inputs.has_history & (np.nan_to_num(since, nan=-np.inf) >= limit)
+    n = len(since)
+    gaps = inputs.completion_gaps
+    probability = gaps.probability if gaps is not None else np.full(n, np.nan)
+    completions = gaps.completions if gaps is not None else np.zeros(n)
+    pace_known = completions >= t["min_modules"]  # below it, the plain `days_without_progress` rule decides
+    unusual = ~pace_known | (np.nan_to_num(probability, nan=1.0) <= t["probability_at_most"])
+    left = inputs.modules_left if inputs.modules_left is not None else np.full(n, np.nan)
+    hit = inputs.has_history & (np.nan_to_num(since, nan=-np.inf) >= limit) & unusual & ~(left <= 0)
     activity = inputs.metrics.days_since_activity
     stuck = np.nan_to_num(activity, nan=np.inf) < limit  # still active inside the stagnation window
     return RuleResult(
@@ -156,6 +166,9 @@ def _completion_stagnation(inputs: RuleInputs, t: dict[str, np.ndarray]) -> Rule
             "days_since_module": since,
             "days_since_progress": since,  # the name earlier alerts used
             "days_since_activity": activity,
+            "probability_of_gap": np.where(pace_known, probability, np.nan),
+            "days_per_module": np.where(pace_known, gaps.pace_days, np.nan) if gaps is not None else np.full(n, np.nan),
+            "modules_left": left,
             "state": np.where(stuck, "active_but_stuck", "inactive"),
             "threshold": limit,
         },

@@ -68,3 +68,31 @@ def course_progress(
         prior_days=np.asarray(days)[course_of_pair],
     )
     return CourseProgress(pairs // n_courses, course_of_pair, completed, exposure, forecast)
+
+
+def modules_left(
+    events: EventArrays,
+    module: np.ndarray,
+    module_course: np.ndarray,
+    course_totals: np.ndarray,
+    enrolled: tuple[np.ndarray, np.ndarray] = (np.empty(0, np.int64), np.empty(0, np.int64)),
+) -> np.ndarray:
+    """Modules each learner still has to complete over the courses they are enrolled in or worked in.
+
+    `enrolled` = (learner index, course index) pairs from enrollments. NaN for a learner with no known
+    course (the rule that reads it then behaves as if modules remain); 0 once every module is done.
+    """
+    module = np.asarray(module, dtype=np.int64)
+    course = np.where(module >= 0, np.asarray(module_course)[np.maximum(module, 0)], -1) if len(module) else module
+    n_courses = len(course_totals)
+    done = (events.kind == KIND_CODES["module_completed"]) & (course >= 0)
+    keys = np.concatenate(
+        [events.learner[course >= 0] * n_courses + course[course >= 0], enrolled[0] * n_courses + enrolled[1]]
+    ).astype(np.int64)
+    pairs = np.unique(keys)
+    finished = np.unique(np.stack([events.learner[done] * n_courses + course[done], module[done]]), axis=1)
+    completed = np.bincount(np.searchsorted(pairs, finished[0]), minlength=len(pairs)) if finished.size else 0
+    left = np.maximum(np.asarray(course_totals, dtype=float)[pairs % n_courses] - completed, 0.0)
+    learner = pairs // n_courses
+    known = np.bincount(learner, minlength=events.n_learners) > 0
+    return np.where(known, np.bincount(learner, weights=left, minlength=events.n_learners), np.nan)

@@ -5,6 +5,7 @@ a few ways, so a digest kept per learner (refreshed whenever the learner is eval
 all without the log:
 
 * scores: every assessment, in order (the score statistics, trends and baseline tests use them all);
+* completions: every module completion (the stagnation rule compares the open gap with the learner's pace);
 * time windows (velocity, consistency, whole local days, at most ~30 days back from "now"): every
   engagement event of the last DIGEST_DAYS days before the digest was built, and anything later;
 * recency and history length: the first and the last engagement event, and the last module completion;
@@ -49,8 +50,10 @@ def _first_last(mask: np.ndarray, events: EventArrays) -> tuple[np.ndarray, np.n
 def kept_events(events: EventArrays, built_at: float) -> np.ndarray:
     """Which events a digest built at `built_at` keeps (bool per event)."""
     active = events.kind <= max(ENGAGEMENT_KINDS)
-    keep = (events.kind == KIND_CODES["assessment"]) | (
-        active & (events.time > built_at - DIGEST_DAYS * SECONDS_PER_DAY)
+    keep = (
+        (events.kind == KIND_CODES["assessment"])
+        | (events.kind == KIND_CODES["module_completed"])  # the stagnation rule weighs a gap against them all
+        | (active & (events.time > built_at - DIGEST_DAYS * SECONDS_PER_DAY))
     )
     first_active, last_active = _first_last(active, events)
     _, last_module = _first_last(events.kind == KIND_CODES["module_completed"], events)

@@ -76,8 +76,7 @@ class RiskModel:
 def cold_start_model() -> RiskModel:
     """The documented prior model used before the platform has enough labelled history (see analytics.cold_start)."""
     n = len(cold_start.FEATURES)
-    coef = np.zeros(n)
-    coef[: len(cold_start.SIGNALS)] = cold_start.COEFFICIENTS
+    coef = cold_start.feature_coefficients()  # display only: scoring goes through cold_start.contributions
     return RiskModel(
         "cold_start",
         cold_start.FEATURES,
@@ -85,7 +84,13 @@ def cold_start_model() -> RiskModel:
         np.ones(n),
         coef,
         cold_start.INTERCEPT,
-        {"reason": "not enough labelled history", "signals": list(cold_start.SIGNALS)},
+        {
+            "reason": "not enough labelled history",
+            "signals": list(cold_start.SIGNALS),
+            "coefficients": cold_start.COEFFICIENTS.tolist(),
+            "provenance": cold_start.FIT["provenance"],
+            "validation": cold_start.FIT["validation"],
+        },
     )
 
 

@@ -4,7 +4,8 @@ Statistical design (derivations in analytics/trend_tests.py, verified by simulat
 tests/test_analytics_trend_tests.py): the decline rules need a size (a minimum drop in points)
 AND evidence (a posterior probability of at least 0.995 that the level fell), so a flat learner
 with noise up to 8 points raises each of them in under 2% of weeks at three scores a week.
-Day-based rules count whole local days (ALERT_TIME_ZONE), never today's partial day.
+Day-based rules count whole local days of the learner's section or course time zone (ALERT_TIME_ZONE by
+default), never today's partial day.
 
 Alert types (the product brief's `type`, shown on every alert): a property of the rule, here only.
 An achievement rule is "achievement" (and needs no action); any other rule is the sweep that
@@ -110,7 +111,9 @@ RULE_LIST = (
         "the risk model's probability is at least `probability_at_least` (learners with too little data are "
         "'unknown' and never raise it)",
         {"probability_at_least": ("risk model probability of failing or dropping out", "probability 0..1")},
-        "calibrated probability: of learners at 0.6, about 60% are expected to fail or drop",
+        "the cut is a probability: the cold-start model's coefficients are fitted by maximum likelihood on a "
+        "simulated population (analytics/cold_start_fit.json: validation calibration within 0.04 per decile), so "
+        "of learners at 0.6 about 60% fail or drop in that population; the same cut starts the red light",
     ),
     Rule(
         "high_performance",
@@ -150,12 +153,20 @@ RULE_LIST = (
         "alert",
         "engagement",
         "No progress",
-        {"days_without_progress": 5},
+        {"days_without_progress": 5, "probability_at_most": 0.02, "min_modules": 3},
         ("Suggest the next module explicitly", "Check whether the learner is stuck on an assessment"),
-        "no module completed for `days_without_progress` days (since the last completion, or since the first "
-        "activity if none), whatever else the learner did; factors say active-but-stuck or inactive",
-        {"days_without_progress": ("days since the last module completion", "days")},
-        "deterministic: counts days since the last completed module",
+        "no module completed for `days_without_progress`+ days, a gap that unlikely (<= `probability_at_most`) "
+        "at the learner's own pace, whatever else they did; never once all modules are done",
+        {
+            "days_without_progress": ("floor: days since the last module completion before it can fire", "days"),
+            "probability_at_most": (
+                "evidence needed: P(a gap this long | the learner's own pace and regularity) at most this",
+                "probability 0..1",
+            ),
+            "min_modules": ("completions needed to judge the learner's own pace (below: the floor alone)", "modules"),
+        },
+        "learner-time flagged at a steady pace: about `probability_at_most` for Poisson-like completions, well "
+        "under 1% for regular ones (Gamma(4) gaps); simulated in tests/test_analytics_stagnation.py",
     ),
     Rule(
         "low_consistency",

@@ -8,7 +8,8 @@ from analytics.activity import days_since_last
 from analytics.alert_rules import RuleInputs
 from analytics.grouping import SECONDS_PER_DAY, segments
 from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics
-from analytics.local_days import DAY_WINDOW, day_edges, whole_day_counts
+from analytics.local_days import DAY_WINDOW, zoned_whole_day_counts
+from analytics.stagnation import GapTest, open_gap_test
 
 
 def days_without_module(events: EventArrays, now: float) -> np.ndarray:
@@ -21,19 +22,34 @@ def days_without_module(events: EventArrays, now: float) -> np.ndarray:
     return np.where(np.isnan(since_module), (now - first) / SECONDS_PER_DAY, since_module)
 
 
+def completion_gaps(events: EventArrays, now: float) -> GapTest:
+    """Each learner's open gap since their last module completion, tested against their own pace."""
+    active = events.kind <= KIND_CODES["assessment"]
+    first = segments(events.learner[active], events.n_learners).reduce(np.minimum, events.time[active], fill=np.nan)
+    done = events.kind == KIND_CODES["module_completed"]
+    return open_gap_test(segments(events.learner[done], events.n_learners), events.time[done], first, now)
+
+
 def build_rule_inputs(
     events: EventArrays,
     metrics: LearnerMetrics,
     risk_probability: np.ndarray,
     now: float,
-    zone: str = "UTC",
+    zone: str | np.ndarray = "UTC",
     risk_model: str = "cold_start",
+    modules_left: np.ndarray | None = None,
 ) -> RuleInputs:
-    """Rule inputs; day-based values count whole days of `zone` (an IANA name) before today."""
+    """Rule inputs; day-based values count whole days of `zone` (an IANA name, or one per learner) before today.
+
+    `modules_left` (per learner, NaN unknown) lets completion_stagnation stay quiet for learners who
+    have finished every module of their courses.
+    """
     active = events.kind <= KIND_CODES["assessment"]
     active_seg = segments(events.learner[active], events.n_learners)
     assessed = events.kind == KIND_CODES["assessment"]
-    days = whole_day_counts(active_seg, events.time[active], day_edges(now, zone, DAY_WINDOW))
+    zones = np.broadcast_to(np.asarray(zone, dtype=object), (events.n_learners,))
+    days = zoned_whole_day_counts(active_seg, events.time[active], now, zones, DAY_WINDOW)
+    left = np.full(events.n_learners, np.nan) if modules_left is None else np.asarray(modules_left, dtype=float)
     return RuleInputs(
         metrics,
         np.asarray(risk_probability, dtype=float),
@@ -44,4 +60,6 @@ def build_rule_inputs(
         days_without_module(events, now),
         active_seg.counts > 0,
         risk_model,
+        completion_gaps(events, now),
+        left,
     )

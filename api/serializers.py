@@ -33,7 +33,12 @@ def user_json(user: User) -> dict[str, Any]:
 
 
 def course_json(course: Course) -> dict[str, Any]:
-    return {"external_id": course.external_id, "title": course.title, "description": course.description}
+    return {
+        "external_id": course.external_id,
+        "title": course.title,
+        "description": course.description,
+        "time_zone": course.time_zone,  # null: the server's ALERT_TIME_ZONE
+    }
 
 
 def module_json(module: Module) -> dict[str, Any]:
@@ -56,6 +61,7 @@ def section_json(section: Section) -> dict[str, Any]:
         "course": _external(Course, section.course_id),
         "subject": _external(Subject, section.subject_id),
         "educator": _external(User, section.educator_id),
+        "time_zone": section.time_zone,  # null: the course's, else the server's ALERT_TIME_ZONE
     }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import request
 
+from analytics.local_days import is_time_zone
 from api.errors import ApiError, field_error
 from api.json_input import JsonInputError, loads, value_problem
 
@@ -21,7 +22,7 @@ EARLIEST, LATEST = datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=
 class Field:
     """What one JSON field may hold."""
 
-    kind: str  # "str", "number", "int", "bool", "date", "datetime", "list" (of `item`)
+    kind: str  # "str", "number", "int", "bool", "date", "datetime", "time_zone" (IANA name), "list" (of `item`)
     required: bool = False
     choices: tuple[str, ...] | None = None
     minimum: float | None = None
@@ -139,6 +140,10 @@ def _coerce(value: Any, spec: Field) -> Any:
         return parse_date(value)
     if kind == "datetime":
         return parse_datetime(value)
+    if kind == "time_zone":
+        if not isinstance(value, str) or not is_time_zone(value):
+            raise ValueError("must be an IANA time zone name such as Europe/Paris or UTC")
+        return value
     if kind == "list":
         return parse_list(value, spec)
     raise AssertionError(f"unknown field kind {kind}")

@@ -14,6 +14,7 @@ from bench.archetypes import ARCHETYPES, AT_RISK, EITHER, FLAT, MUST, RULE_NAMES
 def rule_table(learners, alerts: dict[str, set[str]]) -> list[str]:
     """Per rule: precision, recall, F1 on the planted truth, and the share of flat learners it flags."""
     lines = ["| rule | TP | FP | FN | precision | recall | F1 | flat learners flagged |", "| --- " * 8 + "|"]
+    misses: dict[str, list[str]] = {}
     for rule in RULE_NAMES:
         tp = fp = fn = flat_hits = flat_n = 0
         for learner in learners:
@@ -22,6 +23,8 @@ def rule_table(learners, alerts: dict[str, set[str]]) -> list[str]:
                 continue
             truth = rule in MUST.get(learner.archetype, set())
             tp, fp, fn = tp + (fired and truth), fp + (fired and not truth), fn + (truth and not fired)
+            if fired != truth:
+                misses.setdefault(rule, []).append(f"{'FN' if truth else 'FP'} {learner.archetype}")
             if learner.archetype in FLAT and not truth:
                 flat_n, flat_hits = flat_n + 1, flat_hits + fired
         precision = tp / (tp + fp) if tp + fp else float("nan")
@@ -29,6 +32,10 @@ def rule_table(learners, alerts: dict[str, set[str]]) -> list[str]:
         f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
         flat = f"{flat_hits}/{flat_n} = {100 * flat_hits / max(flat_n, 1):.1f}%"
         lines.append(f"| {rule} | {tp} | {fp} | {fn} | {precision:.2f} | {recall:.2f} | {f1:.2f} | {flat} |")
+    lines.append("")
+    for rule, found in misses.items():
+        counts = {name: found.count(name) for name in sorted(set(found))}
+        lines.append(f"misses, {rule}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
     return lines
 
 
@@ -47,10 +54,10 @@ def risk_table(learners, reports: dict[str, dict]) -> list[str]:
         inside = (p >= low) & ((p < high) | (high == 1.0))
         if inside.any():
             lines.append(f"| {low:.1f}-{high:.1f} | {inside.sum()} | {p[inside].mean():.2f} | {y[inside].mean():.2f} |")
-    lines += ["", "| archetype | red | amber | green | unknown |", "| --- | --- | --- | --- | --- |"]
+    lines += ["", "| archetype | red | amber | green | grey (too little data) |", "| --- | --- | --- | --- | --- |"]
     for archetype in ARCHETYPES:
         lights = [r["light"] for r, a in rows if a == archetype]
-        counts = [lights.count(name) for name in ("red", "amber", "green", "unknown")]
+        counts = [lights.count(name) for name in ("red", "amber", "green", "grey")]
         lines.append(f"| {archetype} | " + " | ".join(map(str, counts)) + " |")
     return lines
 

@@ -19,6 +19,7 @@ class Course(Timestamps, db.Model):
     external_id: Mapped[str] = external_id_column()
     title: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str | None] = mapped_column(sa.Text)
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))  # IANA name; NULL: ALERT_TIME_ZONE
 
 
 class Module(Timestamps, db.Model):
@@ -50,6 +51,7 @@ class Section(Timestamps, db.Model):
     course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id", ondelete="SET NULL"), index=True)
     subject_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subjects.id", ondelete="SET NULL"), index=True)
     educator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))  # IANA name; NULL: the course's zone
 
 
 class Enrollment(Timestamps, db.Model):

@@ -20,4 +20,5 @@ class LearnerDigest(db.Model):
     built_at: Mapped[datetime] = mapped_column(Moment)  # the instant its time window was cut at
     longest_streak: Mapped[int] = mapped_column(default=0)
     last_run: Mapped[int] = mapped_column(default=0)
+    modules_left: Mapped[float | None] = mapped_column(sa.Float)  # in the learner's courses when built; None: unknown
     events: Mapped[bytes] = mapped_column(sa.LargeBinary)  # packed analytics.event_digest.RECORD rows

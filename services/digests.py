@@ -26,13 +26,21 @@ from models.upsert import chunks_in, dialect_insert, select_where_in
 from services.analytics_data import load_event_arrays
 from services.clients import redis_client
 from services.monitoring import build_inputs, store_snapshots
+from services.rule_context import learner_modules_left
 
 UPTO_KEY = "learnpulse:digests:upto"  # the newest event id when the last sweep started
 TRUSTED_BEFORE_DAYS = DIGEST_DAYS - 30  # a digest serves instants from this long before it was built on
 
 
-def store_digests(ids: Sequence[int], events: EventArrays, last_event_ids: dict[int, int], built_at: float) -> None:
-    """Write the digests of these learners (sorted, as in `events`); an older build never overwrites a newer one."""
+def store_digests(
+    ids: Sequence[int],
+    events: EventArrays,
+    last_event_ids: dict[int, int],
+    built_at: float,
+    modules_left: np.ndarray | None = None,
+) -> None:
+    """Write the digests of these learners (sorted, as in `events`) with their modules left (NaN: unknown);
+    an older build never overwrites a newer one."""
     if not ids:
         return
     digests = build_digests(events, built_at)
@@ -45,11 +53,12 @@ def store_digests(ids: Sequence[int], events: EventArrays, last_event_ids: dict[
             "longest_streak": int(digests.longest_streak[i]),
             "last_run": int(digests.last_run[i]),
             "events": digests.blobs[i],
+            "modules_left": None if modules_left is None or np.isnan(modules_left[i]) else float(modules_left[i]),
         }
         for i, learner in enumerate(ids)
     ]
     stmt = dialect_insert(LearnerDigest)
-    columns = ("last_event_id", "built_at", "longest_streak", "last_run", "events")
+    columns = ("last_event_id", "built_at", "longest_streak", "last_run", "events", "modules_left")
     table = LearnerDigest.__table__
     stmt = stmt.on_conflict_do_update(
         index_elements=["learner_id"],
@@ -93,8 +102,9 @@ def rebuild_digests(learner_ids: Sequence[int], now: float | None = None) -> int
             .tuples()
             .all()
         )
-    events, _ = load_event_arrays(ids)
-    store_digests(ids, events, newest, now if now is not None else datetime.now(UTC).timestamp())
+    events, module_ids = load_event_arrays(ids)
+    left = learner_modules_left(ids, events, module_ids)
+    store_digests(ids, events, newest, now if now is not None else datetime.now(UTC).timestamp(), left)
     return len(ids)
 
 
@@ -220,7 +230,13 @@ def digest_inputs(learner_ids: Sequence[int], now: float, since: int = 0) -> Rul
     """Rule inputs of these learners from their digests: what build_inputs computes from the event log."""
     ids = sorted(set(int(i) for i in learner_ids))
     events, finish = digest_events(ids, now, since)
-    return build_inputs(ids, now, events=events, finish=finish)
+    return build_inputs(ids, now, events=events, finish=finish, modules_left=stored_modules_left(ids))
+
+
+def stored_modules_left(ids: Sequence[int]) -> np.ndarray:
+    """Per learner (sorted ids): modules left when their digest was built (NaN: unknown)."""
+    left = dict(select_where_in([LearnerDigest.learner_id, LearnerDigest.modules_left], LearnerDigest.learner_id, ids))
+    return np.array([np.nan if left.get(i) is None else left[i] for i in ids], dtype=float)
 
 
 def advance_watermark() -> int:

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
 
 from analytics.alert_rules import RULES, RuleInputs, evaluate_many, needed_rules, rules_for
 from analytics.cohort import DEFAULT_PASS_MARK
@@ -28,6 +27,7 @@ from services.course_pace import course_priors
 from services.json_values import json_scalar
 from services.model_training import current_risk_model
 from services.publisher import audience, publish
+from services.rule_context import learner_time_zones, rule_context
 from services.standings import refresh_open_alerts, write_standings
 from services.thresholds import resolve_thresholds
 
@@ -69,19 +69,26 @@ def build_inputs(
     now: float,
     events: EventArrays | None = None,
     finish: Callable[[LearnerMetrics], LearnerMetrics] | None = None,
+    module_ids: np.ndarray | None = None,
+    modules_left: np.ndarray | None = None,
 ) -> RuleInputs:
     """Metrics, risk and the extra arrays the rules read, for learners in sorted id order.
 
     `events` replaces the event log (services.digests: the sweeps' digests; `finish` then adds what
-    the digests keep apart from their events).
+    the digests keep apart from their events, `modules_left` what they stored at their build). With the
+    log's events, `module_ids` (load_event_arrays') give each learner's modules left.
     """
-    events = load_event_arrays(ids)[0] if events is None else events
+    if events is None:
+        events, module_ids = load_event_arrays(ids)
     metrics = compute_learner_metrics(events, now, load_attendance_percent(ids))
     metrics = finish(metrics) if finish else metrics
     model = current_risk_model()
     risk = score_risk(model, metrics.features(model.features))
-    zone = current_app.config["ALERT_TIME_ZONE"]
-    return build_rule_inputs(events, metrics, risk.probability, now, zone, risk.model)
+    if module_ids is None:  # digests: the modules left they stored
+        zones, left = learner_time_zones(ids), modules_left
+    else:
+        zones, left = rule_context(ids, events, module_ids)  # each learner's section/course zone; modules left
+    return build_rule_inputs(events, metrics, risk.probability, now, zones, risk.model, left)
 
 
 def evaluate_rules(

@@ -13,12 +13,12 @@ from sqlalchemy.orm import aliased
 from analytics import cohort as cohort_analytics
 from analytics.activity import daily_counts, weekly_counts
 from analytics.bkt import MASTERED_AT, replay_each, to_padded
-from analytics.forecast import forecast_completion, forecast_scores, gap_dispersion
+from analytics.forecast import forecast_completion, forecast_recent_scores, gap_dispersion
 from analytics.grouping import SECONDS_PER_DAY, segments
 from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics, compute_learner_metrics
 from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
 from analytics.risk import score_risk
-from analytics.scores import DIRECTION_NAMES, compute_score_trends, fit_recent_days
+from analytics.scores import DIRECTION_NAMES, compute_score_trends
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.cohort_members import compute_figures, summarize
@@ -71,16 +71,20 @@ def _trend_and_forecast(events, now: float, horizon_days: float) -> tuple[dict, 
         "probability_improving": json_scalar(1.0 - trends.probability_declining[0], 4),
         "points": int(fit.points[0]),
     }
-    recent, origin = fit_recent_days(seg, times, events.percent[assessed], FORECAST_WINDOW)
-    forecast = forecast_scores(recent, (now - origin) / SECONDS_PER_DAY, horizon_days, FORECAST_LEVEL)
+    forecast = forecast_recent_scores(
+        seg, times, events.percent[assessed], now, FORECAST_WINDOW, horizon_days, FORECAST_LEVEL
+    )
+    fitted = int(min(seg.counts[0], FORECAST_WINDOW))
     return trend, {
         "horizon_days": horizon_days,
         "from_date": _date_after(now, 0.0),
         "target_date": _date_after(now, horizon_days),  # the horizon counts from today
-        "fitted_scores": int(recent.points[0]),  # the trend extrapolated is that of the last FORECAST_WINDOW scores
+        "fitted_scores": fitted,  # the trend extrapolated is that of the last FORECAST_WINDOW scores
         "predicted_score": json_scalar(forecast.predicted[0]),
         "interval": [json_scalar(forecast.low[0]), json_scalar(forecast.high[0])],
         "level": FORECAST_LEVEL,
+        # straight: the recent line; bounded: the line would cross 0 or 100, so the trend bends toward the bound
+        "trend_model": "bounded" if forecast.bounded is not None and forecast.bounded[0] else "straight",
     }
 
 

@@ -49,7 +49,11 @@ PARAMETER_RANGES: dict[str, dict[str, ParameterRange]] = {
         "activities_per_day_below": ParameterRange(0, 1000),
         "days": ParameterRange(1, ACTIVITY_WINDOW_DAYS, whole=True),
     },
-    "completion_stagnation": {"days_without_progress": ParameterRange(1, 365, whole=True)},
+    "completion_stagnation": {
+        "days_without_progress": ParameterRange(1, 365, whole=True),
+        "probability_at_most": SHARE,
+        "min_modules": ParameterRange(1, 1000, whole=True),
+    },
     "low_consistency": {"share_below": SHARE},
     "streak_milestone": {"days": ParameterRange(1, 3650, whole=True)},
     "account_inactive": {"days": ParameterRange(1, 365, whole=True)},

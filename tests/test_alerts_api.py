@@ -143,7 +143,11 @@ def test_rules_are_listed_with_their_defaults(client, alerted):
     assert rules["performance_decline"]["defaults"] == {"average_below": 60.0, "consecutive": 2}
     # New parameters (minimum history, evidence) were added beside the original ones, never renamed.
     assert rules["engagement_drop"]["defaults"] == {"activities_per_day_below": 1.0, "days": 3, "min_history_days": 4}
-    assert rules["completion_stagnation"]["defaults"] == {"days_without_progress": 5}
+    assert rules["completion_stagnation"]["defaults"] == {
+        "days_without_progress": 5,
+        "probability_at_most": 0.02,
+        "min_modules": 3,
+    }
     assert rules["low_consistency"]["defaults"] == {"share_below": 0.5, "days": 7, "min_history_days": 7}
     assert rules["high_performance"]["kind"] == "achievement"
     assert set(rules["high_performance"]["suppressed_by"]) == {

@@ -69,6 +69,20 @@ def test_engagement_drop_counts_days_of_the_configured_zone():
     ]  # that was Tokyo's day before yesterday
 
 
+def test_each_learner_counts_the_days_of_their_own_zone():
+    gap = [(d - 23.5 / 24, "activity", np.nan) for d in (4, 5, 6, 7, 8)]  # 23:30 UTC, 4 to 8 days ago
+    data, now = events(gap, gap, gap), MIDNIGHT + 10 * 3600
+    zones = np.array(["UTC", "Asia/Tokyo", "America/Lima"], dtype=object)
+    metrics = compute_learner_metrics(data, now)
+    inputs = build_rule_inputs(data, metrics, np.zeros(3), now, zones)
+    thresholds = {k: np.full(3, float(v)) for k, v in RULES["engagement_drop"].defaults.items()}
+    mixed = evaluate(RULES["engagement_drop"], inputs, thresholds).triggered.tolist()
+    alone = [run("engagement_drop", events(gap), now, zone).triggered[0] for zone in zones]
+    assert mixed == alone == [True, False, True]  # one call, three zones: the same as one zone at a time
+    utc, tokyo, lima = (np.flatnonzero(row).tolist() for row in inputs.whole_days)
+    assert lima == utc and tokyo == [day + 1 for day in utc]  # 23:30 UTC: same day in Lima, next day in Tokyo
+
+
 def test_day_rules_need_a_minimum_history():
     newcomer = [(-0.5, "activity", np.nan)]  # first seen today at noon: yesterday and before were empty
     old_timer = active_days([5, 20])

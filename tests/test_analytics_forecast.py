@@ -11,6 +11,7 @@ from analytics.forecast import (
     cohort_prior,
     dispersion_index,
     forecast_completion,
+    forecast_recent_scores,
     forecast_scores,
     gap_dispersion,
 )
@@ -141,3 +142,52 @@ def test_recent_fit_follows_a_change_of_trend():
     assert recent.points[0] == 8 and recent.slope[0] == pytest.approx(-2.0, rel=0.2)
     assert origin[0] == times[-8]
     assert compute_score_trends(seg, times, y).per_day.slope[0] > -1.0  # the all-history line misses it
+
+
+def _learner_paths(kind: str, n: int, rng: np.random.Generator, days: np.ndarray) -> np.ndarray:
+    """True mean score at `days` (n, k) for learners of one kind (the seed fixes each learner's parameters)."""
+    start = {"flat": (60, 90), "near_top": (93, 98), "decliner": (75, 85), "saturating": (50, 65)}.get(kind, (40, 65))
+    level = rng.uniform(*start, n)[:, None]
+    if kind == "decliner":
+        return level - 1.5 * days
+    if kind == "saturating":  # a learning curve approaching 100 (the +8 points a score case, as it really ends)
+        return 100 - (100 - level) * np.exp(-days / rng.uniform(8, 15, n)[:, None])
+    if kind == "linear":
+        return level + rng.normal(0, 0.25, n)[:, None] * days
+    return np.repeat(level, days.shape[1], axis=1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "noise"), [("flat", 6.0), ("near_top", 2.5), ("decliner", 4.0), ("saturating", 3.0), ("linear", 4.0)]
+)
+def test_recent_score_forecast_keeps_its_coverage_near_the_bounds(kind, noise):
+    """90% interval: the next score 14 days on (clipped to 0..100 like real scores) lands inside 90 +- 3% of the time."""
+    n, k, horizon, now_day = 3000, 8, 14.0, 20.0
+    rng = np.random.default_rng(21)
+    days = np.sort(rng.uniform(0, now_day, (n, k)), axis=1)
+    future = np.c_[days, np.full(n, now_day + horizon)]
+    paths = _learner_paths(kind, n, np.random.default_rng(22), future)
+    scores = np.clip(paths[:, :k] + rng.normal(0, noise, (n, k)), 0, 100)
+    actual = np.clip(paths[:, k] + rng.normal(0, noise, n), 0, 100)
+    learner, times = np.repeat(np.arange(n), k), 1.7e9 + days.ravel() * 86400
+    forecast = forecast_recent_scores(
+        segments(learner, n, times), times, scores.ravel(), 1.7e9 + now_day * 86400, 8, horizon, 0.9
+    )
+    inside = (actual >= forecast.low - 1e-9) & (actual <= forecast.high + 1e-9)
+    assert 0.87 <= inside.mean() <= 0.93, inside.mean()
+    assert np.all(forecast.low <= forecast.predicted) and np.all(forecast.predicted <= forecast.high)
+
+
+def test_an_improver_heading_past_100_gets_an_honest_interval():
+    scores = np.array([52.0, 60, 68, 76, 84, 92])  # +8 points a score, every two days
+    times = 1.7e9 + np.arange(6) * 2 * 86400.0
+    seg = segments(np.zeros(6, dtype=np.int64), 1, times)
+    now = times[-1] + 86400
+    forecast = forecast_recent_scores(seg, times, scores, now, 8, 14.0, 0.9)
+    straight = forecast_scores(fit_recent_days(seg, times, scores, 8)[0], np.array([11.0]), 14.0, 0.9)
+    assert straight.low[0] == straight.high[0] == 100.0  # what the straight line said: "100, range 100-100"
+    assert forecast.bounded[0]
+    assert 92 < forecast.predicted[0] <= 100 and forecast.low[0] < forecast.predicted[0] <= forecast.high[0] <= 100
+    assert forecast.high[0] - forecast.low[0] > 2.0
+    flat = forecast_recent_scores(seg, times, np.array([70.0, 74, 69, 72, 71, 73]), now, 8, 14.0, 0.9)
+    assert not flat.bounded[0]  # inside the scale the straight line stands

@@ -11,7 +11,12 @@ from tests.conftest import create_user
 
 def test_put_creates_then_updates_idempotently(client, service):
     first = client.put("/api/v1/courses/alg-1", json={"title": "Algebra"}, headers=service)
-    assert first.status_code == 201 and first.json == {"external_id": "alg-1", "title": "Algebra", "description": None}
+    assert first.status_code == 201 and first.json == {
+        "external_id": "alg-1",
+        "title": "Algebra",
+        "description": None,
+        "time_zone": None,
+    }
     again = client.put("/api/v1/courses/alg-1", json={"title": "Algebra"}, headers=service)
     assert again.status_code == 200
     renamed = client.put("/api/v1/courses/alg-1", json={"description": "Year 9"}, headers=service)
@@ -36,7 +41,14 @@ def test_full_catalog_through_the_api(client, service):
         headers=service,
     )
     assert section.status_code == 201
-    assert section.json == {"external_id": "9a", "name": "9A", "course": "c1", "subject": "math", "educator": "ted"}
+    assert section.json == {
+        "external_id": "9a",
+        "name": "9A",
+        "course": "c1",
+        "subject": "math",
+        "educator": "ted",
+        "time_zone": None,
+    }
     exam = client.put(
         "/api/v1/exams/mid",
         json={"title": "Mid", "max_marks": 40, "held_on": "2026-03-01", "section": "9a"},

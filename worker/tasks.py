@@ -37,8 +37,10 @@ def _evaluate(learner_ids: list[int]) -> dict[str, int]:
     ids, now = sorted(set(learner_ids)), time.time()
     newest = counter_event_ids(ids)  # read before the events: a later event only makes the digest stale
     events, module_ids = load_event_arrays(ids)  # read once for rules, snapshots, digests and achievements
-    inputs = build_inputs(ids, now, events=events)
-    store_digests(ids, events, newest, now)  # what the periodic sweeps read instead of the event log
+    inputs = build_inputs(ids, now, events=events, module_ids=module_ids)
+    store_digests(
+        ids, events, newest, now, inputs.modules_left
+    )  # what the periodic sweeps read instead of the event log
     stats = evaluate_rules(ids, "performance", prepared=inputs)
     store_snapshots(ids, "event", publish_updates=True, prepared=inputs)
     achieved = award_achievements(ids, events, module_ids)

@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from analytics.local_days import TIME_ZONE_MAX_LENGTH
 from api import serializers
 from api.validation import Field
 from models import ROLES, Course, Exam, Module, Section, Subject, User
 
 TITLE = Field("str", max_length=200)
+TIME_ZONE = Field("time_zone", max_length=TIME_ZONE_MAX_LENGTH)  # whose whole days the day-based alert rules count
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,11 @@ SPECS: dict[str, EntitySpec] = {
         serializers.user_json,
     ),
     "courses": EntitySpec(
-        Course, {"title": TITLE, "description": Field("str", max_length=5000)}, ("title",), {}, serializers.course_json
+        Course,
+        {"title": TITLE, "description": Field("str", max_length=5000), "time_zone": TIME_ZONE},
+        ("title",),
+        {},
+        serializers.course_json,
     ),
     "modules": EntitySpec(
         Module,
@@ -50,7 +56,7 @@ SPECS: dict[str, EntitySpec] = {
     "subjects": EntitySpec(Subject, {"name": TITLE}, ("name",), {}, serializers.subject_json),
     "sections": EntitySpec(
         Section,
-        {"name": TITLE, "course": TITLE, "subject": TITLE, "educator": TITLE},
+        {"name": TITLE, "course": TITLE, "subject": TITLE, "educator": TITLE, "time_zone": TIME_ZONE},
         ("name",),
         {"course": Course, "subject": Subject, "educator": User},
         serializers.section_json,

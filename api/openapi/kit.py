@@ -48,6 +48,7 @@ def field_schema(field: Field) -> dict[str, Any]:
         "bool": {"type": "boolean"},
         "date": {"type": "string", "format": "date"},
         "datetime": {"type": "string", "format": "date-time"},
+        "time_zone": {"type": "string", "maxLength": field.max_length, "description": "IANA time zone name"},
     }[field.kind]
     if field.choices:
         schema["enum"] = list(field.choices)

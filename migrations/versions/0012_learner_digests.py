@@ -30,6 +30,7 @@ def upgrade():
         sa.Column("built_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("longest_streak", sa.Integer(), nullable=False),
         sa.Column("last_run", sa.Integer(), nullable=False),
+        sa.Column("modules_left", sa.Float(), nullable=True),
         sa.Column("events", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["learner_id"], ["users.id"], name=op.f("fk_learner_digests_learner_id_users"), ondelete="CASCADE"
