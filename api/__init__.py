@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from api.auth.guard import init_token_cache
 from api.config import DEFAULTS, ConfigError, load_settings
 from api.extensions import db, migrate, sock
 from api.rate_limits import register_cors, register_rate_limits
@@ -38,6 +39,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
     register_extensions(app)
     init_clients(app)
+    init_token_cache(app)
     register_url_guards(app)
     register_blueprints(app)
     register_commands(app)

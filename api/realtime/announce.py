@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from models import Enrollment, Exam, Section, User, db
 from services.channels import ADMIN_CHANNEL, announce_revocation, learner_channel, section_channel
 from services.clients import redis_client
+from services.credentials import credentials_changed
 from services.publisher import audience, publish
 
 log = logging.getLogger(__name__)
@@ -75,9 +76,11 @@ def announce_exam(exam: Exam) -> int:
 
 
 def revoke_sockets(user_id: int) -> None:
-    """After a commit that removed a user's access: every web process closes that user's sockets.
-    Best-effort like all publishing (logged, never a 500): tokens are re-checked on every request anyway."""
+    """After a commit that removed a user's access: every web process forgets the token verifications it
+    remembers (api.auth.token_cache) and closes that user's sockets. Best-effort like all publishing
+    (logged, never a 500): remembered verifications also lapse after AUTH_CACHE_SECONDS."""
     try:
+        credentials_changed(redis_client())
         announce_revocation(redis_client(), user_id)
     except redis.RedisError as exc:
         log.warning("could not announce the revocation of user %d: %s", user_id, exc)
