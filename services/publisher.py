@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
@@ -20,11 +21,13 @@ from services.channels import (
     STREAM_KEY,
     STREAM_MAXLEN,
     WATCHED_KEY,
+    WATCHED_SECTIONS_KEY,
     learner_channel,
     section_channel,
     sections_watched,
 )
 from services.envelope import LUA_SPLICE, Envelope, now_iso
+from services.redis_trip import RoundTrip
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +60,31 @@ return published
 CHUNK = 500
 
 
-def _watched(client: redis.Redis, channels: list[str]) -> set[str]:
+def watched_channels(client: redis.Redis, channels: list[str]) -> set[str]:
     """Channels someone follows (or did lately); the script re-checks, this only saves encoding."""
     return {channel for channel, score in zip(channels, client.zmscore(WATCHED_KEY, channels)) if score is not None}
 
 
-def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
+def watched_reply(trip: RoundTrip, channels: list[str]) -> Callable[[], set[str]]:
+    """`watched_channels` as part of a shared round trip: call the result once the trip has run."""
+    if not channels:
+        return set
+    index = trip.add(lambda pipe: pipe.zmscore(WATCHED_KEY, channels))
+    return lambda: {channel for channel, score in zip(channels, trip.replies[index]) if score is not None}
+
+
+def sections_watched_reply(trip: RoundTrip) -> Callable[[], bool]:
+    """`sections_watched` as part of a shared round trip: call the result once the trip has run."""
+    index = trip.add(lambda pipe: pipe.zcount(WATCHED_SECTIONS_KEY, int(time.time() * 1000), "+inf"))
+    return lambda: trip.replies[index] > 0
+
+
+def publish(
+    client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, Any]]], watched: set[str] | None = None
+) -> int:
     """Publish (type, channel, data) messages on watched channels; returns how many went out. Redis
     errors are logged, not raised: the database already holds the truth, and a reconnecting client
-    refetches it."""
+    refetches it. `watched`: the watched channels among them, when the caller looked them up already."""
     messages = list(messages)
     for kind, _, _ in messages:
         if kind not in MESSAGE_TYPES:
@@ -73,7 +92,8 @@ def publish(client: redis.Redis, messages: Iterable[tuple[str, str, dict[str, An
     if not messages:
         return 0
     try:
-        watched = _watched(client, sorted({channel for _, channel, _ in messages}))
+        if watched is None:
+            watched = watched_channels(client, sorted({channel for _, channel, _ in messages}))
         messages = [message for message in messages if message[1] in watched]
         if not messages:
             return 0
@@ -118,11 +138,16 @@ def audience(
     except redis.RedisError:
         with_sections = False  # publishing will fail too, and say so
     if with_sections:
-        for condition in chunks_in(Enrollment.learner_id, ids):
-            for learner, section in db.session.execute(
-                sa.select(Enrollment.learner_id, Section.external_id)
-                .join(Section, Section.id == Enrollment.section_id)
-                .where(condition)
-            ):
-                channels[learner].append(section_channel(section))
+        add_section_channels(channels)
     return channels, names
+
+
+def add_section_channels(channels: dict[int, list[str]]) -> None:
+    """Append each learner's section channels to their list (one query per 1,000 learners on SQLite)."""
+    for condition in chunks_in(Enrollment.learner_id, channels):
+        for learner, section in db.session.execute(
+            sa.select(Enrollment.learner_id, Section.external_id)
+            .join(Section, Section.id == Enrollment.section_id)
+            .where(condition)
+        ):
+            channels[learner].append(section_channel(section))

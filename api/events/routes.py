@@ -15,7 +15,6 @@ from api.events.ingest import IngestResult, ingest_events
 from api.events.schemas import MAX_BATCH
 from api.realtime.announce import announce_events
 from api.validation import json_body
-from services.dispatch import request_evaluation
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +28,8 @@ def store_and_evaluate(raw_events: list[Any], collection: str | None) -> IngestR
         auto_create=current_app.config["AUTO_CREATE_LEARNERS"],
         skew=timedelta(seconds=current_app.config["MAX_CLOCK_SKEW_SECONDS"]),
     )
-    request_evaluation(result.learner_ids)
     try:
-        announce_events(result.events)
+        announce_events(result.events, evaluate=result.learner_ids)
     except Exception:  # noqa: BLE001  (the events are stored: live delivery must never turn that into a 500)
         log.exception("could not publish %d stored event(s) to live clients", len(result.events))
     return result

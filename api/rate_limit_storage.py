@@ -1,0 +1,64 @@
+"""Rate-limit counters in Redis at one round trip per limited request.
+
+Flask-Limiter's fixed window with headers on costs three Redis calls per request: the increment,
+then a GET and a TTL for the X-RateLimit-* and Retry-After headers. This storage (registered with
+`limits` under the `learnpulse+redis` schemes) increments and reads the window's TTL in one script
+and keeps both for the rest of the request, so the headers are built from what the increment saw.
+Outside a request it behaves exactly as limits' own Redis storage.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import g, has_app_context
+from limits.storage import RedisStorage
+
+SCHEME_PREFIX = "learnpulse+"
+# INCRBY, start the window's expiry on its first hit (as limits' own script does), return count and TTL.
+INCR_AND_TTL = """
+local current = redis.call('INCRBY', KEYS[1], ARGV[2])
+if current == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {current, redis.call('TTL', KEYS[1])}
+"""
+
+
+def storage_uri(redis_url: str) -> str:
+    """The limiter's storage URI for a Redis URL: ours where the scheme allows, limits' own otherwise."""
+    scheme = redis_url.partition("://")[0]
+    return SCHEME_PREFIX + redis_url if scheme in ("redis", "rediss", "unix") else redis_url
+
+
+def _windows() -> dict[str, tuple[int, float]] | None:
+    """(count, reset time) per counter incremented during this request, or None outside one."""
+    if not has_app_context():
+        return None
+    return g.setdefault("_rate_limit_windows", {})
+
+
+class OneTripRedisStorage(RedisStorage):
+    """limits' Redis storage whose increment also returns the window's expiry (see the module doc)."""
+
+    STORAGE_SCHEME = [SCHEME_PREFIX + scheme for scheme in ("redis", "rediss", "unix")]
+
+    def __init__(self, uri: str, **options: float | str | bool) -> None:
+        super().__init__(uri.removeprefix(SCHEME_PREFIX), **options)
+
+    def initialize_storage(self, uri: str) -> None:
+        super().initialize_storage(uri)
+        self.lua_incr_and_ttl = self.get_connection().register_script(INCR_AND_TTL)
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        count, ttl = self.lua_incr_and_ttl([self.prefixed_key(key)], [expiry, amount])
+        windows = _windows()
+        if windows is not None:
+            windows[key] = (int(count), max(int(ttl), 0) + time.time())
+        return int(count)
+
+    def get(self, key: str) -> int:
+        seen = (_windows() or {}).get(key)
+        return seen[0] if seen is not None else super().get(key)
+
+    def get_expiry(self, key: str) -> float:
+        seen = (_windows() or {}).get(key)
+        return seen[1] if seen is not None else super().get_expiry(key)
