@@ -74,6 +74,9 @@ DEFAULTS: dict[str, Any] = {
     # within AUTH_CACHE_SECONDS.
     "AUTH_CACHE_SIZE": 4096,
     "AUTH_CACHE_SECONDS": 5,
+    # Single events arriving together in one web process are stored in one transaction, at most this
+    # many (api/events/group_commit.py); 1 stores each on its own.
+    "INGEST_GROUP_LIMIT": 64,
     # Rate limits (Flask-Limiter syntax, counted in Redis so they hold across web processes). Sized well
     # above what one web process serves (~800 requests/s), so they stop runaway clients, not real traffic.
     "RATE_LIMITS_ENABLED": True,
@@ -174,6 +177,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "WS_QUEUE_SIZE": _int(env, "WS_QUEUE_SIZE"),
         "AUTH_CACHE_SIZE": _int(env, "AUTH_CACHE_SIZE"),
         "AUTH_CACHE_SECONDS": _int(env, "AUTH_CACHE_SECONDS"),
+        "INGEST_GROUP_LIMIT": _int(env, "INGEST_GROUP_LIMIT"),
         "CORS_ALLOWED_ORIGINS": _origins(env, "CORS_ALLOWED_ORIGINS"),
         **_rate_limits(env),
         "FLOWER_URL": env.get("FLOWER_URL", "").strip(),

@@ -11,7 +11,8 @@ from flask import current_app
 from api.auth.guard import require_auth
 from api.errors import ApiError, field_error
 from api.events import bp
-from api.events.ingest import IngestResult, ingest_events
+from api.events.group_commit import IngestGroups
+from api.events.ingest import IngestResult, ingest_events, validate_events
 from api.events.schemas import MAX_BATCH
 from api.realtime.announce import announce_events
 from api.validation import json_body
@@ -21,18 +22,25 @@ log = logging.getLogger(__name__)
 
 def store_and_evaluate(raw_events: list[Any], collection: str | None) -> IngestResult:
     """Ingest a batch, then (after commit) enqueue the evaluation of the learners it touched and
-    publish the events to live clients."""
-    result = ingest_events(
-        raw_events,
-        collection=collection,
-        auto_create=current_app.config["AUTO_CREATE_LEARNERS"],
-        skew=timedelta(seconds=current_app.config["MAX_CLOCK_SKEW_SECONDS"]),
-    )
+    publish the events to live clients. A single event joins the process's group commit
+    (api/events/group_commit.py) with the other single events arriving meanwhile."""
+    config = current_app.config
+    auto_create, skew = config["AUTO_CREATE_LEARNERS"], timedelta(seconds=config["MAX_CLOCK_SKEW_SECONDS"])
+    groups: IngestGroups = current_app.extensions["ingest_groups"]
+    if len(raw_events) == 1 and groups.limit > 1:
+        (event,) = validate_events(raw_events, collection, skew)
+        return groups.store(event, collection, auto_create, announce)
+    result = ingest_events(raw_events, collection=collection, auto_create=auto_create, skew=skew)
+    announce(result)
+    return result
+
+
+def announce(result: IngestResult) -> None:
+    """Queue the evaluations and publish the events of a committed result; never raises."""
     try:
         announce_events(result.events, evaluate=result.learner_ids)
     except Exception:  # noqa: BLE001  (the events are stored: live delivery must never turn that into a 500)
         log.exception("could not publish %d stored event(s) to live clients", len(result.events))
-    return result
 
 
 def ingest_response(result: IngestResult) -> tuple[dict[str, Any], int]:
