@@ -3,23 +3,30 @@
 Flask-Limiter's fixed window with headers on costs three Redis calls per request: the increment,
 then a GET and a TTL for the X-RateLimit-* and Retry-After headers. This storage (registered with
 `limits` under the `learnpulse+redis` schemes) increments and reads the window's TTL in one script
-and keeps both for the rest of the request, so the headers are built from what the increment saw.
+and keeps both for the rest of the request, so the headers are built from what the increment saw. The
+same script reads the credentials generation for the request's token check (api/auth/token_cache.py).
 Outside a request it behaves exactly as limits' own Redis storage.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 
-from flask import g, has_app_context
+from flask import has_request_context, request
 from limits.storage import RedisStorage
 
+from services.credentials import GENERATION_KEY
+
 SCHEME_PREFIX = "learnpulse+"
-# INCRBY, start the window's expiry on its first hit (as limits' own script does), return count and TTL.
+# INCRBY, start the window's expiry on its first hit (as limits' own script does), return count and TTL;
+# and, riding along, the credentials generation the token check of the same request needs (created
+# with the random ARGV[3] if Redis has none), so that check costs no round trip of its own.
 INCR_AND_TTL = """
 local current = redis.call('INCRBY', KEYS[1], ARGV[2])
 if current == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return {current, redis.call('TTL', KEYS[1])}
+redis.call('SET', KEYS[2], ARGV[3], 'NX')
+return {current, redis.call('TTL', KEYS[1]), redis.call('GET', KEYS[2])}
 """
 
 
@@ -29,11 +36,15 @@ def storage_uri(redis_url: str) -> str:
     return SCHEME_PREFIX + redis_url if scheme in ("redis", "rediss", "unix") else redis_url
 
 
+GENERATION_ENVIRON_KEY = "learnpulse.credentials_generation"  # read by api.auth.guard
+
+
 def _windows() -> dict[str, tuple[int, float]] | None:
-    """(count, reset time) per counter incremented during this request, or None outside one."""
-    if not has_app_context():
+    """(count, reset time) per counter incremented during this request, or None outside one. Kept in
+    the WSGI environ, which belongs to one request (an app context, and `g`, can outlive several)."""
+    if not has_request_context():
         return None
-    return g.setdefault("_rate_limit_windows", {})
+    return request.environ.setdefault("learnpulse.rate_limit_windows", {})
 
 
 class OneTripRedisStorage(RedisStorage):
@@ -49,10 +60,13 @@ class OneTripRedisStorage(RedisStorage):
         self.lua_incr_and_ttl = self.get_connection().register_script(INCR_AND_TTL)
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        count, ttl = self.lua_incr_and_ttl([self.prefixed_key(key)], [expiry, amount])
+        count, ttl, generation = self.lua_incr_and_ttl(
+            [self.prefixed_key(key), GENERATION_KEY], [expiry, amount, secrets.token_hex(8)]
+        )
         windows = _windows()
         if windows is not None:
             windows[key] = (int(count), max(int(ttl), 0) + time.time())
+            request.environ[GENERATION_ENVIRON_KEY] = generation
         return int(count)
 
     def get(self, key: str) -> int:

@@ -172,3 +172,22 @@ def test_the_token_cache_is_bounded_and_keyed_by_generation():
     assert cache.get("c", b"g1") == ("C", far)
     assert cache.get("c", b"g2") is None and cache.get("c", b"g1") is None  # another generation drops it
     TokenCache(size=0, seconds=60).put("a", "A", far, b"g1")  # size 0: off, nothing kept
+
+
+def test_with_rate_limits_the_generation_rides_on_the_count_and_revocation_still_applies_at_once(make_app):
+    """Ingest requests read the credentials generation in their rate-limit round trip."""
+    limits = {"RATE_LIMITS_ENABLED": True, "RATELIMIT_ENABLED": True}
+    web_a, web_b = make_app(**limits), make_app(**limits)
+    body = {"learner": "amy", "kind": "activity", "occurred_at": datetime.now(UTC).isoformat()}
+    with web_a.app_context():
+        lms = bearer(create_user("lms", "service"))
+        root = bearer(create_user("root", "admin"))
+        client_a = web_a.test_client()
+        assert client_a.post("/api/v1/events", json=body, headers=lms).status_code == 201
+        assert client_a.post("/api/v1/events", json=body, headers=lms).status_code == 201
+        assert len(web_a.extensions["token_cache"]) == 1
+    with web_b.app_context():
+        assert web_b.test_client().post("/api/v1/admin/users/lms/revoke-tokens", headers=root).status_code == 200
+    with web_a.app_context():
+        refused = client_a.post("/api/v1/events", json=body, headers=lms)
+        assert refused.status_code == 401 and "revoked" in refused.json["error"]["message"]

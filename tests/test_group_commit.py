@@ -25,9 +25,12 @@ def event(client_id: str, learner: str = "amy", **fields: Any) -> dict[str, Any]
     return {"id": client_id, "learner": learner, "kind": "activity", "occurred_at": AT, **fields}
 
 
-def store_together(app, raws: list[dict[str, Any]]) -> tuple[list[IngestResult | ApiError], list[int]]:
+def store_together(
+    app, raws: list[dict[str, Any]], before: Any = None
+) -> tuple[list[IngestResult | ApiError], list[int]]:
     """Store raws[0] alone, and raws[1:] as one group: the first leader holds its announce until all
-    the others are queued behind it. Returns each outcome and the size of each group announced."""
+    the others are queued behind it. Returns each outcome and the size of each group announced.
+    `before` runs in each request's context first."""
     groups = IngestGroups(limit=64)
     announced: list[int] = []
     outcomes: list[IngestResult | ApiError] = [None] * len(raws)  # type: ignore[list-item]
@@ -42,6 +45,8 @@ def store_together(app, raws: list[dict[str, Any]]) -> tuple[list[IngestResult |
     def send(index: int) -> None:
         with app.app_context():
             try:
+                if before is not None:
+                    before()  # e.g. a database read, as verifying a token does
                 (clean,) = validate_events([raws[index]], None, SKEW)
                 outcomes[index] = groups.store(clean, None, True, announce)
             except ApiError as exc:
@@ -129,3 +134,17 @@ def test_concurrent_http_requests_each_get_their_own_answer(make_app, limit):
     assert sorted(answers) == [(200, 0, 1)] * 4 + [(201, 1, 0)] * 12
     with app.app_context():
         assert stored_client_ids() == sorted(f"h{k}" for k in range(12))
+
+
+def test_waiting_requests_hold_no_database_connection(make_app, migrated):
+    """Six requests that each read the database before queueing, on a pool of two connections: the
+    ones waiting give theirs back, so the leader of their group can still store it."""
+    options = {"pool_size": 2, "max_overflow": 0, "pool_timeout": 5}
+    if migrated.startswith("sqlite"):
+        options["connect_args"] = {"timeout": 30}
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS=options)
+    with app.app_context():
+        create_user("amy", "learner")
+    raws = [event(f"r{i}") for i in range(6)]
+    outcomes, announced = store_together(app, raws, before=lambda: db.session.scalar(sa.select(User.id)))
+    assert [len(o.stored_ids) for o in outcomes] == [1] * 6 and announced == [1, 5]

@@ -11,12 +11,13 @@ from typing import TypeVar
 
 import redis
 import sqlalchemy as sa
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 
 from api.auth.session import SAFE_METHODS, BrowserSession, csrf_ok, has_session_cookie, read_session
 from api.auth.token_cache import TokenCache
 from api.auth.tokens import TokenError, decode_token, issued_ms
 from api.errors import ApiError
+from api.rate_limit_storage import GENERATION_ENVIRON_KEY
 from models import User, db
 from services.clients import redis_client
 from services.credentials import credentials_generation
@@ -63,7 +64,11 @@ def authenticate(token: str) -> tuple[Principal, float]:
 
 
 def _generation() -> bytes | None:
-    """The credentials generation now, or None (Redis unreachable: verify every token in full)."""
+    """The credentials generation now (read along with this request's rate-limit count when it has one),
+    or None (Redis unreachable: verify every token in full)."""
+    known = request.environ.get(GENERATION_ENVIRON_KEY) if has_request_context() else None
+    if known is not None:
+        return known
     try:
         return credentials_generation(redis_client())
     except redis.RedisError as exc:

@@ -25,6 +25,7 @@ from typing import Any
 from flask import Flask
 
 from api.events.ingest import IngestResult, store_events
+from models import db
 
 log = logging.getLogger(__name__)
 Announce = Callable[[IngestResult], None]
@@ -64,12 +65,17 @@ class IngestGroups:
     ) -> IngestResult:
         """Store one validated event, with whatever other requests are waiting; returns its own result."""
         request = _Request(event, collection)
+        _release_connection()
         with self._lock:
             self._queue.append(request)
             request.leads = not self._busy
             self._busy = True
-        if not request.leads:
-            request.done.wait()  # until stored by a leader, or made the leader of the next group
+        try:
+            if not request.leads:
+                request.done.wait()  # until stored by a leader, or made the leader of the next group
+        except BaseException:  # e.g. its greenlet killed at shutdown: it must not keep the lead from others
+            self._abandon(request)
+            raise
         if request.leads:
             self._lead(auto_create, announce)
         return request.outcome()
@@ -88,14 +94,39 @@ class IngestGroups:
         finally:
             with self._lock:
                 self.groups, self.grouped_events = self.groups + 1, self.grouped_events + len(group)
-                successor = self._queue[0] if self._queue else None
-                self._busy = successor is not None
+                for request in group:
+                    request.leads = False
+                successor = self._pass_lead()
             for request in group:
-                request.leads = False
                 request.done.set()
             if successor is not None:
-                successor.leads = True
                 successor.done.set()
+
+    def _pass_lead(self) -> _Request | None:
+        """Under the lock: make the first queued request the next leader (woken by the caller), if any."""
+        successor = self._queue[0] if self._queue else None
+        self._busy = successor is not None
+        if successor is not None:
+            successor.leads = True
+        return successor
+
+    def _abandon(self, request: _Request) -> None:
+        """A request stopped waiting: drop it from the queue, and pass the lead on if it had been given it."""
+        with self._lock:
+            if request in self._queue:
+                self._queue.remove(request)
+            successor = self._pass_lead() if request.leads else None
+            request.leads = False
+        if successor is not None:
+            successor.done.set()
+
+
+def _release_connection() -> None:
+    """A queued request must not hold a pooled connection while it waits (e.g. from verifying its token):
+    enough of them would leave the leader none. Its transaction only read; ending it is what storing the
+    event alone would have done anyway (store_events commits the request's session)."""
+    if db.session().in_transaction():
+        db.session.commit()
 
 
 def _store_group(group: list[_Request], auto_create: bool, announce: Announce) -> None:
