@@ -143,7 +143,7 @@ def _store_group(group: list[_Request], auto_create: bool, announce: Announce) -
     for request in group:
         try:
             request.result = store_events([request.event], collection=request.collection, auto_create=auto_create)
-        except BaseException as exc:  # noqa: BLE001  (handed to the request it belongs to)
+        except Exception as exc:  # noqa: BLE001  (handed to the request it belongs to: its 409, 422 or 500)
             request.error = exc
             continue
         announce(request.result)
