@@ -134,6 +134,8 @@ def run_wrk(url: str, token: str, learners: int, connections: int, seconds: int)
         "-t2",
         f"-c{connections}",
         f"-d{seconds}s",
+        "--timeout",
+        "30s",  # wrk's default (2 s) makes it reconnect while the server still works on the request
         "--latency",
         "-s",
         str(ROOT / "bench" / "single_event.lua"),
