@@ -100,6 +100,7 @@ def test_headers_come_from_the_one_round_trip_increment(make_app):
         responses = [client.post("/api/v1/events", json=event(i), headers=one) for i in range(4)]
         assert [r.headers["X-RateLimit-Remaining"] for r in responses] == ["2", "1", "0", "0"]
         assert {r.headers["X-RateLimit-Limit"] for r in responses} == {"3"}
-        resets = {int(r.headers["X-RateLimit-Reset"]) for r in responses}
-        assert len(resets) == 1 and 0 < resets.pop() - time.time() <= 61  # one window, ending within a minute
+        resets = [int(r.headers["X-RateLimit-Reset"]) for r in responses]
+        # one window, ending within a minute (whole-second TTL plus the clock: the value may step by one)
+        assert max(resets) - min(resets) <= 1 and 0 < resets[-1] - time.time() <= 62
         assert 0 < int(responses[-1].headers["Retry-After"]) <= 60
