@@ -9,7 +9,9 @@ from typing import Any
 
 from flask import Flask
 
+from api.auth.guard import init_token_cache
 from api.config import DEFAULTS, ConfigError, load_settings
+from api.events.group_commit import init_ingest_groups
 from api.extensions import db, migrate, sock
 from api.rate_limits import register_cors, register_rate_limits
 from api.realtime.protocol import MAX_CLIENT_MESSAGE
@@ -38,6 +40,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
     register_extensions(app)
     init_clients(app)
+    init_token_cache(app)
+    init_ingest_groups(app)
     register_url_guards(app)
     register_blueprints(app)
     register_commands(app)

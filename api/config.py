@@ -72,6 +72,14 @@ DEFAULTS: dict[str, Any] = {
     "WS_PING_INTERVAL": 25,  # seconds between server pings; a client silent for two intervals is closed
     "WS_AUTH_TIMEOUT": 10,  # seconds a client has to send its auth message
     "WS_QUEUE_SIZE": 256,  # messages waiting for one client before it is dropped as too slow
+    # Verified bearer tokens remembered per web process (api/auth/token_cache.py); 0 turns it off.
+    # Access changes made through the API or CLI apply at once; one made directly in the database
+    # within AUTH_CACHE_SECONDS.
+    "AUTH_CACHE_SIZE": 4096,
+    "AUTH_CACHE_SECONDS": 5,
+    # Single events arriving together in one web process are stored in one transaction, at most this
+    # many (api/events/group_commit.py); 1 stores each on its own.
+    "INGEST_GROUP_LIMIT": 64,
     # Rate limits (Flask-Limiter syntax, counted in Redis so they hold across web processes). Sized well
     # above what one web process serves (~800 requests/s), so they stop runaway clients, not real traffic.
     "RATE_LIMITS_ENABLED": True,
@@ -174,6 +182,9 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "WS_PING_INTERVAL": _int(env, "WS_PING_INTERVAL"),
         "WS_AUTH_TIMEOUT": _int(env, "WS_AUTH_TIMEOUT"),
         "WS_QUEUE_SIZE": _int(env, "WS_QUEUE_SIZE"),
+        "AUTH_CACHE_SIZE": _int(env, "AUTH_CACHE_SIZE"),
+        "AUTH_CACHE_SECONDS": _int(env, "AUTH_CACHE_SECONDS"),
+        "INGEST_GROUP_LIMIT": _int(env, "INGEST_GROUP_LIMIT"),
         "CORS_ALLOWED_ORIGINS": _origins(env, "CORS_ALLOWED_ORIGINS"),
         **_rate_limits(env),
         "FLOWER_URL": env.get("FLOWER_URL", "").strip(),

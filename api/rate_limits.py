@@ -3,7 +3,8 @@
 Which requests are limited, and by what key, is decided here from the URL map, in one table:
 ingest and token minting per credential, expensive reads per user, /login and WebSocket
 connection attempts per IP address. A refused request gets 429 in our JSON error shape with
-Retry-After. Limits are settings (RATE_LIMIT_*); RATE_LIMITS_ENABLED=false turns them off.
+Retry-After. Limits are settings (RATE_LIMIT_*); RATE_LIMITS_ENABLED=false turns them off. One Redis
+round trip per limited request (api/rate_limit_storage.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from flask_limiter.util import get_remote_address
 from werkzeug.routing import Rule
 
 from api.auth.session import read_session
+from api.rate_limit_storage import storage_uri
 
 EXPENSIVE_PROGRESS = ("/real-time-dashboard/", "/predictive-analytics/", "/trend-analysis/", "/snapshots/create/")
 INGEST_PATHS = ("/api/v1/events", "/api/v1/attendance", "/api/v1/exams/<external_id>/grades")
@@ -57,7 +59,7 @@ def _category(rule: Rule) -> tuple[str, str, Callable[[], str]] | None:
 
 def register_rate_limits(app: Flask) -> None:
     """Bind a limiter to this app (one per app: its limits live on it) and wrap the limited routes."""
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(app.config["REDIS_URL"]))
     app.config.setdefault("RATELIMIT_ENABLED", app.config.get("RATE_LIMITS_ENABLED", True))
     limiter = Limiter(
         key_func=credential_key,

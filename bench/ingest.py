@@ -4,7 +4,10 @@ Measures, in one run:
   * single-event requests: requests/s and latency p50/p99, from concurrent keep-alive clients;
   * batches of 1,000 events: events/s;
   * the baseline: a raw multi-row INSERT of the same rows through the same driver (psycopg 3),
-    one statement and one commit per 1,000 rows, with no HTTP, validation or de-duplication.
+    one statement and one commit per 1,000 rows, with no HTTP, validation or de-duplication;
+  * the COPY floor: what the API's batch path asks of PostgreSQL, done raw: COPY of 1,000 rows into a
+    staging table, then the same INSERT ... SELECT ... ON CONFLICT (client_id) DO NOTHING RETURNING id,
+    one commit per batch (no HTTP, validation, learner lookup, mastery or publishing).
 
 Usage: .venv/bin/python bench/ingest.py [--help]
 Needs PostgreSQL and Redis (defaults: the local servers); it creates and drops its own database.
@@ -16,6 +19,7 @@ import argparse
 import http.client
 import json
 import multiprocessing
+import os
 import shutil
 import subprocess
 import sys
@@ -130,6 +134,8 @@ def run_wrk(url: str, token: str, learners: int, connections: int, seconds: int)
         "-t2",
         f"-c{connections}",
         f"-d{seconds}s",
+        "--timeout",
+        "30s",  # wrk's default (2 s) makes it reconnect while the server still works on the request
         "--latency",
         "-s",
         str(ROOT / "bench" / "single_event.lua"),
@@ -161,6 +167,34 @@ def baseline(database_url: str, rows: int, batch: int) -> float:
             for n in range(batch):
                 values += [uuid.uuid4().hex, "0" * 64, learner_id, "activity", START + timedelta(seconds=n), now, 60.0]
             connection.execute(f"INSERT INTO events {columns} VALUES {placeholders}", values)
+            connection.commit()
+        return (rows // batch) * batch / (time.perf_counter() - started)
+
+
+def copy_floor(database_url: str, rows: int, batch: int) -> float:
+    """The API's statements for a batch, raw: ids from the sequence, COPY into a staging table, INSERT ...
+    SELECT ... ON CONFLICT ... RETURNING, commit; returns rows/s."""
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    names = "id, client_id, body_hash, learner_id, kind, occurred_at, received_at, duration_seconds"
+    with psycopg.connect(dsn) as connection:
+        learner_id = connection.execute("SELECT id FROM users WHERE role = 'learner' LIMIT 1").fetchone()[0]
+        connection.execute("CREATE TEMP TABLE floor_incoming (LIKE events) ON COMMIT DELETE ROWS")
+        now = datetime.now(UTC)
+        started = time.perf_counter()
+        for _ in range(rows // batch):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)", (batch,)
+                )
+                ids = [pk for (pk,) in cursor.fetchall()]
+                with cursor.copy(f"COPY floor_incoming ({names}) FROM STDIN") as copy:
+                    for pk in ids:
+                        copy.write_row((pk, uuid.uuid4().hex, "0" * 64, learner_id, "activity", START, now, 60.0))
+                cursor.execute(
+                    f"INSERT INTO events ({names}) SELECT {names} FROM floor_incoming ORDER BY id "
+                    "ON CONFLICT (client_id) DO NOTHING RETURNING id"
+                )
+                cursor.fetchall()
             connection.commit()
         return (rows // batch) * batch / (time.perf_counter() - started)
 
@@ -226,7 +260,7 @@ def _batches(args: argparse.Namespace, url: str, token: str, pid: int) -> dict[s
     }
 
 
-def _report(args: argparse.Namespace, use_wrk: bool, single: dict, batch: dict, base: float) -> None:
+def _report(args: argparse.Namespace, use_wrk: bool, single: dict, batch: dict, base: float, floor: float) -> None:
     print("\n| path | figure |\n| --- | --- |")
     client = "wrk" if use_wrk else "Python"
     print(
@@ -244,6 +278,11 @@ def _report(args: argparse.Namespace, use_wrk: bool, single: dict, batch: dict, 
         from bench.xapi_ingest import report_line
 
         print(report_line(batch["xapi"], args.batch_size, args.batch_clients, batch["eps"]))
+    print(
+        f"| COPY floor: COPY + INSERT ... SELECT ... ON CONFLICT, {args.batch_size} rows/commit | {floor:,.0f} rows/s |"
+    )
+    print(f"| batches / COPY floor | {batch['eps'] / floor:.2f} |")
+    print("load average at the end (1/5/15 min): " + " ".join(f"{value:.2f}" for value in os.getloadavg()))
     print(f"\nCPU ms per single-event request: {single['cpu']}")
     print(f"CPU ms per batch of {args.batch_size}: {batch['cpu']}")
 
@@ -285,8 +324,10 @@ def main() -> None:
         web.wait()
     print("[5/5] baseline: raw multi-row INSERT through psycopg", flush=True)
     base = baseline(database_url, args.batches * args.batch_size, args.batch_size)
+    print("[5/5] COPY floor: COPY + the API's INSERT ... SELECT ... ON CONFLICT through psycopg", flush=True)
+    floor = copy_floor(database_url, args.batches * args.batch_size, args.batch_size)
     redis.Redis.from_url(args.redis_url).flushdb()
-    _report(args, use_wrk, single, batch, base)
+    _report(args, use_wrk, single, batch, base, floor)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,19 @@ rotating an integration's credential is "revoke, then issue a new one"."""
 
 from __future__ import annotations
 
+import secrets
 import time
+
+import redis
 
 from models import User
 from services.audit import record
+
+# A random value replaced after every change of who may use which credential. Web processes remember
+# verified tokens only under the value they read with the request (api.auth.token_cache), so replacing
+# it invalidates every remembered verification everywhere at once. Random rather than a counter: after
+# a Redis restart the key is set afresh and matches nothing remembered before.
+GENERATION_KEY = "learnpulse:credentials:generation"
 
 
 def revoke_tokens(user: User, actor_id: int | None, actor: str) -> int:
@@ -25,3 +34,16 @@ def wait_past(cutoff_ms: int) -> None:
     delay = (cutoff_ms - time.time() * 1000) / 1000
     if delay > 0:
         time.sleep(delay + 0.001)
+
+
+def credentials_generation(client: redis.Redis) -> bytes:
+    """The current credentials generation (created if Redis has none), in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    pipe.set(GENERATION_KEY, secrets.token_hex(8), nx=True)
+    pipe.get(GENERATION_KEY)
+    return pipe.execute()[1]
+
+
+def credentials_changed(client: redis.Redis) -> None:
+    """After a commit that took access away: every remembered token verification is void."""
+    client.set(GENERATION_KEY, secrets.token_hex(8))

@@ -16,7 +16,7 @@ monitoring sweep. Evaluations recompute, so evaluating a learner twice is harmle
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import redis
 from celery import current_app as current_celery
@@ -25,6 +25,7 @@ from kombu.exceptions import OperationalError
 from redis.commands.core import Script
 
 from services.clients import redis_client
+from services.redis_trip import RoundTrip
 
 PENDING_SET = "learnpulse:evaluation:pending"
 SCHEDULED_KEY = "learnpulse:evaluation:scheduled"
@@ -68,22 +69,39 @@ return moved
 log = logging.getLogger(__name__)
 
 
+def queue_evaluation(trip: RoundTrip, learner_ids: Iterable[int]) -> Callable[[], bool]:
+    """Add learners to the pending set within `trip` (after the caller's commit); call the returned
+    function once the trip has run: it sends the drain task if this request must schedule one."""
+    ids = sorted(set(learner_ids))
+    claim = _script("add_and_claim", ADD_AND_CLAIM)
+    replies = [  # Lua unpack() has a stack limit: 5,000 learners per call
+        trip.add_script(claim, [PENDING_SET, SCHEDULED_KEY], [SCHEDULED_TTL_SECONDS, *ids[start : start + 5000]])
+        for start in range(0, len(ids), 5000)
+    ]
+
+    def schedule() -> bool:
+        claimed = [index for index in replies if trip.replies[index]]
+        for _ in claimed:
+            current_celery.send_task("learnpulse.evaluate_pending")
+        return bool(claimed)
+
+    return schedule
+
+
 def request_evaluation(learner_ids: Iterable[int]) -> bool:
     """Queue learners for evaluation (after the caller's commit); True if a drain task was sent."""
     ids = sorted(set(learner_ids))
     if not ids:
         return False
-    scheduled = False
     try:
-        claim = _script("add_and_claim", ADD_AND_CLAIM)
-        for start in range(0, len(ids), 5000):  # Lua unpack() has a stack limit
-            if claim(keys=[PENDING_SET, SCHEDULED_KEY], args=[SCHEDULED_TTL_SECONDS, *ids[start : start + 5000]]):
-                current_celery.send_task("learnpulse.evaluate_pending")
-                scheduled = True
+        trip = RoundTrip(redis_client())
+        schedule = queue_evaluation(trip, ids)
+        trip.execute()
+        return schedule()
     except (redis.RedisError, OperationalError) as exc:
         # The events are committed; the next sweep evaluates these learners.
         log.warning("could not request evaluation of %d learner(s): %s", len(ids), exc)
-    return scheduled
+        return False
 
 
 def start_drain() -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 
+from api.auth.token_cache import TokenCache
 from api.auth.tokens import ALGORITHM, ISSUER, decode_token, issue_token
+from api.embedded_redis import free_port
 from models import db
 from tests.conftest import SECRET, bearer, create_user
 
@@ -109,3 +112,82 @@ def test_people_cannot_mint_tokens(client, role):
     user = create_user("someone", role)
     create_user("amy", "learner")
     assert client.post("/api/v1/auth/token", json={"user": "amy"}, headers=bearer(user)).status_code == 403
+
+
+def test_a_remembered_token_is_refused_at_once_after_a_revocation_in_another_process(make_app):
+    """Two apps stand for two web processes sharing Redis: B revokes, A's next request is refused."""
+    web_a, web_b = make_app(), make_app()
+    with web_a.app_context():
+        lms = bearer(create_user("lms", "service"))
+        root = bearer(create_user("root", "admin"))
+        assert web_a.test_client().get("/api/v1/me", headers=lms).status_code == 200
+        assert len(web_a.extensions["token_cache"]) == 1  # remembered
+    with web_b.app_context():
+        assert web_b.test_client().post("/api/v1/admin/users/lms/revoke-tokens", headers=root).status_code == 200
+    with web_a.app_context():
+        refused = web_a.test_client().get("/api/v1/me", headers=lms)
+        assert refused.status_code == 401 and "revoked" in refused.json["error"]["message"]
+
+
+def test_a_change_made_directly_in_the_database_applies_within_auth_cache_seconds(make_app):
+    app = make_app(AUTH_CACHE_SECONDS=1)
+    with app.app_context():
+        amy = create_user("amy", "learner")
+        headers, client = bearer(amy), app.test_client()
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        amy.active = False  # behind the API's back: no generation change
+        db.session.commit()
+        time.sleep(1.05)
+        assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_a_remembered_token_still_expires_on_time(make_app):
+    app = make_app(AUTH_CACHE_SECONDS=60)
+    with app.app_context():
+        headers, client = bearer(create_user("amy", "learner"), ttl=1), app.test_client()
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        time.sleep(1.05)
+        expired = client.get("/api/v1/me", headers=headers)
+        assert expired.status_code == 401 and expired.json["error"]["message"] == "token has expired"
+
+
+def test_without_redis_every_token_is_verified_in_full(make_app):
+    app = make_app(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    with app.app_context():
+        amy = create_user("amy", "learner")
+        headers, client = bearer(amy), app.test_client()
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        amy.active = False
+        db.session.commit()
+        assert client.get("/api/v1/me", headers=headers).status_code == 401
+        assert len(app.extensions["token_cache"]) == 0
+
+
+def test_the_token_cache_is_bounded_and_keyed_by_generation():
+    cache: TokenCache[str] = TokenCache(size=2, seconds=60)
+    far = time.time() + 600
+    for token in ("a", "b", "c"):
+        cache.put(token, token.upper(), far, b"g1")
+    assert len(cache) == 2 and cache.get("a", b"g1") is None  # least recently used went first
+    assert cache.get("c", b"g1") == ("C", far)
+    assert cache.get("c", b"g2") is None and cache.get("c", b"g1") is None  # another generation drops it
+    TokenCache(size=0, seconds=60).put("a", "A", far, b"g1")  # size 0: off, nothing kept
+
+
+def test_with_rate_limits_the_generation_rides_on_the_count_and_revocation_still_applies_at_once(make_app):
+    """Ingest requests read the credentials generation in their rate-limit round trip."""
+    limits = {"RATE_LIMITS_ENABLED": True, "RATELIMIT_ENABLED": True}
+    web_a, web_b = make_app(**limits), make_app(**limits)
+    body = {"learner": "amy", "kind": "activity", "occurred_at": datetime.now(UTC).isoformat()}
+    with web_a.app_context():
+        lms = bearer(create_user("lms", "service"))
+        root = bearer(create_user("root", "admin"))
+        client_a = web_a.test_client()
+        assert client_a.post("/api/v1/events", json=body, headers=lms).status_code == 201
+        assert client_a.post("/api/v1/events", json=body, headers=lms).status_code == 201
+        assert len(web_a.extensions["token_cache"]) == 1
+    with web_b.app_context():
+        assert web_b.test_client().post("/api/v1/admin/users/lms/revoke-tokens", headers=root).status_code == 200
+    with web_a.app_context():
+        refused = client_a.post("/api/v1/events", json=body, headers=lms)
+        assert refused.status_code == 401 and "revoked" in refused.json["error"]["message"]

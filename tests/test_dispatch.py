@@ -10,9 +10,12 @@ from services.dispatch import (
     SCHEDULED_KEY,
     claim_batch,
     finish_batch,
+    queue_evaluation,
     recover_expired,
+    request_evaluation,
     requeue_expired,
 )
+from services.redis_trip import RoundTrip
 from tests.conftest import UNIT_QUEUE
 
 
@@ -54,3 +57,25 @@ def test_an_expired_lease_goes_back_to_pending_and_a_drain_is_scheduled(make_app
         assert client.zcard(LEASES) == 0
         assert client.llen(UNIT_QUEUE) == 1  # a drain was scheduled for them
         assert recover_expired() == 0 and client.llen(UNIT_QUEUE) == 1
+
+
+def test_requests_survive_a_script_cache_flush_and_schedule_one_drain(app):
+    """The evaluation request goes by EVALSHA inside a shared pipeline; after Redis forgot its scripts
+    (a restart, SCRIPT FLUSH) the script is loaded and run, not lost."""
+    client = app.extensions["redis"]
+    client.script_flush()
+    assert request_evaluation([3, 1, 2]) is True  # first request: schedules the drain
+    client.script_flush()
+    assert request_evaluation([2, 4]) is False  # a drain is already scheduled
+    assert pending(app) == {1, 2, 3, 4} and client.llen(UNIT_QUEUE) == 1
+
+
+def test_one_round_trip_carries_several_callers_commands(app):
+    client = app.extensions["redis"]
+    client.zadd("learnpulse:watched", {"learner:amy": 10**15})
+    trip = RoundTrip(client)
+    first = trip.add(lambda pipe: pipe.zmscore("learnpulse:watched", ["learner:amy", "learner:bob"]))
+    schedule = queue_evaluation(trip, [7])
+    assert trip.replies == []  # nothing sent before execute
+    trip.execute()
+    assert trip.replies[first] == [10.0**15, None] and schedule() is True and pending(app) == {7}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 
+from api.rate_limit_storage import OneTripRedisStorage
 from tests.conftest import SECRET, bearer, create_user
 from tests.processes import service_env, start_web, wait_until
 from tests.ws_client import Socket
@@ -86,3 +88,19 @@ def test_limits_hold_across_two_web_processes(migrated, redis_url, app, tmp_path
     finally:
         web_a.stop()
         web_b.stop()
+
+
+def test_headers_come_from_the_one_round_trip_increment(make_app):
+    """The X-RateLimit-* headers count down per request without a second Redis read per request."""
+    app = make_app(RATE_LIMITS_ENABLED=True, RATELIMIT_ENABLED=True, RATE_LIMIT_INGEST="3 per minute")
+    with app.app_context():
+        assert type(app.extensions["rate_limiter"].storage) is OneTripRedisStorage
+        one = bearer(create_user("lms", "service"))
+        client = app.test_client()
+        responses = [client.post("/api/v1/events", json=event(i), headers=one) for i in range(4)]
+        assert [r.headers["X-RateLimit-Remaining"] for r in responses] == ["2", "1", "0", "0"]
+        assert {r.headers["X-RateLimit-Limit"] for r in responses} == {"3"}
+        resets = [int(r.headers["X-RateLimit-Reset"]) for r in responses]
+        # one window, ending within a minute (whole-second TTL plus the clock: the value may step by one)
+        assert max(resets) - min(resets) <= 1 and 0 < resets[-1] - time.time() <= 62
+        assert 0 < int(responses[-1].headers["Retry-After"]) <= 60

@@ -3,20 +3,27 @@ active user whose role still matches."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import TypeVar
 
+import redis
 import sqlalchemy as sa
-from flask import current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 
 from api.auth.session import SAFE_METHODS, BrowserSession, csrf_ok, has_session_cookie, read_session
+from api.auth.token_cache import TokenCache
 from api.auth.tokens import TokenError, decode_token, issued_ms
 from api.errors import ApiError
+from api.rate_limit_storage import GENERATION_ENVIRON_KEY
 from models import User, db
+from services.clients import redis_client
+from services.credentials import credentials_generation
 
 F = TypeVar("F", bound=Callable)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,12 +45,42 @@ _PRINCIPAL_QUERY = sa.select(User.id, User.external_id, User.role).where(
 
 def authenticate(token: str) -> tuple[Principal, float]:
     """Resolve a token to its caller and its expiry (epoch seconds), refusing unknown, inactive or
-    re-roled users. Long-lived connections use the expiry to end the session when the token does."""
+    re-roled users. Long-lived connections use the expiry to end the session when the token does.
+    A token verified moments ago under the same credentials generation is not verified again."""
+    cache: TokenCache[Principal] = current_app.extensions["token_cache"]
+    generation = _generation() if cache.size > 0 else None
+    if generation is not None:
+        found = cache.get(token, generation)
+        if found is not None:
+            return found
     try:
         claims = decode_token(current_app.config["SECRET_KEY"], token)
     except TokenError as exc:
         raise ApiError(401, str(exc), "invalid_token") from exc
-    return principal_for(claims["sub"], claims["role"], issued=issued_ms(claims)), float(claims["exp"])
+    principal = principal_for(claims["sub"], claims["role"], issued=issued_ms(claims))
+    if generation is not None:
+        cache.put(token, principal, float(claims["exp"]), generation)
+    return principal, float(claims["exp"])
+
+
+def _generation() -> bytes | None:
+    """The credentials generation now (read along with this request's rate-limit count when it has one),
+    or None (Redis unreachable: verify every token in full)."""
+    known = request.environ.get(GENERATION_ENVIRON_KEY) if has_request_context() else None
+    if known is not None:
+        return known
+    try:
+        return credentials_generation(redis_client())
+    except redis.RedisError as exc:
+        log.warning("token cache off for this request, Redis unreachable: %s", exc)
+        return None
+
+
+def init_token_cache(app: Flask) -> None:
+    """This process's remembered token verifications (AUTH_CACHE_SIZE entries, AUTH_CACHE_SECONDS each)."""
+    app.extensions["token_cache"] = TokenCache[Principal](
+        int(app.config.get("AUTH_CACHE_SIZE", 0)), float(app.config.get("AUTH_CACHE_SECONDS", 0))
+    )
 
 
 def principal_for(sub: str, role: str, code: str = "invalid_token", issued: int = 0) -> Principal:

@@ -25,6 +25,7 @@ class IngestResult:
     duplicate_client_ids: list[str] = field(default_factory=list)
     learner_ids: set[int] = field(default_factory=set)
     events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (learner id, public view) of each stored
+    outcomes: list[int | None] = field(default_factory=list)  # per event sent: its new id, None if a duplicate
 
 
 PUBLIC_FIELDS = (
@@ -226,18 +227,25 @@ def _apply_school_records(events: list[dict[str, Any]], learner_ids: dict[str, i
     upsert_rows(Attendance, ["learner_id", "section_id", "date"], list(attendance.values()), ["status", "recorded_at"])
 
 
-def ingest_events(raw_events: list[Any], *, collection: str | None, auto_create: bool, skew: timedelta) -> IngestResult:
-    """Validate and store a batch as one transaction; raises ApiError (422/409) and stores nothing on failure."""
+def validate_events(raw_events: list[Any], collection: str | None, skew: timedelta) -> list[dict[str, Any]]:
+    """Validate every event (no database access); raises ApiError (422) naming each bad field."""
     events, errors = _validate_all(raw_events, collection, skew)
+    if errors:
+        raise _invalid(errors, len(raw_events))
+    return events
+
+
+def _invalid(errors: list[dict], count: int) -> ApiError:
+    invalid = len({e["index"] for e in errors})
+    return ApiError(422, f"{invalid} of {count} event(s) are invalid; nothing was stored", details=errors)
+
+
+def store_events(events: list[dict[str, Any]], *, collection: str | None, auto_create: bool) -> IngestResult:
+    """Store validated events as one transaction; raises ApiError (422/409) and stores nothing on failure."""
     try:
-        if not errors:
-            known, errors = _resolve(events, collection, auto_create)
+        known, errors = _resolve(events, collection, auto_create)
         if errors:
-            raise ApiError(
-                422,
-                f"{len({e['index'] for e in errors})} of {len(raw_events)} event(s) are invalid; nothing was stored",
-                details=errors,
-            )
+            raise _invalid(errors, len(events))
         fresh, repeats = _drop_repeats_in_batch(events, collection)
         learner_ids = _learner_ids(fresh, known)
         stored_events, stored_ids, duplicates = _store(fresh, learner_ids, collection)
@@ -247,9 +255,16 @@ def ingest_events(raw_events: list[Any], *, collection: str | None, auto_create:
     except BaseException:
         db.session.rollback()
         raise
+    stored_pk = {id(event): pk for event, pk in zip(stored_events, stored_ids)}
     return IngestResult(
         stored_ids,
         duplicates + repeats,
         {learner_ids[e["learner"]] for e in stored_events},
         [(learner_ids[e["learner"]], public_event(e, pk)) for e, pk in zip(stored_events, stored_ids)],
+        [stored_pk.get(id(event)) for event in events],
     )
+
+
+def ingest_events(raw_events: list[Any], *, collection: str | None, auto_create: bool, skew: timedelta) -> IngestResult:
+    """Validate and store a batch as one transaction; raises ApiError (422/409) and stores nothing on failure."""
+    return store_events(validate_events(raw_events, collection, skew), collection=collection, auto_create=auto_create)

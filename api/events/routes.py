@@ -11,30 +11,37 @@ from flask import current_app
 from api.auth.guard import require_auth
 from api.errors import ApiError, field_error
 from api.events import bp
-from api.events.ingest import IngestResult, ingest_events
+from api.events.group_commit import IngestGroups
+from api.events.ingest import IngestResult, ingest_events, validate_events
 from api.events.schemas import MAX_BATCH
 from api.realtime.announce import announce_events
 from api.validation import json_body
-from services.dispatch import request_evaluation
 
 log = logging.getLogger(__name__)
 
 
-def store_and_evaluate(raw_events: list[Any], collection: str | None) -> IngestResult:
+def store_and_evaluate(raw_events: list[Any], collection: str | None, grouped: bool = False) -> IngestResult:
     """Ingest a batch, then (after commit) enqueue the evaluation of the learners it touched and
-    publish the events to live clients."""
-    result = ingest_events(
-        raw_events,
-        collection=collection,
-        auto_create=current_app.config["AUTO_CREATE_LEARNERS"],
-        skew=timedelta(seconds=current_app.config["MAX_CLOCK_SKEW_SECONDS"]),
-    )
-    request_evaluation(result.learner_ids)
+    publish the events to live clients. With `grouped`, a single event joins the process's group commit
+    (api/events/group_commit.py) with the other single events arriving meanwhile; only POST /events asks
+    for it: callers with their own rows in the session (xAPI statements) must commit them with the events."""
+    config = current_app.config
+    auto_create, skew = config["AUTO_CREATE_LEARNERS"], timedelta(seconds=config["MAX_CLOCK_SKEW_SECONDS"])
+    groups: IngestGroups = current_app.extensions["ingest_groups"]
+    if grouped and len(raw_events) == 1 and groups.limit > 1:
+        (event,) = validate_events(raw_events, collection, skew)
+        return groups.store(event, collection, auto_create, announce)
+    result = ingest_events(raw_events, collection=collection, auto_create=auto_create, skew=skew)
+    announce(result)
+    return result
+
+
+def announce(result: IngestResult) -> None:
+    """Queue the evaluations and publish the events of a committed result; never raises."""
     try:
-        announce_events(result.events)
+        announce_events(result.events, evaluate=result.learner_ids)
     except Exception:  # noqa: BLE001  (the events are stored: live delivery must never turn that into a 500)
         log.exception("could not publish %d stored event(s) to live clients", len(result.events))
-    return result
 
 
 def ingest_response(result: IngestResult) -> tuple[dict[str, Any], int]:
@@ -80,4 +87,4 @@ def batch_from_body(body: Any) -> tuple[list[Any], str | None]:
 def post_events():
     """Store events; duplicates (same id, same body) are counted, not stored again."""
     events, collection = batch_from_body(json_body())
-    return ingest_response(store_and_evaluate(events, collection))
+    return ingest_response(store_and_evaluate(events, collection, grouped=True))

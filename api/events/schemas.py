@@ -74,11 +74,18 @@ def _kind_rules(clean: dict[str, Any], prefix: str, now: datetime, skew: timedel
     return errors
 
 
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # json.dumps' settings, built once
+_PLAIN = (str, int, float, bool)
+
+
 def body_hash(clean: dict[str, Any]) -> str:
-    """Fingerprint of an event's meaning, so a re-sent event is recognised whatever its formatting."""
+    """Fingerprint of an event's meaning, so a re-sent event is recognised whatever its formatting.
+    (Stored with every event: any change to its output would turn re-sent events into conflicts.)"""
     canonical = {
         k: (
-            v.astimezone(UTC).isoformat()
+            v
+            if type(v) in _PLAIN
+            else v.astimezone(UTC).isoformat()
             if isinstance(v, datetime)
             else v.isoformat()
             if hasattr(v, "isoformat")
@@ -86,7 +93,7 @@ def body_hash(clean: dict[str, Any]) -> str:
         )
         for k, v in clean.items()
     }
-    return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL_JSON.encode(canonical).encode()).hexdigest()
 
 
 def validate_event(raw: Any, prefix: str, now: datetime, skew: timedelta) -> tuple[dict[str, Any], Errors]:

@@ -1,6 +1,6 @@
 """What the API publishes itself, right after its commit: ingested events and new exams.
 
-Published straight from the request (one Redis call) rather than by a task, so an educator's view
+Published straight from the request (one Redis round trip, shared with the evaluation request) rather than by a task, so an educator's view
 shows an event within milliseconds. Redis errors are logged by the publisher, never raised: the
 event is stored, and clients that missed it refetch.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 import redis
@@ -17,6 +18,8 @@ import sqlalchemy as sa
 from models import Enrollment, Exam, Section, User, db
 from services.channels import ADMIN_CHANNEL, announce_revocation, learner_channel, section_channel
 from services.clients import redis_client
+from services.credentials import credentials_changed
+from services.dispatch import request_evaluation
 from services.live_shapes import attendance_fields, exam_fields, grade_fields
 from services.notifications.outbox import wanted_events
 from services.publisher import publish, watched_channels
@@ -28,11 +31,13 @@ TYPE_BY_KIND = {"grade": "grade_update", "attendance": "attendance_update"}  # e
 BRIEF_FIELDS = {"grade_update": grade_fields, "attendance_update": attendance_fields}
 
 
-def announce_events(events: list[tuple[int, dict[str, Any]]]) -> int:
+def announce_events(events: list[tuple[int, dict[str, Any]]], evaluate: Iterable[int] = ()) -> int:
     """Publish stored events, each once, on the channels it belongs to (services.routing): the learner's
     own and the sections whose business it is. Activity is grouped per learner and channel set per
     request ({"learner", "events": [...]}), so a 5,000-event batch is not 15,000 messages; grades and
-    attendance go one by one as `grade_update` / `attendance_update`, with the brief's fields beside ours."""
+    attendance go one by one as `grade_update` / `attendance_update`, with the brief's fields beside ours.
+    The `evaluate` learners are queued for evaluation first."""
+    request_evaluation(evaluate)  # logs, never raises: the events are stored, the next sweep evaluates
     if not events:
         return 0
     client = redis_client()
@@ -87,9 +92,11 @@ def announce_exam(exam: Exam) -> int:
 
 
 def revoke_sockets(user_id: int) -> None:
-    """After a commit that removed a user's access: every web process closes that user's sockets.
-    Best-effort like all publishing (logged, never a 500): tokens are re-checked on every request anyway."""
+    """After a commit that removed a user's access: every web process forgets the token verifications it
+    remembers (api.auth.token_cache) and closes that user's sockets. Best-effort like all publishing
+    (logged, never a 500): remembered verifications also lapse after AUTH_CACHE_SECONDS."""
     try:
+        credentials_changed(redis_client())
         announce_revocation(redis_client(), user_id)
     except redis.RedisError as exc:
         log.warning("could not announce the revocation of user %d: %s", user_id, exc)
