@@ -70,6 +70,17 @@ class Process:
             return []
 
 
+# Redis databases of the test server that one test module's own worker consumes (offsets from the test database):
+# nothing else takes their tasks, whichever other module's worker is running.
+RESILIENCE_DB, REALTIME_DB, HEALTH_DB, NOTIFICATIONS_DB = 1, 2, 3, 5
+
+
+def sibling_database(url: str, offset: int) -> str:
+    """The same Redis server, the database `offset` after the test one."""
+    base, _, number = url.rpartition("/")
+    return f"{base}/{(int(number or 0) + offset) % 16}"
+
+
 def embedded_env(instance: Path, port: int) -> dict[str, str]:
     """The embedded default's settings for child processes: no database or Redis URL, a private instance."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}

@@ -7,13 +7,13 @@ import re
 from flask import Flask
 
 from api.pages.routes import HTML_PAGES
+from tests.processes import HEALTH_DB, sibling_database
 
 
 def test_health_reports_each_dependency(make_app, redis_url):
     """With a broker no worker listens on (the +3 database: resilience and realtime tests use +1 and +2),
     /health says degraded even while another test module's live worker is running."""
-    base, _, number = redis_url.rpartition("/")
-    client = make_app(CELERY_BROKER_URL=f"{base}/{(int(number or 0) + 3) % 16}").test_client()
+    client = make_app(CELERY_BROKER_URL=sibling_database(redis_url, HEALTH_DB)).test_client()
     response = client.get("/health")
     assert response.status_code == 200
     checks = response.json["checks"]

@@ -20,7 +20,7 @@ from models import Alert, Enrollment, Section, User, db
 from services.notifications.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, verify
 from tests.conftest import SECRET, bearer, create_user
 from tests.notification_servers import Inbox, Receiver, bodies, start_smtp
-from tests.processes import service_env, start_web, start_worker, wait_until
+from tests.processes import NOTIFICATIONS_DB, service_env, sibling_database, start_web, start_worker, wait_until
 
 pytestmark = pytest.mark.integration
 RETRY_BASE = 0.4  # seconds: WEBHOOK_RETRY_BASE_SECONDS of the live worker
@@ -36,19 +36,13 @@ class Live:
     celery: Celery  # sends tasks to this module's worker, as beat would
 
 
-def broker_database(url: str) -> str:
-    """A Redis database no other test module's worker consumes."""
-    base, _, number = url.rpartition("/")
-    return f"{base}/{(int(number or 0) + 5) % 16}"
-
-
 @pytest.fixture(scope="module")
 def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     log_dir: Path = tmp_path_factory.mktemp("notify-logs")
     inbox, receiver = Inbox(), Receiver()
     smtp, port = start_smtp(inbox)
     hooks = receiver.start()
-    broker = broker_database(redis_url)
+    broker = sibling_database(redis_url, NOTIFICATIONS_DB)
     redis.Redis.from_url(broker).flushdb()
     env = service_env(
         migrated,

@@ -24,7 +24,7 @@ from api.embedded_redis import EmbeddedRedis
 from models import Enrollment, Section, User, db
 from services.publisher import publish
 from tests.conftest import SECRET, bearer, create_user
-from tests.processes import Process, service_env, start_web, start_worker, wait_until
+from tests.processes import REALTIME_DB, Process, service_env, sibling_database, start_web, start_worker, wait_until
 from tests.ws_client import Socket
 
 pytestmark = pytest.mark.integration
@@ -44,17 +44,11 @@ class Live:
         return redis.Redis.from_url(self.data.url)
 
 
-def broker_database(url: str) -> str:
-    """The test Redis, a database no other test's worker consumes."""
-    base, _, number = url.rpartition("/")
-    return f"{base}/{(int(number or 0) + 2) % 16}"
-
-
 @pytest.fixture(scope="module")
 def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     log_dir: Path = tmp_path_factory.mktemp("realtime-logs")
     data = EmbeddedRedis(tmp_path_factory.mktemp("realtime-redis")).start()
-    broker = broker_database(redis_url)
+    broker = sibling_database(redis_url, REALTIME_DB)
     redis.Redis.from_url(broker).flushdb()
     env = service_env(
         migrated,

@@ -14,15 +14,14 @@ import sqlalchemy as sa
 from models import Alert, db
 from tests.conftest import SECRET
 from tests.planted_cohort import EXPECTED, open_alerts
-from tests.processes import BIN, Process, service_env, wait_until
+from tests.processes import BIN, RESILIENCE_DB, Process, service_env, sibling_database, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 def other_database(url: str) -> str:
     """The same Redis server, another database: only this test's worker consumes its tasks."""
-    base, _, number = url.rpartition("/")
-    return f"{base}/{(int(number or 0) + 1) % 16}"
+    return sibling_database(url, RESILIENCE_DB)
 
 
 def test_killing_a_worker_process_mid_sweep_loses_nothing(planted, app, make_app, redis_url, migrated, tmp_path):  # noqa: F811
