@@ -91,3 +91,18 @@ def test_every_success_response_body_is_described():
         if code.startswith("2") and code != "204" and "content" not in response and "$ref" not in response
     ]
     assert undescribed == []
+
+
+def test_downloads_document_their_own_media_type():
+    """Each CSV and PDF answer names its type (the download paths share one response table)."""
+    from api.openapi import build_spec  # noqa: PLC0415
+
+    paths = build_spec()["paths"]
+    media = {
+        path: list(item["get"]["responses"]["200"]["content"])
+        for path, item in paths.items()
+        if path.endswith((".csv", ".pdf"))
+    }
+    assert media and all(
+        types == ["application/pdf" if path.endswith(".pdf") else "text/csv"] for path, types in media.items()
+    ), media

@@ -64,6 +64,7 @@ def describe_responses(paths: dict[str, Any]) -> dict[str, Any]:
             if method not in METHODS:
                 continue
             described = _file_content(path) or _json_content(schema_key(method, path))
+            op["responses"] = {code: dict(response) for code, response in op["responses"].items()}  # tables share them
             for code, response in op["responses"].items():
                 if code.startswith("2") and code != "204" and described and "$ref" not in response:
                     response.setdefault("content", described)
