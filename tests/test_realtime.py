@@ -324,6 +324,17 @@ def test_dashboard_sends_initial_data_then_live_updates(live, school):
     assert data["metrics"]["assessments"] == 3 and data["metrics"]["counters"]["events_seen"] == 3
     assert {a["rule"] for a in data["alerts"]} >= {"performance_decline"} and data["recommendations"]
     assert {"trend", "forecast", "risk", "completion"} <= set(data["progress"])
+    # the product brief's blocks, with the same figures as GET real-time-dashboard/, and this socket's session id
+    brief = requests.get(f"{live.a}/api/v1/progress/real-time-dashboard/", headers=bearer(school["amy"]), timeout=10)
+    assert data["progress_summary"] == brief.json()["progress_summary"]
+    assert set(data["realtime_metrics"]) >= {
+        "daily_activities",
+        "average_score",
+        "engagement_level",
+        "performance_trend",
+    }
+    assert data["realtime_metrics"]["average_score"] == brief.json()["realtime_metrics"]["average_score"]
+    assert isinstance(data["session_id"], str) and len(data["session_id"]) == 32
     post_events(live.a, school, activity("amy", "live-1"))
     update = dashboard.recv_type("activity")
     assert update["channel"] == "learner:amy" and update["data"]["events"][0]["id"] == "live-1"
@@ -336,7 +347,7 @@ def test_educator_dashboard_and_admin_initial_data(live, school):
         socket_ = Socket(live.a, "/ws/dashboard/", token=token(school[who]))
         socket_.recv()
         data = socket_.recv_type("dashboard_initial_data")["data"]
-        assert key in data["progress"], data
+        assert key in data["progress"] and data["session_id"], data
         if who == "ed":
             assert [s["section"] for s in data["progress"]["sections"]] == ["S1"]
         socket_.close()

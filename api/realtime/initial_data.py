@@ -15,6 +15,8 @@ from api.serializers import counters_json
 from models import Alert, Enrollment, LearnerCounters, Section, User, db
 from services.alerting import UNRESOLVED
 from services.cohorts import section_summaries
+from services.progress_context import load_context, loaded
+from services.progress_views import progress_summary, realtime_metrics
 from services.reports import learner_report
 from services.sessions import live_now
 
@@ -33,10 +35,13 @@ def _open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
 
 def _learner_view(user: Principal) -> dict[str, Any]:
     learner = db.session.get(User, user.id)
-    report = learner_report(learner, FORECAST_HORIZON_DAYS, None)
+    ctx = load_context(learner)  # the learner's events and metrics, read once for our report and the brief's blocks
+    report = learner_report(learner, FORECAST_HORIZON_DAYS, None, loaded(ctx))
     return {
         "progress": {key: report[key] for key in ("trend", "forecast", "risk", "completion", "mastery", "activity")},
         "metrics": {**report["metrics"], "counters": counters_json(db.session.get(LearnerCounters, user.id))},
+        "progress_summary": progress_summary(ctx),  # the product brief's names, as GET real-time-dashboard/
+        "realtime_metrics": realtime_metrics(ctx),
     }
 
 
@@ -76,8 +81,9 @@ def _platform_progress() -> dict[str, Any]:
     return figures
 
 
-def dashboard_initial_data(user: Principal) -> dict[str, Any]:
-    """Progress summary, metrics, open alerts and recommendations for the user's own dashboard."""
+def dashboard_initial_data(user: Principal, session_id: str | None = None) -> dict[str, Any]:
+    """Progress summary, metrics, open alerts and recommendations for the user's own dashboard; `session_id`
+    names this socket's session (the brief's field)."""
     alerts, recommendations = _open_alerts(user)
     if user.role == "learner":
         body = _learner_view(user)
@@ -86,6 +92,7 @@ def dashboard_initial_data(user: Principal) -> dict[str, Any]:
     else:
         body = {"progress": _platform_progress()}
     return {
+        "session_id": session_id,
         "user": {"external_id": user.external_id, "role": user.role},
         **body,
         "alerts": alerts,

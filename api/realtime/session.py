@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -51,6 +52,7 @@ class Session:
     user: Principal
     expires_at: float
     last_id: str | dict[str, str] | None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)  # `session_id` of dashboard_initial_data
 
 
 def _authenticate(ws: Any) -> Session:
@@ -256,7 +258,11 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
         connection.user_id = session.user.id
         channels = _channels_for(endpoint, session.user, educator)
         initial = (
-            (lambda: connection.reply(protocol.control("dashboard_initial_data", dashboard_initial_data(session.user))))
+            (
+                lambda: connection.reply(
+                    protocol.control("dashboard_initial_data", dashboard_initial_data(session.user, session.id))
+                )
+            )
             if endpoint == "dashboard"
             else None
         )
