@@ -13,7 +13,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from analytics.sessions import TIMES_OF_DAY, Sessions, SessionSummary, derive_sessions, summarize_sessions
-from models import Event, db
+from models import Enrollment, Event, User, db
 from models.upsert import chunks_in
 from services.json_values import json_scalar
 
@@ -24,11 +24,22 @@ def load_sessions(ids: Sequence[int], since: datetime, gap_seconds: float) -> Se
     """Sessions of these learners (sorted row ids -> indices) from their events since `since`."""
     rows: list[Any] = []
     for condition in chunks_in(Event.learner_id, ids):
-        rows += db.session.execute(
+        rows += _session_events(condition, since)
+    return _derived(ids, rows, gap_seconds)
+
+
+def _session_events(condition: Any, since: datetime) -> list[Any]:
+    """(learner, time, duration, kind) of the learners' session events since `since`, in order."""
+    return list(
+        db.session.execute(
             sa.select(Event.learner_id, Event.occurred_at, Event.duration_seconds, Event.kind)
             .where(condition, Event.kind.in_(SESSION_KINDS), Event.occurred_at >= since)
             .order_by(Event.learner_id, Event.occurred_at, Event.id)
         ).all()
+    )
+
+
+def _derived(ids: Sequence[int], rows: list[Any], gap_seconds: float) -> Sessions:
     position = {pk: i for i, pk in enumerate(ids)}
     return derive_sessions(
         np.array([position[row[0]] for row in rows], dtype=np.int64),
@@ -108,15 +119,23 @@ def learner_sessions(learner_id: int, days: int, gap_minutes: float, zone: str, 
 LIVE_LOOKBACK = timedelta(hours=12)  # an open session that began earlier shows as starting then
 
 
-def live_now(learners: list[tuple[int, str, str | None]], gap_minutes: float) -> list[dict[str, Any]]:
-    """Which of these learners ((row id, external id, name)) are in a session now: for dashboards,
-    from the last LIVE_LOOKBACK of events only."""
+def live_now(section_ids: Sequence[int], gap_minutes: float) -> list[dict[str, Any]]:
+    """Which learners of these sections are in a session now: for dashboards, from the last LIVE_LOOKBACK
+    of events only, and naming only the learners found live (a roster of thousands is never loaded)."""
     now = datetime.now(UTC)
-    ids = sorted({pk for pk, _, _ in learners})
-    about = {pk: (external_id, name) for pk, external_id, name in learners}
     gap = gap_minutes * 60.0
-    sessions = load_sessions(ids, now - LIVE_LOOKBACK, gap)
+    enrolled = sa.select(Enrollment.learner_id).where(Enrollment.section_id.in_(section_ids))
+    rows = _session_events(Event.learner_id.in_(enrolled), now - LIVE_LOOKBACK) if section_ids else []
+    ids = sorted({row[0] for row in rows})
+    sessions = _derived(ids, rows, gap)
     summary = summarize_sessions(sessions, len(ids), now.timestamp(), gap)
+    live = [pk for i, pk in enumerate(ids) if summary.open_now[i]]
+    about = {
+        pk: (external_id, name)
+        for pk, external_id, name in db.session.execute(
+            sa.select(User.id, User.external_id, User.name).where(User.id.in_(live))
+        ).tuples()
+    }
     return _live_rows(ids, about, sessions, summary)
 
 

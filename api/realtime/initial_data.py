@@ -12,7 +12,7 @@ from api.access import SEES_EVERYONE, only_visible
 from api.alerts.queries import alerts_json, statistics
 from api.auth.guard import Principal
 from api.serializers import counters_json
-from models import Alert, Enrollment, LearnerCounters, Section, User, db
+from models import Alert, LearnerCounters, Section, User, db
 from services.alerting import UNRESOLVED
 from services.cohorts import section_summaries
 from services.progress_context import load_context, loaded
@@ -58,13 +58,7 @@ def _educator_view(user: Principal) -> dict[str, Any]:
         {"section": external_id, **{k: stored[section_id].get(k) for k in shown}}
         for section_id, external_id, _ in sections
     ]
-    learners = db.session.execute(
-        sa.select(User.id, User.external_id, User.name)
-        .join(Enrollment, Enrollment.learner_id == User.id)
-        .where(Enrollment.section_id.in_([section_id for section_id, _, _ in sections]))
-        .distinct()
-    ).all()
-    live = live_now([tuple(row) for row in learners], max(1, current_app.config["SESSION_GAP_MINUTES"]))
+    live = live_now([section_id for section_id, _, _ in sections], max(1, current_app.config["SESSION_GAP_MINUTES"]))
     return {"progress": {"sections": summaries, "live_now": live}}
 
 
