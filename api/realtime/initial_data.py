@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from time import monotonic
 from typing import Any
 
@@ -23,6 +24,18 @@ from services.sessions import live_now
 OPEN_ALERTS_SHOWN = 50
 FORECAST_HORIZON_DAYS = 14.0
 PLATFORM_FIGURES_SECONDS = 60.0
+OPENS_AT_ONCE = 2  # dashboards computing their initial data at once in one web process; the rest wait their turn
+
+_gate: list[threading.BoundedSemaphore] = []
+
+
+def _opens_gate() -> threading.BoundedSemaphore:
+    """The process's gate, made at first use: after fork and after gevent's patching, so under gevent it
+    is a cooperative semaphore. Without it, 20 dashboards opened at once run 20 computations interleaved
+    on one event loop, and every live message of the process waits behind all of them."""
+    if not _gate:
+        _gate.append(threading.BoundedSemaphore(OPENS_AT_ONCE))
+    return _gate[0]
 
 
 def _open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
@@ -77,7 +90,12 @@ def _platform_progress() -> dict[str, Any]:
 
 def dashboard_initial_data(user: Principal, session_id: str | None = None) -> dict[str, Any]:
     """Progress summary, metrics, open alerts and recommendations for the user's own dashboard; `session_id`
-    names this socket's session (the brief's field)."""
+    names this socket's session (the brief's field). At most OPENS_AT_ONCE run at once per process."""
+    with _opens_gate():
+        return _initial_data(user, session_id)
+
+
+def _initial_data(user: Principal, session_id: str | None) -> dict[str, Any]:
     alerts, recommendations = _open_alerts(user)
     if user.role == "learner":
         body = _learner_view(user)
