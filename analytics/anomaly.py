@@ -14,12 +14,14 @@ scikit-learn's as well as two scikit-learn seeds agree with each other.
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 TREES = 100
 MAX_SAMPLES = 256
+GROWN: Counter[str] = Counter()  # forests grown by this process (tests check that a request grows none)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ def _grow_level(xs: np.ndarray, node: np.ndarray, alive: np.ndarray, level: int,
 
 def grow_forest(X: np.ndarray, trees: int = TREES, seed: int = 0) -> Forest:
     """Isolation trees on random subsamples of the rows of X (n >= 2)."""
+    GROWN["forests"] += 1
     rng = np.random.default_rng(seed)
     n = len(X)
     samples = min(MAX_SAMPLES, n)

@@ -21,6 +21,7 @@ from models.queries import mapping
 from services.alerting import sync_rule, type_fields
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
+from services.cohort_exams import refresh_exams_of
 from services.cohort_members import summarize
 from services.cohorts import compute_section, refresh_sections_of, store_sections
 from services.course_pace import course_priors
@@ -231,6 +232,7 @@ def store_snapshots(
         )
     if kind in ("event", "velocity"):  # after publishing: cohort state follows new events and time (throttled)
         refresh_sections_of(ids)
+        refresh_exams_of(ids)
     return len(rows)
 
 
