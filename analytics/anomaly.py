@@ -67,7 +67,8 @@ def _split_features(xs: np.ndarray, slot: np.ndarray, starts: np.ndarray, rng: n
         drawn = rng.integers(0, width, len(todo))
         members = np.repeat(np.arange(len(todo)), counts[todo])
         index = _member_index(starts[todo], counts[todo])
-        lo, hi = _segment_range(xs[slot[index], drawn[members]], np.r_[0, np.cumsum(counts[todo])[:-1]])
+        values = xs.take(slot[index] * width + drawn[members])  # flat: cheaper than a 2-D fancy index
+        lo, hi = _segment_range(values, np.r_[0, np.cumsum(counts[todo])[:-1]])
         found = hi > lo
         feature[todo[found]], low[todo[found]], high[todo[found]] = drawn[found], lo[found], hi[found]
         todo = todo[~found]
@@ -92,7 +93,8 @@ def _grow_level(xs: np.ndarray, node: np.ndarray, alive: np.ndarray, level: int,
     samples = forest.samples
     slot = np.flatnonzero(alive)
     group = (slot // samples) * 2**level + node[slot] - (2**level - 1)
-    order = np.argsort(group, kind="stable")
+    small = len(forest.feature) * 2**level < 2**16  # a stable sort of 16-bit keys is a radix sort
+    order = np.argsort(group.astype(np.uint16) if small else group, kind="stable")
     slot, group = slot[order], group[order]
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     feature, low, high = _split_features(xs, slot, starts, rng)
@@ -103,7 +105,7 @@ def _grow_level(xs: np.ndarray, node: np.ndarray, alive: np.ndarray, level: int,
     forest.threshold[g_tree[splits], g_node[splits]] = threshold[splits]
     index = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(slot)]))
     moving = splits[index]
-    left = xs[slot, np.maximum(feature[index], 0)] <= threshold[index]
+    left = xs.take(slot * xs.shape[1] + np.maximum(feature[index], 0)) <= threshold[index]
     node[slot[moving]] = 2 * node[slot[moving]] + np.where(left[moving], 1, 2)
     alive[slot[~moving]] = False
 
@@ -135,18 +137,19 @@ def grow_forest(X: np.ndarray, trees: int = TREES, seed: int = 0) -> Forest:
 
 def path_lengths(forest: Forest, X: np.ndarray) -> np.ndarray:
     """Mean over the trees of each row's depth to its leaf plus c(the leaf's training points)."""
-    trees = len(forest.feature)
-    row = np.arange(trees)[:, None]
+    trees, nodes = forest.feature.shape
+    X = np.ascontiguousarray(X)
+    base = (np.arange(trees) * nodes)[:, None]  # flat positions: cheaper than 2-D fancy indexing
+    column = (np.arange(len(X)) * X.shape[1])[None, :]
     node = np.zeros((trees, len(X)), dtype=np.int64)
-    column = np.arange(len(X))[None, :]
     for _ in range(forest.depth_limit):
-        feature = forest.feature[row, node]
-        split = feature >= 0
-        value = X[column, np.maximum(feature, 0)]
-        child = 2 * node + np.where(value <= forest.threshold[row, node], 1, 2)
-        node = np.where(split, child, node)
+        at = base + node
+        feature = forest.feature.take(at)
+        value = X.take(column + np.maximum(feature, 0))
+        child = 2 * node + np.where(value <= forest.threshold.take(at), 1, 2)
+        node = np.where(feature >= 0, child, node)
     depth = np.floor(np.log2(node + 1.0))
-    return (depth + average_path_length(forest.size[row, node])).mean(axis=0)
+    return (depth + average_path_length(forest.size.take(base + node))).mean(axis=0)
 
 
 def detect_anomalies(features: np.ndarray, contamination: float = 0.02, seed: int = 0) -> Anomalies:

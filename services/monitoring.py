@@ -249,7 +249,8 @@ def store_cohort_snapshots(pass_mark: float = DEFAULT_PASS_MARK) -> int:
     now = datetime.now(UTC)
     for section_id, course_id in sections:
         figures = compute_section(section_id, course_id, now)
-        db.session.add(CohortSnapshot(section_id=section_id, taken_at=now, summary=summarize(figures, pass_mark)))
-        store_sections({section_id: figures}, now)
+        stored = store_sections({section_id: figures}, now)[section_id]  # summarised at the default pass mark
+        summary = stored if pass_mark == DEFAULT_PASS_MARK else summarize(figures, pass_mark)
+        db.session.add(CohortSnapshot(section_id=section_id, taken_at=now, summary=summary))
     db.session.commit()
     return len(sections)
