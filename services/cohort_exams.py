@@ -1,8 +1,9 @@
 """Each exam's cohort state: its graded learners' figures over all their courses (services.cohort_members), with
-the anomaly scores among those learners, stored in exam_summaries. The worker refreshes the exams of the
-learners it evaluates (a grade arrives as an event, so its learner is evaluated) and of those the velocity
-sweep passes over, at most once per COHORT_SUMMARY_INTERVAL unless a grade was recorded since; so GET
-/exams/<id>/analytics reads rows and marks, never a cohort computation."""
+the anomaly scores among those learners, stored in exam_summaries, so GET /exams/<id>/analytics reads rows and
+marks, never a cohort computation. The worker refreshes the exams of the learners it evaluates: at once when a
+grade was recorded since (a grade arrives as an event, so its learner is evaluated), otherwise at most once per
+velocity period (6 h), since the figures also follow time. Not in the velocity sweep, unlike the sections:
+exams outnumber sections many times over and most are past and rarely read; `as_of` says how old they are."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
 
 from models import ExamSummary, Grade, db
 from models.queries import mapping
@@ -37,8 +37,10 @@ def refresh_exams(exam_ids: Sequence[int], now: datetime | None = None) -> dict[
 
 def refresh_exams_of(learner_ids: Sequence[int], interval: timedelta | None = None) -> int:
     """Recompute the exams these learners have grades in: those refreshed longer than `interval` ago (default:
-    COHORT_SUMMARY_INTERVAL), never, or before one of their grades was recorded; returns how many."""
-    interval = interval if interval is not None else timedelta(seconds=current_app.config["COHORT_SUMMARY_INTERVAL"])
+    the velocity sweep's period), never, or before one of their grades was recorded; returns how many."""
+    from services.sweeps import PERIOD_SECONDS  # noqa: PLC0415  (services.sweeps imports the evaluation path)
+
+    interval = interval if interval is not None else timedelta(seconds=PERIOD_SECONDS["velocity"])
     now = datetime.now(UTC)
     exams: set[int] = set()
     for condition in chunks_in(Grade.learner_id, learner_ids):

@@ -232,6 +232,7 @@ def store_snapshots(
         )
     if kind in ("event", "velocity"):  # after publishing: cohort state follows new events and time (throttled)
         refresh_sections_of(ids)
+    if kind == "event":  # new grades at once, time at most every velocity period (services.cohort_exams)
         refresh_exams_of(ids)
     return len(rows)
 
