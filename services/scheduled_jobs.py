@@ -34,8 +34,7 @@ def run_velocity(started_by: str, ranges: Sequence[tuple[int, int]], progress: P
 
 
 def daily_models(run: dict[str, Any], snapshots: Callable[[], dict[str, Any]], progress: Progress = _quiet) -> None:
-    """Risk model first (it reads outcomes and events, no snapshot) so the learner snapshots and cohort summaries
-    after it score with the new model; the BKT refit last (none of the others reads mastery)."""
+    """Risk model first (it reads outcomes, no snapshot) so snapshots and cohorts score with it; BKT last (unread)."""
     version = train_and_store_risk_model()
     run.update(risk_model=version.id)
     progress(f"daily: risk model v{version.id} ({version.kind}, {version.samples} labelled learners)")
