@@ -18,7 +18,7 @@ from models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Module, Sect
 from models.digests import LearnerDigest
 from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, Event
 from models.learning import RiskModelVersion, SkillMastery, SkillModel
-from models.metrics import CohortSnapshot, LearnerCounters, LearnerStanding, MetricSnapshot, SectionSummary
+from models.metrics import CohortSnapshot, ExamSummary, LearnerCounters, LearnerStanding, MetricSnapshot, SectionSummary
 from models.notifications import (
     DELIVERY_STATUSES,
     EMAIL_DELIVERIES,
@@ -63,6 +63,7 @@ __all__ = [
     "RiskModelVersion",
     "Section",
     "SectionSummary",
+    "ExamSummary",
     "SkillMastery",
     "SkillModel",
     "Subject",

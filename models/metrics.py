@@ -102,3 +102,14 @@ class SectionSummary(db.Model):
     # per-learner figures the cohort endpoints aggregate (services.cohort_members); null until refreshed
     members: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     updated_at: Mapped[datetime] = mapped_column(Moment, default=utcnow)
+
+
+class ExamSummary(db.Model):
+    """An exam's graded learners' cohort figures over all their courses (services.cohort_members), refreshed by
+    the worker like the section summaries, so GET /exams/<id>/analytics aggregates rows."""
+
+    __tablename__ = "exam_summaries"
+
+    exam_id: Mapped[int] = mapped_column(sa.ForeignKey("exams.id", ondelete="CASCADE"), primary_key=True)
+    members: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    updated_at: Mapped[datetime] = mapped_column(Moment, default=utcnow)

@@ -18,7 +18,14 @@ from flask import current_app
 from analytics.cohort import DEFAULT_PASS_MARK
 from models import Enrollment, Section, SectionSummary, db
 from models.upsert import chunks_in, upsert_rows
-from services.cohort_members import MemberFigures, compute_figures, figures_from_json, figures_json, summarize
+from services.cohort_members import (
+    MemberFigures,
+    compute_figures,
+    figures_from_json,
+    figures_json,
+    merge,
+    summarize,
+)
 
 
 def compute_section(section_id: int, course_id: int | None, now: datetime) -> MemberFigures:
@@ -113,3 +120,12 @@ def stored_members(
         figures |= refresh_sections([(s, courses[s]) for s in sorted(stale)])
         db.session.commit()
     return [(courses[s], figures[s].take(np.isin(figures[s].learner, members[s]))) for s in sorted(members)]
+
+
+def stored_section_report(section_id: int, course_id: int | None, pass_mark: float) -> dict[str, Any]:
+    """The section's cohort report over every enrolled learner from its stored state: what GET
+    /sections/<id>/analytics gives a caller who may see them all (the section's educator, an admin)."""
+    enrolled = sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id).distinct()
+    members = list(db.session.scalars(enrolled))
+    parts = stored_members({section_id: members}, {section_id: course_id}) if members else []
+    return summarize(merge(parts), pass_mark)

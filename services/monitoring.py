@@ -21,6 +21,7 @@ from models.queries import mapping
 from services.alerting import sync_rule, type_fields
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
+from services.cohort_exams import refresh_exams_of
 from services.cohort_members import summarize
 from services.cohorts import compute_section, refresh_sections_of, store_sections
 from services.course_pace import course_priors
@@ -231,6 +232,8 @@ def store_snapshots(
         )
     if kind in ("event", "velocity"):  # after publishing: cohort state follows new events and time (throttled)
         refresh_sections_of(ids)
+    if kind == "event":  # new grades at once, time at most every velocity period (services.cohort_exams)
+        refresh_exams_of(ids)
     return len(rows)
 
 
@@ -247,7 +250,8 @@ def store_cohort_snapshots(pass_mark: float = DEFAULT_PASS_MARK) -> int:
     now = datetime.now(UTC)
     for section_id, course_id in sections:
         figures = compute_section(section_id, course_id, now)
-        db.session.add(CohortSnapshot(section_id=section_id, taken_at=now, summary=summarize(figures, pass_mark)))
-        store_sections({section_id: figures}, now)
+        stored = store_sections({section_id: figures}, now)[section_id]  # summarised at the default pass mark
+        summary = stored if pass_mark == DEFAULT_PASS_MARK else summarize(figures, pass_mark)
+        db.session.add(CohortSnapshot(section_id=section_id, taken_at=now, summary=summary))
     db.session.commit()
     return len(sections)

@@ -33,18 +33,28 @@ def run_velocity(started_by: str, ranges: Sequence[tuple[int, int]], progress: P
     return run
 
 
+def daily_models(run: dict[str, Any], snapshots: Callable[[], dict[str, Any]], progress: Progress = _quiet) -> None:
+    """Risk model first (it reads outcomes, no snapshot) so snapshots and cohorts score with it; BKT last (unread)."""
+    version = train_and_store_risk_model()
+    run.update(risk_model=version.id)
+    progress(f"daily: risk model v{version.id} ({version.kind}, {version.samples} labelled learners)")
+    run.update(snapshots())
+    run.update(cohorts=store_cohort_snapshots())
+    progress(f"daily: {run['cohorts']} section snapshots")
+    run.update(skills=fit_and_store_skill_models())
+    progress(f"daily: {run['skills']} skills refitted")
+
+
 def run_daily(started_by: str, ranges: Sequence[tuple[int, int]], progress: Progress = _quiet) -> dict[str, Any]:
-    """Daily analytics: every learner's snapshot, risk model retraining, cohort snapshots, BKT refit."""
+    """Daily analytics in this process, the snapshots shard after shard (the beat fans the same shards out)."""
+
+    def snapshots() -> dict[str, int]:
+        done, since = 0, advance_watermark()  # snapshots from digests, as the beat's daily shards do
+        for shard, (low, high) in enumerate(ranges, 1):
+            done += daily_snapshots(learner_ids_between(low, high), since)
+            progress(f"daily: snapshots, shard {shard}/{len(ranges)}, {done} learners")
+        return {"snapshots": done, "learners": done}
+
     with recorded_run("daily", started_by, shards=len(ranges)) as run:
-        snapshots, since = 0, advance_watermark()  # snapshots from digests, as the beat's daily shards do
-        for done, (low, high) in enumerate(ranges, 1):
-            snapshots += daily_snapshots(learner_ids_between(low, high), since)
-            progress(f"daily: snapshots, shard {done}/{len(ranges)}, {snapshots} learners")
-        version = train_and_store_risk_model()
-        progress(f"daily: risk model v{version.id} ({version.kind}, {version.samples} labelled learners)")
-        cohorts = store_cohort_snapshots()
-        progress(f"daily: {cohorts} section snapshots")
-        skills = fit_and_store_skill_models()
-        progress(f"daily: {skills} skills refitted")
-        run.update(snapshots=snapshots, learners=snapshots, cohorts=cohorts, risk_model=version.id, skills=skills)
+        daily_models(run, snapshots, progress)
     return run

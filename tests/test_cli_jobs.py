@@ -46,7 +46,9 @@ def test_analytics_run_velocity_stores_snapshots_and_records_a_cli_run(runner, p
 def test_analytics_run_daily_runs_the_daily_job(runner, planted):
     result = runner.invoke(args=["analytics", "run", "daily"])
     assert result.exit_code == 0, result.output
-    assert "daily: risk model v" in result.output and "daily: done, snapshots 5" in result.output
+    assert (
+        "daily: risk model v" in result.output and "daily: done, " in result.output and "snapshots 5" in result.output
+    )
     assert snapshots("daily") == 5 and db.session.scalar(sa.select(sa.func.count()).select_from(CohortSnapshot)) == 0
     assert last_runs()["daily"]["outcome"] == "success" and "daily: success" in status_lines(runner)["daily"]
 

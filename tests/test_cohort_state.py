@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from models import Enrollment, Section, SectionSummary, User, db
-from services.cohorts import refresh_sections_of
+from analytics.anomaly import GROWN
+from models import Enrollment, Exam, Grade, Section, SectionSummary, User, db
+from services.cohort_exams import refresh_exams_of
+from services.cohorts import refresh_sections_of, stored_section_report
 from services.reports import cohort_report
 from tests.conftest import bearer, create_user
 from tests.statement_count import statements
@@ -85,6 +88,10 @@ def school(client, service):
         for i in learners:
             client.put(f"/api/v1/sections/{section}/enrollments/l{i:02d}", json={}, headers=service)
     client.put("/api/v1/sections/s4/enrollments/zoe", json={}, headers=service)
+    client.put("/api/v1/exams/e1", json={"title": "Test", "max_marks": 50, "section": "s1"}, headers=service)
+    marks = [{"learner": f"l{i:02d}", "marks": 2.0 if i == 7 else 20 + (i * 3) % 30} for i in range(30)]
+    marks.append({"learner": "zoe", "marks": 41})  # graded in ted's exam, enrolled only in una's section
+    assert client.post("/api/v1/exams/e1/grades", json={"grades": marks}, headers=service).status_code == 201
     return {"ted": bearer(ted), "una": bearer(una), "service": service}
 
 
@@ -166,3 +173,66 @@ def test_a_cohort_read_is_a_constant_number_of_statements(client, school):
         with statements() as seen:
             assert client.get(f"/api/v1/{path}/analytics", headers=school["ted"]).status_code == 200
         assert len(seen) <= 7, (path, seen)
+
+
+def exam_marks(*external: str) -> tuple[list[int], list[float]]:
+    """Learner ids (in id order) and their e1 marks as percents."""
+    rows = db.session.execute(
+        sa.select(Grade.learner_id, 100.0 * Grade.marks / Exam.max_marks)
+        .join(Exam, Exam.id == Grade.exam_id)
+        .join(User, User.id == Grade.learner_id)
+        .where(Exam.external_id == "e1", User.external_id.in_(external))
+        .order_by(Grade.learner_id)
+    ).all()
+    return [learner for learner, _ in rows], [percent for _, percent in rows]
+
+
+def test_exam_analytics_is_the_on_demand_report_narrowed_to_who_the_caller_sees(client, school):
+    everyone = [f"l{i:02d}" for i in range(30)] + ["zoe"]
+    assert refresh_exams_of(ids(*everyone)) == 1  # what the worker does after evaluating the graded learners
+    learners, percent = exam_marks(*everyone)
+    stored = client.get("/api/v1/exams/e1/analytics", headers=school["service"]).json
+    computed = cohort_report(learners, 60.0, scores=np.array(percent))
+    same_report(stored, computed, (*REPORT_KEYS, "risk", "unusual_learners"))
+    assert stored["learners"] == 31 and len(stored["unusual_learners"]) == 2  # 5% of 31, over all their courses
+    learners, percent = exam_marks(*everyone[:30])  # ted teaches s1, not una's zoe
+    seen = client.get("/api/v1/exams/e1/analytics?pass_mark=50", headers=school["ted"]).json
+    same_report(seen, cohort_report(learners, 50.0, scores=np.array(percent)), (*REPORT_KEYS, "risk"))
+    assert seen["learners"] == 30 and "zoe" not in str(seen)
+    assert {u["learner"] for u in seen["unusual_learners"]} <= {u["learner"] for u in stored["unusual_learners"]}
+
+
+def test_a_new_grade_is_refreshed_by_the_worker_despite_the_interval(client, school, service):
+    assert refresh_exams_of(ids("l00")) == 1
+    assert refresh_exams_of(ids("l00")) == 0  # refreshed moments ago, no grade since
+    late = {"grades": [{"learner": "l31", "marks": 30}]}
+    assert client.post("/api/v1/exams/e1/grades", json=late, headers=service).status_code == 201
+    assert refresh_exams_of(ids("l31")) == 1
+    assert client.get("/api/v1/exams/e1/analytics", headers=school["service"]).json["learners"] == 32
+
+
+def test_the_section_pdf_reads_the_section_analytics_state(client, school):
+    learners = ids(*(f"l{i:02d}" for i in range(30)))
+    refresh_sections_of(learners, interval=timedelta(0))
+    s1 = db.session.execute(sa.select(Section.id, Section.course_id).where(Section.external_id == "s1")).one()
+    report = stored_section_report(s1.id, s1.course_id, 55.0)
+    same_report(report, cohort_report(learners, 55.0, [course_id("c1")]), (*REPORT_KEYS, "risk", "unusual_learners"))
+    assert report == {
+        k: v
+        for k, v in client.get("/api/v1/sections/s1/analytics?pass_mark=55", headers=school["ted"]).json.items()
+        if k != "section"
+    }
+
+
+def test_exam_analytics_and_the_section_pdf_grow_no_forest(client, school):
+    graded = ids(*(f"l{i:02d}" for i in range(30)), "zoe")
+    refresh_exams_of(graded)  # the worker's work: after evaluations and velocity sweeps
+    refresh_sections_of(graded, interval=timedelta(0))
+    grown = GROWN["forests"]
+    for actor in ("ted", "service"):
+        assert client.get("/api/v1/exams/e1/analytics", headers=school[actor]).status_code == 200
+        response = client.get("/api/v1/sections/s1/report.pdf?pass_mark=50", headers=school[actor])
+        assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert GROWN["forests"] == grown
+    refresh_exams_of(graded, interval=timedelta(0))
+    assert GROWN["forests"] == grown + 1  # the counter does count the worker's fits

@@ -15,7 +15,8 @@ from services.dispatch import claim_batch, finish_batch, recover_expired, requeu
 from services.evaluation import update_learner_counters
 from services.job_runs import recorded_run
 from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
-from services.monitoring import build_inputs, evaluate_rules, shard_ranges, store_cohort_snapshots, store_snapshots
+from services.monitoring import build_inputs, evaluate_rules, shard_ranges, store_snapshots
+from services.scheduled_jobs import daily_models
 from services.sweeps import claim_window, cleanup_alerts, run_daily_shard, run_shard, shard_size, window_of
 from worker.sweeps import start_sweep
 
@@ -101,17 +102,21 @@ def monitoring_shard(sweep: str, low: int, high: int, window: int) -> dict[str, 
 
 @shared_task(name="learnpulse.analytics.daily", bind=True, max_retries=3)
 def daily_analytics(self) -> dict[str, object]:
-    """02:00 UTC: snapshots of every learner (shards any worker takes), meanwhile cohort aggregates, risk model
-    retraining and BKT refit here."""
+    """02:00 UTC: services.scheduled_jobs.daily_models, its learner snapshots fanned out as shards any worker
+    takes (cohort summaries and the BKT refit run here meanwhile)."""
     window = window_of("daily")
     if not claim_window("daily", window, owner=self.request.id or "direct"):
         return {"skipped": "already ran today"}
-    since, ranges = advance_watermark(), shard_ranges(shard_size())
-    with recorded_run("daily", "beat", shards=len(ranges)) as run:
+    ranges = shard_ranges(shard_size())
+
+    def fan_out() -> dict[str, int]:
+        since = advance_watermark()
         if ranges:
             group(daily_snapshot_shard.s(low, high, since, window) for low, high in ranges).apply_async()
-        run.update(snapshot_shards=len(ranges), cohorts=store_cohort_snapshots())
-        run.update(risk_model=train_and_store_risk_model().id, skills=fit_and_store_skill_models())
+        return {"snapshot_shards": len(ranges)}
+
+    with recorded_run("daily", "beat", shards=len(ranges)) as run:
+        daily_models(run, fan_out)
     return run
 
 

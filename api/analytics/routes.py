@@ -16,9 +16,10 @@ from api.auth.guard import current_user, require_auth
 from api.errors import ApiError
 from api.query_args import date_arg, int_arg, reject_unknown_args
 from models import CohortSnapshot, Course, Enrollment, Exam, Grade, Section, Subject, db
+from services.cohort_exams import stored_exam
 from services.cohort_members import merge, summarize
 from services.cohorts import section_summaries, stored_members
-from services.reports import cohort_report, learner_report
+from services.reports import learner_report
 
 COHORT_ROLES = ("educator", "admin", "service")
 
@@ -102,7 +103,8 @@ def subject_analytics(external_id: str):
 @bp.get("/exams/<external_id>/analytics")
 @require_auth(*COHORT_ROLES)
 def exam_analytics(external_id: str):
-    """Grade distribution and pass rate of one exam's marks."""
+    """Grade distribution and pass rate of one exam's marks; the graded learners' other figures from the state
+    the worker stores per exam (services.cohort_exams)."""
     exam = find_or_404(Exam, external_id)
     if current_user().role == "educator":
         section = db.session.get(Section, exam.section_id) if exam.section_id else None
@@ -113,7 +115,8 @@ def exam_analytics(external_id: str):
     # must not reach its educator through the aggregate
     rows = db.session.execute(only_visible(marks, Grade.learner_id, current_user())).all()
     percent = np.array([100.0 * marks / exam.max_marks for _, marks in rows])
-    return {"exam": exam.external_id, **cohort_report([learner for learner, _ in rows], _pass_mark(), scores=percent)}
+    figures = stored_exam(exam.id, [learner for learner, _ in rows])  # in learner id order, as the marks
+    return {"exam": exam.external_id, **summarize(figures, _pass_mark(), scores=percent)}
 
 
 @bp.get("/sections/<external_id>/summary")

@@ -1,6 +1,7 @@
 """The section report for a staff meeting: cohort figures, grade bands, risk counts, the roster and open
-alerts. Cohort numbers come from services.reports.cohort_report (the REST section analytics), the
-roster from services.roster (the roster endpoint), so the PDF never disagrees with the API."""
+alerts. Cohort numbers come from the section's stored state as the REST section analytics read it
+(services.cohorts), the roster from services.roster (the roster endpoint), so the PDF never disagrees with
+the API and nothing CPU-heavy runs for it but the layout (off the event loop: api.exports.pdf_routes)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from reportlab.platypus import KeepTogether
 
 from models import Alert, Enrollment, Section, User, db
+from services.cohorts import stored_section_report
 from services.pdf.charts import bands_chart
 from services.pdf.layout import (
     LIGHT_COLORS,
@@ -23,18 +25,10 @@ from services.pdf.layout import (
     fmt,
     heading,
 )
-from services.reports import cohort_report
 from services.roster import RosterQuery, iter_roster, section_light_counts, section_roster, standing_json
 
 MAX_ALERT_ROWS = 200
 SEVERITY_RANK = sa.case({"high": 0, "medium": 1}, value=Alert.severity, else_=2)
-
-
-def section_members(section_id: int) -> list[int]:
-    """Learners enrolled in the section (as the section analytics endpoint counts them)."""
-    return list(
-        db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section_id).distinct())
-    )
 
 
 def _summary(cohort: dict[str, Any], grey: int) -> list[Any]:
@@ -109,7 +103,7 @@ def _alerts(section_id: int) -> list[Any]:
 def section_document(section: Section, query: RosterQuery, pass_mark: float) -> Document:
     """The section's report, gathered (call .render() for the PDF bytes); the roster follows the roster filters."""
     generated = datetime.now(UTC)
-    cohort = cohort_report(section_members(section.id), pass_mark, [section.course_id] if section.course_id else None)
+    cohort = stored_section_report(section.id, section.course_id, pass_mark)
     rows = [
         {"external_id": row.external_id, "name": row.name, "status": row.status, **standing_json(row)}
         for row in iter_roster(section_roster(section.id), query)

@@ -1,0 +1,73 @@
+"""The daily analytics as the beat runs it (worker.tasks.daily_analytics, its snapshots fanned out as shards)
+and as `flask analytics run daily` runs it (services.scheduled_jobs.run_daily, in-process) are one definition
+(services.scheduled_jobs.daily_models): the same steps, in the same order, storing the same things."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from models import CohortSnapshot, Enrollment, MetricSnapshot, RiskModelVersion, Section, db
+from services.monitoring import shard_ranges
+from services.sweeps import run_daily_shard, shard_size
+
+FIGURES = ("learners", "scored", "average", "pass_rate", "grade_distribution", "attendance_percent", "risk")
+
+
+@pytest.fixture
+def section(planted):
+    row = Section(external_id="s-daily", name="Daily")
+    db.session.add(row)
+    db.session.flush()
+    db.session.add_all([Enrollment(learner_id=pk, section_id=row.id) for pk in planted.values()])
+    db.session.commit()
+    return row.id
+
+
+def stored_since(moment) -> dict[str, Any]:
+    """What one daily run stored after `moment`, with each kind of row's earliest time."""
+    model = db.session.scalars(sa.select(RiskModelVersion).where(RiskModelVersion.id > moment)).one()
+    snapshots = db.session.scalars(
+        sa.select(MetricSnapshot).where(
+            MetricSnapshot.metrics["snapshot"].as_string() == "daily", MetricSnapshot.taken_at >= model.trained_at
+        )
+    ).all()
+    cohorts = db.session.scalars(sa.select(CohortSnapshot).where(CohortSnapshot.taken_at >= model.trained_at)).all()
+    return {
+        "model": (model.kind, model.samples, model.positives),
+        "trained_at": model.trained_at,
+        "snapshots": sorted((s.learner_id, s.metrics["risk_model"], s.metrics["assessments"]) for s in snapshots),
+        "first_snapshot": min(s.taken_at for s in snapshots),
+        "cohorts": sorted((c.section_id, *(str(c.summary[k]) for k in FIGURES)) for c in cohorts),
+        "first_cohort": min(c.taken_at for c in cohorts),
+        "unusual": [sorted(u["learner"] for u in c.summary["unusual_learners"]) for c in cohorts],
+    }
+
+
+def newest_model_id() -> int:
+    return db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(RiskModelVersion.id), 0)))
+
+
+def test_the_beat_and_the_cli_store_the_same_things_in_the_same_order(app, planted, section):
+    from services.scheduled_jobs import run_daily
+    from worker.tasks import daily_analytics
+
+    before = newest_model_id()
+    beat = daily_analytics.run()  # its shards go to a queue no one reads in this tier ...
+    ranges = shard_ranges(shard_size())
+    assert beat["snapshot_shards"] == len(ranges) == 1
+    for low, high in ranges:  # ... so run them here, as a worker would
+        run_daily_shard(low, high, 0, 0)
+    by_beat = stored_since(before)
+    before = newest_model_id()
+    cli = run_daily("cli", ranges)
+    by_cli = stored_since(before)
+    assert {k: beat[k] for k in ("cohorts", "skills")} == {k: cli[k] for k in ("cohorts", "skills")}
+    assert beat["risk_model"] != cli["risk_model"] and cli["snapshots"] == 5
+    for key in ("model", "snapshots", "cohorts", "unusual"):
+        assert by_beat[key] == by_cli[key], key
+    for run in (by_beat, by_cli):  # the risk model is retrained before anything scored with it is stored
+        assert run["trained_at"] <= run["first_snapshot"] and run["trained_at"] <= run["first_cohort"]
+    assert len(by_cli["snapshots"]) == 5 and len(by_cli["cohorts"]) == 1
