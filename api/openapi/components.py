@@ -8,7 +8,7 @@ from analytics.achievements import ACHIEVEMENT_KINDS
 from analytics.alert_rules import RULES
 from analytics.rule_catalog import ALERT_TYPES
 from api.alerts.feedback import FEEDBACK_FIELDS
-from api.alerts.routes import PREFERENCE_FIELDS
+from api.alerts.routes import PREFERENCE_FIELDS, TYPE_WORDS
 from api.alerts.thresholds import OVERRIDE_FIELDS
 from api.entities.specs import SPECS
 from api.events.schemas import KIND_FIELDS, MAX_BATCH
@@ -161,7 +161,13 @@ REQUEST_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "types": {"type": "array", "nullable": True, "items": {"type": "string", "enum": list(RULES)}},
+            "types": {
+                "type": "array",
+                "nullable": True,
+                "description": "rule names or the alert types performance, engagement, achievement, system; "
+                "null or all: every type",
+                "items": {"type": "string", "enum": list(TYPE_WORDS)},
+            },
             "thresholds": {
                 "type": "object",
                 "additionalProperties": {"type": "object", "additionalProperties": {"type": "number"}},
