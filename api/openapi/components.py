@@ -109,7 +109,11 @@ def _result_schemas() -> dict[str, Any]:
 def components() -> dict[str, Any]:
     schemas = _event_schemas() | _result_schemas()
     for name, spec in SPECS.items():
-        schemas[f"{name.title()}Put"] = object_schema(spec.fields)
+        schemas[f"{name.title()}Put"] = put_schema = object_schema(spec.fields)
+        for field in spec.clearable:
+            cleared = put_schema["properties"][field]
+            cleared["nullable"] = True
+            cleared["description"] = f"{cleared.get('description', field)}; null resets it to the default"
     schemas["Error"] = {
         "type": "object",
         "properties": {
