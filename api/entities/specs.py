@@ -24,7 +24,7 @@ class EntitySpec:
     required_on_create: tuple[str, ...]
     references: dict[str, Any]
     to_json: Callable[[Any], dict[str, Any]]
-    clearable: tuple[str, ...] = ()  # fields that `null` resets to their default (for every other field null = unchanged)
+    clearable: tuple[str, ...] = ()  # fields that null resets to their default (other nulls: unchanged)
 
 
 SPECS: dict[str, EntitySpec] = {
