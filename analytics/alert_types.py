@@ -23,6 +23,9 @@ TYPE_OF_RULE: dict[str, str] = {name: rule.type for name, rule in RULES.items()}
 
 
 def rules_of_types(words: Iterable[str]) -> list[str]:
-    """Rule names for a mix of rule names and type words, in RULES order (unknown words are dropped)."""
+    """Rule names for a mix of rule names and type words, in RULES order (`all`: every rule; unknown words
+    are dropped)."""
     wanted = set(words)
+    if "all" in wanted:
+        return list(TYPE_OF_RULE)
     return [name for name, kind in TYPE_OF_RULE.items() if name in wanted or kind in wanted]

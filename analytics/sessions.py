@@ -2,9 +2,11 @@
 
 A session is a run of one learner's events in which no pause exceeds the gap (default 30 minutes):
 the pause runs from the end of what came before (an event's time plus its reported duration, so a
-40-minute video does not end a session) to the next event. Heartbeats are activity events like any
-other, so a client that sends one every few minutes keeps its learner's session open. A session is
-open at `now` while the pause since its end has not yet exceeded the gap.
+40-minute video does not end a session) to the next event. Heartbeats (`presence`) are not learning
+events: each says the learner was there at its time and, with a duration, for that long before it
+("since the last beat"), so a client that beats every few minutes keeps its learner's session open (or
+opens one), but heartbeats are not counted among a session's events, nor their durations as active time.
+A session is open at `now` while the pause since its end has not yet exceeded the gap.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ class Sessions:
     learner: np.ndarray  # learner index
     start: np.ndarray  # epoch seconds of the first event
     end: np.ndarray  # latest event time + duration
-    events: np.ndarray  # events in the session
-    active_seconds: np.ndarray  # reported durations summed
-    kind_counts: np.ndarray  # (sessions, n_kinds) events of each kind
+    events: np.ndarray  # learning events in the session (heartbeats not counted)
+    active_seconds: np.ndarray  # reported durations of learning events summed
+    kind_counts: np.ndarray  # (sessions, n_kinds) events of each kind (heartbeats too)
 
     @property
     def minutes(self) -> np.ndarray:
@@ -41,8 +43,10 @@ def derive_sessions(
     kind: np.ndarray,
     n_kinds: int,
     gap_seconds: float = DEFAULT_GAP_SECONDS,
+    presence: np.ndarray | None = None,
 ) -> Sessions:
-    """Split events (sorted by learner, then time; NaN duration = none reported) into sessions."""
+    """Split events (sorted by learner, then time; NaN duration = none reported) into sessions.
+    `presence` marks heartbeats: their duration reaches back from their time, and they count as no event."""
     if gap_seconds <= 0:
         raise ValueError("gap_seconds must be positive")
     learner = np.asarray(learner, dtype=np.int64)
@@ -51,22 +55,26 @@ def derive_sessions(
     if len(time) == 0:
         empty = np.zeros(0)
         return Sessions(empty.astype(np.int64), empty, empty, empty.astype(np.int64), empty, np.zeros((0, n_kinds)))
+    beat = np.zeros(len(time), dtype=bool) if presence is None else np.asarray(presence, dtype=bool)
     offset = learner * LEARNER_STRIDE
-    time_ms = offset + np.round(time * 1000).astype(np.int64)
-    reach = np.maximum.accumulate(offset + np.round((time + duration) * 1000).astype(np.int64))  # per learner
-    pause = time_ms[1:] - reach[:-1]
+    begin = np.where(beat, time - duration, time)
+    begin_ms = offset + np.round(begin * 1000).astype(np.int64)
+    end = np.where(beat, time, time + duration)
+    reach = np.maximum.accumulate(offset + np.round(end * 1000).astype(np.int64))  # per learner
+    pause = begin_ms[1:] - reach[:-1]
     begins = np.r_[True, (learner[1:] != learner[:-1]) | (pause > round(gap_seconds * 1000))]
     session = np.cumsum(begins) - 1
     firsts = np.flatnonzero(begins)
     lasts = np.r_[firsts[1:], len(time)] - 1
     counts = np.zeros((len(firsts), n_kinds))
     np.add.at(counts, (session, np.asarray(kind, dtype=np.int64)), 1.0)
+    learning = ~beat
     return Sessions(
         learner[firsts],
-        time[firsts],
+        np.minimum.reduceat(begin, firsts),
         (reach[lasts] - offset[lasts]) / 1000.0,
-        np.diff(np.r_[firsts, len(time)]),
-        np.bincount(session, weights=duration, minlength=len(firsts)),
+        np.bincount(session, weights=learning, minlength=len(firsts)).astype(np.int64),
+        np.bincount(session, weights=np.where(learning, duration, 0.0), minlength=len(firsts)),
         counts,
     )
 

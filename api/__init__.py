@@ -124,12 +124,23 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """`flask users`, `flask tokens`, `flask demo`, `flask models`, `flask monitoring`, `flask analytics`,
-    `flask notifications`, `flask xapi`."""
+    `flask notifications`, `flask xapi`, `flask achievements`."""
+    from api.achievements.cli import achievements_cli
     from api.cli import demo_cli, models_cli, monitoring_cli, tokens_cli, users_cli
     from api.cli_jobs import analytics_cli
     from api.notification_cli import notifications_cli
     from api.xapi.cli import xapi_cli
 
-    groups = (users_cli, tokens_cli, demo_cli, models_cli, monitoring_cli, analytics_cli, notifications_cli, xapi_cli)
+    groups = (
+        users_cli,
+        tokens_cli,
+        demo_cli,
+        models_cli,
+        monitoring_cli,
+        analytics_cli,
+        notifications_cli,
+        xapi_cli,
+        achievements_cli,
+    )
     for group in groups:
         app.cli.add_command(group)

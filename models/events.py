@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import BigId, Moment, db, utcnow
 
-EVENT_KINDS = ("activity", "module_completed", "assessment", "grade", "attendance")
+EVENT_KINDS = ("activity", "module_completed", "assessment", "grade", "attendance", "heartbeat")
+HEARTBEAT_KIND = "heartbeat"  # a session heartbeat (POST track/): extends a learning session, is not activity
 ATTENDANCE_STATUSES = ("present", "absent", "late", "excused")
 
 

@@ -8,6 +8,8 @@ fields, and every alert of theirs says `type: "achievement"`, `action_required: 
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +21,7 @@ from analytics.achievements import ACHIEVEMENT_KINDS, Found, find_achievements
 from analytics.learner_metrics import EventArrays
 from models import Achievement, Course, Module, db
 from models.upsert import chunks_in, dialect_insert
+from services.analytics_data import load_event_arrays
 from services.clients import redis_client
 from services.json_values import json_scalar
 from services.publisher import audience, publish
@@ -155,16 +158,20 @@ def achievement_json(row: dict[str, Any] | Achievement, learner: str | None) -> 
 
 
 def award_achievements(
-    learner_ids: list[int], events: EventArrays, module_ids: np.ndarray, now: datetime | None = None
+    learner_ids: list[int],
+    events: EventArrays,
+    module_ids: np.ndarray,
+    now: datetime | None = None,
+    announce: bool = True,
 ) -> list[dict[str, Any]]:
     """Detect every achievement in these learners' events (sorted ids, as load_event_arrays gives them),
-    store the new ones and publish `achievement` on the learners' channels; returns the new rows."""
+    store the new ones and (with `announce`) publish `achievement` on the learners' channels; returns the new rows."""
     now = now or datetime.now(UTC)
     catalog = ModuleCatalog.load()
     found = find_achievements(events, catalog.module_index(module_ids), catalog.module_course, catalog.course_modules)
     created = _store_new(achievement_rows(found, learner_ids, catalog), now) if len(found) else []
     db.session.commit()
-    live = [row for row in created if row["achieved_at"] >= now - LIVE_WINDOW]
+    live = [row for row in created if row["achieved_at"] >= now - LIVE_WINDOW] if announce else []
     if live:
         channels, names = audience(redis_client(), [row["learner_id"] for row in live], admin=False)
         shown = [(row["learner_id"], achievement_json(row, names.get(row["learner_id"]))) for row in live]
@@ -173,3 +180,14 @@ def award_achievements(
             [("achievement", channels.get(learner, []), data) for learner, data in shown],  # one id per message
         )
     return created
+
+
+def backfill_achievements(learner_ids: Sequence[int]) -> Counter[str]:
+    """Award what these learners' stored history holds and they lack (after upgrading: evaluations award only
+    learners who send events). Announces nothing: a backfill is history, not news, and a school-wide run
+    must not flood live clients. Idempotent (one row per learner, kind and key). Returns the new ones by kind."""
+    ids = sorted(set(int(i) for i in learner_ids))
+    if not ids:
+        return Counter()
+    events, module_ids = load_event_arrays(ids)
+    return Counter(row["kind"] for row in award_achievements(ids, events, module_ids, announce=False))

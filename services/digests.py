@@ -20,7 +20,7 @@ from analytics.alert_rules import RuleInputs
 from analytics.event_digest import DIGEST_DAYS, RECORD, build_digests, from_records, with_streaks
 from analytics.grouping import SECONDS_PER_DAY
 from analytics.learner_metrics import EventArrays
-from models import Event, LearnerCounters, LearnerDigest, db
+from models import HEARTBEAT_KIND, Event, LearnerCounters, LearnerDigest, db
 from models.queries import driver_cursor
 from models.upsert import chunks_in, dialect_insert, select_where_in
 from services.analytics_data import load_event_arrays
@@ -81,7 +81,7 @@ def _newest_event_ids(ids: Sequence[int], since: int = 0) -> dict[int, int]:
     low, high = min(ids), max(ids)
     query = (
         sa.select(Event.learner_id, sa.func.max(Event.id))
-        .where(Event.id > since, Event.learner_id >= low, Event.learner_id <= high)
+        .where(Event.id > since, Event.learner_id >= low, Event.learner_id <= high, Event.kind != HEARTBEAT_KIND)
         .group_by(Event.learner_id)
     )
     wanted = set(ids)
@@ -97,7 +97,9 @@ def rebuild_digests(learner_ids: Sequence[int], now: float | None = None) -> int
     for condition in chunks_in(Event.learner_id, ids):  # read before the events: a later event only makes it stale
         newest.update(
             db.session.execute(
-                sa.select(Event.learner_id, sa.func.max(Event.id)).where(condition).group_by(Event.learner_id)
+                sa.select(Event.learner_id, sa.func.max(Event.id))
+                .where(condition, Event.kind != HEARTBEAT_KIND)  # as the counters count: heartbeats never stale one
+                .group_by(Event.learner_id)
             )
             .tuples()
             .all()

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from analytics.school import ATTENDED_STATUSES, COUNTABLE_STATUSES
-from models import Attendance, Event, LearnerCounters, db
+from models import HEARTBEAT_KIND, Attendance, Event, LearnerCounters, db
 from models.upsert import insert_missing
 
 PROGRESS_KINDS = ("module_completed", "assessment")
@@ -38,7 +38,7 @@ def _event_aggregates(learner_ids: list[int]) -> dict[int, dict[str, Any]]:
             sa.func.max(sa.case((Event.kind != "attendance", Event.occurred_at))).label("last_activity_at"),
             sa.func.max(sa.case((Event.kind.in_(PROGRESS_KINDS), Event.occurred_at))).label("last_progress_at"),
         )
-        .where(Event.learner_id.in_(learner_ids))
+        .where(Event.learner_id.in_(learner_ids), Event.kind != HEARTBEAT_KIND)  # heartbeats are not activity
         .group_by(Event.learner_id)
     )
     return {row.learner_id: row._asdict() for row in db.session.execute(query)}

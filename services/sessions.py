@@ -1,6 +1,7 @@
 """Learning sessions of a learner or a section's learners: load their events, derive the sessions
 (analytics.sessions) and shape the answers. Only what learners do counts (activity, completions,
-assessments), not what the school records about them (grades, attendance)."""
+assessments), not what the school records about them (grades, attendance); session heartbeats (POST track/)
+extend or open a session without counting as one of its events."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ import numpy as np
 import sqlalchemy as sa
 
 from analytics.sessions import TIMES_OF_DAY, Sessions, SessionSummary, derive_sessions, summarize_sessions
-from models import Enrollment, Event, User, db
+from models import HEARTBEAT_KIND, Enrollment, Event, User, db
 from models.upsert import chunks_in
 from services.json_values import json_scalar
 
-SESSION_KINDS = ("activity", "module_completed", "assessment")
+SESSION_KINDS = ("activity", "module_completed", "assessment", HEARTBEAT_KIND)
 
 
 def load_sessions(ids: Sequence[int], since: datetime, gap_seconds: float) -> Sessions:
@@ -41,13 +42,15 @@ def _session_events(condition: Any, since: datetime) -> list[Any]:
 
 def _derived(ids: Sequence[int], rows: list[Any], gap_seconds: float) -> Sessions:
     position = {pk: i for i, pk in enumerate(ids)}
+    kind = np.array([SESSION_KINDS.index(row[3]) for row in rows], dtype=np.int64)
     return derive_sessions(
         np.array([position[row[0]] for row in rows], dtype=np.int64),
         np.array([row[1].timestamp() for row in rows], dtype=float),
         np.array([row[2] if row[2] is not None else np.nan for row in rows], dtype=float),
-        np.array([SESSION_KINDS.index(row[3]) for row in rows], dtype=np.int64),
+        kind,
         len(SESSION_KINDS),
         gap_seconds,
+        presence=kind == SESSION_KINDS.index(HEARTBEAT_KIND),
     )
 
 

@@ -145,3 +145,30 @@ def test_one_batch_is_numbered_in_the_order_it_was_reached(client, school):
     listed = client.get("/api/v1/achievements?learner=amy", headers=school["amy"]).json["achievements"]
     reached = [a["achieved_at"] for a in listed]
     assert reached == sorted(reached, reverse=True)  # newest id first = most recently reached first
+
+
+def test_the_backfill_awards_stored_history_once_and_announces_nothing(app, school):
+    """`flask achievements backfill`: learners who send no new event get what their history holds; a rerun
+    awards nothing more; no live message is sent (a backfill is history, not news)."""
+    client = redis_lib.Redis.from_url(app.config["REDIS_URL"])
+    watch(client, [learner_channel("amy"), learner_channel("bob")])
+    runner = app.test_cli_runner()
+    only_bob = runner.invoke(args=["achievements", "backfill", "--learner", "bob"])
+    assert only_bob.exit_code == 0, only_bob.output
+    assert "1 learners scanned, 1 awarded (first_perfect_score 1)" in only_bob.output
+    everyone = runner.invoke(args=["achievements", "backfill", "--batch", "1"])
+    assert everyone.exit_code == 0, everyone.output
+    assert "2 learners scanned, 7 awarded" in everyone.output and "streak_milestone 1" in everyone.output
+    again = runner.invoke(args=["achievements", "backfill"])
+    assert again.exit_code == 0 and "2 learners scanned, 0 awarded" in again.output
+    rows = db.session.scalars(sa.select(Achievement)).all()
+    assert len(rows) == 8 and len({(a.learner_id, a.kind, a.key) for a in rows}) == 8
+    amy = school["ids"]["amy"].id
+    assert {(a.kind, a.key) for a in rows if a.learner_id == amy} >= {
+        ("streak_milestone", "7"),
+        ("first_perfect_score", "first"),
+    }
+    assert published(client, learner_channel("amy")) == published(client, learner_channel("bob")) == []
+    assert award("amy", "bob") == [], "the next evaluation finds nothing new either"
+    unknown = runner.invoke(args=["achievements", "backfill", "--learner", "ted"])
+    assert unknown.exit_code == 2 and "no learner 'ted'" in unknown.output

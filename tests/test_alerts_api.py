@@ -107,6 +107,18 @@ def test_preferences_shape_notifications(client, alerted):
         "muted": True,
         "next_before": None,
     }
+    client.put("/api/v1/alerts/preferences", json={"muted": False, "min_severity": "low"}, headers=headers)
+    by_type = client.put("/api/v1/alerts/preferences", json={"types": ["achievement", "system"]}, headers=headers)
+    assert by_type.status_code == 200 and by_type.json["types"] == ["achievement", "system"]
+    shown = client.get("/api/v1/notifications/", headers=headers).json["notifications"]
+    assert shown and {n["type"] for n in shown} <= {"achievement", "system"}
+    assert {n["rule"] for n in shown} >= {"streak_milestone"}
+    mixed = client.put("/api/v1/alerts/preferences", json={"types": ["engagement", "at_risk"]}, headers=headers)
+    shown = client.get("/api/v1/notifications/", headers=headers).json["notifications"]
+    assert mixed.json["types"] == ["engagement", "at_risk"]
+    assert shown and all(n["type"] == "engagement" or n["rule"] == "at_risk" for n in shown)
+    assert client.put("/api/v1/alerts/preferences", json={"types": ["all"]}, headers=headers).json["types"] is None
+    assert len(client.get("/api/v1/notifications/", headers=headers).json["notifications"]) == 11
     for bad in ({"types": ["nope"]}, {"min_severity": "urgent"}, {"muted": "yes"}, {"colour": "red"}):
         assert client.put("/api/v1/alerts/preferences", json=bad, headers=headers).status_code == 422
 

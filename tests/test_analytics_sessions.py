@@ -43,6 +43,30 @@ def test_a_long_reported_duration_bridges_a_pause_and_heartbeats_keep_a_session_
     assert len(sessions_of([(0, T0, 0), (0, T0 + 10 * MIN, 0)], gap=5 * MIN).start) == 2
 
 
+def test_heartbeats_extend_or_open_a_session_but_are_not_its_events():
+    """A heartbeat's duration reaches back ("since the last beat"), never forward; it counts as no event."""
+    learner = np.zeros(5, dtype=int)
+    time = T0 + np.array([0, 25, 50, 75, 76]) * MIN
+    duration = np.array([0, 25, 25, 25, 0]) * MIN
+    kind = np.array([0, 1, 1, 1, 0])  # kind 1: heartbeats
+    s = derive_sessions(learner, time, duration, kind, 2, 5 * MIN, presence=kind == 1)
+    assert len(s.start) == 1 and s.start[0] == T0 and s.minutes[0] == 76.0, "each beat covers the 25 min before it"
+    assert s.events.tolist() == [2] and s.active_seconds.tolist() == [0.0]
+    assert s.kind_counts.tolist() == [[2.0, 3.0]]
+    alone = derive_sessions(
+        np.zeros(2, dtype=int),
+        T0 + np.array([10, 20]) * MIN,
+        np.array([10, 10]) * MIN,
+        np.ones(2, dtype=int),
+        2,
+        30 * MIN,
+        presence=np.ones(2, dtype=bool),
+    )
+    assert (alone.start.tolist(), alone.end.tolist(), alone.events.tolist()) == ([T0], [T0 + 20 * MIN], [0])
+    as_activity = derive_sessions(learner, time, duration, kind, 2, 5 * MIN)
+    assert as_activity.events.tolist() == [1, 4], "read as activity (forward), the first beat cannot bridge the pause"
+
+
 def test_the_gap_is_configurable_and_must_be_positive():
     rows = [(0, T0, 0), (0, T0 + 20 * MIN, 0)]
     assert len(sessions_of(rows, gap=30 * MIN).start) == 1 and len(sessions_of(rows, gap=15 * MIN).start) == 2

@@ -170,3 +170,25 @@ def test_who_gets_the_immediate_alert_email(make_app):
         assert "[HIGH] Low scores" in mails["root@school.example"] and "Quiet" not in mails["root@school.example"], (
             "on the daily digest, only high alerts come at once"
         )
+
+
+def test_email_preferences_take_alert_types_beside_rule_names(app):
+    """A preference of type words (the brief's performance, engagement, ...) covers every rule of that type."""
+    from services.notifications.recipients import staff
+
+    people = {name: create_user(name, "educator", name=name) for name in ("ty", "ru", "al")}
+    for name, types in (("ty", ["engagement", "system"]), ("ru", ["at_risk", "performance"]), ("al", ["all"])):
+        people[name].email = f"{name}@school.example"
+        db.session.add(
+            NotificationPreference(
+                user_id=people[name].id, email_delivery="daily", min_severity="low", types=types, muted=False
+            )
+        )
+    db.session.commit()
+    wanted = {r.name: r for r in staff(("daily",))}
+    ty, ru, al = wanted["ty"], wanted["ru"], wanted["al"]
+    assert ty.wants("engagement_drop", "low") and ty.wants("low_consistency", "low")
+    assert ty.wants("account_inactive", "low")
+    assert not ty.wants("performance_decline", "high") and not ty.wants("streak_milestone", "high")
+    assert ru.wants("declining_trend", "low") and ru.wants("at_risk", "low") and not ru.wants("engagement_drop", "high")
+    assert al.wants("engagement_drop", "low") and al.wants("high_performance", "low")

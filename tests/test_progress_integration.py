@@ -89,6 +89,8 @@ def test_generate_runs_on_the_worker_and_publishes_metrics(live, app):
 def test_tracked_activity_is_evaluated_by_the_worker(live, app):
     amy = create_user("amy", "learner")
     redis_lib.Redis.from_url(app.config["REDIS_URL"]).delete("learnpulse:evaluation:scheduled")
+    beat = {"heartbeat": True, "duration_seconds": 300}  # stored, but neither evaluated nor counted below
+    assert requests.post(f"{live}/api/progress/track/", json=beat, headers=bearer(amy), timeout=10).status_code == 201
     body = {"id": "tab-7", "duration_seconds": 120}
     response = requests.post(f"{live}/api/progress/track/", json=body, headers=bearer(amy), timeout=10)
     assert response.status_code == 201, response.text
@@ -99,7 +101,7 @@ def test_tracked_activity_is_evaluated_by_the_worker(live, app):
         return counters if counters is not None and counters.activity_count == 1 else None
 
     counters = wait_until(evaluated, 20, "the worker to count amy's tracked activity")
-    assert counters.time_spent_seconds == 120
+    assert (counters.time_spent_seconds, counters.events_seen) == (120, 1), "the heartbeat is no activity"
     dashboard = requests.get(f"{live}/api/progress/real-time-dashboard/", headers=bearer(amy), timeout=10).json()
     assert dashboard["realtime_metrics"]["daily_activities"] == 1
     assert dashboard["recent_activities"][0]["id"] == "self:amy:tab-7"

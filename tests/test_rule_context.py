@@ -38,6 +38,27 @@ def test_time_zone_is_set_through_the_entity_api_and_validated(client, service):
     assert client.get("/api/v1/courses/c1", headers=service).get_json()["time_zone"] == "Asia/Tokyo"
     spec = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
     assert spec["SectionsPut"]["properties"]["time_zone"]["type"] == "string"
+    assert spec["SectionsPut"]["properties"]["time_zone"]["nullable"] is True
+    assert spec["CoursesPut"]["properties"]["time_zone"]["nullable"] is True
+
+
+def test_null_resets_a_time_zone_to_the_default_and_other_nulls_change_nothing(app, client, service):
+    app.config["ALERT_TIME_ZONE"] = "UTC"
+    client.put("/api/v1/courses/c1", json={"title": "C1", "time_zone": "Asia/Tokyo"}, headers=service)
+    client.put("/api/v1/sections/s1", json={"name": "S1", "course": "c1", "time_zone": "America/Lima"}, headers=service)
+    client.put("/api/v1/users/a", json={"role": "learner"}, headers=service)
+    enroll(client, service, "s1", "a")
+    assert learner_time_zones(ids_of("a")) == ["America/Lima"]
+    cleared = client.put("/api/v1/sections/s1", json={"time_zone": None, "name": None}, headers=service)
+    assert cleared.status_code == 200, cleared.get_json()
+    assert cleared.get_json()["time_zone"] is None and cleared.get_json()["name"] == "S1"
+    assert learner_time_zones(ids_of("a")) == ["Asia/Tokyo"], "the section's zone cleared: the course's counts"
+    course = client.put("/api/v1/courses/c1", json={"time_zone": None}, headers=service)
+    assert course.status_code == 200 and course.get_json()["time_zone"] is None
+    assert course.get_json()["title"] == "C1"
+    assert learner_time_zones(ids_of("a")) == ["UTC"], "both cleared: the server's ALERT_TIME_ZONE (default UTC)"
+    assert client.get("/api/v1/sections/s1", headers=service).get_json()["time_zone"] is None
+    assert client.put("/api/v1/sections/s1", json={"title": None}, headers=service).status_code == 422
 
 
 def test_a_learner_counts_the_days_of_their_section_else_course_else_the_setting(app, client, service):

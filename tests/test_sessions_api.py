@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models import Enrollment, Section, db
+from api.events import routes
+from models import Enrollment, LearnerCounters, Section, db
+from services.evaluation import update_learner_counters
 from tests.conftest import bearer, create_user
 
 
@@ -69,7 +71,12 @@ def test_a_learners_sessions_count_length_time_of_day_and_the_open_one(client, h
     assert summary["longest_minutes"] == 10.0 and sum(summary["time_of_day"].values()) == 2
     assert summary["preferred_time_of_day"] in summary["time_of_day"]
     older, current = body["sessions"][1], body["sessions"][0]  # newest first
-    assert older["events"] == 3 and older["activity"] == {"activity": 2, "module_completed": 0, "assessment": 1}
+    assert older["events"] == 3 and older["activity"] == {
+        "activity": 2,
+        "module_completed": 0,
+        "assessment": 1,
+        "heartbeat": 0,
+    }
     assert current == body["current_session"] and current["events"] == 2 and current["active_minutes"] == 1.0
     assert 8.9 <= current["minutes"] <= 9.1  # from 10 minutes ago to the end of the last minute-long event
 
@@ -83,15 +90,50 @@ def test_the_gap_is_a_query_parameter(client, history):
 
 def test_a_heartbeat_from_track_extends_the_open_session(client, history):
     before = client.get("/api/v1/learners/ann/sessions", headers=bearer(history["ann"])).json["current_session"]
-    beat = client.post(
-        "/api/v1/progress/track/",
-        json={"heartbeat": True, "duration_seconds": 120, "occurred_at": at(0)},
-        headers=bearer(history["ann"]),
-    )
-    assert beat.status_code == 201, beat.json
+    for minutes_ago in (-0.5, 0):  # the first beat is 30 s old by the time the second is sent
+        beat = client.post(
+            "/api/v1/progress/track/",
+            json={"heartbeat": True, "duration_seconds": 30, "occurred_at": at(minutes_ago + 0.5)},
+            headers=bearer(history["ann"]),
+        )
+        assert beat.status_code == 201 and (beat.json["kind"], beat.json["heartbeat"]) == ("heartbeat", True)
     after = client.get("/api/v1/learners/ann/sessions", headers=bearer(history["ann"])).json["current_session"]
-    assert after["start"] == before["start"] and after["events"] == before["events"] + 1
-    assert after["minutes"] > before["minutes"] + 2
+    assert after["start"] == before["start"] and after["events"] == before["events"], "heartbeats are no events"
+    assert after["activity"]["heartbeat"] == 2 and after["active_minutes"] == before["active_minutes"]
+    assert after["minutes"] == pytest.approx(before["minutes"] + 1, abs=0.1), "to the last beat, not beyond it"
+
+
+def test_heartbeats_alone_make_a_learner_live_but_count_as_no_activity(client, history, monkeypatch):
+    """bob sends only heartbeats: he is in a session ("live now"), and nothing counts them as activity."""
+    bob = bearer(history["bob"])
+    counted_before = client.get("/api/v1/progress/real-time-dashboard/", headers=bob).json
+    announced: list = []
+    monkeypatch.setattr(routes, "announce_events", lambda events, evaluate: announced.append((events, evaluate)))
+    for minutes_ago in (20, 10, 0):
+        beat = client.post(
+            "/api/v1/progress/track/",
+            json={"heartbeat": True, "occurred_at": at(minutes_ago), "duration_seconds": 600},
+            headers=bob,
+        )
+        assert beat.status_code == 201, beat.json
+    assert announced == [([], set())] * 3, "heartbeats are neither published as activity nor evaluated"
+    update_learner_counters([history["bob"].id])
+    counters = db.session.get(LearnerCounters, history["bob"].id)
+    assert (counters.events_seen, counters.activity_count, counters.time_spent_seconds) == (1, 1, 0.0)
+    assert counters.last_activity_at < datetime.now(UTC) - timedelta(days=1), "still his activity two days ago"
+    own = client.get("/api/v1/learners/bob/sessions", headers=bob).json
+    assert own["summary"]["open_now"] is True and own["current_session"]["events"] == 0
+    assert own["current_session"]["minutes"] == pytest.approx(30, abs=0.1), "the first beat covers 10 min before it"
+    live = client.get("/api/v1/sections/M/sessions", headers=bearer(history["tea"])).json["live_now"]
+    assert ("bob", 0) in [(row["learner"], row["events"]) for row in live]
+    counted = client.get("/api/v1/progress/real-time-dashboard/", headers=bob).json
+    metrics, metrics_before = counted["realtime_metrics"], counted_before["realtime_metrics"]
+    assert metrics["engagement_score"] == pytest.approx(metrics_before["engagement_score"], abs=0.01)  # decays
+    assert {**metrics, "engagement_score": 0} == {**metrics_before, "engagement_score": 0}
+    assert counted["progress_summary"]["streak_days"] == counted_before["progress_summary"]["streak_days"] == 0
+    assert counted["recent_activities"] == counted_before["recent_activities"]
+    events = client.get("/api/v1/learners/bob/events?kind=heartbeat", headers=bob).json["events"]
+    assert [e["kind"] for e in events] == ["heartbeat"] * 3, "kept in the log as their own kind"
 
 
 def test_a_sections_sessions_and_who_is_live_now(client, history):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import request
 
 from analytics.alert_rules import RULES
+from analytics.alert_types import ALERT_TYPES, rules_of_types
 from api.access import can_read_learner, only_visible
 from api.alerts import bp
 from api.alerts.personal_thresholds import effective_thresholds, scope_label, set_thresholds, threshold_scope
@@ -25,7 +26,9 @@ PREFERENCE_FIELDS = {
     "muted": Field("bool"),
     "email_delivery": Field("str", choices=EMAIL_DELIVERIES),  # services/notifications: immediate, digests
 }
-TYPES_FIELD = Field("list", item=Field("str", choices=tuple(RULES)), max_length=100)  # null: every type
+# Rule names and the brief's alert types (performance, engagement, achievement, system); null or "all": every type.
+TYPE_WORDS = (*RULES, *ALERT_TYPES, "all")
+TYPES_FIELD = Field("list", item=Field("str", choices=TYPE_WORDS), max_length=100)
 
 
 def _page(query: sa.Select) -> tuple[list[Alert], int | None]:
@@ -129,6 +132,11 @@ def history():
     }
 
 
+def stored_types(types: list[str] | None) -> list[str] | None:
+    """The types preference as stored: the words as sent (a type word keeps covering its rules), `all` = null."""
+    return None if types is None or "all" in types else list(dict.fromkeys(types))
+
+
 def _preferences(user_id: int) -> NotificationPreference:
     return db.session.get(NotificationPreference, user_id) or NotificationPreference(
         user_id=user_id, types=None, min_severity="low", muted=False, email_delivery="daily"
@@ -188,7 +196,7 @@ def put_preferences():
         audit("threshold.set", f"{scope[0]}:{request.args.get('section', '')}", thresholds=thresholds)
     preference = _preferences(current_user().id)
     if "types" in raw:
-        preference.types = raw["types"]
+        preference.types = stored_types(raw["types"])
     for name, value in body.items():
         setattr(preference, name, value)
     db.session.add(preference)
@@ -207,7 +215,7 @@ def notifications():
         Alert.status == "open", Alert.severity.in_(SEVERITIES[SEVERITIES.index(preference.min_severity) :])
     )
     if preference.types is not None:
-        query = query.where(Alert.rule.in_(preference.types))
+        query = query.where(Alert.rule.in_(rules_of_types(preference.types)))
     alerts, next_before = _page(query)
     return {"notifications": alerts_json(alerts), "muted": False, "next_before": next_before}
 

@@ -44,6 +44,11 @@ def _resolve_references(spec: EntitySpec, body: dict[str, Any]) -> dict[str, Any
     return values
 
 
+def _cleared(spec: EntitySpec, raw: dict[str, Any]) -> dict[str, None]:
+    """The clearable fields sent as null (e.g. a time_zone back to the default); other nulls change nothing."""
+    return {name: None for name in spec.clearable if name in raw and raw[name] is None}
+
+
 def _guard_user_roles(existing: Any, body: dict[str, Any]) -> None:
     """A service manages learners and educators only; it can never create or alter an admin or service."""
     if current_user().role == "admin":
@@ -60,7 +65,8 @@ def upsert(collection: str, external_id: str):
         raise ApiError(
             422, "external id is too long", details=[field_error("external_id", "must be at most 128 characters")]
         )
-    body = validated(json_body(), spec.fields)
+    raw = json_body()
+    body = validated(raw, spec.fields)
     existing = db.session.scalar(sa.select(spec.model).where(spec.model.external_id == external_id))
     if collection == "users":
         _guard_user_roles(existing, body)
@@ -68,7 +74,7 @@ def upsert(collection: str, external_id: str):
         missing = [field_error(name, "is required") for name in spec.required_on_create if name not in body]
         if missing:
             raise ApiError(422, f"creating {_with_article(collection[:-1])} needs more fields", details=missing)
-    values = _resolve_references(spec, body)
+    values = {**_resolve_references(spec, body), **_cleared(spec, raw)}
     access_before = (existing.role, existing.active) if collection == "users" and existing is not None else None
     entity = existing or spec.model(external_id=external_id)
     for name, value in values.items():

@@ -24,6 +24,7 @@ class EntitySpec:
     required_on_create: tuple[str, ...]
     references: dict[str, Any]
     to_json: Callable[[Any], dict[str, Any]]
+    clearable: tuple[str, ...] = ()  # fields that null resets to their default (other nulls: unchanged)
 
 
 SPECS: dict[str, EntitySpec] = {
@@ -45,6 +46,7 @@ SPECS: dict[str, EntitySpec] = {
         ("title",),
         {},
         serializers.course_json,
+        clearable=("time_zone",),
     ),
     "modules": EntitySpec(
         Module,
@@ -60,6 +62,7 @@ SPECS: dict[str, EntitySpec] = {
         ("name",),
         {"course": Course, "subject": Subject, "educator": User},
         serializers.section_json,
+        clearable=("time_zone",),
     ),
     "exams": EntitySpec(
         Exam,

@@ -36,12 +36,16 @@ def store_and_evaluate(raw_events: list[Any], collection: str | None, grouped: b
     return result
 
 
+UNANNOUNCED_KINDS = ("heartbeat",)  # session heartbeats change no metric and are no news to anyone
+
+
 def announce(result: IngestResult) -> None:
-    """Queue the evaluations and publish the events of a committed result; never raises."""
+    """Queue the evaluations and publish the events of a committed result (heartbeats: neither); never raises."""
+    events = [(learner, event) for learner, event in result.events if event["kind"] not in UNANNOUNCED_KINDS]
     try:
-        announce_events(result.events, evaluate=result.learner_ids)
+        announce_events(events, evaluate={learner for learner, _ in events})
     except Exception:  # noqa: BLE001  (the events are stored: live delivery must never turn that into a 500)
-        log.exception("could not publish %d stored event(s) to live clients", len(result.events))
+        log.exception("could not publish %d stored event(s) to live clients", len(events))
 
 
 def ingest_response(result: IngestResult) -> tuple[dict[str, Any], int]:

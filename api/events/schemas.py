@@ -28,6 +28,7 @@ CONTEXT = {
 }
 KIND_FIELDS: dict[str, dict[str, Field]] = {
     "activity": {**COMMON, **CONTEXT},
+    "heartbeat": {**COMMON, **CONTEXT},  # a session heartbeat: extends a session, never counts as activity
     "module_completed": {**COMMON, **CONTEXT, "module": Field("str", required=True, max_length=128)},
     "assessment": {
         **COMMON,

@@ -8,7 +8,7 @@ from analytics.achievements import ACHIEVEMENT_KINDS
 from analytics.alert_rules import RULES
 from analytics.rule_catalog import ALERT_TYPES
 from api.alerts.feedback import FEEDBACK_FIELDS
-from api.alerts.routes import PREFERENCE_FIELDS
+from api.alerts.routes import PREFERENCE_FIELDS, TYPE_WORDS
 from api.alerts.thresholds import OVERRIDE_FIELDS
 from api.entities.specs import SPECS
 from api.events.schemas import KIND_FIELDS, MAX_BATCH
@@ -109,7 +109,11 @@ def _result_schemas() -> dict[str, Any]:
 def components() -> dict[str, Any]:
     schemas = _event_schemas() | _result_schemas()
     for name, spec in SPECS.items():
-        schemas[f"{name.title()}Put"] = object_schema(spec.fields)
+        schemas[f"{name.title()}Put"] = put_schema = object_schema(spec.fields)
+        for field in spec.clearable:
+            cleared = put_schema["properties"][field]
+            cleared["nullable"] = True
+            cleared["description"] = f"{cleared.get('description', field)}; null resets it to the default"
     schemas["Error"] = {
         "type": "object",
         "properties": {
@@ -161,7 +165,13 @@ REQUEST_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "types": {"type": "array", "nullable": True, "items": {"type": "string", "enum": list(RULES)}},
+            "types": {
+                "type": "array",
+                "nullable": True,
+                "description": "rule names or the alert types performance, engagement, achievement, system; "
+                "null or all: every type",
+                "items": {"type": "string", "enum": list(TYPE_WORDS)},
+            },
             "thresholds": {
                 "type": "object",
                 "additionalProperties": {"type": "object", "additionalProperties": {"type": "number"}},

@@ -31,6 +31,12 @@ PATH_PARAM_DOC = {
     "educator_id": "educator external id",
     "webhook_id": "webhook endpoint id",
 }
+QUERY_PARAM_DOC = {  # query parameters whose accepted words a client cannot guess from their name
+    "types": "comma-separated rule names and/or alert types (performance, engagement, achievement, system); all: every",
+    "severity": "comma-separated severities (low, medium, high); all: every",
+    "status": "comma-separated alert statuses (open, acknowledged, resolved); all: every",
+    "learner": "a learner's external id (default: you, for a learner)",
+}
 WEBSOCKET_NOTE = (
     "WebSocket (GET with Upgrade: websocket; 101 Switching Protocols). Authenticate with ?token= or a first "
     'message {"type": "auth", "token"}; resume with last_id (one id, or {channel: id}). '
@@ -94,7 +100,9 @@ def op(
         }
     if query:
         op["parameters"] = [
-            {"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in query
+            {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+            | ({"description": QUERY_PARAM_DOC[name]} if name in QUERY_PARAM_DOC else {})
+            for name in query
         ]
     return op
 

@@ -12,7 +12,7 @@ from api.progress import bp
 from api.progress.common import learner_by_id, open_rules, reads_own, target_learner
 from api.query_args import date_arg, int_arg
 from api.serializers import counters_json, event_json, events_query
-from models import Alert, Event, LearnerCounters, MetricSnapshot, User, db
+from models import HEARTBEAT_KIND, Alert, Event, LearnerCounters, MetricSnapshot, User, db
 from models.queries import mapping
 from services.json_values import json_scalar
 from services.progress_context import LearnerContext, load_context, loaded
@@ -33,10 +33,10 @@ def _header(learner: User) -> dict[str, Any]:
 
 
 def recent_activities(learner: User, limit: int = RECENT_ACTIVITIES) -> list[dict[str, Any]]:
-    """The learner's newest stored events (any kind), newest first."""
+    """The learner's newest stored events (any kind but session heartbeats), newest first."""
     rows = db.session.execute(
         events_query()
-        .where(Event.learner_id == learner.id)
+        .where(Event.learner_id == learner.id, Event.kind != HEARTBEAT_KIND)
         .order_by(Event.occurred_at.desc(), Event.id.desc())
         .limit(limit)
     )

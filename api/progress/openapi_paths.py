@@ -107,7 +107,9 @@ def _writes(op: Callable[..., dict[str, Any]], error: dict[str, Any]) -> dict[st
                 },
             ),
             "Body: an activity event (fields of Event_activity; learner and kind default to you and activity; "
-            "occurred_at defaults to now) plus optional `heartbeat: true`. score, max_score, marks, grade, exam, "
+            "occurred_at defaults to now) plus optional `heartbeat: true` (or kind heartbeat): then it is stored as a "
+            "`heartbeat` event, which extends your learning session (duration_seconds: since the last beat) but "
+            "counts as no activity, and is neither evaluated nor published. score, max_score, marks, grade, exam, "
             "status, date, skill, another learner or another kind: 403 naming the field.",
         ),
     }

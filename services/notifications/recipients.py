@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from analytics.alert_types import rules_of_types
 from models import SEVERITIES, Enrollment, NotificationPreference, Section, User, db
 
 
@@ -19,7 +20,7 @@ class Recipient:
     email: str
     delivery: str  # models.EMAIL_DELIVERIES
     min_severity: str
-    types: tuple[str, ...] | None
+    types: tuple[str, ...] | None  # rule names (type words in the preference are expanded); None: all
 
     def wants(self, rule: str, severity: str) -> bool:
         """Whether an alert of this rule and severity matches the preferences (not when it is sent)."""
@@ -43,7 +44,7 @@ def staff(deliveries: Iterable[str]) -> list[Recipient]:
         delivery = pref.email_delivery if pref is not None else "daily"
         if delivery not in wanted or (pref is not None and pref.muted):
             continue
-        types = tuple(pref.types) if pref is not None and pref.types is not None else None
+        types = tuple(rules_of_types(pref.types)) if pref is not None and pref.types is not None else None
         out.append(Recipient(pk, role, name, email, delivery, pref.min_severity if pref else "low", types))
     return out
 
