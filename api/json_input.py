@@ -15,6 +15,10 @@ from typing import Any
 MAX_DEPTH = 32  # our deepest document is a batch: body -> events -> event -> field
 MAX_INT_DIGITS = 300  # beyond float range anyway; Python's own limit (4,300 digits) is an opaque ValueError
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# A decoded string can hold NUL or a lone surrogate only through a \u escape (JSON refuses raw control
+# characters, UTF-8 refuses surrogates) or, for text given as str, the raw character itself.
+UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+UNSTORABLE_ESCAPE_BYTES = re.compile(rb"\x00|\\u(?:0000|[dD][89a-fA-F])")  # \x00: also UTF-16/32 text
 
 
 class JsonInputError(ValueError):
@@ -49,8 +53,47 @@ def loads(text: str | bytes, root: str = "body", max_depth: int = MAX_DEPTH) -> 
         raise JsonInputError(root, f"nests deeper than {max_depth} levels") from exc
     except ValueError as exc:  # also UnicodeDecodeError: the bytes are not UTF-8
         raise JsonInputError(root, "is not valid JSON") from exc
-    check_value(value, root, max_depth)
+    if not _acceptable(value, max_depth, _may_hold_unstorable(text)):
+        check_value(value, root, max_depth)  # raises, naming the path
     return value
+
+
+def _may_hold_unstorable(text: str | bytes) -> bool:
+    """False when no decoded string can hold NUL or a lone surrogate (one regex over the text)."""
+    if isinstance(text, bytes):
+        return (b"\\u" in text or b"\x00" in text) and UNSTORABLE_ESCAPE_BYTES.search(text) is not None
+    return UNSTORABLE.search(text) is not None or ("\\u" in text and UNSTORABLE_ESCAPE.search(text) is not None)
+
+
+def _acceptable(value: Any, max_depth: int, check_strings: bool) -> bool:
+    """check_value's verdict without building a path per value (a 1,000-statement batch has ~70,000
+    values); check_value runs again only to name the offending one."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if type(node) is dict:
+            if check_strings and any(UNSTORABLE.search(key) for key in node):
+                return False
+            children: Any = node.values()
+        elif type(node) is list:
+            children = node
+        else:
+            return value_problem(node) is None  # a scalar document
+        if depth > max_depth:
+            return False
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1))
+            elif kind is str:
+                if check_strings and UNSTORABLE.search(child):
+                    return False
+            elif kind is float:
+                if not math.isfinite(child):
+                    return False
+            elif kind is _Unrepresentable:
+                return False
+    return True
 
 
 def child_path(path: str, key: str | int, top: bool) -> str:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
-from services.notifications.email import SmtpUrlError, smtp_settings
+from services.notifications.email import SmtpUrlError, smtp_settings, tls_context
 
 NOTIFICATION_DEFAULTS: dict[str, Any] = {
     "SMTP_URL": "",  # smtp://user:pass@host:port (?starttls=true) or smtps://...; empty: no email
     "MAIL_FROM": "LearnPulse <learnpulse@localhost>",  # the From of every email
+    "SMTP_CA_FILE": "",  # PEM file of the only CAs SMTP TLS trusts (private CA, self-signed server); empty: the system's
     "SMTP_TIMEOUT": 10.0,  # seconds per SMTP operation
     "WEBHOOK_TIMEOUT": 5.0,  # seconds a receiver has to connect and answer one delivery
     "WEBHOOK_MAX_ATTEMPTS": 8,  # attempts of one delivery before it is marked failed
@@ -40,6 +42,14 @@ def notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
             smtp_settings(out["SMTP_URL"])
         except SmtpUrlError as exc:
             raise ConfigError(str(exc)) from exc
+    out["SMTP_CA_FILE"] = env.get("SMTP_CA_FILE", "").strip()
+    if out["SMTP_CA_FILE"]:
+        try:
+            tls_context(out["SMTP_CA_FILE"])
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"SMTP_CA_FILE {out['SMTP_CA_FILE']!r} is not a readable PEM file of CA certificates: {exc}"
+            ) from exc
     for name, kind in _NUMBERS.items():
         raw = env.get(name, "")
         try:

@@ -44,12 +44,24 @@ def chunks_in(column: Any, values: Any) -> list[Any]:
     return [column.in_(values[start : start + 1000]) for start in range(0, len(values), 1000)]
 
 
+def keys_in(column: Any, values: Any) -> list[Any]:
+    """Key look-up conditions: `column IN (SELECT unnest(values))` on PostgreSQL. psycopg prepares a
+    statement run 5 times, and PostgreSQL's generic plan for `column = ANY($1::VARCHAR(128)[])` casts the
+    whole array again for every row it scans and cannot hash it: 200-300 ms for 1,000 external ids
+    against 2,000 users, instead of 3 ms. The unnest form plans as a join whichever plan is used."""
+    if db.engine.dialect.name != "postgresql":
+        return chunks_in(column, values)
+    values = sorted(set(values))
+    if not values:
+        return []
+    array = sa.bindparam(None, values, type_=postgresql.ARRAY(column.type))
+    return [column.in_(sa.select(sa.func.unnest(array)).scalar_subquery())]
+
+
 def select_where_in(columns: list[Any], column: Any, values: Any) -> list[Any]:
     """All rows of `columns` whose `column` is in `values`."""
     return [
-        row
-        for condition in chunks_in(column, values)
-        for row in db.session.execute(sa.select(*columns).where(condition))
+        row for condition in keys_in(column, values) for row in db.session.execute(sa.select(*columns).where(condition))
     ]
 
 

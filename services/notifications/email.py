@@ -1,7 +1,8 @@
 """Email out: an SMTP transport configured by SMTP_URL, and HTML + text bodies rendered from templates.
 
 SMTP_URL: `smtp://user:pass@host:port` (plain, or `?starttls=true` to upgrade), `smtps://...` (TLS from
-the start, port 465 by default). Empty: email is off and nothing is queued.
+the start, port 465 by default). Empty: email is off and nothing is queued. TLS always verifies the
+server's certificate and host name: against the system's CAs, or only the CAs in SMTP_CA_FILE.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ _env = Environment(
 )
 
 
+TRUE, FALSE = ("1", "true", "yes"), ("0", "false", "no")
+
+
 class SmtpUrlError(ValueError):
     """SMTP_URL cannot be used (raised at startup, so a typo is found before the first alert)."""
 
@@ -47,7 +51,14 @@ def smtp_settings(url: str) -> SmtpSettings:
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise SmtpUrlError("SMTP_URL must look like smtp://user:pass@host:port or smtps://host:465")
-    options = {key: values[-1].lower() for key, values in parse_qs(parts.query).items()}
+    options = {key: values[-1].lower() for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = sorted(set(options) - {"starttls"})
+    if unknown:  # a misspelt ?starttls would otherwise send the password in clear text
+        raise SmtpUrlError(f"SMTP_URL has an unknown option {unknown[0]!r} (the only one is ?starttls=true)")
+    if options.get("starttls", "false") not in TRUE + FALSE:
+        raise SmtpUrlError("SMTP_URL's starttls must be true or false")
+    if parts.scheme == "smtps" and options.get("starttls") in TRUE:
+        raise SmtpUrlError("SMTP_URL: smtps:// is TLS from the start; ?starttls=true is for smtp://")
     try:
         port = parts.port or (465 if parts.scheme == "smtps" else 25)
     except ValueError as exc:
@@ -58,8 +69,15 @@ def smtp_settings(url: str) -> SmtpSettings:
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         tls=parts.scheme == "smtps",
-        starttls=options.get("starttls") in ("1", "true", "yes"),
+        starttls=options.get("starttls") in TRUE,
     )
+
+
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """A client context that verifies the certificate and host name: against the system's CAs, or only
+    those in `ca_file` (SMTP_CA_FILE: a private CA, or a test server's self-signed certificate).
+    Raises OSError or ssl.SSLError when the file cannot be read as PEM certificates."""
+    return ssl.create_default_context(cafile=ca_file or None)
 
 
 def render(template: str, **context: Any) -> tuple[str, str]:
@@ -89,7 +107,7 @@ def send(messages: list[EmailMessage]) -> int:
         return 0
     settings = smtp_settings(current_app.config["SMTP_URL"])
     timeout = current_app.config["SMTP_TIMEOUT"]
-    context = ssl.create_default_context()
+    context = tls_context(current_app.config.get("SMTP_CA_FILE"))
     smtp: smtplib.SMTP = (
         smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
         if settings.tls

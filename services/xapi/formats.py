@@ -52,7 +52,7 @@ def duration_seconds(value: str) -> float:
 
 def iso_utc(moment: datetime) -> str:
     """A timestamp as the LRS returns it: UTC, milliseconds, Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"  # strftime costs 10x more
 
 
 def now_ms() -> datetime:

@@ -15,6 +15,9 @@ from services.xapi.validation import VOIDED
 
 VERSION = "1.0.3"
 IMMUTABILITY_EXCEPTIONS = ("stored", "authority", "version")
+# Built once: json.dumps with options builds an encoder per call, a fifth of the cost of a statement's body.
+CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass
@@ -37,7 +40,7 @@ class Prepared:
         """The xapi_statements row (mapping columns are added by the caller)."""
         return {
             "statement_id": self.statement_id,
-            "body": json.dumps(self.statement, separators=(",", ":"), ensure_ascii=False),
+            "body": COMPACT.encode(self.statement),
             "body_hash": self.body_hash,
             "stored": self.stored,
             "actor_ifi": self.actor_ifi,
@@ -75,14 +78,14 @@ def _as_arrays(context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def comparable(statement: dict[str, Any]) -> dict[str, Any]:
+def comparable(statement: dict[str, Any], timestamp: datetime | None = None) -> dict[str, Any]:
     """The statement with the differences the specification says to ignore removed (ids' case,
-    timestamp offsets, bare context activities, the LRS-set properties)."""
+    timestamp offsets, bare context activities, the LRS-set properties); `timestamp`: its parsed timestamp."""
     out = {k: v for k, v in statement.items() if k not in IMMUTABILITY_EXCEPTIONS}
     if "id" in out:
         out["id"] = out["id"].lower()
     if "timestamp" in out:
-        out["timestamp"] = iso_utc(parse_timestamp(out["timestamp"]))
+        out["timestamp"] = iso_utc(timestamp or parse_timestamp(out["timestamp"]))
     if "context" in out:
         out["context"] = _as_arrays(out["context"])
     out["actor"] = {"objectType": "Agent", **out["actor"]}
@@ -90,17 +93,17 @@ def comparable(statement: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def fingerprint(statement: dict[str, Any]) -> str:
+def fingerprint(statement: dict[str, Any], timestamp: datetime | None = None) -> str:
     """SHA-256 of the comparable form: equal for statements the specification calls the same."""
-    text = json.dumps(comparable(statement), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(CANONICAL.encode(comparable(statement, timestamp)).encode()).hexdigest()
 
 
 def prepare(raw: dict[str, Any], stored: datetime, authority: dict[str, Any]) -> Prepared:
     """Fill what the LRS sets and compute the stored columns; `raw` must already be valid."""
     statement = dict(raw)
     statement["id"] = str(statement.get("id") or uuid.uuid4()).lower()
-    digest = fingerprint(statement)  # before the LRS's own properties: a re-send must compare equal
+    occurred_at = parse_timestamp(statement["timestamp"]) if "timestamp" in statement else stored
+    digest = fingerprint(statement, occurred_at)  # before the LRS's own properties: a re-send must compare equal
     stored_text = iso_utc(stored)
     statement.setdefault("timestamp", stored_text)
     statement["stored"] = stored_text
@@ -115,7 +118,7 @@ def prepare(raw: dict[str, Any], stored: datetime, authority: dict[str, Any]) ->
         statement=statement,
         body_hash=digest,
         stored=stored,
-        occurred_at=parse_timestamp(statement["timestamp"]),
+        occurred_at=occurred_at,
         actor_ifi=agent_ifi(statement["actor"]),
         object_ifi=agent_ifi(target) if kind in ("Agent", "Group") else None,
         verb_id=statement["verb"]["id"],

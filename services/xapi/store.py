@@ -82,14 +82,17 @@ def _copy_postgres(rows: list[dict[str, Any]]) -> set[str]:
     """COPY into a temp staging table, then one INSERT ... SELECT: a 1,000-row multi-row INSERT spends most
     of its time having psycopg split and convert the huge statement text."""
     cursor, names = driver_cursor(), ", ".join(COLUMNS)
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (LIKE xapi_statements INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    cursor.execute(  # its own order column: borrowing xapi_statements' id default would tie the temp table to
+        # that table's sequence, and nobody could drop the schema while a server session holds the table
+        f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (LIKE xapi_statements EXCLUDING ALL, "
+        "arrival bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DELETE ROWS"
     )
+    cursor.execute(f"ALTER TABLE {STAGE} ALTER COLUMN id DROP NOT NULL")
     with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(tuple(row[name] for name in COLUMNS))
     cursor.execute(
-        f"INSERT INTO xapi_statements ({names}) SELECT {names} FROM {STAGE} ORDER BY id "
+        f"INSERT INTO xapi_statements ({names}) SELECT {names} FROM {STAGE} ORDER BY arrival "
         "ON CONFLICT (statement_id) DO NOTHING RETURNING statement_id"
     )
     inserted = {sid for (sid,) in cursor.fetchall()}
