@@ -6,6 +6,7 @@ import argparse
 import http.client
 import multiprocessing
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -67,3 +68,15 @@ def post_from_clients(
         results = pool.map(post_in_sequence, [(url, headers, expected_status, share) for share in shares])
         wall = time.perf_counter() - started
     return wall, [latency for result in results for latency in result]
+
+
+def sample_ms(call: Callable[[], object], runs: int, warm_up: int = 1) -> list[float]:
+    """Milliseconds of each of `runs` calls, after `warm_up` calls that are not timed."""
+    for _ in range(warm_up):
+        call()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
