@@ -80,3 +80,12 @@ def sample_ms(call: Callable[[], object], runs: int, warm_up: int = 1) -> list[f
         call()
         samples.append((time.perf_counter() - started) * 1000)
     return samples
+
+
+def loaded_database_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options of a benchmark that measures a database loaded elsewhere (bench/big_load.py): both URLs,
+    required, since such a script writes to the database it is pointed at."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--redis-url", required=True)
+    return parser
