@@ -16,7 +16,7 @@ from models.audit import AUDIT_ACTIONS, AuditEntry
 from models.base import db, utcnow
 from models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Module, Section, Subject
 from models.digests import LearnerDigest
-from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, Event
+from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, EVENT_REFERENCE_FIELDS, EVENT_VALUE_FIELDS, Event
 from models.learning import RiskModelVersion, SkillMastery, SkillModel
 from models.metrics import CohortSnapshot, LearnerCounters, LearnerStanding, MetricSnapshot, SectionSummary
 from models.notifications import (
@@ -43,6 +43,8 @@ __all__ = [
     "CohortSnapshot",
     "ENROLLMENT_STATUSES",
     "EVENT_KINDS",
+    "EVENT_REFERENCE_FIELDS",
+    "EVENT_VALUE_FIELDS",
     "SCOPE_TYPES",
     "SEVERITIES",
     "NotificationPreference",
