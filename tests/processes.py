@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -68,6 +69,24 @@ class Process:
             return psutil.Process(self.popen.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             return []
+
+
+def wait_for_worker(url: str, what: str = "web and worker to be healthy") -> None:
+    """Until the web process at `url` reports a live worker in /health (a minute at most)."""
+    wait_until(lambda: requests.get(f"{url}/health", timeout=2).json()["checks"]["worker"]["ok"], 60, what)
+
+
+@contextmanager
+def stopped_after(*processes: Process) -> Iterator[None]:
+    """Stop the processes, in order, when the block ends; if a check failed inside it, show their output."""
+    try:
+        yield
+    except AssertionError:
+        print(*(process.output() for process in processes))
+        raise
+    finally:
+        for process in processes:
+            process.stop()
 
 
 # Redis databases of the test server that one test module's own worker consumes (offsets from the test database):

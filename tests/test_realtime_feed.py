@@ -10,45 +10,37 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from models import Enrollment, Section, Subject, db
 from services.channels import STREAM_KEY
-from tests.conftest import bearer, create_user
-from tests.test_realtime import NodeClient, live, post_events, token  # noqa: F401  (the module's live service)
+from tests.conftest import bearer
+from tests.realtime_service import Live, NodeClient, post_events, token
+from tests.schools import SectionPlan, build_school
 from tests.ws_client import Socket
 
 pytestmark = pytest.mark.integration
 BOTH = {"section:M", "section:S"}
 
 
+@pytest.fixture(scope="module")
+def live(two_web_processes: Live) -> Live:
+    """This module's live service (tests.realtime_service): two web processes, a worker, a restartable Redis."""
+    return two_web_processes
+
+
 @pytest.fixture
 def school(app):
     """ann in math (M) and science (S), both taught by tea; bob in math only; an admin and a service."""
-    users = {
-        name: create_user(name, role, full)
-        for name, role, full in (
-            ("ann", "learner", "Ann Lee"),
-            ("bob", "learner", "Bob Otieno"),
-            ("tea", "educator", "Ms. Grace Adeyemi"),
-            ("root", "admin", None),
-            ("lms", "service", None),
-        )
-    }
-    math, science = Subject(external_id="math", name="Mathematics"), Subject(external_id="sci", name="Science")
-    db.session.add_all([math, science])
-    db.session.flush()
-    m = Section(external_id="M", name="Algebra 9B", subject_id=math.id, educator_id=users["tea"].id)
-    s = Section(external_id="S", name="Science 9B", subject_id=science.id, educator_id=users["tea"].id)
-    db.session.add_all([m, s])
-    db.session.flush()
-    db.session.add_all(
-        [
-            Enrollment(section_id=m.id, learner_id=users["ann"].id),
-            Enrollment(section_id=s.id, learner_id=users["ann"].id),
-            Enrollment(section_id=m.id, learner_id=users["bob"].id),
-        ]
-    )
-    db.session.commit()
-    return users
+    people = [
+        ("ann", "learner", "Ann Lee"),
+        ("bob", "learner", "Bob Otieno"),
+        ("tea", "educator", "Ms. Grace Adeyemi"),
+        ("root", "admin"),
+        ("lms", "service"),
+    ]
+    sections = [
+        SectionPlan("M", "Algebra 9B", "tea", ("ann", "bob"), subject=("math", "Mathematics")),
+        SectionPlan("S", "Science 9B", "tea", ("ann",), subject=("sci", "Science")),
+    ]
+    return build_school(people, sections)
 
 
 def event(learner: str, event_id: str, **context) -> dict:
@@ -84,7 +76,7 @@ def event_ids(messages: list[dict]) -> list[str]:
     return [e["id"] for m in messages for e in m["data"]["events"]]
 
 
-def test_two_sections_sharing_a_learner_get_each_message_once_under_one_id(live, school):  # noqa: F811
+def test_two_sections_sharing_a_learner_get_each_message_once_under_one_id(live, school):
     dashboard = Socket(live.a, "/ws/dashboard/", token=token(school["tea"]))
     assert set(dashboard.recv_type("subscribed")["data"]["channels"]) == BOTH
     dashboard.recv_type("dashboard_initial_data")
@@ -107,7 +99,7 @@ def test_two_sections_sharing_a_learner_get_each_message_once_under_one_id(live,
         socket_.close()
 
 
-def test_grades_attendance_and_exams_reach_only_their_sections_with_the_briefs_fields(live, school):  # noqa: F811
+def test_grades_attendance_and_exams_reach_only_their_sections_with_the_briefs_fields(live, school):
     science = follow(live.a, school["tea"], "section:S")
     math = follow(live.b, school["tea"], "section:M")
     ann = Socket(live.a, "/ws/activity/", token=token(school["ann"]))
@@ -181,7 +173,7 @@ def test_grades_attendance_and_exams_reach_only_their_sections_with_the_briefs_f
         socket_.close()
 
 
-def test_resume_across_two_channels_repeats_and_loses_nothing(live, school):  # noqa: F811
+def test_resume_across_two_channels_repeats_and_loses_nothing(live, school):
     first = Socket(live.a, "/ws/performance/tea", token=token(school["tea"]))
     first.recv_type("subscribed")
     post_events(live.a, school, event("ann", "before"))
@@ -217,7 +209,7 @@ def following_both(line: dict) -> bool:
     return message.get("type") == "subscribed" and set(message["data"]["channels"]) == BOTH
 
 
-def test_javascript_client_hands_each_id_over_once(live, school):  # noqa: F811
+def test_javascript_client_hands_each_id_over_once(live, school):
     client = NodeClient(live.a, "/ws", token(school["tea"]), channels=("section:M", "section:S"))
     try:
         client.wait_for(lambda l: following_both(l), "both subscriptions")
@@ -244,7 +236,7 @@ def test_javascript_client_hands_each_id_over_once(live, school):  # noqa: F811
         client.stop()
 
 
-def test_the_educators_dashboard_shows_who_is_in_a_session_now(live, school):  # noqa: F811
+def test_the_educators_dashboard_shows_who_is_in_a_session_now(live, school):
     now = datetime.now(UTC)
     post_events(
         live.a,
