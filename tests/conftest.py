@@ -23,7 +23,7 @@ from models import User, db
 from tests.planted_cohort import archetypes, planted  # noqa: F401  (fixture shared by monitoring, alert and integration tests)
 
 # Fixture modules shared by several test files (fixtures are never imported from test modules).
-pytest_plugins = ["tests.input_fixtures", "tests.live_service", "tests.realtime_service"]
+pytest_plugins = ["tests.input_fixtures", "tests.live_service"]
 
 SECRET = "test-secret-key-" + "x" * 64
 UNIT_QUEUE = "learnpulse-unit-tests"  # nothing consumes it, so app tests never race a worker

@@ -116,7 +116,8 @@ def service_env(database_url: str, redis_url: str, secret: str, **extra: str) ->
     return env
 
 
-def start_worker(env: dict[str, str], log_dir: Path, name: str = "worker") -> Process:
+def start_worker(env: dict[str, str], log_dir: Path, name: str = "worker", concurrency: int = 2) -> Process:
+    """A Celery worker with `concurrency` pool processes, its hostname unique to this test run."""
     return Process(
         name,
         [
@@ -125,7 +126,7 @@ def start_worker(env: dict[str, str], log_dir: Path, name: str = "worker") -> Pr
             "worker.main:celery_app",
             "worker",
             "--loglevel=INFO",
-            "--concurrency=2",
+            f"--concurrency={concurrency}",
             f"--hostname={name}-{os.getpid()}@%h",
         ],
         env,

@@ -46,9 +46,10 @@ class Live:
         return redis.Redis.from_url(self.data.url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", name="live")
 def two_web_processes(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """Per test module: web processes A and B, a Celery worker, and the Redis both publish through."""
+    """`live` for the modules that import it (in place of the session's one web process): web processes
+    A and B, a Celery worker, and the Redis both publish through; one set per test module."""
     log_dir: Path = tmp_path_factory.mktemp("realtime-logs")
     data = EmbeddedRedis(tmp_path_factory.mktemp("realtime-redis")).start()
     broker = sibling_database(redis_url, REALTIME_DB)

@@ -15,17 +15,17 @@ from models import User, db
 from services.publisher import publish
 from tests.conftest import bearer
 from tests.processes import wait_until
-from tests.realtime_service import ALLOWED_ORIGIN, Live, NodeClient, post_events, token
+from tests.realtime_service import (
+    ALLOWED_ORIGIN,
+    NodeClient,
+    post_events,
+    token,
+    two_web_processes,  # noqa: F401  (the `live` fixture of this module)
+)
 from tests.schools import PEOPLE, build_school, two_sections
 from tests.ws_client import Socket
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def live(two_web_processes: Live) -> Live:
-    """This module's live service (tests.realtime_service): two web processes, a worker, a restartable Redis."""
-    return two_web_processes
 
 
 @pytest.fixture

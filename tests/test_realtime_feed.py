@@ -12,18 +12,17 @@ import requests
 
 from services.channels import STREAM_KEY
 from tests.conftest import bearer
-from tests.realtime_service import Live, NodeClient, post_events, token
+from tests.realtime_service import (
+    NodeClient,
+    post_events,
+    token,
+    two_web_processes,  # noqa: F401  (the `live` fixture of this module)
+)
 from tests.schools import SectionPlan, build_school
 from tests.ws_client import Socket
 
 pytestmark = pytest.mark.integration
 BOTH = {"section:M", "section:S"}
-
-
-@pytest.fixture(scope="module")
-def live(two_web_processes: Live) -> Live:
-    """This module's live service (tests.realtime_service): two web processes, a worker, a restartable Redis."""
-    return two_web_processes
 
 
 @pytest.fixture
