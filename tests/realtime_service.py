@@ -81,6 +81,18 @@ def token(user, ttl: int = 600) -> str:
     return issue_token(SECRET, user.external_id, user.role, ttl)[0]
 
 
+def activity(learner: str, event_id: str, **context) -> dict:
+    """A one-minute activity event of `learner` (with any context: section, course, ...)."""
+    return {
+        "id": event_id,
+        "learner": learner,
+        "kind": "activity",
+        "occurred_at": "2026-01-05T10:00:00Z",
+        "duration_seconds": 60,
+        **context,
+    }
+
+
 def post_events(url: str, school, *events: dict) -> requests.Response:
     response = requests.post(
         f"{url}/api/v1/events", json={"events": list(events)}, headers=bearer(school["lms"]), timeout=10

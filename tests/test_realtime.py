@@ -18,6 +18,7 @@ from tests.processes import wait_until
 from tests.realtime_service import (
     ALLOWED_ORIGIN,
     NodeClient,
+    activity,
     post_events,
     token,
     two_web_processes,  # noqa: F401  (the `live` fixture of this module)
@@ -32,16 +33,6 @@ pytestmark = pytest.mark.integration
 def school(app):
     """amy and bea in section S1 taught by ed; cal in S2 taught by eve; an admin and a service."""
     return build_school(PEOPLE, two_sections())
-
-
-def activity(learner: str, event_id: str) -> dict:
-    return {
-        "id": event_id,
-        "learner": learner,
-        "kind": "activity",
-        "occurred_at": "2026-01-05T10:00:00Z",
-        "duration_seconds": 60,
-    }
 
 
 # --- authentication and refusals ----------------------------------------------------------------
