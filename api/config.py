@@ -162,9 +162,17 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
     """Build the Flask config mapping; embedded mode is chosen when DATABASE_URL is unset."""
     database_url = env.get("DATABASE_URL", "")
     embedded = database_url == ""
-    settings: dict[str, Any] = {
-        **DEFAULTS,
-        "EMBEDDED": embedded,
+    settings: dict[str, Any] = {**DEFAULTS, "EMBEDDED": embedded, **_tunables(env)}
+    if embedded:
+        settings.update(_embedded_services(env, instance_path))
+    else:
+        settings.update(_production_services(env, database_url))
+    return settings
+
+
+def _tunables(env: Mapping[str, str]) -> dict[str, Any]:
+    """Every setting with a default, each parsed and checked (the same in both modes)."""
+    return {
         "AUTO_CREATE_LEARNERS": _env_bool(env, "AUTO_CREATE_LEARNERS", True),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH"),
         "MAX_CLOCK_SKEW_SECONDS": _int(env, "MAX_CLOCK_SKEW_SECONDS"),
@@ -191,13 +199,21 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         **notification_settings(env),
         "XAPI_MAPPING_FILE": env.get("XAPI_MAPPING_FILE", "").strip(),
     }
-    if embedded:
-        db_file = instance_path / "learnpulse.db"
-        settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_file}"
-        settings["SECRET_KEY"] = env.get("SECRET_KEY") or _embedded_secret_key(instance_path)
-        settings["REDIS_URL"] = env.get("REDIS_URL", "")  # empty: start the embedded server lazily
-        return settings
-    settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(database_url)
+
+
+def _embedded_services(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
+    """A SQLite file in the instance folder, a generated secret, the embedded Redis started lazily."""
+    db_file = instance_path / "learnpulse.db"
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
+        "SECRET_KEY": env.get("SECRET_KEY") or _embedded_secret_key(instance_path),
+        "REDIS_URL": env.get("REDIS_URL", ""),  # empty: start the embedded server lazily
+    }
+
+
+def _production_services(env: Mapping[str, str], database_url: str) -> dict[str, Any]:
+    """DATABASE_URL set: SECRET_KEY (long enough) and REDIS_URL are required, nothing falls back."""
+    database_uri = normalize_database_url(database_url)
     missing = [name for name in ("SECRET_KEY", "REDIS_URL") if not env.get(name)]
     if missing:
         raise ConfigError(
@@ -206,10 +222,12 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         )
     if len(env["SECRET_KEY"]) < MIN_SECRET_LENGTH:
         raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters (it signs every token)")
-    settings["SECRET_KEY"] = env["SECRET_KEY"]
-    settings["REDIS_URL"] = env["REDIS_URL"]
-    settings["CELERY_BROKER_URL"] = env.get("CELERY_BROKER_URL") or env["REDIS_URL"]
-    return settings
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "SECRET_KEY": env["SECRET_KEY"],
+        "REDIS_URL": env["REDIS_URL"],
+        "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL") or env["REDIS_URL"],
+    }
 
 
 def apply_dotenv(dotenv_path: Path) -> None:

@@ -7,7 +7,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Course, Enrollment, Event, Exam, LearnerCounters, Module, Section, Subject, User, db
+from models import (
+    EVENT_VALUE_FIELDS,
+    Course,
+    Enrollment,
+    Event,
+    Exam,
+    LearnerCounters,
+    Module,
+    Section,
+    Subject,
+    User,
+    db,
+)
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -114,13 +126,8 @@ def event_json(row: Any) -> dict[str, Any]:
         "received_at": _iso(row.received_at),
     }
     optional = {
-        "skill": row.skill,
-        "score": row.score,
-        "max_score": row.max_score,
-        "duration_seconds": row.duration_seconds,
-        "marks": row.marks,
+        **{name: getattr(row, name) for name in EVENT_VALUE_FIELDS},
         "date": _iso(row.date),
-        "status": row.status,
         **{name: getattr(row, name) for name, _, _ in EVENT_REFERENCES},
     }
     body.update({key: value for key, value in optional.items() if value is not None})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import request
@@ -12,10 +12,11 @@ from flask import request
 from analytics.local_days import is_time_zone
 from api.errors import ApiError, field_error
 from api.json_input import JsonInputError, loads, value_problem
+from services.timestamps import EARLIEST_SUPPORTED, LATEST_SUPPORTED, require_within
 
 Errors = list[dict[str, str]]
 MAX_SAFE_INT = 2**53  # beyond it integers are not exact in JavaScript clients; far below BIGINT overflow too
-EARLIEST, LATEST = datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)  # a day of margin for offsets
+EARLIEST, LATEST = EARLIEST_SUPPORTED, LATEST_SUPPORTED
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,7 @@ def parse_datetime(value: Any) -> datetime:
         raise ValueError("must be an ISO-8601 date-time like 2026-01-31T09:30:00Z") from exc
     if parsed.tzinfo is None:
         raise ValueError("must include a UTC offset, e.g. Z or +02:00")
-    try:
-        in_range = EARLIEST <= parsed <= LATEST  # comparing converts to UTC, which can overflow near years 1 and 9999
-    except OverflowError:
-        in_range = False
-    if not in_range:
-        raise ValueError(f"must be between {EARLIEST.date()} and {LATEST.date()} in UTC")
-    return parsed
+    return require_within(parsed, EARLIEST, LATEST, "in UTC")
 
 
 def parse_date(value: Any) -> date:

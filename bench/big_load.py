@@ -73,6 +73,14 @@ def load_catalog(connection: psycopg.Connection, args: argparse.Namespace) -> di
     """Service user, educators, learners, courses, modules, sections and one enrollment per learner."""
     now = datetime.now(UTC)
     n_sections = -(-args.learners // args.section_size)
+    first_educator, first_learner = _load_users(connection, args.learners, n_sections, now)
+    first_course, first_module = _load_courses(connection, args.courses, args.modules_per_course, now)
+    first_section = _load_sections(connection, args, n_sections, now, first_course, first_educator, first_learner)
+    return {"learner": first_learner, "course": first_course, "module": first_module, "section": first_section}
+
+
+def _load_users(connection: psycopg.Connection, learners: int, n_sections: int, now: datetime) -> tuple[int, int]:
+    """The service user, one educator per section and the learners; (first educator id, first learner id)."""
     _copy_rows(
         connection,
         "users",
@@ -90,27 +98,40 @@ def load_catalog(connection: psycopg.Connection, args: argparse.Namespace) -> di
         connection,
         "users",
         ["external_id", "role", "name", "active", "created_at", "updated_at"],
-        ((f"b{i}", "learner", f"Learner {i:07d}", True, now, now) for i in range(args.learners)),
+        ((f"b{i}", "learner", f"Learner {i:07d}", True, now, now) for i in range(learners)),
     )
     first_learner = connection.execute("SELECT min(id) FROM users WHERE role = 'learner'").fetchone()[0]
+    return first_educator, first_learner
+
+
+def _load_courses(connection: psycopg.Connection, courses: int, modules: int, now: datetime) -> tuple[int, int]:
+    """The courses and their modules; (first course id, first module id)."""
     _copy_rows(
         connection,
         "courses",
         ["external_id", "title", "created_at", "updated_at"],
-        ((f"c{c}", f"Course {c}", now, now) for c in range(args.courses)),
+        ((f"c{c}", f"Course {c}", now, now) for c in range(courses)),
     )
     first_course = connection.execute("SELECT min(id) FROM courses").fetchone()[0]
     _copy_rows(
         connection,
         "modules",
         ["external_id", "course_id", "title", "position", "created_at", "updated_at"],
-        (
-            (f"c{c}-m{m}", first_course + c, f"Module {m}", m, now, now)
-            for c in range(args.courses)
-            for m in range(args.modules_per_course)
-        ),
+        ((f"c{c}-m{m}", first_course + c, f"Module {m}", m, now, now) for c in range(courses) for m in range(modules)),
     )
-    first_module = connection.execute("SELECT min(id) FROM modules").fetchone()[0]
+    return first_course, connection.execute("SELECT min(id) FROM modules").fetchone()[0]
+
+
+def _load_sections(
+    connection: psycopg.Connection,
+    args: argparse.Namespace,
+    n_sections: int,
+    now: datetime,
+    first_course: int,
+    first_educator: int,
+    first_learner: int,
+) -> int:
+    """Sections (one educator each, courses in turn) and each learner's enrollment; the first section id."""
     _copy_rows(
         connection,
         "sections",
@@ -130,7 +151,7 @@ def load_catalog(connection: psycopg.Connection, args: argparse.Namespace) -> di
             for i in range(args.learners)
         ),
     )
-    return {"learner": first_learner, "course": first_course, "module": first_module, "section": first_section}
+    return first_section
 
 
 def _copy_kind(connection: psycopg.Connection, kind: str, skill: str | None, columns: list[tuple[str, tuple]]) -> None:

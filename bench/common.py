@@ -1,8 +1,13 @@
-"""What the benchmarks share: a throwaway PostgreSQL database of their own."""
+"""What the benchmarks share: a throwaway PostgreSQL database of their own, options, percentiles, HTTP clients."""
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import multiprocessing
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -31,3 +36,56 @@ def percentile(values: list[float], q: float) -> float:
     """The nearest-rank q-th percentile (q in 0..100) of a non-empty list."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def post_in_sequence(job: tuple[str, dict[str, str], int, list[bytes]]) -> list[float]:
+    """One keep-alive client POSTing bodies to url in turn; each request's latency in seconds.
+
+    Fails loudly on any status but the expected one, so a benchmark never times error replies."""
+    url, headers, expected_status, bodies = job
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    latencies = []
+    for body in bodies:
+        started = time.perf_counter()
+        connection.request("POST", parts.path, body=body, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        if response.status != expected_status:
+            raise RuntimeError(f"unexpected {response.status}: {payload[:300]!r}")
+        latencies.append(time.perf_counter() - started)
+    connection.close()
+    return latencies
+
+
+def post_from_clients(
+    url: str, headers: dict[str, str], expected_status: int, bodies: list[bytes], clients: int
+) -> tuple[float, list[float]]:
+    """Spread bodies over `clients` client processes (one keep-alive connection each); wall seconds, latencies."""
+    shares = [bodies[i::clients] for i in range(clients)]
+    with multiprocessing.Pool(clients) as pool:
+        started = time.perf_counter()
+        results = pool.map(post_in_sequence, [(url, headers, expected_status, share) for share in shares])
+        wall = time.perf_counter() - started
+    return wall, [latency for result in results for latency in result]
+
+
+def sample_ms(call: Callable[[], object], runs: int, warm_up: int = 1) -> list[float]:
+    """Milliseconds of each of `runs` calls, after `warm_up` calls that are not timed."""
+    for _ in range(warm_up):
+        call()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def loaded_database_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options of a benchmark that measures a database loaded elsewhere (bench/big_load.py): both URLs,
+    required, since such a script writes to the database it is pointed at."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--redis-url", required=True)
+    return parser

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.config import normalize_database_url  # noqa: E402
+from bench.common import loaded_database_parser  # noqa: E402
 from bench.monitoring import SECRET  # noqa: E402
 
 
@@ -50,23 +51,70 @@ def label_outcomes(share: float) -> int:
     return result.rowcount
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--redis-url", required=True)
+def _arguments() -> argparse.Namespace:
+    parser = loaded_database_parser(__doc__)
     parser.add_argument("--sections", type=int, default=50, help="sections timed for the cohort snapshots (0: all)")
     parser.add_argument("--floor-shards", type=int, default=2, help="shards timed from the event log (the floor)")
     parser.add_argument("--label-share", type=float, default=0.1)
     parser.add_argument("--snapshot-shards", type=int, default=0, help="shards timed from digests (0: all)")
     parser.add_argument("--parts", default="snapshots,cohorts,risk,bkt", help="which parts to time")
-    args = parser.parse_args()
-    from api import create_app  # noqa: PLC0415
-    from models import Enrollment, Section, User, db  # noqa: PLC0415
+    return parser.parse_args()
+
+
+def time_snapshots(ranges: list, floor_shards: int, snapshot_shards: int) -> float:
+    """The floor (snapshots from the event log) on a few shards, then from digests; seconds of the latter."""
+    from services.digests import advance_watermark, daily_snapshots  # noqa: PLC0415
+    from services.monitoring import learner_ids_between, store_snapshots  # noqa: PLC0415
+
+    floor = ranges[:floor_shards]
+    mine = ranges[:snapshot_shards] if snapshot_shards else ranges
+    timed(
+        f"floor: snapshots from the event log, {len(floor)} shards",
+        lambda: sum(store_snapshots(learner_ids_between(lo, hi), "daily") for lo, hi in floor),
+        len(ranges) / max(1, len(floor)),
+    )
+    since = advance_watermark()
+    return timed(
+        f"snapshots from digests, {len(mine)} of {len(ranges)} shards",
+        lambda: sum(daily_snapshots(learner_ids_between(lo, hi), since) for lo, hi in mine),
+        len(ranges) / len(mine),
+    )
+
+
+def time_cohorts(limit: int) -> float:
+    """Cohort summaries of the first `limit` sections with learners (0: all), scaled to all of them."""
+    from models import Enrollment, Section, db  # noqa: PLC0415
     from services.analytics_data import load_event_arrays  # noqa: PLC0415
     from services.cohorts import compute_summary  # noqa: PLC0415
-    from services.digests import advance_watermark, daily_snapshots  # noqa: PLC0415
+
+    sections = db.session.execute(
+        sa.select(Section.id, Section.course_id)
+        .where(Section.id.in_(sa.select(Enrollment.section_id)))
+        .order_by(Section.id)
+    ).all()
+    sample = sections[:limit] if limit else sections
+
+    def members(section: int) -> list[int]:
+        return list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section)))
+
+    timed(
+        f"floor: the same sections' events read (the read each summary starts with), {len(sample)} sections",
+        lambda: sum(len(load_event_arrays(members(s), [c] if c else None)[0].time) for s, c in sample),
+        len(sections) / max(1, len(sample)),
+    )
+    return timed(
+        f"cohort summaries, {len(sample)} of {len(sections)} sections",
+        lambda: len([compute_summary(s, c) for s, c in sample]),
+        len(sections) / max(1, len(sample)),
+    )
+
+
+def main() -> None:
+    args = _arguments()
+    from api import create_app  # noqa: PLC0415
+    from models import User, db  # noqa: PLC0415
     from services.model_training import fit_and_store_skill_models, train_and_store_risk_model  # noqa: PLC0415
-    from services.monitoring import learner_ids_between, shard_ranges, store_snapshots  # noqa: PLC0415
+    from services.monitoring import shard_ranges  # noqa: PLC0415
     from services.sweeps import shard_size  # noqa: PLC0415
 
     url = normalize_database_url(args.database_url)
@@ -76,42 +124,12 @@ def main() -> None:
         ranges = shard_ranges(shard_size())
         print(f"{learners:,} learners, {len(ranges)} shards; load {os.getloadavg()}")
         print("| part | time | result | load (1 min) |\n| --- | --- | --- | --- |")
-        floor, parts = ranges[: args.floor_shards], args.parts.split(",")
-
-        def members(section: int) -> list[int]:
-            return list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section)))
-
-        mine = ranges[: args.snapshot_shards] if args.snapshot_shards else ranges
+        parts = args.parts.split(",")
         total = 0.0
         if "snapshots" in parts:
-            timed(
-                f"floor: snapshots from the event log, {len(floor)} shards",
-                lambda: sum(store_snapshots(learner_ids_between(lo, hi), "daily") for lo, hi in floor),
-                len(ranges) / max(1, len(floor)),
-            )
-            since = advance_watermark()
-            total += timed(
-                f"snapshots from digests, {len(mine)} of {len(ranges)} shards",
-                lambda: sum(daily_snapshots(learner_ids_between(lo, hi), since) for lo, hi in mine),
-                len(ranges) / len(mine),
-            )
+            total += time_snapshots(ranges, args.floor_shards, args.snapshot_shards)
         if "cohorts" in parts:
-            sections = db.session.execute(
-                sa.select(Section.id, Section.course_id)
-                .where(Section.id.in_(sa.select(Enrollment.section_id)))
-                .order_by(Section.id)
-            ).all()
-            sample = sections[: args.sections] if args.sections else sections
-            timed(
-                f"floor: the same sections' events read (the read each summary starts with), {len(sample)} sections",
-                lambda: sum(len(load_event_arrays(members(s), [c] if c else None)[0].time) for s, c in sample),
-                len(sections) / max(1, len(sample)),
-            )
-            total += timed(
-                f"cohort summaries, {len(sample)} of {len(sections)} sections",
-                lambda: len([compute_summary(s, c) for s, c in sample]),
-                len(sections) / max(1, len(sample)),
-            )
+            total += time_cohorts(args.sections)
         if "risk" in parts:
             timed("labelling outcomes (set-up, not counted)", lambda: label_outcomes(args.label_share))
             total += timed("risk model retraining", lambda: train_and_store_risk_model().samples)

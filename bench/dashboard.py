@@ -13,7 +13,6 @@ Needs local PostgreSQL and Redis; creates and drops its own database.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
+from bench.common import bench_parser, fresh_database, percentile, sample_ms  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
 FLOOR_SQL = """
@@ -105,13 +104,7 @@ def populate(app, sections: int, per_section: int, seed: int = 7) -> int:
 
 def timed(call: Callable[[], object], runs: int) -> tuple[float, float]:
     """p50 and p95 in milliseconds over `runs` calls (after 5 warm-up calls)."""
-    for _ in range(5):
-        call()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
+    samples = sample_ms(call, runs, warm_up=5)
     return percentile(samples, 50), percentile(samples, 95)
 
 

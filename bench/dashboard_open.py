@@ -43,7 +43,8 @@ sys.path.insert(0, str(ROOT))
 from api.config import normalize_database_url  # noqa: E402
 from bench.common import bench_parser  # noqa: E402
 from bench.dashboard_report import print_report, summarize  # noqa: E402
-from bench.realtime import open_sockets, worker_process  # noqa: E402
+from bench.live_sockets import open_sockets, receive_live  # noqa: E402
+from bench.realtime import worker_process  # noqa: E402
 from bench.school_seed import SECRET, School, seed_school  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
 
@@ -67,27 +68,6 @@ def publisher(redis_url: str, channels: list[str], per_second: float, seconds: f
         total += publish(client, batch)
         time.sleep(max(0.0, tick - (time.time() - now)))
     sent.value = total
-
-
-async def receive_live(sockets: list, samples: list[tuple[float, float]], stop: asyncio.Event) -> None:
-    """Record (send time, latency) of every live message until `stop`."""
-
-    async def drain(ws) -> None:
-        try:
-            while True:
-                raw = await ws.recv()
-                received = time.time()
-                message = json.loads(raw)
-                if message["type"] == "activity" and "t" in message["data"]:
-                    samples.append((message["data"]["t"], received - message["data"]["t"]))
-        except websockets.ConnectionClosed:
-            return
-
-    tasks = [asyncio.create_task(drain(ws)) for ws in sockets]
-    await stop.wait()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def open_dashboard(url: str, token: str, deadline: float) -> float:

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import percentile  # noqa: E402
+from bench.common import loaded_database_parser, percentile  # noqa: E402
 from bench.monitoring import SECRET, run_sweep  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -178,10 +178,8 @@ def _row(label: str, sweep: str, first: dict, again: list[dict], floor: tuple[di
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--redis-url", required=True)
+def _arguments() -> argparse.Namespace:
+    parser = loaded_database_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=5, help="repeat sweeps with digests")
     parser.add_argument("--baseline-repeats", type=int, default=3, help="repeat sweeps of the full rescan")
     parser.add_argument("--check-shards", type=int, default=2)
@@ -190,43 +188,58 @@ def main() -> None:
         default="baseline,missing,digests",
         help="in order; baseline-repeat: one full-rescan sweep of each kind after the others (alerts kept)",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def repeat_only(app, label: str, results: dict, worker: subprocess.Popen) -> None:
+    """One sweep of each kind with the alerts kept: only the repeat is timed (no first sweep)."""
+    for sweep in SWEEPS:
+        status = timed_sweep(app, sweep, worker)
+        results[(label, sweep)] = (
+            {**status, "end_to_end_seconds": "-", "alerts_created": "-", "cpu_seconds": "-"},
+            [status],
+        )
+        print(f"  {label} {sweep}: {status['end_to_end_seconds']} s, {status['cpu_seconds']} CPU-s")
+
+
+def run_phases(app, url: str, args: argparse.Namespace) -> dict:
+    """Each phase named in --phases with a worker of its own (digests on or off); results by (label, sweep)."""
+    phases = {
+        "baseline": ("full rescan (baseline)", False, args.baseline_repeats, True),
+        "missing": ("digests missing (built by the sweep)", True, 0, True),
+        "digests": ("digests", True, args.repeats, False),
+        "baseline-repeat": ("full rescan (baseline), repeat only", False, 1, None),
+    }
+    results: dict = {}
+    for name in args.phases.split(","):
+        label, digests, repeats, clear_digests = phases[name]
+        if clear_digests is not None:
+            reset(app, clear_digests)
+        worker = start_worker(url, args.redis_url, digests)
+        try:
+            wait_ready(app)
+            if clear_digests is None:  # alerts stay: only the repeat is timed
+                repeat_only(app, label, results, worker)
+            else:
+                phase(app, label, repeats, results, worker)
+        finally:
+            stop_worker(worker)
+    return results
+
+
+def main() -> None:
+    args = _arguments()
     url = normalize_database_url(args.database_url)
     redis.Redis.from_url(args.redis_url).ping()
     from api import create_app  # noqa: PLC0415
     from models import Event, User, db  # noqa: PLC0415
 
     app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": args.redis_url})
-    results: dict = {}
     with app.app_context():
         learners = db.session.scalar(sa.select(sa.func.count()).where(User.role == "learner"))
         events = db.session.scalar(sa.select(sa.func.count()).select_from(Event))
         print(f"{learners:,} learners, {events:,} events; load {os.getloadavg()}", flush=True)
-        phases = {
-            "baseline": ("full rescan (baseline)", False, args.baseline_repeats, True),
-            "missing": ("digests missing (built by the sweep)", True, 0, True),
-            "digests": ("digests", True, args.repeats, False),
-            "baseline-repeat": ("full rescan (baseline), repeat only", False, 1, None),
-        }
-        for name in args.phases.split(","):
-            label, digests, repeats, clear_digests = phases[name]
-            if clear_digests is not None:
-                reset(app, clear_digests)
-            worker = start_worker(url, args.redis_url, digests)
-            try:
-                wait_ready(app)
-                if clear_digests is None:  # alerts stay: only the repeat is timed
-                    for sweep in SWEEPS:
-                        status = timed_sweep(app, sweep, worker)
-                        results[(label, sweep)] = (
-                            {**status, "end_to_end_seconds": "-", "alerts_created": "-", "cpu_seconds": "-"},
-                            [status],
-                        )
-                        print(f"  {label} {sweep}: {status['end_to_end_seconds']} s, {status['cpu_seconds']} CPU-s")
-                else:
-                    phase(app, label, repeats, results, worker)
-            finally:
-                stop_worker(worker)
+        results = run_phases(app, url, args)
     with app.app_context():
         print(f"exactness check: {check(args.check_shards)}", flush=True)
     floors = [label for label, _ in results if label.startswith("full")]

@@ -16,28 +16,24 @@ Needs PostgreSQL and Redis (defaults: the local servers); it creates and drops i
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import multiprocessing
 import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
 import redis  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
+from bench.common import bench_parser, fresh_database, percentile, post_from_clients  # noqa: E402
+from bench.ingest_floors import baseline, copy_floor  # noqa: E402
 from bench.web_process import start_web  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
@@ -70,33 +66,19 @@ def prepare(database_url: str, redis_url: str) -> str:
     return issue_token(SECRET, "bench-lms", "service", 3600)[0]
 
 
-def client_run(args: tuple[str, str, list[bytes]]) -> list[float]:
-    """One keep-alive client sending bodies in sequence; returns each request's latency in seconds."""
-    url, token, bodies = args
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    latencies = []
-    for body in bodies:
-        started = time.perf_counter()
-        connection.request("POST", "/api/v1/events", body=body, headers=headers)
-        response = connection.getresponse()
-        payload = response.read()
-        if response.status != 201:
-            raise RuntimeError(f"unexpected {response.status}: {payload[:300]!r}")
-        latencies.append(time.perf_counter() - started)
-    connection.close()
-    return latencies
-
-
 def run_clients(url: str, token: str, bodies: list[bytes], clients: int) -> tuple[float, list[float]]:
-    """Spread bodies over client processes; returns wall seconds and all latencies."""
-    shares = [bodies[i::clients] for i in range(clients)]
-    with multiprocessing.Pool(clients) as pool:
-        started = time.perf_counter()
-        results = pool.map(client_run, [(url, token, share) for share in shares])
-        wall = time.perf_counter() - started
-    return wall, [latency for result in results for latency in result]
+    """POST event bodies to /api/v1/events from client processes; returns wall seconds and all latencies."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    return post_from_clients(f"{url}/api/v1/events", headers, 201, bodies, clients)
+
+
+def warm_up(url: str, token: str, learners: int) -> None:
+    """Create the learners (one batch per 1,000), so the measured runs never pay for a first sight."""
+    bodies = [
+        json.dumps({"events": [event(k, k) for k in range(i, min(i + 1000, learners))]}).encode()
+        for i in range(0, learners, 1000)
+    ]
+    run_clients(url, token, bodies, 1)
 
 
 def cpu_seconds(web_pid: int) -> dict[str, float]:
@@ -151,52 +133,6 @@ def run_wrk(url: str, token: str, learners: int, connections: int, seconds: int)
     if result["errors"]:
         raise RuntimeError(f"wrk saw {result['errors']} failed requests:\n{output}")
     return result
-
-
-def baseline(database_url: str, rows: int, batch: int) -> float:
-    """Raw multi-row INSERT + COMMIT per batch through psycopg; returns rows/s."""
-    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn) as connection:
-        learner_id = connection.execute("SELECT id FROM users WHERE role = 'learner' LIMIT 1").fetchone()[0]
-        columns = "(client_id, body_hash, learner_id, kind, occurred_at, received_at, duration_seconds)"
-        placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * batch)
-        now = datetime.now(UTC)
-        started = time.perf_counter()
-        for _ in range(rows // batch):
-            values = []
-            for n in range(batch):
-                values += [uuid.uuid4().hex, "0" * 64, learner_id, "activity", START + timedelta(seconds=n), now, 60.0]
-            connection.execute(f"INSERT INTO events {columns} VALUES {placeholders}", values)
-            connection.commit()
-        return (rows // batch) * batch / (time.perf_counter() - started)
-
-
-def copy_floor(database_url: str, rows: int, batch: int) -> float:
-    """The API's statements for a batch, raw: ids from the sequence, COPY into a staging table, INSERT ...
-    SELECT ... ON CONFLICT ... RETURNING, commit; returns rows/s."""
-    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    names = "id, client_id, body_hash, learner_id, kind, occurred_at, received_at, duration_seconds"
-    with psycopg.connect(dsn) as connection:
-        learner_id = connection.execute("SELECT id FROM users WHERE role = 'learner' LIMIT 1").fetchone()[0]
-        connection.execute("CREATE TEMP TABLE floor_incoming (LIKE events) ON COMMIT DELETE ROWS")
-        now = datetime.now(UTC)
-        started = time.perf_counter()
-        for _ in range(rows // batch):
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)", (batch,)
-                )
-                ids = [pk for (pk,) in cursor.fetchall()]
-                with cursor.copy(f"COPY floor_incoming ({names}) FROM STDIN") as copy:
-                    for pk in ids:
-                        copy.write_row((pk, uuid.uuid4().hex, "0" * 64, learner_id, "activity", START, now, 60.0))
-                cursor.execute(
-                    f"INSERT INTO events ({names}) SELECT {names} FROM floor_incoming ORDER BY id "
-                    "ON CONFLICT (client_id) DO NOTHING RETURNING id"
-                )
-                cursor.fetchall()
-            connection.commit()
-        return (rows // batch) * batch / (time.perf_counter() - started)
 
 
 def _arguments() -> argparse.Namespace:
@@ -305,11 +241,7 @@ def main() -> None:
             f"(creates {args.learners} learners)",
             flush=True,
         )
-        warm = [
-            json.dumps({"events": [event(l, l) for l in range(i, min(i + 1000, args.learners))]}).encode()
-            for i in range(0, args.learners, 1000)
-        ]
-        run_clients(url, token, warm, 1)
+        warm_up(url, token, args.learners)
         run_clients(url, token, [json.dumps(event(n % args.learners, n)).encode() for n in range(300)], 4)
         single = _singles(args, url, token, web.pid, use_wrk)
         batch = _batches(args, url, token, web.pid)
@@ -323,9 +255,9 @@ def main() -> None:
         web.terminate()
         web.wait()
     print("[5/5] baseline: raw multi-row INSERT through psycopg", flush=True)
-    base = baseline(database_url, args.batches * args.batch_size, args.batch_size)
+    base = baseline(database_url, args.batches * args.batch_size, args.batch_size, START)
     print("[5/5] COPY floor: COPY + the API's INSERT ... SELECT ... ON CONFLICT through psycopg", flush=True)
-    floor = copy_floor(database_url, args.batches * args.batch_size, args.batch_size)
+    floor = copy_floor(database_url, args.batches * args.batch_size, args.batch_size, START)
     redis.Redis.from_url(args.redis_url).flushdb()
     _report(args, use_wrk, single, batch, base, floor)
 

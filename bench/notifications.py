@@ -12,19 +12,19 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import redis
 import sqlalchemy as sa
+from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api import create_app  # noqa: E402
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
+from bench.common import bench_parser, fresh_database, percentile, sample_ms  # noqa: E402
 from models import User, WebhookDelivery, WebhookEndpoint, db  # noqa: E402
 from services import publisher  # noqa: E402
 from services.notifications import outbox  # noqa: E402
@@ -35,17 +35,75 @@ QUEUE = "learnpulse-bench-notify-unconsumed"
 
 def timed(call: Callable[[], object], runs: int) -> tuple[float, float]:
     """(median, p95) milliseconds of `runs` calls after one warm-up."""
-    call()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
+    times = sample_ms(call, runs)
     return statistics.median(times), percentile(times, 95)
 
 
 def grade_messages(names: list[str]) -> list[tuple[str, str, dict]]:
     return [("grade_update", f"learner:{n}", {"learner": n, "exam": "X1", "marks": 41.0}) for n in names]
+
+
+def _seed(database_url: str, redis_url: str, learners: int) -> tuple[Flask, list[str]]:
+    """A migrated database with `learners` learners and the LMS service account; Celery sends to QUEUE."""
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {
+            "SECRET_KEY": "b" * 40,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url,
+            "CELERY": {"task_default_queue": QUEUE},
+        }
+    )
+    names = [f"l{i}" for i in range(learners)]
+    with app.app_context():
+        upgrade()
+        db.session.add_all(
+            [User(external_id=n, role="learner") for n in names] + [User(external_id="lms", role="service")]
+        )
+        db.session.commit()
+    return app, names
+
+
+def _publish_times(label: str, client: redis.Redis, batch: list, one: list, runs: int) -> tuple:
+    """(label, timings of publishing the whole batch, timings of publishing one message)."""
+    return (
+        label,
+        timed(lambda: publisher.publish(client, batch), runs),
+        timed(lambda: publisher.publish(client, one), runs),
+    )
+
+
+def _add_endpoint() -> None:
+    """One enabled webhook endpoint of the LMS wanting grade updates (its URL is never reached)."""
+    owner = db.session.scalar(sa.select(User.id).where(User.external_id == "lms"))
+    db.session.add(
+        WebhookEndpoint(
+            owner_id=owner,
+            url="http://127.0.0.1:9/",
+            events=["grade_update"],
+            secret="s",
+            enabled=True,
+            consecutive_failures=0,
+        )
+    )
+    db.session.commit()
+
+
+def _measure(app: Flask, names: list[str], runs: int) -> tuple[list[tuple], tuple[float, float], int]:
+    """publish() with the hook off, as shipped and with an endpoint; then the worker's fan-out."""
+    client, batch, one = app.extensions["redis"], grade_messages(names), grade_messages(names[:1])
+    shipped = outbox.queue_notifications
+    rows = []
+    for label, hook in (("floor: publisher alone", lambda messages: None), ("no endpoint (shipped)", shipped)):
+        publisher.queue_notifications = hook
+        rows.append(_publish_times(label, client, batch, one, runs))
+    _add_endpoint()
+    rows.append(_publish_times("one endpoint wants them", client, batch, one, runs))
+    publisher.queue_notifications = shipped
+    fan = timed(lambda: fan_out([[e, d] for e, _, d in batch]), 5)
+    deliveries = db.session.scalar(sa.select(sa.func.count()).select_from(WebhookDelivery))
+    return rows, fan, deliveries
 
 
 def main() -> None:
@@ -54,57 +112,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     url = fresh_database(normalize_database_url(args.database_url))
-    app = create_app(
-        {
-            "SECRET_KEY": "b" * 40,
-            "SQLALCHEMY_DATABASE_URI": url,
-            "REDIS_URL": args.redis_url,
-            "CELERY": {"task_default_queue": QUEUE},
-        }
-    )
+    app, names = _seed(url, args.redis_url, args.learners)
     with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-        names = [f"l{i}" for i in range(args.learners)]
-        db.session.add_all(
-            [User(external_id=n, role="learner") for n in names] + [User(external_id="lms", role="service")]
-        )
-        db.session.commit()
-        client, batch, one = app.extensions["redis"], grade_messages(names), grade_messages(names[:1])
-        shipped = outbox.queue_notifications
-        rows = []
-        for label, hook in (("floor: publisher alone", lambda messages: None), ("no endpoint (shipped)", shipped)):
-            publisher.queue_notifications = hook
-            rows.append(
-                (
-                    label,
-                    timed(lambda: publisher.publish(client, batch), args.runs),
-                    timed(lambda: publisher.publish(client, one), args.runs),
-                )
-            )
-        owner = db.session.scalar(sa.select(User.id).where(User.external_id == "lms"))
-        db.session.add(
-            WebhookEndpoint(
-                owner_id=owner,
-                url="http://127.0.0.1:9/",
-                events=["grade_update"],
-                secret="s",
-                enabled=True,
-                consecutive_failures=0,
-            )
-        )
-        db.session.commit()
-        rows.append(
-            (
-                "one endpoint wants them",
-                timed(lambda: publisher.publish(client, batch), args.runs),
-                timed(lambda: publisher.publish(client, one), args.runs),
-            )
-        )
-        publisher.queue_notifications = shipped
-        fan = timed(lambda: fan_out([[e, d] for e, _, d in batch]), 5)
-        deliveries = db.session.scalar(sa.select(sa.func.count()).select_from(WebhookDelivery))
+        rows, fan, deliveries = _measure(app, names, args.runs)
         redis.Redis.from_url(args.redis_url).delete(QUEUE)
         db.session.remove()
         db.engine.dispose()

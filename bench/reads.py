@@ -23,12 +23,9 @@ Usage: .venv/bin/python bench/reads.py --events 100000 [--database-url ...] [--r
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -37,15 +34,14 @@ from typing import Any
 
 import numpy as np
 import psycopg
-import requests
-import websockets
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
+from bench.common import bench_parser, fresh_database  # noqa: E402
+from bench.read_clients import http_call, measure, sql_call, ws_call  # noqa: E402
 from bench.school_seed import SECRET, SERVICE, _catalog, _enroll, _ingest  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
 
@@ -126,94 +122,6 @@ def build(url: str, redis_url: str, total_events: int) -> None:
     print(f"  school through the API and evaluated in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def timed_calls(calls: list[Callable[[], object]], runs: int) -> list[float]:
-    """Run each client's call `runs` times (one thread per client, all at once); milliseconds per call."""
-    samples: list[float] = []
-    lock, barrier = threading.Lock(), threading.Barrier(len(calls))
-
-    def client(call: Callable[[], object]) -> None:
-        call()  # warm: connection, token cache
-        barrier.wait()
-        mine = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            call()
-            mine.append((time.perf_counter() - started) * 1000)
-        with lock:
-            samples.extend(mine)
-
-    threads = [threading.Thread(target=client, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return samples
-
-
-def http_call(base: str, paths: list[str], token: str) -> Callable[[], object]:
-    """One client (its own keep-alive session) GETting the paths one after another (an overview page)."""
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token}"
-
-    def call() -> None:
-        for path in paths:
-            response = session.get(base + path, timeout=60)
-            if response.status_code != 200:
-                raise RuntimeError(f"{path}: {response.status_code} {response.text[:200]}")
-
-    return call
-
-
-OPEN: list[psycopg.Connection] = []  # the floor clients' connections, closed after each measurement
-
-
-def sql_call(dsn: str, sql: str, params: dict) -> Callable[[], object]:
-    """One client (its own connection, closed by close_clients) running the floor query, fetching every row."""
-    connection = psycopg.connect(dsn, autocommit=True)
-    OPEN.append(connection)
-
-    def call() -> None:
-        connection.execute(sql, params, binary=True).fetchall()
-
-    return call
-
-
-def ws_call(base: str, token: str) -> Callable[[], object]:
-    """One client opening /ws/dashboard/ until dashboard_initial_data arrives (a new socket each time)."""
-    url = base.replace("http", "ws") + f"/ws/dashboard/?token={token}"
-
-    async def open_once() -> None:
-        async with websockets.connect(url, ping_interval=None, max_queue=None) as ws:
-            while json.loads(await ws.recv())["type"] != "dashboard_initial_data":
-                pass
-
-    return lambda: asyncio.run(open_once())
-
-
-def stats(samples: list[float]) -> tuple[float, float, float]:
-    return percentile(samples, 50), percentile(samples, 95), percentile(samples, 99)
-
-
-def measure(name: str, api: Callable[[], Callable], floor: Callable[[], Callable], runs: int, worker) -> list[str]:
-    """Table rows: one client and 8 clients, API and floor, the p95 ratio, and the web worker's CPU per call
-    (user + system, from the one-client run: what the load of the machine does not inflate much)."""
-    rows = []
-    for clients in (1, 8):
-        per = max(5, runs // clients) if clients > 1 else runs
-        before = sum(worker.cpu_times()[:2])
-        a = stats(timed_calls([api() for _ in range(clients)], per))
-        cpu = (sum(worker.cpu_times()[:2]) - before) * 1000 / (per * clients + clients)  # + the warm-up calls
-        f = stats(timed_calls([floor() for _ in range(clients)], per))
-        while OPEN:  # the shared server's connection slots are few
-            OPEN.pop().close()
-        rows.append(
-            f"| {name} | {clients} | {a[0]:.1f} / {a[1]:.1f} / {a[2]:.1f} | {f[0]:.2f} / {f[1]:.2f} / {f[2]:.2f} "
-            f"| {a[1] / f[1]:.1f}x | {cpu:.1f} |"
-        )
-        print(rows[-1], flush=True)
-    return rows
-
-
 def ids(dsn: str, existing: bool) -> dict:
     """Internal ids the floors need, read once (on an existing database: a learner in the middle of the id
     range, its events counted through the index, and the service account; no full scan)."""
@@ -259,9 +167,7 @@ def cases(base: str, dsn: str, known: dict) -> list[tuple[str, Callable, Callabl
     admin, educator = token(known["service"], admin_role), token("bench-educator", "educator")
     (typical_id, typical), n = known["typical"], known["typical_events"]
     learner = token(typical, "learner")
-    packed = {"courses": None}
-    summaries = [f"/api/v1/sections/bench-sec-{k + 1}/summary" for k in range(SECTIONS)]
-    typical_floor = lambda: sql_call(dsn, PACKED_QUERY, {**packed, "ids": [typical_id]})  # noqa: E731
+    typical_floor = lambda: sql_call(dsn, PACKED_QUERY, {"courses": None, "ids": [typical_id]})  # noqa: E731
     read_only = [
         (
             f"learner analytics, typical ({n} events)",
@@ -280,11 +186,17 @@ def cases(base: str, dsn: str, known: dict) -> list[tuple[str, Callable, Callabl
             lambda: sql_call(dsn, ALERT_COUNTS, {}),
         ),
     ]
-    if "heavy" not in known:
-        return read_only
-    return read_only + [
+    return read_only + (_school_cases(base, dsn, known, admin, educator) if "heavy" in known else [])
+
+
+def _school_cases(base: str, dsn: str, known: dict, admin: str, educator: str) -> list[tuple[str, Callable, Callable]]:
+    """The cases that need the school this script builds: the heavy learner and the section and course reads."""
+    from services.analytics_data import PACKED_QUERY  # noqa: PLC0415
+
+    summaries = [f"/api/v1/sections/bench-sec-{k + 1}/summary" for k in range(SECTIONS)]
+    return [
         ("learner analytics, 10k events", lambda: http_call(base, [f"/api/v1/learners/{HEAVY}/analytics"], admin),
-         lambda: sql_call(dsn, PACKED_QUERY, {**packed, "ids": [known["heavy"]]})),
+         lambda: sql_call(dsn, PACKED_QUERY, {"courses": None, "ids": [known["heavy"]]})),
         ("events page of 100 (10k-event learner)", lambda: http_call(base, [f"/api/v1/learners/{HEAVY}/events?limit=100"], admin),
          lambda: sql_call(dsn, EVENTS_PAGE, {"learner": known["heavy"]})),
         ("section analytics (200 learners)", lambda: http_call(base, ["/api/v1/sections/bench-sec-1/analytics"], educator),

@@ -26,13 +26,13 @@ import psutil
 import redis
 import requests
 import sqlalchemy as sa
-import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.config import normalize_database_url  # noqa: E402
 from bench.common import bench_parser, fresh_database, percentile  # noqa: E402
+from bench.live_sockets import collect_latencies, open_sockets  # noqa: E402
 from bench.web_process import start_web  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -55,41 +55,6 @@ def publisher(redis_url: str, channels: list[str], per_second: float, seconds: f
             client, [("activity", channels[(offset + i) % len(channels)], {"t": time.time()}) for i in range(count)]
         )
         time.sleep(max(0.0, tick - (time.time() - now)))
-
-
-async def open_sockets(url: str, tokens: list[str], path: str, concurrency: int = 200) -> list:
-    """Connect and wait for each socket's `subscribed`; returns the open sockets."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(token: str):
-        async with gate:
-            ws = await websockets.connect(
-                f"{url}{path}?token={token}", ping_interval=None, max_queue=None, open_timeout=60
-            )
-            first = json.loads(await ws.recv())
-            assert first["type"] == "subscribed", first
-            return ws
-
-    return await asyncio.gather(*(one(token) for token in tokens))
-
-
-async def collect_latencies(sockets: list, seconds: float, latencies: list[float]) -> None:
-    async def drain(ws):
-        try:
-            while True:
-                raw = await ws.recv()
-                received = time.time()
-                message = json.loads(raw)
-                if message["type"] == "activity" and "t" in message["data"]:
-                    latencies.append(received - message["data"]["t"])
-        except (websockets.ConnectionClosed, asyncio.CancelledError):
-            return
-
-    tasks = [asyncio.create_task(drain(ws)) for ws in sockets]
-    await asyncio.sleep(seconds)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def raw_floor(redis_url: str, seconds: float, latencies: list[float], subscribed: asyncio.Event) -> None:

@@ -44,6 +44,15 @@ MODEL = RiskModel(
 def one_learner(time_: np.ndarray, kind: np.ndarray, percent: np.ndarray, now: float) -> dict:
     """The same metrics and risk score for one learner, written the straightforward way."""
     out: dict = {"average": np.nan, "recent": np.nan, "slope": np.nan, "z": np.nan}
+    out.update(_score_metrics(time_, kind, percent))
+    out.update(_activity_metrics(time_, kind, now))
+    out["risk"] = _risk(out)
+    return out
+
+
+def _score_metrics(time_: np.ndarray, kind: np.ndarray, percent: np.ndarray) -> dict:
+    """Averages, spread, trend and the recent-vs-history z score of one learner's assessments."""
+    out: dict = {}
     scores = percent[kind == KIND_CODES["assessment"]]
     score_times = time_[kind == KIND_CODES["assessment"]]
     if len(scores):
@@ -58,16 +67,25 @@ def one_learner(time_: np.ndarray, kind: np.ndarray, percent: np.ndarray, now: f
     if len(scores) >= 6:
         history, recent = scores[:-3], scores[-3:]
         out["z"] = (recent.mean() - history.mean()) / max(history.std(ddof=1), 5.0)
-    active = time_[np.isin(kind, (0, 1, 2))]
-    days = np.floor(active / DAY).astype(int)
-    today = int(now // DAY)
-    unique = sorted(set(days.tolist()))
+    return out
+
+
+def _streaks(unique: list[int], today: int) -> tuple[int, int]:
+    """(current streak, longest streak) of consecutive active days, from the sorted distinct days."""
     longest = run = 0
     for i, day in enumerate(unique):
         run = run + 1 if i and day - unique[i - 1] == 1 else 1
         longest = max(longest, run)
-    out["streak"] = run if unique and unique[-1] >= today - 1 else 0
-    out["longest"] = longest
+    return (run if unique and unique[-1] >= today - 1 else 0), longest
+
+
+def _activity_metrics(time_: np.ndarray, kind: np.ndarray, now: float) -> dict:
+    """Streaks, consistency, activity and module rates, recency and the engagement score of one learner."""
+    out: dict = {}
+    active = time_[np.isin(kind, (0, 1, 2))]
+    today = int(now // DAY)
+    unique = sorted(set(np.floor(active / DAY).astype(int).tolist()))
+    out["streak"], out["longest"] = _streaks(unique, today)
     recent_days = [d for d in unique if today - 7 < d <= today]
     out["consistency"] = len(recent_days) / 7
     gaps = np.diff(recent_days)
@@ -88,6 +106,11 @@ def one_learner(time_: np.ndarray, kind: np.ndarray, percent: np.ndarray, now: f
     out["engagement"] = (
         40 * min(1, out["activities_per_day"] / 2) + 30 * share28 + 20 * recency + 10 * min(1, out["modules_per_week"])
     )
+    return out
+
+
+def _risk(out: dict) -> float:
+    """MODEL's risk probability from the learner's features (missing ones at the model's mean)."""
     features = np.array(
         [
             out["average"],
@@ -106,8 +129,7 @@ def one_learner(time_: np.ndarray, kind: np.ndarray, percent: np.ndarray, now: f
     assert len(features) == len(FEATURES)
     features = np.where(np.isnan(features), MODEL.mean, features)
     logit = MODEL.intercept + float(np.dot((features - MODEL.mean) / MODEL.scale, MODEL.coef))
-    out["risk"] = 1 / (1 + np.exp(-logit))
-    return out
+    return 1 / (1 + np.exp(-logit))
 
 
 def looped(cohort, sample: np.ndarray) -> None:

@@ -12,15 +12,11 @@ Needs PostgreSQL and Redis; it creates and drops its own database.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import multiprocessing
 import sys
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,40 +44,20 @@ def statement(learner: int, n: int) -> dict:
     return {**body, "verb": {"id": ADL + "experienced"}, "result": {"duration": f"PT{60 + n % 600}S"}}
 
 
-def xapi_client_run(args: tuple[str, str, list[bytes]]) -> list[float]:
-    """One keep-alive client POSTing statement batches in sequence; returns each request's latency."""
-    url, token, bodies = args
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+def run_xapi_batches(url: str, token: str, batches: int, size: int, learners: int, clients: int) -> dict:
+    """Statement batches from client processes: statements/s and latency per batch."""
+    from bench.common import post_from_clients
+
+    bodies = [
+        json.dumps([statement((b * size + n) % learners, n) for n in range(size)]).encode() for b in range(batches)
+    ]
     headers = {
         "Authorization": f"Bearer {token}",
         "Content-Type": "application/json",
         "X-Experience-API-Version": "1.0.3",
     }
-    latencies = []
-    for body in bodies:
-        started = time.perf_counter()
-        connection.request("POST", "/xapi/statements", body=body, headers=headers)
-        response = connection.getresponse()
-        payload = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"unexpected {response.status}: {payload[:300]!r}")
-        latencies.append(time.perf_counter() - started)
-    connection.close()
-    return latencies
-
-
-def run_xapi_batches(url: str, token: str, batches: int, size: int, learners: int, clients: int) -> dict:
-    """Statement batches from client processes: statements/s and latency per batch."""
-    bodies = [
-        json.dumps([statement((b * size + n) % learners, n) for n in range(size)]).encode() for b in range(batches)
-    ]
-    shares = [bodies[i::clients] for i in range(clients)]
-    with multiprocessing.Pool(clients) as pool:
-        started = time.perf_counter()
-        results = pool.map(xapi_client_run, [(url, token, share) for share in shares])
-        wall = time.perf_counter() - started
-    return {"eps": batches * size / wall, "latencies": [latency for result in results for latency in result]}
+    wall, latencies = post_from_clients(f"{url}/xapi/statements", headers, 200, bodies, clients)
+    return {"eps": batches * size / wall, "latencies": latencies}
 
 
 def report_line(xapi: dict, size: int, clients: int, events_per_second: float) -> str:
@@ -115,7 +91,7 @@ def main() -> None:
 
     from api.config import normalize_database_url
     from bench.common import fresh_database
-    from bench.ingest import SECRET, _batches, event, prepare, run_clients
+    from bench.ingest import SECRET, _batches, prepare, warm_up
     from bench.web_process import start_web
 
     args = _arguments()
@@ -128,11 +104,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     events, statements = [], []
     try:
-        warm = [
-            json.dumps({"events": [event(k, k) for k in range(i, min(i + 1000, args.learners))]}).encode()
-            for i in range(0, args.learners, 1000)
-        ]
-        run_clients(url, token, warm, 1)
+        warm_up(url, token, args.learners)
         run_xapi_batches(url, token, 2, args.batch_size, args.learners, 1)
         for round_ in range(args.rounds):
             print(f"round {round_ + 1}: events, then statements", flush=True)

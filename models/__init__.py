@@ -16,7 +16,14 @@ from models.audit import AUDIT_ACTIONS, AuditEntry
 from models.base import db, utcnow
 from models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Module, Section, Subject
 from models.digests import LearnerDigest
-from models.events import ATTENDANCE_STATUSES, EVENT_KINDS, HEARTBEAT_KIND, Event
+from models.events import (
+    ATTENDANCE_STATUSES,
+    EVENT_KINDS,
+    EVENT_REFERENCE_FIELDS,
+    EVENT_VALUE_FIELDS,
+    HEARTBEAT_KIND,
+    Event,
+)
 from models.learning import RiskModelVersion, SkillMastery, SkillModel
 from models.metrics import CohortSnapshot, ExamSummary, LearnerCounters, LearnerStanding, MetricSnapshot, SectionSummary
 from models.notifications import (
@@ -43,6 +50,8 @@ __all__ = [
     "CohortSnapshot",
     "ENROLLMENT_STATUSES",
     "EVENT_KINDS",
+    "EVENT_REFERENCE_FIELDS",
+    "EVENT_VALUE_FIELDS",
     "HEARTBEAT_KIND",
     "SCOPE_TYPES",
     "SEVERITIES",

@@ -12,6 +12,10 @@ from models.base import BigId, Moment, db, utcnow
 EVENT_KINDS = ("activity", "module_completed", "assessment", "grade", "attendance", "heartbeat")
 HEARTBEAT_KIND = "heartbeat"  # a session heartbeat (POST track/): extends a learning session, is not activity
 ATTENDANCE_STATUSES = ("present", "absent", "late", "excused")
+# The fields an event may carry besides its id, learner, kind and time; every list of event fields (the
+# insert, the live view, the REST and CSV views) is built from these two, in this order.
+EVENT_REFERENCE_FIELDS = ("course", "module", "section", "subject", "exam")  # external ids, stored as <name>_id
+EVENT_VALUE_FIELDS = ("skill", "score", "max_score", "duration_seconds", "marks", "date", "status")  # stored as sent
 
 
 class Event(db.Model):

@@ -13,9 +13,8 @@ from tests.conftest import SECRET, bearer, create_user
 from tests.processes import service_env, start_web, wait_until
 
 
-@pytest.fixture
-def school(client, service) -> dict[str, dict[str, str]]:
-    """A course, module, section, exam and one enrolled learner; headers per role."""
+def small_catalog() -> Section:
+    """Course c1 with module m1, section s1 and exam e1, added to the session (not committed)."""
     course = Course(external_id="c1", title="Course")
     db.session.add(course)
     db.session.flush()
@@ -23,6 +22,13 @@ def school(client, service) -> dict[str, dict[str, str]]:
     db.session.add_all([Module(external_id="m1", course_id=course.id, title="M1"), section])
     db.session.flush()
     db.session.add(Exam(external_id="e1", title="Exam", max_marks=20, section_id=section.id))
+    return section
+
+
+@pytest.fixture
+def school(client, service) -> dict[str, dict[str, str]]:
+    """A course, module, section, exam and one enrolled learner; headers per role."""
+    section = small_catalog()
     learner = create_user("amy", "learner")  # commits the catalog too
     educator = create_user("ted", "educator")
     section.educator_id = educator.id

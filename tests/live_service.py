@@ -6,10 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.conftest import SECRET
-from tests.processes import service_env, start_web, start_worker, wait_until
+from tests.processes import service_env, start_web, start_worker, stopped_after, wait_for_worker
 
 
 @pytest.fixture(scope="session")
@@ -19,16 +18,6 @@ def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
     env = service_env(migrated, redis_url, SECRET)
     worker = start_worker(env, log_dir)
     web, url = start_web(env, log_dir)
-    try:
-        wait_until(
-            lambda: requests.get(f"{url}/health", timeout=2).json()["checks"]["worker"]["ok"],
-            60,
-            "web and worker to be healthy",
-        )
+    with stopped_after(web, worker):
+        wait_for_worker(url)
         yield url
-    except AssertionError:
-        print(web.output(), worker.output())
-        raise
-    finally:
-        web.stop()
-        worker.stop()

@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -70,6 +71,24 @@ class Process:
             return []
 
 
+def wait_for_worker(url: str, what: str = "web and worker to be healthy") -> None:
+    """Until the web process at `url` reports a live worker in /health (a minute at most)."""
+    wait_until(lambda: requests.get(f"{url}/health", timeout=2).json()["checks"]["worker"]["ok"], 60, what)
+
+
+@contextmanager
+def stopped_after(*processes: Process) -> Iterator[None]:
+    """Stop the processes, in order, when the block ends; if a check failed inside it, show their output."""
+    try:
+        yield
+    except AssertionError:
+        print(*(process.output() for process in processes))
+        raise
+    finally:
+        for process in processes:
+            process.stop()
+
+
 # Redis databases of the test server that one test module's own worker consumes (offsets from the test database):
 # nothing else takes their tasks, whichever other module's worker is running.
 RESILIENCE_DB, REALTIME_DB, HEALTH_DB, NOTIFICATIONS_DB = 1, 2, 3, 5
@@ -97,7 +116,8 @@ def service_env(database_url: str, redis_url: str, secret: str, **extra: str) ->
     return env
 
 
-def start_worker(env: dict[str, str], log_dir: Path, name: str = "worker") -> Process:
+def start_worker(env: dict[str, str], log_dir: Path, name: str = "worker", concurrency: int = 2) -> Process:
+    """A Celery worker with `concurrency` pool processes, its hostname unique to this test run."""
     return Process(
         name,
         [
@@ -106,7 +126,7 @@ def start_worker(env: dict[str, str], log_dir: Path, name: str = "worker") -> Pr
             "worker.main:celery_app",
             "worker",
             "--loglevel=INFO",
-            "--concurrency=2",
+            f"--concurrency={concurrency}",
             f"--hostname={name}-{os.getpid()}@%h",
         ],
         env,

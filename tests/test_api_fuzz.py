@@ -22,8 +22,9 @@ from schemathesis.checks import (
 )
 
 from api.openapi import build_spec
-from models import Course, Exam, Module, Section, db
+from models import db
 from tests.conftest import bearer, create_user
+from tests.input_fixtures import small_catalog
 
 pytestmark = pytest.mark.integration
 SCHEMA = schemathesis.openapi.from_dict(build_spec()).exclude(path_regex=r"^/ws")  # WebSockets answer 101
@@ -66,13 +67,7 @@ def admin_headers(migrated: str, redis_url: str) -> dict[str, str]:
     app = create_app(base_config(migrated, redis_url))
     with app.app_context():
         wipe(redis_url)
-        course = Course(external_id="c1", title="Course")
-        db.session.add(course)
-        db.session.flush()
-        section = Section(external_id="s1", name="S1", course_id=course.id)
-        db.session.add_all([Module(external_id="m1", course_id=course.id, title="M1"), section])
-        db.session.flush()
-        db.session.add(Exam(external_id="e1", title="Exam", max_marks=20, section_id=section.id))
+        small_catalog()
         create_user("amy", "learner")
         headers = bearer(create_user("root", "admin"), ttl=3600)
         db.session.remove()

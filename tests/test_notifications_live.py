@@ -16,11 +16,21 @@ import redis
 import requests
 from celery import Celery
 
-from models import Alert, Enrollment, Section, User, db
+from models import Alert, User, db
 from services.notifications.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, verify
-from tests.conftest import SECRET, bearer, create_user
+from tests.conftest import SECRET, bearer
 from tests.notification_servers import Inbox, Receiver, bodies, start_smtp
-from tests.processes import NOTIFICATIONS_DB, service_env, sibling_database, start_web, start_worker, wait_until
+from tests.processes import (
+    NOTIFICATIONS_DB,
+    service_env,
+    sibling_database,
+    start_web,
+    start_worker,
+    stopped_after,
+    wait_for_worker,
+    wait_until,
+)
+from tests.schools import NAMED_PEOPLE, build_school, two_sections
 
 pytestmark = pytest.mark.integration
 RETRY_BASE = 0.4  # seconds: WEBHOOK_RETRY_BASE_SECONDS of the live worker
@@ -60,16 +70,10 @@ def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
     web, url = start_web(env, log_dir, "notify-web", processes=1)
     celery = Celery("notify-tests", broker=broker)
     try:
-        wait_until(
-            lambda: requests.get(f"{url}/health", timeout=2).json()["checks"]["worker"]["ok"], 60, "web and worker"
-        )
-        yield Live(url, hooks, receiver, inbox, celery)
-    except AssertionError:
-        print(web.output(), worker.output())
-        raise
+        with stopped_after(web, worker):
+            wait_for_worker(url, "web and worker")
+            yield Live(url, hooks, receiver, inbox, celery)
     finally:
-        web.stop()
-        worker.stop()
         smtp.stop()
         receiver.stop()
         redis.Redis.from_url(broker).flushdb()
@@ -79,28 +83,8 @@ def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 def school(app, live):
     """amy and bea in S1 taught by ed; cal in S2 taught by eve; an admin; the LMS service. Staff have emails."""
     live.inbox.clear()
-    users = {
-        name: create_user(name, role, name=name.title())
-        for name, role in (
-            ("amy", "learner"),
-            ("bea", "learner"),
-            ("cal", "learner"),
-            ("ed", "educator"),
-            ("eve", "educator"),
-            ("root", "admin"),
-            ("lms", "service"),
-        )
-    }
-    for name in ("ed", "eve", "root"):
-        users[name].email = f"{name}@school.example"
-    s1 = Section(external_id="S1", name="Algebra", educator_id=users["ed"].id)
-    s2 = Section(external_id="S2", name="Biology", educator_id=users["eve"].id)
-    db.session.add_all([s1, s2])
-    db.session.flush()
-    for learner, section in (("amy", s1), ("bea", s1), ("cal", s2)):
-        db.session.add(Enrollment(section_id=section.id, learner_id=users[learner].id))
-    db.session.commit()
-    return users
+    emails = {name: f"{name}@school.example" for name in ("ed", "eve", "root")}
+    return build_school(NAMED_PEOPLE, two_sections("Algebra", "Biology"), emails)
 
 
 def hook(live: Live, headers: dict, path: str, **body) -> dict:

@@ -12,38 +12,15 @@ import pytest
 
 from api.auth.session import COOKIE_NAME
 from api.auth.tokens import issue_token
-from models import Enrollment, Section, db
-from tests.conftest import SECRET, bearer, create_user
+from models import db
+from tests.conftest import SECRET, bearer
+from tests.schools import NAMED_PEOPLE, build_school, two_sections
 
 
 @pytest.fixture
 def school(app):
     """amy and bea in S1 taught by ed; cal in S2 taught by eve; an admin and a service."""
-    users = {
-        name: create_user(name, role, name.title())
-        for name, role in (
-            ("amy", "learner"),
-            ("bea", "learner"),
-            ("cal", "learner"),
-            ("ed", "educator"),
-            ("eve", "educator"),
-            ("root", "admin"),
-            ("lms", "service"),
-        )
-    }
-    s1 = Section(external_id="S1", name="Section one", educator_id=users["ed"].id)
-    s2 = Section(external_id="S2", name="Section two", educator_id=users["eve"].id)
-    db.session.add_all([s1, s2])
-    db.session.flush()
-    db.session.add_all(
-        [
-            Enrollment(section_id=s1.id, learner_id=users["amy"].id),
-            Enrollment(section_id=s1.id, learner_id=users["bea"].id),
-            Enrollment(section_id=s2.id, learner_id=users["cal"].id),
-        ]
-    )
-    db.session.commit()
-    return users
+    return build_school(NAMED_PEOPLE, two_sections("Section one", "Section two"))
 
 
 def token(user, ttl: int = 600) -> str:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from models import LearnerCounters, MetricSnapshot, User, db
 from services.channels import PUBSUB_PREFIX, learner_channel, watch
 from tests.conftest import SECRET, bearer, create_user
-from tests.processes import service_env, start_web, start_worker, wait_until
+from tests.processes import service_env, start_web, start_worker, stopped_after, wait_for_worker, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -29,15 +29,9 @@ def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
     env = service_env(migrated, redis_url, SECRET)
     worker = start_worker(env, log_dir, name="progress-worker")
     web, url = start_web(env, log_dir, name="progress-web")
-    try:
-        wait_until(lambda: requests.get(f"{url}/health", timeout=2).json()["checks"]["worker"]["ok"], 60, "health")
+    with stopped_after(web, worker):
+        wait_for_worker(url, "health")
         yield url
-    except AssertionError:
-        print(web.output(), worker.output())
-        raise
-    finally:
-        web.stop()
-        worker.stop()
 
 
 def _messages(subscriber, kind: str, timeout: float) -> list[dict]:

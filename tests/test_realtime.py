@@ -4,134 +4,35 @@ initial data, live delivery, resume, heartbeats, slow clients, Redis restarts an
 
 from __future__ import annotations
 
-import json
-import queue
 import socket
-import subprocess
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import redis
 import requests
 from websockets.exceptions import ConnectionClosed
 
-from api.auth.tokens import issue_token
-from api.embedded_redis import EmbeddedRedis
-from models import Enrollment, Section, User, db
+from models import User, db
 from services.publisher import publish
-from tests.conftest import SECRET, bearer, create_user
-from tests.processes import REALTIME_DB, Process, service_env, sibling_database, start_web, start_worker, wait_until
+from tests.conftest import bearer
+from tests.processes import wait_until
+from tests.realtime_service import (
+    ALLOWED_ORIGIN,
+    NodeClient,
+    activity,
+    post_events,
+    token,
+    two_web_processes,  # noqa: F401  (the `live` fixture of this module)
+)
+from tests.schools import PEOPLE, build_school, two_sections
 from tests.ws_client import Socket
 
 pytestmark = pytest.mark.integration
-ALLOWED_ORIGIN = "https://lms.example"
-QUEUE_SIZE = 50
-
-
-@dataclass
-class Live:
-    a: str  # web process A
-    b: str  # web process B
-    data: EmbeddedRedis  # the Redis both publish through (restartable)
-    web_a: Process
-    web_b: Process
-
-    def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.data.url)
-
-
-@pytest.fixture(scope="module")
-def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    log_dir: Path = tmp_path_factory.mktemp("realtime-logs")
-    data = EmbeddedRedis(tmp_path_factory.mktemp("realtime-redis")).start()
-    broker = sibling_database(redis_url, REALTIME_DB)
-    redis.Redis.from_url(broker).flushdb()
-    env = service_env(
-        migrated,
-        data.url,
-        SECRET,
-        CELERY_BROKER_URL=broker,
-        WS_AUTH_TIMEOUT="2",
-        WS_PING_INTERVAL="2",
-        WS_QUEUE_SIZE=str(QUEUE_SIZE),
-        WS_ALLOWED_ORIGINS=ALLOWED_ORIGIN,
-    )
-    worker = start_worker(env, log_dir, name="realtime-worker")
-    web_a, url_a = start_web(env, log_dir, "web-a", processes=1)
-    web_b, url_b = start_web(env, log_dir, "web-b", processes=1)
-    try:
-        for url in (url_a, url_b):
-            wait_until(
-                lambda url=url: requests.get(f"{url}/health", timeout=2).json()["checks"]["worker"]["ok"],
-                60,
-                "web and worker to be healthy",
-            )
-        yield Live(url_a, url_b, data, web_a, web_b)
-    except AssertionError:
-        print(web_a.output(), web_b.output(), worker.output())
-        raise
-    finally:
-        web_a.stop()
-        web_b.stop()
-        worker.stop()
-        data.stop()
-        redis.Redis.from_url(broker).flushdb()
-
-
-def token(user, ttl: int = 600) -> str:
-    return issue_token(SECRET, user.external_id, user.role, ttl)[0]
 
 
 @pytest.fixture
 def school(app):
     """amy and bea in section S1 taught by ed; cal in S2 taught by eve; an admin and a service."""
-    users = {
-        name: create_user(name, role)
-        for name, role in (
-            ("amy", "learner"),
-            ("bea", "learner"),
-            ("cal", "learner"),
-            ("ed", "educator"),
-            ("eve", "educator"),
-            ("root", "admin"),
-            ("lms", "service"),
-        )
-    }
-    s1 = Section(external_id="S1", name="S1", educator_id=users["ed"].id)
-    s2 = Section(external_id="S2", name="S2", educator_id=users["eve"].id)
-    db.session.add_all([s1, s2])
-    db.session.flush()
-    db.session.add_all(
-        [
-            Enrollment(section_id=s1.id, learner_id=users["amy"].id),
-            Enrollment(section_id=s1.id, learner_id=users["bea"].id),
-            Enrollment(section_id=s2.id, learner_id=users["cal"].id),
-        ]
-    )
-    db.session.commit()
-    return users
-
-
-def post_events(url: str, school, *events: dict) -> requests.Response:
-    response = requests.post(
-        f"{url}/api/v1/events", json={"events": list(events)}, headers=bearer(school["lms"]), timeout=10
-    )
-    assert response.status_code == 201, response.text
-    return response
-
-
-def activity(learner: str, event_id: str) -> dict:
-    return {
-        "id": event_id,
-        "learner": learner,
-        "kind": "activity",
-        "occurred_at": "2026-01-05T10:00:00Z",
-        "duration_seconds": 60,
-    }
+    return build_school(PEOPLE, two_sections())
 
 
 # --- authentication and refusals ----------------------------------------------------------------
@@ -522,69 +423,6 @@ def test_sockets_survive_a_redis_restart(live, school):
         socket_.close()
     status = requests.get(f"{live.a}/health", timeout=5).json()
     assert status["checks"]["redis"]["ok"]
-
-
-# --- the JavaScript client ----------------------------------------------------------------------
-
-
-class NodeClient:
-    """static/js/learnpulse.js running in Node.js (its built-in WebSocket), driven line by line."""
-
-    def __init__(self, base_url: str, path: str, token_: str, channels: tuple[str, ...] = ()) -> None:
-        root = Path(__file__).resolve().parent.parent
-        self.process = subprocess.Popen(
-            [
-                "node",
-                "--experimental-websocket",
-                str(root / "tests/js/client_driver.js"),
-                str(root / "api/static/js/learnpulse.js"),
-                base_url,
-                path,
-                token_,
-                *([",".join(channels)] if channels else []),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[dict] = queue.Queue()
-        self.log: list[dict] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.put(json.loads(line))
-
-    def wait_for(self, predicate, what: str, timeout: float = 15.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            self.log.append(line)
-            if predicate(line):
-                return line
-        raise AssertionError(f"node client: no {what} within {timeout}s; saw {self.log}")
-
-    def command(self, text: str) -> None:
-        self.process.stdin.write(text + "\n")
-        self.process.stdin.flush()
-
-    def activity_ids(self) -> list[str]:
-        return [
-            e["id"]
-            for line in self.log
-            if line.get("message", {}).get("type") == "activity"
-            for e in line["message"]["data"]["events"]
-        ]
-
-    def stop(self) -> None:
-        try:
-            self.command("quit")
-            self.process.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            self.process.kill()
 
 
 def test_javascript_client_reconnects_with_backoff_and_resumes(live, school):

@@ -10,10 +10,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from models import Enrollment, Section, Subject, db
 from services.channels import STREAM_KEY
-from tests.conftest import bearer, create_user
-from tests.test_realtime import NodeClient, live, post_events, token  # noqa: F401  (the module's live service)
+from tests.conftest import bearer
+from tests.realtime_service import (
+    NodeClient,
+    activity,
+    post_events,
+    token,
+    two_web_processes,  # noqa: F401  (the `live` fixture of this module)
+)
+from tests.schools import SectionPlan, build_school
 from tests.ws_client import Socket
 
 pytestmark = pytest.mark.integration
@@ -23,43 +29,18 @@ BOTH = {"section:M", "section:S"}
 @pytest.fixture
 def school(app):
     """ann in math (M) and science (S), both taught by tea; bob in math only; an admin and a service."""
-    users = {
-        name: create_user(name, role, full)
-        for name, role, full in (
-            ("ann", "learner", "Ann Lee"),
-            ("bob", "learner", "Bob Otieno"),
-            ("tea", "educator", "Ms. Grace Adeyemi"),
-            ("root", "admin", None),
-            ("lms", "service", None),
-        )
-    }
-    math, science = Subject(external_id="math", name="Mathematics"), Subject(external_id="sci", name="Science")
-    db.session.add_all([math, science])
-    db.session.flush()
-    m = Section(external_id="M", name="Algebra 9B", subject_id=math.id, educator_id=users["tea"].id)
-    s = Section(external_id="S", name="Science 9B", subject_id=science.id, educator_id=users["tea"].id)
-    db.session.add_all([m, s])
-    db.session.flush()
-    db.session.add_all(
-        [
-            Enrollment(section_id=m.id, learner_id=users["ann"].id),
-            Enrollment(section_id=s.id, learner_id=users["ann"].id),
-            Enrollment(section_id=m.id, learner_id=users["bob"].id),
-        ]
-    )
-    db.session.commit()
-    return users
-
-
-def event(learner: str, event_id: str, **context) -> dict:
-    return {
-        "id": event_id,
-        "learner": learner,
-        "kind": "activity",
-        "occurred_at": "2026-01-05T10:00:00Z",
-        "duration_seconds": 60,
-        **context,
-    }
+    people = [
+        ("ann", "learner", "Ann Lee"),
+        ("bob", "learner", "Bob Otieno"),
+        ("tea", "educator", "Ms. Grace Adeyemi"),
+        ("root", "admin"),
+        ("lms", "service"),
+    ]
+    sections = [
+        SectionPlan("M", "Algebra 9B", "tea", ("ann", "bob"), subject=("math", "Mathematics")),
+        SectionPlan("S", "Science 9B", "tea", ("ann",), subject=("sci", "Science")),
+    ]
+    return build_school(people, sections)
 
 
 def follow(url: str, who, *channels: str, **query) -> Socket:
@@ -84,7 +65,7 @@ def event_ids(messages: list[dict]) -> list[str]:
     return [e["id"] for m in messages for e in m["data"]["events"]]
 
 
-def test_two_sections_sharing_a_learner_get_each_message_once_under_one_id(live, school):  # noqa: F811
+def test_two_sections_sharing_a_learner_get_each_message_once_under_one_id(live, school):
     dashboard = Socket(live.a, "/ws/dashboard/", token=token(school["tea"]))
     assert set(dashboard.recv_type("subscribed")["data"]["channels"]) == BOTH
     dashboard.recv_type("dashboard_initial_data")
@@ -94,20 +75,20 @@ def test_two_sections_sharing_a_learner_get_each_message_once_under_one_id(live,
     own = Socket(live.b, "/ws/activity/", token=token(school["ann"]))
     own.recv_type("subscribed")
 
-    post_events(live.a, school, event("ann", "shared-1"))
+    post_events(live.a, school, activity("ann", "shared-1"))
     seen = {name: activities(s, 1)[0] for name, s in (("dash", dashboard), ("perf", performance), ("all", everything))}
     mine = activities(own, 1)[0]
     assert {m["id"] for m in (*seen.values(), mine)} == {mine["id"]}, "one global id on every channel"
     assert set(mine["channels"]) == BOTH | {"learner:ann"}
     assert all(event_ids([m]) == ["shared-1"] for m in seen.values())
-    post_events(live.b, school, event("bob", "math-only-1"), event("ann", "sci-1", subject="sci"))
+    post_events(live.b, school, activity("bob", "math-only-1"), activity("ann", "sci-1", subject="sci"))
     for socket_ in (dashboard, performance, everything):
         assert sorted(event_ids(activities(socket_, 2))) == ["math-only-1", "sci-1"]
     for socket_ in (dashboard, performance, everything, own):
         socket_.close()
 
 
-def test_grades_attendance_and_exams_reach_only_their_sections_with_the_briefs_fields(live, school):  # noqa: F811
+def test_grades_attendance_and_exams_reach_only_their_sections_with_the_briefs_fields(live, school):
     science = follow(live.a, school["tea"], "section:S")
     math = follow(live.b, school["tea"], "section:M")
     ann = Socket(live.a, "/ws/activity/", token=token(school["ann"]))
@@ -181,21 +162,21 @@ def test_grades_attendance_and_exams_reach_only_their_sections_with_the_briefs_f
         socket_.close()
 
 
-def test_resume_across_two_channels_repeats_and_loses_nothing(live, school):  # noqa: F811
+def test_resume_across_two_channels_repeats_and_loses_nothing(live, school):
     first = Socket(live.a, "/ws/performance/tea", token=token(school["tea"]))
     first.recv_type("subscribed")
-    post_events(live.a, school, event("ann", "before"))
+    post_events(live.a, school, activity("ann", "before"))
     last_id = activities(first, 1)[0]["id"]
     first.close()
-    post_events(live.b, school, event("ann", "gap-1"))  # both sections
-    post_events(live.a, school, event("bob", "gap-2"))  # math only
-    post_events(live.b, school, event("ann", "gap-3", subject="sci"))  # science only
-    post_events(live.a, school, event("ann", "gap-4"))  # both
+    post_events(live.b, school, activity("ann", "gap-1"))  # both sections
+    post_events(live.a, school, activity("bob", "gap-2"))  # math only
+    post_events(live.b, school, activity("ann", "gap-3", subject="sci"))  # science only
+    post_events(live.a, school, activity("ann", "gap-4"))  # both
 
     # A named endpoint delivers in id order: the last id received resumes both of its channels.
     resumed = Socket(live.b, "/ws/performance/tea", token=token(school["tea"]), last_id=last_id)
     resumed.recv_type("subscribed")
-    post_events(live.a, school, event("bob", "live-5"))
+    post_events(live.a, school, activity("bob", "live-5"))
     got = activities(resumed, 5)
     assert event_ids(got) == ["gap-1", "gap-2", "gap-3", "gap-4", "live-5"]
     ids = [m["id"] for m in got]
@@ -217,17 +198,17 @@ def following_both(line: dict) -> bool:
     return message.get("type") == "subscribed" and set(message["data"]["channels"]) == BOTH
 
 
-def test_javascript_client_hands_each_id_over_once(live, school):  # noqa: F811
+def test_javascript_client_hands_each_id_over_once(live, school):
     client = NodeClient(live.a, "/ws", token(school["tea"]), channels=("section:M", "section:S"))
     try:
         client.wait_for(lambda l: following_both(l), "both subscriptions")
-        post_events(live.a, school, event("ann", "js-1"))
+        post_events(live.a, school, activity("ann", "js-1"))
         client.wait_for(lambda l: "js-1" in client.activity_ids(), "js-1")
         client.command("drop")
         client.wait_for(lambda l: l.get("status") == "reconnecting", "reconnecting status")
-        post_events(live.b, school, event("ann", "js-2", subject="sci"), event("bob", "js-3"))
+        post_events(live.b, school, activity("ann", "js-2", subject="sci"), activity("bob", "js-3"))
         client.wait_for(lambda l: following_both(l), "both subscriptions again")
-        post_events(live.a, school, event("ann", "js-4"))
+        post_events(live.a, school, activity("ann", "js-4"))
         client.wait_for(lambda l: "js-4" in client.activity_ids(), "js-4")
         js_1 = next(l["message"]["id"] for l in client.log if "js-1" in str(l.get("message", {}).get("data")))
         before = live.redis().xrevrange(STREAM_KEY.format("section:S"), max=f"({js_1}", count=1)[0][0].decode()
@@ -235,7 +216,7 @@ def test_javascript_client_hands_each_id_over_once(live, school):  # noqa: F811
         # js-4) but resends js-2, which only science carried: the client must not hand it over again.
         client.command(f"rewind section:S {before}")
         client.wait_for(lambda l: "rewound" in l, "the rewind")
-        post_events(live.b, school, event("ann", "js-5"))
+        post_events(live.b, school, activity("ann", "js-5"))
         client.wait_for(lambda l: "js-5" in client.activity_ids(), "js-5")
         assert client.activity_ids() == ["js-1", "js-2", "js-3", "js-4", "js-5"], "each id handed over once"
         js_2 = next(l["message"]["id"] for l in client.log if "js-2" in str(l.get("message", {}).get("data")))
@@ -244,14 +225,14 @@ def test_javascript_client_hands_each_id_over_once(live, school):  # noqa: F811
         client.stop()
 
 
-def test_the_educators_dashboard_shows_who_is_in_a_session_now(live, school):  # noqa: F811
+def test_the_educators_dashboard_shows_who_is_in_a_session_now(live, school):
     now = datetime.now(UTC)
     post_events(
         live.a,
         school,
-        {**event("ann", "now-1"), "occurred_at": (now - timedelta(minutes=5)).isoformat()},
-        {**event("ann", "now-2"), "occurred_at": now.isoformat()},
-        {**event("bob", "hours-ago"), "occurred_at": (now - timedelta(hours=3)).isoformat()},
+        {**activity("ann", "now-1"), "occurred_at": (now - timedelta(minutes=5)).isoformat()},
+        {**activity("ann", "now-2"), "occurred_at": now.isoformat()},
+        {**activity("bob", "hours-ago"), "occurred_at": (now - timedelta(hours=3)).isoformat()},
     )
     dashboard = Socket(live.b, "/ws/dashboard/", token=token(school["tea"]))
     live_now = dashboard.recv_type("dashboard_initial_data")["data"]["progress"]["live_now"]

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from models import Alert, db
 from tests.conftest import SECRET
 from tests.planted_cohort import EXPECTED, open_alerts
-from tests.processes import BIN, RESILIENCE_DB, Process, service_env, sibling_database, wait_until
+from tests.processes import RESILIENCE_DB, Process, service_env, sibling_database, start_worker, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -29,20 +29,7 @@ def test_killing_a_worker_process_mid_sweep_loses_nothing(planted, app, make_app
     broker = redis.Redis.from_url(isolated)
     broker.flushdb()
     env = service_env(migrated, isolated, SECRET, MONITORING_SHARD_SIZE="1")
-    worker = Process(
-        "kill-worker",
-        [
-            str(BIN / "celery"),
-            "-A",
-            "worker.main:celery_app",
-            "worker",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            f"--hostname=kill-{os.getpid()}@%h",
-        ],
-        env,
-        tmp_path,
-    )
+    worker = start_worker(env, tmp_path, "kill-worker", concurrency=1)
     sender = make_app(REDIS_URL=isolated, MONITORING_SHARD_SIZE=1, CELERY={})
     killed = False
     try:
@@ -100,20 +87,7 @@ def test_a_redis_outage_makes_the_task_retry_and_then_succeed(app, make_app, red
     redis.Redis.from_url(broker_url).flushdb()
     data = EmbeddedRedis(tmp_path / "data-redis").start()
     env = service_env(migrated, data.url, SECRET, CELERY_BROKER_URL=broker_url)
-    worker = Process(
-        "retry-worker",
-        [
-            str(BIN / "celery"),
-            "-A",
-            "worker.main:celery_app",
-            "worker",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            f"--hostname=retry-{os.getpid()}@%h",
-        ],
-        env,
-        tmp_path,
-    )
+    worker = start_worker(env, tmp_path, "retry-worker", concurrency=1)
     sender = make_app(REDIS_URL=data.url, CELERY_BROKER_URL=broker_url, CELERY={})
     learner = User(external_id="amy", role="learner")
     db.session.add(learner)
@@ -144,8 +118,7 @@ def test_a_redis_outage_makes_the_task_retry_and_then_succeed(app, make_app, red
 
 def start_kill_worker(env: dict[str, str], log_dir, name: str) -> Process:
     """One Celery worker with one pool process: the pool process is the one evaluating."""
-    command = [str(BIN / "celery"), "-A", "worker.main:celery_app", "worker", "--concurrency=1", "--loglevel=INFO"]
-    return Process(name, command + [f"--hostname={name}-{os.getpid()}@%h"], env, log_dir)
+    return start_worker(env, log_dir, name, concurrency=1)
 
 
 def post_activity(sender, headers: dict[str, str], learners: list[str], when: str) -> None:

@@ -4,41 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from models import Course, Enrollment, Section, WebhookDelivery, WebhookEndpoint, db
+from models import WebhookDelivery, WebhookEndpoint, db
 from services.notifications.signing import signature_header, verify
 from services.notifications.webhooks import fan_out
-from tests.conftest import bearer, create_user
+from tests.conftest import bearer
+from tests.schools import PEOPLE, SectionPlan, build_school
 
 
 @pytest.fixture
 def school(app):
     """amy in S1 (course C1, taught by ed); cal in S2 (course C2, taught by eve)."""
-    users = {
-        name: create_user(name, role)
-        for name, role in (
-            ("amy", "learner"),
-            ("cal", "learner"),
-            ("ed", "educator"),
-            ("eve", "educator"),
-            ("root", "admin"),
-            ("lms", "service"),
-        )
-    }
-    c1, c2 = Course(external_id="C1", title="One"), Course(external_id="C2", title="Two")
-    db.session.add_all([c1, c2])
-    db.session.flush()
-    s1 = Section(external_id="S1", name="S1", course_id=c1.id, educator_id=users["ed"].id)
-    s2 = Section(external_id="S2", name="S2", course_id=c2.id, educator_id=users["eve"].id)
-    db.session.add_all([s1, s2])
-    db.session.flush()
-    db.session.add_all(
-        [
-            Enrollment(section_id=s1.id, learner_id=users["amy"].id),
-            Enrollment(section_id=s2.id, learner_id=users["cal"].id),
-        ]
-    )
-    db.session.commit()
-    return {name: bearer(user) for name, user in users.items()}
+    people = [person for person in PEOPLE if person[0] != "bea"]
+    sections = [
+        SectionPlan("S1", "S1", "ed", ("amy",), course=("C1", "One")),
+        SectionPlan("S2", "S2", "eve", ("cal",), course=("C2", "Two")),
+    ]
+    return {name: bearer(user) for name, user in build_school(people, sections).items()}
 
 
 def register(client, headers, **body):

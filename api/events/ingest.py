@@ -9,12 +9,12 @@ from typing import Any
 from api.errors import ApiError, field_error
 from api.events.schemas import REFERENCE_FIELDS, validate_event
 from api.events.store import insert_events
-from models import Attendance, Course, Event, Exam, Grade, Module, Section, Subject, User, db
+from models import EVENT_VALUE_FIELDS, Attendance, Course, Event, Exam, Grade, Module, Section, Subject, User, db
 from models.upsert import ids_by_external_id, insert_missing, select_where_in, upsert_rows
 from services.mastery import apply_assessments
 
 REFERENCE_MODELS = {"course": Course, "module": Module, "section": Section, "subject": Subject, "exam": Exam}
-EVENT_COLUMNS = ("kind", "occurred_at", "skill", "score", "max_score", "duration_seconds", "marks", "date", "status")
+EVENT_COLUMNS = ("kind", "occurred_at", *EVENT_VALUE_FIELDS)
 
 
 @dataclass
@@ -28,19 +28,7 @@ class IngestResult:
     outcomes: list[int | None] = field(default_factory=list)  # per event sent: its new id, None if a duplicate
 
 
-PUBLIC_FIELDS = (
-    "course",
-    "module",
-    "section",
-    "subject",
-    "exam",
-    "skill",
-    "score",
-    "max_score",
-    "marks",
-    "duration_seconds",
-    "status",
-)
+PUBLIC_FIELDS = (*REFERENCE_FIELDS, *(name for name in EVENT_VALUE_FIELDS if name != "date"))  # date: ISO below
 
 
 def public_event(event: dict[str, Any], server_id: int) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from api.errors import field_error
 from api.validation import Errors, Field, check_fields
-from models import ATTENDANCE_STATUSES, EVENT_KINDS
+from models import ATTENDANCE_STATUSES, EVENT_KINDS, EVENT_REFERENCE_FIELDS
 
 MAX_BATCH = 5000
 REF = Field("str", max_length=128)
@@ -53,7 +53,7 @@ KIND_FIELDS: dict[str, dict[str, Field]] = {
         "status": Field("str", required=True, choices=ATTENDANCE_STATUSES),
     },
 }
-REFERENCE_FIELDS = ("course", "module", "section", "subject", "exam")
+REFERENCE_FIELDS = EVENT_REFERENCE_FIELDS
 
 
 def _kind_rules(clean: dict[str, Any], prefix: str, now: datetime, skew: timedelta) -> Errors:

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Event, db
+from models import EVENT_REFERENCE_FIELDS, EVENT_VALUE_FIELDS, Event, db
 from models.queries import driver_cursor
 from models.upsert import dialect_insert
 
@@ -22,18 +22,8 @@ COLUMNS = (
     "kind",
     "occurred_at",
     "received_at",
-    "course_id",
-    "module_id",
-    "section_id",
-    "subject_id",
-    "exam_id",
-    "skill",
-    "score",
-    "max_score",
-    "duration_seconds",
-    "marks",
-    "date",
-    "status",
+    *(f"{name}_id" for name in EVENT_REFERENCE_FIELDS),
+    *EVENT_VALUE_FIELDS,
 )
 STAGE = "events_incoming"
 COPY_FROM_ROWS = 64  # below this, one multi-row INSERT costs less than the COPY sequence

@@ -17,7 +17,7 @@ from api.exports import bp
 from api.query_args import choice_arg, in_time_range, reject_unknown_args
 from api.roster_args import roster_query
 from api.serializers import event_json, events_query
-from models import EVENT_KINDS, Alert, Event, db
+from models import EVENT_KINDS, EVENT_REFERENCE_FIELDS, EVENT_VALUE_FIELDS, Alert, Event, db
 from services.csv_export import attachment_name, csv_lines
 from services.roster import iter_roster, section_roster, standing_json
 
@@ -54,25 +54,7 @@ ALERT_COLUMNS = [
     "type",  # added after the original columns, so readers by position keep working
     "action_required",
 ]
-EVENT_COLUMNS = [
-    "server_id",
-    "id",
-    "kind",
-    "occurred_at",
-    "received_at",
-    "course",
-    "module",
-    "section",
-    "subject",
-    "exam",
-    "skill",
-    "score",
-    "max_score",
-    "duration_seconds",
-    "marks",
-    "date",
-    "status",
-]
+EVENT_COLUMNS = ["server_id", "id", "kind", "occurred_at", "received_at", *EVENT_REFERENCE_FIELDS, *EVENT_VALUE_FIELDS]
 
 
 def csv_response(header: list[str], rows: Iterable[Iterable[Any]], *name_parts: str) -> Response:

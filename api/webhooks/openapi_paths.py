@@ -48,6 +48,11 @@ _ONE = {"200": {"description": "OK"}, "401": ERROR, "403": ERROR, "404": ERROR}
 
 def webhook_paths() -> dict[str, Any]:
     """Paths of /webhooks and /learners/{learner_id}/guardians."""
+    return {**_endpoint_paths(), **_guardian_paths()}
+
+
+def _endpoint_paths() -> dict[str, Any]:
+    """Registering, changing, testing and auditing webhook endpoints."""
     created = {
         "201": {"description": "registered; holds `secret`, shown this once"},
         "401": ERROR,
@@ -91,6 +96,12 @@ def webhook_paths() -> dict[str, Any]:
                 query=("status", "limit", "before"),
             )
         },
+    }
+
+
+def _guardian_paths() -> dict[str, Any]:
+    """A learner's guardian contacts (digest recipients)."""
+    return {
         "/api/v1/learners/{learner_id}/guardians": {
             "get": op("A learner's guardian contacts (they receive the learner's digest by email)", "admin, service"),
             "put": op(

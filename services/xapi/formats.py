@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from services.timestamps import LATEST_SUPPORTED, require_within
+
 # Best effort, as the specification allows: a scheme, then no whitespace.
 IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
 MAILTO = re.compile(r"^mailto:[^@\s]+@[^@\s]+$")
@@ -18,7 +20,7 @@ DURATION = re.compile(
 )
 _DURATION_PARTS = re.compile(rf"({_NUMBER})([YMWDHS])")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
-EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), LATEST_SUPPORTED
 _SECONDS = {"Y": 365 * 86400, "W": 7 * 86400, "D": 86400, "H": 3600, "S": 1}
 
 
@@ -31,13 +33,7 @@ def parse_timestamp(value: str) -> datetime:
     except ValueError as exc:
         raise ValueError("must be an ISO 8601 timestamp with a real date and time") from exc
     parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    try:
-        in_range = EARLIEST <= parsed <= LATEST  # comparing converts to UTC, which can overflow near years 1 and 9999
-    except OverflowError:
-        in_range = False
-    if not in_range:
-        raise ValueError(f"must be between {EARLIEST.date()} and {LATEST.date()} (this LRS's range)")
-    return parsed
+    return require_within(parsed, EARLIEST, LATEST, "(this LRS's range)")
 
 
 def duration_seconds(value: str) -> float:

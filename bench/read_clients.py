@@ -1,0 +1,104 @@
+"""Timed read clients for bench/reads.py: HTTP GETs, a WebSocket opened until its initial data, and the
+plain SQL floor; one table row compares an API read with its floor at the same concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+
+import psycopg
+import requests
+import websockets
+
+from bench.common import percentile
+
+
+def timed_calls(calls: list[Callable[[], object]], runs: int) -> list[float]:
+    """Run each client's call `runs` times (one thread per client, all at once); milliseconds per call."""
+    samples: list[float] = []
+    lock, barrier = threading.Lock(), threading.Barrier(len(calls))
+
+    def client(call: Callable[[], object]) -> None:
+        call()  # warm: connection, token cache
+        barrier.wait()
+        mine = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            call()
+            mine.append((time.perf_counter() - started) * 1000)
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return samples
+
+
+def http_call(base: str, paths: list[str], token: str) -> Callable[[], object]:
+    """One client (its own keep-alive session) GETting the paths one after another (an overview page)."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+
+    def call() -> None:
+        for path in paths:
+            response = session.get(base + path, timeout=60)
+            if response.status_code != 200:
+                raise RuntimeError(f"{path}: {response.status_code} {response.text[:200]}")
+
+    return call
+
+
+OPEN: list[psycopg.Connection] = []  # the floor clients' connections, closed after each measurement
+
+
+def sql_call(dsn: str, sql: str, params: dict) -> Callable[[], object]:
+    """One client (its own connection, closed by close_clients) running the floor query, fetching every row."""
+    connection = psycopg.connect(dsn, autocommit=True)
+    OPEN.append(connection)
+
+    def call() -> None:
+        connection.execute(sql, params, binary=True).fetchall()
+
+    return call
+
+
+def ws_call(base: str, token: str) -> Callable[[], object]:
+    """One client opening /ws/dashboard/ until dashboard_initial_data arrives (a new socket each time)."""
+    url = base.replace("http", "ws") + f"/ws/dashboard/?token={token}"
+
+    async def open_once() -> None:
+        async with websockets.connect(url, ping_interval=None, max_queue=None) as ws:
+            while json.loads(await ws.recv())["type"] != "dashboard_initial_data":
+                pass
+
+    return lambda: asyncio.run(open_once())
+
+
+def stats(samples: list[float]) -> tuple[float, float, float]:
+    return percentile(samples, 50), percentile(samples, 95), percentile(samples, 99)
+
+
+def measure(name: str, api: Callable[[], Callable], floor: Callable[[], Callable], runs: int, worker) -> list[str]:
+    """Table rows: one client and 8 clients, API and floor, the p95 ratio, and the web worker's CPU per call
+    (user + system, from the one-client run: what the load of the machine does not inflate much)."""
+    rows = []
+    for clients in (1, 8):
+        per = max(5, runs // clients) if clients > 1 else runs
+        before = sum(worker.cpu_times()[:2])
+        a = stats(timed_calls([api() for _ in range(clients)], per))
+        cpu = (sum(worker.cpu_times()[:2]) - before) * 1000 / (per * clients + clients)  # + the warm-up calls
+        f = stats(timed_calls([floor() for _ in range(clients)], per))
+        while OPEN:  # the shared server's connection slots are few
+            OPEN.pop().close()
+        rows.append(
+            f"| {name} | {clients} | {a[0]:.1f} / {a[1]:.1f} / {a[2]:.1f} | {f[0]:.2f} / {f[1]:.2f} / {f[2]:.2f} "
+            f"| {a[1] / f[1]:.1f}x | {cpu:.1f} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
