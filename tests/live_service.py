@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SECRET
-from tests.processes import service_env, start_web, start_worker, stopped_after, wait_for_worker
+from tests.processes import running_services, service_env
 
 
 @pytest.fixture(scope="session")
@@ -16,8 +16,5 @@ def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
     """A gunicorn server and a Celery worker, both started as separate processes."""
     log_dir: Path = tmp_path_factory.mktemp("logs")
     env = service_env(migrated, redis_url, SECRET)
-    worker = start_worker(env, log_dir)
-    web, url = start_web(env, log_dir)
-    with stopped_after(web, worker):
-        wait_for_worker(url)
+    with running_services(env, log_dir) as url:
         yield url

@@ -89,6 +89,17 @@ def stopped_after(*processes: Process) -> Iterator[None]:
             process.stop()
 
 
+@contextmanager
+def running_services(env: dict[str, str], log_dir: Path, name: str = "") -> Iterator[str]:
+    """One Celery worker and one gunicorn for a test module: the server's URL once the worker answers."""
+    prefix = f"{name}-" if name else ""
+    worker = start_worker(env, log_dir, name=f"{prefix}worker")
+    web, url = start_web(env, log_dir, name=f"{prefix}web")
+    with stopped_after(web, worker):
+        wait_for_worker(url)
+        yield url
+
+
 # Redis databases of the test server that one test module's own worker consumes (offsets from the test database):
 # nothing else takes their tasks, whichever other module's worker is running.
 RESILIENCE_DB, REALTIME_DB, HEALTH_DB, NOTIFICATIONS_DB = 1, 2, 3, 5

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from models import Alert, User, db
 from tests.conftest import SECRET, bearer
-from tests.processes import service_env, start_web, start_worker, wait_until
+from tests.processes import running_services, service_env, wait_until
 from tests.ws_client import Socket
 
 pytestmark = pytest.mark.integration
@@ -34,17 +34,8 @@ def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
     """gunicorn and a Celery worker for this module only."""
     log_dir: Path = tmp_path_factory.mktemp("brief-logs")
     env = service_env(migrated, redis_url, SECRET)
-    worker = start_worker(env, log_dir, name="brief-worker")
-    web, url = start_web(env, log_dir, name="brief-web")
-    try:
-        wait_until(lambda: requests.get(f"{url}/health", timeout=2).json()["checks"]["worker"]["ok"], 60, "health")
+    with running_services(env, log_dir, "brief") as url:
         yield url
-    except AssertionError:
-        print(web.output(), worker.output())
-        raise
-    finally:
-        web.stop()
-        worker.stop()
 
 
 def ago(days: float, hour: int = 10) -> str:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from models import LearnerCounters, MetricSnapshot, User, db
 from services.channels import PUBSUB_PREFIX, learner_channel, watch
 from tests.conftest import SECRET, bearer, create_user
-from tests.processes import service_env, start_web, start_worker, stopped_after, wait_for_worker, wait_until
+from tests.processes import running_services, service_env, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -27,10 +27,7 @@ def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
     """gunicorn and a Celery worker for this module only (stopped before other modules run)."""
     log_dir: Path = tmp_path_factory.mktemp("progress-logs")
     env = service_env(migrated, redis_url, SECRET)
-    worker = start_worker(env, log_dir, name="progress-worker")
-    web, url = start_web(env, log_dir, name="progress-web")
-    with stopped_after(web, worker):
-        wait_for_worker(url, "health")
+    with running_services(env, log_dir, "progress") as url:
         yield url
 
 
