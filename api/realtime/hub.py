@@ -5,8 +5,10 @@ follow (only the hub's own thread touches that connection: handlers queue their 
 redis-py's PubSub breaks when one greenlet writes while another reads), so Redis connections stay constant however many browsers connect (one subscription per
 socket would exhaust redis-py's pool), and a process receives only the traffic its sockets want.
 Channels it follows are marked watched (see services.channels) so publishers keep sending them.
-When Redis goes away it reconnects with backoff, resubscribes, and replays from each channel's
-stream what was published meanwhile, merged in id order; connections drop what they already have.
+When Redis goes away it reconnects with backoff, resubscribes, and once Redis has confirmed the
+subscriptions (not merely been sent them: a message published before Redis reads a SUBSCRIBE reaches
+only the stream) replays from each channel's stream what was published meanwhile, merged in id order;
+connections drop what they already have. Sockets are told to resync after a restart only then too.
 Messages reach connections in id order (ids are global and Redis publishes in that order), which
 is what lets each connection deliver a message that several of its channels carry exactly once.
 """
@@ -23,7 +25,7 @@ from typing import Any
 import redis
 
 from api.realtime.connection import Connection
-from api.realtime.protocol import parse_stream_id, text_frame
+from api.realtime.protocol import StreamId, parse_stream_id, text_frame
 from api.realtime.streams import Item, read_since
 from services.channels import PUBSUB_PREFIX, REVOCATION_CHANNEL, WATCH_SECONDS, watch
 from services.clients import shared_redis
@@ -140,15 +142,20 @@ class Hub:
     # --- delivery ------------------------------------------------------------------------------
     def dispatch(self, channel: str, raw: str) -> None:
         """Hand one published message to every local connection following its channel."""
+        if channel in self.subscribers:  # framed only if someone here follows the channel
+            item = self._item(channel, raw)
+            if item is not None:
+                self._dispatch_item(channel, item)
+
+    @staticmethod
+    def _item(channel: str, raw: str) -> Item | None:
+        """A published message as an Item to dispatch, framed once (None if it has no id)."""
         try:
             message_id = parse_stream_id(envelope_id(raw))
         except ValueError:
             log.warning("ignoring a message without an id on %s", channel)
-            return
-        if channel in self.subscribers:  # framed only if someone here follows the channel
-            self._dispatch_item(
-                channel, Item(message_id, envelope_type(raw), text_frame(raw), envelope_channels(raw, channel))
-            )
+            return None
+        return Item(message_id, envelope_type(raw), text_frame(raw), envelope_channels(raw, channel))
 
     def revoke(self, user_id: int) -> None:
         """Close every local socket of this user (4401, after an error saying why)."""
@@ -169,8 +176,10 @@ class Hub:
             connection.offer(channel, item)
 
     # --- the subscriber ------------------------------------------------------------------------
-    def _connect(self) -> Any:
-        """A fresh subscription connection carrying every channel followed here."""
+    def _connect(self) -> tuple[Any, list[tuple[str, str]]]:
+        """A fresh subscription connection carrying every channel followed here, returned once Redis has
+        confirmed all of it (with the channel messages read meanwhile): only then are sockets told to
+        resync and the streams read for the catch-up, so nothing published in between is missed."""
         client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_keepalive=True)
         run_id = client.info("server")["run_id"]
         restarted = self._run_id not in (None, run_id)
@@ -185,11 +194,30 @@ class Hub:
         for start in range(0, len(channels), 1000):
             pubsub.subscribe(*[PUBSUB_PREFIX + c for c in channels[start : start + 1000]])
         pubsub.subscribe(KEEPALIVE_CHANNEL, REVOCATION_CHANNEL)
+        held = self._await_subscriptions(pubsub)
         if restarted:
             self._tell_resync()
         # Remembered only now: if this attempt failed above, the next one must still see the restart.
         self._run_id = run_id
-        return pubsub
+        return pubsub, held
+
+    def _await_subscriptions(self, pubsub: Any) -> list[tuple[str, str]]:
+        """Read until Redis confirms the last SUBSCRIBE sent (it answers in order, so all earlier ones are in
+        effect too). Channel messages read meanwhile are returned for the catch-up to merge; the rest
+        (confirmations, fences, revocations) are handled as usual."""
+        held: list[tuple[str, str]] = []
+        deadline = time.monotonic() + SILENCE_PING_SECONDS
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=POLL_SECONDS)
+            if message is None:
+                continue
+            if message["type"] == "message" and message["channel"].startswith(PUBSUB_PREFIX.encode()):
+                held.append((message["channel"].decode()[len(PUBSUB_PREFIX) :], message["data"].decode()))
+                continue
+            self._on_message(message)
+            if message["type"] == "subscribe" and message["channel"] == REVOCATION_CHANNEL.encode():
+                return held
+        raise redis.ConnectionError("Redis did not confirm the subscriptions")
 
     def _apply_requests(self, pubsub: Any) -> None:
         """(Un)subscribe what handlers asked for, skipping requests that later ones overtook."""
@@ -272,10 +300,9 @@ class Hub:
         while True:
             pubsub = None
             try:
-                pubsub = self._connect()
+                pubsub, held = self._connect()
                 self.connected, attempt = True, 0
-                if self._lost_at_ms is not None:
-                    self._catch_up()
+                self._catch_up(held)
                 self._listen(pubsub)
             except (redis.RedisError, OSError) as exc:
                 self._lost(exc)
@@ -304,19 +331,24 @@ class Hub:
             log.warning("realtime subscriber lost Redis (%s); reconnecting", exc)
         self.connected = False
 
-    def _catch_up(self) -> None:
-        """After a reconnect, replay what each followed channel received while we were away."""
-        fallback = f"{max(0, (self._lost_at_ms or 0) - CATCH_UP_MARGIN_MS)}-0"
-        with self._lock:
-            channels = {name: self.last_seen.get(name, fallback) for name in self.subscribers}
-        missed = [
-            (item.id, channel, item)
-            for channel, after in channels.items()
-            for item in read_since(self.client, channel, after)
-        ]
-        missed.sort(key=lambda entry: entry[:2])  # in id order, as they would have arrived live
-        for _, channel, item in missed:
+    def _catch_up(self, held: list[tuple[str, str]]) -> None:
+        """Dispatch the messages read while the subscriptions were confirmed; after a reconnect, merged
+        (in id order, each once) with what each followed channel's stream received while we were away."""
+        missed: dict[tuple[StreamId, str], Item] = {}
+        for channel, raw in held:
+            item = self._item(channel, raw)
+            if item is not None:
+                missed[(item.id, channel)] = item
+        if self._lost_at_ms is not None:
+            fallback = f"{max(0, self._lost_at_ms - CATCH_UP_MARGIN_MS)}-0"
+            with self._lock:
+                channels = {name: self.last_seen.get(name, fallback) for name in self.subscribers}
+            for channel, after in channels.items():
+                for item in read_since(self.client, channel, after):
+                    missed.setdefault((item.id, channel), item)
+            log.info(
+                "realtime subscriber reconnected; replaying %d message(s) on %d channel(s)", len(missed), len(channels)
+            )
+        for (_, channel), item in sorted(missed.items(), key=lambda entry: entry[0]):  # as they would arrive live
             self._dispatch_item(channel, item)
-        replayed = len(missed)
         self._lost_at_ms = None
-        log.info("realtime subscriber reconnected; replayed %d message(s) on %d channel(s)", replayed, len(channels))
