@@ -1,7 +1,8 @@
-"""The hub's recovery after it loses Redis, against a real Redis reached through a proxy that can cut every
-connection and hold back the hub's SUBSCRIBE: Redis takes a subscription only when it reads it, and a
-loaded Redis or network may read it well after the hub sent it (a message published meanwhile is not
-delivered to the subscription, only kept in the channel's stream)."""
+"""The hub's subscription and its recovery after it loses Redis, against a real Redis reached through a proxy
+that counts subscription connections, can cut every connection, and can hold back the hub's SUBSCRIBE.
+A process has no subscription while its connection is being replaced, and Redis takes a subscription only
+when it reads it: a message published in either gap reaches only the channel's stream, so the hub must
+never drop its connection unnoticed, and must read its catch-up only after Redis confirmed the new one."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class HoldingProxy:
         self.answer_marker = b"XRANGE"
         self.answered = threading.Event()
         self.sockets: list[socket.socket] = []
+        self.subscribing = 0  # connections that have carried a SUBSCRIBE
         self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -55,7 +57,12 @@ class HoldingProxy:
             threading.Thread(target=self._downstream, args=(server, client, asked), daemon=True).start()
 
     def _upstream(self, source: socket.socket, sink: socket.socket, asked: threading.Event) -> None:
+        counted = False
         while chunk := self._recv(source):
+            if not counted and b"SUBSCRIBE" in chunk:
+                with self.lock:
+                    self.subscribing += 1
+                counted = True
             if self.marker is not None and self.marker in chunk:
                 self.held.set()
                 self.released.wait()
@@ -154,6 +161,8 @@ def test_a_message_published_before_redis_takes_the_hubs_new_subscription_is_del
     inbox = Inbox()
     hub.add(inbox, [channel])  # type: ignore[arg-type]  (returns once Redis confirmed the subscription)
     try:
+        time.sleep(0.3)  # a client that dropped its first subscription connection has replaced it by now
+        assert proxy.subscribing == 1, "one subscription connection, never silently replaced by another"
         publish(data, [("activity", channel, {"n": 0})])
         wait_until(lambda: inbox.numbers() == [0], 10, "the first message")
 

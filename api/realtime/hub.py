@@ -180,7 +180,11 @@ class Hub:
         """A fresh subscription connection carrying every channel followed here, returned once Redis has
         confirmed all of it (with the channel messages read meanwhile): only then are sockets told to
         resync and the streams read for the catch-up, so nothing published in between is missed."""
-        client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_keepalive=True)
+        # Not Redis.from_url: a client made so owns its pool and closes it, with the subscription's connection,
+        # as soon as it is garbage (when this method returns); redis-py then silently reconnects and subscribes
+        # again at the next read, and what is published in that gap is lost, with no catch-up and no resync.
+        pool = redis.ConnectionPool.from_url(self.redis_url, socket_connect_timeout=2, socket_keepalive=True)
+        client = redis.Redis(connection_pool=pool)  # the pool lives as long as the PubSub that holds it
         run_id = client.info("server")["run_id"]
         restarted = self._run_id not in (None, run_id)
         pubsub = client.pubsub()
