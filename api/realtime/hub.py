@@ -5,8 +5,10 @@ follow (only the hub's own thread touches that connection: handlers queue their 
 redis-py's PubSub breaks when one greenlet writes while another reads), so Redis connections stay constant however many browsers connect (one subscription per
 socket would exhaust redis-py's pool), and a process receives only the traffic its sockets want.
 Channels it follows are marked watched (see services.channels) so publishers keep sending them.
-When Redis goes away it reconnects with backoff, resubscribes, and replays from each channel's
-stream what was published meanwhile, merged in id order; connections drop what they already have.
+When Redis goes away it reconnects with backoff, resubscribes, and once Redis has confirmed the
+subscriptions (not merely been sent them: a message published before Redis reads a SUBSCRIBE reaches
+only the stream) replays from each channel's stream what was published meanwhile, merged in id order;
+connections drop what they already have. Sockets are told to resync after a restart only then too.
 Messages reach connections in id order (ids are global and Redis publishes in that order), which
 is what lets each connection deliver a message that several of its channels carry exactly once.
 """
@@ -134,15 +136,20 @@ class Hub(Subscriber):
     # --- delivery ------------------------------------------------------------------------------
     def dispatch(self, channel: str, raw: str) -> None:
         """Hand one published message to every local connection following its channel."""
+        if channel in self.subscribers:  # framed only if someone here follows the channel
+            item = self._item(channel, raw)
+            if item is not None:
+                self._dispatch_item(channel, item)
+
+    @staticmethod
+    def _item(channel: str, raw: str) -> Item | None:
+        """A published message as an Item to dispatch, framed once (None if it has no id)."""
         try:
             message_id = parse_stream_id(envelope_id(raw))
         except ValueError:
             log.warning("ignoring a message without an id on %s", channel)
-            return
-        if channel in self.subscribers:  # framed only if someone here follows the channel
-            self._dispatch_item(
-                channel, Item(message_id, envelope_type(raw), text_frame(raw), envelope_channels(raw, channel))
-            )
+            return None
+        return Item(message_id, envelope_type(raw), text_frame(raw), envelope_channels(raw, channel))
 
     def revoke(self, user_id: int) -> None:
         """Close every local socket of this user (4401, after an error saying why)."""

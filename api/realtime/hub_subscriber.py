@@ -2,8 +2,9 @@
 
 Only this thread touches the pub/sub connection (redis-py's PubSub breaks when one greenlet writes while
 another reads): handlers queue (un)subscribe requests, which the loop applies between reads. On a lost
-connection it reconnects with backoff, resubscribes to every followed channel, tells sockets to resync
-if Redis restarted, and otherwise replays each channel's stream from the last id it dispatched.
+connection it reconnects with backoff, resubscribes to every followed channel and waits until Redis has
+confirmed that, then tells sockets to resync if Redis restarted, and otherwise replays each channel's
+stream from the last id it dispatched.
 A mixin of api.realtime.hub.Hub: it shares the hub's maps and lock, declared below.
 """
 
@@ -17,7 +18,8 @@ from typing import Any
 
 import redis
 
-from api.realtime.streams import read_since
+from api.realtime.protocol import StreamId
+from api.realtime.streams import Item, read_since
 from services.channels import PUBSUB_PREFIX, REVOCATION_CHANNEL, WATCH_SECONDS, watch
 
 log = logging.getLogger("api.realtime.hub")  # the hub's log, as before the split
@@ -31,7 +33,7 @@ KEEPALIVE_CHANNEL = PUBSUB_PREFIX.rstrip(":") + "-hub"  # always subscribed, so 
 
 class Subscriber:
     """The subscriber loop of the hub. The state it shares with the hub is set in Hub.__init__; it hands
-    messages to the hub's dispatch, _dispatch_item and revoke."""
+    messages to the hub's dispatch, _item, _dispatch_item and revoke."""
 
     redis_url: str
     client: Any
@@ -47,9 +49,15 @@ class Subscriber:
     _run_id: str | None
     _lock: threading.Lock
 
-    def _connect(self) -> Any:
-        """A fresh subscription connection carrying every channel followed here."""
-        client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_keepalive=True)
+    def _connect(self) -> tuple[Any, list[tuple[str, str]]]:
+        """A fresh subscription connection carrying every channel followed here, returned once Redis has
+        confirmed all of it (with the channel messages read meanwhile): only then are sockets told to
+        resync and the streams read for the catch-up, so nothing published in between is missed."""
+        # Not Redis.from_url: a client made so owns its pool and closes it, with the subscription's connection,
+        # as soon as it is garbage (when this method returns); redis-py then silently reconnects and subscribes
+        # again at the next read, and what is published in that gap is lost, with no catch-up and no resync.
+        pool = redis.ConnectionPool.from_url(self.redis_url, socket_connect_timeout=2, socket_keepalive=True)
+        client = redis.Redis(connection_pool=pool)  # the pool lives as long as the PubSub that holds it
         run_id = client.info("server")["run_id"]
         restarted = self._run_id not in (None, run_id)
         pubsub = client.pubsub()
@@ -63,11 +71,30 @@ class Subscriber:
         for start in range(0, len(channels), 1000):
             pubsub.subscribe(*[PUBSUB_PREFIX + c for c in channels[start : start + 1000]])
         pubsub.subscribe(KEEPALIVE_CHANNEL, REVOCATION_CHANNEL)
+        held = self._await_subscriptions(pubsub)
         if restarted:
             self._tell_resync()
         # Remembered only now: if this attempt failed above, the next one must still see the restart.
         self._run_id = run_id
-        return pubsub
+        return pubsub, held
+
+    def _await_subscriptions(self, pubsub: Any) -> list[tuple[str, str]]:
+        """Read until Redis confirms the last SUBSCRIBE sent (it answers in order, so all earlier ones are in
+        effect too). Channel messages read meanwhile are returned for the catch-up to merge; the rest
+        (confirmations, fences, revocations) are handled as usual."""
+        held: list[tuple[str, str]] = []
+        deadline = time.monotonic() + SILENCE_PING_SECONDS
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=POLL_SECONDS)
+            if message is None:
+                continue
+            if message["type"] == "message" and message["channel"].startswith(PUBSUB_PREFIX.encode()):
+                held.append((message["channel"].decode()[len(PUBSUB_PREFIX) :], message["data"].decode()))
+                continue
+            self._on_message(message)
+            if message["type"] == "subscribe" and message["channel"] == REVOCATION_CHANNEL.encode():
+                return held
+        raise redis.ConnectionError("Redis did not confirm the subscriptions")
 
     def _apply_requests(self, pubsub: Any) -> None:
         """(Un)subscribe what handlers asked for, skipping requests that later ones overtook."""
@@ -150,10 +177,9 @@ class Subscriber:
         while True:
             pubsub = None
             try:
-                pubsub = self._connect()
+                pubsub, held = self._connect()
                 self.connected, attempt = True, 0
-                if self._lost_at_ms is not None:
-                    self._catch_up()
+                self._catch_up(held)
                 self._listen(pubsub)
             except (redis.RedisError, OSError) as exc:
                 self._lost(exc)
@@ -182,19 +208,24 @@ class Subscriber:
             log.warning("realtime subscriber lost Redis (%s); reconnecting", exc)
         self.connected = False
 
-    def _catch_up(self) -> None:
-        """After a reconnect, replay what each followed channel received while we were away."""
-        fallback = f"{max(0, (self._lost_at_ms or 0) - CATCH_UP_MARGIN_MS)}-0"
-        with self._lock:
-            channels = {name: self.last_seen.get(name, fallback) for name in self.subscribers}
-        missed = [
-            (item.id, channel, item)
-            for channel, after in channels.items()
-            for item in read_since(self.client, channel, after)
-        ]
-        missed.sort(key=lambda entry: entry[:2])  # in id order, as they would have arrived live
-        for _, channel, item in missed:
+    def _catch_up(self, held: list[tuple[str, str]]) -> None:
+        """Dispatch the messages read while the subscriptions were confirmed; after a reconnect, merged
+        (in id order, each once) with what each followed channel's stream received while we were away."""
+        missed: dict[tuple[StreamId, str], Item] = {}
+        for channel, raw in held:
+            item = self._item(channel, raw)
+            if item is not None:
+                missed[(item.id, channel)] = item
+        if self._lost_at_ms is not None:
+            fallback = f"{max(0, self._lost_at_ms - CATCH_UP_MARGIN_MS)}-0"
+            with self._lock:
+                channels = {name: self.last_seen.get(name, fallback) for name in self.subscribers}
+            for channel, after in channels.items():
+                for item in read_since(self.client, channel, after):
+                    missed.setdefault((item.id, channel), item)
+            log.info(
+                "realtime subscriber reconnected; replaying %d message(s) on %d channel(s)", len(missed), len(channels)
+            )
+        for (_, channel), item in sorted(missed.items(), key=lambda entry: entry[0]):  # as they would arrive live
             self._dispatch_item(channel, item)
-        replayed = len(missed)
         self._lost_at_ms = None
-        log.info("realtime subscriber reconnected; replayed %d message(s) on %d channel(s)", replayed, len(channels))
