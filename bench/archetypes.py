@@ -50,6 +50,12 @@ EITHER = {
     "inconsistent": {"at_risk", "engagement_drop", "completion_stagnation"},
     "flat_noisy": {"performance_decline"},  # a noisy 60-point learner may truly sit under 60 for two scores
 }
+# A stop is clearly planted when the open gap is at least CLEAR_GAPS of the learner's own usual gaps (their
+# days per module so far): even for the least regular (Poisson) learner such a gap has probability
+# exp(-4) = 1.8% at their pace, under completion_stagnation's 2%. Shorter planted stops (a slow learner
+# whose 8-day stop is ~3 usual gaps) may go either way for that rule: their own history cannot tell
+# them from a Poisson learner's long gap. bench/scoring.py also prints the recall over all stops.
+CLEAR_GAPS = 4.0
 AT_RISK = {"decliner", "disengaged"}  # the risk model's positives (stagnating, inconsistent, drifter: not scored)
 
 
@@ -61,6 +67,8 @@ class Learner:
     finish_days: float = np.nan  # days from now until the last module, NaN where the future is not planted
     future_mean: float = np.nan  # true expected score `horizon` days from now, NaN where not planted
     noise: float = 0.0
+    either: set[str] = field(default_factory=set)  # rules that may go either way for this learner (see CLEAR_GAPS)
+    usual_gaps: float = np.nan  # the open gap at the end, in the learner's own days per module (stoppers only)
 
 
 def _level(archetype: str, rng: np.random.Generator) -> tuple:
@@ -117,11 +125,23 @@ def make_learner(index: int, archetype: str, rng: np.random.Generator, horizon: 
     if archetype == "inconsistent":  # modules too only on the few active days
         done = np.unique(days[np.searchsorted(-days, -done).clip(0, len(days) - 1)]) - 0.05
     learner.events += [_event(name, "module_completed", d, module=f"acc-m{i}") for i, d in enumerate(done)]
+    if "completion_stagnation" in MUST.get(archetype, set()):
+        _mark_unclear_stop(learner, done)
     if archetype in ("steady", "flat_noisy", "high_achiever", "decliner") and len(done) < MODULES:
         learner.finish_days = finish
     if archetype in ("steady", "flat_noisy", "high_achiever", "decliner"):
         learner.future_mean, learner.noise = float(np.clip(level(np.array([-horizon]))[0], 0, 100)), noise
     return learner
+
+
+def _mark_unclear_stop(learner: Learner, done: np.ndarray) -> None:
+    """Measure the open gap in the learner's own usual gaps; below CLEAR_GAPS the stop is not clearly planted."""
+    if not len(done):
+        return  # nothing completed: the plain days_without_progress floor decides, a clear case
+    first_active = max(e["days_ago"] for e in learner.events if e["kind"] != "module_completed")
+    learner.usual_gaps = float(done.min() / ((first_active - done.min()) / len(done)))
+    if learner.usual_gaps < CLEAR_GAPS:
+        learner.either.add("completion_stagnation")
 
 
 def _event(name: str, kind: str, days_ago: float, score: float | None = None, module: str = "acc-m0") -> dict:

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from bench.archetypes import ARCHETYPES, AT_RISK, EITHER, FLAT, MUST, RULE_NAMES
+from bench.archetypes import ARCHETYPES, AT_RISK, CLEAR_GAPS, EITHER, FLAT, MUST, RULE_NAMES
 
 
 def rule_table(learners, alerts: dict[str, set[str]]) -> list[str]:
@@ -19,7 +19,7 @@ def rule_table(learners, alerts: dict[str, set[str]]) -> list[str]:
         tp = fp = fn = flat_hits = flat_n = 0
         for learner in learners:
             fired = rule in alerts.get(learner.name, set())
-            if rule in EITHER.get(learner.archetype, set()):
+            if rule in EITHER.get(learner.archetype, set()) | learner.either:
                 continue
             truth = rule in MUST.get(learner.archetype, set())
             tp, fp, fn = tp + (fired and truth), fp + (fired and not truth), fn + (truth and not fired)
@@ -32,11 +32,23 @@ def rule_table(learners, alerts: dict[str, set[str]]) -> list[str]:
         f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
         flat = f"{flat_hits}/{flat_n} = {100 * flat_hits / max(flat_n, 1):.1f}%"
         lines.append(f"| {rule} | {tp} | {fp} | {fn} | {precision:.2f} | {recall:.2f} | {f1:.2f} | {flat} |")
-    lines.append("")
+    lines += ["", all_stops_line(learners, alerts)]
     for rule, found in misses.items():
         counts = {name: found.count(name) for name in sorted(set(found))}
         lines.append(f"misses, {rule}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
     return lines
+
+
+def all_stops_line(learners, alerts: dict[str, set[str]]) -> str:
+    """completion_stagnation's recall over every planted stop, the ones under CLEAR_GAPS usual gaps included."""
+    rule = "completion_stagnation"
+    stops = [x for x in learners if rule in MUST.get(x.archetype, set())]
+    found = [rule in alerts.get(x.name, set()) for x in stops]
+    unclear = [x for x in stops if rule in x.either]
+    return (
+        f"{rule} over all {len(stops)} planted stops ({len(unclear)} of them under {CLEAR_GAPS:.0f} usual gaps, "
+        f"found {sum(rule in alerts.get(x.name, set()) for x in unclear)}): recall {coverage_cell(found)}\n"
+    )
 
 
 def risk_table(learners, reports: dict[str, dict]) -> list[str]:
