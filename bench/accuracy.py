@@ -140,7 +140,8 @@ def main() -> None:
         service = {"Authorization": f"Bearer {issue_token(SECRET, 'acc-lms', 'service', 3600)[0]}"}
         admin = {"Authorization": f"Bearer {issue_token(SECRET, 'acc-admin', 'admin', 3600)[0]}"}
         now = datetime.now(UTC)
-        learners = make_cohort(args.per_archetype, args.seed, HORIZON)
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)  # the bench's course keeps UTC days
+        learners = make_cohort(args.per_archetype, args.seed, HORIZON, (now - midnight) / timedelta(days=1))
         started = time.perf_counter()
         posted = post_cohort(base, service, learners, now)
         print(f"posted {posted:,} events for {len(learners)} learners in {time.perf_counter() - started:.0f} s")

@@ -84,25 +84,26 @@ def completion_inside(cohort, learners) -> np.ndarray:
     return (forecast.low_days <= finish) & (finish <= forecast.high_days)
 
 
-def stagnation_flags(learners) -> np.ndarray:
-    """The completion_stagnation rule with its defaults, on each learner at the end of their history."""
+def rule_flags(learners, rule_name: str = "completion_stagnation") -> np.ndarray:
+    """One rule with its defaults (UTC days), on each learner at the end of their history."""
     data = event_arrays(learners)
     done = data.kind == KIND_CODES["module_completed"]
     left = MODULES - np.bincount(data.learner[done], minlength=data.n_learners).astype(float)
     zeros = np.zeros(data.n_learners)
     inputs = build_rule_inputs(data, compute_learner_metrics(data, NOW), zeros, NOW, "UTC", "x", left)
-    rule = RULES["completion_stagnation"]
+    rule = RULES[rule_name]
     thresholds = {k: np.full(data.n_learners, float(v)) for k, v in rule.defaults.items()}
     return evaluate(rule, inputs, thresholds).triggered
 
 
 def stagnation_rows(cohort) -> list[str]:
-    """completion_stagnation: recall on clear stops, on all, by open gap in usual gaps; flat learners flagged."""
+    """completion_stagnation: recall on clear stops, on all, by open gap in usual gaps, flat learners flagged;
+    low_consistency's recall on inconsistent learners alone (the end-to-end table pools them with disengaged ones)."""
     stops = [x for x in cohort if "completion_stagnation" in MUST.get(x.archetype, set())]
-    found = stagnation_flags(stops)
+    found = rule_flags(stops)
     unclear = np.array(["completion_stagnation" in x.either for x in stops])
     usual = np.array([x.usual_gaps for x in stops])
-    flat = stagnation_flags([x for x in cohort if x.archetype in FLAT])
+    flat = rule_flags([x for x in cohort if x.archetype in FLAT])
     rows = [
         (f"completion_stagnation recall, clear stops (>= {CLEAR_GAPS:.0f} usual gaps)", found[~unclear], ">= 90%"),
         ("completion_stagnation recall, all planted stops", found, ""),
@@ -111,12 +112,14 @@ def stagnation_rows(cohort) -> list[str]:
         inside = (usual >= low) & (usual < high) | (np.isnan(usual) & np.isinf(high))  # nothing done: plain floor
         rows.append((f"  open gap {low}-{high} usual gaps", found[inside], ""))
     rows.append(("completion_stagnation, flat learners flagged", flat, "<= 2%"))
+    inconsistent = rule_flags([x for x in cohort if x.archetype == "inconsistent"], "low_consistency")
+    rows.append(("low_consistency recall, inconsistent learners", inconsistent, ">= 90%"))
     return [f"| {name} | {len(values)} | {stated} | {coverage_cell(values)} |" for name, values, stated in rows]
 
 
 def report(per_archetype: int, seed: int, horizon: float) -> list[str]:
     """Markdown rows: coverage per forecast and group, stagnation recall and flat false alarms, with 95% CIs."""
-    cohort = make_cohort(per_archetype, seed, horizon)
+    cohort = make_cohort(per_archetype, seed, horizon, NOW % SECONDS_PER_DAY / SECONDS_PER_DAY)
     lines = ["| check | learners (one value each) | stated | measured (95% CI) |", "| --- | --- | --- | --- |"]
     for name, kinds in SCORE_GROUPS.items():
         group = [x for x in cohort if x.archetype in kinds and not np.isnan(x.future_mean)]
