@@ -71,14 +71,14 @@ class Learner:
     usual_gaps: float = np.nan  # the open gap at the end, in the learner's own days per module (stoppers only)
 
 
-def _level(archetype: str, rng: np.random.Generator) -> tuple:
-    """(level function of days-ago, noise sd)."""
+def _level(archetype: str, rng: np.random.Generator, decline_start: float = 17.0) -> tuple:
+    """(level function of days-ago, noise sd); decliners fall ~2 points a day from `decline_start` days ago."""
     if archetype == "high_achiever":
         level = rng.uniform(93, 97)
         return (lambda t: np.full_like(t, level)), 2.0
     if archetype == "decliner":
-        level, drop, start = rng.uniform(72, 82), rng.uniform(32, 38), 17.0
-        return (lambda t: level - drop * np.clip(start - t, 0, None) / start), 4.0
+        level, drop = rng.uniform(72, 82), rng.uniform(32, 38)  # over 17 days
+        return (lambda t: level - drop * np.clip(decline_start - t, 0, None) / 17.0), 4.0
     if archetype == "drifter":
         level, cut = rng.uniform(93, 97), rng.uniform(7.5, 9.5)
         return (lambda t: np.where(t > cut, level, level - 20)), 2.5
@@ -95,8 +95,10 @@ def _module_times(rng: np.random.Generator, rate_per_day: float, stop_ago: float
     return past, finish
 
 
-def make_learner(index: int, archetype: str, rng: np.random.Generator, horizon: float) -> Learner:
-    """One learner's events and truth."""
+def make_learner(
+    index: int, archetype: str, rng: np.random.Generator, horizon: float, decline_start: float = 17.0
+) -> Learner:
+    """One learner's events and truth (decline_start: see _level; the bench's decliners use 17)."""
     name = f"acc{index}-{archetype}"
     learner = Learner(name, archetype)
     if archetype == "newcomer":
@@ -111,7 +113,7 @@ def make_learner(index: int, archetype: str, rng: np.random.Generator, horizon: 
         days = np.array([d for d in days if rng.random() < 0.25 and d >= 1] or [3.0])
     else:
         days = days[(days > stop) & (rng.random(len(days)) < 0.95)]
-    level, noise = _level(archetype, rng)
+    level, noise = _level(archetype, rng, decline_start)
     for d in days:
         learner.events.append(_event(name, "activity", d - rng.uniform(0.1, 0.8)))
     score_days = np.arange(HISTORY_DAYS - 0.5, max(stop, 0.3), -7 / 3) - rng.uniform(0, 0.3)
@@ -130,7 +132,8 @@ def make_learner(index: int, archetype: str, rng: np.random.Generator, horizon: 
     if archetype in ("steady", "flat_noisy", "high_achiever", "decliner") and len(done) < MODULES:
         learner.finish_days = finish
     if archetype in ("steady", "flat_noisy", "high_achiever", "decliner"):
-        learner.future_mean, learner.noise = float(np.clip(level(np.array([-horizon]))[0], 0, 100)), noise
+        future = level(np.array([-float(horizon)]))  # a float array: full_like would truncate the level to int
+        learner.future_mean, learner.noise = float(np.clip(future[0], 0, 100)), noise
     return learner
 
 

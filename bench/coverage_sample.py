@@ -31,7 +31,7 @@ from analytics.forecast import cohort_prior, forecast_completion, forecast_recen
 from analytics.grouping import SECONDS_PER_DAY, segments, sort_by_learner_time  # noqa: E402
 from analytics.learner_metrics import KIND_CODES, EventArrays, compute_learner_metrics  # noqa: E402
 from analytics.rule_inputs import build_rule_inputs  # noqa: E402
-from bench.archetypes import CLEAR_GAPS, FLAT, MODULES, MUST, make_cohort  # noqa: E402
+from bench.archetypes import CLEAR_GAPS, FLAT, MODULES, MUST, make_cohort, make_learner  # noqa: E402
 from bench.scoring import coverage_cell, score_chance  # noqa: E402
 
 NOW = 1_780_000_000.0  # any instant: the generator places events in days before now
@@ -119,6 +119,7 @@ def stagnation_rows(cohort) -> list[str]:
 
 def report(per_archetype: int, seed: int, horizon: float) -> list[str]:
     """Markdown rows: coverage per forecast and group, stagnation recall and flat false alarms, with 95% CIs."""
+    rng = np.random.default_rng(seed + 10_000)  # extra learners, apart from the cohort's draws
     cohort = make_cohort(per_archetype, seed, horizon, NOW % SECONDS_PER_DAY / SECONDS_PER_DAY)
     lines = ["| check | learners (one value each) | stated | measured (95% CI) |", "| --- | --- | --- | --- |"]
     for name, kinds in SCORE_GROUPS.items():
@@ -126,6 +127,11 @@ def report(per_archetype: int, seed: int, horizon: float) -> list[str]:
         lines.append(
             f"| score in {horizon:.0f} days, {name} | {len(group)} | 90% | {coverage_cell(score_chances(group, horizon))} |"
         )
+    recent = [make_learner(i, "decliner", rng, horizon, 7.0) for i in range(per_archetype)]
+    lines.append(
+        f"| score in {horizon:.0f} days, decliners whose fall began 7 days ago (not a bench archetype) | "
+        f"{len(recent)} | 90% | {coverage_cell(score_chances(recent, horizon))} |"
+    )
     planted = [x for x in cohort if not np.isnan(x.finish_days)]
     lines.append(f"| completion date | {len(planted)} | 80% | {coverage_cell(completion_inside(cohort, planted))} |")
     lines += stagnation_rows(cohort)
