@@ -38,6 +38,8 @@ NOW = 1_780_000_000.0  # any instant: the generator places events in days before
 FORECAST_WINDOW, FORECAST_LEVEL, COMPLETION_LEVEL = 8, 0.9, 0.8  # as services.reports
 SCORE_GROUPS = {"flat (steady + noisy + high achievers)": FLAT, "decliners": ("decliner",)}
 SCORE_GROUPS.update({f"  {kind}": (kind,) for kind in FLAT})
+# decline_start (days ago) of the recent-change learners: a week ago (3 falling scores), 4 scores ago (one every 7/3 days)
+RECENT_CHANGES = ((7.0, "7 days ago"), (4 * 7 / 3 + 0.3, "4 scores ago"), (10.0, "10 days ago"))
 
 
 def event_arrays(learners) -> EventArrays:
@@ -51,8 +53,8 @@ def event_arrays(learners) -> EventArrays:
     return EventArrays(len(learners), learner, time, kind, percent)
 
 
-def score_chances(learners, horizon: float) -> np.ndarray:
-    """Per learner: P(their next score, `horizon` days on, lands in the stated 90% interval)."""
+def score_chances(learners, horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per learner: P(their next score, `horizon` days on, lands in the stated 90% interval), and its width."""
     data = event_arrays(learners)
     assessed = data.kind == KIND_CODES["assessment"]
     seg = segments(data.learner[assessed], data.n_learners, data.time[assessed])
@@ -61,7 +63,16 @@ def score_chances(learners, horizon: float) -> np.ndarray:
     )
     mean = np.array([x.future_mean for x in learners])
     sd = np.array([x.noise for x in learners])
-    return score_chance(forecast.low, forecast.high, mean, sd)
+    return score_chance(forecast.low, forecast.high, mean, sd), forecast.high - forecast.low
+
+
+def score_row(name: str, learners, horizon: float) -> str:
+    """One markdown row: coverage (95% CI) and the median interval width in points."""
+    chance, width = score_chances(learners, horizon)
+    return (
+        f"| score in {horizon:.0f} days, {name} | {len(learners)} | 90% | {coverage_cell(chance)}, "
+        f"median width {np.nanmedian(width):.1f} |"
+    )
 
 
 def completion_inside(cohort, learners) -> np.ndarray:
@@ -123,15 +134,12 @@ def report(per_archetype: int, seed: int, horizon: float) -> list[str]:
     cohort = make_cohort(per_archetype, seed, horizon, NOW % SECONDS_PER_DAY / SECONDS_PER_DAY)
     lines = ["| check | learners (one value each) | stated | measured (95% CI) |", "| --- | --- | --- | --- |"]
     for name, kinds in SCORE_GROUPS.items():
-        group = [x for x in cohort if x.archetype in kinds and not np.isnan(x.future_mean)]
         lines.append(
-            f"| score in {horizon:.0f} days, {name} | {len(group)} | 90% | {coverage_cell(score_chances(group, horizon))} |"
+            score_row(name, [x for x in cohort if x.archetype in kinds and not np.isnan(x.future_mean)], horizon)
         )
-    recent = [make_learner(i, "decliner", rng, horizon, 7.0) for i in range(per_archetype)]
-    lines.append(
-        f"| score in {horizon:.0f} days, decliners whose fall began 7 days ago (not a bench archetype) | "
-        f"{len(recent)} | 90% | {coverage_cell(score_chances(recent, horizon))} |"
-    )
+    for start, label in RECENT_CHANGES:
+        recent = [make_learner(i, "decliner", rng, horizon, start) for i in range(per_archetype)]
+        lines.append(score_row(f"decliners whose fall began {label} (recent change)", recent, horizon))
     planted = [x for x in cohort if not np.isnan(x.finish_days)]
     lines.append(f"| completion date | {len(planted)} | 80% | {coverage_cell(completion_inside(cohort, planted))} |")
     lines += stagnation_rows(cohort)
