@@ -3,9 +3,11 @@
 Models for each learner's last `window` scores y at days x (scores noisy with unknown sd sigma):
   M0: y = a + b x                          (no change; the plain recent line)
   Mj: y = a + b x + d max(0, x - x_j)      (the slope changed by d at the learner's j-th score)
-for every j with at least MIN_BEFORE scores up to and including the bend and MIN_AFTER after it. Priors: flat on a, b and
-log sigma (shared by all models, so they cancel in the comparison), d ~ N(0, (KAPPA sigma)^2), and
-P(M0) = PRIOR_NO_CHANGE with the rest spread evenly over the bend positions. These are conjugate
+for every j with at least MIN_BEFORE scores up to and including the bend and MIN_AFTER after it.
+Priors: flat on a, b and log sigma (shared by all models, so they cancel in the comparison),
+d ~ N(0, (KAPPA sigma)^2) with KAPPA = TAU / s (s: the learner's noise from successive differences, so
+the prior on d is about TAU points a day whatever the noise; a plug-in, the one step that is not exact),
+and P(M0) = PRIOR_NO_CHANGE with the rest spread evenly over the bend positions. These are conjugate
 (Normal-inverse-gamma), so each model's marginal likelihood and its predictive distribution for a new
 score are exact: with A = X'X + diag(0, 0, 1 / KAPPA^2) and R the penalised residual sum of squares,
   log p(y | M) = -(n - 2) / 2 log R - 1/2 log |A| - log KAPPA [Mj only] + const,
@@ -20,8 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
-from scipy.special import logsumexp
+from scipy.special import logsumexp, stdtr, stdtrit
 
 from analytics.grouping import SECONDS_PER_DAY, Segments
 
@@ -109,15 +110,17 @@ def _model_predictives(design: np.ndarray, y: np.ndarray, row: np.ndarray, n: np
     return log_ml, centre, scale
 
 
-def _mixture_quantile(weights, centre, scale, dof, q: float) -> np.ndarray:
-    """The q-quantile of sum_k w_k t_dof(centre_k, scale_k), by bisection between the components' own."""
-    own = centre + scale * stats.t.ppf(q, dof)[:, None]
-    low = np.where(weights > 0, own, np.inf).min(axis=1)
-    high = np.where(weights > 0, own, -np.inf).max(axis=1)
-    for _ in range(50):
+def _mixture_quantiles(weights, centre, scale, dof, qs: tuple[float, ...]) -> np.ndarray:
+    """The qs-quantiles (rows) of sum_k w_k t_dof(centre_k, scale_k) per learner (columns), by bisection
+    between the components' own quantiles (the mixture's lies between their least and greatest)."""
+    q = np.asarray(qs)[:, None, None]
+    own = centre[None] + scale[None] * stdtrit(dof[None, :, None], q)
+    low = np.where(weights > 0, own, np.inf).min(axis=2)
+    high = np.where(weights > 0, own, -np.inf).max(axis=2)
+    for _ in range(40):  # the bracket shrinks 2^40-fold: far below a hundredth of a point
         mid = (low + high) / 2
-        cdf = (weights * stats.t.cdf((mid[:, None] - centre) / scale, dof[:, None])).sum(axis=1)
-        below = cdf < q
+        cdf = (weights * stdtr(dof[:, None], (mid[..., None] - centre) / scale)).sum(axis=2)
+        below = cdf < q[..., 0]
         low, high = np.where(below, mid, low), np.where(below, high, mid)
     return (low + high) / 2
 
@@ -141,7 +144,7 @@ def forecast_with_bends(
         centre, scale = np.where(valid, centre, 0.0), np.where(valid, scale, 1.0)
         dof = np.maximum(n - 2, 1).astype(float)
         tail = (1 - level) / 2
-        low, mid, high = (_mixture_quantile(weights, centre, scale, dof, q) for q in (tail, 0.5, 1 - tail))
+        low, mid, high = _mixture_quantiles(weights, centre, scale, dof, (tail, 0.5, 1 - tail))
     ok = (n >= 3) & (np.ptp(np.where(mask, x, x[:, :1]), axis=1) > 0)  # as OLS: NaN where x does not vary
     nan = np.full(len(n), np.nan)
     return BentForecast(
