@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from analytics.change_point import forecast_with_bends
 from analytics.grouping import SECONDS_PER_DAY, Segments
 from analytics.scores import Regression, fit_recent_days
 
@@ -160,6 +161,7 @@ class ScoreForecast:
     low: np.ndarray  # prediction interval, clipped to 0..100
     high: np.ndarray
     bounded: np.ndarray | None = None  # True where the straight line would leave 0..100 and the bent trend is used
+    probability_changed: np.ndarray | None = None  # posterior P(the trend bent inside the scores used); NaN if bounded
 
 
 def forecast_scores(per_day: Regression, from_x: np.ndarray, horizon_days: float, level: float = 0.9) -> ScoreForecast:
@@ -198,23 +200,27 @@ def from_logit(z: np.ndarray) -> np.ndarray:
 def forecast_recent_scores(
     seg: Segments, times: np.ndarray, percent: np.ndarray, now: float, window: int, horizon_days: float, level: float
 ) -> ScoreForecast:
-    """Score `horizon_days` after `now` from each learner's last `window` scores, honest at 0 and 100.
+    """Score `horizon_days` after `now` from each learner's recent scores, honest about bends and at 0 and 100.
 
-    Where the straight line's forecast lies inside 0..100 it is the forecast (forecast_scores, its
-    interval clipped to the scale: a score piles up at 100 as real ones do). Where the line itself
+    Where the straight line through the last `window` scores stays inside 0..100, the forecast is the
+    model average over "no bend" and "the slope changed at one of the last 2 * window scores"
+    (analytics.change_point.forecast_with_bends: the bend's position integrated out, the interval the
+    mixture's quantiles, clipped to the scale: a score piles up at 100 as real ones do). Where the line itself
     leaves the scale (an improver at +8 points per score would be "100, range 100-100"),
     the trend is fitted on the logit scale instead (to_logit: the path bends toward the bound and never
     crosses it) and the interval is centre +- t * sqrt(s^2 + g'^2 * s_z^2 * leverage), with s the
     residual spread in points around the bent path, s_z the logit-scale residual spread and g' the
     slope of from_logit at the centre (delta method). Simulated coverage of the 90% interval
-    (tests/test_analytics_forecast.py): flat, near-100, declining, linear and saturating learners
-    within 88.9-91.2% (3,000 learners each), where the clipped line alone covered 34% of the
-    saturating improvers (it said "100, range 100-100").
+    (tests/test_analytics_forecast.py, 8 scores each): flat, near-100, declining, linear and saturating
+    learners within 90.1-93.5% (3,000 learners each; the straight line alone 88.9-91.2% with intervals
+    15-30% narrower, and 34% on the saturating improvers: "100, range 100-100"). On the bench's learners
+    (15 scores, bench/coverage_sample.py) flat ones 90.5-92.6% with intervals 12-19% narrower than the
+    8-score line's; a fall that began a week ago 59% (the line: 12%), see bench/RESULTS.md.
     """
     times, percent = np.asarray(times, dtype=float), np.asarray(percent, dtype=float)
     line, origin = fit_recent_days(seg, times, percent, window)
     x0 = (now - origin) / SECONDS_PER_DAY + horizon_days
-    straight = forecast_scores(line, x0 - horizon_days, horizon_days, level)
+    mixed = forecast_with_bends(seg, times, percent, now, 2 * window, horizon_days, level)
     bent, _ = fit_recent_days(seg, times, to_logit(percent), window)
     inside = seg.rank_from_end() < window
     x = (times - origin[seg.learner]) / SECONDS_PER_DAY
@@ -230,9 +236,11 @@ def forecast_recent_scores(
         centre = from_logit(z)
         raw = line.intercept + line.slope * x0  # the straight line's forecast, unclipped
     crosses = (n >= 3) & ((raw < 0) | (raw > 100))
+    inside_scale = [np.clip(v, 0, 100) for v in (mixed.predicted, mixed.low, mixed.high)]
     return ScoreForecast(
-        np.where(crosses, centre, straight.predicted),
-        np.where(crosses, np.clip(centre - half, 0, 100), straight.low),
-        np.where(crosses, np.clip(centre + half, 0, 100), straight.high),
+        np.where(crosses, centre, inside_scale[0]),
+        np.where(crosses, np.clip(centre - half, 0, 100), inside_scale[1]),
+        np.where(crosses, np.clip(centre + half, 0, 100), inside_scale[2]),
         crosses,
+        np.where(crosses, np.nan, mixed.probability_changed),
     )

@@ -50,6 +50,12 @@ EITHER = {
     "inconsistent": {"at_risk", "engagement_drop", "completion_stagnation"},
     "flat_noisy": {"performance_decline"},  # a noisy 60-point learner may truly sit under 60 for two scores
 }
+# A stop is clearly planted when the open gap is at least CLEAR_GAPS of the learner's own usual gaps (their
+# days per module so far): even for the least regular (Poisson) learner such a gap has probability
+# exp(-4) = 1.8% at their pace, under completion_stagnation's 2%. Shorter planted stops (a slow learner
+# whose 8-day stop is ~3 usual gaps) may go either way for that rule: their own history cannot tell
+# them from a Poisson learner's long gap. bench/scoring.py also prints the recall over all stops.
+CLEAR_GAPS = 4.0
 AT_RISK = {"decliner", "disengaged"}  # the risk model's positives (stagnating, inconsistent, drifter: not scored)
 
 
@@ -61,16 +67,18 @@ class Learner:
     finish_days: float = np.nan  # days from now until the last module, NaN where the future is not planted
     future_mean: float = np.nan  # true expected score `horizon` days from now, NaN where not planted
     noise: float = 0.0
+    either: set[str] = field(default_factory=set)  # rules that may go either way for this learner (see CLEAR_GAPS)
+    usual_gaps: float = np.nan  # the open gap at the end, in the learner's own days per module (stoppers only)
 
 
-def _level(archetype: str, rng: np.random.Generator) -> tuple:
-    """(level function of days-ago, noise sd)."""
+def _level(archetype: str, rng: np.random.Generator, decline_start: float = 17.0) -> tuple:
+    """(level function of days-ago, noise sd); decliners fall ~2 points a day from `decline_start` days ago."""
     if archetype == "high_achiever":
         level = rng.uniform(93, 97)
         return (lambda t: np.full_like(t, level)), 2.0
     if archetype == "decliner":
-        level, drop, start = rng.uniform(72, 82), rng.uniform(32, 38), 17.0
-        return (lambda t: level - drop * np.clip(start - t, 0, None) / start), 4.0
+        level, drop = rng.uniform(72, 82), rng.uniform(32, 38)  # over 17 days
+        return (lambda t: level - drop * np.clip(decline_start - t, 0, None) / 17.0), 4.0
     if archetype == "drifter":
         level, cut = rng.uniform(93, 97), rng.uniform(7.5, 9.5)
         return (lambda t: np.where(t > cut, level, level - 20)), 2.5
@@ -87,8 +95,10 @@ def _module_times(rng: np.random.Generator, rate_per_day: float, stop_ago: float
     return past, finish
 
 
-def make_learner(index: int, archetype: str, rng: np.random.Generator, horizon: float) -> Learner:
-    """One learner's events and truth."""
+def make_learner(
+    index: int, archetype: str, rng: np.random.Generator, horizon: float, decline_start: float = 17.0
+) -> Learner:
+    """One learner's events and truth (decline_start: see _level; the bench's decliners use 17)."""
     name = f"acc{index}-{archetype}"
     learner = Learner(name, archetype)
     if archetype == "newcomer":
@@ -103,7 +113,7 @@ def make_learner(index: int, archetype: str, rng: np.random.Generator, horizon: 
         days = np.array([d for d in days if rng.random() < 0.25 and d >= 1] or [3.0])
     else:
         days = days[(days > stop) & (rng.random(len(days)) < 0.95)]
-    level, noise = _level(archetype, rng)
+    level, noise = _level(archetype, rng, decline_start)
     for d in days:
         learner.events.append(_event(name, "activity", d - rng.uniform(0.1, 0.8)))
     score_days = np.arange(HISTORY_DAYS - 0.5, max(stop, 0.3), -7 / 3) - rng.uniform(0, 0.3)
@@ -117,11 +127,24 @@ def make_learner(index: int, archetype: str, rng: np.random.Generator, horizon: 
     if archetype == "inconsistent":  # modules too only on the few active days
         done = np.unique(days[np.searchsorted(-days, -done).clip(0, len(days) - 1)]) - 0.05
     learner.events += [_event(name, "module_completed", d, module=f"acc-m{i}") for i, d in enumerate(done)]
+    if "completion_stagnation" in MUST.get(archetype, set()):
+        _mark_unclear_stop(learner, done)
     if archetype in ("steady", "flat_noisy", "high_achiever", "decliner") and len(done) < MODULES:
         learner.finish_days = finish
     if archetype in ("steady", "flat_noisy", "high_achiever", "decliner"):
-        learner.future_mean, learner.noise = float(np.clip(level(np.array([-horizon]))[0], 0, 100)), noise
+        future = level(np.array([-float(horizon)]))  # a float array: full_like would truncate the level to int
+        learner.future_mean, learner.noise = float(np.clip(future[0], 0, 100)), noise
     return learner
+
+
+def _mark_unclear_stop(learner: Learner, done: np.ndarray) -> None:
+    """Measure the open gap in the learner's own usual gaps; below CLEAR_GAPS the stop is not clearly planted."""
+    if not len(done):
+        return  # nothing completed: the plain days_without_progress floor decides, a clear case
+    first_active = max(e["days_ago"] for e in learner.events if e["kind"] != "module_completed")
+    learner.usual_gaps = float(done.min() / ((first_active - done.min()) / len(done)))
+    if learner.usual_gaps < CLEAR_GAPS:
+        learner.either.add("completion_stagnation")
 
 
 def _event(name: str, kind: str, days_ago: float, score: float | None = None, module: str = "acc-m0") -> dict:
@@ -131,8 +154,20 @@ def _event(name: str, kind: str, days_ago: float, score: float | None = None, mo
     return event
 
 
-def make_cohort(per_archetype: int, seed: int, horizon: float) -> list[Learner]:
-    """per_archetype learners of every archetype, reproducible from the seed."""
+def make_cohort(per_archetype: int, seed: int, horizon: float, day_fraction: float = 0.0) -> list[Learner]:
+    """per_archetype learners of every archetype, reproducible from the seed.
+
+    day_fraction: the part of today (in the school's time zone, UTC here) already gone at `now`. An
+    inconsistent learner's active day (events 0.05-0.8 days before a whole number of days ago) is moved
+    by it into one calendar day; otherwise, later in the day, one planted active day straddles midnight
+    and counts as two for the day-based rules (low_consistency's recall then fell from 93% at 01:00 to
+    59% at 20:00 UTC on 2,000 inconsistent learners, the rule being right about the days it saw).
+    """
     rng = np.random.default_rng(seed)
     kinds = [a for a in ARCHETYPES for _ in range(per_archetype)]
-    return [make_learner(i, kind, rng, horizon) for i, kind in enumerate(kinds)]
+    learners = [make_learner(i, kind, rng, horizon) for i, kind in enumerate(kinds)]
+    for learner in learners:
+        if learner.archetype == "inconsistent":
+            for event in learner.events:
+                event["days_ago"] += day_fraction
+    return learners

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from bench.archetypes import ARCHETYPES, AT_RISK, EITHER, FLAT, MUST, RULE_NAMES
+from bench.archetypes import ARCHETYPES, AT_RISK, CLEAR_GAPS, EITHER, FLAT, MUST, RULE_NAMES
 
 
 def rule_table(learners, alerts: dict[str, set[str]]) -> list[str]:
@@ -19,7 +19,7 @@ def rule_table(learners, alerts: dict[str, set[str]]) -> list[str]:
         tp = fp = fn = flat_hits = flat_n = 0
         for learner in learners:
             fired = rule in alerts.get(learner.name, set())
-            if rule in EITHER.get(learner.archetype, set()):
+            if rule in EITHER.get(learner.archetype, set()) | learner.either:
                 continue
             truth = rule in MUST.get(learner.archetype, set())
             tp, fp, fn = tp + (fired and truth), fp + (fired and not truth), fn + (truth and not fired)
@@ -32,11 +32,23 @@ def rule_table(learners, alerts: dict[str, set[str]]) -> list[str]:
         f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
         flat = f"{flat_hits}/{flat_n} = {100 * flat_hits / max(flat_n, 1):.1f}%"
         lines.append(f"| {rule} | {tp} | {fp} | {fn} | {precision:.2f} | {recall:.2f} | {f1:.2f} | {flat} |")
-    lines.append("")
+    lines += ["", all_stops_line(learners, alerts)]
     for rule, found in misses.items():
         counts = {name: found.count(name) for name in sorted(set(found))}
         lines.append(f"misses, {rule}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
     return lines
+
+
+def all_stops_line(learners, alerts: dict[str, set[str]]) -> str:
+    """completion_stagnation's recall over every planted stop, the ones under CLEAR_GAPS usual gaps included."""
+    rule = "completion_stagnation"
+    stops = [x for x in learners if rule in MUST.get(x.archetype, set())]
+    found = [rule in alerts.get(x.name, set()) for x in stops]
+    unclear = [x for x in stops if rule in x.either]
+    return (
+        f"{rule} over all {len(stops)} planted stops ({len(unclear)} of them under {CLEAR_GAPS:.0f} usual gaps, "
+        f"found {sum(rule in alerts.get(x.name, set()) for x in unclear)}): recall {coverage_cell(found)}\n"
+    )
 
 
 def risk_table(learners, reports: dict[str, dict]) -> list[str]:
@@ -60,6 +72,44 @@ def risk_table(learners, reports: dict[str, dict]) -> list[str]:
         counts = [lights.count(name) for name in ("red", "amber", "green", "grey")]
         lines.append(f"| {archetype} | " + " | ".join(map(str, counts)) + " |")
     return lines
+
+
+def score_chance(low, high, mean, sd) -> np.ndarray:
+    """P(the next score lands in [low, high]) for a score clip(N(mean, sd), 0, 100), as the generator posts it.
+
+    An interval reaching 0 (or 100) holds the clipped mass piled there: a score below 0 is posted as 0.
+    """
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    below = np.where(low <= 0, -np.inf, low)
+    above = np.where(high >= 100, np.inf, high)
+    return stats.norm.cdf(above, mean, sd) - stats.norm.cdf(below, mean, sd)
+
+
+def wilson_interval(hits: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a binomial share of n independent learners (one outcome each)."""
+    if n == 0:
+        return float("nan"), float("nan")
+    z = stats.norm.ppf(0.5 + level / 2)
+    share = hits / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def coverage_cell(values) -> str:
+    """'90.8% (95% CI 87.1-93.6)': a coverage is only checkable with its own uncertainty.
+
+    values: one per learner (learners are independent; each has one forecast), either 0/1 outcomes
+    or exact probabilities of landing inside. Either way the binomial (Wilson) interval is used: a
+    value in 0..1 with mean p varies at most as a 0/1 outcome does (variance <= p (1 - p)), so the
+    interval is exact for outcomes and conservative for probabilities. A t interval on the
+    probabilities would be narrower but is not trustworthy at 40 learners: their distribution has a
+    long lower tail (the few badly forecast learners), and a sample without them looks both high and
+    precise.
+    """
+    values = np.asarray(values, dtype=float)
+    low, high = wilson_interval(float(values.sum()), len(values))
+    return f"{100 * values.mean():.1f}% (95% CI {100 * low:.1f}-{100 * high:.1f})"
 
 
 def _day(value: str | None, fallback: float) -> float:
@@ -86,16 +136,16 @@ def forecast_table(learners, reports: dict[str, dict], today: date) -> list[str]
                 continue
             low, high = forecast["interval"]
             mu, sd = learner.future_mean, learner.noise
-            chance.append(stats.norm.cdf(high, mu, sd) - stats.norm.cdf(low, mu, sd))  # exact P(next score inside)
+            chance.append(float(score_chance(low, high, mu, sd)))  # exact P(next score inside), one per learner
             error.append(abs(forecast["predicted_score"] - mu))
-        score_rows[group] = (len(chance), 100 * np.mean(chance), np.median(error))
+        score_rows[group] = (len(chance), coverage_cell(chance), np.median(error))
     return [
-        "| forecast | learners | stated level | coverage | median error |",
+        "| forecast | learners (one forecast each) | stated level | coverage (95% CI) | median error |",
         "| --- | --- | --- | --- | --- |",
-        f"| completion date (5 weeks of history) | {len(inside)} | 80% | {100 * np.mean(inside):.1f}% | "
+        f"| completion date (5 weeks of history) | {len(inside)} | 80% | {coverage_cell(inside)} | "
         f"{np.median(errors):.1f} days |",
     ] + [
-        f"| score in 14 days, {' + '.join(group)} | {n} | 90% | {cover:.1f}% | {err:.1f} points (to the true mean) |"
+        f"| score in 14 days, {' + '.join(group)} | {n} | 90% | {cover} | {err:.1f} points (to the true mean) |"
         for group, (n, cover, err) in score_rows.items()
     ]
 

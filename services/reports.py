@@ -74,17 +74,21 @@ def _trend_and_forecast(events, now: float, horizon_days: float) -> tuple[dict, 
     forecast = forecast_recent_scores(
         seg, times, events.percent[assessed], now, FORECAST_WINDOW, horizon_days, FORECAST_LEVEL
     )
-    fitted = int(min(seg.counts[0], FORECAST_WINDOW))
+    bounded = forecast.bounded is not None and bool(forecast.bounded[0])
+    changed = forecast.probability_changed is not None and bool(forecast.probability_changed[0] >= 0.5)
+    fitted = int(min(seg.counts[0], FORECAST_WINDOW if bounded else 2 * FORECAST_WINDOW))
     return trend, {
         "horizon_days": horizon_days,
         "from_date": _date_after(now, 0.0),
         "target_date": _date_after(now, horizon_days),  # the horizon counts from today
-        "fitted_scores": fitted,  # the trend extrapolated is that of the last FORECAST_WINDOW scores
+        "fitted_scores": fitted,  # scores the forecast read: the bend model's 2 * FORECAST_WINDOW, the bounded line's 8
         "predicted_score": json_scalar(forecast.predicted[0]),
         "interval": [json_scalar(forecast.low[0]), json_scalar(forecast.high[0])],
         "level": FORECAST_LEVEL,
-        # straight: the recent line; bounded: the line would cross 0 or 100, so the trend bends toward the bound
-        "trend_model": "bounded" if forecast.bounded is not None and forecast.bounded[0] else "straight",
+        # straight / bend: the model average over bends (analytics.change_point) says the trend more likely did
+        # not / did change inside the fitted scores; bounded: the recent line would cross 0 or 100, so the trend
+        # bends toward the bound
+        "trend_model": "bounded" if bounded else "bend" if changed else "straight",
     }
 
 

@@ -161,7 +161,12 @@ def _learner_paths(kind: str, n: int, rng: np.random.Generator, days: np.ndarray
     ("kind", "noise"), [("flat", 6.0), ("near_top", 2.5), ("decliner", 4.0), ("saturating", 3.0), ("linear", 4.0)]
 )
 def test_recent_score_forecast_keeps_its_coverage_near_the_bounds(kind, noise):
-    """90% interval: the next score 14 days on (clipped to 0..100 like real scores) lands inside 90 +- 3% of the time."""
+    """90% interval: the next score 14 days on (clipped to 0..100 like real scores) lands inside 90 +- 5% of the time.
+
+    +-5 is the issue's target; with n = 3000 the binomial sd is 0.55 points, so a pass bounds the true coverage
+    within about +-6.6 even on an unlucky sample. With only 8 scores the bend model average (analytics.change_point)
+    is conservative where the line is right: 90.1-93.5% here, the plain line 88.9-91.2%.
+    """
     n, k, horizon, now_day = 3000, 8, 14.0, 20.0
     rng = np.random.default_rng(21)
     days = np.sort(rng.uniform(0, now_day, (n, k)), axis=1)
@@ -174,8 +179,28 @@ def test_recent_score_forecast_keeps_its_coverage_near_the_bounds(kind, noise):
         segments(learner, n, times), times, scores.ravel(), 1.7e9 + now_day * 86400, 8, horizon, 0.9
     )
     inside = (actual >= forecast.low - 1e-9) & (actual <= forecast.high + 1e-9)
-    assert 0.87 <= inside.mean() <= 0.93, inside.mean()
+    assert 0.85 <= inside.mean() <= 0.95, inside.mean()
     assert np.all(forecast.low <= forecast.predicted) and np.all(forecast.predicted <= forecast.high)
+
+
+def test_the_bench_decliners_get_their_coverage():
+    """bench/archetypes.py's decliners: flat, then falling ~2 points a day from 17 days ago, a score every 7/3 days.
+
+    The oldest of the last 8 scores can predate the bend and the next score is often clipped at 0. Over
+    n = 4000 learners the binomial sd of the share is 0.5 points: 90 +- 3 is six of them, so a miss means
+    the interval, not the sample (bench/accuracy.py's 40 decliners a seed: 95% CI about +-9 points).
+    """
+    n, horizon, rng = 4000, 14.0, np.random.default_rng(31)
+    ago = np.arange(34.5, 0.3, -7 / 3)[None, :] - rng.uniform(0, 0.3, (n, 1))  # days before now
+    level, drop = rng.uniform(72, 82, (n, 1)), rng.uniform(32, 38, (n, 1))
+    mean = lambda t: level - drop * np.clip(17.0 - t, 0, None) / 17.0  # noqa: E731
+    scores = np.clip(mean(ago) + rng.normal(0, 4, ago.shape), 0, 100)
+    actual = np.clip(mean(np.array([[-horizon]]))[:, 0] + rng.normal(0, 4, n), 0, 100)
+    now = 1.7e9
+    learner, times = np.repeat(np.arange(n), ago.shape[1]), now - (ago * 86400).ravel()
+    forecast = forecast_recent_scores(segments(learner, n, times), times, scores.ravel(), now, 8, horizon, 0.9)
+    inside = (actual >= forecast.low - 1e-9) & (actual <= forecast.high + 1e-9)
+    assert 0.87 <= inside.mean() <= 0.93, inside.mean()
 
 
 def test_an_improver_heading_past_100_gets_an_honest_interval():

@@ -1,0 +1,152 @@
+"""Score forecasts that allow the trend to have bent inside the window: Bayesian model averaging over bends.
+
+Models for each learner's last `window` scores y at days x (scores noisy with unknown sd sigma):
+  M0: y = a + b x                          (no change; the plain recent line)
+  Mj: y = a + b x + d max(0, x - x_j)      (the slope changed by d at the learner's j-th score)
+for every j with at least MIN_BEFORE scores up to and including the bend and MIN_AFTER after it.
+Priors: flat on a, b and log sigma (shared by all models, so they cancel in the comparison),
+d ~ N(0, (KAPPA sigma)^2) with KAPPA = TAU / s (s: the learner's noise from successive differences, so
+the prior on d is about TAU points a day whatever the noise; a plug-in, the one step that is not exact),
+and P(M0) = PRIOR_NO_CHANGE with the rest spread evenly over the bend positions. These are conjugate
+(Normal-inverse-gamma), so each model's marginal likelihood and its predictive distribution for a new
+score are exact: with A = X'X + diag(0, 0, 1 / KAPPA^2) and R the penalised residual sum of squares,
+  log p(y | M) = -(n - 2) / 2 log R - 1/2 log |A| - log KAPPA [Mj only] + const,
+  y_new | M ~ t_{n-2}(f' beta, R / (n - 2) (1 + f' A^-1 f)),   f = (1, x0, max(0, x0 - x_j)).
+M0 alone gives exactly the OLS prediction interval. The forecast is the posterior-weighted mixture of the
+models' predictive distributions: its median, and its (1 -+ level) / 2 quantiles as the interval. The bend's
+position is integrated out, not chosen, so a bend fitted to noise costs a little width, not coverage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp, stdtr, stdtrit
+
+from analytics.grouping import SECONDS_PER_DAY, Segments
+
+PRIOR_NO_CHANGE = 0.5  # prior probability that the trend did not bend inside the window
+TAU = 3.0  # prior sd of a slope change, points per day (KAPPA = TAU / the learner's noise, see _noise_scale)
+MIN_BEFORE = 2  # scores up to and including the bend
+MIN_AFTER = 2  # scores after the bend
+
+
+@dataclass(frozen=True)
+class BentForecast:
+    """Mixture forecast per learner (NaN below 3 scores) and the posterior probability of a bend."""
+
+    predicted: np.ndarray  # mixture median
+    low: np.ndarray
+    high: np.ndarray
+    probability_changed: np.ndarray  # posterior P(some bend inside the window)
+
+
+def padded_window(
+    seg: Segments, times: np.ndarray, values: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each learner's last `window` (x in days from their oldest one, y) as (learners, window) arrays.
+
+    Returns x, y, a mask of real entries (left-aligned, oldest first) and each learner's origin (epoch s).
+    """
+    n_used = np.minimum(seg.counts, window)
+    inside = seg.rank_from_end() < window
+    learner = seg.learner[inside]
+    col = n_used[learner] - 1 - seg.rank_from_end()[inside]
+    t = np.zeros((seg.n_learners, window))
+    y = np.zeros((seg.n_learners, window))
+    mask = np.zeros((seg.n_learners, window), dtype=bool)
+    t[learner, col], y[learner, col], mask[learner, col] = times[inside], values[inside], True
+    origin = np.where(n_used > 0, t[:, 0], 0.0)
+    x = np.where(mask, (t - origin[:, None]) / SECONDS_PER_DAY, 0.0)
+    return x, y, mask, origin
+
+
+def _designs(x: np.ndarray, mask: np.ndarray, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Design matrices (learners, models, window, 3), forecast rows (learners, models, 3) and model validity."""
+    n_learners, window = x.shape
+    n = mask.sum(axis=1)
+    bends = np.arange(MIN_BEFORE - 1, window - MIN_AFTER)  # index of the bend score, oldest = 0
+    knots = np.concatenate([np.zeros((n_learners, 1)), x[:, bends]], axis=1)  # (learners, models)
+    design = np.zeros((n_learners, len(bends) + 1, window, 3))
+    design[..., 0] = mask[:, None, :]
+    design[..., 1] = x[:, None, :] * mask[:, None, :]
+    design[:, 1:, :, 2] = np.maximum(x[:, None, :] - knots[:, 1:, None], 0) * mask[:, None, :]
+    row = np.stack(
+        [np.ones_like(knots), np.broadcast_to(x0[:, None], knots.shape), np.maximum(x0[:, None] - knots, 0)], axis=-1
+    )
+    row[:, 0, 2] = 0.0
+    valid = np.concatenate([np.ones((n_learners, 1), bool), bends[None, :] <= (n[:, None] - 1 - MIN_AFTER)], axis=1)
+    return design, row, valid & (n >= 3)[:, None]
+
+
+def _noise_scale(y: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Each learner's noise sd from successive differences (mean squared difference / 2, at least 1 point)."""
+    both = mask[:, 1:] & mask[:, :-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mssd = ((np.diff(y, axis=1) ** 2) * both).sum(axis=1) / both.sum(axis=1)
+    return np.sqrt(np.maximum(np.nan_to_num(mssd / 2, nan=1.0), 1.0))
+
+
+def _model_predictives(design: np.ndarray, y: np.ndarray, row: np.ndarray, n: np.ndarray, kappa: np.ndarray):
+    """Per learner and model: log marginal likelihood (up to a shared constant), predictive centre and scale."""
+    penalty = np.zeros(design.shape[:2] + (3, 3))
+    penalty[:, :, 2, 2] = 1 / kappa[:, None] ** 2
+    penalty[:, 0, 2, 2] = 1.0  # M0: no bend column, so d stays 0; its term is removed below
+    gram = np.einsum("lmwi,lmwj->lmij", design, design) + penalty
+    gram += np.eye(3) * np.where(n < 3, 1.0, 1e-9)[:, None, None, None]  # invertible always; NaN out below 3
+    moment = np.einsum("lmwi,lw->lmi", design, y)
+    beta = np.linalg.solve(gram, moment[..., None])[..., 0]
+    fitted = np.einsum("lmwi,lmi->lmw", design, beta)
+    resid = np.where(design[..., 0] > 0, y[:, None, :] - fitted, 0.0)
+    r = (resid**2).sum(axis=-1) + beta[..., 2] ** 2 * penalty[..., 2, 2] * (np.arange(design.shape[1]) > 0)
+    r = np.maximum(r, 1e-9)
+    _, logdet = np.linalg.slogdet(gram)
+    dof = np.maximum(n - 2, 1)[:, None]
+    log_ml = -dof / 2 * np.log(r) - logdet / 2 - np.log(kappa)[:, None] * (np.arange(design.shape[1]) > 0)
+    leverage = np.einsum("lmi,lmi->lm", row, np.linalg.solve(gram, row[..., None])[..., 0])
+    centre = np.einsum("lmi,lmi->lm", row, beta)
+    scale = np.sqrt(r / dof * (1 + leverage))
+    return log_ml, centre, scale
+
+
+def _mixture_quantiles(weights, centre, scale, dof, qs: tuple[float, ...]) -> np.ndarray:
+    """The qs-quantiles (rows) of sum_k w_k t_dof(centre_k, scale_k) per learner (columns), by bisection
+    between the components' own quantiles (the mixture's lies between their least and greatest)."""
+    q = np.asarray(qs)[:, None, None]
+    own = centre[None] + scale[None] * stdtrit(dof[None, :, None], q)
+    low = np.where(weights > 0, own, np.inf).min(axis=2)
+    high = np.where(weights > 0, own, -np.inf).max(axis=2)
+    for _ in range(40):  # the bracket shrinks 2^40-fold: far below a hundredth of a point
+        mid = (low + high) / 2
+        cdf = (weights * stdtr(dof[:, None], (mid[..., None] - centre) / scale)).sum(axis=2)
+        below = cdf < q[..., 0]
+        low, high = np.where(below, mid, low), np.where(below, high, mid)
+    return (low + high) / 2
+
+
+def forecast_with_bends(
+    seg: Segments, times: np.ndarray, percent: np.ndarray, now: float, window: int, horizon_days: float, level: float
+) -> BentForecast:
+    """Score `horizon_days` after `now`: the model average over no bend and every bend position (module doc)."""
+    x, y, mask, origin = padded_window(seg, np.asarray(times, float), np.asarray(percent, float), window)
+    n = mask.sum(axis=1)
+    x0 = (now - origin) / SECONDS_PER_DAY + horizon_days
+    design, row, valid = _designs(x, mask, x0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        log_ml, centre, scale = _model_predictives(design, y, row, n, TAU / _noise_scale(y, mask))
+        bends = valid[:, 1:].sum(axis=1, keepdims=True)
+        prior = np.where(valid, (1 - PRIOR_NO_CHANGE) / np.maximum(bends, 1), 0.0)
+        prior[:, 0] = np.where(bends[:, 0] > 0, PRIOR_NO_CHANGE, 1.0)
+        log_post = np.where(valid, log_ml + np.log(prior), -np.inf)
+        weights = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))
+        weights = np.where(valid, weights, 0.0)
+        centre, scale = np.where(valid, centre, 0.0), np.where(valid, scale, 1.0)
+        dof = np.maximum(n - 2, 1).astype(float)
+        tail = (1 - level) / 2
+        low, mid, high = _mixture_quantiles(weights, centre, scale, dof, (tail, 0.5, 1 - tail))
+    ok = (n >= 3) & (np.ptp(np.where(mask, x, x[:, :1]), axis=1) > 0)  # as OLS: NaN where x does not vary
+    nan = np.full(len(n), np.nan)
+    return BentForecast(
+        np.where(ok, mid, nan), np.where(ok, low, nan), np.where(ok, high, nan), np.where(ok, 1 - weights[:, 0], nan)
+    )
