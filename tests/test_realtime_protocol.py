@@ -12,6 +12,7 @@ from wsproto.frame_protocol import FrameDecoder, Opcode
 from api.realtime.connection import Connection
 from api.realtime.protocol import (
     ProtocolError,
+    each_channel,
     last_id_for,
     parse_client_message,
     parse_query_last_id,
@@ -33,12 +34,28 @@ from services.envelope import Envelope, envelope_channels, envelope_id, envelope
         ('{"type": "subscribe"}', "channel"),
         ('{"type": "subscribe", "channel": "learner:a", "last_id": "yesterday"}', "last_id"),
         ('{"type": "subscribe", "channel": "learner:a", "last_id": {"learner:a": 5}}', "last_id"),
+        ('{"type": "subscribe", "channels": []}', "channels"),
+        ('{"type": "subscribe", "channels": "learner:a"}', "channels"),
+        ('{"type": "subscribe", "channels": ["learner:a", 7]}', "channels"),
+        ('{"type": "subscribe", "channels": ["learner:a"], "last_id": "soon"}', "last_id"),
     ],
 )
 def test_bad_client_messages_name_the_field(raw, field):
     with pytest.raises(ProtocolError) as error:
         parse_client_message(raw)
     assert error.value.field == field
+
+
+def test_a_subscribe_naming_several_channels_is_one_request_per_channel_with_its_own_resume_point():
+    message = parse_client_message(
+        '{"type": "subscribe", "channels": ["section:m", "section:s", "section:m"], "last_id": {"section:s": "5-0"}}'
+    )
+    assert [(m.kind, m.channel, m.last_id) for m in each_channel(message)] == [
+        ("subscribe", "section:m", None),
+        ("subscribe", "section:s", "5-0"),
+    ]
+    one = parse_client_message('{"type": "subscribe", "channel": "section:m", "last_id": "4-0"}')
+    assert each_channel(one) == [one]
 
 
 def test_binary_messages_are_refused():

@@ -7,6 +7,9 @@ are not stored in a stream, so their `id` is null.
 Client messages are JSON objects with a `type`:
   {"type": "auth", "token": "...", "last_id": ...}           first message when no ?token= was given
   {"type": "subscribe", "channel": "learner:L1", "last_id": "1700000000000-0"}   on /ws
+  {"type": "subscribe", "channels": ["section:A", "section:B"], "last_id": {"section:A": "..."}}
+      several channels in one frame, their backlogs merged in id order (a client resubscribing
+      after a reconnect sends this, so what it missed arrives in the order it was published)
   {"type": "unsubscribe", "channel": "learner:L1"}                               on /ws
   {"type": "ping"}                                                              answered by `pong`
 """
@@ -23,6 +26,7 @@ from services.envelope import control
 
 CLIENT_TYPES = ("auth", "subscribe", "unsubscribe", "ping")
 STREAM_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
+MAX_CHANNEL_NAME = 200
 MAX_CLIENT_MESSAGE = 16 * 1024  # bytes; a client only ever sends small control messages
 
 StreamId = tuple[int, int]
@@ -80,6 +84,7 @@ class ClientMessage:
     channel: str | None = None
     token: str | None = None
     last_id: str | dict[str, str] | None = None
+    channels: tuple[str, ...] = ()
 
 
 def _last_id(value: Any) -> str | dict[str, str] | None:
@@ -94,6 +99,26 @@ def _last_id(value: Any) -> str | dict[str, str] | None:
             parse_stream_id(stream_id)
         return dict(value)
     raise ProtocolError("last_id", "must be a stream id or an object mapping channels to stream ids")
+
+
+def _channel_list(value: Any) -> tuple[str, ...]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(channel, str) and 0 < len(channel) <= MAX_CHANNEL_NAME for channel in value)
+    ):
+        raise ProtocolError("channels", "must be a non-empty list of channel names")
+    return tuple(dict.fromkeys(value))
+
+
+def each_channel(message: ClientMessage) -> list[ClientMessage]:
+    """A subscribe naming several channels as one request per channel, each with its own resume point."""
+    if not message.channels:
+        return [message]
+    return [
+        ClientMessage(message.kind, channel=channel, last_id=last_id_for(message.last_id, channel))
+        for channel in message.channels
+    ]
 
 
 def parse_client_message(raw: str | bytes) -> ClientMessage:
@@ -114,9 +139,11 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         if not isinstance(token, str) or not token:
             raise ProtocolError("token", "is required")
         return ClientMessage(kind, token=token, last_id=_last_id(body.get("last_id")))
+    if kind == "subscribe" and "channels" in body:
+        return ClientMessage(kind, channels=_channel_list(body["channels"]), last_id=_last_id(body.get("last_id")))
     if kind in ("subscribe", "unsubscribe"):
         channel = body.get("channel")
-        if not isinstance(channel, str) or not channel or len(channel) > 200:
+        if not isinstance(channel, str) or not channel or len(channel) > MAX_CHANNEL_NAME:
             raise ProtocolError("channel", "is required (e.g. 'learner:<id>', 'section:<id>', 'admin')")
         return ClientMessage(
             kind, channel=channel, last_id=_last_id(body.get("last_id")) if kind == "subscribe" else None

@@ -183,7 +183,7 @@ def _parse_burst(connection: Connection, budget: MessageBudget, frames: list[str
                 protocol.error("too_many_messages", f"at most {MESSAGES_PER_SECOND:g} messages a second"),
             )
         try:
-            messages.append(protocol.parse_client_message(raw))
+            messages += protocol.each_channel(protocol.parse_client_message(raw))
         except protocol.ProtocolError as exc:
             if exc.fatal:
                 raise Refused(CLOSE_BAD_REQUEST, exc.as_error()) from exc

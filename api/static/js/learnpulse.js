@@ -80,7 +80,7 @@
       var auth = { type: "auth", token: token };
       if (self.path !== "/ws" && self.lastId) auth.last_id = self.lastId;
       socket.send(JSON.stringify(auth));
-      if (self.path === "/ws") self.channels.forEach(function (channel) { self.sendSubscribe(channel); });
+      if (self.path === "/ws" && self.channels.length) self.sendSubscribe(self.channels);  // one frame: backlogs merge in id order
       self.startHeartbeat(socket);
     };
     socket.onmessage = function (event) { self.receive(event.data); };
@@ -150,10 +150,19 @@
   // A channel followed before that carried no message yet resumes from the last id received at all:
   // nothing it carried after that point was delivered (each channel comes in id order). A channel
   // followed for the first time starts now.
-  Live.prototype.sendSubscribe = function (channel) {
-    var request = { type: "subscribe", channel: channel };
-    var from = this.lastIds[channel] || (this.followed.indexOf(channel) >= 0 ? this.lastId : null);
-    if (from) request.last_id = from;
+  Live.prototype.resumePoint = function (channel) {
+    return this.lastIds[channel] || (this.followed.indexOf(channel) >= 0 ? this.lastId : null);
+  };
+
+  // One channel, or a list of them in one frame (the server then merges their backlogs in id order).
+  Live.prototype.sendSubscribe = function (channels) {
+    var self = this, list = [].concat(channels), from = {}, resumed = false;
+    list.forEach(function (channel) {
+      var point = self.resumePoint(channel);
+      if (point) { from[channel] = point; resumed = true; }
+    });
+    var request = list.length === 1 ? { type: "subscribe", channel: list[0] } : { type: "subscribe", channels: list };
+    if (resumed) request.last_id = list.length === 1 ? from[list[0]] : from;
     this.send(request);
   };
 
