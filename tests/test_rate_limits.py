@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from api.auth.tokens import issue_token
 from api.rate_limit_storage import OneTripRedisStorage
 from tests.conftest import SECRET, bearer, create_user
 from tests.processes import service_env, start_web, wait_until
@@ -36,6 +37,38 @@ def test_ingest_is_limited_per_credential_with_a_json_429(make_app):
         assert int(refused.headers["Retry-After"]) > 0
         assert client.post("/api/v1/events", json=event(10), headers=other).status_code == 201  # its own budget
         assert client.get("/api/v1/me", headers=one).status_code == 200  # reads are not ingest
+
+
+def test_token_minting_expensive_reads_and_login_have_their_own_json_429(make_app):
+    """Per credential for minting and expensive reads, per address for /login; each scope its own budget."""
+    app = make_app(
+        RATE_LIMITS_ENABLED=True,
+        RATELIMIT_ENABLED=True,
+        RATE_LIMIT_TOKENS="2 per minute",
+        RATE_LIMIT_READS="2 per minute",
+        RATE_LIMIT_LOGIN="2 per minute",
+    )
+    with app.app_context():
+        service, other = bearer(create_user("lms", "service")), bearer(create_user("lms2", "service"))
+        admin = bearer(create_user("root", "admin"))
+        create_user("amy", "learner")
+        token, _ = issue_token(SECRET, "amy", "learner", 600)
+        client = app.test_client()
+        cases = {
+            "tokens": (lambda h: client.post("/api/v1/auth/token", json={"user": "amy"}, headers=h), service, other),
+            "reads": (lambda h: client.get("/api/v1/learners/amy/analytics", headers=h), admin, service),
+            "login": (lambda h: client.get(f"/login?token={token}"), {}, None),
+        }
+        for scope, (call, caller, second) in cases.items():
+            statuses = [call(caller).status_code for _ in range(3)]
+            assert 429 not in statuses[:2] and statuses[2] == 429, (scope, statuses)
+            refused = call(caller)
+            assert refused.is_json and refused.json["error"]["code"] == "too_many_requests", scope
+            assert f"too many {scope} requests: at most 2 per minute" in refused.json["error"]["message"]
+            assert int(refused.headers["Retry-After"]) > 0, scope
+            if second is not None:
+                assert call(second).status_code != 429, f"{scope}: another credential has its own budget"
+        assert client.get("/api/v1/me", headers=service).status_code == 200  # plain reads are not limited
 
 
 def test_cors_allows_only_the_configured_origins(make_app):
