@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from time import monotonic
 from typing import Any
 
@@ -12,6 +11,7 @@ from flask import current_app
 from api.access import SEES_EVERYONE, only_visible
 from api.alerts.queries import alerts_json, statistics
 from api.auth.guard import Principal
+from api.realtime.open_lane import yield_to_live
 from api.serializers import counters_json
 from models import Alert, LearnerCounters, Section, User, db
 from services.alerting import UNRESOLVED
@@ -24,19 +24,6 @@ from services.sessions import live_now
 OPEN_ALERTS_SHOWN = 50
 FORECAST_HORIZON_DAYS = 14.0
 PLATFORM_FIGURES_SECONDS = 60.0
-OPENS_AT_ONCE = 2  # dashboards computing their initial data at once in one web process; the rest wait their turn
-
-_gate: list[threading.BoundedSemaphore] = []
-
-
-def _opens_gate() -> threading.BoundedSemaphore:
-    """The process's gate, made at first use: after fork and after gevent's patching, so under gevent it
-    is a cooperative semaphore. It serves a burst of opens in turn, so the first dashboards arrive first
-    instead of all finishing together; the loop's total work is the same (bench/RESULTS.md: 20 opens at
-    once still delay the process's live messages)."""
-    if not _gate:
-        _gate.append(threading.BoundedSemaphore(OPENS_AT_ONCE))
-    return _gate[0]
 
 
 def _open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
@@ -50,6 +37,7 @@ def _open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
 def _learner_view(user: Principal) -> dict[str, Any]:
     learner = db.session.get(User, user.id)
     ctx = load_context(learner)  # the learner's events and metrics, read once for our report and the brief's blocks
+    yield_to_live()
     report = learner_report(learner, FORECAST_HORIZON_DAYS, None, loaded(ctx))
     return {
         "progress": {key: report[key] for key in ("trend", "forecast", "risk", "completion", "mastery", "activity")},
@@ -72,6 +60,7 @@ def _educator_view(user: Principal) -> dict[str, Any]:
         {"section": external_id, **{k: stored[section_id].get(k) for k in shown}}
         for section_id, external_id, _ in sections
     ]
+    yield_to_live()
     live = live_now([section_id for section_id, _, _ in sections], max(1, current_app.config["SESSION_GAP_MINUTES"]))
     return {"progress": {"sections": summaries, "live_now": live}}
 
@@ -91,13 +80,9 @@ def _platform_progress() -> dict[str, Any]:
 
 def dashboard_initial_data(user: Principal, session_id: str | None = None) -> dict[str, Any]:
     """Progress summary, metrics, open alerts and recommendations for the user's own dashboard; `session_id`
-    names this socket's session (the brief's field). At most OPENS_AT_ONCE run at once per process."""
-    with _opens_gate():
-        return _initial_data(user, session_id)
-
-
-def _initial_data(user: Principal, session_id: str | None) -> dict[str, Any]:
+    names this socket's session (the brief's field). Its steps defer to live delivery (open_lane)."""
     alerts, recommendations = _open_alerts(user)
+    yield_to_live()
     if user.role == "learner":
         body = _learner_view(user)
     elif user.role == "educator":

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from flask import current_app, request
+from flask import current_app
 from simple_websocket import ConnectionClosed
 
 from api.auth.guard import Principal, authenticate
@@ -26,65 +24,24 @@ from api.realtime.connection import Connection, SerializedSocket
 from api.realtime.hub import Hub
 from api.realtime.inbox import CLOSE_TOO_MANY_MESSAGES, MESSAGES_PER_SECOND, MessageBudget, waiting_frames
 from api.realtime.initial_data import dashboard_initial_data
+from api.realtime.open_lane import opening_turn, yield_to_live
 from api.realtime.process_hub import process_hub
 from api.realtime.protocol import StreamId
+from api.realtime.socket_auth import (
+    CLOSE_BAD_REQUEST,
+    CLOSE_NOT_FOUND,
+    CLOSE_UNAUTHORIZED,
+    Refused,
+    Session,
+    authenticate_socket,
+)
 from api.realtime.streams import Item, read_backlog, read_tails
 from api.realtime.subscriptions import MAX_CHANNELS, authorize_channel, educator_channels, own_channels
 from models import db
 
-CLOSE_BAD_REQUEST, CLOSE_UNAUTHORIZED, CLOSE_NOT_FOUND, CLOSE_AUTH_TIMEOUT = 4400, 4401, 4404, 4408
 CLOSE_INTERNAL = 1011  # the server hit an unexpected condition
 log = logging.getLogger(__name__)
 IDLE_RECEIVE_SECONDS = 30.0  # wake up at least this often to check the token's expiry
-
-
-class Refused(Exception):
-    """End the conversation: send `message` (an error), then close with `code`."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class Session:
-    user: Principal
-    expires_at: float
-    last_id: str | dict[str, str] | None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)  # `session_id` of dashboard_initial_data
-
-
-def _authenticate(ws: Any) -> Session:
-    """Token from ?token= or from a first {"type": "auth"} message, checked before anything is sent."""
-    try:
-        last_id = protocol.parse_query_last_id(request.args.get("last_id"))
-    except protocol.ProtocolError as exc:
-        raise Refused(CLOSE_BAD_REQUEST, exc.as_error()) from exc
-    token = request.args.get("token")
-    if not token:
-        raw = ws.receive(timeout=current_app.config["WS_AUTH_TIMEOUT"])
-        if raw is None:
-            raise Refused(
-                CLOSE_AUTH_TIMEOUT, protocol.error("auth_timeout", 'send {"type": "auth", "token": ...} first')
-            )
-        try:
-            message = protocol.parse_client_message(raw)
-        except protocol.ProtocolError as exc:
-            raise Refused(CLOSE_BAD_REQUEST, exc.as_error()) from exc
-        if message.kind != "auth":
-            raise Refused(
-                CLOSE_UNAUTHORIZED,
-                protocol.error(
-                    "unauthorized", 'authenticate first: {"type": "auth", "token": ...} or ?token=', field="type"
-                ),
-            )
-        token, last_id = message.token, message.last_id or last_id
-    try:
-        user, expires_at = authenticate(token)
-    except ApiError as exc:
-        raise Refused(CLOSE_UNAUTHORIZED, protocol.error(exc.code, exc.message)) from exc
-    return Session(user, expires_at, last_id)
 
 
 def _positions(
@@ -245,6 +202,24 @@ def _channels_for(endpoint: str, user: Principal, educator: str | None) -> list[
         raise Refused(CLOSE_NOT_FOUND, protocol.error(exc.code, exc.message)) from exc
 
 
+def _open(hub: Hub, connection: Connection, session: Session, endpoint: str, educator: str | None) -> None:
+    """Follow the endpoint's own channels (a dashboard's initial data first), each step deferring to
+    live delivery (open_lane)."""
+    channels = _channels_for(endpoint, session.user, educator)
+    yield_to_live()
+
+    def initial() -> None:
+        yield_to_live()
+        data = dashboard_initial_data(session.user, session.id)
+        yield_to_live()
+        connection.reply(protocol.control("dashboard_initial_data", data))
+
+    try:
+        _follow(hub, connection, channels, session.last_id, initial if endpoint == "dashboard" else None)
+    except protocol.ProtocolError as exc:
+        raise Refused(CLOSE_BAD_REQUEST, exc.as_error()) from exc
+
+
 def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | None = None) -> None:
     """Run one socket until the client leaves, is dropped, or its token expires."""
     ws.sock = SerializedSocket(ws.sock)
@@ -254,22 +229,10 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
     hub.attach(connection)
     close: tuple[int, str] | None = None
     try:
-        session = _authenticate(ws)
+        session = authenticate_socket(ws)
         connection.user_id = session.user.id
-        channels = _channels_for(endpoint, session.user, educator)
-        initial = (
-            (
-                lambda: connection.reply(
-                    protocol.control("dashboard_initial_data", dashboard_initial_data(session.user, session.id))
-                )
-            )
-            if endpoint == "dashboard"
-            else None
-        )
-        try:
-            _follow(hub, connection, channels, session.last_id, initial)
-        except protocol.ProtocolError as exc:
-            raise Refused(CLOSE_BAD_REQUEST, exc.as_error()) from exc
+        with opening_turn():
+            _open(hub, connection, session, endpoint, educator)
         budget = MessageBudget()
         while not connection.dropped and not connection.closing:
             remaining = session.expires_at - time.time()
