@@ -13,9 +13,11 @@ from __future__ import annotations
 import secrets
 import time
 
+import redis
 from flask import has_request_context, request
 from limits.storage import RedisStorage
 
+from services.clients import REDIS_POOL_SIZE, REDIS_POOL_WAIT
 from services.credentials import GENERATION_KEY
 
 SCHEME_PREFIX = "learnpulse+"
@@ -53,7 +55,14 @@ class OneTripRedisStorage(RedisStorage):
     STORAGE_SCHEME = [SCHEME_PREFIX + scheme for scheme in ("redis", "rediss", "unix")]
 
     def __init__(self, uri: str, **options: float | str | bool) -> None:
-        super().__init__(uri.removeprefix(SCHEME_PREFIX), **options)
+        """A pool that makes callers wait for a connection, as the app's own (services.clients): with
+        redis-py's default pool a burst of requests (a thousand sockets reconnecting) got "Too many
+        connections" past 100 and the limiter failed open for the rest of the burst."""
+        url = uri.removeprefix(SCHEME_PREFIX)
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT, socket_timeout=5, socket_connect_timeout=2
+        )
+        super().__init__(url, connection_pool=pool, **options)
 
     def initialize_storage(self, uri: str) -> None:
         super().initialize_storage(uri)

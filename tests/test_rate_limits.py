@@ -137,3 +137,32 @@ def test_headers_come_from_the_one_round_trip_increment(make_app):
         # one window, ending within a minute (whole-second TTL plus the clock: the value may step by one)
         assert max(resets) - min(resets) <= 1 and 0 < resets[-1] - time.time() <= 62
         assert 0 < int(responses[-1].headers["Retry-After"]) <= 60
+
+
+def test_a_burst_of_limited_requests_waits_for_a_connection_instead_of_failing_open(redis_url):
+    """More concurrent limiter calls than the pool holds (a thousand sockets reconnecting at once) wait
+    for a connection; redis-py's default pool raised "Too many connections" past 100 there, and the
+    limiter then let those requests through unchecked."""
+    import threading
+
+    from api.rate_limit_storage import storage_uri
+    from services.clients import REDIS_POOL_SIZE
+
+    storage = OneTripRedisStorage(storage_uri(redis_url))
+    callers, errors, start = 3 * REDIS_POOL_SIZE, [], threading.Barrier(3 * REDIS_POOL_SIZE)
+
+    def hit() -> None:
+        start.wait()
+        try:
+            storage.incr("burst-test", 60)
+        except Exception as exc:  # noqa: BLE001  (any failure is the finding)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=hit) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert storage.get("burst-test") == callers
+    assert storage.storage.connection_pool.max_connections == REDIS_POOL_SIZE
