@@ -19,7 +19,7 @@ from contextlib import contextmanager
 OPENS_AT_ONCE = 2  # opens taking steps at once in one web process; the rest wait their turn
 MAX_IDLE_WAIT_SECONDS = 0.25  # how long one step defers to live work before it runs anyway
 
-_lane: list[threading.BoundedSemaphore] = []
+_locks: dict[str, threading.BoundedSemaphore] = {}
 
 
 def _gevent_loop_serves() -> bool:
@@ -33,26 +33,28 @@ def _gevent_loop_serves() -> bool:
 
 def yield_to_live() -> None:
     """Wait until the gevent loop has nothing else ready (at most MAX_IDLE_WAIT_SECONDS): the live
-    messages and replies waiting to go out are sent before the next step of an open."""
+    messages and replies waiting to go out are sent before the next step of an open. One waiter at a
+    time: the loop wakes every idle waiter in the same round, so twenty handshakes waiting together
+    would run back to back instead of one per idle moment."""
     if not _gevent_loop_serves():
         return
     import gevent
 
-    with gevent.Timeout(MAX_IDLE_WAIT_SECONDS, False):
+    with gevent.Timeout(MAX_IDLE_WAIT_SECONDS, False), _lock("idle", 1):  # the bound covers the queue too
         gevent.idle()
 
 
-def _semaphore() -> threading.BoundedSemaphore:
+def _lock(name: str, size: int) -> threading.BoundedSemaphore:
     """Made at first use, after fork and gevent's patching, so under gevent it is cooperative."""
-    if not _lane:
-        _lane.append(threading.BoundedSemaphore(OPENS_AT_ONCE))
-    return _lane[0]
+    if name not in _locks:
+        _locks[name] = threading.BoundedSemaphore(size)
+    return _locks[name]
 
 
 @contextmanager
 def opening_turn() -> Iterator[None]:
     """One of OPENS_AT_ONCE turns to open a socket, begun when the loop is idle; the first opens of a
     burst finish first instead of all finishing together. Not reentrant: take it once per open."""
-    with _semaphore():
+    with _lock("turns", OPENS_AT_ONCE):
         yield_to_live()
         yield
