@@ -204,8 +204,9 @@ def forecast_recent_scores(
 
     Where the straight line through the last `window` scores stays inside 0..100, the forecast is the
     model average over "no bend" and "the slope changed at one of the last 2 * window scores"
-    (analytics.change_point.forecast_with_bends: the bend's position integrated out, the interval the
-    mixture's quantiles, clipped to the scale: a score piles up at 100 as real ones do). Where the line itself
+    (analytics.change_point.forecast_with_bends: the bend's position integrated out; the interval holds at
+    least `level` under every prior within EPSILON of the stated one, so a recent bend the data make plausible
+    widens it; clipped to the scale: a score piles up at 100 as real ones do). Where the line itself
     leaves the scale (an improver at +8 points per score would be "100, range 100-100"),
     the trend is fitted on the logit scale instead (to_logit: the path bends toward the bound and never
     crosses it) and the interval is centre +- t * sqrt(s^2 + g'^2 * s_z^2 * leverage), with s the
