@@ -213,10 +213,9 @@ def forecast_recent_scores(
     residual spread in points around the bent path, s_z the logit-scale residual spread and g' the
     slope of from_logit at the centre (delta method). Simulated coverage of the 90% interval
     (tests/test_analytics_forecast.py, 8 scores each): flat, near-100, declining, linear and saturating
-    learners within 90.1-93.5% (3,000 learners each; the straight line alone 88.9-91.2% with intervals
-    15-30% narrower, and 34% on the saturating improvers: "100, range 100-100"). On the bench's learners
-    (15 scores, bench/coverage_sample.py) flat ones 90.5-92.6% with intervals 12-19% narrower than the
-    8-score line's; a fall that began a week ago 59% (the line: 12%), see bench/RESULTS.md.
+    learners within 90.8-94.6% (3,000 learners each; the plain model average 90.1-93.5%, the straight line
+    alone 88.9-91.2% with intervals narrower, and 34% on the saturating improvers: "100, range 100-100").
+    The bench's learners (15 scores, bench/coverage_sample.py): see bench/RESULTS.md and the README.
     """
     times, percent = np.asarray(times, dtype=float), np.asarray(percent, dtype=float)
     line, origin = fit_recent_days(seg, times, percent, window)
