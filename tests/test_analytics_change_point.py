@@ -54,7 +54,7 @@ def test_a_fall_that_began_a_week_ago_is_no_longer_missed():
     The 8-score line covered their next score 12-14% of the time, the plain model average ~59%, the interval
     robust to EPSILON of the prior ~75% (bench/RESULTS.md): their data are ambiguous (3 scores fall ~14 points
     against noise 4, t about 2.6, the bend could sit at any of 12 scores), so this is a floor against
-    regressions, not calibration. Over n = 4000 the binomial sd is 0.7 points; 0.68 is ten of them below.
+    regressions, not calibration. Over n = 4000 the binomial sd is 0.7 points; 0.68 is about nine of them below.
     """
     seg, times, scores, actual = _bench_shaped(4000, 7.0, np.random.default_rng(41))
     forecast = forecast_recent_scores(seg, times, scores, NOW, 8, 14.0, 0.9)
