@@ -17,7 +17,7 @@ models' predictive distributions: its median as the point forecast. The bend's p
 chosen, so a bend fitted to noise costs a little width, not coverage.
 
 The interval is robust to the prior (epsilon-contamination, Berger 1985, 4.7; Berger and Berliner 1986): the
-mixture above is exactly calibrated only on average over its own prior (simulated: 90.3-90.7%), i.e. 93% for
+mixture above is exactly calibrated only on average over its own prior (simulated: 89.6-90.7%), i.e. 92-93% for
 learners with no change and 65% for a large change in the last few scores, whose data cannot yet tell it from
 noise. So the interval is the narrowest equal-tailed one holding at least `level` of the predictive under every
 prior (1 - EPSILON) * stated + EPSILON * q, q any distribution over the models: its ends are the extreme
