@@ -204,18 +204,18 @@ def forecast_recent_scores(
 
     Where the straight line through the last `window` scores stays inside 0..100, the forecast is the
     model average over "no bend" and "the slope changed at one of the last 2 * window scores"
-    (analytics.change_point.forecast_with_bends: the bend's position integrated out, the interval the
-    mixture's quantiles, clipped to the scale: a score piles up at 100 as real ones do). Where the line itself
+    (analytics.change_point.forecast_with_bends: the bend's position integrated out; the interval holds at
+    least `level` under every prior within EPSILON of the stated one, so a recent bend the data make plausible
+    widens it; clipped to the scale: a score piles up at 100 as real ones do). Where the line itself
     leaves the scale (an improver at +8 points per score would be "100, range 100-100"),
     the trend is fitted on the logit scale instead (to_logit: the path bends toward the bound and never
     crosses it) and the interval is centre +- t * sqrt(s^2 + g'^2 * s_z^2 * leverage), with s the
     residual spread in points around the bent path, s_z the logit-scale residual spread and g' the
     slope of from_logit at the centre (delta method). Simulated coverage of the 90% interval
     (tests/test_analytics_forecast.py, 8 scores each): flat, near-100, declining, linear and saturating
-    learners within 90.1-93.5% (3,000 learners each; the straight line alone 88.9-91.2% with intervals
-    15-30% narrower, and 34% on the saturating improvers: "100, range 100-100"). On the bench's learners
-    (15 scores, bench/coverage_sample.py) flat ones 90.5-92.6% with intervals 12-19% narrower than the
-    8-score line's; a fall that began a week ago 59% (the line: 12%), see bench/RESULTS.md.
+    learners within 90.8-94.6% (3,000 learners each; the plain model average 90.1-93.5%, the straight line
+    alone 88.9-91.2% with intervals narrower, and 34% on the saturating improvers: "100, range 100-100").
+    The bench's learners (15 scores, bench/coverage_sample.py): see bench/RESULTS.md and the README.
     """
     times, percent = np.asarray(times, dtype=float), np.asarray(percent, dtype=float)
     line, origin = fit_recent_days(seg, times, percent, window)

@@ -165,7 +165,8 @@ def test_recent_score_forecast_keeps_its_coverage_near_the_bounds(kind, noise):
 
     +-5 is the issue's target; with n = 3000 the binomial sd is 0.55 points, so a pass bounds the true coverage
     within about +-6.6 even on an unlucky sample. With only 8 scores the bend model average (analytics.change_point)
-    is conservative where the line is right: 90.1-93.5% here, the plain line 88.9-91.2%.
+    is conservative where the line is right, its robust interval more so: 90.8-94.6% here (the plain model
+    average 90.1-93.5%, the plain line 88.9-91.2%).
     """
     n, k, horizon, now_day = 3000, 8, 14.0, 20.0
     rng = np.random.default_rng(21)
@@ -187,8 +188,10 @@ def test_the_bench_decliners_get_their_coverage():
     """bench/archetypes.py's decliners: flat, then falling ~2 points a day from 17 days ago, a score every 7/3 days.
 
     The oldest of the last 8 scores can predate the bend and the next score is often clipped at 0. Over
-    n = 4000 learners the binomial sd of the share is 0.5 points: 90 +- 3 is six of them, so a miss means
-    the interval, not the sample (bench/accuracy.py's 40 decliners a seed: 95% CI about +-9 points).
+    n = 4000 learners the binomial sd of the share is 0.5 points. The plain model average covered 90.5%; the
+    interval robust to analytics.change_point.EPSILON of the prior holds at least 90% by design, ~94% here
+    (the bend's position is uncertain by a score or two): asserted within the issue's 90 +- 5, and no lower
+    than 90 - 3 (six sd), so a miss means the interval, not the sample.
     """
     n, horizon, rng = 4000, 14.0, np.random.default_rng(31)
     ago = np.arange(34.5, 0.3, -7 / 3)[None, :] - rng.uniform(0, 0.3, (n, 1))  # days before now
@@ -200,7 +203,7 @@ def test_the_bench_decliners_get_their_coverage():
     learner, times = np.repeat(np.arange(n), ago.shape[1]), now - (ago * 86400).ravel()
     forecast = forecast_recent_scores(segments(learner, n, times), times, scores.ravel(), now, 8, horizon, 0.9)
     inside = (actual >= forecast.low - 1e-9) & (actual <= forecast.high + 1e-9)
-    assert 0.87 <= inside.mean() <= 0.93, inside.mean()
+    assert 0.87 <= inside.mean() <= 0.95, inside.mean()
 
 
 def test_an_improver_heading_past_100_gets_an_honest_interval():
