@@ -18,6 +18,8 @@ time carried in the message; the first second of each phase is left out as warm-
 
     .venv/bin/python bench/dashboard_open.py      # about 3 minutes; drops and creates its database,
                                                   # flushes its Redis database (--database-url, --redis-url)
+    .venv/bin/python bench/dashboard_open.py --elsewhere   # the dashboards open on a second web process
+                                                  # from a second client: what is left is the machine's share
 """
 
 from __future__ import annotations
@@ -100,6 +102,23 @@ async def open_dashboards(url: str, token: str, offsets: list[float], deadline: 
     return list(await asyncio.gather(*tasks))
 
 
+def _opener(url: str, token: str, offsets: list[float], deadline: float, out) -> None:
+    """--elsewhere: a separate client process opens the dashboards, so this process only measures."""
+    out.put(asyncio.run(open_dashboards(url, token, offsets, deadline)))
+
+
+async def _opened_elsewhere(url: str, token: str, offsets: list[float], deadline: float) -> list[float]:
+    """The dashboards' times from an opener process (what open_dashboards returns in this one)."""
+    out: multiprocessing.Queue = multiprocessing.Queue()
+    opener = multiprocessing.Process(target=_opener, args=(url, token, offsets, deadline, out))
+    opener.start()
+    while opener.is_alive() and out.empty():
+        await asyncio.sleep(0.05)
+    times = out.get(timeout=5)
+    opener.join()
+    return times
+
+
 async def run_phase(url: str, sockets: list, school: School, args, offsets: list[float], worker) -> dict:
     """--seconds of publishing with the scheduled dashboard opens, then up to --late seconds for late
     messages and dashboards; what has not arrived by then is counted as undelivered."""
@@ -117,7 +136,8 @@ async def run_phase(url: str, sockets: list, school: School, args, offsets: list
     cpu_before, client_before, started = sum(worker.cpu_times()[:2]), sum(client.cpu_times()[:2]), time.time()
     ready.set()
     deadline = started + args.seconds + args.late
-    dashboards = asyncio.create_task(open_dashboards(url, school.educator_token, offsets, deadline))
+    opening = _opened_elsewhere if args.elsewhere else open_dashboards
+    dashboards = asyncio.create_task(opening(url, school.educator_token, offsets, deadline))
     while proc.is_alive() or not (dashboards.done() and len(samples) >= sent.value):
         if time.time() > deadline:
             break
@@ -159,6 +179,19 @@ async def learner_sockets(url: str, school: School, clients: int) -> list:
     return sockets
 
 
+async def _measured_phase(url: str, sockets: list, school: School, args, offsets: list[float], worker) -> dict:
+    """One phase; with --elsewhere the dashboards open on a second web process (and from a second client
+    process), so what they still cost the live sockets is the machine's, not their own process's loop."""
+    if not args.elsewhere or not offsets:
+        return await run_phase(url, sockets, school, args, offsets, worker)
+    web2, port2 = start_web(normalize_database_url(args.database_url), args.redis_url, SECRET, WEB_LOG + ".2")
+    try:
+        await open_dashboard(f"ws://127.0.0.1:{port2}", school.educator_token, time.time() + 60.0)  # warm-up
+        return await run_phase(f"ws://127.0.0.1:{port2}", sockets, school, args, offsets, worker)
+    finally:
+        stop_web(web2)
+
+
 async def stop_all(web: psutil.Popen | None, sockets: list) -> None:
     """The web process first: a stalled server would hold every client close for its timeout."""
     if web is not None:
@@ -192,7 +225,7 @@ async def run(args, school: School) -> dict:
                 await open_dashboard(url, school.educator_token, time.time() + 60.0)  # imports, caches: not timed
             step(number, f"phase {name}: {len(phases[name])} dashboard opens in {args.seconds:g} s of live load")
             sockets = await learner_sockets(url, school, args.clients)
-            results[name] = await run_phase(url, sockets, school, args, phases[name], worker)
+            results[name] = await _measured_phase(url, sockets, school, args, phases[name], worker)
     finally:
         await stop_all(web, sockets)
     return results
@@ -210,6 +243,9 @@ def parse_args():
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between dashboard opens in B1")
     parser.add_argument("--burst", type=int, default=20, help="dashboards opened at once in B2")
     parser.add_argument("--alone", type=int, default=5, help="dashboard opens measured with no other traffic")
+    parser.add_argument(
+        "--elsewhere", action="store_true", help="open the dashboards on a second web process from a second client"
+    )
     parser.add_argument("--late", type=float, default=10.0, help="seconds after publishing to wait for late arrivals")
     args = parser.parse_args()
     if args.clients > args.sections * args.per_section or args.active > args.clients:
