@@ -17,7 +17,7 @@ from api.errors import ApiError
 from api.events.routes import store_checked_and_evaluate
 from api.events.schemas import body_hash
 from models import db
-from services.xapi.formats import now_ms
+from services.xapi.formats import iso_utc, now_ms
 from services.xapi.mapping import Outcome, map_statements
 from services.xapi.mapping_table import load_mapping
 from services.xapi.metrics import count_statements
@@ -67,18 +67,19 @@ def store_statements(raw: list[Any], paths: list[str], authority: dict[str, Any]
     """Validate and store; returns every statement id in batch order (new and already stored alike)."""
     _validated(raw, paths)
     stored_at = now_ms()
-    batch = [prepare(statement, stored_at, authority) for statement in raw]
+    stored_text = iso_utc(stored_at)
+    batch = [prepare(statement, stored_at, authority, stored_text) for statement in raw]
     _refuse_repeats(batch, paths)
     table = load_mapping(current_app.config.get("XAPI_MAPPING_FILE"))
     try:
         check_voiding(batch, paths)
         not_after = datetime.now(UTC) + timedelta(seconds=current_app.config["MAX_CLOCK_SKEW_SECONDS"])
-        outcomes = map_statements(batch, table, current_app.config["AUTO_CREATE_LEARNERS"], not_after)
+        outcomes, users = map_statements(batch, table, current_app.config["AUTO_CREATE_LEARNERS"], not_after)
         result = insert_statements(batch, _rows(batch, outcomes), paths)
         new = {p.statement_id for p in result.new}
         events = _checked([o.event for p, o in zip(batch, outcomes) if o.event and p.statement_id in new])
         if events:
-            store_checked_and_evaluate(events, "statements")  # commits the statements with the events
+            store_checked_and_evaluate(events, "statements", users)  # commits the statements with the events
         else:
             db.session.commit()
     except StatementConflict as exc:

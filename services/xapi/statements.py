@@ -98,13 +98,14 @@ def fingerprint(statement: dict[str, Any], timestamp: datetime | None = None) ->
     return hashlib.sha256(CANONICAL.encode(comparable(statement, timestamp)).encode()).hexdigest()
 
 
-def prepare(raw: dict[str, Any], stored: datetime, authority: dict[str, Any]) -> Prepared:
-    """Fill what the LRS sets and compute the stored columns; `raw` must already be valid."""
+def prepare(raw: dict[str, Any], stored: datetime, authority: dict[str, Any], stored_text: str = "") -> Prepared:
+    """Fill what the LRS sets and compute the stored columns; `raw` must already be valid. `stored_text`:
+    iso_utc(stored), when the caller formats it once for a whole batch."""
     statement = dict(raw)
     statement["id"] = str(statement.get("id") or uuid.uuid4()).lower()
     occurred_at = parse_timestamp(statement["timestamp"]) if "timestamp" in statement else stored
     digest = fingerprint(statement, occurred_at)  # before the LRS's own properties: a re-send must compare equal
-    stored_text = iso_utc(stored)
+    stored_text = stored_text or iso_utc(stored)
     statement.setdefault("timestamp", stored_text)
     statement["stored"] = stored_text
     statement["authority"] = authority
