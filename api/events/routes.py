@@ -36,10 +36,14 @@ def store_and_evaluate(raw_events: list[Any], collection: str | None, grouped: b
     return result
 
 
-def store_checked_and_evaluate(events: list[dict[str, Any]], collection: str | None) -> IngestResult:
+def store_checked_and_evaluate(
+    events: list[dict[str, Any]], collection: str | None, users: dict[str, tuple[int, str]]
+) -> IngestResult:
     """store_and_evaluate for events already in validated form (each with its `hash` and `index`): the xAPI
-    mapper builds them within the event format's rules, and validating them again cost a tenth of a batch."""
-    result = store_events(events, collection=collection, auto_create=current_app.config["AUTO_CREATE_LEARNERS"])
+    mapper builds them within the event format's rules, and validating them again cost a tenth of a batch.
+    `users`: (id, role) by external id of every user the events name that exists (the mapper looked them up)."""
+    auto_create = current_app.config["AUTO_CREATE_LEARNERS"]
+    result = store_events(events, collection=collection, auto_create=auto_create, users=users)
     announce(result)
     return result
 

@@ -119,23 +119,26 @@ def _cached_candidates(activity: dict[str, Any], table: dict[str, Any], memo: di
     return memo[key]
 
 
-def _learners(statements: list[dict[str, Any]], table: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """Roles of the users named by account, and external ids of users named by mbox (lower-cased email)."""
+Users = dict[str, tuple[int, str]]  # external id -> (id, role)
+
+
+def _learners(statements: list[dict[str, Any]]) -> tuple[Users, dict[str, str]]:
+    """Id and role of the users named by account or mbox, and external ids of users named by mbox (lower-cased
+    email). The event store is handed the same users, so it need not look them up again."""
     names = {a["account"]["name"] for a in (s["actor"] for s in statements) if "account" in a}
     emails = {a["mbox"][7:].lower() for a in (s["actor"] for s in statements) if "mbox" in a}
-    roles = dict(select_where_in([User.external_id, User.role], User.external_id, names))
+    columns = [User.external_id, User.id, User.role]
+    users = {ext: (pk, role) for ext, pk, role in select_where_in(columns, User.external_id, names)}
     by_email: dict[str, str] = {}
     for condition_values in (sorted(emails)[i : i + 1000] for i in range(0, len(emails), 1000)):
-        query = sa.select(sa.func.lower(User.email), User.external_id, User.role).where(
-            sa.func.lower(User.email).in_(condition_values)
-        )
-        for email, external_id, role in db.session.execute(query):
+        query = sa.select(sa.func.lower(User.email), *columns).where(sa.func.lower(User.email).in_(condition_values))
+        for email, external_id, pk, role in db.session.execute(query):
             by_email[email] = external_id
-            roles[external_id] = role
-    return roles, by_email
+            users[external_id] = (pk, role)
+    return users, by_email
 
 
-def _learner(actor: dict[str, Any], table: dict[str, Any], roles: dict, by_email: dict, auto_create: bool) -> str:
+def _learner(actor: dict[str, Any], table: dict[str, Any], users: Users, by_email: dict, auto_create: bool) -> str:
     """The learner's external id; raises ValueError with the reason when the actor is not one."""
     if actor.get("objectType") == "Group":
         raise ValueError("the actor is a Group; only an Agent maps to a learner")
@@ -150,7 +153,7 @@ def _learner(actor: dict[str, Any], table: dict[str, Any], roles: dict, by_email
         raise ValueError("the actor names no LearnPulse learner (use account.name = the LMS id, or a known mbox)")
     if not external_id.strip() or len(external_id) > MAX_LEARNER_ID:
         raise ValueError(f"account.name must be a learner id of 1 to {MAX_LEARNER_ID} characters, not blank")
-    role = roles.get(external_id)
+    role = users[external_id][1] if external_id in users else None
     if role is None and not auto_create:
         raise ValueError(f"unknown learner {external_id!r} (auto-creation is off)")
     if role not in (None, "learner"):
@@ -194,13 +197,14 @@ def _duration(statement: dict[str, Any]) -> float | None:
 
 def map_statements(
     batch: list[Prepared], table: dict[str, Any], auto_create: bool, not_after: datetime
-) -> list[Outcome]:
-    """One outcome per prepared statement (voiding statements: neither event nor reason). Each event holds
+) -> tuple[list[Outcome], Users]:
+    """One outcome per prepared statement (voiding statements: neither event nor reason), and the users the
+    actors name (for the event store: they are the events' learners, or not yet users). Each event holds
     the fields the event validator would return (`occurred_at` a datetime, numbers floats, `date` a date),
     within the event format's rules, so it goes to the event store without a second validation. Events dated
     after `not_after` (now plus the allowed clock skew) are refused by the event format: those stay unmapped."""
     statements = [p.statement for p in batch]
-    roles, by_email = _learners(statements, table)
+    users, by_email = _learners(statements)
     places = _places(statements, table)
     rules: dict[tuple, Any] = {}
     outcomes = []
@@ -216,7 +220,7 @@ def map_statements(
             outcomes.append(Outcome(reason=f"no mapping rule for verb {statement['verb']['id']}"))
             continue
         try:
-            learner = _learner(statement["actor"], table, roles, by_email, auto_create)
+            learner = _learner(statement["actor"], table, users, by_email, auto_create)
             body = _event(statement, rule, place)
         except ValueError as exc:
             outcomes.append(Outcome(reason=str(exc)))
@@ -225,4 +229,4 @@ def map_statements(
         if body["kind"] == "attendance":
             event["date"] = prepared.occurred_at.date()
         outcomes.append(Outcome(event=event))
-    return outcomes
+    return outcomes, users
