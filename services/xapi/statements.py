@@ -4,20 +4,20 @@ comparable fingerprint (xAPI statement comparison), and the columns the GET filt
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.json_text import compact_encoder
 from services.xapi.formats import iso_utc, parse_timestamp
 from services.xapi.validation import VOIDED
 
 VERSION = "1.0.3"
 IMMUTABILITY_EXCEPTIONS = ("stored", "authority", "version")
 # Built once: json.dumps with options builds an encoder per call, a fifth of the cost of a statement's body.
-CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+canonical_text = compact_encoder(sort_keys=True, ensure_ascii=False)
+compact_text = compact_encoder(ensure_ascii=False)
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Prepared:
         """The xapi_statements row (mapping columns are added by the caller)."""
         return {
             "statement_id": self.statement_id,
-            "body": COMPACT.encode(self.statement),
+            "body": compact_text(self.statement),
             "body_hash": self.body_hash,
             "stored": self.stored,
             "actor_ifi": self.actor_ifi,
@@ -95,7 +95,7 @@ def comparable(statement: dict[str, Any], timestamp: datetime | None = None) -> 
 
 def fingerprint(statement: dict[str, Any], timestamp: datetime | None = None) -> str:
     """SHA-256 of the comparable form: equal for statements the specification calls the same."""
-    return hashlib.sha256(CANONICAL.encode(comparable(statement, timestamp)).encode()).hexdigest()
+    return hashlib.sha256(canonical_text(comparable(statement, timestamp)).encode()).hexdigest()
 
 
 def prepare(raw: dict[str, Any], stored: datetime, authority: dict[str, Any], stored_text: str = "") -> Prepared:
