@@ -47,11 +47,8 @@ def _refuse_repeats(batch: list[Prepared], paths: list[str]) -> None:
         raise ApiError(400, "a batch may not hold two statements with the same id", "duplicate_statement_id", problems)
 
 
-def _rows(batch: list[Prepared], outcomes: list[Outcome]) -> list[dict[str, Any]]:
-    return [
-        {**p.row(), "event_kind": o.event["kind"] if o.event else None, "unmapped_reason": o.reason}
-        for p, o in zip(batch, outcomes)
-    ]
+def _rows(batch: list[Prepared], outcomes: list[Outcome]) -> list[tuple[Any, ...]]:
+    return [p.row(o.event["kind"] if o.event else None, o.reason) for p, o in zip(batch, outcomes)]
 
 
 def _checked(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -36,20 +36,22 @@ class Prepared:
     registration: str | None
     voids: str | None
 
-    def row(self) -> dict[str, Any]:
-        """The xapi_statements row (mapping columns are added by the caller)."""
-        return {
-            "statement_id": self.statement_id,
-            "body": compact_text(self.statement),
-            "body_hash": self.body_hash,
-            "stored": self.stored,
-            "actor_ifi": self.actor_ifi,
-            "object_ifi": self.object_ifi,
-            "verb_id": self.verb_id,
-            "activity_id": self.activity_id,
-            "registration": self.registration,
-            "voids": self.voids,
-        }
+    def row(self, event_kind: str | None, unmapped_reason: str | None) -> tuple[Any, ...]:
+        """The xapi_statements row, in services/xapi/store.py's COLUMNS order (a tuple: COPY writes tuples)."""
+        return (
+            self.statement_id,
+            compact_text(self.statement),
+            self.body_hash,
+            self.stored,
+            self.actor_ifi,
+            self.object_ifi,
+            self.verb_id,
+            self.activity_id,
+            self.registration,
+            self.voids,
+            event_kind,
+            unmapped_reason,
+        )
 
 
 def agent_ifi(agent: Any) -> str | None:

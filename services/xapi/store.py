@@ -127,15 +127,16 @@ def _copy_postgres(rows: list[tuple[Any, ...]]) -> set[str]:
     return {row[0] for row in rows}
 
 
-def _insert(rows: list[dict[str, Any]]) -> set[str]:
+def _insert(rows: list[tuple[Any, ...]]) -> set[str]:
     """The statement ids actually inserted (the others were already stored)."""
     if not rows:
         return set()
     if db.engine.dialect.name == "postgresql" and len(rows) >= COPY_FROM_ROWS:
-        return _copy_postgres([tuple(row[name] for name in COLUMNS) for row in rows])
+        return _copy_postgres(rows)
     table = XapiStatement.__table__
     stmt = dialect_insert(XapiStatement).on_conflict_do_nothing(index_elements=["statement_id"])
-    return {sid for (sid,) in db.session.execute(stmt.returning(table.c.statement_id), rows)}
+    params = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+    return {sid for (sid,) in db.session.execute(stmt.returning(table.c.statement_id), params)}
 
 
 def _stored_hashes(ids: set[str]) -> dict[str, str]:
@@ -146,7 +147,7 @@ def _stored_hashes(ids: set[str]) -> dict[str, str]:
     return dict(select_where_in(columns, XapiStatement.statement_id, ids))
 
 
-def insert_statements(batch: list[Prepared], rows: list[dict[str, Any]], paths: list[str]) -> StoreResult:
+def insert_statements(batch: list[Prepared], rows: list[tuple[Any, ...]], paths: list[str]) -> StoreResult:
     """Insert the rows (ON CONFLICT DO NOTHING on statement_id); skipped ids must hold the same statement."""
     inserted = _insert(rows)
     skipped = [(p, path) for p, path in zip(batch, paths) if p.statement_id not in inserted]
