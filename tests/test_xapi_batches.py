@@ -3,6 +3,7 @@ mapped events that equal what POST /api/v1/events would have stored, bounds incl
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -122,3 +123,24 @@ def test_statements_outside_the_event_format_are_stored_unmapped(client, xapi, b
     )
     assert db.session.scalar(sa.select(Event.client_id)) == second
     assert uuid.UUID(first)
+
+
+def test_concurrent_batches_sharing_ids_store_each_statement_once(app, xapi):  # noqa: F811
+    """Two large batches with 50 ids in common, sent at once: whichever COPY meets the other's rows waits,
+    then takes the staged way; both answer 200 and every statement and event is stored once."""
+    shared = [with_id(statement(f"s{n}")) for n in range(50)]
+    batches = [shared + [with_id(statement(f"{side}{n}")) for n in range(50)] for side in "ab"]
+    start, answers = threading.Barrier(2), []
+
+    def send(batch: list[dict]) -> None:
+        client = app.test_client()
+        start.wait()
+        answers.append(client.post("/xapi/statements", json=batch, headers=xapi).status_code)
+
+    threads = [threading.Thread(target=send, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert answers == [200, 200]
+    assert count(XapiStatement) == 150 and count(Event) == 150
