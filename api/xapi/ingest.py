@@ -48,6 +48,7 @@ def _refuse_repeats(batch: list[Prepared], paths: list[str]) -> None:
 
 
 def _rows(batch: list[Prepared], outcomes: list[Outcome]) -> list[tuple[Any, ...]]:
+    """The xapi_statements rows, with the event kind each produced or why it produced none."""
     return [p.row(o.event["kind"] if o.event else None, o.reason) for p, o in zip(batch, outcomes)]
 
 
