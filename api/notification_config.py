@@ -6,6 +6,7 @@ import ssl
 from collections.abc import Mapping
 from typing import Any
 
+from services.notifications.addresses import parse_networks
 from services.notifications.email import SmtpUrlError, smtp_settings, tls_context
 
 NOTIFICATION_DEFAULTS: dict[str, Any] = {
@@ -18,6 +19,8 @@ NOTIFICATION_DEFAULTS: dict[str, Any] = {
     "WEBHOOK_RETRY_BASE_SECONDS": 30.0,  # first retry after this; each next one waits twice as long (max 6 h)
     "WEBHOOK_DISABLE_AFTER": 20,  # consecutive failed attempts (any deliveries) that disable an endpoint
     "WEBHOOK_LOG_DAYS": 30,  # finished deliveries older than this are deleted weekly
+    "WEBHOOK_ALLOW_PRIVATE": False,  # true: webhooks may reach loopback, private, link-local... (development, tests)
+    "WEBHOOK_ALLOWED_NETWORKS": "",  # comma-separated CIDR networks webhooks may reach although not public
 }
 _NUMBERS = {
     "SMTP_TIMEOUT": float,
@@ -27,6 +30,20 @@ _NUMBERS = {
     "WEBHOOK_DISABLE_AFTER": int,
     "WEBHOOK_LOG_DAYS": int,
 }
+
+
+def _webhook_addresses(env: Mapping[str, str]) -> dict[str, Any]:
+    """Which non-public addresses webhooks may reach (services/notifications/addresses.py); a bad network
+    stops the process at start."""
+    from api.config import ConfigError  # api.config imports this module
+
+    networks = env.get("WEBHOOK_ALLOWED_NETWORKS", "").strip()
+    try:
+        parse_networks(networks)
+    except ValueError as exc:
+        raise ConfigError(f"WEBHOOK_ALLOWED_NETWORKS must list CIDR networks such as 10.0.0.0/8: {exc}") from exc
+    allow = env.get("WEBHOOK_ALLOW_PRIVATE", "").strip().lower() in ("1", "true", "yes", "on")
+    return {"WEBHOOK_ALLOW_PRIVATE": allow, "WEBHOOK_ALLOWED_NETWORKS": networks}
 
 
 def notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
@@ -50,6 +67,7 @@ def notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
             raise ConfigError(
                 f"SMTP_CA_FILE {out['SMTP_CA_FILE']!r} is not a readable PEM file of CA certificates: {exc}"
             ) from exc
+    out.update(_webhook_addresses(env))
     for name, kind in _NUMBERS.items():
         raw = env.get(name, "")
         try:

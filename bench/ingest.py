@@ -221,6 +221,8 @@ def _report(args: argparse.Namespace, use_wrk: bool, single: dict, batch: dict, 
     print("load average at the end (1/5/15 min): " + " ".join(f"{value:.2f}" for value in os.getloadavg()))
     print(f"\nCPU ms per single-event request: {single['cpu']}")
     print(f"CPU ms per batch of {args.batch_size}: {batch['cpu']}")
+    if "xapi" in batch:
+        print(f"CPU ms per xAPI batch of {args.batch_size}: {batch['xapi']['cpu']}")
 
 
 def main() -> None:
@@ -248,9 +250,11 @@ def main() -> None:
         if args.xapi:
             from bench.xapi_ingest import run_xapi_batches
 
+            before = cpu_seconds(web.pid)
             batch["xapi"] = run_xapi_batches(
                 url, token, args.batches, args.batch_size, args.learners, args.batch_clients
             )
+            batch["xapi"]["cpu"] = cpu_per_item(before, cpu_seconds(web.pid), args.batches)
     finally:
         web.terminate()
         web.wait()

@@ -59,6 +59,7 @@ def base_config(database_url: str, redis_url: str, **overrides: Any) -> dict[str
         "RATE_LIMITS_ENABLED": False,  # on only where a test is about them (tests/test_rate_limits.py)
         "WORKER_PING_TIMEOUT": 0.3,
         "CELERY": {"task_default_queue": UNIT_QUEUE},
+        "WEBHOOK_ALLOW_PRIVATE": True,  # the test receivers listen on 127.0.0.1 (tests/test_webhook_addresses.py: off)
         **overrides,
     }
 

@@ -65,6 +65,7 @@ def live(migrated: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
         WEBHOOK_DISABLE_AFTER=str(DISABLE_AFTER),
         WEBHOOK_MAX_ATTEMPTS="5",
         WEBHOOK_TIMEOUT="3",
+        WEBHOOK_ALLOW_PRIVATE="1",  # the receiver listens on 127.0.0.1
     )
     worker = start_worker(env, log_dir, name="notify-worker")
     web, url = start_web(env, log_dir, "notify-web", processes=1)

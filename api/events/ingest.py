@@ -69,19 +69,14 @@ def _validate_all(
 
 
 def _resolve(
-    events: list[dict[str, Any]], collection: str | None, auto_create: bool
+    events: list[dict[str, Any]], collection: str | None, auto_create: bool, users: Users | None
 ) -> tuple[dict[str, int], list[dict]]:
     """Turn external ids into row ids in place; returns known learner ids and the reference errors."""
     refs = {
         name: ids_by_external_id(REFERENCE_MODELS[name], {e[name] for e in events if name in e})
         for name in REFERENCE_FIELDS
     }
-    learners = {
-        ext: (pk, role)
-        for ext, pk, role in select_where_in(
-            [User.external_id, User.id, User.role], User.external_id, {e["learner"] for e in events}
-        )
-    }
+    learners = users if users is not None else _users({e["learner"] for e in events})
     exam_max = dict(select_where_in([Exam.id, Exam.max_marks], Exam.id, refs["exam"].values()))
     module_course = dict(select_where_in([Module.id, Module.course_id], Module.id, refs["module"].values()))
     errors = []
@@ -118,6 +113,15 @@ def _resolve(
                 )
             )
     return {ext: pk for ext, (pk, _) in learners.items()}, errors
+
+
+Users = dict[str, tuple[int, str]]  # external id -> (id, role)
+
+
+def _users(external_ids: set[str]) -> Users:
+    """The users of a batch in one look-up, to check each is a learner and to store their ids."""
+    columns = [User.external_id, User.id, User.role]
+    return {ext: (pk, role) for ext, pk, role in select_where_in(columns, User.external_id, external_ids)}
 
 
 def _conflict(events: list[dict[str, Any]], collection: str | None) -> ApiError:
@@ -228,10 +232,13 @@ def _invalid(errors: list[dict], count: int) -> ApiError:
     return ApiError(422, f"{invalid} of {count} event(s) are invalid; nothing was stored", details=errors)
 
 
-def store_events(events: list[dict[str, Any]], *, collection: str | None, auto_create: bool) -> IngestResult:
-    """Store validated events as one transaction; raises ApiError (422/409) and stores nothing on failure."""
+def store_events(
+    events: list[dict[str, Any]], *, collection: str | None, auto_create: bool, users: Users | None = None
+) -> IngestResult:
+    """Store validated events as one transaction; raises ApiError (422/409) and stores nothing on failure.
+    `users`: the events' learners that exist, (id, role) by external id, when the caller has looked them up."""
     try:
-        known, errors = _resolve(events, collection, auto_create)
+        known, errors = _resolve(events, collection, auto_create, users)
         if errors:
             raise _invalid(errors, len(events))
         fresh, repeats = _drop_repeats_in_batch(events, collection)

@@ -12,7 +12,7 @@ from api.auth.guard import require_auth
 from api.errors import ApiError, field_error
 from api.events import bp
 from api.events.group_commit import IngestGroups
-from api.events.ingest import IngestResult, ingest_events, validate_events
+from api.events.ingest import IngestResult, ingest_events, store_events, validate_events
 from api.events.schemas import MAX_BATCH
 from api.realtime.announce import announce_events
 from api.validation import json_body
@@ -32,6 +32,18 @@ def store_and_evaluate(raw_events: list[Any], collection: str | None, grouped: b
         (event,) = validate_events(raw_events, collection, skew)
         return groups.store(event, collection, auto_create, announce)
     result = ingest_events(raw_events, collection=collection, auto_create=auto_create, skew=skew)
+    announce(result)
+    return result
+
+
+def store_checked_and_evaluate(
+    events: list[dict[str, Any]], collection: str | None, users: dict[str, tuple[int, str]]
+) -> IngestResult:
+    """store_and_evaluate for events already in validated form (each with its `hash` and `index`): the xAPI
+    mapper builds them within the event format's rules, and validating them again cost a tenth of a batch.
+    `users`: (id, role) by external id of every user the events name that exists (the mapper looked them up)."""
+    auto_create = current_app.config["AUTO_CREATE_LEARNERS"]
+    result = store_events(events, collection=collection, auto_create=auto_create, users=users)
     announce(result)
     return result
 

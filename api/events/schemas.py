@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from api.errors import field_error
 from api.validation import Errors, Field, check_fields
 from models import ATTENDANCE_STATUSES, EVENT_KINDS, EVENT_REFERENCE_FIELDS
+from services.json_text import compact_encoder
 
 MAX_BATCH = 5000
 REF = Field("str", max_length=128)
@@ -75,7 +75,7 @@ def _kind_rules(clean: dict[str, Any], prefix: str, now: datetime, skew: timedel
     return errors
 
 
-_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # json.dumps' settings, built once
+_canonical_json = compact_encoder(sort_keys=True)  # json.dumps' settings, built once
 _PLAIN = (str, int, float, bool)
 
 
@@ -94,7 +94,7 @@ def body_hash(clean: dict[str, Any]) -> str:
         )
         for k, v in clean.items()
     }
-    return hashlib.sha256(_CANONICAL_JSON.encode(canonical).encode()).hexdigest()
+    return hashlib.sha256(_canonical_json(canonical).encode()).hexdigest()
 
 
 def validate_event(raw: Any, prefix: str, now: datetime, skew: timedelta) -> tuple[dict[str, Any], Errors]:

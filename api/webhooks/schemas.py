@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import current_app
+
 from api.errors import ApiError, field_error
 from api.validation import Field
 from models import WEBHOOK_EVENTS, Course, Section, WebhookEndpoint, db
+from services.notifications.addresses import literal_problem, policy_of
 
 EVENTS_FIELD = Field("list", item=Field("str", choices=WEBHOOK_EVENTS), max_length=len(WEBHOOK_EVENTS))
 CREATE_FIELDS = {
@@ -41,6 +44,11 @@ def checked_url(url: str) -> str:
         )
     if parts.username or parts.password:
         raise ApiError(422, "the webhook URL is invalid", details=[field_error("url", "must not hold credentials")])
+    problem = literal_problem(parts.hostname, policy_of(current_app.config))
+    if problem:
+        raise ApiError(
+            422, "the webhook URL points at an address webhooks may not reach", details=[field_error("url", problem)]
+        )
     return url
 
 

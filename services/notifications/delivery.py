@@ -1,4 +1,5 @@
-"""Sending one webhook delivery: sign, POST (timeout, no redirects), record, back off, disable a dead endpoint."""
+"""Sending one webhook delivery: sign, POST (timeout, no redirects, only to allowed addresses), record, back off,
+disable a dead endpoint."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from models import WebhookDelivery, WebhookEndpoint, db
+from services.notifications.addresses import BlockedAddress, guarded_session, policy_of
 from services.notifications.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature_header
 from services.notifications.webhooks import delivery_body
 
@@ -35,7 +37,10 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
     }
     timeout = current_app.config["WEBHOOK_TIMEOUT"]
     try:
-        response = requests.post(endpoint.url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+        with guarded_session(policy_of(current_app.config)) as session:
+            response = session.post(endpoint.url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+    except BlockedAddress as exc:
+        return None, f"BlockedAddress: {exc}"[:1000]
     except requests.RequestException as exc:
         return None, f"{type(exc).__name__}: {exc}"[:1000]
     response.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from services.timestamps import LATEST_SUPPORTED, require_within
 
@@ -24,6 +25,7 @@ EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), LATEST_SUPPORTED
 _SECONDS = {"Y": 365 * 86400, "W": 7 * 86400, "D": 86400, "H": 3600, "S": 1}
 
 
+@lru_cache(maxsize=4096)  # validation parses each statement's timestamp, then preparing it again
 def parse_timestamp(value: str) -> datetime:
     """An ISO 8601 combined date and time; no offset means UTC; -00:00 is refused (RFC 3339: unknown offset)."""
     if not TIMESTAMP.match(value) or value.endswith("-00:00") or value.endswith("-0000"):

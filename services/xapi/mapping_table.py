@@ -23,6 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from models import ATTENDANCE_STATUSES
+
 ADL = "http://adlnet.gov/expapi/verbs/"
 ADL_ACTIVITIES = "http://adlnet.gov/expapi/activities/"
 TINCAN = "http://id.tincanapi.com/verb/"
@@ -87,6 +89,8 @@ def _check(table: dict[str, Any]) -> dict[str, Any]:
     for index, rule in enumerate(table["rules"]):
         if rule.get("kind") not in KINDS or not isinstance(rule.get("verbs"), list):
             raise MappingError(f"rules[{index}] needs `verbs` (a list) and `kind` (one of {', '.join(KINDS)})")
+        if rule["kind"] == "attendance" and rule.get("status", "present") not in ATTENDANCE_STATUSES:
+            raise MappingError(f"rules[{index}].status must be one of {', '.join(ATTENDANCE_STATUSES)}")
     for index, entry in enumerate(table["activity_patterns"]):
         if entry.get("entity") not in ENTITIES:
             raise MappingError(f"activity_patterns[{index}].entity must be one of {', '.join(ENTITIES)}")

@@ -4,20 +4,20 @@ comparable fingerprint (xAPI statement comparison), and the columns the GET filt
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.json_text import compact_encoder
 from services.xapi.formats import iso_utc, parse_timestamp
 from services.xapi.validation import VOIDED
 
 VERSION = "1.0.3"
 IMMUTABILITY_EXCEPTIONS = ("stored", "authority", "version")
 # Built once: json.dumps with options builds an encoder per call, a fifth of the cost of a statement's body.
-CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+canonical_text = compact_encoder(sort_keys=True, ensure_ascii=False)
+compact_text = compact_encoder(ensure_ascii=False)
 
 
 @dataclass
@@ -36,20 +36,22 @@ class Prepared:
     registration: str | None
     voids: str | None
 
-    def row(self) -> dict[str, Any]:
-        """The xapi_statements row (mapping columns are added by the caller)."""
-        return {
-            "statement_id": self.statement_id,
-            "body": COMPACT.encode(self.statement),
-            "body_hash": self.body_hash,
-            "stored": self.stored,
-            "actor_ifi": self.actor_ifi,
-            "object_ifi": self.object_ifi,
-            "verb_id": self.verb_id,
-            "activity_id": self.activity_id,
-            "registration": self.registration,
-            "voids": self.voids,
-        }
+    def row(self, event_kind: str | None, unmapped_reason: str | None) -> tuple[Any, ...]:
+        """The xapi_statements row, in services/xapi/store.py's COLUMNS order (a tuple: COPY writes tuples)."""
+        return (
+            self.statement_id,
+            compact_text(self.statement),
+            self.body_hash,
+            self.stored,
+            self.actor_ifi,
+            self.object_ifi,
+            self.verb_id,
+            self.activity_id,
+            self.registration,
+            self.voids,
+            event_kind,
+            unmapped_reason,
+        )
 
 
 def agent_ifi(agent: Any) -> str | None:
@@ -95,16 +97,17 @@ def comparable(statement: dict[str, Any], timestamp: datetime | None = None) -> 
 
 def fingerprint(statement: dict[str, Any], timestamp: datetime | None = None) -> str:
     """SHA-256 of the comparable form: equal for statements the specification calls the same."""
-    return hashlib.sha256(CANONICAL.encode(comparable(statement, timestamp)).encode()).hexdigest()
+    return hashlib.sha256(canonical_text(comparable(statement, timestamp)).encode()).hexdigest()
 
 
-def prepare(raw: dict[str, Any], stored: datetime, authority: dict[str, Any]) -> Prepared:
-    """Fill what the LRS sets and compute the stored columns; `raw` must already be valid."""
+def prepare(raw: dict[str, Any], stored: datetime, authority: dict[str, Any], stored_text: str = "") -> Prepared:
+    """Fill what the LRS sets and compute the stored columns; `raw` must already be valid. `stored_text`:
+    iso_utc(stored), when the caller formats it once for a whole batch."""
     statement = dict(raw)
     statement["id"] = str(statement.get("id") or uuid.uuid4()).lower()
     occurred_at = parse_timestamp(statement["timestamp"]) if "timestamp" in statement else stored
     digest = fingerprint(statement, occurred_at)  # before the LRS's own properties: a re-send must compare equal
-    stored_text = iso_utc(stored)
+    stored_text = stored_text or iso_utc(stored)
     statement.setdefault("timestamp", stored_text)
     statement["stored"] = stored_text
     statement["authority"] = authority
