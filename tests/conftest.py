@@ -167,3 +167,14 @@ def admin(app: Flask) -> dict[str, str]:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Any, str]]:
+    """A running webhook receiver (tests/notification_servers.Receiver) and its base URL."""
+    from tests.notification_servers import Receiver
+
+    server = Receiver()
+    url = server.start()
+    yield server, url
+    server.stop()

@@ -14,6 +14,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from api.embedded_redis import free_port
+from models import WebhookDelivery, WebhookEndpoint, db
+from tests.conftest import create_user
 
 
 class Inbox:
@@ -115,3 +117,18 @@ class Receiver:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+
+def pending_delivery(url: str) -> WebhookDelivery:
+    """A pending delivery of an alert to `url`, its endpoint stored directly (no registration-time check:
+    as if registered while its name pointed elsewhere)."""
+    owner = create_user("lms", "service")
+    endpoint = WebhookEndpoint(
+        owner_id=owner.id, url=url, events=["alert"], secret="whsec_t", enabled=True, consecutive_failures=0
+    )
+    db.session.add(endpoint)
+    db.session.flush()
+    delivery = WebhookDelivery(endpoint_id=endpoint.id, event="alert", body='{"type":"alert"}', status="pending")
+    db.session.add(delivery)
+    db.session.commit()
+    return delivery

@@ -3,10 +3,7 @@ mapping, who gets the immediate alert email, and the delivery log's cleanup."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from models import Alert, Enrollment, NotificationPreference, Section, WebhookDelivery, WebhookEndpoint, db
 from services.notifications.alert_email import alert_emails
@@ -14,28 +11,7 @@ from services.notifications.delivery import attempt, forget_old, overdue
 from services.notifications.outbox import webhook_event
 from services.notifications.signing import SIGNATURE_HEADER, verify
 from tests.conftest import create_user
-from tests.notification_servers import Receiver, bodies
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    server = Receiver()
-    url = server.start()
-    yield server, url
-    server.stop()
-
-
-def pending(url: str) -> WebhookDelivery:
-    owner = create_user("lms", "service")
-    endpoint = WebhookEndpoint(
-        owner_id=owner.id, url=url, events=["alert"], secret="whsec_t", enabled=True, consecutive_failures=0
-    )
-    db.session.add(endpoint)
-    db.session.flush()
-    delivery = WebhookDelivery(endpoint_id=endpoint.id, event="alert", body='{"type":"alert"}', status="pending")
-    db.session.add(delivery)
-    db.session.commit()
-    return delivery
+from tests.notification_servers import bodies, pending_delivery
 
 
 def test_outbox_event_mapping():
@@ -52,7 +28,7 @@ def test_a_slow_receiver_times_out_and_is_retried_later(make_app, receiver):
     server.slow["/slow"] = 2.0
     app = make_app(WEBHOOK_TIMEOUT=0.5, WEBHOOK_RETRY_BASE_SECONDS=60.0)
     with app.app_context():
-        delivery = pending(f"{base}/slow")
+        delivery = pending_delivery(f"{base}/slow")
         assert attempt(delivery.id) == 60.0
         db.session.refresh(delivery)
         assert delivery.status == "pending" and delivery.attempts == 1 and delivery.response_status is None
@@ -67,7 +43,7 @@ def test_a_slow_receiver_times_out_and_is_retried_later(make_app, receiver):
 def test_a_refused_connection_is_a_failed_attempt_and_the_last_one_fails_the_delivery(make_app):
     app = make_app(WEBHOOK_MAX_ATTEMPTS=1)
     with app.app_context():
-        delivery = pending("http://127.0.0.1:9/nothing-listens")
+        delivery = pending_delivery("http://127.0.0.1:9/nothing-listens")
         assert attempt(delivery.id) is None
         db.session.refresh(delivery)
         assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", 1, None)
@@ -76,7 +52,7 @@ def test_a_refused_connection_is_a_failed_attempt_and_the_last_one_fails_the_del
 
 
 def test_overdue_and_old_deliveries(app):
-    delivery = pending("http://127.0.0.1:9/")
+    delivery = pending_delivery("http://127.0.0.1:9/")
     long_ago = datetime.now(UTC) - timedelta(days=40)
     delivery.created_at = long_ago
     db.session.commit()

@@ -5,16 +5,15 @@ local HTTP receiver; allowed explicitly by WEBHOOK_ALLOW_PRIVATE or WEBHOOK_ALLO
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
 
 import pytest
 
 from api.config import ConfigError, settings_from_env
-from models import WebhookDelivery, WebhookEndpoint, db
+from models import db
 from services.notifications.addresses import AddressPolicy, BlockedAddress, checked_address, parse_networks
 from services.notifications.delivery import attempt
 from tests.conftest import bearer, create_user
-from tests.notification_servers import Receiver
+from tests.notification_servers import pending_delivery
 
 REFUSED = [
     "127.0.0.1",
@@ -95,34 +94,12 @@ def test_registering_a_literal_private_address_is_a_422(make_app, url):
                 assert created.status_code == 201, created.json
 
 
-@pytest.fixture
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    server = Receiver()
-    url = server.start()
-    yield server, url
-    server.stop()
-
-
-def pending_to(url: str) -> WebhookDelivery:
-    """A delivery to `url` as if registered while its name pointed elsewhere (DNS rebinding)."""
-    owner = create_user("lms", "service")
-    endpoint = WebhookEndpoint(
-        owner_id=owner.id, url=url, events=["alert"], secret="whsec_t", enabled=True, consecutive_failures=0
-    )
-    db.session.add(endpoint)
-    db.session.flush()
-    delivery = WebhookDelivery(endpoint_id=endpoint.id, event="alert", body='{"type":"alert"}', status="pending")
-    db.session.add(delivery)
-    db.session.commit()
-    return delivery
-
-
 def test_a_name_resolving_to_loopback_is_refused_when_the_delivery_connects(make_app, receiver):
     server, base = receiver
     port = base.rsplit(":", 1)[1]
     app = make_app(WEBHOOK_ALLOW_PRIVATE=False, WEBHOOK_MAX_ATTEMPTS=1)
     with app.app_context():
-        delivery = pending_to(f"http://localhost:{port}/hook")
+        delivery = pending_delivery(f"http://localhost:{port}/hook")
         assert attempt(delivery.id) is None
         db.session.refresh(delivery)
         assert delivery.status == "failed" and delivery.response_status is None
@@ -136,7 +113,7 @@ def test_an_allowed_private_receiver_gets_its_delivery(make_app, receiver, setti
     server, base = receiver
     app = make_app(**{"WEBHOOK_ALLOW_PRIVATE": False, **setting})
     with app.app_context():
-        delivery = pending_to(f"{base}/hook")
+        delivery = pending_delivery(f"{base}/hook")
         assert attempt(delivery.id) is None
         db.session.refresh(delivery)
         assert (delivery.status, delivery.response_status, delivery.last_error) == ("delivered", 200, None)
