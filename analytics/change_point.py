@@ -39,6 +39,7 @@ PRIOR_NO_CHANGE = 0.5  # prior probability that the trend did not bend inside th
 TAU = 3.0  # prior sd of a slope change, points per day (KAPPA = TAU / the learner's noise, see _noise_scale)
 MIN_BEFORE = 2  # scores up to and including the bend
 MIN_AFTER = 2  # scores after the bend
+QUANTILE_TOLERANCE = 1e-3  # points: a thousandth of a score point, far below what is shown (one decimal)
 EPSILON = 0.1  # prior mass not trusted: the robust Bayes literature's customary value (0.05, 0.15: bench/RESULTS.md)
 
 
@@ -128,7 +129,9 @@ def _mixture_quantiles(
     own = np.broadcast_to(centre + scale * stdtrit(dof[:, None], q), weights.shape)
     low = np.where(weights > 0, own, np.inf).min(axis=-1)
     high = np.where(weights > 0, own, -np.inf).max(axis=-1)
-    for _ in range(40):  # the bracket shrinks 2^40-fold: far below a hundredth of a point
+    for _ in range(60):  # halves the bracket until it is QUANTILE_TOLERANCE wide (~15 steps; 60 is never reached)
+        if not np.any(high - low > QUANTILE_TOLERANCE):
+            break
         mid = (low + high) / 2
         cdf = (weights * stdtr(dof[:, None], (mid[..., None] - centre) / scale)).sum(axis=-1)
         below = cdf < q
