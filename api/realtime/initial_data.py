@@ -11,7 +11,6 @@ from flask import current_app
 from api.access import SEES_EVERYONE, only_visible
 from api.alerts.queries import alerts_json, statistics
 from api.auth.guard import Principal
-from api.realtime.open_lane import yield_to_live
 from api.serializers import counters_json
 from models import Alert, LearnerCounters, Section, User, db
 from services.alerting import UNRESOLVED
@@ -37,7 +36,6 @@ def _open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
 def _learner_view(user: Principal) -> dict[str, Any]:
     learner = db.session.get(User, user.id)
     ctx = load_context(learner)  # the learner's events and metrics, read once for our report and the brief's blocks
-    yield_to_live()
     report = learner_report(learner, FORECAST_HORIZON_DAYS, None, loaded(ctx))
     return {
         "progress": {key: report[key] for key in ("trend", "forecast", "risk", "completion", "mastery", "activity")},
@@ -60,7 +58,6 @@ def _educator_view(user: Principal) -> dict[str, Any]:
         {"section": external_id, **{k: stored[section_id].get(k) for k in shown}}
         for section_id, external_id, _ in sections
     ]
-    yield_to_live()
     live = live_now([section_id for section_id, _, _ in sections], max(1, current_app.config["SESSION_GAP_MINUTES"]))
     return {"progress": {"sections": summaries, "live_now": live}}
 
@@ -80,9 +77,8 @@ def _platform_progress() -> dict[str, Any]:
 
 def dashboard_initial_data(user: Principal, session_id: str | None = None) -> dict[str, Any]:
     """Progress summary, metrics, open alerts and recommendations for the user's own dashboard; `session_id`
-    names this socket's session (the brief's field). Its steps defer to live delivery (open_lane)."""
+    names this socket's session (the brief's field)."""
     alerts, recommendations = _open_alerts(user)
-    yield_to_live()
     if user.role == "learner":
         body = _learner_view(user)
     elif user.role == "educator":

@@ -10,7 +10,6 @@ from flask import current_app, request
 from api.errors import ApiError
 from api.extensions import sock
 from api.realtime import bp
-from api.realtime.open_lane import yield_to_live
 from api.realtime.session import serve
 
 ALERT_TYPES = frozenset({"alert", "alert_resolved", "achievement"})
@@ -37,7 +36,6 @@ def before_handshake() -> None:
     if not origin_allowed(origin, request.host, current_app.config["WS_ALLOWED_ORIGINS"]):
         raise ApiError(403, f"origin {origin!r} is not allowed (set WS_ALLOWED_ORIGINS)", "origin_not_allowed")
     request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
-    yield_to_live()  # the handshake and what follows are background work beside live delivery
 
 
 @sock.route("/ws", bp=bp)

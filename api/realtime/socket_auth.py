@@ -11,7 +11,6 @@ from flask import current_app, request
 from api.auth.guard import Principal, authenticate
 from api.errors import ApiError
 from api.realtime import protocol
-from api.realtime.open_lane import opening_turn
 
 CLOSE_BAD_REQUEST, CLOSE_UNAUTHORIZED, CLOSE_NOT_FOUND, CLOSE_AUTH_TIMEOUT = 4400, 4401, 4404, 4408
 
@@ -59,8 +58,7 @@ def authenticate_socket(ws: Any) -> Session:
             )
         token, last_id = message.token, message.last_id or last_id
     try:
-        with opening_turn():
-            user, expires_at = authenticate(token)
+        user, expires_at = authenticate(token)
     except ApiError as exc:
         raise Refused(CLOSE_UNAUTHORIZED, protocol.error(exc.code, exc.message)) from exc
     return Session(user, expires_at, last_id)
