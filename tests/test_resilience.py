@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 
 import psutil
 import pytest
@@ -126,21 +129,40 @@ def post_activity(sender, headers: dict[str, str], learners: list[str], when: st
     assert sender.test_client().post("/api/v1/events", json={"events": events}, headers=headers).status_code == 201
 
 
-def kill_mid_evaluation(broker: redis.Redis, worker: Process, whole_worker: bool) -> bool:
-    """Wait until a drain holds learners, then SIGKILL its pool process (and its main process too, as
-    when the machine dies: then nothing requeues the task and only the lease can save the learners)."""
+@contextmanager
+def evaluations_held(engine: sa.Engine) -> Iterator[None]:
+    """Hold the write lock that an evaluation's first write (its learners' counters) waits for; POST
+    /events does not write counters, so on PostgreSQL only evaluations wait (SQLite: every writer)."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.text("LOCK TABLE learner_counters IN EXCLUSIVE MODE"))
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's one write lock
+        try:
+            yield
+        finally:
+            connection.rollback()
+
+
+def kill_mid_evaluation(post: Callable[[], None], broker: redis.Redis, worker: Process, whole_worker: bool) -> bool:
+    """Post with the pool process stopped, hold the evaluations' write lock, let the drain take its lease
+    and SIGKILL its pool process (and the main process too, as when the machine dies: then nothing
+    requeues the task and only the lease can save the learners). The lock keeps the drain between
+    its lease and its commit for as long as the test needs: a state to wait for, not a moment to catch."""
     from services.dispatch import LEASES
 
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if broker.zcard(LEASES):
-            pool = psutil.Process(worker.popen.pid).children()
-            for process in pool + ([psutil.Process(worker.popen.pid)] if whole_worker else []):
-                process.kill()
-            psutil.wait_procs(pool, timeout=5)
-            return bool(broker.zcard(LEASES))  # the dead drain had not finished its batch
-        time.sleep(0.001)
-    return False
+    pool = psutil.Process(worker.popen.pid).children()
+    for process in pool:
+        process.suspend()  # the drain cannot start before the lock is held
+    post()
+    with evaluations_held(db.engine):
+        for process in pool:
+            process.resume()
+        wait_until(lambda: broker.zcard(LEASES), 30, "the drain to take its lease")
+        for process in pool + ([psutil.Process(worker.popen.pid)] if whole_worker else []):
+            process.kill()
+        psutil.wait_procs(pool, timeout=5)
+        return bool(broker.zcard(LEASES))  # the dead drain had not released its learners
 
 
 @pytest.mark.parametrize("whole_worker", [False, True], ids=["pool-process", "whole-worker"])
@@ -163,8 +185,8 @@ def test_killing_a_worker_mid_evaluation_leaves_no_learner_unevaluated(
     try:
         with sender.app_context():
             wait_until(lambda: sender.extensions["celery"].control.ping(timeout=0.5), 30, "the worker")
-            post_activity(sender, headers, learners, "2026-01-05T09:00:00Z")
-            assert kill_mid_evaluation(broker, workers[0], whole_worker), "never caught a drain mid-evaluation"
+            post = partial(post_activity, sender, headers, learners, "2026-01-05T09:00:00Z")
+            assert kill_mid_evaluation(post, broker, workers[0], whole_worker), "the drain's lease is gone"
             if whole_worker:
                 workers[0].stop()
                 workers.append(start_kill_worker(env, tmp_path, "restarted-worker"))
