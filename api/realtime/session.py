@@ -24,7 +24,7 @@ from api.realtime.connection import Connection, SerializedSocket
 from api.realtime.hub import Hub
 from api.realtime.inbox import CLOSE_TOO_MANY_MESSAGES, MESSAGES_PER_SECOND, MessageBudget, waiting_frames
 from api.realtime.initial_data import dashboard_initial_data
-from api.realtime.open_lane import opening_turn, yield_to_live
+from api.realtime.open_lane import opening_turn
 from api.realtime.process_hub import process_hub
 from api.realtime.protocol import StreamId
 from api.realtime.socket_auth import (
@@ -203,16 +203,16 @@ def _channels_for(endpoint: str, user: Principal, educator: str | None) -> list[
 
 
 def _open(hub: Hub, connection: Connection, session: Session, endpoint: str, educator: str | None) -> None:
-    """Follow the endpoint's own channels (a dashboard's initial data first), each step deferring to
-    live delivery (open_lane)."""
-    channels = _channels_for(endpoint, session.user, educator)
-    yield_to_live()
+    """Follow the endpoint's own channels, a dashboard's initial data first. The CPU steps take a turn
+    in the open lane; waits on Redis (subscriptions) and on the client (replies) hold no turn, so a
+    Redis outage or a client that does not read cannot stall other opens."""
+    with opening_turn():
+        channels = _channels_for(endpoint, session.user, educator)
 
     def initial() -> None:
-        yield_to_live()
-        data = dashboard_initial_data(session.user, session.id)
-        yield_to_live()
-        connection.reply(protocol.control("dashboard_initial_data", data))
+        with opening_turn():
+            data = protocol.control("dashboard_initial_data", dashboard_initial_data(session.user, session.id))
+        connection.reply(data)
 
     try:
         _follow(hub, connection, channels, session.last_id, initial if endpoint == "dashboard" else None)
@@ -231,8 +231,7 @@ def serve(ws: Any, endpoint: str, types: frozenset[str] | None, educator: str | 
     try:
         session = authenticate_socket(ws)
         connection.user_id = session.user.id
-        with opening_turn():
-            _open(hub, connection, session, endpoint, educator)
+        _open(hub, connection, session, endpoint, educator)
         budget = MessageBudget()
         while not connection.dropped and not connection.closing:
             remaining = session.expires_at - time.time()
