@@ -17,7 +17,15 @@ import sqlalchemy as sa
 from models import Alert, db
 from tests.conftest import SECRET
 from tests.planted_cohort import EXPECTED, open_alerts
-from tests.processes import RESILIENCE_DB, Process, service_env, sibling_database, start_worker, wait_until
+from tests.processes import (
+    RESILIENCE_DB,
+    Process,
+    service_env,
+    sibling_database,
+    start_worker,
+    wait_for_ping,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +45,7 @@ def test_killing_a_worker_process_mid_sweep_loses_nothing(planted, app, make_app
     killed = False
     try:
         with sender.app_context():
-            wait_until(lambda: sender.extensions["celery"].control.ping(timeout=0.5), 30, "the worker")
+            wait_for_ping(sender.extensions["celery"], worker)
             for _ in range(3):  # a sweep that finishes between two polls is simply run again
                 stale = broker.keys("learnpulse:*")  # the previous try's lock, status and done marks
                 if stale:
@@ -97,7 +105,7 @@ def test_a_redis_outage_makes_the_task_retry_and_then_succeed(app, make_app, red
     db.session.commit()
     try:
         with sender.app_context():
-            wait_until(lambda: sender.extensions["celery"].control.ping(timeout=0.5), 30, "the worker")
+            wait_for_ping(sender.extensions["celery"], worker)
             data.stop()  # the outage starts
             sender.extensions["celery"].send_task("learnpulse.evaluate_pending")
             wait_until(lambda: "Retry in" in worker.output(), 30, "the task to fail and schedule a retry")
@@ -184,13 +192,13 @@ def test_killing_a_worker_mid_evaluation_leaves_no_learner_unevaluated(
     learners = [f"kill{i}" for i in range(400)]
     try:
         with sender.app_context():
-            wait_until(lambda: sender.extensions["celery"].control.ping(timeout=0.5), 30, "the worker")
+            wait_for_ping(sender.extensions["celery"], workers[0])
             post = partial(post_activity, sender, headers, learners, "2026-01-05T09:00:00Z")
             assert kill_mid_evaluation(post, broker, workers[0], whole_worker), "the drain's lease is gone"
             if whole_worker:
                 workers[0].stop()
                 workers.append(start_kill_worker(env, tmp_path, "restarted-worker"))
-                wait_until(lambda: sender.extensions["celery"].control.ping(timeout=0.5), 30, "the new worker")
+                wait_for_ping(sender.extensions["celery"], workers[-1], "the new worker")
                 time.sleep(3)  # the dead drain's lease runs out; the next event's drain re-queues its learners
                 post_activity(sender, headers, ["late"], "2026-01-05T10:00:00Z")
             wait_until(lambda: not broker.zcard(LEASES) and not broker.scard(PENDING_SET), 60, "every drain to finish")
