@@ -20,7 +20,7 @@ for i in $(seq "$runs"); do
   start=$(date +%s)
   flock /tmp/quiet.lock nice -n 5 .venv/bin/python -m pytest -q -p no:cacheprovider "${modules[@]}" >"$out" 2>&1
   status=$?
-  echo "run $i rc=$status $(($(date +%s) - start))s $(tail -n 1 "$out") |$(uptime)" >>"$log"
+  echo "run $i rc=$status $(($(date +%s) - start))s $(git rev-parse --short HEAD) $(tail -n 1 "$out") |$(uptime)" >>"$log"
   if [ "$status" -ne 0 ]; then
     echo "run $i failed: $out" >&2
     exit "$status"
