@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psutil
 import requests
@@ -39,6 +41,7 @@ class Process:
 
     def __init__(self, name: str, command: list[str], env: dict[str, str], log_dir: Path) -> None:
         self.name = name
+        self.node = name  # a Celery worker's node name (start_worker sets it)
         self.log_path = log_dir / f"{name}.log"
         self.log = open(self.log_path, "wb")
         self.popen = subprocess.Popen(
@@ -64,11 +67,57 @@ class Process:
         self.log.close()
         return self.popen.returncode
 
+    def cpu_seconds(self) -> float:
+        """CPU time the process and its children have used so far."""
+        try:
+            main = psutil.Process(self.popen.pid)
+            processes = [main, *main.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
     def descendants(self) -> list[psutil.Process]:
         try:
             return psutil.Process(self.popen.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             return []
+
+
+# A Celery worker's start-up (imports, the app, the pool) costs about 3 CPU-seconds; this is ten times that.
+# With 16 busy sessions on this 2-core machine those 3 CPU-seconds took 31-35 s of wall time.
+START_CPU_SECONDS = 30.0
+
+
+def wait_until_logged(process: Process, line: str, cpu_seconds: float = START_CPU_SECONDS, limit: float = 300) -> None:
+    """Until `process` logs `line` (its own word that it started). The budget is the process's own CPU
+    time, not the clock: every session is its own scheduling group (autogroup), so on a shared machine ten
+    busy sessions stretch a start-up of 3 CPU-seconds past 30 s of wall time while it is working normally.
+    Fails at once when the process exits, when it spends the budget without getting there, or after
+    `limit` seconds of wall time (blocked)."""
+    started = time.monotonic()
+    while line not in process.output():
+        spent, waited = process.cpu_seconds(), time.monotonic() - started
+        if not process.alive() or spent > cpu_seconds or waited > limit:
+            state = "running" if process.alive() else f"exited with {process.popen.returncode}"
+            raise AssertionError(
+                f"{process.name} ({state}, {spent:.1f} CPU-s in {waited:.0f} s) never logged {line!r}:\n"
+                + process.output()[-4000:]
+            )
+        time.sleep(0.1)
+
+
+def wait_for_ping(celery: Any, worker: Process, what: str = "the worker") -> None:
+    """Until `worker` (started: it said so) answers a ping addressed to it by name; with one destination
+    the ping returns as soon as that reply arrives, and no other worker's reply counts."""
+    wait_until_logged(worker, f"{worker.node} ready.")
+    wait_until(lambda: celery.control.ping(destination=[worker.node], timeout=2.0), 30, f"{what} to answer a ping")
 
 
 def wait_for_worker(url: str, what: str = "web and worker to be healthy") -> None:
@@ -96,6 +145,7 @@ def running_services(env: dict[str, str], log_dir: Path, name: str = "") -> Iter
     worker = start_worker(env, log_dir, name=f"{prefix}worker")
     web, url = start_web(env, log_dir, name=f"{prefix}web")
     with stopped_after(web, worker):
+        wait_until_logged(worker, f"{worker.node} ready.")
         wait_for_worker(url)
         yield url
 
@@ -128,8 +178,9 @@ def service_env(database_url: str, redis_url: str, secret: str, **extra: str) ->
 
 
 def start_worker(env: dict[str, str], log_dir: Path, name: str = "worker", concurrency: int = 2) -> Process:
-    """A Celery worker with `concurrency` pool processes, its hostname unique to this test run."""
-    return Process(
+    """A Celery worker with `concurrency` pool processes, its node name (`.node`) unique to this test run."""
+    node = f"{name}-{os.getpid()}@{socket.gethostname()}"
+    worker = Process(
         name,
         [
             str(BIN / "celery"),
@@ -138,11 +189,13 @@ def start_worker(env: dict[str, str], log_dir: Path, name: str = "worker", concu
             "worker",
             "--loglevel=INFO",
             f"--concurrency={concurrency}",
-            f"--hostname={name}-{os.getpid()}@%h",
+            f"--hostname={node}",
         ],
         env,
         log_dir,
     )
+    worker.node = node
+    return worker
 
 
 def start_web(env: dict[str, str], log_dir: Path, name: str = "web", processes: int = 2) -> tuple[Process, str]:

@@ -28,6 +28,7 @@ from tests.processes import (
     start_worker,
     stopped_after,
     wait_for_worker,
+    wait_until_logged,
 )
 
 ALLOWED_ORIGIN = "https://lms.example"
@@ -69,6 +70,7 @@ def two_web_processes(migrated: str, redis_url: str, tmp_path_factory: pytest.Te
     web_b, url_b = start_web(env, log_dir, "web-b", processes=1)
     try:
         with stopped_after(web_a, web_b, worker):
+            wait_until_logged(worker, f"{worker.node} ready.")
             for url in (url_a, url_b):
                 wait_for_worker(url)
             yield Live(url_a, url_b, data, web_a, web_b)

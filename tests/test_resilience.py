@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 
 import psutil
 import pytest
@@ -14,7 +17,15 @@ import sqlalchemy as sa
 from models import Alert, db
 from tests.conftest import SECRET
 from tests.planted_cohort import EXPECTED, open_alerts
-from tests.processes import RESILIENCE_DB, Process, service_env, sibling_database, start_worker, wait_until
+from tests.processes import (
+    RESILIENCE_DB,
+    Process,
+    service_env,
+    sibling_database,
+    start_worker,
+    wait_for_ping,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +45,7 @@ def test_killing_a_worker_process_mid_sweep_loses_nothing(planted, app, make_app
     killed = False
     try:
         with sender.app_context():
-            wait_until(lambda: sender.extensions["celery"].control.ping(timeout=0.5), 30, "the worker")
+            wait_for_ping(sender.extensions["celery"], worker)
             for _ in range(3):  # a sweep that finishes between two polls is simply run again
                 stale = broker.keys("learnpulse:*")  # the previous try's lock, status and done marks
                 if stale:
@@ -94,7 +105,7 @@ def test_a_redis_outage_makes_the_task_retry_and_then_succeed(app, make_app, red
     db.session.commit()
     try:
         with sender.app_context():
-            wait_until(lambda: sender.extensions["celery"].control.ping(timeout=0.5), 30, "the worker")
+            wait_for_ping(sender.extensions["celery"], worker)
             data.stop()  # the outage starts
             sender.extensions["celery"].send_task("learnpulse.evaluate_pending")
             wait_until(lambda: "Retry in" in worker.output(), 30, "the task to fail and schedule a retry")
@@ -126,21 +137,40 @@ def post_activity(sender, headers: dict[str, str], learners: list[str], when: st
     assert sender.test_client().post("/api/v1/events", json={"events": events}, headers=headers).status_code == 201
 
 
-def kill_mid_evaluation(broker: redis.Redis, worker: Process, whole_worker: bool) -> bool:
-    """Wait until a drain holds learners, then SIGKILL its pool process (and its main process too, as
-    when the machine dies: then nothing requeues the task and only the lease can save the learners)."""
+@contextmanager
+def evaluations_held(engine: sa.Engine) -> Iterator[None]:
+    """Hold the write lock that an evaluation's first write (its learners' counters) waits for; POST
+    /events does not write counters, so on PostgreSQL only evaluations wait (SQLite: every writer)."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.text("LOCK TABLE learner_counters IN EXCLUSIVE MODE"))
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's one write lock
+        try:
+            yield
+        finally:
+            connection.rollback()
+
+
+def kill_mid_evaluation(post: Callable[[], None], broker: redis.Redis, worker: Process, whole_worker: bool) -> bool:
+    """Post with the pool process stopped, hold the evaluations' write lock, let the drain take its lease
+    and SIGKILL its pool process (and the main process too, as when the machine dies: then nothing
+    requeues the task and only the lease can save the learners). The lock keeps the drain between
+    its lease and its commit for as long as the test needs: a state to wait for, not a moment to catch."""
     from services.dispatch import LEASES
 
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if broker.zcard(LEASES):
-            pool = psutil.Process(worker.popen.pid).children()
-            for process in pool + ([psutil.Process(worker.popen.pid)] if whole_worker else []):
-                process.kill()
-            psutil.wait_procs(pool, timeout=5)
-            return bool(broker.zcard(LEASES))  # the dead drain had not finished its batch
-        time.sleep(0.001)
-    return False
+    pool = psutil.Process(worker.popen.pid).children()
+    for process in pool:
+        process.suspend()  # the drain cannot start before the lock is held
+    post()
+    with evaluations_held(db.engine):
+        for process in pool:
+            process.resume()
+        wait_until(lambda: broker.zcard(LEASES), 30, "the drain to take its lease")
+        for process in pool + ([psutil.Process(worker.popen.pid)] if whole_worker else []):
+            process.kill()
+        psutil.wait_procs(pool, timeout=5)
+        return bool(broker.zcard(LEASES))  # the dead drain had not released its learners
 
 
 @pytest.mark.parametrize("whole_worker", [False, True], ids=["pool-process", "whole-worker"])
@@ -162,13 +192,13 @@ def test_killing_a_worker_mid_evaluation_leaves_no_learner_unevaluated(
     learners = [f"kill{i}" for i in range(400)]
     try:
         with sender.app_context():
-            wait_until(lambda: sender.extensions["celery"].control.ping(timeout=0.5), 30, "the worker")
-            post_activity(sender, headers, learners, "2026-01-05T09:00:00Z")
-            assert kill_mid_evaluation(broker, workers[0], whole_worker), "never caught a drain mid-evaluation"
+            wait_for_ping(sender.extensions["celery"], workers[0])
+            post = partial(post_activity, sender, headers, learners, "2026-01-05T09:00:00Z")
+            assert kill_mid_evaluation(post, broker, workers[0], whole_worker), "the drain's lease is gone"
             if whole_worker:
                 workers[0].stop()
                 workers.append(start_kill_worker(env, tmp_path, "restarted-worker"))
-                wait_until(lambda: sender.extensions["celery"].control.ping(timeout=0.5), 30, "the new worker")
+                wait_for_ping(sender.extensions["celery"], workers[-1], "the new worker")
                 time.sleep(3)  # the dead drain's lease runs out; the next event's drain re-queues its learners
                 post_activity(sender, headers, ["late"], "2026-01-05T10:00:00Z")
             wait_until(lambda: not broker.zcard(LEASES) and not broker.scard(PENDING_SET), 60, "every drain to finish")
