@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from models import db
+from models import User, db
 
 
 def dialect_insert(model: Any) -> Any:
@@ -68,3 +68,12 @@ def select_where_in(columns: list[Any], column: Any, values: Any) -> list[Any]:
 def ids_by_external_id(model: Any, external_ids: Any) -> dict[str, int]:
     """Map external ids to primary keys."""
     return dict(select_where_in([model.external_id, model.id], model.external_id, external_ids))
+
+
+Users = dict[str, tuple[int, str]]  # external id -> (id, role)
+USER_COLUMNS = (User.external_id, User.id, User.role)  # a Users entry's key and value, as selected
+
+
+def users_by_external_id(external_ids: Any) -> Users:
+    """Id and role of the users with these external ids, in one look-up (a batch checks each is a learner)."""
+    return {ext: (pk, role) for ext, pk, role in select_where_in(list(USER_COLUMNS), User.external_id, external_ids)}

@@ -10,7 +10,7 @@ from api.errors import ApiError, field_error
 from api.events.schemas import REFERENCE_FIELDS, validate_event
 from api.events.store import insert_events
 from models import EVENT_VALUE_FIELDS, Attendance, Course, Event, Exam, Grade, Module, Section, Subject, User, db
-from models.upsert import ids_by_external_id, insert_missing, select_where_in, upsert_rows
+from models.upsert import Users, ids_by_external_id, insert_missing, select_where_in, upsert_rows, users_by_external_id
 from services.mastery import apply_assessments
 
 REFERENCE_MODELS = {"course": Course, "module": Module, "section": Section, "subject": Subject, "exam": Exam}
@@ -76,7 +76,7 @@ def _resolve(
         name: ids_by_external_id(REFERENCE_MODELS[name], {e[name] for e in events if name in e})
         for name in REFERENCE_FIELDS
     }
-    learners = users if users is not None else _users({e["learner"] for e in events})
+    learners = users if users is not None else users_by_external_id({e["learner"] for e in events})
     exam_max = dict(select_where_in([Exam.id, Exam.max_marks], Exam.id, refs["exam"].values()))
     module_course = dict(select_where_in([Module.id, Module.course_id], Module.id, refs["module"].values()))
     errors = []
@@ -113,15 +113,6 @@ def _resolve(
                 )
             )
     return {ext: pk for ext, (pk, _) in learners.items()}, errors
-
-
-Users = dict[str, tuple[int, str]]  # external id -> (id, role)
-
-
-def _users(external_ids: set[str]) -> Users:
-    """The users of a batch in one look-up, to check each is a learner and to store their ids."""
-    columns = [User.external_id, User.id, User.role]
-    return {ext: (pk, role) for ext, pk, role in select_where_in(columns, User.external_id, external_ids)}
 
 
 def _conflict(events: list[dict[str, Any]], collection: str | None) -> ApiError:

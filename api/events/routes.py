@@ -16,6 +16,7 @@ from api.events.ingest import IngestResult, ingest_events, store_events, validat
 from api.events.schemas import MAX_BATCH
 from api.realtime.announce import announce_events
 from api.validation import json_body
+from models.upsert import Users
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,7 @@ def store_and_evaluate(raw_events: list[Any], collection: str | None, grouped: b
     return result
 
 
-def store_checked_and_evaluate(
-    events: list[dict[str, Any]], collection: str | None, users: dict[str, tuple[int, str]]
-) -> IngestResult:
+def store_checked_and_evaluate(events: list[dict[str, Any]], collection: str | None, users: Users) -> IngestResult:
     """store_and_evaluate for events already in validated form (each with its `hash` and `index`): the xAPI
     mapper builds them within the event format's rules, and validating them again cost a tenth of a batch.
     `users`: (id, role) by external id of every user the events name that exists (the mapper looked them up)."""

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import Course, Module, Section, User, db
-from models.upsert import ids_by_external_id, select_where_in
+from models.upsert import USER_COLUMNS, Users, ids_by_external_id, users_by_external_id
 from services.xapi.formats import duration_seconds
 from services.xapi.statements import Prepared
 
@@ -119,19 +119,17 @@ def _cached_candidates(activity: dict[str, Any], table: dict[str, Any], memo: di
     return memo[key]
 
 
-Users = dict[str, tuple[int, str]]  # external id -> (id, role)
-
-
 def _learners(statements: list[dict[str, Any]]) -> tuple[Users, dict[str, str]]:
     """Id and role of the users named by account or mbox, and external ids of users named by mbox (lower-cased
     email). The event store is handed the same users, so it need not look them up again."""
     names = {a["account"]["name"] for a in (s["actor"] for s in statements) if "account" in a}
     emails = {a["mbox"][7:].lower() for a in (s["actor"] for s in statements) if "mbox" in a}
-    columns = [User.external_id, User.id, User.role]
-    users = {ext: (pk, role) for ext, pk, role in select_where_in(columns, User.external_id, names)}
+    users = users_by_external_id(names)
     by_email: dict[str, str] = {}
     for condition_values in (sorted(emails)[i : i + 1000] for i in range(0, len(emails), 1000)):
-        query = sa.select(sa.func.lower(User.email), *columns).where(sa.func.lower(User.email).in_(condition_values))
+        query = sa.select(sa.func.lower(User.email), *USER_COLUMNS).where(
+            sa.func.lower(User.email).in_(condition_values)
+        )
         for email, external_id, pk, role in db.session.execute(query):
             by_email[email] = external_id
             users[external_id] = (pk, role)
