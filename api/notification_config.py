@@ -35,14 +35,14 @@ _NUMBERS = {
 def _webhook_addresses(env: Mapping[str, str]) -> dict[str, Any]:
     """Which non-public addresses webhooks may reach (services/notifications/addresses.py); a bad network
     stops the process at start."""
-    from api.config import ConfigError  # api.config imports this module
+    from api.config import ConfigError, _env_bool  # api.config imports this module
 
     networks = env.get("WEBHOOK_ALLOWED_NETWORKS", "").strip()
     try:
         parse_networks(networks)
     except ValueError as exc:
         raise ConfigError(f"WEBHOOK_ALLOWED_NETWORKS must list CIDR networks such as 10.0.0.0/8: {exc}") from exc
-    allow = env.get("WEBHOOK_ALLOW_PRIVATE", "").strip().lower() in ("1", "true", "yes", "on")
+    allow = _env_bool(env, "WEBHOOK_ALLOW_PRIVATE", False)
     return {"WEBHOOK_ALLOW_PRIVATE": allow, "WEBHOOK_ALLOWED_NETWORKS": networks}
 
 

@@ -64,6 +64,8 @@ def test_settings(tmp_path):
     assert settings_from_env({"WEBHOOK_ALLOW_PRIVATE": "1"}, tmp_path)["WEBHOOK_ALLOW_PRIVATE"] is True
     with pytest.raises(ConfigError, match="WEBHOOK_ALLOWED_NETWORKS"):
         settings_from_env({"WEBHOOK_ALLOWED_NETWORKS": "intranet"}, tmp_path)
+    with pytest.raises(ConfigError, match="WEBHOOK_ALLOW_PRIVATE must be true or false"):
+        settings_from_env({"WEBHOOK_ALLOW_PRIVATE": "ture"}, tmp_path)  # a typo is not a silent "off"
 
 
 @pytest.mark.parametrize(
