@@ -70,8 +70,7 @@ class Process:
     def cpu_seconds(self) -> float:
         """CPU time the process and its children have used so far."""
         try:
-            main = psutil.Process(self.popen.pid)
-            processes = [main, *main.children(recursive=True)]
+            processes = [psutil.Process(self.popen.pid), *self.descendants()]
         except psutil.NoSuchProcess:
             return 0.0
         total = 0.0
