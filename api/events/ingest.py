@@ -41,7 +41,8 @@ def public_event(event: dict[str, Any], server_id: int) -> dict[str, Any]:
         "kind": event["kind"],
         "occurred_at": event["occurred_at"].isoformat(),
     }
-    body.update({key: event[key] for key in PUBLIC_FIELDS if event.get(key) is not None})
+    get = event.get
+    body.update({key: value for key in PUBLIC_FIELDS if (value := get(key)) is not None})
     if event.get("date") is not None:
         body["date"] = event["date"].isoformat()
     return body
