@@ -17,6 +17,7 @@ from api.rate_limits import register_cors, register_rate_limits
 from api.realtime.protocol import MAX_CLIENT_MESSAGE
 from api.request_log import register_request_log
 from api.url_args import register_url_guards
+from models.pool_ping import ping_when_idle
 from services.clients import init_clients
 from services.log_setup import configure_logging
 
@@ -61,8 +62,13 @@ def register_extensions(app: Flask) -> None:
     else:
         # Pages of 100 rows repeat the same multi-row statement, so psycopg's query cache hits;
         # larger pages make it re-parse a huge statement every time.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "insertmanyvalues_page_size": 100})
+        # A pooled connection is checked before use once it has sat idle (models/pool_ping.py), not on
+        # every checkout as pool_pre_ping would (unless the options ask for that).
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"insertmanyvalues_page_size": 100})
     db.init_app(app)
+    if not uri.startswith("sqlite") and not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
+        with app.app_context():
+            ping_when_idle(db.engine)
     app.config.setdefault(
         "SOCK_SERVER_OPTIONS",
         {"ping_interval": app.config["WS_PING_INTERVAL"] or None, "max_message_size": MAX_CLIENT_MESSAGE},

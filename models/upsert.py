@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models import User, db
+from models.queries import driver_cursor
 
 
 def dialect_insert(model: Any) -> Any:
@@ -74,6 +75,18 @@ Users = dict[str, tuple[int, str]]  # external id -> (id, role)
 USER_COLUMNS = (User.external_id, User.id, User.role)  # a Users entry's key and value, as selected
 
 
+# keys_in's form, as plain SQL: psycopg prepares it after a few runs, and a single event skips the ORM's
+# statement compilation and result machinery (about a tenth of the web CPU of a grouped single event).
+_USERS_SQL = "SELECT external_id, id, role FROM users WHERE external_id IN (SELECT unnest(%s::text[]))"
+
+
 def users_by_external_id(external_ids: Any) -> Users:
     """Id and role of the users with these external ids, in one look-up (a batch checks each is a learner)."""
+    if db.engine.dialect.name == "postgresql":
+        names = sorted(set(external_ids))
+        if not names:
+            return {}
+        cursor = driver_cursor()
+        cursor.execute(_USERS_SQL, (names,))
+        return {ext: (pk, role) for ext, pk, role in cursor.fetchall()}
     return {ext: (pk, role) for ext, pk, role in select_where_in(list(USER_COLUMNS), User.external_id, external_ids)}

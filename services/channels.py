@@ -17,9 +17,11 @@ and a stream that is gone means an unwatched gap.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import redis
+
+from services.redis_trip import RoundTrip
 
 MESSAGE_TYPES = (
     "metrics_update",
@@ -133,3 +135,9 @@ def watch(client: redis.Redis, channels: Iterable[str], seconds: int = WATCH_SEC
 def sections_watched(client: redis.Redis) -> bool:
     """Whether any section channel is followed now (so learners' sections are worth looking up)."""
     return client.zcount(WATCHED_SECTIONS_KEY, int(time.time() * 1000), "+inf") > 0
+
+
+def queue_sections_watched(trip: RoundTrip) -> Callable[[], bool]:
+    """sections_watched within a shared round trip; call the returned function once the trip has run."""
+    index = trip.add(lambda pipe: pipe.zcount(WATCHED_SECTIONS_KEY, int(time.time() * 1000), "+inf"))
+    return lambda: int(trip.replies[index]) > 0

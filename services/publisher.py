@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import redis
@@ -27,6 +27,7 @@ from services.channels import (
 )
 from services.envelope import LUA_BODY, LUA_SPLICE, dumps, envelope_parts, now_iso
 from services.notifications.outbox import queue_notifications
+from services.redis_trip import RoundTrip
 
 log = logging.getLogger(__name__)
 
@@ -103,19 +104,35 @@ CHUNK = 500  # messages per script call
 Message = tuple[str, str | Sequence[str], dict[str, Any]]  # (type, channel or channels, data)
 
 
-def _watched(client: redis.Redis, channels: list[str]) -> set[str]:
-    """Channels someone follows (or did lately); the script re-checks, this only saves encoding."""
-    return {channel for channel, score in zip(channels, client.zmscore(WATCHED_KEY, channels)) if score is not None}
+def _watched(client: redis.Redis, channels: list[str], known: dict[str, bool] | None = None) -> set[str]:
+    """Channels someone follows (or did lately); the script re-checks, this only saves encoding.
+    `known`: channels already looked up in this request (queue_watched), not asked again."""
+    known = known or {}
+    ask = [channel for channel in channels if channel not in known]
+    found = {channel for channel in channels if known.get(channel)}
+    if ask:
+        found.update(channel for channel, score in zip(ask, client.zmscore(WATCHED_KEY, ask)) if score is not None)
+    return found
 
 
-def watched_channels(client: redis.Redis, channels: Iterable[str]) -> set[str]:
+def queue_watched(trip: RoundTrip, channels: Iterable[str]) -> Callable[[], dict[str, bool]]:
+    """_watched's look-up within a shared round trip; the returned function gives, once the trip has run,
+    whether each channel is watched (for publish's `known`)."""
+    names = sorted(set(channels))
+    if not names:
+        return dict
+    index = trip.add(lambda pipe: pipe.zmscore(WATCHED_KEY, names))
+    return lambda: {name: score is not None for name, score in zip(names, trip.replies[index])}
+
+
+def watched_channels(client: redis.Redis, channels: Iterable[str], known: dict[str, bool] | None = None) -> set[str]:
     """Which of these channels are watched now (none if Redis is away: publishing would fail too), so
-    callers skip building messages nobody would receive."""
+    callers skip building messages nobody would receive. `known`: as for publish."""
     names = sorted(set(channels))
     if not names:
         return set()
     try:
-        return _watched(client, names)
+        return _watched(client, names, known)
     except redis.RedisError:
         return set()
 
@@ -146,16 +163,17 @@ def _script_args(messages: list[tuple[str, list[str], dict[str, Any]]]) -> list[
     return calls
 
 
-def publish(client: redis.Redis, messages: Iterable[Message]) -> int:
+def publish(client: redis.Redis, messages: Iterable[Message], known: dict[str, bool] | None = None) -> int:
     """Publish (type, channels, data) messages on their watched channels, each ONCE with one id for all
     its channels; returns how many messages went out. Redis errors are logged, not raised: the database
-    already holds the truth, and a reconnecting client refetches it."""
+    already holds the truth, and a reconnecting client refetches it. `known`: whether channels are
+    watched, as the caller already looked up within its own round trip (queue_watched)."""
     targets = _targets(list(messages))
     if not targets:
         return 0
     queue_notifications(targets)  # webhooks and email hear of every message, watched or not
     try:
-        watched = _watched(client, sorted({name for _, names, _ in targets for name in names}))
+        watched = _watched(client, sorted({name for _, names, _ in targets for name in names}), known)
         targets = [(kind, kept, data) for kind, names, data in targets if (kept := [n for n in names if n in watched])]
         if not targets:
             return 0

@@ -100,13 +100,17 @@ def event_sections(event: dict[str, Any], mine: list[SectionRef], exams: dict[st
     return [ref.section for ref in mine]
 
 
-def event_channels(client: redis.Redis, events: list[tuple[int, dict[str, Any]]]) -> list[list[str]]:
+def event_channels(
+    client: redis.Redis, events: list[tuple[int, dict[str, Any]]], with_sections: bool | None = None
+) -> list[list[str]]:
     """The channels of each (learner row id, public event): the learner's own, and the sections' whose
-    business it is (looked up only while some section channel is watched)."""
-    try:
-        with_sections = sections_watched(client)
-    except redis.RedisError:
-        with_sections = False  # publishing will fail too, and say so
+    business it is (looked up only while some section channel is watched; `with_sections`: whether one
+    is, when the caller already asked Redis)."""
+    if with_sections is None:
+        try:
+            with_sections = sections_watched(client)
+        except redis.RedisError:
+            with_sections = False  # publishing will fail too, and say so
     if not with_sections:
         return [[learner_channel(event["learner"])] for _, event in events]
     sections = learner_sections({learner for learner, _ in events})

@@ -15,6 +15,7 @@ from services.mastery import apply_assessments
 
 REFERENCE_MODELS = {"course": Course, "module": Module, "section": Section, "subject": Subject, "exam": Exam}
 EVENT_COLUMNS = ("kind", "occurred_at", *EVENT_VALUE_FIELDS)
+REFERENCE_COLUMNS = tuple(f"{name}_id" for name in REFERENCE_FIELDS)
 
 
 @dataclass
@@ -40,7 +41,8 @@ def public_event(event: dict[str, Any], server_id: int) -> dict[str, Any]:
         "kind": event["kind"],
         "occurred_at": event["occurred_at"].isoformat(),
     }
-    body.update({key: event[key] for key in PUBLIC_FIELDS if event.get(key) is not None})
+    get = event.get
+    body.update({key: value for key in PUBLIC_FIELDS if (value := get(key)) is not None})
     if event.get("date") is not None:
         body["date"] = event["date"].isoformat()
     return body
@@ -165,8 +167,8 @@ def _store(
     received_at = datetime.now(UTC)
     rows = [
         {
-            **{column: event.get(column) for column in EVENT_COLUMNS},
-            **{f"{name}_id": event.get(f"{name}_id") for name in REFERENCE_FIELDS},
+            **dict(zip(EVENT_COLUMNS, map(event.get, EVENT_COLUMNS))),
+            **dict(zip(REFERENCE_COLUMNS, map(event.get, REFERENCE_COLUMNS))),
             "client_id": event.get("id"),
             "body_hash": event["hash"],
             "learner_id": learner_ids[event["learner"]],

@@ -6,6 +6,7 @@ whether each skipped row is a duplicate or a conflict.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ COLUMNS = (
     *EVENT_VALUE_FIELDS,
 )
 STAGE = "events_incoming"
+_VALUES = itemgetter(*COLUMNS[1:])  # a row's values after its id, in COLUMNS order
 COPY_FROM_ROWS = 64  # below this, one multi-row INSERT costs less than the COPY sequence
 
 
@@ -54,13 +56,13 @@ def _insert_postgres(rows: list[dict[str, Any]]) -> list[int | None]:
     ids, names = _allocate_ids(cursor, len(rows)), ", ".join(COLUMNS)
     if len(rows) < COPY_FROM_ROWS:
         values = ", ".join([f"({', '.join(['%s'] * len(COLUMNS))})"] * len(rows))
-        params = [value for pk, row in zip(ids, rows) for value in (pk, *(row[name] for name in COLUMNS[1:]))]
+        params = [value for pk, row in zip(ids, rows) for value in (pk, *_VALUES(row))]
         cursor.execute(f"INSERT INTO events ({names}) VALUES {values} {on_conflict}", params)
     else:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (LIKE events) ON COMMIT DELETE ROWS")
         with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
             for pk, row in zip(ids, rows):
-                copy.write_row((pk, *(row[name] for name in COLUMNS[1:])))
+                copy.write_row((pk, *_VALUES(row)))
         cursor.execute(f"INSERT INTO events ({names}) SELECT {names} FROM {STAGE} ORDER BY id {on_conflict}")
     inserted = {pk for (pk,) in cursor.fetchall()}
     if len(rows) >= COPY_FROM_ROWS:

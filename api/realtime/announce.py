@@ -14,15 +14,23 @@ from typing import Any
 
 import redis
 import sqlalchemy as sa
+from kombu.exceptions import OperationalError
 
 from models import Enrollment, Exam, Section, User, db
-from services.channels import ADMIN_CHANNEL, announce_revocation, learner_channel, section_channel
+from services.channels import (
+    ADMIN_CHANNEL,
+    announce_revocation,
+    learner_channel,
+    queue_sections_watched,
+    section_channel,
+)
 from services.clients import redis_client
 from services.credentials import credentials_changed
-from services.dispatch import request_evaluation
+from services.dispatch import queue_evaluation, request_evaluation
 from services.live_shapes import attendance_fields, exam_fields, grade_fields
 from services.notifications.outbox import wanted_events
-from services.publisher import publish, watched_channels
+from services.publisher import publish, queue_watched, watched_channels
+from services.redis_trip import RoundTrip
 from services.routing import event_channels
 
 log = logging.getLogger(__name__)
@@ -37,11 +45,15 @@ def announce_events(events: list[tuple[int, dict[str, Any]]], evaluate: Iterable
     request ({"learner", "events": [...]}), so a 5,000-event batch is not 15,000 messages; grades and
     attendance go one by one as `grade_update` / `attendance_update`, with the brief's fields beside ours.
     The `evaluate` learners are queued for evaluation first."""
-    request_evaluation(evaluate)  # logs, never raises: the events are stored, the next sweep evaluates
     if not events:
+        request_evaluation(evaluate)  # logs, never raises: the events are stored, the next sweep evaluates
         return 0
     client = redis_client()
-    routes = event_channels(client, events)
+    with_sections, known = _one_trip(client, evaluate, {learner_channel(event["learner"]) for _, event in events})
+    if with_sections is False and known is not None and not any(known.values()):
+        if not any(event["kind"] in TYPE_BY_KIND for _, event in events):
+            return 0  # only activity, on learners' own channels, none followed: no message to build
+    routes = event_channels(client, events, with_sections)
     activity: dict[tuple[int, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
     records: dict[str, list[tuple[int, dict[str, Any], list[str]]]] = defaultdict(list)
     for (learner, event), channels in zip(events, routes):
@@ -52,7 +64,7 @@ def announce_events(events: list[tuple[int, dict[str, Any]]], evaluate: Iterable
             records[kind].append((learner, event, channels))
     messages: list[tuple[str, list[str], dict[str, Any]]] = []
     watched = watched_channels(
-        client, {channel for items in records.values() for _, _, names in items for channel in names}
+        client, {channel for items in records.values() for _, _, names in items for channel in names}, known
     )
     hooked = wanted_events() if records else set()  # webhooks hear these whether or not a socket follows
     for kind, items in records.items():
@@ -63,7 +75,31 @@ def announce_events(events: list[tuple[int, dict[str, Any]]], evaluate: Iterable
         ("activity", list(channels), {"learner": items[0]["learner"], "events": items})
         for (_, channels), items in activity.items()
     ]
-    return publish(client, messages)
+    return publish(client, messages, known)
+
+
+def _one_trip(
+    client: redis.Redis, evaluate: Iterable[int], own_channels: set[str]
+) -> tuple[bool | None, dict[str, bool] | None]:
+    """The evaluation request, whether any section channel is watched and which of the learners' own
+    channels are, in one Redis round trip (three before). If Redis fails, each step is tried again on its
+    own below, where it logs and goes on as it always did: the events are stored whatever happens here."""
+    trip = RoundTrip(client)
+    ids = sorted(set(evaluate))
+    schedule = queue_evaluation(trip, ids) if ids else None
+    sections = queue_sections_watched(trip)
+    watched = queue_watched(trip, own_channels)
+    try:
+        trip.execute()
+    except redis.RedisError as exc:
+        log.warning("could not request evaluation of %d learner(s): %s", len(ids), exc)
+        return None, None
+    if schedule is not None:
+        try:
+            schedule()
+        except OperationalError as exc:  # the broker: the next sweep evaluates these learners
+            log.warning("could not request evaluation of %d learner(s): %s", len(ids), exc)
+    return sections(), watched()
 
 
 def announce_exam(exam: Exam) -> int:
