@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,15 +14,15 @@ from analytics.activity import daily_counts, weekly_counts
 from analytics.bkt import MASTERED_AT, replay_each, to_padded
 from analytics.forecast import forecast_completion, forecast_recent_scores, gap_dispersion
 from analytics.grouping import SECONDS_PER_DAY, segments
-from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics, compute_learner_metrics
-from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
+from analytics.learner_metrics import KIND_CODES
+from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns, patterns_of
 from analytics.risk import score_risk
 from analytics.scores import DIRECTION_NAMES, compute_score_trends
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
-from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.cohort_members import compute_figures, summarize
 from services.course_pace import cached_course_priors
 from services.json_values import json_scalar
+from services.learner_loading import LoadedLearner, load_learner, load_learner_digest
 from services.mastery import MASTERY_THRESHOLD, skill_params
 from services.model_training import current_risk_model
 
@@ -100,9 +99,14 @@ def _activity_counts(events, now: float, days: int = 28) -> dict[str, Any]:
     return {"first_day": first.isoformat(), "daily": daily[0].tolist(), "weekly": weekly_counts(daily)[0].tolist()}
 
 
-def _patterns(events) -> dict[str, Any]:
-    active = events.kind <= KIND_CODES["assessment"]
-    patterns = compute_patterns(segments(events.learner[active], events.n_learners), events.time[active])
+def _patterns(loaded: LoadedLearner) -> dict[str, Any]:
+    """When the learner works, over the whole history (kept as histograms in a digest's report figures)."""
+    if loaded.whole is not None:
+        patterns = patterns_of(loaded.whole.by_hour[None, :], loaded.whole.by_weekday[None, :])
+    else:
+        events = loaded.events
+        active = events.kind <= KIND_CODES["assessment"]
+        patterns = compute_patterns(segments(events.learner[active], events.n_learners), events.time[active])
     has = patterns.peak_hour[0] >= 0
     return {
         "by_hour": patterns.by_hour[0].tolist(),
@@ -113,15 +117,12 @@ def _patterns(events) -> dict[str, Any]:
     }
 
 
-def _event_courses(module: np.ndarray) -> tuple[np.ndarray, dict[int, int], dict[int, str]]:
-    """Each event's course id (-1 without a module), and per course its module total and external id."""
-    touched = np.unique(module[module >= 0])
-    event_course = np.full(len(module), -1, dtype=np.int64)
-    if not len(touched):
-        return event_course, {}, {}
+def _module_courses(touched: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, int], dict[int, str]]:
+    """For these module ids (ascending): the ids found and their course ids, and per course its module total
+    and external id, in one statement."""
     siblings = aliased(Module)
     total = sa.select(sa.func.count()).where(siblings.course_id == Module.course_id).scalar_subquery()
-    rows = db.session.execute(  # one statement: each module's course, that course's name and module total
+    rows = db.session.execute(
         sa.select(Module.id, Module.course_id, Course.external_id, total)
         .join(Course, Course.id == Module.course_id)
         .where(Module.id.in_(touched.tolist()))
@@ -129,29 +130,64 @@ def _event_courses(module: np.ndarray) -> tuple[np.ndarray, dict[int, int], dict
     ).all()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     course_of = np.array([r[1] for r in rows], dtype=np.int64)
+    return ids, course_of, {r[1]: r[3] for r in rows}, {r[1]: r[2] for r in rows}
+
+
+def _course_of(module: np.ndarray, ids: np.ndarray, course_of: np.ndarray) -> np.ndarray:
+    """Each module's course id (-1 without a module, or for a module not found)."""
+    out = np.full(len(module), -1, dtype=np.int64)
+    if not len(ids):
+        return out
     where = np.minimum(np.searchsorted(ids, module), len(ids) - 1)
     found = (module >= 0) & (ids[where] == module)
-    event_course[found] = course_of[where[found]]
-    return event_course, {r[1]: r[3] for r in rows}, {r[1]: r[2] for r in rows}
+    out[found] = course_of[where[found]]
+    return out
 
 
-def _completion(events, module: np.ndarray, now: float, deadline_days: float | None) -> list[dict[str, Any]]:
+# per course: modules completed, the time of the first event in it, the completion times (ascending)
+CourseHistory = dict[int, tuple[int, float, np.ndarray]]
+
+
+def _course_history(loaded: LoadedLearner) -> tuple[CourseHistory, dict[int, int], dict[int, str]]:
+    """Per course the learner has events in: its history (from the events, or from a digest's report
+    figures: the same numbers), and per course its module total and external id."""
+    whole = loaded.whole
+    module = loaded.module if whole is None else whole.module
+    touched = np.unique(module[module >= 0])
+    if not len(touched):
+        return {}, {}, {}
+    ids, course_of, totals, names = _module_courses(touched)
+    out: CourseHistory = {}
+    if whole is None:
+        events, done = loaded.events, loaded.events.kind == KIND_CODES["module_completed"]
+        event_course = _course_of(module, ids, course_of)
+        for course in sorted(totals):  # a learner works in a handful of courses; each row is vectorized work
+            in_course = event_course == course
+            completed = int(np.unique(module[in_course & done]).size)
+            out[course] = (completed, events.time[in_course].min(), np.sort(events.time[in_course & done]))
+        return out, totals, names
+    module_course, done_course = _course_of(whole.module, ids, course_of), _course_of(whole.done_module, ids, course_of)
+    for course in sorted(totals):
+        done = done_course == course
+        completed = int(np.unique(whole.done_module[done]).size)
+        out[course] = (completed, whole.first[module_course == course].min(), np.sort(whole.done_time[done]))
+    return out, totals, names
+
+
+def _completion(loaded: LoadedLearner, deadline_days: float | None) -> list[dict[str, Any]]:
     """Per course the learner worked in: a Gamma-Poisson completion forecast."""
-    event_course, totals, names = _event_courses(module)
+    history, totals, names = _course_history(loaded)
     if not totals:
         return []
-    done = events.kind == KIND_CODES["module_completed"]
+    now = loaded.now
     priors = cached_course_priors(sorted(totals), datetime.fromtimestamp(now, UTC))
     out = []
-    for course in sorted(totals):  # a learner works in a handful of courses; each row is vectorized work
-        in_course = event_course == course
-        completed = int(np.unique(module[in_course & done]).size)
-        exposure = (now - events.time[in_course].min()) / SECONDS_PER_DAY
-        finished = np.sort(events.time[in_course & done])
+    for course in sorted(totals):
+        completed, first, finished = history[course]
         forecast = forecast_completion(
             np.array([completed]),
             np.array([totals[course]]),
-            np.array([exposure]),
+            np.array([(now - first) / SECONDS_PER_DAY]),
             deadline_days if deadline_days is not None else 0.0,
             gap_dispersion(np.zeros(len(finished), dtype=np.int64), finished, 1),
             COMPLETION_LEVEL,
@@ -194,65 +230,53 @@ def _grades_by_subject(learner_id: int) -> dict[str, float]:
     return {subject: round(float(average), 2) for subject, average in rows}
 
 
-def _mastery(learner_id: int) -> list[dict[str, Any]]:
-    """Stored mastery; skills with attempts but no stored row (history loaded around the ingest path) are
-    replayed from their attempts, which the database selects: normally none, so no attempt row travels."""
+def _mastery(learner_id: int, replay: bool = True) -> list[dict[str, Any]]:
+    """Stored mastery, and the skills _replayed finds (replay=False: a current digest says every attempted
+    skill has a stored row, so there is none to look for)."""
     stored = db.session.execute(
         sa.select(SkillMastery.skill, SkillMastery.p_mastery, SkillMastery.attempts).where(
             SkillMastery.learner_id == learner_id
         )
     ).all()
+    out = [
+        {"skill": skill, "p_mastery": round(p, 4), "attempts": n, "mastered": p >= MASTERED_AT}
+        for skill, p, n in stored
+    ]
+    return sorted(out + (_replayed(learner_id) if replay else []), key=lambda item: item["skill"])
+
+
+def _replayed(learner_id: int) -> list[dict[str, Any]]:
+    """Skills with attempts but no stored row (history loaded around the ingest path), replayed from their
+    attempts, which the database selects: normally none, so no attempt row travels."""
     unstored = ~sa.exists().where(SkillMastery.learner_id == learner_id, SkillMastery.skill == Event.skill)
     attempts = db.session.execute(
         sa.select(Event.skill, 100.0 * Event.score / Event.max_score >= MASTERY_THRESHOLD)
         .where(Event.learner_id == learner_id, Event.kind == "assessment", Event.skill.is_not(None), unstored)
         .order_by(Event.skill, Event.occurred_at, Event.id)
     ).all()
-    out = [
-        {"skill": skill, "p_mastery": round(p, 4), "attempts": n, "mastered": p >= MASTERED_AT}
-        for skill, p, n in stored
+    if not attempts:
+        return []
+    skills, sequence = np.unique(np.array([skill for skill, _ in attempts]), return_inverse=True)
+    obs, mask = to_padded(sequence, np.array([bool(correct) for _, correct in attempts]))
+    p = replay_each(obs, mask, [*skill_params(skills.tolist()).values()])
+    return [
+        {
+            "skill": str(s),
+            "p_mastery": round(float(p[i]), 4),
+            "attempts": int(mask[i].sum()),
+            "mastered": bool(p[i] >= MASTERED_AT),
+        }
+        for i, s in enumerate(skills)
     ]
-    if attempts:
-        skills, sequence = np.unique(np.array([skill for skill, _ in attempts]), return_inverse=True)
-        obs, mask = to_padded(sequence, np.array([bool(correct) for _, correct in attempts]))
-        p = replay_each(obs, mask, [*skill_params(skills.tolist()).values()])
-        out += [
-            {
-                "skill": str(s),
-                "p_mastery": round(float(p[i]), 4),
-                "attempts": int(mask[i].sum()),
-                "mastered": bool(p[i] >= MASTERED_AT),
-            }
-            for i, s in enumerate(skills)
-        ]
-    return sorted(out, key=lambda item: item["skill"])
-
-
-@dataclass(frozen=True)
-class LoadedLearner:
-    """One learner's events (index 0) and current metrics, loaded once per request and shared by its views."""
-
-    now: float
-    events: EventArrays
-    module: np.ndarray  # module id per event, -1 without
-    metrics: LearnerMetrics
-
-
-def load_learner(learner: User) -> LoadedLearner:
-    """Read the learner's events and attendance and compute their metrics as of now."""
-    now = datetime.now(UTC).timestamp()
-    events, module = load_event_arrays([learner.id])
-    return LoadedLearner(
-        now, events, module, compute_learner_metrics(events, now, load_attendance_percent([learner.id]))
-    )
 
 
 def learner_report(
     learner: User, horizon_days: float, deadline_days: float | None, loaded: LoadedLearner | None = None
 ) -> dict[str, Any]:
-    """Everything computed about one learner, as of now (`loaded`: what the request already read)."""
-    loaded = loaded or load_learner(learner)
-    now, events, module, metrics = loaded.now, loaded.events, loaded.module, loaded.metrics
+    """Everything computed about one learner, as of now (`loaded`: what the request already read; else the
+    learner's digest when it is current, or their event log)."""
+    loaded = loaded or load_learner_digest(learner) or load_learner(learner)
+    now, events, metrics = loaded.now, loaded.events, loaded.metrics
     trend, forecast = _trend_and_forecast(events, now, horizon_days)
     return {
         "learner": learner.external_id,
@@ -262,10 +286,10 @@ def learner_report(
         "forecast": forecast,
         "risk": risk_json(model := current_risk_model(), metrics.features(model.features)),
         "activity": _activity_counts(events, now),
-        "patterns": _patterns(events),
-        "completion": _completion(events, module, now, deadline_days),
+        "patterns": _patterns(loaded),
+        "completion": _completion(loaded, deadline_days),
         "grades_by_subject": _grades_by_subject(learner.id),
-        "mastery": _mastery(learner.id),
+        "mastery": _mastery(learner.id, replay=loaded.whole is None or loaded.whole.unstored_skills),
     }
 
 
