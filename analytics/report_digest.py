@@ -23,7 +23,8 @@ HEAD = np.dtype(
         ("by_weekday", "<i8", (7,)),
         ("modules", "<i8"),
         ("completions", "<i8"),
-        ("unstored_skills", "<i8"),  # 1: an attempted skill had no stored mastery row when built
+        ("attempted_skills", "<i8"),  # skills attempted when built
+        ("unstored_skills", "<i8"),  # of which without a stored mastery row
     ]
 )
 MODULE = np.dtype([("module", "<i8"), ("first", "<f8")])  # a module touched and the time of its first event
@@ -40,7 +41,8 @@ class ReportDigest:
     first: np.ndarray  # float64: the time of the first event in each of those modules
     done_module: np.ndarray  # int64: each module completion's module (completions with a module only)
     done_time: np.ndarray  # float64: its time
-    unstored_skills: bool  # an attempted skill had no stored mastery (history loaded around the ingest path)
+    attempted_skills: int  # skills the learner attempted
+    unstored_skills: int  # of which without a stored mastery row (history loaded around the ingest path)
 
 
 def _module_rows(events: EventArrays, module: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -54,9 +56,11 @@ def _module_rows(events: EventArrays, module: np.ndarray) -> tuple[np.ndarray, n
     return learner[start], mod[start], time[start]
 
 
-def build_report_digests(events: EventArrays, module: np.ndarray, unstored_skills: np.ndarray) -> list[bytes]:
-    """One packed report digest per learner of `events` (module: each event's module id, -1 without;
-    unstored_skills: per learner, whether an attempted skill has no stored mastery)."""
+def build_report_digests(
+    events: EventArrays, module: np.ndarray, attempted_skills: np.ndarray, unstored_skills: np.ndarray
+) -> list[bytes]:
+    """One packed report digest per learner of `events` (module: each event's module id, -1 without; per
+    learner, the skills attempted and how many of them have no stored mastery)."""
     n = events.n_learners
     active = events.kind <= max(ENGAGEMENT_KINDS)
     by_hour, by_weekday = histograms(segments(events.learner[active], n), events.time[active])
@@ -66,7 +70,7 @@ def build_report_digests(events: EventArrays, module: np.ndarray, unstored_skill
     head["by_hour"], head["by_weekday"] = by_hour, by_weekday
     head["modules"] = np.bincount(pair_learner, minlength=n)
     head["completions"] = np.bincount(events.learner[done], minlength=n)
-    head["unstored_skills"] = np.asarray(unstored_skills, dtype=bool)
+    head["attempted_skills"], head["unstored_skills"] = attempted_skills, unstored_skills
     modules = np.empty(len(pair_module), MODULE)
     modules["module"], modules["first"] = pair_module, pair_first
     completions = np.empty(int(done.sum()), COMPLETION)
@@ -81,10 +85,14 @@ def build_report_digests(events: EventArrays, module: np.ndarray, unstored_skill
     ]
 
 
-def read_report_digest(blob: bytes) -> ReportDigest:
-    """A packed report digest (build_report_digests) as arrays."""
+def read_report_digest(blob: bytes) -> ReportDigest | None:
+    """A packed report digest (build_report_digests) as arrays; None for a blob of another layout."""
+    if len(blob) < HEAD.itemsize:
+        return None
     head = np.frombuffer(blob, HEAD, count=1)[0]
     n_modules, n_done = int(head["modules"]), int(head["completions"])
+    if len(blob) != HEAD.itemsize + n_modules * MODULE.itemsize + n_done * COMPLETION.itemsize:
+        return None
     modules = np.frombuffer(blob, MODULE, count=n_modules, offset=HEAD.itemsize)
     completions = np.frombuffer(blob, COMPLETION, count=n_done, offset=HEAD.itemsize + n_modules * MODULE.itemsize)
     return ReportDigest(
@@ -94,5 +102,6 @@ def read_report_digest(blob: bytes) -> ReportDigest:
         modules["first"].astype(np.float64),
         completions["module"].astype(np.int64),
         completions["time"].astype(np.float64),
-        bool(head["unstored_skills"]),
+        int(head["attempted_skills"]),
+        int(head["unstored_skills"]),
     )

@@ -49,7 +49,7 @@ def store_digests(
     digests = build_digests(events, built_at)
     reports: list[bytes | None] = [None] * len(ids)
     if module_ids is not None:
-        reports = [*build_report_digests(events, module_ids, np.isin(ids, unstored_skill_learners(ids)))]
+        reports = [*build_report_digests(events, module_ids, *skill_coverage(ids))]
     moment = datetime.fromtimestamp(built_at, UTC)
     rows = [
         {
@@ -76,17 +76,21 @@ def store_digests(
     db.session.commit()
 
 
-def unstored_skill_learners(ids: Sequence[int]) -> list[int]:
-    """Which of these learners attempted a skill that has no stored mastery row (its history was loaded
-    around the ingest path, which stores mastery): their reports replay those attempts."""
+def skill_coverage(ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per learner (sorted ids): how many skills they attempted, and how many of those have no stored mastery
+    row (history loaded around the ingest path, which stores mastery): the report replays those."""
     unstored = ~sa.exists().where(SkillMastery.learner_id == Event.learner_id, SkillMastery.skill == Event.skill)
-    found: list[int] = []
+    skills = sa.func.count(sa.distinct(Event.skill))
+    found: dict[int, tuple[int, int]] = {}
     for condition in chunks_in(Event.learner_id, ids):
-        query = sa.select(Event.learner_id).where(
-            condition, Event.kind == "assessment", Event.skill.is_not(None), unstored
+        query = (
+            sa.select(Event.learner_id, skills, skills.filter(unstored))
+            .where(condition, Event.kind == "assessment", Event.skill.is_not(None))
+            .group_by(Event.learner_id)
         )
-        found += db.session.scalars(query.distinct()).all()
-    return found
+        found.update({learner: (attempted, missing) for learner, attempted, missing in db.session.execute(query)})
+    attempted = np.array([found.get(i, (0, 0))[0] for i in ids], dtype=np.int64)
+    return attempted, np.array([found.get(i, (0, 0))[1] for i in ids], dtype=np.int64)
 
 
 def counter_event_ids(ids: Sequence[int]) -> dict[int, int]:

@@ -70,11 +70,12 @@ def load_learner_digest(learner: User, now: float | None = None) -> LoadedLearne
     now = datetime.now(UTC).timestamp() if now is None else now
     if row is None or row.report is None or (row.newest or 0) > row.last_event_id:
         return None
-    if row.built_at.timestamp() > now + TRUSTED_BEFORE_DAYS * SECONDS_PER_DAY:
+    whole = read_report_digest(row.report)
+    if whole is None or row.built_at.timestamp() > now + TRUSTED_BEFORE_DAYS * SECONDS_PER_DAY:
         return None
     records = np.frombuffer(row.events, RECORD)
     events = from_records(records, np.array([len(records)], dtype=np.int64))
     metrics = compute_learner_metrics(events, now, load_attendance_percent([learner.id]))
     metrics = with_streaks(metrics, events, np.array([row.longest_streak]), np.array([row.last_run]), now)
     module = np.full(len(records), -1, dtype=np.int64)  # modules come from the report figures
-    return LoadedLearner(now, events, module, metrics, read_report_digest(row.report))
+    return LoadedLearner(now, events, module, metrics, whole)

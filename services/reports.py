@@ -16,6 +16,7 @@ from analytics.forecast import forecast_completion, forecast_recent_scores, gap_
 from analytics.grouping import SECONDS_PER_DAY, segments
 from analytics.learner_metrics import KIND_CODES
 from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns, patterns_of
+from analytics.report_digest import ReportDigest
 from analytics.risk import score_risk
 from analytics.scores import DIRECTION_NAMES, compute_score_trends
 from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
@@ -230,9 +231,9 @@ def _grades_by_subject(learner_id: int) -> dict[str, float]:
     return {subject: round(float(average), 2) for subject, average in rows}
 
 
-def _mastery(learner_id: int, replay: bool = True) -> list[dict[str, Any]]:
-    """Stored mastery, and the skills _replayed finds (replay=False: a current digest says every attempted
-    skill has a stored row, so there is none to look for)."""
+def _mastery(learner_id: int, whole: ReportDigest | None) -> list[dict[str, Any]]:
+    """Stored mastery, and the skills _replayed finds; none to look for when the learner's current digest
+    (`whole`) says every skill they attempted had a stored row, and as many rows are stored."""
     stored = db.session.execute(
         sa.select(SkillMastery.skill, SkillMastery.p_mastery, SkillMastery.attempts).where(
             SkillMastery.learner_id == learner_id
@@ -242,7 +243,8 @@ def _mastery(learner_id: int, replay: bool = True) -> list[dict[str, Any]]:
         {"skill": skill, "p_mastery": round(p, 4), "attempts": n, "mastered": p >= MASTERED_AT}
         for skill, p, n in stored
     ]
-    return sorted(out + (_replayed(learner_id) if replay else []), key=lambda item: item["skill"])
+    covered = whole is not None and not whole.unstored_skills and len(stored) >= whole.attempted_skills
+    return sorted(out + ([] if covered else _replayed(learner_id)), key=lambda item: item["skill"])
 
 
 def _replayed(learner_id: int) -> list[dict[str, Any]]:
@@ -289,7 +291,7 @@ def learner_report(
         "patterns": _patterns(loaded),
         "completion": _completion(loaded, deadline_days),
         "grades_by_subject": _grades_by_subject(learner.id),
-        "mastery": _mastery(learner.id, replay=loaded.whole is None or loaded.whole.unstored_skills),
+        "mastery": _mastery(learner.id, loaded.whole),
     }
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from analytics.learner_metrics import EventArrays
 from analytics.report_digest import build_report_digests, read_report_digest
-from models import Event, LearnerDigest, User, db
+from models import Event, LearnerDigest, SkillMastery, User, db
 from services.learner_loading import load_learner, load_learner_digest
 from services.reports import learner_report
 from tests.conftest import create_user
@@ -127,9 +127,13 @@ def test_skills_without_stored_mastery_are_replayed_from_the_digest_path(client,
     db.session.commit()
     evaluate_learners.run([amy.id])
     digest = load_learner_digest(amy)
-    assert digest is not None and digest.whole is not None and digest.whole.unstored_skills
+    assert digest is not None and digest.whole is not None
+    assert (digest.whole.attempted_skills, digest.whole.unstored_skills) == (3, 1)
     report = _same_report(amy, datetime.now(UTC).timestamp())
     assert "loaded" in [m["skill"] for m in report["mastery"]]
+    db.session.execute(sa.delete(SkillMastery).where(SkillMastery.skill == "graphs"))  # as a test may do
+    db.session.commit()
+    assert "graphs" in [m["skill"] for m in _same_report(amy, datetime.now(UTC).timestamp())["mastery"]]
 
 
 def test_old_digests_without_report_figures_fall_back_to_the_log(client, service):
@@ -150,10 +154,13 @@ def test_report_digest_round_trip_keeps_each_learner_apart():
     kind = np.array([0, 1, 2, 1, 0, 1], dtype=np.int8)
     module = np.array([4, 4, -1, 7, 9, -1], dtype=np.int64)
     events = EventArrays(3, learner, time, kind, np.full(6, np.nan))
-    blobs = build_report_digests(events, module, np.array([False, False, True]))
+    blobs = build_report_digests(events, module, np.array([1, 0, 2]), np.array([0, 0, 1]))
     first, empty, third = (read_report_digest(blob) for blob in blobs)
+    assert first is not None and empty is not None and third is not None
+    assert read_report_digest(blobs[0][:-1]) is None and read_report_digest(b"") is None  # another layout
     assert first.by_hour[0] == 1 and first.by_hour[1] == 2 and first.by_weekday.sum() == 4
     assert first.module.tolist() == [4, 7] and first.first.tolist() == [10.0, 95000.0]
     assert first.done_module.tolist() == [4, 7] and first.done_time.tolist() == [3700.0, 95000.0]
-    assert empty.by_hour.sum() == 0 and len(empty.module) == 0 and not empty.unstored_skills
-    assert third.module.tolist() == [9] and len(third.done_module) == 0 and third.unstored_skills
+    assert empty.by_hour.sum() == 0 and len(empty.module) == 0 and empty.attempted_skills == 0
+    assert third.module.tolist() == [9] and len(third.done_module) == 0 and third.unstored_skills == 1
+    assert (first.attempted_skills, first.unstored_skills, third.attempted_skills) == (1, 0, 2)
