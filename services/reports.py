@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
 from analytics import cohort as cohort_analytics
 from analytics.activity import daily_counts, weekly_counts
@@ -19,8 +18,9 @@ from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns, patterns_of
 from analytics.report_digest import ReportDigest
 from analytics.risk import score_risk
 from analytics.scores import DIRECTION_NAMES, compute_score_trends
-from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
+from models import Event, Exam, Grade, SkillMastery, Subject, User, db
 from services.cohort_members import compute_figures, summarize
+from services.course_history import course_history
 from services.course_pace import cached_course_priors
 from services.json_values import json_scalar
 from services.learner_loading import LoadedLearner, load_learner, load_learner_digest
@@ -118,66 +118,9 @@ def _patterns(loaded: LoadedLearner) -> dict[str, Any]:
     }
 
 
-def _module_courses(touched: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, int], dict[int, str]]:
-    """For these module ids (ascending): the ids found and their course ids, and per course its module total
-    and external id, in one statement."""
-    siblings = aliased(Module)
-    total = sa.select(sa.func.count()).where(siblings.course_id == Module.course_id).scalar_subquery()
-    rows = db.session.execute(
-        sa.select(Module.id, Module.course_id, Course.external_id, total)
-        .join(Course, Course.id == Module.course_id)
-        .where(Module.id.in_(touched.tolist()))
-        .order_by(Module.id)
-    ).all()
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    course_of = np.array([r[1] for r in rows], dtype=np.int64)
-    return ids, course_of, {r[1]: r[3] for r in rows}, {r[1]: r[2] for r in rows}
-
-
-def _course_of(module: np.ndarray, ids: np.ndarray, course_of: np.ndarray) -> np.ndarray:
-    """Each module's course id (-1 without a module, or for a module not found)."""
-    out = np.full(len(module), -1, dtype=np.int64)
-    if not len(ids):
-        return out
-    where = np.minimum(np.searchsorted(ids, module), len(ids) - 1)
-    found = (module >= 0) & (ids[where] == module)
-    out[found] = course_of[where[found]]
-    return out
-
-
-# per course: modules completed, the time of the first event in it, the completion times (ascending)
-CourseHistory = dict[int, tuple[int, float, np.ndarray]]
-
-
-def _course_history(loaded: LoadedLearner) -> tuple[CourseHistory, dict[int, int], dict[int, str]]:
-    """Per course the learner has events in: its history (from the events, or from a digest's report
-    figures: the same numbers), and per course its module total and external id."""
-    whole = loaded.whole
-    module = loaded.module if whole is None else whole.module
-    touched = np.unique(module[module >= 0])
-    if not len(touched):
-        return {}, {}, {}
-    ids, course_of, totals, names = _module_courses(touched)
-    out: CourseHistory = {}
-    if whole is None:
-        events, done = loaded.events, loaded.events.kind == KIND_CODES["module_completed"]
-        event_course = _course_of(module, ids, course_of)
-        for course in sorted(totals):  # a learner works in a handful of courses; each row is vectorized work
-            in_course = event_course == course
-            completed = int(np.unique(module[in_course & done]).size)
-            out[course] = (completed, events.time[in_course].min(), np.sort(events.time[in_course & done]))
-        return out, totals, names
-    module_course, done_course = _course_of(whole.module, ids, course_of), _course_of(whole.done_module, ids, course_of)
-    for course in sorted(totals):
-        done = done_course == course
-        completed = int(np.unique(whole.done_module[done]).size)
-        out[course] = (completed, whole.first[module_course == course].min(), np.sort(whole.done_time[done]))
-    return out, totals, names
-
-
 def _completion(loaded: LoadedLearner, deadline_days: float | None) -> list[dict[str, Any]]:
     """Per course the learner worked in: a Gamma-Poisson completion forecast."""
-    history, totals, names = _course_history(loaded)
+    history, totals, names = course_history(loaded)
     if not totals:
         return []
     now = loaded.now
