@@ -84,9 +84,18 @@ def stats(samples: list[float]) -> tuple[float, float, float]:
     return percentile(samples, 50), percentile(samples, 95), percentile(samples, 99)
 
 
-def measure(name: str, api: Callable[[], Callable], floor: Callable[[], Callable], runs: int, worker) -> list[str]:
+def measure(
+    name: str,
+    api: Callable[[], Callable],
+    floor: Callable[[], Callable],
+    runs: int,
+    worker,
+    bare: Callable[[], Callable] | None = None,
+) -> list[str]:
     """Table rows: one client and 8 clients, API and floor, the p95 ratio, and the web worker's CPU per call
-    (user + system, from the one-client run: what the load of the machine does not inflate much)."""
+    (user + system, from the one-client run: what the load of the machine does not inflate much); with `bare`
+    (a second floor: the main query served by a bare endpoint of the same web process), its figures and the
+    API's p95 ratio to it in a last column, beside the raw-SQL floor."""
     rows = []
     for clients in (1, 8):
         per = max(5, runs // clients) if clients > 1 else runs
@@ -96,9 +105,13 @@ def measure(name: str, api: Callable[[], Callable], floor: Callable[[], Callable
         f = stats(timed_calls([floor() for _ in range(clients)], per))
         while OPEN:  # the shared server's connection slots are few
             OPEN.pop().close()
+        second = "-"
+        if bare is not None:
+            b = stats(timed_calls([bare() for _ in range(clients)], per))
+            second = f"{b[0]:.2f} / {b[1]:.2f} / {b[2]:.2f} ({a[1] / b[1]:.1f}x)"
         rows.append(
             f"| {name} | {clients} | {a[0]:.1f} / {a[1]:.1f} / {a[2]:.1f} | {f[0]:.2f} / {f[1]:.2f} / {f[2]:.2f} "
-            f"| {a[1] / f[1]:.1f}x | {cpu:.1f} |"
+            f"| {a[1] / f[1]:.1f}x | {cpu:.1f} | {second} |"
         )
         print(rows[-1], flush=True)
     return rows

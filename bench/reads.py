@@ -7,10 +7,13 @@ events over 20 modules and 4 skills; then the worker's evaluation drain in-proce
 standings, section state). One gunicorn web process (one gevent worker, as in production).
 
 Cases (HTTP, p50/p95/p99, one client and 8 concurrent clients) and their floors (the plain SQL of the
-main read through psycopg, one connection per client, same concurrency):
+main read through psycopg, one connection per client, same concurrency; the ratio column is always against it):
   learner analytics, 10k events   / the packed read of the learner's events (services.analytics_data)
   learner analytics, typical      / the same read for a school learner (~60 events)
   events page of 100              / SELECT * FROM events WHERE learner_id = .. ORDER BY id DESC LIMIT 100
+                                    and, in a last column, a second floor: the same query served by a bare
+                                    endpoint of the same web process (bench/floor_app.py: same authentication,
+                                    logging and JSON encoding; no object authorization, joins or ORM)
   section / course analytics      / the stored section state (section_summaries.members)
   section summary, educator overview (5 summaries one after another) / the summary rows
   dashboard_initial_data per role (WebSocket open to initial data) / the role's main read
@@ -27,7 +30,6 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,11 +47,14 @@ from bench.read_clients import http_call, measure, sql_call, ws_call  # noqa: E4
 from bench.school_seed import SECRET, SERVICE, _catalog, _enroll, _ingest  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
 
+WEB_APP = "bench.floor_app:app"  # the application plus the events page's bare endpoint (second floor)
+
 SECTIONS, PER_SECTION, PER_SCHOOL_LEARNER, HEAVY = 5, 200, 60, "bench-heavy"
 EVENTS_PAGE = "SELECT * FROM events WHERE learner_id = %(learner)s ORDER BY id DESC LIMIT 100"
 MEMBERS = "SELECT members FROM section_summaries WHERE section_id = ANY(%(sections)s)"
 SUMMARIES = "SELECT summary FROM section_summaries WHERE section_id = ANY(%(sections)s)"
 ALERT_COUNTS = "SELECT status, count(*) FROM alerts GROUP BY status"
+BARE_PAGE = "/bench/floor/learners"  # bench/floor_app.py: the page query alone behind the same HTTP stack
 
 
 def _heavy_events(n: int, now: datetime) -> list[dict]:
@@ -154,7 +159,7 @@ def ids(dsn: str, existing: bool) -> dict:
         }
 
 
-def cases(base: str, dsn: str, known: dict) -> list[tuple[str, Callable, Callable]]:
+def cases(base: str, dsn: str, known: dict) -> list[tuple]:
     """(name, API client factory, floor client factory); on an existing database only the reads that write
     nothing (the cohort reads would compute and store a section never summarised)."""
     from api.auth.tokens import issue_token  # noqa: PLC0415
@@ -178,6 +183,7 @@ def cases(base: str, dsn: str, known: dict) -> list[tuple[str, Callable, Callabl
             f"events page of 100 (typical, {n} events)",
             lambda: http_call(base, [f"/api/v1/learners/{typical}/events?limit=100"], admin),
             lambda: sql_call(dsn, EVENTS_PAGE, {"learner": typical_id}),
+            lambda: http_call(base, [f"{BARE_PAGE}/{typical_id}/events"], admin),
         ),
         ("dashboard_initial_data, learner", lambda: ws_call(base, learner), typical_floor),
         (
@@ -189,7 +195,7 @@ def cases(base: str, dsn: str, known: dict) -> list[tuple[str, Callable, Callabl
     return read_only + (_school_cases(base, dsn, known, admin, educator) if "heavy" in known else [])
 
 
-def _school_cases(base: str, dsn: str, known: dict, admin: str, educator: str) -> list[tuple[str, Callable, Callable]]:
+def _school_cases(base: str, dsn: str, known: dict, admin: str, educator: str) -> list[tuple]:
     """The cases that need the school this script builds: the heavy learner and the section and course reads."""
     from services.analytics_data import PACKED_QUERY  # noqa: PLC0415
 
@@ -198,7 +204,8 @@ def _school_cases(base: str, dsn: str, known: dict, admin: str, educator: str) -
         ("learner analytics, 10k events", lambda: http_call(base, [f"/api/v1/learners/{HEAVY}/analytics"], admin),
          lambda: sql_call(dsn, PACKED_QUERY, {"courses": None, "ids": [known["heavy"]]})),
         ("events page of 100 (10k-event learner)", lambda: http_call(base, [f"/api/v1/learners/{HEAVY}/events?limit=100"], admin),
-         lambda: sql_call(dsn, EVENTS_PAGE, {"learner": known["heavy"]})),
+         lambda: sql_call(dsn, EVENTS_PAGE, {"learner": known["heavy"]}),
+         lambda: http_call(base, [f"{BARE_PAGE}/{known['heavy']}/events"], admin)),
         ("section analytics (200 learners)", lambda: http_call(base, ["/api/v1/sections/bench-sec-1/analytics"], educator),
          lambda: sql_call(dsn, MEMBERS, {"sections": known["sections"][:1]})),
         ("course analytics (5 sections, 1,000 learners)", lambda: http_call(base, ["/api/v1/courses/bench-algebra/analytics"], educator),
@@ -232,16 +239,19 @@ def main() -> None:
     if args.existing:  # every transaction of the web process and the floors is read-only: a write would fail
         os.environ["PGOPTIONS"] = "-c default_transaction_read_only=on"
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops the web process
-    web, port = start_web(args.database_url, args.redis_url, SECRET, "/tmp/bench_reads_web.log")
+    web, port = start_web(args.database_url, args.redis_url, SECRET, "/tmp/bench_reads_web.log", app=WEB_APP)
     rows = []
     try:
-        for name, api, floor in cases(f"http://127.0.0.1:{port}", dsn, known):
-            rows += measure(name, api, floor, args.runs, web.children()[0])
+        for name, api, floor, *bare in cases(f"http://127.0.0.1:{port}", dsn, known):
+            rows += measure(name, api, floor, args.runs, web.children()[0], *bare)
     finally:
         stop_web(web)
     print(f"load average after: {os.getloadavg()}")
-    print("\n| read | clients | API p50 / p95 / p99 ms | floor p50 / p95 / p99 ms | p95 ratio | web CPU ms/call |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        "\n| read | clients | API p50 / p95 / p99 ms | floor p50 / p95 / p99 ms | p95 ratio | web CPU ms/call "
+        "| bare endpoint p50 / p95 / p99 ms (API p95 ratio) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     print("\n".join(rows))
 
 

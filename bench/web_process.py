@@ -19,9 +19,10 @@ BIN = Path(sys.executable).parent
 
 
 def start_web(
-    database_url: str, redis_url: str, secret: str, log_path: str, processes: int = 1
+    database_url: str, redis_url: str, secret: str, log_path: str, processes: int = 1, app: str | None = None
 ) -> tuple[psutil.Popen, int]:
-    """gunicorn with gevent workers (one by default), as in production; returns it once /health answers."""
+    """gunicorn with gevent workers (one by default), as in production; returns it once /health answers.
+    `app`: another WSGI module:name than wsgi:app (e.g. bench.floor_app:app, the app plus a bench endpoint)."""
     port = free_port()
     env = {
         **os.environ,
@@ -37,7 +38,11 @@ def start_web(
     }
     with open(log_path, "wb") as log:  # the child keeps its own descriptor
         web = psutil.Popen(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", *([app] if app else [])],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.time() + 60
     while True:

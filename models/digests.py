@@ -22,3 +22,5 @@ class LearnerDigest(db.Model):
     last_run: Mapped[int] = mapped_column(default=0)
     modules_left: Mapped[float | None] = mapped_column(sa.Float)  # in the learner's courses when built; None: unknown
     events: Mapped[bytes] = mapped_column(sa.LargeBinary)  # packed analytics.event_digest.RECORD rows
+    # analytics.report_digest, packed: what the learner report needs beyond the kept events; None: built before 0017
+    report: Mapped[bytes | None] = mapped_column(sa.LargeBinary)

@@ -25,6 +25,7 @@ class Event(db.Model):
     __table_args__ = (
         sa.CheckConstraint(f"kind IN {EVENT_KINDS}", name="kind_known"),
         sa.Index("ix_events_learner_occurred", "learner_id", "occurred_at"),
+        sa.Index("ix_events_learner_id", "learner_id", "id"),  # a learner's newest events (migration 0017)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -20,7 +20,8 @@ from analytics.alert_rules import RuleInputs
 from analytics.event_digest import DIGEST_DAYS, RECORD, build_digests, from_records, with_streaks
 from analytics.grouping import SECONDS_PER_DAY
 from analytics.learner_metrics import EventArrays
-from models import HEARTBEAT_KIND, Event, LearnerCounters, LearnerDigest, db
+from analytics.report_digest import build_report_digests
+from models import HEARTBEAT_KIND, Event, LearnerCounters, LearnerDigest, SkillMastery, db
 from models.queries import driver_cursor
 from models.upsert import chunks_in, dialect_insert, select_where_in
 from services.analytics_data import load_event_arrays
@@ -38,12 +39,17 @@ def store_digests(
     last_event_ids: dict[int, int],
     built_at: float,
     modules_left: np.ndarray | None = None,
+    module_ids: np.ndarray | None = None,
 ) -> None:
-    """Write the digests of these learners (sorted, as in `events`) with their modules left (NaN: unknown);
-    an older build never overwrites a newer one."""
+    """Write the digests of these learners (sorted, as in `events`) with their modules left (NaN: unknown)
+    and, given each event's module, the report's whole-history figures; an older build never overwrites a
+    newer one."""
     if not ids:
         return
     digests = build_digests(events, built_at)
+    reports: list[bytes | None] = [None] * len(ids)
+    if module_ids is not None:
+        reports = [*build_report_digests(events, module_ids, *skill_coverage(ids))]
     moment = datetime.fromtimestamp(built_at, UTC)
     rows = [
         {
@@ -54,11 +60,12 @@ def store_digests(
             "last_run": int(digests.last_run[i]),
             "events": digests.blobs[i],
             "modules_left": None if modules_left is None or np.isnan(modules_left[i]) else float(modules_left[i]),
+            "report": reports[i],
         }
         for i, learner in enumerate(ids)
     ]
     stmt = dialect_insert(LearnerDigest)
-    columns = ("last_event_id", "built_at", "longest_streak", "last_run", "events", "modules_left")
+    columns = ("last_event_id", "built_at", "longest_streak", "last_run", "events", "modules_left", "report")
     table = LearnerDigest.__table__
     stmt = stmt.on_conflict_do_update(
         index_elements=["learner_id"],
@@ -67,6 +74,23 @@ def store_digests(
     )
     db.session.execute(stmt, rows)
     db.session.commit()
+
+
+def skill_coverage(ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per learner (sorted ids): how many skills they attempted, and how many of those have no stored mastery
+    row (history loaded around the ingest path, which stores mastery): the report replays those."""
+    unstored = ~sa.exists().where(SkillMastery.learner_id == Event.learner_id, SkillMastery.skill == Event.skill)
+    skills = sa.func.count(sa.distinct(Event.skill))
+    found: dict[int, tuple[int, int]] = {}
+    for condition in chunks_in(Event.learner_id, ids):
+        query = (
+            sa.select(Event.learner_id, skills, skills.filter(unstored))
+            .where(condition, Event.kind == "assessment", Event.skill.is_not(None))
+            .group_by(Event.learner_id)
+        )
+        found.update({learner: (attempted, missing) for learner, attempted, missing in db.session.execute(query)})
+    attempted = np.array([found.get(i, (0, 0))[0] for i in ids], dtype=np.int64)
+    return attempted, np.array([found.get(i, (0, 0))[1] for i in ids], dtype=np.int64)
 
 
 def counter_event_ids(ids: Sequence[int]) -> dict[int, int]:
@@ -106,7 +130,7 @@ def rebuild_digests(learner_ids: Sequence[int], now: float | None = None) -> int
         )
     events, module_ids = load_event_arrays(ids)
     left = learner_modules_left(ids, events, module_ids)
-    store_digests(ids, events, newest, now if now is not None else datetime.now(UTC).timestamp(), left)
+    store_digests(ids, events, newest, now if now is not None else datetime.now(UTC).timestamp(), left, module_ids)
     return len(ids)
 
 

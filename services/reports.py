@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
 from analytics import cohort as cohort_analytics
 from analytics.activity import daily_counts, weekly_counts
 from analytics.bkt import MASTERED_AT, replay_each, to_padded
 from analytics.forecast import forecast_completion, forecast_recent_scores, gap_dispersion
 from analytics.grouping import SECONDS_PER_DAY, segments
-from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics, compute_learner_metrics
-from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
+from analytics.learner_metrics import KIND_CODES
+from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns, patterns_of
+from analytics.report_digest import ReportDigest
 from analytics.risk import score_risk
 from analytics.scores import DIRECTION_NAMES, compute_score_trends
-from models import Course, Event, Exam, Grade, Module, SkillMastery, Subject, User, db
-from services.analytics_data import load_attendance_percent, load_event_arrays
+from models import Event, Exam, Grade, SkillMastery, Subject, User, db
 from services.cohort_members import compute_figures, summarize
+from services.course_history import course_history
 from services.course_pace import cached_course_priors
 from services.json_values import json_scalar
+from services.learner_loading import LoadedLearner, load_learner, load_learner_digest
 from services.mastery import MASTERY_THRESHOLD, skill_params
 from services.model_training import current_risk_model
 
@@ -100,9 +100,14 @@ def _activity_counts(events, now: float, days: int = 28) -> dict[str, Any]:
     return {"first_day": first.isoformat(), "daily": daily[0].tolist(), "weekly": weekly_counts(daily)[0].tolist()}
 
 
-def _patterns(events) -> dict[str, Any]:
-    active = events.kind <= KIND_CODES["assessment"]
-    patterns = compute_patterns(segments(events.learner[active], events.n_learners), events.time[active])
+def _patterns(loaded: LoadedLearner) -> dict[str, Any]:
+    """When the learner works, over the whole history (kept as histograms in a digest's report figures)."""
+    if loaded.whole is not None:
+        patterns = patterns_of(loaded.whole.by_hour[None, :], loaded.whole.by_weekday[None, :])
+    else:
+        events = loaded.events
+        active = events.kind <= KIND_CODES["assessment"]
+        patterns = compute_patterns(segments(events.learner[active], events.n_learners), events.time[active])
     has = patterns.peak_hour[0] >= 0
     return {
         "by_hour": patterns.by_hour[0].tolist(),
@@ -113,45 +118,20 @@ def _patterns(events) -> dict[str, Any]:
     }
 
 
-def _event_courses(module: np.ndarray) -> tuple[np.ndarray, dict[int, int], dict[int, str]]:
-    """Each event's course id (-1 without a module), and per course its module total and external id."""
-    touched = np.unique(module[module >= 0])
-    event_course = np.full(len(module), -1, dtype=np.int64)
-    if not len(touched):
-        return event_course, {}, {}
-    siblings = aliased(Module)
-    total = sa.select(sa.func.count()).where(siblings.course_id == Module.course_id).scalar_subquery()
-    rows = db.session.execute(  # one statement: each module's course, that course's name and module total
-        sa.select(Module.id, Module.course_id, Course.external_id, total)
-        .join(Course, Course.id == Module.course_id)
-        .where(Module.id.in_(touched.tolist()))
-        .order_by(Module.id)
-    ).all()
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    course_of = np.array([r[1] for r in rows], dtype=np.int64)
-    where = np.minimum(np.searchsorted(ids, module), len(ids) - 1)
-    found = (module >= 0) & (ids[where] == module)
-    event_course[found] = course_of[where[found]]
-    return event_course, {r[1]: r[3] for r in rows}, {r[1]: r[2] for r in rows}
-
-
-def _completion(events, module: np.ndarray, now: float, deadline_days: float | None) -> list[dict[str, Any]]:
+def _completion(loaded: LoadedLearner, deadline_days: float | None) -> list[dict[str, Any]]:
     """Per course the learner worked in: a Gamma-Poisson completion forecast."""
-    event_course, totals, names = _event_courses(module)
+    history, totals, names = course_history(loaded)
     if not totals:
         return []
-    done = events.kind == KIND_CODES["module_completed"]
+    now = loaded.now
     priors = cached_course_priors(sorted(totals), datetime.fromtimestamp(now, UTC))
     out = []
-    for course in sorted(totals):  # a learner works in a handful of courses; each row is vectorized work
-        in_course = event_course == course
-        completed = int(np.unique(module[in_course & done]).size)
-        exposure = (now - events.time[in_course].min()) / SECONDS_PER_DAY
-        finished = np.sort(events.time[in_course & done])
+    for course in sorted(totals):
+        completed, first, finished = history[course]
         forecast = forecast_completion(
             np.array([completed]),
             np.array([totals[course]]),
-            np.array([exposure]),
+            np.array([(now - first) / SECONDS_PER_DAY]),
             deadline_days if deadline_days is not None else 0.0,
             gap_dispersion(np.zeros(len(finished), dtype=np.int64), finished, 1),
             COMPLETION_LEVEL,
@@ -194,65 +174,54 @@ def _grades_by_subject(learner_id: int) -> dict[str, float]:
     return {subject: round(float(average), 2) for subject, average in rows}
 
 
-def _mastery(learner_id: int) -> list[dict[str, Any]]:
-    """Stored mastery; skills with attempts but no stored row (history loaded around the ingest path) are
-    replayed from their attempts, which the database selects: normally none, so no attempt row travels."""
+def _mastery(learner_id: int, whole: ReportDigest | None) -> list[dict[str, Any]]:
+    """Stored mastery, and the skills _replayed finds; none to look for when the learner's current digest
+    (`whole`) says every skill they attempted had a stored row, and as many rows are stored."""
     stored = db.session.execute(
         sa.select(SkillMastery.skill, SkillMastery.p_mastery, SkillMastery.attempts).where(
             SkillMastery.learner_id == learner_id
         )
     ).all()
+    out = [
+        {"skill": skill, "p_mastery": round(p, 4), "attempts": n, "mastered": p >= MASTERED_AT}
+        for skill, p, n in stored
+    ]
+    covered = whole is not None and not whole.unstored_skills and len(stored) >= whole.attempted_skills
+    return sorted(out + ([] if covered else _replayed(learner_id)), key=lambda item: item["skill"])
+
+
+def _replayed(learner_id: int) -> list[dict[str, Any]]:
+    """Skills with attempts but no stored row (history loaded around the ingest path), replayed from their
+    attempts, which the database selects: normally none, so no attempt row travels."""
     unstored = ~sa.exists().where(SkillMastery.learner_id == learner_id, SkillMastery.skill == Event.skill)
     attempts = db.session.execute(
         sa.select(Event.skill, 100.0 * Event.score / Event.max_score >= MASTERY_THRESHOLD)
         .where(Event.learner_id == learner_id, Event.kind == "assessment", Event.skill.is_not(None), unstored)
         .order_by(Event.skill, Event.occurred_at, Event.id)
     ).all()
-    out = [
-        {"skill": skill, "p_mastery": round(p, 4), "attempts": n, "mastered": p >= MASTERED_AT}
-        for skill, p, n in stored
+    if not attempts:
+        return []
+    skills, sequence = np.unique(np.array([skill for skill, _ in attempts]), return_inverse=True)
+    obs, mask = to_padded(sequence, np.array([bool(correct) for _, correct in attempts]))
+    p = replay_each(obs, mask, [*skill_params(skills.tolist()).values()])
+    return [
+        {
+            "skill": str(s),
+            "p_mastery": round(float(p[i]), 4),
+            "attempts": int(mask[i].sum()),
+            "mastered": bool(p[i] >= MASTERED_AT),
+        }
+        for i, s in enumerate(skills)
     ]
-    if attempts:
-        skills, sequence = np.unique(np.array([skill for skill, _ in attempts]), return_inverse=True)
-        obs, mask = to_padded(sequence, np.array([bool(correct) for _, correct in attempts]))
-        p = replay_each(obs, mask, [*skill_params(skills.tolist()).values()])
-        out += [
-            {
-                "skill": str(s),
-                "p_mastery": round(float(p[i]), 4),
-                "attempts": int(mask[i].sum()),
-                "mastered": bool(p[i] >= MASTERED_AT),
-            }
-            for i, s in enumerate(skills)
-        ]
-    return sorted(out, key=lambda item: item["skill"])
-
-
-@dataclass(frozen=True)
-class LoadedLearner:
-    """One learner's events (index 0) and current metrics, loaded once per request and shared by its views."""
-
-    now: float
-    events: EventArrays
-    module: np.ndarray  # module id per event, -1 without
-    metrics: LearnerMetrics
-
-
-def load_learner(learner: User) -> LoadedLearner:
-    """Read the learner's events and attendance and compute their metrics as of now."""
-    now = datetime.now(UTC).timestamp()
-    events, module = load_event_arrays([learner.id])
-    return LoadedLearner(
-        now, events, module, compute_learner_metrics(events, now, load_attendance_percent([learner.id]))
-    )
 
 
 def learner_report(
     learner: User, horizon_days: float, deadline_days: float | None, loaded: LoadedLearner | None = None
 ) -> dict[str, Any]:
-    """Everything computed about one learner, as of now (`loaded`: what the request already read)."""
-    loaded = loaded or load_learner(learner)
-    now, events, module, metrics = loaded.now, loaded.events, loaded.module, loaded.metrics
+    """Everything computed about one learner, as of now (`loaded`: what the request already read; else the
+    learner's digest when it is current, or their event log)."""
+    loaded = loaded or load_learner_digest(learner) or load_learner(learner)
+    now, events, metrics = loaded.now, loaded.events, loaded.metrics
     trend, forecast = _trend_and_forecast(events, now, horizon_days)
     return {
         "learner": learner.external_id,
@@ -262,10 +231,10 @@ def learner_report(
         "forecast": forecast,
         "risk": risk_json(model := current_risk_model(), metrics.features(model.features)),
         "activity": _activity_counts(events, now),
-        "patterns": _patterns(events),
-        "completion": _completion(events, module, now, deadline_days),
+        "patterns": _patterns(loaded),
+        "completion": _completion(loaded, deadline_days),
         "grades_by_subject": _grades_by_subject(learner.id),
-        "mastery": _mastery(learner.id),
+        "mastery": _mastery(learner.id, loaded.whole),
     }
 
 

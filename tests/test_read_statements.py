@@ -97,3 +97,28 @@ def test_skills_without_stored_mastery_are_replayed_from_their_attempts(client, 
     db.session.commit()
     replayed = client.get("/api/v1/learners/amy/analytics", headers=busy_learner).json["mastery"]
     assert replayed == stored and [m["attempts"] for m in replayed] == [36] * 5 + [35] * 2
+
+
+def test_the_page_json_is_event_json_of_every_row(client, busy_learner):
+    """events_json (columns by position) gives each row exactly what event_json gives it, in the same key order,
+    for every kind of event and reference."""
+    from api.serializers import event_json, events_json, events_query
+    from models import Event
+
+    client.put("/api/v1/subjects/math", json={"name": "Math"}, headers=busy_learner)
+    client.put("/api/v1/exams/x1", json={"title": "X", "max_marks": 20, "section": "s1"}, headers=busy_learner)
+    more = [
+        {"learner": "amy", "kind": "attendance", "occurred_at": START.isoformat(), "date": "2026-01-01",
+         "status": "late", "section": "s1"},
+        {"learner": "amy", "kind": "grade", "occurred_at": START.isoformat(), "exam": "x1", "marks": 12.5},
+        {"learner": "amy", "kind": "activity", "occurred_at": START.isoformat(), "duration_seconds": 60,
+         "subject": "math", "module": "m3"},
+    ]  # fmt: skip
+    assert client.post("/api/v1/events", json={"events": more}, headers=busy_learner).status_code == 201
+    query = events_query().order_by(Event.id.desc())
+    fast = events_json(db.session.execute(query))
+    slow = [event_json(row) for row in db.session.execute(query)]
+    assert fast == slow and [list(e) for e in fast] == [list(e) for e in slow] and len(fast) == 253
+    kinds = {e["kind"]: e for e in fast}
+    assert kinds["attendance"]["date"] == "2026-01-01" and kinds["grade"]["exam"] == "x1"
+    assert kinds["activity"]["subject"] == "math"

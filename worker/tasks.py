@@ -39,9 +39,8 @@ def _evaluate(learner_ids: list[int]) -> dict[str, int]:
     newest = counter_event_ids(ids)  # read before the events: a later event only makes the digest stale
     events, module_ids = load_event_arrays(ids)  # read once for rules, snapshots, digests and achievements
     inputs = build_inputs(ids, now, events=events, module_ids=module_ids)
-    store_digests(
-        ids, events, newest, now, inputs.modules_left
-    )  # what the periodic sweeps read instead of the event log
+    # what the periodic sweeps and the learner reports read instead of the event log
+    store_digests(ids, events, newest, now, inputs.modules_left, module_ids)
     stats = evaluate_rules(ids, "performance", prepared=inputs)
     store_snapshots(ids, "event", publish_updates=True, prepared=inputs)
     achieved = award_achievements(ids, events, module_ids)

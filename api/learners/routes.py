@@ -12,7 +12,7 @@ from api.errors import ApiError, field_error
 from api.learners import bp
 from api.query_args import choice_arg, in_time_range, int_arg, newest_first, next_before
 from api.roster_args import roster_query
-from api.serializers import counters_json, event_json, events_query, section_json, user_json
+from api.serializers import counters_json, events_json, events_query, section_json, user_json
 from models import EVENT_KINDS, Enrollment, Event, LearnerCounters, Section, User, db
 from services.roster import learner_roster, roster_page, standing_json
 
@@ -52,11 +52,11 @@ def learner_events(external_id: str):
     if kind:
         query = query.where(Event.kind == kind)
     query = in_time_range(query, Event.occurred_at)
-    events = db.session.execute(query).all()  # one statement: the references come joined
+    events = events_json(db.session.execute(query))  # one statement: the references come joined
     return {
         "learner": learner.external_id,
-        "events": [event_json(event) for event in events],
-        "next_before": next_before([e.id for e in events], limit),
+        "events": events,
+        "next_before": next_before([e["server_id"] for e in events], limit),
     }
 
 

@@ -11,7 +11,7 @@ from api.auth.guard import require_auth
 from api.progress import bp
 from api.progress.common import learner_by_id, open_rules, reads_own, target_learner
 from api.query_args import date_arg, int_arg
-from api.serializers import counters_json, event_json, events_query
+from api.serializers import counters_json, events_json, events_query
 from models import HEARTBEAT_KIND, Alert, Event, LearnerCounters, MetricSnapshot, User, db
 from models.queries import mapping
 from services.json_values import json_scalar
@@ -34,13 +34,14 @@ def _header(learner: User) -> dict[str, Any]:
 
 def recent_activities(learner: User, limit: int = RECENT_ACTIVITIES) -> list[dict[str, Any]]:
     """The learner's newest stored events (any kind but session heartbeats), newest first."""
-    rows = db.session.execute(
-        events_query()
-        .where(Event.learner_id == learner.id, Event.kind != HEARTBEAT_KIND)
-        .order_by(Event.occurred_at.desc(), Event.id.desc())
-        .limit(limit)
+    return events_json(
+        db.session.execute(
+            events_query()
+            .where(Event.learner_id == learner.id, Event.kind != HEARTBEAT_KIND)
+            .order_by(Event.occurred_at.desc(), Event.id.desc())
+            .limit(limit)
+        )
     )
-    return [event_json(event) for event in rows]
 
 
 def _open_alerts(learner: User) -> dict[str, int]:
