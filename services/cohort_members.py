@@ -18,7 +18,7 @@ from analytics import cohort as cohort_analytics
 from analytics.anomaly import detect_anomalies
 from analytics.grouping import SECONDS_PER_DAY
 from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
-from analytics.risk import score_risk
+from analytics.risk import RiskModel, score_risk
 from models import User
 from models.queries import mapping
 from services.analytics_data import load_attendance_percent, load_event_arrays
@@ -58,15 +58,18 @@ def empty_figures(now: float) -> MemberFigures:
     return MemberFigures(ints, ints, none, none, ints, none, none.astype(bool), weeks, weeks, now)
 
 
-def compute_figures(learner_ids: Sequence[int], course_ids: Sequence[int] | None, now: float) -> MemberFigures:
-    """The figures of these learners over their events in `course_ids` (all courses if None), as of now."""
+def compute_figures(
+    learner_ids: Sequence[int], course_ids: Sequence[int] | None, now: float, model: RiskModel | None = None
+) -> MemberFigures:
+    """The figures of these learners over their events in `course_ids` (all courses if None), as of now, with
+    the risk model given (a shard of sections reads it once) or the current one."""
     ids = sorted(set(int(i) for i in learner_ids))
     if not ids:
         return empty_figures(now)
     events, _ = load_event_arrays(ids, course_ids)
     attendance = load_attendance_percent(ids)
     metrics = compute_learner_metrics(events, now, attendance)
-    model = current_risk_model()
+    model = model or current_risk_model()
     light = score_risk(model, metrics.features(model.features)).light.astype(np.int64)
     unusual = detect_anomalies(metrics.features(), contamination=ANOMALY_CONTAMINATION)
     assessed = events.kind == KIND_CODES["assessment"]
