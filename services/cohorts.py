@@ -18,6 +18,7 @@ from flask import current_app
 from analytics.cohort import DEFAULT_PASS_MARK
 from models import CohortSnapshot, Enrollment, Section, SectionSummary, db
 from models.upsert import chunks_in, upsert_rows, write_columns
+from services.analytics_data import load_attendance_percent
 from services.cohort_members import (
     MemberFigures,
     compute_figures,
@@ -166,8 +167,10 @@ def snapshot_sections(sections: Sections, now: datetime | None = None, pass_mark
         return 0
     now = now or datetime.now(UTC)
     members, model = members_of([s for s, _ in sections]), current_risk_model()
+    everyone = sorted({learner for learners in members.values() for learner in learners})
+    attendance = dict(zip(everyone, load_attendance_percent(everyone).tolist()))
     figures = {
-        section: compute_figures(members[section], [course] if course else None, now.timestamp(), model)
+        section: compute_figures(members[section], [course] if course else None, now.timestamp(), model, attendance)
         for section, course in sections
     }
     stored = store_sections(figures, now)  # summarised at the default pass mark
