@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -40,7 +41,7 @@ def write_standings(ids: Sequence[int], inputs: RuleInputs, now: datetime) -> No
     has_data = (m.assessments > 0) | np.isfinite(m.days_since_activity) | np.isfinite(m.attendance_percent)
     levels = risk_levels(inputs.risk_probability, has_data)
     known = [level is not None for level in levels]
-    columns = {
+    columns: dict[str, list[Any]] = {
         "learner_id": [int(learner) for learner in ids],
         "average": _numbers(m.average_score),
         "recent_average": _numbers(m.recent_average),

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from models import CohortSnapshot, Enrollment, MetricSnapshot, RiskModelVersion, Section, db
-from services.monitoring import shard_ranges
 from services.cohorts import COHORT_SHARD_SECTIONS, section_shards
+from services.monitoring import shard_ranges
 from services.sweeps import run_daily_cohort_shard, run_daily_shard, shard_size
 
 FIGURES = ("learners", "scored", "average", "pass_rate", "grade_distribution", "attendance_percent", "risk")
