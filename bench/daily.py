@@ -184,6 +184,7 @@ def main() -> None:
     args = _arguments()
     from api import create_app  # noqa: PLC0415
     from models import User, db  # noqa: PLC0415
+    from services.digests import digest_features  # noqa: PLC0415
     from services.model_training import fit_and_store_skill_models, train_and_store_risk_model  # noqa: PLC0415
     from services.monitoring import shard_ranges  # noqa: PLC0415
     from services.sweeps import shard_size  # noqa: PLC0415
@@ -206,7 +207,10 @@ def main() -> None:
             total += time_cohorts(args.sections)
         if "risk" in parts:
             timed("labelling outcomes (set-up, not counted)", lambda: label_outcomes(args.label_share))
-            total += timed("risk model retraining", lambda: train_and_store_risk_model().samples)
+            total += timed(
+                "risk model retraining (from the labelled learners' digests, as the daily task does)",
+                lambda: train_and_store_risk_model(features_of=digest_features).samples,
+            )
         if "bkt" in parts:
             total += timed("BKT refit and mastery rebuild", fit_and_store_skill_models)
         print(f"| daily analytics, total | {total:.1f} s | | load {os.getloadavg()[0]:.1f} |")
