@@ -156,6 +156,7 @@ def _wait_daily(client, started: float) -> str:
     from services.job_runs import STATUS_KEY  # noqa: PLC0415
 
     seen: dict[str, float] = {}
+    shown = 0.0
     while True:
         status = {k.decode(): v.decode() for k, v in client.hgetall(STATUS_KEY.format("daily")).items()}
         if status.get("outcome") == "failed":
@@ -172,6 +173,10 @@ def _wait_daily(client, started: float) -> str:
                     seen.setdefault(part, now)
             if len(seen) == 3:
                 break
+        if now - shown >= 60:  # progress, for runs that take many minutes
+            shown = now
+            done = {part: len(client.keys(f"learnpulse:done:shard:{part}:*")) for part in ("daily", "daily-cohorts")}
+            print(f"  {now:.0f} s: shards done {done}, coordinator {status.get('outcome')}", flush=True)
         time.sleep(0.5)
     return (
         f"coordinator (risk, fan-out, cohorts if not fanned out, BKT) {seen['coordinator']:.1f} s; "
