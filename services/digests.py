@@ -236,16 +236,16 @@ def digest_inputs(learner_ids: Sequence[int], now: float, since: int = 0) -> Rul
     return build_inputs(ids, now, events=events, finish=finish, modules_left=stored_modules_left(ids))
 
 
-def digest_features(learner_ids: Sequence[int], now: float, chunk: int = 50_000) -> np.ndarray:
+def digest_features(learner_ids: Sequence[int], now: float, span: int = 20_000) -> np.ndarray:
     """The risk features of these learners (sorted) from their digests, as services.model_training.log_features
     gives them from the whole log (the daily retraining: digests of the labelled learners instead of their
-    history). Chunks of ids, so that one packed read stays small; digests with events newer than the last
-    sweep's watermark are rebuilt first, as a sweep does."""
-    ids = sorted(set(int(i) for i in learner_ids))
+    history). Read by ranges of `span` ids (a packed read returns every digest in its range: a few MB);
+    digests with events newer than the last sweep's watermark are rebuilt first, as a sweep does."""
+    ids = np.asarray(sorted(set(int(i) for i in learner_ids)), dtype=np.int64)
     since = watermark()
     parts = [np.empty((0, len(FEATURES)))]
-    for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
+    for block in np.split(ids, np.flatnonzero(np.diff(ids // span)) + 1) if len(ids) else []:
+        part = block.tolist()
         events, finish = digest_events(part, now, since)
         parts.append(finish(compute_learner_metrics(events, now, load_attendance_percent(part))).features())
     return np.concatenate(parts)

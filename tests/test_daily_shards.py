@@ -40,8 +40,8 @@ def test_risk_features_from_digests_are_the_logs(school):  # noqa: F811
     now = datetime.now(UTC).timestamp() + 3 * 86400.0
     from_log = log_features(learners, now)
     assert from_log.shape[0] == len(learners) == 33 and np.isfinite(from_log).any()
-    for chunk in (50_000, 7):  # one packed read, and several
-        assert np.array_equal(digest_features(learners, now, chunk=chunk), from_log, equal_nan=True), chunk
+    for span in (20_000, 3):  # one packed read, and several ranges of ids
+        assert np.array_equal(digest_features(learners, now, span=span), from_log, equal_nan=True), span
 
 
 def test_rows_written_column_wise_are_the_rows_upserted_one_by_one(app):
