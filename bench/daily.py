@@ -5,6 +5,10 @@ On a database loaded by bench/big_load.py (digests built, e.g. by bench/incremen
   * cohort snapshots of every section (or --sections of them, scaled up);
   * risk model retraining (--label-share of the enrollments are given an outcome first, so it has data);
   * BKT refit of every skill and the mastery rebuild.
+With --worker: the whole daily task instead, as the beat sends it, through a Celery worker (2 processes)
+started from --code-root (default: this checkout; give another checkout to time its code on the same
+database), timed from sending to the coordinator's end and to its last snapshot and cohort shard, with the
+CPU-seconds of the worker's processes and the PostgreSQL backends serving this database.
 
 Usage: .venv/bin/python bench/daily.py --database-url URL --redis-url URL [--sections N] [--floor-shards N]
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -58,6 +63,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--label-share", type=float, default=0.1)
     parser.add_argument("--snapshot-shards", type=int, default=0, help="shards timed from digests (0: all)")
     parser.add_argument("--parts", default="snapshots,cohorts,risk,bkt", help="which parts to time")
+    parser.add_argument("--worker", action="store_true", help="the whole daily task through a Celery worker")
+    parser.add_argument("--worker-runs", type=int, default=1)
+    parser.add_argument("--code-root", default=str(Path(__file__).resolve().parent.parent), help="the worker's code")
     return parser.parse_args()
 
 
@@ -82,17 +90,15 @@ def time_snapshots(ranges: list, floor_shards: int, snapshot_shards: int) -> flo
 
 
 def time_cohorts(limit: int) -> float:
-    """Cohort summaries of the first `limit` sections with learners (0: all), scaled to all of them."""
-    from models import Enrollment, Section, db  # noqa: PLC0415
+    """Cohort snapshots (figures, stored state, snapshot row) of the first `limit` sections with learners
+    (0: all), in the daily task's shards, scaled to all of them."""
+    from models import Enrollment, db  # noqa: PLC0415
     from services.analytics_data import load_event_arrays  # noqa: PLC0415
-    from services.cohorts import compute_summary  # noqa: PLC0415
+    from services.cohorts import COHORT_SHARD_SECTIONS, section_shards, snapshot_sections  # noqa: PLC0415
 
-    sections = db.session.execute(
-        sa.select(Section.id, Section.course_id)
-        .where(Section.id.in_(sa.select(Enrollment.section_id)))
-        .order_by(Section.id)
-    ).all()
+    sections = [pair for shard in section_shards(COHORT_SHARD_SECTIONS) for pair in shard]
     sample = sections[:limit] if limit else sections
+    shards = [sample[i : i + COHORT_SHARD_SECTIONS] for i in range(0, len(sample), COHORT_SHARD_SECTIONS)]
 
     def members(section: int) -> list[int]:
         return list(db.session.scalars(sa.select(Enrollment.learner_id).where(Enrollment.section_id == section)))
@@ -103,9 +109,79 @@ def time_cohorts(limit: int) -> float:
         len(sections) / max(1, len(sample)),
     )
     return timed(
-        f"cohort summaries, {len(sample)} of {len(sections)} sections",
-        lambda: len([compute_summary(s, c) for s, c in sample]),
+        f"cohort snapshots, {len(sample)} of {len(sections)} sections, {len(shards)} shards",
+        lambda: sum(snapshot_sections(shard) for shard in shards),
         len(sections) / max(1, len(sample)),
+    )
+
+
+def through_worker(app, url: str, args: argparse.Namespace) -> None:
+    """The daily task sent as the beat sends it; waits for its coordinator and every shard it fanned out."""
+    from bench.incremental_sweep import cpu_seconds, stop_worker, wait_ready  # noqa: PLC0415
+    from services.job_runs import STATUS_KEY  # noqa: PLC0415
+
+    client = app.extensions["redis"]
+    root = Path(args.code_root).resolve()
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis_url, "SECRET_KEY": SECRET}
+    command = [str(Path(sys.executable).parent / "celery"), "-A", "worker.main:celery_app", "worker"]
+    worker = subprocess.Popen(
+        [*command, "--concurrency=2", "--loglevel=WARNING"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(f"/tmp/daily-worker-{os.getpid()}.log", "w"),  # noqa: SIM115
+        start_new_session=True,
+    )
+    try:
+        wait_ready(app)
+        for run in range(args.worker_runs):
+            label_outcomes(args.label_share)
+            client.delete(STATUS_KEY.format("daily"), *client.keys("learnpulse:lock:sweep:daily:*"))
+            client.delete(*client.keys("learnpulse:done:shard:daily*") or ["-"])
+            load, before, started = os.getloadavg()[0], cpu_seconds(worker), time.perf_counter()
+            app.extensions["celery"].send_task("learnpulse.analytics.daily")
+            report = _wait_daily(client, started)
+            cpu = cpu_seconds(worker) - before
+            print(
+                f"| daily task through the worker, run {run + 1} ({root.name}) | {report} | "
+                f"{cpu:.1f} CPU-s | load {load:.1f} -> {os.getloadavg()[0]:.1f} |",
+                flush=True,
+            )
+    finally:
+        stop_worker(worker)
+
+
+def _wait_daily(client, started: float) -> str:
+    """Poll until the coordinator finished and every shard it reported is done; when each was."""
+    from services.job_runs import STATUS_KEY  # noqa: PLC0415
+
+    seen: dict[str, float] = {}
+    shown = 0.0
+    while True:
+        status = {k.decode(): v.decode() for k, v in client.hgetall(STATUS_KEY.format("daily")).items()}
+        if status.get("outcome") == "failed":
+            raise SystemExit(f"daily task failed: {status.get('error')}")
+        now = time.perf_counter() - started
+        if status.get("finished_at"):
+            seen.setdefault("coordinator", now)
+            wanted = {
+                "daily": int(status.get("snapshot_shards") or 0),
+                "daily-cohorts": int(status.get("cohort_shards") or 0),
+            }
+            for part, count in wanted.items():
+                if len(client.keys(f"learnpulse:done:shard:{part}:*")) >= count:
+                    seen.setdefault(part, now)
+            if len(seen) == 3:
+                break
+        if now - shown >= 60:  # progress, for runs that take many minutes
+            shown = now
+            done = {part: len(client.keys(f"learnpulse:done:shard:{part}:*")) for part in ("daily", "daily-cohorts")}
+            print(f"  {now:.0f} s: shards done {done}, coordinator {status.get('outcome')}", flush=True)
+        time.sleep(0.5)
+    return (
+        f"coordinator (risk, fan-out, cohorts if not fanned out, BKT) {seen['coordinator']:.1f} s; "
+        f"snapshot shards {wanted['daily']} done at {seen['daily']:.1f} s; cohort shards {wanted['daily-cohorts']} "
+        f"done at {seen['daily-cohorts']:.1f} s; total {max(seen.values()):.1f} s"
     )
 
 
@@ -113,6 +189,7 @@ def main() -> None:
     args = _arguments()
     from api import create_app  # noqa: PLC0415
     from models import User, db  # noqa: PLC0415
+    from services.digests import digest_features  # noqa: PLC0415
     from services.model_training import fit_and_store_skill_models, train_and_store_risk_model  # noqa: PLC0415
     from services.monitoring import shard_ranges  # noqa: PLC0415
     from services.sweeps import shard_size  # noqa: PLC0415
@@ -121,6 +198,9 @@ def main() -> None:
     app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": args.redis_url})
     with app.app_context():
         learners = db.session.scalar(sa.select(sa.func.count()).where(User.role == "learner"))
+        if args.worker:
+            through_worker(app, url, args)
+            return
         ranges = shard_ranges(shard_size())
         print(f"{learners:,} learners, {len(ranges)} shards; load {os.getloadavg()}")
         print("| part | time | result | load (1 min) |\n| --- | --- | --- | --- |")
@@ -132,7 +212,10 @@ def main() -> None:
             total += time_cohorts(args.sections)
         if "risk" in parts:
             timed("labelling outcomes (set-up, not counted)", lambda: label_outcomes(args.label_share))
-            total += timed("risk model retraining", lambda: train_and_store_risk_model().samples)
+            total += timed(
+                "risk model retraining (from the labelled learners' digests, as the daily task does)",
+                lambda: train_and_store_risk_model(features_of=digest_features).samples,
+            )
         if "bkt" in parts:
             total += timed("BKT refit and mastery rebuild", fit_and_store_skill_models)
         print(f"| daily analytics, total | {total:.1f} s | | load {os.getloadavg()[0]:.1f} |")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -90,3 +91,53 @@ def users_by_external_id(external_ids: Any) -> Users:
         cursor.execute(_USERS_SQL, (names,))
         return {ext: (pk, role) for ext, pk, role in cursor.fetchall()}
     return {ext: (pk, role) for ext, pk, role in select_where_in(list(USER_COLUMNS), User.external_id, external_ids)}
+
+
+def write_columns(
+    model: Any,
+    columns: dict[str, list[Any]],
+    constants: dict[str, Any],
+    keys: list[str] | None = None,
+    update: list[str] | None = None,
+) -> None:
+    """Insert rows given column-wise (lists of equal length) plus columns with one value for every row; with
+    `keys`, upsert (`update`: the columns an existing row takes). PostgreSQL: ONE statement whose rows come
+    from unnest() of one array parameter per column, so neither the client nor the server handles a
+    parameter per value (writing 10k standings rows: 0.1 s of client CPU instead of 0.5 s). JSON columns
+    take Python values, serialized as SQLAlchemy's JSON type does (json.dumps)."""
+    table = getattr(model, "__table__", model)
+    names = list(columns)
+    if not names or not columns[names[0]]:
+        return
+    if db.engine.dialect.name != "postgresql":
+        rows = [dict(zip(names, values)) | constants for values in zip(*columns.values())]
+        if keys is None:
+            db.session.execute(sa.insert(table), rows)
+        else:
+            upsert_rows(table, keys, rows, update or [])
+        return
+    dialect = postgresql.dialect()
+    params: dict[str, Any] = {}
+    arrays, selected = [], []
+    for i, name in enumerate(names):
+        kind = table.c[name].type
+        values = columns[name]
+        if isinstance(kind, sa.JSON):
+            values, array_type = [json.dumps(v) for v in values], "JSON[]"
+        else:
+            array_type = f"{kind.compile(dialect=dialect)}[]"
+        params[f"c{i}"] = values
+        arrays.append(f"%(c{i})s::{array_type}")
+        selected.append(f"u.c{i}")
+    for i, (name, value) in enumerate(constants.items()):
+        params[f"k{i}"] = value
+        selected.append(f"%(k{i})s::{table.c[name].type.compile(dialect=dialect)}")
+    aliases = ", ".join(f"c{i}" for i in range(len(names)))
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join([*names, *constants])}) "
+        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS u({aliases})"
+    )
+    if keys is not None:
+        sets = ", ".join(f"{c} = excluded.{c}" for c in update or [])
+        sql += f" ON CONFLICT ({', '.join(keys)}) DO " + (f"UPDATE SET {sets}" if sets else "NOTHING")
+    driver_cursor().execute(sql, params)

@@ -5,7 +5,7 @@ cohort endpoints aggregate stored figures for any pass mark and any subset of le
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +18,7 @@ from analytics import cohort as cohort_analytics
 from analytics.anomaly import detect_anomalies
 from analytics.grouping import SECONDS_PER_DAY
 from analytics.learner_metrics import KIND_CODES, compute_learner_metrics
-from analytics.risk import score_risk
+from analytics.risk import RiskModel, score_risk
 from models import User
 from models.queries import mapping
 from services.analytics_data import load_attendance_percent, load_event_arrays
@@ -58,15 +58,26 @@ def empty_figures(now: float) -> MemberFigures:
     return MemberFigures(ints, ints, none, none, ints, none, none.astype(bool), weeks, weeks, now)
 
 
-def compute_figures(learner_ids: Sequence[int], course_ids: Sequence[int] | None, now: float) -> MemberFigures:
-    """The figures of these learners over their events in `course_ids` (all courses if None), as of now."""
+def compute_figures(
+    learner_ids: Sequence[int],
+    course_ids: Sequence[int] | None,
+    now: float,
+    model: RiskModel | None = None,
+    attendance_of: Mapping[int, float] | None = None,
+) -> MemberFigures:
+    """The figures of these learners over their events in `course_ids` (all courses if None), as of now. A
+    shard of sections passes what it read once for all of them: the risk model and each learner's attendance
+    percent (over all their records, as load_attendance_percent gives it); otherwise they are read here."""
     ids = sorted(set(int(i) for i in learner_ids))
     if not ids:
         return empty_figures(now)
     events, _ = load_event_arrays(ids, course_ids)
-    attendance = load_attendance_percent(ids)
+    if attendance_of is None:
+        attendance = load_attendance_percent(ids)
+    else:
+        attendance = np.array([attendance_of[i] for i in ids], dtype=float)
     metrics = compute_learner_metrics(events, now, attendance)
-    model = current_risk_model()
+    model = model or current_risk_model()
     light = score_risk(model, metrics.features(model.features)).light.astype(np.int64)
     unusual = detect_anomalies(metrics.features(), contamination=ANOMALY_CONTAMINATION)
     assessed = events.kind == KIND_CODES["assessment"]

@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from analytics.cohort import DEFAULT_PASS_MARK
-from models import Enrollment, Section, SectionSummary, db
-from models.upsert import chunks_in, upsert_rows
+from models import CohortSnapshot, Enrollment, Section, SectionSummary, db
+from models.upsert import chunks_in, upsert_rows, write_columns
+from services.analytics_data import load_attendance_percent
 from services.cohort_members import (
     MemberFigures,
     compute_figures,
@@ -26,6 +27,10 @@ from services.cohort_members import (
     merge,
     summarize,
 )
+from services.model_training import current_risk_model
+
+COHORT_SHARD_SECTIONS = 25  # sections per daily cohort shard task (~5,000 learners at 200 a section)
+Sections = list[tuple[int, int | None]]  # (section id, course id: the section's scope, None for all courses)
 
 
 def compute_section(section_id: int, course_id: int | None, now: datetime) -> MemberFigures:
@@ -129,3 +134,47 @@ def stored_section_report(section_id: int, course_id: int | None, pass_mark: flo
     members = list(db.session.scalars(enrolled))
     parts = stored_members({section_id: members}, {section_id: course_id}) if members else []
     return summarize(merge(parts), pass_mark)
+
+
+def section_shards(size: int) -> list[Sections]:
+    """Every section with an enrolled learner, in id order, cut into shards of `size` sections (the daily
+    task's cohort shards: at 200 learners a section, 25 sections are a learner shard's 5,000 learners)."""
+    sections = db.session.execute(
+        sa.select(Section.id, Section.course_id)
+        .where(Section.id.in_(sa.select(Enrollment.section_id)))
+        .order_by(Section.id)
+    ).all()
+    pairs = [(int(s), None if c is None else int(c)) for s, c in sections]
+    return [pairs[start : start + size] for start in range(0, len(pairs), size)]
+
+
+def members_of(sections: Sequence[int]) -> dict[int, list[int]]:
+    """Each section's enrolled learners, in one query for all of them."""
+    members: dict[int, list[int]] = {int(s): [] for s in sections}
+    for condition in chunks_in(Enrollment.section_id, members):
+        for section, learner in db.session.execute(
+            sa.select(Enrollment.section_id, Enrollment.learner_id).where(condition)
+        ):
+            members[section].append(learner)
+    return members
+
+
+def snapshot_sections(sections: Sections, now: datetime | None = None, pass_mark: float = DEFAULT_PASS_MARK) -> int:
+    """One shard of the daily cohort snapshots: each section's figures (what compute_section gives; members
+    and the risk model read once for the shard), its stored state refreshed and its summary kept as a
+    snapshot, each written in one statement for the shard."""
+    if not sections:
+        return 0
+    now = now or datetime.now(UTC)
+    members, model = members_of([s for s, _ in sections]), current_risk_model()
+    everyone = sorted({learner for learners in members.values() for learner in learners})
+    attendance = dict(zip(everyone, load_attendance_percent(everyone).tolist()))
+    figures = {
+        section: compute_figures(members[section], [course] if course else None, now.timestamp(), model, attendance)
+        for section, course in sections
+    }
+    stored = store_sections(figures, now)  # summarised at the default pass mark
+    summaries = [stored[s] if pass_mark == DEFAULT_PASS_MARK else summarize(figures[s], pass_mark) for s in figures]
+    write_columns(CohortSnapshot, {"section_id": list(figures), "summary": summaries}, {"taken_at": now})
+    db.session.commit()
+    return len(sections)

@@ -19,12 +19,13 @@ import sqlalchemy as sa
 from analytics.alert_rules import RuleInputs
 from analytics.event_digest import DIGEST_DAYS, RECORD, build_digests, from_records, with_streaks
 from analytics.grouping import SECONDS_PER_DAY
-from analytics.learner_metrics import EventArrays
+from analytics.learner_metrics import EventArrays, compute_learner_metrics
 from analytics.report_digest import build_report_digests
+from analytics.risk import FEATURES
 from models import HEARTBEAT_KIND, Event, LearnerCounters, LearnerDigest, SkillMastery, db
 from models.queries import driver_cursor
 from models.upsert import chunks_in, dialect_insert, select_where_in
-from services.analytics_data import load_event_arrays
+from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
 from services.monitoring import build_inputs, store_snapshots
 from services.rule_context import learner_modules_left
@@ -259,19 +260,38 @@ def digest_inputs(learner_ids: Sequence[int], now: float, since: int = 0) -> Rul
     return build_inputs(ids, now, events=events, finish=finish, modules_left=stored_modules_left(ids))
 
 
+def digest_features(learner_ids: Sequence[int], now: float, span: int = 20_000) -> np.ndarray:
+    """The risk features of these learners (sorted) from their digests, as services.model_training.log_features
+    gives them from the whole log (the daily retraining: digests of the labelled learners instead of their
+    history). Read by ranges of `span` ids (a packed read returns every digest in its range: a few MB);
+    digests with events newer than the last sweep's watermark are rebuilt first, as a sweep does."""
+    ids = np.asarray(sorted(set(int(i) for i in learner_ids)), dtype=np.int64)
+    since = watermark()
+    parts = [np.empty((0, len(FEATURES)))]
+    for block in np.split(ids, np.flatnonzero(np.diff(ids // span)) + 1) if len(ids) else []:
+        part = block.tolist()
+        events, finish = digest_events(part, now, since)
+        parts.append(finish(compute_learner_metrics(events, now, load_attendance_percent(part))).features())
+    return np.concatenate(parts)
+
+
 def stored_modules_left(ids: Sequence[int]) -> np.ndarray:
     """Per learner (sorted ids): modules left when their digest was built (NaN: unknown)."""
     left = dict(select_where_in([LearnerDigest.learner_id, LearnerDigest.modules_left], LearnerDigest.learner_id, ids))
     return np.array([np.nan if left.get(i) is None else left[i] for i in ids], dtype=float)
 
 
+def watermark() -> int:
+    """Where the next sweep starts checking (the newest event id when the last one started; 0: never)."""
+    return int(redis_client().get(UPTO_KEY) or 0)
+
+
 def advance_watermark() -> int:
     """At a sweep's start: its shards check the events newer than the newest one when the previous sweep (of
     any kind) started; every earlier event was checked by that sweep or one before it (0 the first time:
     every digest is checked). Stored with the sweep's status, so a later sweep does not move it."""
-    client = redis_client()
-    since = int(client.get(UPTO_KEY) or 0)
-    client.set(UPTO_KEY, newest_event_id())
+    since = watermark()
+    redis_client().set(UPTO_KEY, newest_event_id())
     return since
 
 

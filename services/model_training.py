@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -52,13 +53,22 @@ def labelled_learners() -> tuple[list[int], np.ndarray]:
     return ids, np.array([outcome[i] for i in ids], dtype=int)
 
 
-def train_and_store_risk_model(now: datetime | None = None) -> RiskModelVersion:
-    """Fit on every learner with an outcome (cold start below the minimum) and record the version."""
+Features = Callable[[Sequence[int], float], np.ndarray]  # sorted learner ids, now -> their FEATURES matrix
+
+
+def log_features(ids: Sequence[int], now: float) -> np.ndarray:
+    """The risk features of these learners (sorted) from their whole event log."""
+    events, _ = load_event_arrays(ids)
+    return compute_learner_metrics(events, now, load_attendance_percent(ids)).features()
+
+
+def train_and_store_risk_model(now: datetime | None = None, features_of: Features = log_features) -> RiskModelVersion:
+    """Fit on every learner with an outcome (cold start below the minimum) and record the version; the daily
+    task passes services.digests.digest_features (the same features from the kept digests)."""
     now = now or datetime.now(UTC)
     ids, labels = labelled_learners()
     if ids:
-        events, _ = load_event_arrays(ids)
-        features = compute_learner_metrics(events, now.timestamp(), load_attendance_percent(ids)).features()
+        features = features_of(ids, now.timestamp())
     else:
         features = np.empty((0, len(FEATURES)))
     model = train_risk_model(features, labels)

@@ -16,14 +16,14 @@ from analytics.completion import course_progress
 from analytics.learner_metrics import EventArrays, LearnerMetrics, compute_learner_metrics
 from analytics.risk import score_risk
 from analytics.rule_inputs import build_rule_inputs
-from models import CohortSnapshot, Course, Enrollment, MetricSnapshot, Module, Section, User, db
+from models import Course, MetricSnapshot, Module, User, db
 from models.queries import mapping
+from models.upsert import write_columns
 from services.alerting import sync_rule, type_fields
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
 from services.cohort_exams import refresh_exams_of
-from services.cohort_members import summarize
-from services.cohorts import compute_section, refresh_sections_of, store_sections
+from services.cohorts import COHORT_SHARD_SECTIONS, refresh_sections_of, section_shards, snapshot_sections
 from services.course_pace import course_priors
 from services.json_values import json_scalar
 from services.model_training import current_risk_model
@@ -214,7 +214,9 @@ def store_snapshots(
         if with_completion:
             row["completion"] = completion.get(i, [])
         rows.append({"learner_id": learner, "taken_at": now, "metrics": row})
-    db.session.execute(sa.insert(MetricSnapshot.__table__), rows)
+    write_columns(  # one statement for the shard (PostgreSQL), not one parameter set per row
+        MetricSnapshot, {"learner_id": ids, "metrics": [row["metrics"] for row in rows]}, {"taken_at": now}
+    )
     write_standings(ids, inputs, now)  # the roster reads these instead of recomputing
     db.session.commit()
     if publish_updates:
@@ -243,15 +245,7 @@ def rule_names() -> list[str]:
 
 def store_cohort_snapshots(pass_mark: float = DEFAULT_PASS_MARK) -> int:
     """Each section's cohort aggregates as of now (the daily analytics task; dashboards chart them over days);
-    the same computation refreshes the stored state the dashboards and cohort endpoints read."""
-    sections = db.session.execute(
-        sa.select(Section.id, Section.course_id).where(Section.id.in_(sa.select(Enrollment.section_id)))
-    ).all()
+    the same computation refreshes the stored state the dashboards and cohort endpoints read. In this
+    process, shard after shard (the beat fans the same shards out to the workers)."""
     now = datetime.now(UTC)
-    for section_id, course_id in sections:
-        figures = compute_section(section_id, course_id, now)
-        stored = store_sections({section_id: figures}, now)[section_id]  # summarised at the default pass mark
-        summary = stored if pass_mark == DEFAULT_PASS_MARK else summarize(figures, pass_mark)
-        db.session.add(CohortSnapshot(section_id=section_id, taken_at=now, summary=summary))
-    db.session.commit()
-    return len(sections)
+    return sum(snapshot_sections(shard, now, pass_mark) for shard in section_shards(COHORT_SHARD_SECTIONS))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from services.digests import advance_watermark, daily_snapshots
+from services.digests import advance_watermark, daily_snapshots, digest_features
 from services.job_runs import recorded_run
 from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
 from services.monitoring import learner_ids_between, store_cohort_snapshots, store_snapshots
@@ -33,13 +33,17 @@ def run_velocity(started_by: str, ranges: Sequence[tuple[int, int]], progress: P
     return run
 
 
-def daily_models(run: dict[str, Any], snapshots: Callable[[], dict[str, Any]], progress: Progress = _quiet) -> None:
-    """Risk model first (it reads outcomes, no snapshot) so snapshots and cohorts score with it; BKT last (unread)."""
-    version = train_and_store_risk_model()
+Step = Callable[[], dict[str, Any]]  # a part run here or fanned out as shards; returns its figures
+
+
+def daily_models(run: dict[str, Any], snapshots: Step, cohorts: Step, progress: Progress = _quiet) -> None:
+    """Risk model first (it reads outcomes and digests, no snapshot) so snapshots and cohorts score with it;
+    BKT last (unread by the others)."""
+    version = train_and_store_risk_model(features_of=digest_features)
     run.update(risk_model=version.id)
     progress(f"daily: risk model v{version.id} ({version.kind}, {version.samples} labelled learners)")
     run.update(snapshots())
-    run.update(cohorts=store_cohort_snapshots())
+    run.update(cohorts())
     progress(f"daily: {run['cohorts']} section snapshots")
     run.update(skills=fit_and_store_skill_models())
     progress(f"daily: {run['skills']} skills refitted")
@@ -55,6 +59,9 @@ def run_daily(started_by: str, ranges: Sequence[tuple[int, int]], progress: Prog
             progress(f"daily: snapshots, shard {shard}/{len(ranges)}, {done} learners")
         return {"snapshots": done, "learners": done}
 
+    def cohorts() -> dict[str, int]:
+        return {"cohorts": store_cohort_snapshots()}
+
     with recorded_run("daily", started_by, shards=len(ranges)) as run:
-        daily_models(run, snapshots, progress)
+        daily_models(run, snapshots, cohorts, progress)
     return run

@@ -14,7 +14,7 @@ from analytics.alert_rules import RuleInputs
 from analytics.risk import risk_lights
 from models import Alert, LearnerStanding, db
 from models.metrics import STANDING_SORT_COLUMNS
-from models.upsert import chunks_in, upsert_rows
+from models.upsert import chunks_in, upsert_rows, write_columns
 from services.json_values import json_scalar
 
 # The columns an evaluation writes: every roster figure but the open alert count (kept by the alert sweeps).
@@ -22,8 +22,9 @@ METRIC_COLUMNS = (*(c for c in STANDING_SORT_COLUMNS if c != "open_alerts"), "me
 ALERT_COLUMNS = ("open_alerts", "open_alert_rules", "updated_at")
 
 
-def _number(value: Any, digits: int = 2) -> float | None:
-    return json_scalar(float(value), digits)
+def _numbers(values: np.ndarray, digits: int = 2) -> list[float | None]:
+    """Each value as a JSON number rounded to `digits` (None: NaN or infinite), one conversion per array."""
+    return [json_scalar(v, digits) for v in np.asarray(values, dtype=float).tolist()]
 
 
 def risk_levels(probability: np.ndarray, has_data: np.ndarray) -> list[int | None]:
@@ -39,22 +40,19 @@ def write_standings(ids: Sequence[int], inputs: RuleInputs, now: datetime) -> No
     # Grey: no score, never active and no attendance record: the probability would rest on absence alone.
     has_data = (m.assessments > 0) | np.isfinite(m.days_since_activity) | np.isfinite(m.attendance_percent)
     levels = risk_levels(inputs.risk_probability, has_data)
-    rows = [
-        {
-            "learner_id": int(learner),
-            "average": _number(m.average_score[i]),
-            "recent_average": _number(m.recent_average[i]),
-            "trend_direction": int(m.trend_direction[i]) if m.assessments[i] > 0 else None,
-            "engagement": _number(m.engagement[i], 1),
-            "attendance_percent": _number(m.attendance_percent[i], 1),
-            "risk_level": levels[i],
-            "risk_probability": _number(inputs.risk_probability[i], 4) if levels[i] is not None else None,
-            "metrics_at": now,
-            "updated_at": now,
-        }
-        for i, learner in enumerate(ids)
-    ]
-    upsert_rows(LearnerStanding, ["learner_id"], rows, list(METRIC_COLUMNS))
+    known = [level is not None for level in levels]
+    columns: dict[str, list[Any]] = {
+        "learner_id": [int(learner) for learner in ids],
+        "average": _numbers(m.average_score),
+        "recent_average": _numbers(m.recent_average),
+        "trend_direction": [int(t) if n > 0 else None for t, n in zip(m.trend_direction.tolist(), m.assessments)],
+        "engagement": _numbers(m.engagement, 1),
+        "attendance_percent": _numbers(m.attendance_percent, 1),
+        "risk_level": levels,
+        "risk_probability": [p if k else None for p, k in zip(_numbers(inputs.risk_probability, 4), known)],
+    }
+    constants = {"metrics_at": now, "updated_at": now}
+    write_columns(LearnerStanding, columns, constants, ["learner_id"], list(METRIC_COLUMNS))
 
 
 def refresh_open_alerts(learner_ids: Sequence[int]) -> None:

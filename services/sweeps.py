@@ -13,6 +13,7 @@ import celeryconfig
 from analytics.alert_rules import RuleInputs
 from models import Alert, AlertHistory, db
 from services.clients import redis_client
+from services.cohorts import snapshot_sections
 from services.digests import daily_snapshots, digest_inputs
 from services.job_runs import STATUS_KEY, finish_run, last_runs
 from services.monitoring import evaluate_rules, learner_ids_between
@@ -96,6 +97,16 @@ def run_daily_shard(low: int, high: int, since: int, window: int) -> dict[str, A
     snapshots = daily_snapshots(learner_ids_between(low, high), since)
     redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS["daily"])
     return {"snapshots": snapshots}
+
+
+def run_daily_cohort_shard(sections: list[tuple[int, int | None]], window: int) -> dict[str, Any]:
+    """One shard of sections' daily cohort snapshots; a redelivered shard that finished does nothing."""
+    done_key = SHARD_DONE_KEY.format("daily-cohorts", window, sections[0][0] if sections else 0)
+    if redis_client().exists(done_key):
+        return {"skipped": "shard already done"}
+    done = snapshot_sections([(int(s), None if c is None else int(c)) for s, c in sections])
+    redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS["daily"])
+    return {"cohorts": done}
 
 
 def sweep_inputs(ids: list[int], sweep: str, now: datetime) -> RuleInputs | None:

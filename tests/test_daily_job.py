@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from models import CohortSnapshot, Enrollment, MetricSnapshot, RiskModelVersion, Section, db
+from services.cohorts import COHORT_SHARD_SECTIONS, section_shards
 from services.monitoring import shard_ranges
-from services.sweeps import run_daily_shard, shard_size
+from services.sweeps import run_daily_cohort_shard, run_daily_shard, shard_size
 
 FIGURES = ("learners", "scored", "average", "pass_rate", "grade_distribution", "attendance_percent", "risk")
 
@@ -60,6 +61,11 @@ def test_the_beat_and_the_cli_store_the_same_things_in_the_same_order(app, plant
     assert beat["snapshot_shards"] == len(ranges) == 1
     for low, high in ranges:  # ... so run them here, as a worker would
         run_daily_shard(low, high, 0, 0)
+    shards = section_shards(COHORT_SHARD_SECTIONS)
+    assert beat["cohort_shards"] == len(shards) == 1
+    for sections in shards:
+        run_daily_cohort_shard(sections, 0)
+        assert run_daily_cohort_shard(sections, 0) == {"skipped": "shard already done"}  # a redelivery
     by_beat = stored_since(before)
     before = newest_model_id()
     cli = run_daily("cli", ranges)

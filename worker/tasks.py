@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 from celery import group, shared_task
 from flask import current_app
 
 from services.achievements import award_achievements
 from services.analytics_data import load_event_arrays
+from services.cohorts import COHORT_SHARD_SECTIONS, section_shards
 from services.digests import advance_watermark, counter_event_ids, store_digests
 from services.dispatch import claim_batch, finish_batch, recover_expired, requeue_expired, start_drain
 from services.evaluation import update_learner_counters
@@ -17,7 +19,15 @@ from services.job_runs import recorded_run
 from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
 from services.monitoring import build_inputs, evaluate_rules, shard_ranges, store_snapshots
 from services.scheduled_jobs import daily_models
-from services.sweeps import claim_window, cleanup_alerts, run_daily_shard, run_shard, shard_size, window_of
+from services.sweeps import (
+    claim_window,
+    cleanup_alerts,
+    run_daily_cohort_shard,
+    run_daily_shard,
+    run_shard,
+    shard_size,
+    window_of,
+)
 from worker.sweeps import start_sweep
 
 
@@ -114,8 +124,14 @@ def daily_analytics(self) -> dict[str, object]:
             group(daily_snapshot_shard.s(low, high, since, window) for low, high in ranges).apply_async()
         return {"snapshot_shards": len(ranges)}
 
+    def fan_out_cohorts() -> dict[str, int]:
+        shards = section_shards(COHORT_SHARD_SECTIONS)
+        if shards:
+            group(daily_cohort_shard.s(sections, window) for sections in shards).apply_async()
+        return {"cohorts": sum(map(len, shards)), "cohort_shards": len(shards)}
+
     with recorded_run("daily", "beat", shards=len(ranges)) as run:
-        daily_models(run, fan_out)
+        daily_models(run, fan_out, fan_out_cohorts)
     return run
 
 
@@ -123,6 +139,12 @@ def daily_analytics(self) -> dict[str, object]:
 def daily_snapshot_shard(low: int, high: int, since: int, window: int) -> dict[str, object]:
     """One range of learners' daily metric snapshots."""
     return run_daily_shard(low, high, since, window)
+
+
+@shared_task(name="learnpulse.analytics.daily_cohort_shard", max_retries=5)
+def daily_cohort_shard(sections: list[Any], window: int) -> dict[str, object]:
+    """One shard of sections' daily cohort snapshots ([section id, course id] pairs)."""
+    return run_daily_cohort_shard([(int(s), c) for s, c in sections], window)
 
 
 @shared_task(name="learnpulse.alerts.cleanup", max_retries=3)
