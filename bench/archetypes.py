@@ -177,8 +177,8 @@ def make_cohort(per_archetype: int, seed: int, horizon: float, day_fraction: flo
 def make_forecast_extras(per_archetype: int, total: int, seed: int, horizon: float) -> list[Learner]:
     """More learners of the PLANTED_FUTURE archetypes, up to `total` of each with the cohort's per_archetype.
 
-    Forecast coverage needs hundreds of learners per row (a 90% coverage on 400 has a 95% CI of about +-3
-    points) where the rules need tens; these come from their own random stream (the cohort of a seed is
+    Forecast coverage needs hundreds of learners per row (an 80% coverage on 700 has a 95% CI of +-3 points)
+    where the rules need tens; these come from their own random stream (the cohort of a seed is
     unchanged) and are named after the cohort's learners (make_cohort numbers them 0..9 per_archetype - 1).
     """
     rng = np.random.default_rng(seed + 20_000)

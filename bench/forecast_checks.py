@@ -3,8 +3,8 @@
 Completion (80%) and score (90%) intervals, per archetype and over every planted learner (the marginal
 coverage): n, the stated level, the measured coverage with its 95% Wilson CI (bench.scoring.coverage_cell),
 and a verdict against the issue's "stated interval coverage within +-5 points". A row checks that target
-only when its CI is narrow: about 400 learners for a 90% level, 700 for 80%, give a half-width of 3 points
-(bench/accuracy.py --forecast-per-archetype). The completion median error is checked on learners with
+only when its CI is narrow: 400 learners for a 90% level, 700 for 80%, give a half-width under 3 points
+(bench/accuracy.py --forecast-per-archetype, 700). The completion median error is checked on learners with
 3+ weeks of history, as the issue states its target.
 """
 

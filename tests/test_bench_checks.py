@@ -20,10 +20,12 @@ def test_a_verdict_follows_the_point_and_says_whether_the_interval_settles_it() 
     assert band_verdict([], 0.9) == "no learners"
 
 
-def test_400_learners_give_a_90_percent_coverage_a_ci_of_about_3_points() -> None:
-    """Why --forecast-per-archetype defaults to 400: the Wilson half-width at 90% is then under 3 points."""
-    low, high = wilson_interval(360, 400)
+def test_700_learners_a_row_give_coverages_a_ci_of_at_most_3_points() -> None:
+    """Why --forecast-per-archetype defaults to 700: the Wilson half-width at 80% (and 90%) is then under 3 points."""
+    low, high = wilson_interval(560, 700)
     assert (high - low) / 2 < 0.03
+    low, high = wilson_interval(630, 700)
+    assert (high - low) / 2 < 0.025
     low, high = wilson_interval(36, 40)  # the 40 decliners of the old end-to-end row: +-10
     assert (high - low) / 2 > 0.08
 
