@@ -25,6 +25,7 @@ ARCHETYPES = (
     "newcomer",
 )
 FLAT = ("steady", "flat_noisy", "high_achiever")
+PLANTED_FUTURE = (*FLAT, "decliner")  # archetypes whose completion date and next score are planted (forecast truth)
 RULE_NAMES = (
     "performance_decline",
     "declining_trend",
@@ -129,9 +130,9 @@ def make_learner(
     learner.events += [_event(name, "module_completed", d, module=f"acc-m{i}") for i, d in enumerate(done)]
     if "completion_stagnation" in MUST.get(archetype, set()):
         _mark_unclear_stop(learner, done)
-    if archetype in ("steady", "flat_noisy", "high_achiever", "decliner") and len(done) < MODULES:
+    if archetype in PLANTED_FUTURE and len(done) < MODULES:
         learner.finish_days = finish
-    if archetype in ("steady", "flat_noisy", "high_achiever", "decliner"):
+    if archetype in PLANTED_FUTURE:
         future = level(np.array([-float(horizon)]))  # a float array: full_like would truncate the level to int
         learner.future_mean, learner.noise = float(np.clip(future[0], 0, 100)), noise
     return learner
@@ -171,3 +172,16 @@ def make_cohort(per_archetype: int, seed: int, horizon: float, day_fraction: flo
             for event in learner.events:
                 event["days_ago"] += day_fraction
     return learners
+
+
+def make_forecast_extras(per_archetype: int, total: int, seed: int, horizon: float) -> list[Learner]:
+    """More learners of the PLANTED_FUTURE archetypes, up to `total` of each with the cohort's per_archetype.
+
+    Forecast coverage needs hundreds of learners per row (an 80% coverage on 700 has a 95% CI of +-3 points)
+    where the rules need tens; these come from their own random stream (the cohort of a seed is
+    unchanged) and are named after the cohort's learners (make_cohort numbers them 0..9 per_archetype - 1).
+    """
+    rng = np.random.default_rng(seed + 20_000)
+    kinds = [a for a in PLANTED_FUTURE for _ in range(max(0, total - per_archetype))]
+    start = len(ARCHETYPES) * per_archetype
+    return [make_learner(start + i, kind, rng, horizon) for i, kind in enumerate(kinds)]

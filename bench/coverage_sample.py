@@ -31,12 +31,14 @@ from analytics.forecast import cohort_prior, forecast_completion, forecast_recen
 from analytics.grouping import SECONDS_PER_DAY, segments, sort_by_learner_time  # noqa: E402
 from analytics.learner_metrics import KIND_CODES, EventArrays, compute_learner_metrics  # noqa: E402
 from analytics.rule_inputs import build_rule_inputs  # noqa: E402
-from bench.archetypes import CLEAR_GAPS, FLAT, MODULES, MUST, make_cohort, make_learner  # noqa: E402
-from bench.scoring import coverage_cell, score_chance  # noqa: E402
+from bench.archetypes import CLEAR_GAPS, FLAT, MODULES, MUST, PLANTED_FUTURE, make_cohort, make_learner  # noqa: E402
+from bench.forecast_checks import MAX_MEDIAN_ERROR_DAYS, MIN_HISTORY_DAYS, history_days  # noqa: E402
+from bench.scoring import band_verdict, coverage_cell, range_verdict, score_chance  # noqa: E402
 
 NOW = 1_780_000_000.0  # any instant: the generator places events in days before now
 FORECAST_WINDOW, FORECAST_LEVEL, COMPLETION_LEVEL = 8, 0.9, 0.8  # as services.reports
-SCORE_GROUPS = {"flat (steady + noisy + high achievers)": FLAT, "decliners": ("decliner",)}
+SCORE_GROUPS = {"all planted (marginal)": PLANTED_FUTURE}
+SCORE_GROUPS.update({"flat (steady + noisy + high achievers)": FLAT, "decliners": ("decliner",)})
 SCORE_GROUPS.update({f"  {kind}": (kind,) for kind in FLAT})
 # decline_start (days ago) of the recent-change learners: a week ago (3 falling scores), 4 scores ago (one every 7/3 days)
 RECENT_CHANGES = ((7.0, "7 days ago"), (4 * 7 / 3 + 0.3, "4 scores ago"), (10.0, "10 days ago"))
@@ -67,16 +69,16 @@ def score_chances(learners, horizon: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def score_row(name: str, learners, horizon: float) -> str:
-    """One markdown row: coverage (95% CI) and the median interval width in points."""
+    """One markdown row: coverage (95% CI), its verdict against 90 +- 5, and the median interval width in points."""
     chance, width = score_chances(learners, horizon)
     return (
-        f"| score in {horizon:.0f} days, {name} | {len(learners)} | 90% | {coverage_cell(chance)}, "
-        f"median width {np.nanmedian(width):.1f} |"
+        f"| score in {horizon:.0f} days, {name} | {len(learners)} | 90% | {coverage_cell(chance)} | "
+        f"{band_verdict(chance, FORECAST_LEVEL)} | median width {np.nanmedian(width):.1f} points |"
     )
 
 
-def completion_inside(cohort, learners) -> np.ndarray:
-    """Per learner with a planted finish: is it inside the 80% interval (course prior from the whole cohort)?"""
+def completion_outcomes(cohort, learners) -> tuple[np.ndarray, np.ndarray]:
+    """Per learner with a planted finish: inside the 80% interval? |median - finish| in days (course prior: cohort)."""
 
     def pace(group):
         data = event_arrays(group)
@@ -92,7 +94,28 @@ def completion_inside(cohort, learners) -> np.ndarray:
     total = np.full(len(learners), MODULES)
     forecast = forecast_completion(completed, total, exposure, 0.0, regularity, COMPLETION_LEVEL, shape[0], days[0])
     finish = np.array([x.finish_days for x in learners])
-    return (forecast.low_days <= finish) & (finish <= forecast.high_days)
+    return (forecast.low_days <= finish) & (finish <= forecast.high_days), np.abs(forecast.median_days - finish)
+
+
+def completion_rows(cohort) -> list[str]:
+    """The 80% interval per archetype and over every planted learner, and the median error on 3+ weeks of history."""
+    planted = [x for x in cohort if not np.isnan(x.finish_days)]
+    inside, error = completion_outcomes(cohort, planted)
+    kinds = np.array([x.archetype for x in planted])
+    rows = []
+    for name, chosen in [(k, kinds == k) for k in PLANTED_FUTURE] + [("all planted (marginal)", kinds == kinds)]:
+        rows.append(
+            f"| completion date, {name} | {chosen.sum()} | 80% | {coverage_cell(inside[chosen])} | "
+            f"{band_verdict(inside[chosen], COMPLETION_LEVEL)} | median error {np.median(error[chosen]):.1f} days |"
+        )
+    long = np.array([history_days(x) >= MIN_HISTORY_DAYS for x in planted])
+    median = float(np.median(error[long]))
+    verdict = "met" if median <= MAX_MEDIAN_ERROR_DAYS else "NOT met"
+    rows.append(
+        f"| completion median error, 3+ weeks of history | {long.sum()} | <= {MAX_MEDIAN_ERROR_DAYS:.0f} days | "
+        f"{median:.1f} days | {verdict} | |"
+    )
+    return rows
 
 
 def rule_flags(learners, rule_name: str = "completion_stagnation") -> np.ndarray:
@@ -125,14 +148,22 @@ def stagnation_rows(cohort) -> list[str]:
     rows.append(("completion_stagnation, flat learners flagged", flat, "<= 2%"))
     inconsistent = rule_flags([x for x in cohort if x.archetype == "inconsistent"], "low_consistency")
     rows.append(("low_consistency recall, inconsistent learners", inconsistent, ">= 90%"))
-    return [f"| {name} | {len(values)} | {stated} | {coverage_cell(values)} |" for name, values, stated in rows]
+    verdicts = {">= 90%": (0.9, 1.0), "<= 2%": (0.0, 0.02)}
+    return [
+        f"| {name} | {len(values)} | {stated} | {coverage_cell(values)} | "
+        f"{range_verdict(values, *verdicts[stated], ('met', 'NOT met')) if stated else ''} | |"
+        for name, values, stated in rows
+    ]
 
 
 def report(per_archetype: int, seed: int, horizon: float) -> list[str]:
     """Markdown rows: coverage per forecast and group, stagnation recall and flat false alarms, with 95% CIs."""
     rng = np.random.default_rng(seed + 10_000)  # extra learners, apart from the cohort's draws
     cohort = make_cohort(per_archetype, seed, horizon, NOW % SECONDS_PER_DAY / SECONDS_PER_DAY)
-    lines = ["| check | learners (one value each) | stated | measured (95% CI) |", "| --- | --- | --- | --- |"]
+    lines = [
+        "| check | learners (one value each) | stated | measured (95% CI) | verdict | width / error |",
+        "| --- " * 6 + "|",
+    ]
     for name, kinds in SCORE_GROUPS.items():
         lines.append(
             score_row(name, [x for x in cohort if x.archetype in kinds and not np.isnan(x.future_mean)], horizon)
@@ -140,8 +171,7 @@ def report(per_archetype: int, seed: int, horizon: float) -> list[str]:
     for start, label in RECENT_CHANGES:
         recent = [make_learner(i, "decliner", rng, horizon, start) for i in range(per_archetype)]
         lines.append(score_row(f"decliners whose fall began {label} (recent change)", recent, horizon))
-    planted = [x for x in cohort if not np.isnan(x.finish_days)]
-    lines.append(f"| completion date | {len(planted)} | 80% | {coverage_cell(completion_inside(cohort, planted))} |")
+    lines += completion_rows(cohort)
     lines += stagnation_rows(cohort)
     return lines
 
