@@ -71,7 +71,8 @@ def _arguments() -> argparse.Namespace:
 
 def time_snapshots(ranges: list, floor_shards: int, snapshot_shards: int) -> float:
     """The floor (snapshots from the event log) on a few shards, then from digests; seconds of the latter."""
-    from services.digests import advance_watermark, daily_snapshots  # noqa: PLC0415
+    from services.daily_digests import daily_snapshots  # noqa: PLC0415
+    from services.digests import advance_watermark  # noqa: PLC0415
     from services.monitoring import learner_ids_between, store_snapshots  # noqa: PLC0415
 
     floor = ranges[:floor_shards]
@@ -189,7 +190,7 @@ def main() -> None:
     args = _arguments()
     from api import create_app  # noqa: PLC0415
     from models import User, db  # noqa: PLC0415
-    from services.digests import digest_features  # noqa: PLC0415
+    from services.daily_digests import digest_features  # noqa: PLC0415
     from services.model_training import fit_and_store_skill_models, train_and_store_risk_model  # noqa: PLC0415
     from services.monitoring import shard_ranges  # noqa: PLC0415
     from services.sweeps import shard_size  # noqa: PLC0415

@@ -19,15 +19,14 @@ import sqlalchemy as sa
 from analytics.alert_rules import RuleInputs
 from analytics.event_digest import DIGEST_DAYS, RECORD, build_digests, from_records, with_streaks
 from analytics.grouping import SECONDS_PER_DAY
-from analytics.learner_metrics import EventArrays, compute_learner_metrics
+from analytics.learner_metrics import EventArrays
 from analytics.report_digest import build_report_digests
-from analytics.risk import FEATURES
 from models import HEARTBEAT_KIND, Event, LearnerCounters, LearnerDigest, SkillMastery, db
 from models.queries import driver_cursor
 from models.upsert import chunks_in, dialect_insert, select_where_in
-from services.analytics_data import load_attendance_percent, load_event_arrays
+from services.analytics_data import load_event_arrays
 from services.clients import redis_client
-from services.monitoring import build_inputs, store_snapshots
+from services.monitoring import build_inputs
 from services.rule_context import learner_modules_left
 
 UPTO_KEY = "learnpulse:digests:upto"  # the newest event id when the last sweep started
@@ -260,21 +259,6 @@ def digest_inputs(learner_ids: Sequence[int], now: float, since: int = 0) -> Rul
     return build_inputs(ids, now, events=events, finish=finish, modules_left=stored_modules_left(ids))
 
 
-def digest_features(learner_ids: Sequence[int], now: float, span: int = 20_000) -> np.ndarray:
-    """The risk features of these learners (sorted) from their digests, as services.model_training.log_features
-    gives them from the whole log (the daily retraining: digests of the labelled learners instead of their
-    history). Read by ranges of `span` ids (a packed read returns every digest in its range: a few MB);
-    digests with events newer than the last sweep's watermark are rebuilt first, as a sweep does."""
-    ids = np.asarray(sorted(set(int(i) for i in learner_ids)), dtype=np.int64)
-    since = watermark()
-    parts = [np.empty((0, len(FEATURES)))]
-    for block in np.split(ids, np.flatnonzero(np.diff(ids // span)) + 1) if len(ids) else []:
-        part = block.tolist()
-        events, finish = digest_events(part, now, since)
-        parts.append(finish(compute_learner_metrics(events, now, load_attendance_percent(part))).features())
-    return np.concatenate(parts)
-
-
 def stored_modules_left(ids: Sequence[int]) -> np.ndarray:
     """Per learner (sorted ids): modules left when their digest was built (NaN: unknown)."""
     left = dict(select_where_in([LearnerDigest.learner_id, LearnerDigest.modules_left], LearnerDigest.learner_id, ids))
@@ -302,12 +286,3 @@ def newest_event_id() -> int:
 def mark_checked(upto: int) -> None:
     """After a full rebuild: every digest covers the events up to `upto`, so the next sweep starts there."""
     redis_client().set(UPTO_KEY, upto)
-
-
-def daily_snapshots(learner_ids: Sequence[int], since: int) -> int:
-    """The daily metric snapshots of these learners, computed from their digests."""
-    ids = sorted(set(int(i) for i in learner_ids))
-    now = datetime.now(UTC)
-    if not ids:
-        return 0
-    return store_snapshots(ids, "daily", now=now, prepared=digest_inputs(ids, now.timestamp(), since=since))

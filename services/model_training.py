@@ -64,7 +64,7 @@ def log_features(ids: Sequence[int], now: float) -> np.ndarray:
 
 def train_and_store_risk_model(now: datetime | None = None, features_of: Features = log_features) -> RiskModelVersion:
     """Fit on every learner with an outcome (cold start below the minimum) and record the version; the daily
-    task passes services.digests.digest_features (the same features from the kept digests)."""
+    task passes services.daily_digests.digest_features (the same features from the kept digests)."""
     now = now or datetime.now(UTC)
     ids, labels = labelled_learners()
     if ids:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from services.digests import advance_watermark, daily_snapshots, digest_features
+from services.daily_digests import daily_snapshots, digest_features
+from services.digests import advance_watermark
 from services.job_runs import recorded_run
 from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
 from services.monitoring import learner_ids_between, store_cohort_snapshots, store_snapshots

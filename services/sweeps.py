@@ -14,7 +14,8 @@ from analytics.alert_rules import RuleInputs
 from models import Alert, AlertHistory, db
 from services.clients import redis_client
 from services.cohorts import snapshot_sections
-from services.digests import daily_snapshots, digest_inputs
+from services.daily_digests import daily_snapshots
+from services.digests import digest_inputs
 from services.job_runs import STATUS_KEY, finish_run, last_runs
 from services.monitoring import evaluate_rules, learner_ids_between
 from services.scheduled_jobs import velocity_snapshots

@@ -13,7 +13,7 @@ from models import CohortSnapshot, Enrollment, LearnerStanding, MetricSnapshot, 
 from models.upsert import upsert_rows, write_columns
 from services.cohort_members import figures_json, summarize
 from services.cohorts import compute_section, section_shards, snapshot_sections
-from services.digests import digest_features
+from services.daily_digests import digest_features
 from services.model_training import log_features
 from tests.conftest import create_user
 from tests.test_cohort_state import school  # noqa: F401  (fixture: four sections, two courses, shared learners)
