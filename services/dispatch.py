@@ -88,20 +88,28 @@ def queue_evaluation(trip: RoundTrip, learner_ids: Iterable[int]) -> Callable[[]
     return schedule
 
 
+def run_with_evaluation(trip: RoundTrip, learner_ids: Iterable[int]) -> bool | None:
+    """Run `trip` with these learners' evaluation request added to it (after the caller's commit): whether
+    a drain task was sent, or None if Redis failed. Failures are logged, never raised: the events are
+    committed, and the next sweep evaluates these learners."""
+    ids = sorted(set(learner_ids))
+    schedule = queue_evaluation(trip, ids) if ids else None
+    try:
+        trip.execute()
+    except redis.RedisError as exc:
+        log.warning("could not request evaluation of %d learner(s): %s", len(ids), exc)
+        return None
+    try:
+        return schedule() if schedule is not None else False
+    except OperationalError as exc:  # the broker
+        log.warning("could not request evaluation of %d learner(s): %s", len(ids), exc)
+        return False
+
+
 def request_evaluation(learner_ids: Iterable[int]) -> bool:
     """Queue learners for evaluation (after the caller's commit); True if a drain task was sent."""
     ids = sorted(set(learner_ids))
-    if not ids:
-        return False
-    try:
-        trip = RoundTrip(redis_client())
-        schedule = queue_evaluation(trip, ids)
-        trip.execute()
-        return schedule()
-    except (redis.RedisError, OperationalError) as exc:
-        # The events are committed; the next sweep evaluates these learners.
-        log.warning("could not request evaluation of %d learner(s): %s", len(ids), exc)
-        return False
+    return bool(ids) and bool(run_with_evaluation(RoundTrip(redis_client()), ids))
 
 
 def start_drain() -> None:

@@ -14,7 +14,6 @@ from typing import Any
 
 import redis
 import sqlalchemy as sa
-from kombu.exceptions import OperationalError
 
 from models import Enrollment, Exam, Section, User, db
 from services.channels import (
@@ -26,7 +25,7 @@ from services.channels import (
 )
 from services.clients import redis_client
 from services.credentials import credentials_changed
-from services.dispatch import queue_evaluation, request_evaluation
+from services.dispatch import request_evaluation, run_with_evaluation
 from services.live_shapes import attendance_fields, exam_fields, grade_fields
 from services.notifications.outbox import wanted_events
 from services.publisher import publish, queue_watched, watched_channels
@@ -82,23 +81,14 @@ def _one_trip(
     client: redis.Redis, evaluate: Iterable[int], own_channels: set[str]
 ) -> tuple[bool | None, dict[str, bool] | None]:
     """The evaluation request, whether any section channel is watched and which of the learners' own
-    channels are, in one Redis round trip (three before). If Redis fails, each step is tried again on its
-    own below, where it logs and goes on as it always did: the events are stored whatever happens here."""
+    channels are, in one Redis round trip (three before). If Redis fails, the evaluation request is logged
+    as lost (the next sweep evaluates them) and the two look-ups are asked again on their own below, where
+    they go on as they always did: the events are stored whatever happens here."""
     trip = RoundTrip(client)
-    ids = sorted(set(evaluate))
-    schedule = queue_evaluation(trip, ids) if ids else None
     sections = queue_sections_watched(trip)
     watched = queue_watched(trip, own_channels)
-    try:
-        trip.execute()
-    except redis.RedisError as exc:
-        log.warning("could not request evaluation of %d learner(s): %s", len(ids), exc)
+    if run_with_evaluation(trip, evaluate) is None:
         return None, None
-    if schedule is not None:
-        try:
-            schedule()
-        except OperationalError as exc:  # the broker: the next sweep evaluates these learners
-            log.warning("could not request evaluation of %d learner(s): %s", len(ids), exc)
     return sections(), watched()
 
 
