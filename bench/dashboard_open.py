@@ -20,6 +20,10 @@ time carried in the message; the first second of each phase is left out as warm-
                                                   # flushes its Redis database (--database-url, --redis-url)
     .venv/bin/python bench/dashboard_open.py --elsewhere   # the dashboards open on a second web process
                                                   # from a second client: what is left is the machine's share
+    .venv/bin/python bench/dashboard_open.py --elsewhere --elsewhere-nice 10 [--nice-backends]
+                                                  # that second process (a dashboards tier, LIVE_SOCKET_URL)
+                                                  # and its client at a lower CPU priority (and its database
+                                                  # backends: root only)
 """
 
 from __future__ import annotations
@@ -102,15 +106,18 @@ async def open_dashboards(url: str, token: str, offsets: list[float], deadline: 
     return list(await asyncio.gather(*tasks))
 
 
-def _opener(url: str, token: str, offsets: list[float], deadline: float, out) -> None:
+def _opener(url: str, token: str, offsets: list[float], deadline: float, out, niceness: int) -> None:
     """--elsewhere: a separate client process opens the dashboards, so this process only measures."""
+    os.nice(niceness)
     out.put(asyncio.run(open_dashboards(url, token, offsets, deadline)))
 
 
-async def _opened_elsewhere(url: str, token: str, offsets: list[float], deadline: float) -> list[float]:
+async def _opened_elsewhere(
+    url: str, token: str, offsets: list[float], deadline: float, niceness: int = 0
+) -> list[float]:
     """The dashboards' times from an opener process (what open_dashboards returns in this one)."""
     out: multiprocessing.Queue = multiprocessing.Queue()
-    opener = multiprocessing.Process(target=_opener, args=(url, token, offsets, deadline, out))
+    opener = multiprocessing.Process(target=_opener, args=(url, token, offsets, deadline, out, niceness))
     opener.start()
     while opener.is_alive() and out.empty():
         await asyncio.sleep(0.05)
@@ -136,8 +143,11 @@ async def run_phase(url: str, sockets: list, school: School, args, offsets: list
     cpu_before, client_before, started = sum(worker.cpu_times()[:2]), sum(client.cpu_times()[:2]), time.time()
     ready.set()
     deadline = started + args.seconds + args.late
-    opening = _opened_elsewhere if args.elsewhere else open_dashboards
-    dashboards = asyncio.create_task(opening(url, school.educator_token, offsets, deadline))
+    if args.elsewhere:
+        opening = _opened_elsewhere(url, school.educator_token, offsets, deadline, args.elsewhere_nice)
+    else:
+        opening = open_dashboards(url, school.educator_token, offsets, deadline)
+    dashboards = asyncio.create_task(opening)
     while proc.is_alive() or not (dashboards.done() and len(samples) >= sent.value):
         if time.time() > deadline:
             break
@@ -184,7 +194,14 @@ async def _measured_phase(url: str, sockets: list, school: School, args, offsets
     process), so what they still cost the live sockets is the machine's, not their own process's loop."""
     if not args.elsewhere or not offsets:
         return await run_phase(url, sockets, school, args, offsets, worker)
-    web2, port2 = start_web(normalize_database_url(args.database_url), args.redis_url, SECRET, WEB_LOG + ".2")
+    web2, port2 = start_web(
+        normalize_database_url(args.database_url),
+        args.redis_url,
+        SECRET,
+        WEB_LOG + ".2",
+        app="bench.niced_app:app" if args.nice_backends else None,
+        niceness=args.elsewhere_nice,
+    )
     try:
         await open_dashboard(f"ws://127.0.0.1:{port2}", school.educator_token, time.time() + 60.0)  # warm-up
         return await run_phase(f"ws://127.0.0.1:{port2}", sockets, school, args, offsets, worker)
@@ -245,6 +262,19 @@ def parse_args():
     parser.add_argument("--alone", type=int, default=5, help="dashboard opens measured with no other traffic")
     parser.add_argument(
         "--elsewhere", action="store_true", help="open the dashboards on a second web process from a second client"
+    )
+    parser.add_argument(
+        "--elsewhere-nice",
+        type=int,
+        default=0,
+        help="with --elsewhere: the CPU priority (nice) of the dashboards' web process and of the opening client "
+        "(a lower-priority dashboards tier on the same machine: LIVE_SOCKET_URL)",
+    )
+    parser.add_argument(
+        "--nice-backends",
+        action="store_true",
+        help="with --elsewhere-nice: the dashboards' PostgreSQL backends take the same priority (bench/niced_app.py; "
+        "root only; what a database on its own host gives in production)",
     )
     parser.add_argument("--late", type=float, default=10.0, help="seconds after publishing to wait for late arrivals")
     args = parser.parse_args()

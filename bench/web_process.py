@@ -19,10 +19,17 @@ BIN = Path(sys.executable).parent
 
 
 def start_web(
-    database_url: str, redis_url: str, secret: str, log_path: str, processes: int = 1, app: str | None = None
+    database_url: str,
+    redis_url: str,
+    secret: str,
+    log_path: str,
+    processes: int = 1,
+    app: str | None = None,
+    niceness: int = 0,
 ) -> tuple[psutil.Popen, int]:
     """gunicorn with gevent workers (one by default), as in production; returns it once /health answers.
-    `app`: another WSGI module:name than wsgi:app (e.g. bench.floor_app:app, the app plus a bench endpoint)."""
+    `app`: another WSGI module:name than wsgi:app (e.g. bench.floor_app:app, the app plus a bench endpoint);
+    `niceness`: the process's CPU priority (os.nice), inherited by its workers."""
     port = free_port()
     env = {
         **os.environ,
@@ -43,6 +50,7 @@ def start_web(
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
         )
     deadline = time.time() + 60
     while True:
