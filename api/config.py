@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
@@ -69,6 +70,8 @@ DEFAULTS: dict[str, Any] = {
     "GRADE_BAND_EDGES": DEFAULT_BAND_EDGES,
     # Browser origins allowed to open WebSockets; empty: the API's own host only; "*": any.
     "WS_ALLOWED_ORIGINS": (),
+    # Origin of the web process the pages open their live socket on (a dashboards tier); empty: their own.
+    "LIVE_SOCKET_URL": "",
     "WS_PING_INTERVAL": 25,  # seconds between server pings; a client silent for two intervals is closed
     "WS_AUTH_TIMEOUT": 10,  # seconds a client has to send its auth message
     "WS_QUEUE_SIZE": 256,  # messages waiting for one client before it is dropped as too slow
@@ -145,6 +148,18 @@ def _origins(env: Mapping[str, str], name: str = "WS_ALLOWED_ORIGINS") -> tuple[
     return origins
 
 
+def _live_socket_url(env: Mapping[str, str]) -> str:
+    """LIVE_SOCKET_URL: the origin of the web process the pages open their live socket on (a dashboards
+    tier, see README "Scaling out"); empty: the page's own origin."""
+    value = env.get("LIVE_SOCKET_URL", "").strip().rstrip("/")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc or parts.path or parts.query:
+        raise ConfigError(f"LIVE_SOCKET_URL must look like wss://host[:port] (an origin, no path), not {value!r}")
+    return value
+
+
 def _rate_limits(env: Mapping[str, str]) -> dict[str, Any]:
     """The rate-limit settings, each checked to parse (e.g. "100 per minute; 10 per second")."""
     out: dict[str, Any] = {"RATE_LIMITS_ENABLED": _env_bool(env, "RATE_LIMITS_ENABLED", True)}
@@ -187,6 +202,7 @@ def _tunables(env: Mapping[str, str]) -> dict[str, Any]:
         "SESSION_GAP_MINUTES": _int(env, "SESSION_GAP_MINUTES"),
         "GRADE_BAND_EDGES": _band_edges(env),
         "WS_ALLOWED_ORIGINS": _origins(env),
+        "LIVE_SOCKET_URL": _live_socket_url(env),
         "WS_PING_INTERVAL": _int(env, "WS_PING_INTERVAL"),
         "WS_AUTH_TIMEOUT": _int(env, "WS_AUTH_TIMEOUT"),
         "WS_QUEUE_SIZE": _int(env, "WS_QUEUE_SIZE"),

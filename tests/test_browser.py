@@ -281,3 +281,31 @@ def test_indicator_follows_a_dropped_socket(pages, site):
     page.wait_for_selector("#live-indicator[data-state='open']", timeout=45000)
     assert page.inner_text("#live-indicator") == "Live"
     pages.assert_clean(*EXPECTED_CONSOLE)
+
+
+def test_pages_take_their_live_socket_from_a_dashboards_tier(pages, site):
+    """LIVE_SOCKET_URL (README, "Scaling out"): the pages open their live socket on a second web process
+    that allows the site's origin; the dashboard still opens live and an event still arrives within 2 s."""
+    (site.log_dir / "tier").mkdir(exist_ok=True)
+    tier = Site({**site.env, "WS_ALLOWED_ORIGINS": site.url}, site.log_dir / "tier")
+    tier.start_web()
+    site.stop_web()
+    site.env["LIVE_SOCKET_URL"] = tier.url
+    try:
+        site.start_web()
+        page = pages.open(EDUCATOR)
+        assert page.evaluate("window.lpLive.url").startswith(f"ws://127.0.0.1:{tier.port}/ws/")
+        event_id = f"tier-{uuid.uuid4().hex[:8]}"
+        event = {"id": event_id, "learner": AMIRA, "kind": "activity", "occurred_at": now().isoformat()}
+        started = time.monotonic()
+        assert site.api("POST", "/api/v1/events", ("lms", "service"), json={"events": [event]}).status_code == 201
+        page.wait_for_selector(f"#live-feed [data-event-id='{event_id}']", timeout=2000)
+        assert time.monotonic() - started < 2.0
+        tier.stop_web()  # the page's socket was the tier's: it reconnects, though the site still serves
+        page.wait_for_selector("#live-indicator[data-state='reconnecting']", timeout=15000)
+        pages.assert_clean(*EXPECTED_CONSOLE)
+    finally:
+        tier.stop_web()
+        site.stop_web()
+        del site.env["LIVE_SOCKET_URL"]
+        site.start_web()

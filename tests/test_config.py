@@ -73,6 +73,15 @@ def test_websocket_origins_must_be_origins(tmp_path: Path):
         settings_from_env({"WS_ALLOWED_ORIGINS": "lms.example"}, tmp_path)
 
 
+def test_the_live_socket_url_is_an_origin(tmp_path: Path):
+    assert settings_from_env({}, tmp_path)["LIVE_SOCKET_URL"] == ""
+    settings = settings_from_env({"LIVE_SOCKET_URL": "wss://live.school.example:8443/"}, tmp_path)
+    assert settings["LIVE_SOCKET_URL"] == "wss://live.school.example:8443"
+    for bad in ("live.school.example", "ftp://live.example", "https://live.example/ws", "https://"):
+        with pytest.raises(ConfigError, match="LIVE_SOCKET_URL"):
+            settings_from_env({"LIVE_SOCKET_URL": bad}, tmp_path)
+
+
 def test_alert_time_zone_is_an_iana_zone(tmp_path: Path):
     assert settings_from_env({}, tmp_path)["ALERT_TIME_ZONE"] == "UTC"
     assert settings_from_env({"ALERT_TIME_ZONE": "Europe/Paris"}, tmp_path)["ALERT_TIME_ZONE"] == "Europe/Paris"

@@ -258,6 +258,24 @@ def test_flower_link_only_when_configured(make_app, school):
     assert 'href="https://flower.example/"' in admin_page(make_app(FLOWER_URL="https://flower.example/"))
 
 
+def test_pages_name_a_live_socket_tier_only_when_configured(make_app, school):
+    """LIVE_SOCKET_URL moves the pages' live socket to another web process: the page names it and its CSP
+    lets the page connect there (and nowhere else new)."""
+
+    def educator_page(app) -> tuple[str, str]:
+        client = app.test_client()
+        with app.app_context():
+            client.get("/login", query_string={"token": token(school["ed"])})
+            response = client.get("/dashboard")
+            return response.get_data(as_text=True), response.headers["Content-Security-Policy"]
+
+    html, csp = educator_page(make_app())
+    assert "live-socket-url" not in html and "live.example" not in csp
+    html, csp = educator_page(make_app(LIVE_SOCKET_URL="https://live.example:8443"))
+    assert '<meta name="live-socket-url" content="https://live.example:8443">' in html
+    assert "connect-src 'self' ws://localhost wss://localhost wss://live.example:8443;" in csp
+
+
 def test_admin_page_shows_the_periodic_jobs(client, school):
     from services.job_runs import recorded_run
 

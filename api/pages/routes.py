@@ -99,6 +99,7 @@ def _shell(template: str, user: Principal, session: BrowserSession, **context) -
         csrf_token=session.csrf,
         session_expires=int(session.exp),
         flower_url=current_app.config.get("FLOWER_URL") or "",
+        live_socket_url=current_app.config.get("LIVE_SOCKET_URL") or "",
         **context,
     )
 

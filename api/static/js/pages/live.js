@@ -24,6 +24,9 @@ function showStatus(status, detail) {
 
 let current = null;
 
+// Where the live socket opens: the page's own origin, or the dashboards tier named by LIVE_SOCKET_URL.
+const LIVE_URL = document.querySelector('meta[name="live-socket-url"]')?.content || undefined;
+
 // The session cookie is HttpOnly: ask the server for a short-lived token for the socket's auth message.
 async function fetchToken() {
   const response = await fetch("/session/ws-token", {
@@ -54,6 +57,7 @@ export function connectLive({ path = "/ws/dashboard/", channels = [], onMessage,
     }, Math.max(10, seconds - 60) * 1000);
   };
   live = new window.LearnPulse.Live({
+    url: LIVE_URL,
     path,
     channels,
     getToken: async () => {
