@@ -7,7 +7,9 @@ handshake and a cohort endpoint read rows, never a cohort computation."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -106,20 +108,59 @@ def section_summaries(sections: Sequence[tuple[int, int | None]]) -> dict[int, d
     return stored
 
 
+MEMBER_CACHE_SECTIONS = 256  # parsed member figures kept per web process (~40 KB a section of 200 learners)
+
+
+def _parsed_members(sections: Sequence[int]) -> dict[int, MemberFigures]:
+    """These sections' stored member figures (those never stored are absent). The JSON column is parsed once
+    per process and version: each request reads the rows' updated_at (every write sets it), and the figures
+    only of sections whose version this process has not parsed yet."""
+    cache: OrderedDict = current_app.extensions.setdefault("section_members", OrderedDict())
+    versions = dict(
+        db.session.execute(
+            sa.select(SectionSummary.section_id, SectionSummary.updated_at).where(
+                SectionSummary.section_id.in_(sections), SectionSummary.members.is_not(None)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    unparsed = [s for s, version in versions.items() if s not in cache or cache[s][0] != version]
+    if unparsed:
+        rows = db.session.execute(
+            sa.select(SectionSummary.section_id, SectionSummary.updated_at, SectionSummary.members).where(
+                SectionSummary.section_id.in_(unparsed)
+            )
+        )
+        for section, version, value in rows:
+            if value is not None:
+                versions[section] = version  # a write since the first read: this version is the one read
+                cache[section] = (version, _read_only(figures_from_json(value)))
+    figures = {}
+    for section in versions:
+        if section in cache:
+            cache.move_to_end(section)
+            figures[section] = cache[section][1]
+    while len(cache) > MEMBER_CACHE_SECTIONS:
+        cache.popitem(last=False)
+    return figures
+
+
+def _read_only(figures: MemberFigures) -> MemberFigures:
+    """Figures shared by the requests of a process: an in-place change would raise, not leak into others."""
+    for f in fields(figures):
+        if isinstance(value := getattr(figures, f.name), np.ndarray):
+            value.setflags(write=False)
+    return figures
+
+
 def stored_members(
     members: Mapping[int, Sequence[int]], courses: Mapping[int, int | None]
 ) -> list[tuple[int | None, MemberFigures]]:
     """Per section (id -> the enrolled learners the caller may see), its stored figures narrowed to those
     learners, with the section's course. A section never stored, or with a learner enrolled since its last
     refresh, is recomputed now (once: the worker keeps it fresh from then on)."""
-    stored = dict(
-        db.session.execute(
-            sa.select(SectionSummary.section_id, SectionSummary.members).where(SectionSummary.section_id.in_(members))
-        )
-        .tuples()
-        .all()
-    )
-    figures = {s: figures_from_json(value) for s, value in stored.items() if value is not None}
+    figures = _parsed_members(list(members))
     stale = [s for s in members if s not in figures or not np.isin(members[s], figures[s].learner).all()]
     if stale:
         figures |= refresh_sections([(s, courses[s]) for s in sorted(stale)])
