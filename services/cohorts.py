@@ -7,6 +7,7 @@ handshake and a cohort endpoint read rows, never a cohort computation."""
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
@@ -109,6 +110,7 @@ def section_summaries(sections: Sequence[tuple[int, int | None]]) -> dict[int, d
 
 
 MEMBER_CACHE_SECTIONS = 256  # parsed member figures kept per web process (~40 KB a section of 200 learners)
+_MEMBER_CACHE_LOCK = threading.Lock()
 
 
 def _parsed_members(sections: Sequence[int]) -> dict[int, MemberFigures]:
@@ -125,24 +127,29 @@ def _parsed_members(sections: Sequence[int]) -> dict[int, MemberFigures]:
         .tuples()
         .all()
     )
-    unparsed = [s for s, version in versions.items() if s not in cache or cache[s][0] != version]
+    figures: dict[int, MemberFigures] = {}
+    with _MEMBER_CACHE_LOCK:  # gthread workers share the cache between threads
+        for section, version in versions.items():
+            entry = cache.get(section)
+            if entry is not None and entry[0] == version:
+                cache.move_to_end(section)
+                figures[section] = entry[1]
+    unparsed = [s for s in versions if s not in figures]
     if unparsed:
         rows = db.session.execute(
             sa.select(SectionSummary.section_id, SectionSummary.updated_at, SectionSummary.members).where(
                 SectionSummary.section_id.in_(unparsed)
             )
         )
-        for section, version, value in rows:
+        for section, version, value in rows:  # a write since the first read: the version read here is the one
             if value is not None:
-                versions[section] = version  # a write since the first read: this version is the one read
-                cache[section] = (version, _read_only(figures_from_json(value)))
-    figures = {}
-    for section in versions:
-        if section in cache:
-            cache.move_to_end(section)
-            figures[section] = cache[section][1]
-    while len(cache) > MEMBER_CACHE_SECTIONS:
-        cache.popitem(last=False)
+                figures[section] = _read_only(figures_from_json(value))
+                with _MEMBER_CACHE_LOCK:
+                    cache[section] = (version, figures[section])
+                    cache.move_to_end(section)
+    with _MEMBER_CACHE_LOCK:
+        while len(cache) > MEMBER_CACHE_SECTIONS:
+            cache.popitem(last=False)
     return figures
 
 

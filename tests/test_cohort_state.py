@@ -175,7 +175,7 @@ def test_a_cohort_read_is_a_constant_number_of_statements(client, school):
         assert len(seen) <= 7, (path, seen)
 
 
-def test_stored_member_figures_are_parsed_once_per_version(client, school, service):
+def test_stored_member_figures_are_parsed_once_per_version(client, school, service, monkeypatch):
     """A process parses a section's stored figures (a JSON column) once per version (its updated_at): a repeat
     read selects no figures and gives the same report; after a refresh the new version is read at once."""
 
@@ -194,6 +194,9 @@ def test_stored_member_figures_are_parsed_once_per_version(client, school, servi
         fresh = client.get("/api/v1/courses/c1/analytics", headers=school["ted"]).json
     assert read_figures(seen) and fresh["average"] < first["average"]  # as_of: the older s2's
     same_report(fresh, cohort_report(ids(*(f"l{i:02d}" for i in range(31))), 60.0, [course_id("c1")]))
+    monkeypatch.setattr("services.cohorts.MEMBER_CACHE_SECTIONS", 1)  # a bounded cache: the oldest goes first
+    assert client.get("/api/v1/courses/c1/analytics", headers=school["ted"]).json == fresh
+    assert len(client.application.extensions["section_members"]) == 1
 
 
 def exam_marks(*external: str) -> tuple[list[int], list[float]]:
