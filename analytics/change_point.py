@@ -28,6 +28,7 @@ it over many positions; a model the data rule out gets no weight from any q.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,34 +122,30 @@ def _model_predictives(design: np.ndarray, y: np.ndarray, row: np.ndarray, n: np
     return log_ml, centre, scale
 
 
-def _mixture_quantiles(
-    weights: np.ndarray, centre: np.ndarray, scale: np.ndarray, dof: np.ndarray, q: float
-) -> np.ndarray:
-    """The q-quantile of sum_k w_k t_dof(centre_k, scale_k) over the last axis (weights may carry leading axes
-    beyond the learners'), by bisection between the components' own quantiles (the mixture's lies between)."""
-    own = np.broadcast_to(centre + scale * stdtrit(dof[:, None], q), weights.shape)
-    low = np.where(weights > 0, own, np.inf).min(axis=-1)
-    high = np.where(weights > 0, own, -np.inf).max(axis=-1)
+def _bisect(cdf: Callable[[np.ndarray], np.ndarray], q: float, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """The smallest x in [low, high] with cdf(x) >= q for a non-decreasing cdf, to QUANTILE_TOLERANCE."""
     for _ in range(60):  # halves the bracket until it is QUANTILE_TOLERANCE wide (~15 steps; 60 is never reached)
         if not np.any(high - low > QUANTILE_TOLERANCE):
             break
         mid = (low + high) / 2
-        cdf = (weights * stdtr(dof[:, None], (mid[..., None] - centre) / scale)).sum(axis=-1)
-        below = cdf < q
+        below = cdf(mid) < q
         low, high = np.where(below, mid, low), np.where(below, high, mid)
     return (low + high) / 2
 
 
-def _contaminated_weights(prior: np.ndarray, log_ml: np.ndarray, epsilon: float) -> np.ndarray:
-    """Posterior model weights (learners, k, models) under the prior (1 - epsilon) * prior + epsilon * [model k].
+def _bracket(used: np.ndarray, centre: np.ndarray, scale: np.ndarray, dof: np.ndarray, q: float):
+    """The lowest and highest q-quantile of the components in use: a mixture's q-quantile lies between them."""
+    own = centre + scale * stdtrit(dof[:, None], q)
+    return np.where(used, own, np.inf).min(axis=-1), np.where(used, own, -np.inf).max(axis=-1)
 
-    Bayes factors are taken against each learner's best model (invalid models: log_ml = -inf, factor 0), so a
-    contamination on an invalid model leaves the stated posterior."""
-    factor = np.exp(log_ml - log_ml.max(axis=1, keepdims=True))
-    stated = (1 - epsilon) * prior * factor  # (learners, models)
-    point = epsilon * factor[:, :, None] * np.eye(factor.shape[1])[None]  # (learners, k, models)
-    unnormalised = stated[:, None, :] + point
-    return unnormalised / unnormalised.sum(axis=-1, keepdims=True)
+
+def _mixture_quantiles(
+    weights: np.ndarray, centre: np.ndarray, scale: np.ndarray, dof: np.ndarray, q: float
+) -> np.ndarray:
+    """The q-quantile of sum_k w_k t_dof(centre_k, scale_k) over the models (learners, models), by bisection
+    between the components' own quantiles."""
+    low, high = _bracket(weights > 0, centre, scale, dof, q)
+    return _bisect(lambda x: (weights * stdtr(dof[:, None], (x[:, None] - centre) / scale)).sum(axis=-1), q, low, high)
 
 
 def _robust_interval(
@@ -160,12 +157,25 @@ def _robust_interval(
     level: float,
     epsilon: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Lowest lower and highest upper (1 -+ level) / 2 quantile over the contaminated priors (module doc)."""
-    weights = _contaminated_weights(prior, log_ml, epsilon)
-    centre, scale = centre[:, None, :], scale[:, None, :]
-    tail = (1 - level) / 2
-    low = _mixture_quantiles(weights, centre, scale, dof[:, None], tail).min(axis=1)
-    high = _mixture_quantiles(weights, centre, scale, dof[:, None], 1 - tail).max(axis=1)
+    """Lowest lower and highest upper (1 -+ level) / 2 quantile over the contaminated priors (module doc).
+
+    Under the prior (1 - epsilon) * prior + epsilon * [model k] the mixture's CDF is
+    (S(x) + epsilon f_k F_k(x)) / (S + epsilon f_k), S(x) = sum_j (1 - epsilon) prior_j f_j F_j(x) (f: Bayes factors
+    against the best model, F: the models' predictive CDFs). The lowest quantile over k is where the largest of
+    these CDFs reaches the tail, the highest where the smallest does: one bisection each, over the models' CDFs,
+    instead of one per k."""
+    factor = np.exp(log_ml - log_ml.max(axis=1, keepdims=True))  # invalid models (log_ml = -inf): 0
+    stated = (1 - epsilon) * prior * factor  # (learners, models)
+    point = epsilon * factor  # the contamination's mass on model k, as a weight beside `stated`
+    total = stated.sum(axis=1, keepdims=True) + point  # (learners, k)
+
+    def contaminated(x: np.ndarray) -> np.ndarray:
+        cdf = stdtr(dof[:, None], (x[:, None] - centre) / scale)  # (learners, models)
+        return ((stated * cdf).sum(axis=1, keepdims=True) + point * cdf) / total  # (learners, k)
+
+    tail, used = (1 - level) / 2, (stated > 0) | (point > 0)
+    low = _bisect(lambda x: contaminated(x).max(axis=1), tail, *_bracket(used, centre, scale, dof, tail))
+    high = _bisect(lambda x: contaminated(x).min(axis=1), 1 - tail, *_bracket(used, centre, scale, dof, 1 - tail))
     return low, high
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from analytics.change_point import forecast_with_bends
 from analytics.grouping import SECONDS_PER_DAY, Segments
@@ -66,12 +66,12 @@ def forecast_completion(
     tail = (1.0 - level) / 2
 
     def days_at(q: float) -> np.ndarray:
-        x = stats.beta.ppf(q, r, a)
+        x = special.betaincinv(r, a, q)  # stats.beta.ppf's own function, without its per-call checks
         with np.errstate(divide="ignore"):
             return np.where(x < 1, scale * x / (1 - x), np.inf)
 
     deadline = np.maximum(np.asarray(deadline_days, dtype=float), 0)
-    probability = stats.beta.cdf(deadline / (scale + deadline), r, a)
+    probability = special.betainc(r, a, deadline / (scale + deadline))  # stats.beta.cdf
     done = remaining <= 0
     zero = np.zeros_like(remaining)
     return CompletionForecast(
@@ -176,7 +176,7 @@ def forecast_scores(per_day: Regression, from_x: np.ndarray, horizon_days: float
     predicted = per_day.intercept + per_day.slope * x0
     with np.errstate(invalid="ignore", divide="ignore"):
         spread = per_day.residual_std * np.sqrt(1 + 1 / n + (x0 - per_day.mean_x) ** 2 / per_day.sxx)
-        t = stats.t.ppf(0.5 + level / 2, np.maximum(n - 2, 1))
+        t = special.stdtrit(np.maximum(n - 2, 1), 0.5 + level / 2)  # stats.t.ppf
     half = np.where(n >= 3, t * spread, np.nan)
     return ScoreForecast(
         np.clip(predicted, 0, 100), np.clip(predicted - half, 0, 100), np.clip(predicted + half, 0, 100)
@@ -231,7 +231,7 @@ def forecast_recent_scores(
         z = bent.intercept + bent.slope * x0
         g = (100 + 2 * LOGIT_MARGIN) * np.exp(-z) / (1 + np.exp(-z)) ** 2
         leverage = 1 / n + (x0 - bent.mean_x) ** 2 / bent.sxx
-        t = stats.t.ppf(0.5 + level / 2, np.maximum(n - 2, 1))
+        t = special.stdtrit(np.maximum(n - 2, 1), 0.5 + level / 2)  # stats.t.ppf
         half = t * np.sqrt(s**2 + g**2 * bent.residual_std**2 * leverage)
         centre = from_logit(z)
         raw = line.intercept + line.slope * x0  # the straight line's forecast, unclipped

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from analytics.grouping import SECONDS_PER_DAY, Segments
 
@@ -85,7 +85,7 @@ def fit_lines(seg: Segments, x: np.ndarray, y: np.ndarray) -> Regression:
         dof = n - 2
         stderr = np.where((dof >= 1) & ~np.isnan(slope), np.sqrt(residual / dof / sxx), np.nan)
         t = np.where(stderr > 0, slope / stderr, np.where(slope == 0, 0.0, np.inf))
-        p_value = np.where((dof >= 1) & ~np.isnan(slope), 2 * stats.t.sf(np.abs(t), np.maximum(dof, 1)), np.nan)
+        p_value = np.where((dof >= 1) & ~np.isnan(slope), 2 * special.stdtr(np.maximum(dof, 1), -np.abs(t)), np.nan)
         residual_std = np.where(dof >= 1, np.sqrt(residual / dof), np.nan)
     return Regression(
         seg.counts,
@@ -136,7 +136,7 @@ def probability_declining(fit: Regression) -> np.ndarray:
     dof = fit.points.astype(float) - 2
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(fit.stderr > 0, -fit.slope / fit.stderr, -np.sign(fit.slope) * np.inf)
-        p = stats.t.cdf(z, np.maximum(dof, 1))
+        p = special.stdtr(np.maximum(dof, 1), z)  # stats.t.cdf's own function
     return np.where((dof >= 1) & ~np.isnan(fit.slope), p, np.nan)
 
 

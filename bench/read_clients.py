@@ -89,19 +89,24 @@ def measure(
     api: Callable[[], Callable],
     floor: Callable[[], Callable],
     runs: int,
-    worker,
+    workers: list,
     bare: Callable[[], Callable] | None = None,
 ) -> list[str]:
-    """Table rows: one client and 8 clients, API and floor, the p95 ratio, and the web worker's CPU per call
-    (user + system, from the one-client run: what the load of the machine does not inflate much); with `bare`
+    """Table rows: one client and 8 clients, API and floor, the p95 ratio, and the web workers' CPU per call
+    (user + system of every worker process of the web tier: what the load of the machine does not inflate
+    much); with `bare`
     (a second floor: the main query served by a bare endpoint of the same web process), its figures and the
     API's p95 ratio to it in a last column, beside the raw-SQL floor."""
     rows = []
     for clients in (1, 8):
         per = max(5, runs // clients) if clients > 1 else runs
-        before = sum(worker.cpu_times()[:2])
+
+        def used() -> float:
+            return sum(sum(worker.cpu_times()[:2]) for worker in workers)
+
+        before = used()
         a = stats(timed_calls([api() for _ in range(clients)], per))
-        cpu = (sum(worker.cpu_times()[:2]) - before) * 1000 / (per * clients + clients)  # + the warm-up calls
+        cpu = (used() - before) * 1000 / (per * clients + clients)  # + the warm-up calls
         f = stats(timed_calls([floor() for _ in range(clients)], per))
         while OPEN:  # the shared server's connection slots are few
             OPEN.pop().close()

@@ -4,7 +4,9 @@ Data: a synthetic platform loaded through COPY (bench/platform_load.py, ~100 eve
 event log holds --events rows in total, plus a school through the REST API (bench/school_seed.py: one
 educator, 5 sections x 200 learners, ~60 events each, registers) and one heavy learner with 10,000
 events over 20 modules and 4 skills; then the worker's evaluation drain in-process (counters, rules,
-standings, section state). One gunicorn web process (one gevent worker, as in production).
+standings, section state). The web tier as production runs it: `gunicorn -c gunicorn.conf.py` with WEB_CONCURRENCY
+gevent worker processes (the Procfile's default, 2; --web-processes), and the same cases again with one gevent
+worker (the figure earlier sessions recorded), so both are printed. The floors run one PostgreSQL backend per client.
 
 Cases (HTTP, p50/p95/p99, one client and 8 concurrent clients) and their floors (the plain SQL of the
 main read through psycopg, one connection per client, same concurrency; the ratio column is always against it):
@@ -22,6 +24,7 @@ main read through psycopg, one connection per client, same concurrency; the rati
 (the web process only reads, and the cases pick learners and sections that exist).
 
 Usage: .venv/bin/python bench/reads.py --events 100000 [--database-url ...] [--redis-url ...]
+       .venv/bin/python bench/reads.py --reuse [--web-processes 2,1] [--only "learner analytics,events page"]
 """
 
 from __future__ import annotations
@@ -227,6 +230,9 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="measure a database this script built before")
     parser.add_argument("--build-only", action="store_true", help="build the database and stop")
     parser.add_argument("--runs", type=int, default=100, help="calls per case (split across the 8 clients)")
+    production = os.environ.get("WEB_CONCURRENCY", "2")
+    parser.add_argument("--web-processes", default=f"{production},1", help="gevent worker counts to measure, in turn")
+    parser.add_argument("--only", default="", help="comma-separated substrings: measure only the cases named so")
     args = parser.parse_args()
     args.database_url = normalize_database_url(args.database_url)
     if not (args.existing or args.reuse):
@@ -239,13 +245,17 @@ def main() -> None:
     if args.existing:  # every transaction of the web process and the floors is read-only: a write would fail
         os.environ["PGOPTIONS"] = "-c default_transaction_read_only=on"
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops the web process
-    web, port = start_web(args.database_url, args.redis_url, SECRET, "/tmp/bench_reads_web.log", app=WEB_APP)
+    wanted = [w.strip() for w in args.only.split(",") if w.strip()]
     rows = []
-    try:
-        for name, api, floor, *bare in cases(f"http://127.0.0.1:{port}", dsn, known):
-            rows += measure(name, api, floor, args.runs, web.children()[0], *bare)
-    finally:
-        stop_web(web)
+    for processes in [int(p) for p in args.web_processes.split(",")]:
+        log = f"/tmp/bench_reads_web_{processes}.log"
+        web, port = start_web(args.database_url, args.redis_url, SECRET, log, processes, app=WEB_APP)
+        try:
+            for name, api, floor, *bare in cases(f"http://127.0.0.1:{port}", dsn, known):
+                if not wanted or any(w in name for w in wanted):
+                    rows += measure(f"{name} [{processes} web]", api, floor, args.runs, web.children(), *bare)
+        finally:
+            stop_web(web)
     print(f"load average after: {os.getloadavg()}")
     print(
         "\n| read | clients | API p50 / p95 / p99 ms | floor p50 / p95 / p99 ms | p95 ratio | web CPU ms/call "

@@ -1,4 +1,5 @@
-"""One gunicorn web process (one gevent worker, as in production) for a benchmark: started, and stopped."""
+"""One gunicorn web tier (gevent workers; production runs WEB_CONCURRENCY, default 2) for a benchmark: started, and
+stopped."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def start_web(
     app: str | None = None,
     niceness: int = 0,
 ) -> tuple[psutil.Popen, int]:
-    """gunicorn with gevent workers (one by default), as in production; returns it once /health answers.
+    """gunicorn with `processes` gevent workers (one by default; production's default is 2); returns it once /health
+    answers and every worker process is up.
     `app`: another WSGI module:name than wsgi:app (e.g. bench.floor_app:app, the app plus a bench endpoint);
     `niceness`: the process's CPU priority (os.nice), inherited by its workers."""
     port = free_port()
@@ -55,7 +57,8 @@ def start_web(
     deadline = time.time() + 60
     while True:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code in (200, 503):
+            answered = requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code in (200, 503)
+            if answered and len(web.children()) >= processes:
                 return web, port
         except requests.RequestException:
             pass

@@ -45,10 +45,11 @@ class SkillMastery(db.Model):
     """A learner's current probability of mastering a skill, advanced one assessment at a time."""
 
     __tablename__ = "skill_mastery"
+    # the unique index leads with learner_id, so it also serves a learner's rows (no index of its own: 0018)
     __table_args__ = (sa.UniqueConstraint("learner_id", "skill"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    learner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    learner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     skill: Mapped[str] = mapped_column(sa.String(128))
     p_mastery: Mapped[float]
     attempts: Mapped[int] = mapped_column(default=0)

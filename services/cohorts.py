@@ -7,7 +7,10 @@ handshake and a cohort endpoint read rows, never a cohort computation."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -106,20 +109,65 @@ def section_summaries(sections: Sequence[tuple[int, int | None]]) -> dict[int, d
     return stored
 
 
+MEMBER_CACHE_SECTIONS = 256  # parsed member figures kept per web process (~40 KB a section of 200 learners)
+_MEMBER_CACHE_LOCK = threading.Lock()
+
+
+def _parsed_members(sections: Sequence[int]) -> dict[int, MemberFigures]:
+    """These sections' stored member figures (those never stored are absent). The JSON column is parsed once
+    per process and version: each request reads the rows' updated_at (every write sets it), and the figures
+    only of sections whose version this process has not parsed yet."""
+    cache: OrderedDict = current_app.extensions.setdefault("section_members", OrderedDict())
+    versions = dict(
+        db.session.execute(
+            sa.select(SectionSummary.section_id, SectionSummary.updated_at).where(
+                SectionSummary.section_id.in_(sections), SectionSummary.members.is_not(None)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    figures: dict[int, MemberFigures] = {}
+    with _MEMBER_CACHE_LOCK:  # gthread workers share the cache between threads
+        for section, version in versions.items():
+            entry = cache.get(section)
+            if entry is not None and entry[0] == version:
+                cache.move_to_end(section)
+                figures[section] = entry[1]
+    unparsed = [s for s in versions if s not in figures]
+    if unparsed:
+        rows = db.session.execute(
+            sa.select(SectionSummary.section_id, SectionSummary.updated_at, SectionSummary.members).where(
+                SectionSummary.section_id.in_(unparsed)
+            )
+        )
+        for section, version, value in rows:  # a write since the first read: the version read here is the one
+            if value is not None:
+                figures[section] = _read_only(figures_from_json(value))
+                with _MEMBER_CACHE_LOCK:
+                    cache[section] = (version, figures[section])
+                    cache.move_to_end(section)
+    with _MEMBER_CACHE_LOCK:
+        while len(cache) > MEMBER_CACHE_SECTIONS:
+            cache.popitem(last=False)
+    return figures
+
+
+def _read_only(figures: MemberFigures) -> MemberFigures:
+    """Figures shared by the requests of a process: an in-place change would raise, not leak into others."""
+    for f in fields(figures):
+        if isinstance(value := getattr(figures, f.name), np.ndarray):
+            value.setflags(write=False)
+    return figures
+
+
 def stored_members(
     members: Mapping[int, Sequence[int]], courses: Mapping[int, int | None]
 ) -> list[tuple[int | None, MemberFigures]]:
     """Per section (id -> the enrolled learners the caller may see), its stored figures narrowed to those
     learners, with the section's course. A section never stored, or with a learner enrolled since its last
     refresh, is recomputed now (once: the worker keeps it fresh from then on)."""
-    stored = dict(
-        db.session.execute(
-            sa.select(SectionSummary.section_id, SectionSummary.members).where(SectionSummary.section_id.in_(members))
-        )
-        .tuples()
-        .all()
-    )
-    figures = {s: figures_from_json(value) for s, value in stored.items() if value is not None}
+    figures = _parsed_members(list(members))
     stale = [s for s in members if s not in figures or not np.isin(members[s], figures[s].learner).all()]
     if stale:
         figures |= refresh_sections([(s, courses[s]) for s in sorted(stale)])

@@ -44,23 +44,24 @@ def load_learner(learner: User, now: float | None = None) -> LoadedLearner:
     )
 
 
+# built once per process (statement construction and its cache key cost more than the look-up)
+DIGEST_ROW = sa.select(
+    LearnerDigest.last_event_id,
+    LearnerDigest.built_at,
+    LearnerDigest.longest_streak,
+    LearnerDigest.last_run,
+    LearnerDigest.events,
+    LearnerDigest.report,
+    sa.select(sa.func.max(Event.id))
+    .where(Event.learner_id == sa.bindparam("learner"), Event.kind != HEARTBEAT_KIND)
+    .scalar_subquery()
+    .label("newest"),
+).where(LearnerDigest.learner_id == sa.bindparam("learner"))
+
+
 def _digest_row(learner_id: int) -> sa.Row | None:
     """The learner's digest and, in the same statement, the id of their newest event (index ix_events_learner_id)."""
-    newest = (
-        sa.select(sa.func.max(Event.id))
-        .where(Event.learner_id == learner_id, Event.kind != HEARTBEAT_KIND)
-        .scalar_subquery()
-    )
-    query = sa.select(
-        LearnerDigest.last_event_id,
-        LearnerDigest.built_at,
-        LearnerDigest.longest_streak,
-        LearnerDigest.last_run,
-        LearnerDigest.events,
-        LearnerDigest.report,
-        newest.label("newest"),
-    ).where(LearnerDigest.learner_id == learner_id)
-    return db.session.execute(query).first()
+    return db.session.execute(DIGEST_ROW, {"learner": learner_id}).first()
 
 
 def load_learner_digest(learner: User, now: float | None = None) -> LoadedLearner | None:

@@ -23,14 +23,17 @@ FIT_SEQUENCES = 20_000  # sequences per skill the EM fit reads (a fixed random s
 FINISHED = ("failed", "dropped", "completed")
 
 
+NEWEST_VERSION = (  # built once per process: every report reads it
+    sa.select(RiskModelVersion.id, RiskModelVersion.trained_at, RiskModelVersion.kind)
+    .order_by(RiskModelVersion.trained_at.desc(), RiskModelVersion.id.desc())
+    .limit(1)
+)
+
+
 def current_risk_model() -> RiskModel:
     """The newest stored model, or the cold-start model before any training ran. Only the newest version's
     key is read per call: its model (a JSON document) is parsed once per process and version."""
-    newest = db.session.execute(
-        sa.select(RiskModelVersion.id, RiskModelVersion.trained_at, RiskModelVersion.kind)
-        .order_by(RiskModelVersion.trained_at.desc(), RiskModelVersion.id.desc())
-        .limit(1)
-    ).first()
+    newest = db.session.execute(NEWEST_VERSION).first()
     if newest is None or newest.kind == "cold_start":  # a stored cold start may predate the current one
         return cold_start_model()
     cache = current_app.extensions.setdefault("risk_model", {})

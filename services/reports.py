@@ -162,26 +162,29 @@ def _date_after(now: float, days: float) -> str | None:
     return (datetime.fromtimestamp(now, UTC) + timedelta(days=float(days))).date().isoformat()
 
 
+# the report's fixed statements, built once per process (construction and cache keys cost more than running them)
+GRADES_BY_SUBJECT = (
+    sa.select(Subject.external_id, sa.func.avg(100.0 * Grade.marks / Exam.max_marks))
+    .select_from(Grade)
+    .join(Exam, Exam.id == Grade.exam_id)
+    .join(Subject, Subject.id == Exam.subject_id)
+    .where(Grade.learner_id == sa.bindparam("learner"))
+    .group_by(Subject.external_id)
+)
+STORED_MASTERY = sa.select(SkillMastery.skill, SkillMastery.p_mastery, SkillMastery.attempts).where(
+    SkillMastery.learner_id == sa.bindparam("learner")
+)
+
+
 def _grades_by_subject(learner_id: int) -> dict[str, float]:
-    rows = db.session.execute(
-        sa.select(Subject.external_id, sa.func.avg(100.0 * Grade.marks / Exam.max_marks))
-        .select_from(Grade)
-        .join(Exam, Exam.id == Grade.exam_id)
-        .join(Subject, Subject.id == Exam.subject_id)
-        .where(Grade.learner_id == learner_id)
-        .group_by(Subject.external_id)
-    )
+    rows = db.session.execute(GRADES_BY_SUBJECT, {"learner": learner_id})
     return {subject: round(float(average), 2) for subject, average in rows}
 
 
 def _mastery(learner_id: int, whole: ReportDigest | None) -> list[dict[str, Any]]:
     """Stored mastery, and the skills _replayed finds; none to look for when the learner's current digest
     (`whole`) says every skill they attempted had a stored row, and as many rows are stored."""
-    stored = db.session.execute(
-        sa.select(SkillMastery.skill, SkillMastery.p_mastery, SkillMastery.attempts).where(
-            SkillMastery.learner_id == learner_id
-        )
-    ).all()
+    stored = db.session.execute(STORED_MASTERY, {"learner": learner_id}).all()
     out = [
         {"skill": skill, "p_mastery": round(p, 4), "attempts": n, "mastered": p >= MASTERED_AT}
         for skill, p, n in stored

@@ -175,6 +175,30 @@ def test_a_cohort_read_is_a_constant_number_of_statements(client, school):
         assert len(seen) <= 7, (path, seen)
 
 
+def test_stored_member_figures_are_parsed_once_per_version(client, school, service, monkeypatch):
+    """A process parses a section's stored figures (a JSON column) once per version (its updated_at): a repeat
+    read selects no figures and gives the same report; after a refresh the new version is read at once."""
+
+    def read_figures(statements_seen: list[str]) -> bool:
+        return any("section_summaries.members" in " ".join(s.split()).split(" FROM ")[0] for s in statements_seen)
+
+    client.get("/api/v1/courses/c1/analytics", headers=school["ted"])  # computes and stores s4's state
+    first = client.get("/api/v1/courses/c1/analytics", headers=school["ted"]).json
+    with statements() as seen:
+        again = client.get("/api/v1/courses/c1/analytics", headers=school["ted"]).json
+    assert again == first and not read_figures(seen)
+    low = {"learner": "l10", "kind": "assessment", "course": "c1", "occurred_at": at(0.5), "score": 0, "max_score": 100}
+    assert client.post("/api/v1/events", json={"events": [low]}, headers=service).status_code == 201
+    assert refresh_sections_of(ids("l10"), interval=timedelta(0)) == 1  # s1, as the worker does
+    with statements() as seen:
+        fresh = client.get("/api/v1/courses/c1/analytics", headers=school["ted"]).json
+    assert read_figures(seen) and fresh["average"] < first["average"]  # as_of: the older s2's
+    same_report(fresh, cohort_report(ids(*(f"l{i:02d}" for i in range(31))), 60.0, [course_id("c1")]))
+    monkeypatch.setattr("services.cohorts.MEMBER_CACHE_SECTIONS", 1)  # a bounded cache: the oldest goes first
+    assert client.get("/api/v1/courses/c1/analytics", headers=school["ted"]).json == fresh
+    assert len(client.application.extensions["section_members"]) == 1
+
+
 def exam_marks(*external: str) -> tuple[list[int], list[float]]:
     """Learner ids (in id order) and their e1 marks as percents."""
     rows = db.session.execute(

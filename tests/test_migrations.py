@@ -23,7 +23,7 @@ def scratch_database(database_url: str, tmp_path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'scratch.db'}"
         return
     admin = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
-    name = "learnpulse_migration_check"
+    name = f"{make_url(database_url).database}_migration_check"  # beside the suite's own: one per test database
     with admin.connect() as connection:
         connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
         connection.execute(sa.text(f"CREATE DATABASE {name}"))
