@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from analytics.change_point import forecast_with_bends
+from analytics.change_point import EPSILON, forecast_with_bends
 from analytics.grouping import SECONDS_PER_DAY, Segments
 from analytics.scores import Regression, fit_recent_days
 
@@ -198,29 +198,32 @@ def from_logit(z: np.ndarray) -> np.ndarray:
 
 
 def forecast_recent_scores(
-    seg: Segments, times: np.ndarray, percent: np.ndarray, now: float, window: int, horizon_days: float, level: float
+    seg: Segments,
+    times: np.ndarray,
+    percent: np.ndarray,
+    now: float,
+    window: int,
+    horizon_days: float,
+    level: float,
+    epsilon: float | np.ndarray = EPSILON,
 ) -> ScoreForecast:
     """Score `horizon_days` after `now` from each learner's recent scores, honest about bends and at 0 and 100.
 
-    Where the straight line through the last `window` scores stays inside 0..100, the forecast is the
-    model average over "no bend" and "the slope changed at one of the last 2 * window scores"
-    (analytics.change_point.forecast_with_bends: the bend's position integrated out; the interval holds at
-    least `level` under every prior within EPSILON of the stated one, so a recent bend the data make plausible
-    widens it; clipped to the scale: a score piles up at 100 as real ones do). Where the line itself
-    leaves the scale (an improver at +8 points per score would be "100, range 100-100"),
-    the trend is fitted on the logit scale instead (to_logit: the path bends toward the bound and never
-    crosses it) and the interval is centre +- t * sqrt(s^2 + g'^2 * s_z^2 * leverage), with s the
-    residual spread in points around the bent path, s_z the logit-scale residual spread and g' the
-    slope of from_logit at the centre (delta method). Simulated coverage of the 90% interval
-    (tests/test_analytics_forecast.py, 8 scores each): flat, near-100, declining, linear and saturating
-    learners within 90.8-94.6% (3,000 learners each; the plain model average 90.1-93.5%, the straight line
-    alone 88.9-91.2% with intervals narrower, and 34% on the saturating improvers: "100, range 100-100").
-    The bench's learners (15 scores, bench/coverage_sample.py): see bench/RESULTS.md and the README.
+    Where the straight line through the last `window` scores stays inside 0..100, the forecast is the model
+    average over "no bend" and "the slope changed at one of the last 2 * window scores" (analytics.change_point:
+    the bend's position integrated out; the interval holds at least `level` under every prior within `epsilon`
+    of the stated one, so a recent bend the data make plausible widens it; EPSILON is calibrated to cover `level`
+    on average over a reference population; clipped to the scale, as real scores pile up at 100). Where the line
+    leaves the scale (an improver at +8 points per score would be "100, range 100-100"), the trend is fitted on
+    the logit scale (to_logit: the path bends toward the bound) and the interval is centre +- t * sqrt(s^2 +
+    g'^2 * s_z^2 * leverage), s the residual spread in points around the bent path, s_z the logit-scale one, g'
+    the slope of from_logit at the centre (delta method). Simulated 90% coverage (tests/test_analytics_forecast.py,
+    8 scores): flat, near-100, declining, linear, saturating 90.6-94.3% (plain average 90.1-93.5%, the line 34-91%).
     """
     times, percent = np.asarray(times, dtype=float), np.asarray(percent, dtype=float)
     line, origin = fit_recent_days(seg, times, percent, window)
     x0 = (now - origin) / SECONDS_PER_DAY + horizon_days
-    mixed = forecast_with_bends(seg, times, percent, now, 2 * window, horizon_days, level)
+    mixed = forecast_with_bends(seg, times, percent, now, 2 * window, horizon_days, level, epsilon)
     bent, _ = fit_recent_days(seg, times, to_logit(percent), window)
     inside = seg.rank_from_end() < window
     x = (times - origin[seg.learner]) / SECONDS_PER_DAY
