@@ -201,6 +201,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5, help="repeat sweeps with digests")
     parser.add_argument("--baseline-repeats", type=int, default=3, help="repeat sweeps of the full rescan")
     parser.add_argument("--check-shards", type=int, default=2)
+    parser.add_argument("--sweeps", default=",".join(SWEEPS), help="which sweeps, in order (1M: one per hold)")
     parser.add_argument(
         "--phases",
         default="baseline,missing,digests",
@@ -246,7 +247,9 @@ def run_phases(app, url: str, args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
+    global SWEEPS  # noqa: PLW0603  (every phase and the check read the chosen sweeps)
     args = _arguments()
+    SWEEPS = tuple(args.sweeps.split(","))
     url = normalize_database_url(args.database_url)
     redis.Redis.from_url(args.redis_url).ping()
     from api import create_app  # noqa: PLC0415
