@@ -77,22 +77,34 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(worker: subprocess.Popen) -> float:
-    """CPU used so far by the worker's processes and the PostgreSQL backends serving this database: the
-    work a sweep costs, whatever else the shared machine runs (its wall time is not)."""
+def cpu_seconds(worker: subprocess.Popen) -> dict[str, float]:
+    """CPU used so far by the worker's processes, the PostgreSQL backends serving this database, the Redis
+    server and this process (the sender, beat's part): the work a sweep costs, whatever else the shared
+    machine runs."""
+    from flask import current_app  # noqa: PLC0415
+
     from models import db  # noqa: PLC0415
 
     backends = db.session.scalars(
         sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
     ).all()
     db.session.rollback()
-    return sum(_process_cpu(pid) for pid in [worker.pid, *_children(worker.pid), *backends])
+    redis_cpu = redis.Redis.from_url(current_app.config["REDIS_URL"]).info("cpu")
+    return {
+        "worker": sum(_process_cpu(pid) for pid in [worker.pid, *_children(worker.pid)]),
+        "postgres": sum(_process_cpu(pid) for pid in backends),
+        "redis": redis_cpu["used_cpu_user"] + redis_cpu["used_cpu_sys"],  # the whole server: the bench's own
+        "sender": sum(os.times()[:2]),
+    }
 
 
 def timed_sweep(app, sweep: str, worker: subprocess.Popen) -> dict:
     before = cpu_seconds(worker)
     status = run_sweep(app, sweep)
-    status["cpu_seconds"] = round(cpu_seconds(worker) - before, 1)
+    after = cpu_seconds(worker)
+    for part in after:
+        status[f"cpu_{part}"] = round(after[part] - before[part], 2)
+    status["cpu_seconds"] = round(status["cpu_worker"] + status["cpu_postgres"], 2)
     return status
 
 
@@ -130,10 +142,12 @@ def phase(app, label: str, repeats: int, results: dict, worker: subprocess.Popen
         first = timed_sweep(app, sweep, worker)
         again = [timed_sweep(app, sweep, worker) for _ in range(repeats)]
         results[(label, sweep)] = (first, again)
-        times = [(float(s["end_to_end_seconds"]), s["cpu_seconds"]) for s in again]
+        times = [(float(s["end_to_end_seconds"]), s["cpu_worker"], s["cpu_postgres"], s["cpu_redis"]) for s in again]
         print(
-            f"  {label} {sweep}: first {first['end_to_end_seconds']} s, {first['cpu_seconds']} CPU-s "
-            f"({first['alerts_created']} raised), repeats (s, CPU-s) {times}",
+            f"  {label} {sweep}: first {first['end_to_end_seconds']} s, CPU-s worker {first['cpu_worker']} "
+            f"postgres {first['cpu_postgres']} redis {first['cpu_redis']} sender {first['cpu_sender']} "
+            f"({first['alerts_created']} raised), "
+            f"repeats (s, worker / postgres / redis CPU-s) {times}; load {os.getloadavg()[0]:.2f}",
             flush=True,
         )
 
@@ -171,10 +185,14 @@ def _row(label: str, sweep: str, first: dict, again: list[dict], floor: tuple[di
         base = statistics.median(float(s["end_to_end_seconds"]) for s in floor[1])
         base_cpu = statistics.median(float(s["cpu_seconds"]) for s in floor[1])
         ratio = f" ({base / median:.1f}x faster; CPU {base_cpu / statistics.median(cpu):.1f}x less)"
+    parts = " / ".join(
+        f"{statistics.median(float(s[f'cpu_{part}']) for s in again):.2f}" if again else "-"
+        for part in ("worker", "postgres")
+    )
     return (
         f"| {sweep} | {label} | {first['end_to_end_seconds']} s, {first['cpu_seconds']} CPU-s "
         f"({first['alerts_created']} raised) | {median:.2f} s{ratio} | {p50:.2f} / {p99:.2f} s | "
-        f"{statistics.median(cpu) if cpu else float('nan'):.1f} | {len(times)} |"
+        f"{statistics.median(cpu) if cpu else float('nan'):.2f} ({parts}) | {len(times)} |"
     )
 
 
@@ -183,6 +201,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5, help="repeat sweeps with digests")
     parser.add_argument("--baseline-repeats", type=int, default=3, help="repeat sweeps of the full rescan")
     parser.add_argument("--check-shards", type=int, default=2)
+    parser.add_argument("--sweeps", default=",".join(SWEEPS), help="which sweeps, in order (1M: one per hold)")
     parser.add_argument(
         "--phases",
         default="baseline,missing,digests",
@@ -228,7 +247,9 @@ def run_phases(app, url: str, args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
+    global SWEEPS  # noqa: PLW0603  (every phase and the check read the chosen sweeps)
     args = _arguments()
+    SWEEPS = tuple(args.sweeps.split(","))
     url = normalize_database_url(args.database_url)
     redis.Redis.from_url(args.redis_url).ping()
     from api import create_app  # noqa: PLC0415
@@ -246,7 +267,8 @@ def main() -> None:
     floor = {sweep: results[(floors[0], sweep)] for sweep in SWEEPS} if floors else {}
     print(f"\n{learners:,} learners / {events:,} events; load average after: {os.getloadavg()}")
     print(
-        "| sweep | reads | first sweep | repeat, median | repeat p50 / p99 | repeat CPU-s, median | repeats |\n"
+        "| sweep | reads | first sweep | repeat, median | repeat p50 / p99 | repeat CPU-s, median (worker / postgres) "
+        "| repeats |\n"
         "| --- | --- | --- | --- | --- | --- | --- |"
     )
     for (label, sweep), (first, again) in results.items():

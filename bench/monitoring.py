@@ -48,7 +48,7 @@ def start(name: str, command: list[str], env: dict[str, str]) -> subprocess.Pope
     )
 
 
-def wait_for(check, timeout: float, what: str):
+def wait_for(check, timeout: float, what: str, interval: float = 0.2):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -57,7 +57,7 @@ def wait_for(check, timeout: float, what: str):
                 return value
         except (requests.RequestException, OSError):
             pass
-        time.sleep(0.2)
+        time.sleep(interval)
     raise SystemExit(f"timed out waiting for {what}")
 
 
@@ -79,7 +79,7 @@ def run_sweep(app, sweep: str) -> dict[str, str]:
         status = {k.decode(): v.decode() for k, v in client.hgetall(STATUS_KEY.format(sweep)).items()}
         return status if status.get("finished_at") else None
 
-    status = wait_for(finished, 900, f"the {sweep} sweep")
+    status = wait_for(finished, 900, f"the {sweep} sweep", interval=0.01)  # sub-second sweeps are timed too
     status["end_to_end_seconds"] = round(time.perf_counter() - started, 2)
     return status
 

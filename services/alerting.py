@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from analytics.alert_rules import RULES, Rule, RuleResult
 from models import SEVERITIES, Alert, AlertHistory, db
-from models.upsert import chunks_in, dialect_insert
+from models.upsert import dialect_insert, ids_in
 from services.json_values import json_scalar
 
 DEFAULT_COOLDOWN = timedelta(hours=24)  # a resolved alert does not re-open sooner than this
@@ -57,37 +57,43 @@ def alert_json(alert: Alert, learner: str | None = None) -> dict[str, Any]:
     }
 
 
-def _learners(ids: list[int]) -> list[Any]:
-    """Conditions selecting these learners' alerts: a sweep shard's dense id range is one index range
-    (rows outside `ids` are dropped by the caller), a few scattered ids are looked up one by one."""
-    if len(ids) >= 500 and max(ids) - min(ids) < 2 * len(ids):
-        return [Alert.learner_id.between(min(ids), max(ids))]
-    return chunks_in(Alert.learner_id, ids)
+@dataclass
+class KnownAlerts:
+    """What sync_rule needs of the learners' existing alerts, read once for all the rules evaluated."""
+
+    unresolved: dict[str, dict[int, tuple[int, str]]] = field(default_factory=dict)  # rule -> learner -> (id, status)
+    cooling: dict[str, set[int]] = field(default_factory=dict)  # rule -> learners with one resolved in the cooldown
 
 
-def _unresolved(rule: str, ids: list[int]) -> dict[int, tuple[int, str]]:
-    """learner id -> (alert id, status) of the unresolved alert of this rule."""
-    wanted = set(ids)
-    return {
-        learner: (alert, status)
-        for condition in _learners(ids)
-        for learner, alert, status in db.session.execute(
-            sa.select(Alert.learner_id, Alert.id, Alert.status).where(condition, Alert.rule == rule, UNRESOLVED)
+def known_alerts(
+    learner_ids: list[int], results: dict[str, RuleResult], now: datetime, cooldown: timedelta = DEFAULT_COOLDOWN
+) -> KnownAlerts:
+    """The learners' unresolved alerts of these rules, then which of the learners a rule would newly alert
+    were resolved within the cooldown: two queries for all rules (a sweep shard: two range scans, where a
+    look-up per rule cost 12 queries and, for a first sweep, ~0.1 s of PostgreSQL CPU)."""
+    wanted, rules = set(learner_ids), sorted(results)
+    known = KnownAlerts({rule: {} for rule in rules}, {rule: set() for rule in rules})
+    for condition in ids_in(Alert.learner_id, sorted(wanted)):
+        query = sa.select(Alert.learner_id, Alert.rule, Alert.id, Alert.status).where(
+            condition, Alert.rule.in_(rules), UNRESOLVED
         )
-        if learner in wanted
+        for learner, rule, pk, status in db.session.execute(query):
+            if learner in wanted:
+                known.unresolved[rule][learner] = (pk, status)
+    candidates = {
+        learner_ids[i]
+        for rule, result in results.items()
+        for i in np.flatnonzero(result.triggered)
+        if learner_ids[i] not in known.unresolved[rule]
     }
-
-
-def _cooling(rule: str, ids: list[int], since: datetime) -> set[int]:
-    wanted = set(ids)
-    return {
-        learner
-        for condition in _learners(ids)
-        for (learner,) in db.session.execute(
-            sa.select(Alert.learner_id).where(condition, Alert.rule == rule, Alert.resolved_at >= since)
+    for condition in ids_in(Alert.learner_id, sorted(candidates)):
+        recent = sa.select(Alert.learner_id, Alert.rule).where(
+            condition, Alert.rule.in_(rules), Alert.resolved_at >= now - cooldown
         )
-        if learner in wanted
-    }
+        for learner, rule in db.session.execute(recent):
+            if learner in candidates:
+                known.cooling[rule].add(learner)
+    return known
 
 
 def _open_alerts(rows: list[dict[str, Any]], rule: Rule, now: datetime) -> dict[int, int]:
@@ -187,20 +193,17 @@ def _resolve(rule: Rule, previous: dict[int, str], now: datetime) -> list[dict[s
     return [{"id": pk, "learner_id": learner, "rule": rule.name} for pk, learner in resolved]
 
 
-def sync_rule(
-    rule: Rule, learner_ids: np.ndarray, result: RuleResult, now: datetime, cooldown: timedelta = DEFAULT_COOLDOWN
-) -> SyncOutcome:
-    """Open alerts where the rule holds and none is open; resolve open ones where it no longer holds.
+def sync_rule(rule: Rule, learner_ids: list[int], result: RuleResult, now: datetime, known: KnownAlerts) -> SyncOutcome:
+    """Open alerts where the rule holds and none is open; resolve open ones where it no longer holds
+    (`known`: the learners' alerts as known_alerts read them).
 
     Safe to run twice at once or to repeat after a crash: the partial unique index allows one
     unresolved alert per learner, rule and scope, and inserts that lose the race are skipped.
     """
-    ids = [int(i) for i in learner_ids]
-    triggered = {ids[i]: int(i) for i in np.flatnonzero(result.triggered)}
-    open_alerts = _unresolved(rule.name, ids)
+    triggered = {learner_ids[i]: int(i) for i in np.flatnonzero(result.triggered)}
+    open_alerts, cooling = known.unresolved.get(rule.name, {}), known.cooling.get(rule.name, set())
     outcome = SyncOutcome()
-    candidates = [learner for learner in triggered if learner not in open_alerts]
-    fresh = set(candidates) - _cooling(rule.name, candidates, now - cooldown) if candidates else set()
+    fresh = {learner for learner in triggered if learner not in open_alerts and learner not in cooling}
     rows = [_alert_row(rule, learner, triggered[learner], result, now) for learner in sorted(fresh)]
     if rows:
         opener = _open_alerts_set_based if db.engine.dialect.name == "postgresql" else _open_alerts

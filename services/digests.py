@@ -9,7 +9,7 @@ evaluation that was lost: the event path normally rebuilds it within seconds).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -143,32 +143,26 @@ class Stored:
     built_at: np.ndarray  # epoch seconds
     longest: np.ndarray
     last_run: np.ndarray
+    modules_left: np.ndarray  # when the digest was built (NaN: unknown)
     counts: np.ndarray  # records per learner
     records: np.ndarray  # RECORD rows
 
     def only(self, ids: np.ndarray) -> Stored:
         keep = np.isin(self.learner, ids)
-        return Stored(
-            self.learner[keep],
-            self.last_event_id[keep],
-            self.built_at[keep],
-            self.longest[keep],
-            self.last_run[keep],
-            self.counts[keep],
-            self.records[np.repeat(keep, self.counts)],
-        )
+        heads = {f.name: getattr(self, f.name)[keep] for f in fields(self) if f.name != "records"}
+        return Stored(**heads, records=self.records[np.repeat(keep, self.counts)])
 
 
 # PostgreSQL packs the rows into two values (fixed-width heads, then every record), so the client does
 # no per-row work (the same idea as services.analytics_data.PACKED_QUERY). No ORDER BY: sorting 5 MB
 # of records costs PostgreSQL 4x the read; both aggregates see the rows in the same order, and numpy
 # puts them in learner order.
-HEAD = np.dtype(
-    [("learner", ">i8"), ("last", ">i8"), ("built", ">f8"), ("longest", ">i4"), ("run", ">i4"), ("n", ">i4")]
-)
+HEAD_FIELDS = ("learner", "last", "built", "longest", "run", "left", "n")  # left: modules left; n: record bytes
+HEAD = np.dtype(list(zip(HEAD_FIELDS, (">i8", ">i8", ">f8", ">i4", ">i4", ">f8", ">i4"), strict=True)))
 PACKED_DIGESTS = """
 SELECT string_agg(int8send(learner_id::int8) || int8send(last_event_id) || float8send(extract(epoch FROM built_at)::float8)
-                  || int4send(longest_streak) || int4send(last_run) || int4send(length(events)), ''::bytea),
+                  || int4send(longest_streak) || int4send(last_run)
+                  || float8send(coalesce(modules_left, 'NaN')::float8) || int4send(length(events)), ''::bytea),
        string_agg(events, ''::bytea)
 FROM learner_digests WHERE learner_id BETWEEN %(low)s AND %(high)s
 """
@@ -192,6 +186,7 @@ def _heads(low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
                 row.built_at.timestamp(),
                 row.longest_streak,
                 row.last_run,
+                np.nan if row.modules_left is None else row.modules_left,
                 len(row.events),
             )
         )
@@ -216,7 +211,7 @@ def load_digests(ids: Sequence[int]) -> Stored:
     wanted = np.asarray(sorted(set(ids)), dtype=np.int64)
     if not len(wanted):
         empty = np.zeros(0, dtype=np.int64)
-        return Stored(empty, empty, empty.astype(float), empty, empty, empty, np.zeros(0, RECORD))
+        return Stored(empty, empty, empty.astype(float), empty, empty, empty.astype(float), empty, np.zeros(0, RECORD))
     heads, records = _heads(int(wanted[0]), int(wanted[-1]))
     stored = Stored(
         heads["learner"].astype(np.int64),
@@ -224,6 +219,7 @@ def load_digests(ids: Sequence[int]) -> Stored:
         heads["built"].astype(np.float64),
         heads["longest"].astype(np.int64),
         heads["run"].astype(np.int64),
+        heads["left"].astype(np.float64),
         heads["n"].astype(np.int64) // RECORD.itemsize,
         records,
     )
@@ -239,30 +235,35 @@ def _untrusted(ids: list[int], stored: Stored, now: float, since: int) -> list[i
     return sorted(missing.tolist() + stored.learner[late | (latest > stored.last_event_id)].tolist())
 
 
-def digest_events(learner_ids: Sequence[int], now: float, since: int = 0) -> tuple[EventArrays, Any]:
-    """The kept events of these learners (sorted ids -> 0..n-1) and a function that puts the whole-history
-    streaks into metrics computed from them; untrusted digests are rebuilt first."""
-    ids = sorted(set(int(i) for i in learner_ids))
+def _trusted_digests(ids: list[int], now: float, since: int) -> Stored:
+    """The digests of these learners (sorted ids), untrusted ones rebuilt from the log first."""
     stored = load_digests(ids)
     stale = _untrusted(ids, stored, now, since) if ids else []
     if stale:
         rebuild_digests(stale, now)
         stored = load_digests(ids)
+    return stored
+
+
+def digest_events(learner_ids: Sequence[int], now: float, since: int = 0) -> tuple[EventArrays, Any]:
+    """The kept events of these learners (sorted ids -> 0..n-1) and a function that puts the whole-history
+    streaks into metrics computed from them; untrusted digests are rebuilt first."""
+    stored = _trusted_digests(sorted(set(int(i) for i in learner_ids)), now, since)
+    return _events_of(stored, now)
+
+
+def _events_of(stored: Stored, now: float) -> tuple[EventArrays, Any]:
     events = from_records(stored.records, stored.counts)
     return events, lambda metrics: with_streaks(metrics, events, stored.longest, stored.last_run, now)
 
 
 def digest_inputs(learner_ids: Sequence[int], now: float, since: int = 0) -> RuleInputs:
-    """Rule inputs of these learners from their digests: what build_inputs computes from the event log."""
+    """Rule inputs of these learners from their digests: what build_inputs computes from the event log
+    (modules left as stored with each digest)."""
     ids = sorted(set(int(i) for i in learner_ids))
-    events, finish = digest_events(ids, now, since)
-    return build_inputs(ids, now, events=events, finish=finish, modules_left=stored_modules_left(ids))
-
-
-def stored_modules_left(ids: Sequence[int]) -> np.ndarray:
-    """Per learner (sorted ids): modules left when their digest was built (NaN: unknown)."""
-    left = dict(select_where_in([LearnerDigest.learner_id, LearnerDigest.modules_left], LearnerDigest.learner_id, ids))
-    return np.array([np.nan if left.get(i) is None else left[i] for i in ids], dtype=float)
+    stored = _trusted_digests(ids, now, since)
+    events, finish = _events_of(stored, now)
+    return build_inputs(ids, now, events=events, finish=finish, modules_left=stored.modules_left)
 
 
 def watermark() -> int:

@@ -19,7 +19,7 @@ from analytics.rule_inputs import build_rule_inputs
 from models import Course, MetricSnapshot, Module, User, db
 from models.queries import mapping
 from models.upsert import write_columns
-from services.alerting import sync_rule, type_fields
+from services.alerting import known_alerts, sync_rule, type_fields
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.clients import redis_client
 from services.cohort_exams import refresh_exams_of
@@ -113,15 +113,15 @@ def evaluate_rules(
         return stats
     inputs = prepared or build_inputs(ids, now.timestamp())
     thresholds = resolve_thresholds(ids, needed_rules(rules))
-    id_array = np.asarray(ids)
     created, resolved = [], []
     results = evaluate_many(rules, inputs, thresholds)
+    known = known_alerts(ids, results, now) if not dry_run else None
     for rule in rules:
         result = results[rule.name]
-        if dry_run:
+        if known is None:
             stats.would_raise += [{"learner_id": ids[i], "rule": rule.name} for i in np.flatnonzero(result.triggered)]
             continue
-        outcome = sync_rule(rule, id_array, result, now)
+        outcome = sync_rule(rule, ids, result, now, known)
         created += outcome.created
         resolved += outcome.resolved
         stats.by_rule[rule.name] = len(outcome.created)

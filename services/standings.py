@@ -14,7 +14,7 @@ from analytics.alert_rules import RuleInputs
 from analytics.risk import risk_lights
 from models import Alert, LearnerStanding, db
 from models.metrics import STANDING_SORT_COLUMNS
-from models.upsert import chunks_in, upsert_rows, write_columns
+from models.upsert import ids_in, write_columns
 from services.json_values import json_scalar
 
 # The columns an evaluation writes: every roster figure but the open alert count (kept by the alert sweeps).
@@ -56,23 +56,20 @@ def write_standings(ids: Sequence[int], inputs: RuleInputs, now: datetime) -> No
 
 
 def refresh_open_alerts(learner_ids: Sequence[int]) -> None:
-    """Recount these learners' unresolved alerts (one grouped query) into their standings rows."""
+    """Recount these learners' unresolved alerts (one grouped query) into their standings rows, written as
+    columns (one statement on PostgreSQL: a first sweep rewrites thousands of rows per shard)."""
     ids = sorted(set(int(i) for i in learner_ids))
     if not ids:
         return
     rules: dict[int, list[str]] = {learner: [] for learner in ids}
-    for condition in chunks_in(Alert.learner_id, ids):
+    for condition in ids_in(Alert.learner_id, ids):
         query = sa.select(Alert.learner_id, Alert.rule).where(condition, Alert.status != "resolved")
         for learner, rule in db.session.execute(query):
-            rules[learner].append(rule)
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "learner_id": learner,
-            "open_alerts": len(names),
-            "open_alert_rules": ",".join(sorted(set(names)))[:1000],
-            "updated_at": now,
-        }
-        for learner, names in rules.items()
-    ]
-    upsert_rows(LearnerStanding, ["learner_id"], rows, list(ALERT_COLUMNS))
+            if learner in rules:
+                rules[learner].append(rule)
+    columns: dict[str, list[Any]] = {
+        "learner_id": ids,
+        "open_alerts": [len(rules[learner]) for learner in ids],
+        "open_alert_rules": [",".join(sorted(set(rules[learner])))[:1000] for learner in ids],
+    }
+    write_columns(LearnerStanding, columns, {"updated_at": datetime.now(UTC)}, ["learner_id"], list(ALERT_COLUMNS))

@@ -106,3 +106,18 @@ def test_learners_who_stop_are_found():
     """Stopped 8-12 days ago at 2.5-3.5 modules a week (>= ~3 usual gaps): found at least 9 times in 10."""
     for seed in (5, 6):
         assert stagnation(simulated(4.0, 1000, seed, stop=(8.0, 12.0))).triggered.mean() >= 0.9, seed
+
+
+def test_the_gap_tail_is_scipys_betaprime_tail():
+    """betaprime_sf (the sweeps' cheaper form) against scipy's own, from the bulk to tiny tails."""
+    from scipy import stats
+
+    from analytics.stagnation import betaprime_sf
+
+    rng = np.random.default_rng(7)
+    k, a = rng.uniform(0.3, 8.0, 4000), 1.0 + rng.uniform(0.0, 60.0, 4000)
+    x = np.concatenate([[0.0, np.nan], rng.uniform(0.0, 3.0, 2000), rng.uniform(3.0, 200.0, 1998)])
+    ours, theirs = betaprime_sf(x, k, a), stats.betaprime.sf(x, k, a)
+    assert np.array_equal(np.isnan(ours), np.isnan(theirs)) and ours[0] == 1.0
+    assert np.allclose(ours, theirs, rtol=1e-9, atol=1e-300, equal_nan=True)
+    assert (theirs[2:] < 1e-6).sum() > 100, "the comparison reaches into the far tail"

@@ -40,6 +40,19 @@ def test_a_second_sweep_raises_nothing_new(planted):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert)) == before
 
 
+def test_existing_alerts_are_read_once_for_all_the_rules_of_a_sweep(planted):
+    """Two look-ups of existing alerts per evaluation (unresolved, then cooling down), however many rules."""
+    from analytics.alert_rules import rules_for
+    from tests.statement_count import statements
+
+    assert len(rules_for("engagement")) >= 4
+    for attempt in ("first", "repeat"):
+        with statements() as seen:
+            evaluate_rules(planted.values(), "engagement")
+        reads = [s for s in seen if s.lstrip().startswith("SELECT") and "alerts.rule" in s.partition("WHERE")[2]]
+        assert 1 <= len(reads) <= 2, (attempt, reads)
+
+
 def test_alerts_carry_factors_recommendations_and_history(planted):
     evaluate_rules([planted["decliner"]], "performance")
     alert = db.session.scalar(sa.select(Alert).where(Alert.rule == "performance_decline"))
