@@ -14,13 +14,16 @@ their own channel, published from a separate process with services.publisher.pub
 Each phase has a fresh web process (warmed by one dashboard open) and fresh sockets, publishes for
 --seconds and then waits at most --late seconds for late messages and dashboards: what has not
 arrived by then counts as undelivered (shown as "> late"). Latency is receive time minus the send
-time carried in the message; the first second of each phase is left out as warm-up.
+time carried in the message; the first second of each phase is left out as warm-up. The measuring
+process only measures: the dashboards are opened from a second client process, and its own garbage
+collector is paused for the phase (a full collection over 1,000 sockets and the samples took 0.1-0.3 s,
+and before this was counted as the web process's latency).
 
     .venv/bin/python bench/dashboard_open.py      # about 3 minutes; drops and creates its database,
                                                   # flushes its Redis database (--database-url, --redis-url)
-    .venv/bin/python bench/dashboard_open.py --elsewhere   # the dashboards open on a second web process
-                                                  # from a second client: what is left is the machine's share
-    .venv/bin/python bench/dashboard_open.py --elsewhere --elsewhere-nice 10 [--nice-backends]
+    .venv/bin/python bench/dashboard_open.py --elsewhere   # the dashboards open on a second web process:
+                                                  # what is left is the machine's share
+    .venv/bin/python bench/dashboard_open.py --elsewhere --elsewhere-nice 19|idle [--nice-backends]
                                                   # that second process (a dashboards tier, LIVE_SOCKET_URL)
                                                   # and its client at a lower CPU priority (and its database
                                                   # backends: root only)
@@ -29,6 +32,7 @@ time carried in the message; the first second of each phase is left out as warm-
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
 import multiprocessing
@@ -52,7 +56,7 @@ from bench.dashboard_report import print_report, summarize  # noqa: E402
 from bench.live_sockets import open_sockets, receive_live  # noqa: E402
 from bench.realtime import worker_process  # noqa: E402
 from bench.school_seed import SECRET, School, seed_school  # noqa: E402
-from bench.web_process import start_web, stop_web  # noqa: E402
+from bench.web_process import lower_priority, start_web, stop_web  # noqa: E402
 
 BEGAN = time.perf_counter()
 WARMUP = 1.0  # seconds at the start of a phase left out of the latency figures
@@ -106,14 +110,16 @@ async def open_dashboards(url: str, token: str, offsets: list[float], deadline: 
     return list(await asyncio.gather(*tasks))
 
 
-def _opener(url: str, token: str, offsets: list[float], deadline: float, out, niceness: int) -> None:
-    """--elsewhere: a separate client process opens the dashboards, so this process only measures."""
-    os.nice(niceness)
+def _opener(url: str, token: str, offsets: list[float], deadline: float, out, niceness: int | str) -> None:
+    """A separate client process opens the dashboards, so the measuring process only measures (reading 20
+    initial data messages here delayed its own receiving, and that was counted as live latency)."""
+    if niceness:
+        lower_priority(0, niceness)
     out.put(asyncio.run(open_dashboards(url, token, offsets, deadline)))
 
 
 async def _opened_elsewhere(
-    url: str, token: str, offsets: list[float], deadline: float, niceness: int = 0
+    url: str, token: str, offsets: list[float], deadline: float, niceness: int | str = 0
 ) -> list[float]:
     """The dashboards' times from an opener process (what open_dashboards returns in this one)."""
     out: multiprocessing.Queue = multiprocessing.Queue()
@@ -140,13 +146,13 @@ async def run_phase(url: str, sockets: list, school: School, args, offsets: list
     live = asyncio.create_task(receive_live(sockets[: args.active], samples, stop))
     await asyncio.sleep(0.5)  # the drains are reading before the first message goes out
     client = psutil.Process()
+    gc.collect()
+    gc.disable()  # a full collection here (1,000 sockets, the samples) pauses 0.1-0.3 s: it was counted as latency
     cpu_before, client_before, started = sum(worker.cpu_times()[:2]), sum(client.cpu_times()[:2]), time.time()
     ready.set()
     deadline = started + args.seconds + args.late
-    if args.elsewhere:
-        opening = _opened_elsewhere(url, school.educator_token, offsets, deadline, args.elsewhere_nice)
-    else:
-        opening = open_dashboards(url, school.educator_token, offsets, deadline)
+    niceness = args.elsewhere_nice if args.elsewhere else 0
+    opening = _opened_elsewhere(url, school.educator_token, offsets, deadline, niceness)
     dashboards = asyncio.create_task(opening)
     while proc.is_alive() or not (dashboards.done() and len(samples) >= sent.value):
         if time.time() > deadline:
@@ -154,6 +160,7 @@ async def run_phase(url: str, sockets: list, school: School, args, offsets: list
         await asyncio.sleep(0.1)
     stop.set()
     await live
+    gc.enable()
     proc.join()
     result = {
         "sent": sent.value,
@@ -265,10 +272,10 @@ def parse_args():
     )
     parser.add_argument(
         "--elsewhere-nice",
-        type=int,
+        type=lambda value: value if value == "idle" else int(value),
         default=0,
-        help="with --elsewhere: the CPU priority (nice) of the dashboards' web process and of the opening client "
-        "(a lower-priority dashboards tier on the same machine: LIVE_SOCKET_URL)",
+        help="with --elsewhere: the CPU priority of the dashboards' web process and of the opening client, a nice "
+        'value or "idle" (SCHED_IDLE): a lower-priority dashboards tier on the same machine (LIVE_SOCKET_URL)',
     )
     parser.add_argument(
         "--nice-backends",

@@ -17,11 +17,13 @@ from wsgi import app
 
 
 def _same_priority(connection, _record) -> None:
-    """Give the new connection's backend this process's nice value."""
+    """Give the new connection's backend this process's scheduling policy and nice value."""
     cursor = connection.cursor()
     cursor.execute("SELECT pg_backend_pid()")
     backend = cursor.fetchone()[0]
     cursor.close()
+    if os.sched_getscheduler(0) == os.SCHED_IDLE:
+        os.sched_setscheduler(backend, os.SCHED_IDLE, os.sched_param(0))
     os.setpriority(os.PRIO_PROCESS, backend, os.getpriority(os.PRIO_PROCESS, 0))
 
 

@@ -26,12 +26,12 @@ def start_web(
     log_path: str,
     processes: int = 1,
     app: str | None = None,
-    niceness: int = 0,
+    niceness: int | str = 0,
 ) -> tuple[psutil.Popen, int]:
     """gunicorn with `processes` gevent workers (one by default; production's default is 2); returns it once /health
     answers and every worker process is up.
     `app`: another WSGI module:name than wsgi:app (e.g. bench.floor_app:app, the app plus a bench endpoint);
-    `niceness`: the process's CPU priority (os.nice), inherited by its workers."""
+    `niceness`: the process's CPU priority (a nice value, or "idle": SCHED_IDLE), inherited by its workers."""
     port = free_port()
     env = {
         **os.environ,
@@ -52,7 +52,7 @@ def start_web(
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
+            preexec_fn=(lambda: lower_priority(0, niceness)) if niceness else None,
         )
     deadline = time.time() + 60
     while True:
@@ -66,6 +66,15 @@ def start_web(
             web.terminate()
             raise SystemExit(f"the web process did not start (see {log_path})")
         time.sleep(0.2)
+
+
+def lower_priority(pid: int, niceness: int | str) -> None:
+    """Give a process (0: this one) a lower CPU priority: a nice value, or "idle" (SCHED_IDLE: it runs only
+    when no normal process wants the CPU, whatever the number of its own runnable threads)."""
+    if niceness == "idle":
+        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
+    else:
+        os.setpriority(os.PRIO_PROCESS, pid, int(niceness))
 
 
 def stop_web(web: psutil.Popen) -> None:
