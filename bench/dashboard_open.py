@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
-import math
 import multiprocessing
 import os
 import shlex
@@ -45,18 +43,18 @@ from pathlib import Path
 
 import psutil
 import redis
-import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.config import normalize_database_url  # noqa: E402
 from bench.common import bench_parser  # noqa: E402
+from bench.dashboard_opener import open_dashboard, opened_elsewhere  # noqa: E402
 from bench.dashboard_report import print_report, summarize  # noqa: E402
 from bench.live_sockets import open_sockets, receive_live  # noqa: E402
 from bench.realtime import worker_process  # noqa: E402
 from bench.school_seed import SECRET, School, seed_school  # noqa: E402
-from bench.web_process import lower_priority, start_web, stop_web  # noqa: E402
+from bench.web_process import start_web, stop_web  # noqa: E402
 
 BEGAN = time.perf_counter()
 WARMUP = 1.0  # seconds at the start of a phase left out of the latency figures
@@ -80,58 +78,6 @@ def publisher(redis_url: str, channels: list[str], per_second: float, seconds: f
     sent.value = total
 
 
-async def open_dashboard(url: str, token: str, deadline: float) -> float:
-    """Seconds from starting the handshake to dashboard_initial_data; inf if it did not come by `deadline`."""
-    started = time.perf_counter()
-    try:
-        async with asyncio.timeout(max(0.1, deadline - time.time())):
-            async with websockets.connect(
-                f"{url}/ws/dashboard/?token={token}", ping_interval=None, max_queue=None, open_timeout=None
-            ) as ws:
-                while True:
-                    message = json.loads(await ws.recv())
-                    if message["type"] == "dashboard_initial_data":
-                        return time.perf_counter() - started
-                    if message["type"] == "error":
-                        raise RuntimeError(f"the dashboard was refused: {message}")
-    except TimeoutError:
-        return math.inf
-    except (OSError, websockets.WebSocketException) as exc:
-        print(f"      a dashboard failed: {type(exc).__name__} {exc}", flush=True)
-        return math.inf
-
-
-async def open_dashboards(url: str, token: str, offsets: list[float], deadline: float) -> list[float]:
-    """Open one dashboard at each offset (seconds from now), without waiting for earlier ones."""
-    started, tasks = time.perf_counter(), []
-    for offset in sorted(offsets):
-        await asyncio.sleep(max(0.0, started + offset - time.perf_counter()))
-        tasks.append(asyncio.create_task(open_dashboard(url, token, deadline)))
-    return list(await asyncio.gather(*tasks))
-
-
-def _opener(url: str, token: str, offsets: list[float], deadline: float, out, niceness: int | str) -> None:
-    """A separate client process opens the dashboards, so the measuring process only measures (reading 20
-    initial data messages here delayed its own receiving, and that was counted as live latency)."""
-    if niceness:
-        lower_priority(0, niceness)
-    out.put(asyncio.run(open_dashboards(url, token, offsets, deadline)))
-
-
-async def _opened_elsewhere(
-    url: str, token: str, offsets: list[float], deadline: float, niceness: int | str = 0
-) -> list[float]:
-    """The dashboards' times from an opener process (what open_dashboards returns in this one)."""
-    out: multiprocessing.Queue = multiprocessing.Queue()
-    opener = multiprocessing.Process(target=_opener, args=(url, token, offsets, deadline, out, niceness))
-    opener.start()
-    while opener.is_alive() and out.empty():
-        await asyncio.sleep(0.05)
-    times = out.get(timeout=5)
-    opener.join()
-    return times
-
-
 async def run_phase(url: str, sockets: list, school: School, args, offsets: list[float], worker) -> dict:
     """--seconds of publishing with the scheduled dashboard opens, then up to --late seconds for late
     messages and dashboards; what has not arrived by then is counted as undelivered."""
@@ -152,7 +98,7 @@ async def run_phase(url: str, sockets: list, school: School, args, offsets: list
     ready.set()
     deadline = started + args.seconds + args.late
     niceness = args.elsewhere_nice if args.elsewhere else 0
-    opening = _opened_elsewhere(url, school.educator_token, offsets, deadline, niceness)
+    opening = opened_elsewhere(url, school.educator_token, offsets, deadline, niceness)
     dashboards = asyncio.create_task(opening)
     while proc.is_alive() or not (dashboards.done() and len(samples) >= sent.value):
         if time.time() > deadline:
