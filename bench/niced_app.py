@@ -12,6 +12,7 @@ import os
 
 from sqlalchemy import event
 
+from bench.web_process import lower_priority
 from models import db
 from wsgi import app
 
@@ -22,9 +23,8 @@ def _same_priority(connection, _record) -> None:
     cursor.execute("SELECT pg_backend_pid()")
     backend = cursor.fetchone()[0]
     cursor.close()
-    if os.sched_getscheduler(0) == os.SCHED_IDLE:
-        os.sched_setscheduler(backend, os.SCHED_IDLE, os.sched_param(0))
-    os.setpriority(os.PRIO_PROCESS, backend, os.getpriority(os.PRIO_PROCESS, 0))
+    idle = os.sched_getscheduler(0) == os.SCHED_IDLE
+    lower_priority(backend, "idle" if idle else os.getpriority(os.PRIO_PROCESS, 0))
 
 
 with app.app_context():

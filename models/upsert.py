@@ -46,13 +46,16 @@ def chunks_in(column: Any, values: Any) -> list[Any]:
     return [column.in_(values[start : start + 1000]) for start in range(0, len(values), 1000)]
 
 
-def ids_in(column: Any, ids: list[int]) -> list[Any]:
-    """Conditions selecting rows whose `column` is one of these ids: a sweep shard's dense id range is one
-    index range (the caller drops rows outside `ids`), a few scattered ids are an array (chunks_in). Never
-    `IN` with one literal per id: compiling and parsing 5,000 of them cost a shard more than its query."""
-    if len(ids) >= 500 and max(ids) - min(ids) < 2 * len(ids):
-        return [column.between(min(ids), max(ids))]
-    return chunks_in(column, ids)
+def rows_of_ids(query: Any, column: Any, ids: Any) -> list[Any]:
+    """The rows of `query` (its first column is `column`) whose `column` is one of `ids`. A sweep shard's dense
+    id range is read as one index range, its other ids' rows dropped here; a few scattered ids as arrays
+    (chunks_in). Never `IN` with one literal per id: compiling and parsing 5,000 of them cost a shard more than
+    its query."""
+    wanted = sorted(set(ids))
+    if len(wanted) >= 500 and wanted[-1] - wanted[0] < 2 * len(wanted):
+        keep = set(wanted)
+        return [row for row in db.session.execute(query.where(column.between(wanted[0], wanted[-1]))) if row[0] in keep]
+    return [row for condition in chunks_in(column, wanted) for row in db.session.execute(query.where(condition))]
 
 
 def keys_in(column: Any, values: Any) -> list[Any]:

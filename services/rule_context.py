@@ -11,24 +11,19 @@ from flask import current_app
 from analytics.completion import modules_left
 from analytics.learner_metrics import EventArrays
 from models import Course, Enrollment, Module, Section, db
-from models.upsert import ids_in
+from models.upsert import rows_of_ids
 
 
 def _enrollments(ids: Sequence[int]) -> list[tuple[int, int, int | None, str | None, str | None]]:
     """(learner, section, course, section zone, course zone) of the learners' active enrollments, lowest section first."""
-    wanted = set(ids)
-    rows = [
-        row
-        for condition in ids_in(Enrollment.learner_id, sorted(wanted))
-        for row in db.session.execute(
-            sa.select(Enrollment.learner_id, Section.id, Section.course_id, Section.time_zone, Course.time_zone)
-            .join(Section, Section.id == Enrollment.section_id)
-            .outerjoin(Course, Course.id == Section.course_id)
-            .where(condition, Enrollment.status == "active")
-            .order_by(Enrollment.learner_id, Section.id)
-        )
-        if row[0] in wanted
-    ]
+    query = (
+        sa.select(Enrollment.learner_id, Section.id, Section.course_id, Section.time_zone, Course.time_zone)
+        .join(Section, Section.id == Enrollment.section_id)
+        .outerjoin(Course, Course.id == Section.course_id)
+        .where(Enrollment.status == "active")
+        .order_by(Enrollment.learner_id, Section.id)
+    )
+    rows = rows_of_ids(query, Enrollment.learner_id, ids)
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from analytics.alert_rules import RuleInputs
 from analytics.risk import risk_lights
-from models import Alert, LearnerStanding, db
+from models import Alert, LearnerStanding
 from models.metrics import STANDING_SORT_COLUMNS
-from models.upsert import ids_in, write_columns
+from models.upsert import rows_of_ids, write_columns
 from services.json_values import json_scalar
 
 # The columns an evaluation writes: every roster figure but the open alert count (kept by the alert sweeps).
@@ -62,11 +62,9 @@ def refresh_open_alerts(learner_ids: Sequence[int]) -> None:
     if not ids:
         return
     rules: dict[int, list[str]] = {learner: [] for learner in ids}
-    for condition in ids_in(Alert.learner_id, ids):
-        query = sa.select(Alert.learner_id, Alert.rule).where(condition, Alert.status != "resolved")
-        for learner, rule in db.session.execute(query):
-            if learner in rules:
-                rules[learner].append(rule)
+    query = sa.select(Alert.learner_id, Alert.rule).where(Alert.status != "resolved")
+    for learner, rule in rows_of_ids(query, Alert.learner_id, ids):
+        rules[learner].append(rule)
     columns: dict[str, list[Any]] = {
         "learner_id": ids,
         "open_alerts": [len(rules[learner]) for learner in ids],
