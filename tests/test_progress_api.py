@@ -12,13 +12,15 @@ from services.evaluation import update_learner_counters
 from services.monitoring import evaluate_rules
 from tests.conftest import bearer, create_user
 
-NOW = datetime.now(UTC).replace(microsecond=0)
 PREFIXES = ("/api/progress", "/api/v1/progress")
 
 
 def at(days_ago: float, hour: int = 10) -> str:
-    day = (NOW - timedelta(days=days_ago)).replace(hour=hour, minute=0, second=0)
-    return min(day, NOW - timedelta(minutes=1)).isoformat()
+    """The clock is read when the fixture runs, not at import: a suite that crossed midnight UTC between
+    collecting this module and running it put "today's" activity on the server's yesterday."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    day = (now - timedelta(days=days_ago)).replace(hour=hour, minute=0, second=0)
+    return min(day, now - timedelta(minutes=1)).isoformat()
 
 
 @pytest.fixture
