@@ -2,6 +2,8 @@
 
 Measures, in one run:
   * single-event requests: requests/s and latency p50/p99, from concurrent keep-alive clients;
+  * the request-path floor (with wrk): the same single-event requests with an unknown kind, refused 422 after
+    authentication, rate limiting, JSON parsing and validation: what a request costs before storing;
   * batches of 1,000 events: events/s;
   * the baseline: a raw multi-row INSERT of the same rows through the same driver (psycopg 3),
     one statement and one commit per 1,000 rows, with no HTTP, validation or de-duplication;
@@ -108,8 +110,9 @@ def cpu_per_item(before: dict[str, float], after: dict[str, float], items: int) 
     return ", ".join(f"{name} {1000 * (after[name] - before[name]) / items:.2f}" for name in before)
 
 
-def run_wrk(url: str, token: str, learners: int, connections: int, seconds: int) -> dict:
-    """Single events from wrk (C, epoll): the load generator costs far less CPU than Python clients."""
+def run_wrk(url: str, token: str, learners: int, connections: int, seconds: int, kind: str = "activity") -> dict:
+    """Single events from wrk (C, epoll): the load generator costs far less CPU than Python clients. With an
+    unknown `kind` every request must be refused (422): the request path's floor, nothing stored."""
     occurred_at = (START + timedelta(days=1)).isoformat()
     command = [
         "wrk",
@@ -127,11 +130,13 @@ def run_wrk(url: str, token: str, learners: int, connections: int, seconds: int)
         str(learners),
         occurred_at,
         uuid.uuid4().hex[:8],
+        kind,
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     result = json.loads(output.split("WRK_RESULT ", 1)[1].splitlines()[0])
-    if result["errors"]:
-        raise RuntimeError(f"wrk saw {result['errors']} failed requests:\n{output}")
+    refused = result["status_errors"] if kind == "activity" else result["requests"] - result["status_errors"]
+    if result["errors"] or refused:
+        raise RuntimeError(f"wrk saw {result['errors']} failed requests, {refused} unexpected statuses:\n{output}")
     return result
 
 
@@ -176,7 +181,16 @@ def _singles(args: argparse.Namespace, url: str, token: str, pid: int, use_wrk: 
         wall, latencies = run_clients(url, token, singles, args.single_clients)
         count, rps = len(latencies), len(latencies) / wall
         p50, p99 = 1000 * percentile(latencies, 50), 1000 * percentile(latencies, 99)
-    return {"rps": rps, "p50": p50, "p99": p99, "cpu": cpu_per_item(before, cpu_seconds(pid), count)}
+    single = {"rps": rps, "p50": p50, "p99": p99, "cpu": cpu_per_item(before, cpu_seconds(pid), count)}
+    if use_wrk:
+        print(
+            f"[3/5] request-path floor: the same requests with an unknown kind (422), {args.wrk_seconds} s", flush=True
+        )
+        before = cpu_seconds(pid)
+        refused = run_wrk(url, token, args.learners, args.single_clients, args.wrk_seconds, kind="unknown")
+        single["floor"] = (refused["requests"] / refused["seconds"], refused["p99_ms"])
+        single["floor_cpu"] = cpu_per_item(before, cpu_seconds(pid), refused["requests"])
+    return single
 
 
 def _batches(args: argparse.Namespace, url: str, token: str, pid: int) -> dict[str, object]:
@@ -203,6 +217,12 @@ def _report(args: argparse.Namespace, use_wrk: bool, single: dict, batch: dict, 
         f"| single events, {args.single_clients} {client} connections | {single['rps']:,.0f} requests/s; "
         f"p50 {single['p50']:.1f} ms, p99 {single['p99']:.1f} ms |"
     )
+    if "floor" in single:
+        rate, p99 = single["floor"]
+        print(
+            f"| request-path floor: the same requests refused at validation (422, nothing stored) | "
+            f"{rate:,.0f} requests/s; p99 {p99:.1f} ms |"
+        )
     latencies = batch["latencies"]
     print(
         f"| batches of {args.batch_size}, {args.batch_clients} clients | {batch['eps']:,.0f} events/s; "
@@ -220,6 +240,8 @@ def _report(args: argparse.Namespace, use_wrk: bool, single: dict, batch: dict, 
     print(f"| batches / COPY floor | {batch['eps'] / floor:.2f} |")
     print("load average at the end (1/5/15 min): " + " ".join(f"{value:.2f}" for value in os.getloadavg()))
     print(f"\nCPU ms per single-event request: {single['cpu']}")
+    if "floor_cpu" in single:
+        print(f"CPU ms per request refused at validation (the floor): {single['floor_cpu']}")
     print(f"CPU ms per batch of {args.batch_size}: {batch['cpu']}")
     if "xapi" in batch:
         print(f"CPU ms per xAPI batch of {args.batch_size}: {batch['xapi']['cpu']}")
