@@ -142,10 +142,12 @@ def through_worker(app, url: str, args: argparse.Namespace) -> None:
             load, before, started = os.getloadavg()[0], cpu_seconds(worker), time.perf_counter()
             app.extensions["celery"].send_task("learnpulse.analytics.daily")
             report = _wait_daily(client, started)
-            cpu = cpu_seconds(worker) - before
+            after = cpu_seconds(worker)
+            cpu = {part: after[part] - before[part] for part in ("worker", "postgres")}
             print(
                 f"| daily task through the worker, run {run + 1} ({root.name}) | {report} | "
-                f"{cpu:.1f} CPU-s | load {load:.1f} -> {os.getloadavg()[0]:.1f} |",
+                f"{sum(cpu.values()):.1f} CPU-s (worker {cpu['worker']:.1f}, PostgreSQL {cpu['postgres']:.1f}) | "
+                f"load {load:.1f} -> {os.getloadavg()[0]:.1f} |",
                 flush=True,
             )
     finally:
