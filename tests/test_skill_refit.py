@@ -140,3 +140,10 @@ def test_skill_shards_balance_the_fitted_skills_by_learners(app):
     upsert_rows(SkillModel, ["skill"], rows, ["sequences"])
     shards = skill_shards(2)  # 10 -> A, 9 -> B, 8 -> B (17), 3, 2, 1 -> A (16)
     assert shards == [(["s8", "s9"], None), (["s1", "s10", "s2", "s3"], sorted(r["skill"] for r in rows))]
+
+
+def test_mastery_pages_keep_room_for_heap_only_updates(app):
+    if db.engine.dialect.name != "postgresql":
+        return  # SQLite has no fillfactor
+    options = db.session.scalar(sa.text("SELECT reloptions FROM pg_class WHERE relname = 'skill_mastery'"))
+    assert "fillfactor=45" in options
