@@ -101,7 +101,8 @@ def monitoring_digests() -> None:
 @models_cli.command("train")
 def train_models() -> None:
     """Retrain the risk model and refit BKT skill parameters now (beat also does this daily)."""
-    from services.model_training import fit_and_store_skill_models, train_and_store_risk_model  # noqa: PLC0415
+    from services.model_training import train_and_store_risk_model  # noqa: PLC0415
+    from services.skill_refit import fit_and_store_skill_models  # noqa: PLC0415
 
     version = train_and_store_risk_model()
     quality = version.quality

@@ -142,14 +142,23 @@ def through_worker(app, url: str, args: argparse.Namespace) -> None:
             load, before, started = os.getloadavg()[0], cpu_seconds(worker), time.perf_counter()
             app.extensions["celery"].send_task("learnpulse.analytics.daily")
             report = _wait_daily(client, started)
-            cpu = cpu_seconds(worker) - before
+            after = cpu_seconds(worker)
+            cpu = {part: after[part] - before[part] for part in ("worker", "postgres")}
             print(
                 f"| daily task through the worker, run {run + 1} ({root.name}) | {report} | "
-                f"{cpu:.1f} CPU-s | load {load:.1f} -> {os.getloadavg()[0]:.1f} |",
+                f"{sum(cpu.values()):.1f} CPU-s (worker {cpu['worker']:.1f}, PostgreSQL {cpu['postgres']:.1f}) | "
+                f"load {load:.1f} -> {os.getloadavg()[0]:.1f} |",
                 flush=True,
             )
     finally:
         stop_worker(worker)
+
+
+SHARD_PARTS = {  # done-key part -> the daily run's status field counting its shards (absent: none fanned out)
+    "daily-skills": "skill_shards",
+    "daily": "snapshot_shards",
+    "daily-cohorts": "cohort_shards",
+}
 
 
 def _wait_daily(client, started: float) -> str:
@@ -165,24 +174,21 @@ def _wait_daily(client, started: float) -> str:
         now = time.perf_counter() - started
         if status.get("finished_at"):
             seen.setdefault("coordinator", now)
-            wanted = {
-                "daily": int(status.get("snapshot_shards") or 0),
-                "daily-cohorts": int(status.get("cohort_shards") or 0),
-            }
+            wanted = {part: int(status.get(field) or 0) for part, field in SHARD_PARTS.items()}
             for part, count in wanted.items():
                 if len(client.keys(f"learnpulse:done:shard:{part}:*")) >= count:
                     seen.setdefault(part, now)
-            if len(seen) == 3:
+            if len(seen) == 1 + len(wanted):
                 break
         if now - shown >= 60:  # progress, for runs that take many minutes
             shown = now
-            done = {part: len(client.keys(f"learnpulse:done:shard:{part}:*")) for part in ("daily", "daily-cohorts")}
+            done = {part: len(client.keys(f"learnpulse:done:shard:{part}:*")) for part in SHARD_PARTS}
             print(f"  {now:.0f} s: shards done {done}, coordinator {status.get('outcome')}", flush=True)
         time.sleep(0.5)
+    parts = "; ".join(f"{part} shards {wanted[part]} done at {seen[part]:.1f} s" for part in SHARD_PARTS)
     return (
-        f"coordinator (risk, fan-out, cohorts if not fanned out, BKT) {seen['coordinator']:.1f} s; "
-        f"snapshot shards {wanted['daily']} done at {seen['daily']:.1f} s; cohort shards {wanted['daily-cohorts']} "
-        f"done at {seen['daily-cohorts']:.1f} s; total {max(seen.values()):.1f} s"
+        f"coordinator (fan-outs, risk; cohorts and BKT if not fanned out) {seen['coordinator']:.1f} s; "
+        f"{parts}; total {max(seen.values()):.1f} s"
     )
 
 
@@ -191,8 +197,9 @@ def main() -> None:
     from api import create_app  # noqa: PLC0415
     from models import User, db  # noqa: PLC0415
     from services.daily_digests import digest_features  # noqa: PLC0415
-    from services.model_training import fit_and_store_skill_models, train_and_store_risk_model  # noqa: PLC0415
+    from services.model_training import train_and_store_risk_model  # noqa: PLC0415
     from services.monitoring import shard_ranges  # noqa: PLC0415
+    from services.skill_refit import fit_and_store_skill_models  # noqa: PLC0415
     from services.sweeps import shard_size  # noqa: PLC0415
 
     url = normalize_database_url(args.database_url)

@@ -139,7 +139,7 @@ def write_columns(
         else:
             array_type = f"{kind.compile(dialect=dialect)}[]"
         params[f"c{i}"] = values
-        arrays.append(f"%(c{i})s::{array_type}")
+        arrays.append(f"%(c{i})b::{array_type}")  # binary: no per-element quoting (JSON text: 10x less CPU)
         selected.append(f"u.c{i}")
     for i, (name, value) in enumerate(constants.items()):
         params[f"k{i}"] = value

@@ -1,4 +1,4 @@
-"""Train the risk model and fit BKT skill parameters on the platform's own history, and store them."""
+"""Train the risk model on the platform's own outcomes and store it (the BKT refit: services.skill_refit)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,12 @@ import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
-from analytics.bkt import fit_bkt, replay, to_padded
 from analytics.learner_metrics import compute_learner_metrics
 from analytics.risk import FEATURES, RiskModel, cold_start_model, train_risk_model
-from models import Enrollment, Event, RiskModelVersion, SkillMastery, SkillModel, db
-from models.upsert import upsert_rows
+from models import Enrollment, RiskModelVersion, db
 from services.analytics_data import load_attendance_percent, load_event_arrays
-from services.mastery import MASTERY_THRESHOLD
-from services.skill_data import packed_attempts, write_mastery
 
 FAILED_OR_DROPPED = ("failed", "dropped")
-FIT_SEQUENCES = 20_000  # sequences per skill the EM fit reads (a fixed random sample beyond that)
 FINISHED = ("failed", "dropped", "completed")
 
 
@@ -86,91 +81,3 @@ def train_and_store_risk_model(now: datetime | None = None, features_of: Feature
     db.session.add(version)
     db.session.commit()
     return version
-
-
-def skill_sequences(skill: str | None = None) -> dict[str, tuple[list[int], np.ndarray, np.ndarray]]:
-    """Per skill: learner ids and padded correct/mask matrices of their attempts in time order."""
-    query = (
-        sa.select(Event.skill, Event.learner_id, Event.score, Event.max_score)
-        .where(Event.kind == "assessment", Event.skill.is_not(None))
-        .order_by(Event.skill, Event.learner_id, Event.occurred_at, Event.id)
-    )
-    if db.engine.dialect.name == "postgresql":
-        return {name: _padded(*arrays) for name, arrays in packed_attempts(MASTERY_THRESHOLD, skill).items()}
-    if skill is not None:
-        query = query.where(Event.skill == skill)
-    by_skill: dict[str, tuple[list[int], list[int], list[bool]]] = {}
-    for name, learner_id, score, max_score in db.session.execute(query):
-        learners, sequence, correct = by_skill.setdefault(name, ([], [], []))
-        if not learners or learners[-1] != learner_id:
-            learners.append(learner_id)
-        sequence.append(len(learners) - 1)
-        correct.append(100.0 * score / max_score >= MASTERY_THRESHOLD)
-    return {
-        name: (learners, *to_padded(np.array(sequence), np.array(correct)))
-        for name, (learners, sequence, correct) in by_skill.items()
-    }
-
-
-def _padded(learner: np.ndarray, correct: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """Attempts sorted by learner then time -> learner ids and padded correct/mask matrices."""
-    first = np.r_[True, learner[1:] != learner[:-1]] if len(learner) else np.zeros(0, dtype=bool)
-    return (learner[first].tolist(), *to_padded(np.cumsum(first) - 1, correct))
-
-
-def fit_sample(obs: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """At most FIT_SEQUENCES sequences (a fixed random sample) for EM: its cost grows with the sequences,
-    while the four parameters are as well determined from tens of thousands of them as from millions."""
-    if len(obs) <= FIT_SEQUENCES:
-        return obs, mask
-    pick = np.sort(np.random.default_rng(0).choice(len(obs), FIT_SEQUENCES, replace=False))
-    return obs[pick], mask[pick]
-
-
-def fit_and_store_skill_models() -> int:
-    """EM-fit every skill's parameters, then rebuild every learner's mastery from history with them."""
-    fitted = 0
-    now = datetime.now(UTC)
-    for skill, (learners, obs, mask) in skill_sequences().items():
-        params = fit_bkt(*fit_sample(obs, mask))
-        upsert_rows(
-            SkillModel,
-            ["skill"],
-            [
-                {
-                    "skill": skill,
-                    "p_init": params.p_init,
-                    "p_learn": params.p_learn,
-                    "p_guess": params.p_guess,
-                    "p_slip": params.p_slip,
-                    "log_likelihood": params.log_likelihood,
-                    "sequences": len(learners),
-                    "fitted_at": now,
-                }
-            ],
-            ["p_init", "p_learn", "p_guess", "p_slip", "log_likelihood", "sequences", "fitted_at"],
-        )
-        mastery = replay(obs, mask, params)
-        if db.engine.dialect.name == "postgresql":
-            write_mastery(skill, learners, mastery, mask.sum(axis=1), (obs & mask).sum(axis=1), now)
-            fitted += 1
-            continue
-        upsert_rows(
-            SkillMastery,
-            ["learner_id", "skill"],
-            [
-                {
-                    "learner_id": learner_id,
-                    "skill": skill,
-                    "p_mastery": float(m),
-                    "attempts": int(mask[i].sum()),
-                    "correct": int((obs[i] & mask[i]).sum()),
-                    "updated_at": now,
-                }
-                for i, (learner_id, m) in enumerate(zip(learners, mastery))
-            ],
-            ["p_mastery", "attempts", "correct", "updated_at"],
-        )
-        fitted += 1
-    db.session.commit()
-    return fitted

@@ -8,8 +8,9 @@ from typing import Any
 from services.daily_digests import daily_snapshots, digest_features
 from services.digests import advance_watermark
 from services.job_runs import recorded_run
-from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
+from services.model_training import train_and_store_risk_model
 from services.monitoring import learner_ids_between, store_cohort_snapshots, store_snapshots
+from services.skill_refit import refit_skills, skill_shards
 
 Progress = Callable[[str], None]  # told what was just done, for a person watching (the CLI)
 
@@ -37,17 +38,19 @@ def run_velocity(started_by: str, ranges: Sequence[tuple[int, int]], progress: P
 Step = Callable[[], dict[str, Any]]  # a part run here or fanned out as shards; returns its figures
 
 
-def daily_models(run: dict[str, Any], snapshots: Step, cohorts: Step, progress: Progress = _quiet) -> None:
-    """Risk model first (it reads outcomes and digests, no snapshot) so snapshots and cohorts score with it;
-    BKT last (unread by the others)."""
+def daily_models(
+    run: dict[str, Any], skills: Step, snapshots: Step, cohorts: Step, progress: Progress = _quiet
+) -> None:
+    """The BKT refit first (nothing else reads mastery; fanned out, its shards are the largest, so started
+    first they keep every worker process busy to the end), then the risk model (it reads outcomes and digests,
+    no snapshot) so snapshots and cohorts score with it."""
+    run.update(skills())
     version = train_and_store_risk_model(features_of=digest_features)
     run.update(risk_model=version.id)
     progress(f"daily: risk model v{version.id} ({version.kind}, {version.samples} labelled learners)")
     run.update(snapshots())
     run.update(cohorts())
     progress(f"daily: {run['cohorts']} section snapshots")
-    run.update(skills=fit_and_store_skill_models())
-    progress(f"daily: {run['skills']} skills refitted")
 
 
 def run_daily(started_by: str, ranges: Sequence[tuple[int, int]], progress: Progress = _quiet) -> dict[str, Any]:
@@ -63,6 +66,13 @@ def run_daily(started_by: str, ranges: Sequence[tuple[int, int]], progress: Prog
     def cohorts() -> dict[str, int]:
         return {"cohorts": store_cohort_snapshots()}
 
+    def skills() -> dict[str, int]:
+        shards, fitted = skill_shards(), 0
+        for done, (names, besides) in enumerate(shards, 1):
+            fitted += refit_skills(names, besides)
+            progress(f"daily: BKT refit, shard {done}/{len(shards)}, {fitted} skills refitted")
+        return {"skills": fitted, "skill_shards": len(shards)}
+
     with recorded_run("daily", started_by, shards=len(ranges)) as run:
-        daily_models(run, snapshots, cohorts, progress)
+        daily_models(run, skills, snapshots, cohorts, progress)
     return run

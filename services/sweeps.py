@@ -19,6 +19,7 @@ from services.digests import digest_inputs
 from services.job_runs import STATUS_KEY, finish_run, last_runs
 from services.monitoring import evaluate_rules, learner_ids_between
 from services.scheduled_jobs import velocity_snapshots
+from services.skill_refit import refit_skills
 
 __all__ = ["STATUS_KEY", "claim_window", "run_shard", "shard_size", "sweep_status", "window_of"]
 
@@ -108,6 +109,17 @@ def run_daily_cohort_shard(sections: list[tuple[int, int | None]], window: int) 
     done = snapshot_sections([(int(s), None if c is None else int(c)) for s, c in sections])
     redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS["daily"])
     return {"cohorts": done}
+
+
+def run_daily_skill_shard(index: int, skills: list[str], besides: list[str] | None, window: int) -> dict[str, Any]:
+    """One shard of the daily BKT refit (services.skill_refit.skill_shards); a redelivered shard that finished
+    does nothing."""
+    done_key = SHARD_DONE_KEY.format("daily-skills", window, index)
+    if redis_client().exists(done_key):
+        return {"skipped": "shard already done"}
+    fitted = refit_skills(skills, besides)
+    redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS["daily"])
+    return {"skills": fitted}
 
 
 def sweep_inputs(ids: list[int], sweep: str, now: datetime) -> RuleInputs | None:

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from analytics.bkt import BKTParams, simulate_bkt
 from analytics.synthetic import PROFILES, generate_cohort
 from models import Course, Enrollment, RiskModelVersion, Section, SkillMastery, SkillModel, User, db
-from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
+from services.model_training import train_and_store_risk_model
+from services.skill_refit import fit_and_store_skill_models
 from tests.conftest import bearer, create_user
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -16,14 +16,16 @@ from services.digests import advance_watermark, counter_event_ids, store_digests
 from services.dispatch import claim_batch, finish_batch, recover_expired, requeue_expired, start_drain
 from services.evaluation import update_learner_counters
 from services.job_runs import recorded_run
-from services.model_training import fit_and_store_skill_models, train_and_store_risk_model
+from services.model_training import train_and_store_risk_model
 from services.monitoring import build_inputs, evaluate_rules, shard_ranges, store_snapshots
 from services.scheduled_jobs import daily_models
+from services.skill_refit import fit_and_store_skill_models, skill_shards
 from services.sweeps import (
     claim_window,
     cleanup_alerts,
     run_daily_cohort_shard,
     run_daily_shard,
+    run_daily_skill_shard,
     run_shard,
     shard_size,
     window_of,
@@ -111,12 +113,17 @@ def monitoring_shard(sweep: str, low: int, high: int, window: int) -> dict[str, 
 
 @shared_task(name="learnpulse.analytics.daily", bind=True, max_retries=3)
 def daily_analytics(self) -> dict[str, object]:
-    """02:00 UTC: services.scheduled_jobs.daily_models, its learner snapshots fanned out as shards any worker
-    takes (cohort summaries and the BKT refit run here meanwhile)."""
+    """02:00 UTC: services.scheduled_jobs.daily_models, its BKT refit, learner snapshots and cohort snapshots
+    fanned out as shards any worker takes (the risk model is retrained here meanwhile)."""
     window = window_of("daily")
     if not claim_window("daily", window, owner=self.request.id or "direct"):
         return {"skipped": "already ran today"}
     ranges = shard_ranges(shard_size())
+
+    def fan_out_skills() -> dict[str, int]:
+        shards = skill_shards()
+        group(daily_skill_shard.s(i, names, besides, window) for i, (names, besides) in enumerate(shards)).apply_async()
+        return {"skill_shards": len(shards)}
 
     def fan_out() -> dict[str, int]:
         since = advance_watermark()
@@ -131,8 +138,14 @@ def daily_analytics(self) -> dict[str, object]:
         return {"cohorts": sum(map(len, shards)), "cohort_shards": len(shards)}
 
     with recorded_run("daily", "beat", shards=len(ranges)) as run:
-        daily_models(run, fan_out, fan_out_cohorts)
+        daily_models(run, fan_out_skills, fan_out, fan_out_cohorts)
     return run
+
+
+@shared_task(name="learnpulse.analytics.daily_skill_shard", max_retries=5)
+def daily_skill_shard(index: int, skills: list[str], besides: list[str] | None, window: int) -> dict[str, object]:
+    """One shard of the daily BKT refit: these skills (and with `besides`, every skill not in it)."""
+    return run_daily_skill_shard(index, skills, besides, window)
 
 
 @shared_task(name="learnpulse.analytics.daily_shard", max_retries=5)
