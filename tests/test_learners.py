@@ -43,6 +43,42 @@ def test_events_are_paged_and_filtered(client, service):
     assert len(window) == 5
 
 
+def test_every_combination_of_filters_is_the_same_page_as_filtering_all_events(client, service):
+    """The page statement is built once per combination of filters (api.learners.routes._events_page): each of
+    the 16 gives what filtering and paging the learner's whole history in Python gives, offsets included."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    kinds = ("activity", "assessment", "activity")
+    ingest(
+        client,
+        service,
+        [
+            {
+                "learner": "amy",
+                "kind": kinds[i % 3],
+                "occurred_at": (start + timedelta(hours=7 * i)).isoformat(),
+                **({"score": i % 10, "max_score": 10} if i % 3 == 1 else {}),
+            }
+            for i in range(40)
+        ],
+    )
+    everything = client.get("/api/v1/learners/amy/events?limit=1000", headers=service).json["events"]
+    before = everything[12]["server_id"]
+    since, until = start + timedelta(hours=30), start + timedelta(days=9)
+    args = {
+        "kind": ("kind=assessment", lambda e: e["kind"] == "assessment"),
+        "before": (f"before={before}", lambda e: e["server_id"] < before),
+        "since": ("since=2026-01-02T07:00:00%2B01:00", lambda e: datetime.fromisoformat(e["occurred_at"]) >= since),
+        "until": ("until=2026-01-10T00:00:00Z", lambda e: datetime.fromisoformat(e["occurred_at"]) < until),
+    }
+    for shape in range(16):
+        chosen = [args[name] for k, name in enumerate(args) if shape >> k & 1]
+        query = "&".join(["limit=6", *(q for q, _ in chosen)])
+        page = client.get(f"/api/v1/learners/amy/events?{query}", headers=service).json
+        expected = [e for e in everything if all(keep(e) for _, keep in chosen)]
+        assert page["events"] == expected[:6], query
+        assert page["next_before"] == (expected[5]["server_id"] if len(expected) >= 6 else None), query
+
+
 def test_bad_query_parameters_are_400(client, service):
     ingest(client, service, [{"learner": "amy", "kind": "activity", "occurred_at": "2026-01-01T00:00:00Z"}])
     for query, name in (("limit=0", "limit"), ("limit=abc", "limit"), ("kind=nap", "kind"), ("since=soon", "since")):
