@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from models import User, db
 from services.evaluation import update_learner_counters
+from tests.conftest import bearer, create_user
 
 
 def ingest(client, service, events):
@@ -140,3 +141,28 @@ def test_summary_and_analytics_give_one_attendance_percent(client, service):
     report = client.get("/api/v1/learners/amy/analytics", headers=service).json
     in_report = report["metrics"]["attendance_percent"]
     assert summary == in_report == 100 * 4 / 5  # 4 attended of 5 countable days
+
+
+def test_the_page_reads_only_learners_the_caller_may_see_and_404s_as_before(client, service):
+    """The page statement looks the learner up and narrows to the caller's learners itself: a learner outside an
+    educator's sections is a 404 although they have events, an unknown one is a 404 before a bad argument's
+    400, and a readable learner without events an empty page."""
+    ted = bearer(create_user("ted", "educator"))
+    client.put("/api/v1/sections/s1", json={"name": "S1", "educator": "ted"}, headers=service)
+    ingest(
+        client, service, [{"learner": who, "kind": "activity", "occurred_at": "2026-01-01T09:00:00Z"} for who in "ab"]
+    )
+    client.put("/api/v1/sections/s1/enrollments/a", json={}, headers=service)
+    create_user("quiet", "learner")
+    client.put("/api/v1/sections/s1/enrollments/quiet", json={}, headers=service)
+    assert [e["kind"] for e in client.get("/api/v1/learners/a/events", headers=ted).json["events"]] == ["activity"]
+    assert client.get("/api/v1/learners/b/events", headers=ted).status_code == 404  # b has events, not in s1
+    assert client.get("/api/v1/learners/b/events", headers=service).json["learner"] == "b"
+    assert client.get("/api/v1/learners/nobody/events?kind=nap", headers=service).status_code == 404
+    assert client.get("/api/v1/learners/b/events?kind=nap", headers=ted).status_code == 404
+    assert client.get("/api/v1/learners/a/events?kind=nap", headers=ted).status_code == 400
+    quiet = client.get("/api/v1/learners/quiet/events", headers=ted)
+    assert quiet.status_code == 200 and quiet.json == {"learner": "quiet", "events": [], "next_before": None}
+    own = bearer(db.session.scalar(sa.select(User).where(User.external_id == "b")))
+    assert client.get("/api/v1/learners/b/events", headers=own).json["learner"] == "b"
+    assert client.get("/api/v1/learners/a/events", headers=own).status_code == 404

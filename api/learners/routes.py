@@ -45,9 +45,11 @@ def list_learners():
 
 @lru_cache(maxsize=16)
 def _events_page(kind: bool, before: bool, since: bool, until: bool) -> sa.Select:
-    """The page statement of one combination of filters, built once per process with bind parameters:
-    building the six-table select and its cache key per request cost a page more than PostgreSQL ran it."""
-    query = events_query().where(Event.learner_id == sa.bindparam("learner"))
+    """The page statement of one combination of filters, built once per process with bind parameters (building
+    the six-table select and its cache key per request cost a page more than PostgreSQL ran it); the learner is
+    looked up by external id inside it, so a page is one statement like the bare query."""
+    learner = sa.select(User.id).where(User.external_id == sa.bindparam("external_id")).scalar_subquery()
+    query = events_query().where(Event.learner_id == learner)
     for wanted, condition in (
         (kind, Event.kind == sa.bindparam("kind")),
         (before, Event.id < sa.bindparam("before")),
@@ -62,17 +64,27 @@ def _events_page(kind: bool, before: bool, since: bool, until: bool) -> sa.Selec
 @bp.get("/learners/<external_id>/events")
 @require_auth()
 def learner_events(external_id: str):
-    """A learner's events, newest first, filtered by kind and time range."""
-    learner = readable_learner(current_user(), external_id)
-    kind = choice_arg("kind", EVENT_KINDS)
-    page = page_args()
-    since, until = datetime_arg("since"), datetime_arg("until")
-    values = {"learner": learner.id, "kind": kind, "before": page["before"], "since": since, "until": until}
-    statement = _events_page(*(values[name] is not None for name in ("kind", "before", "since", "until")))
+    """A learner's events, newest first, filtered by kind and time range. The page is read narrowed to the
+    learners the caller may see; only an empty page asks whether the learner exists and is theirs (404)."""
+    user = current_user()
+    try:
+        kind = choice_arg("kind", EVENT_KINDS)
+        page = page_args()
+        since, until = datetime_arg("since"), datetime_arg("until")
+    except ApiError:
+        readable_learner(user, external_id)  # an unknown or unreadable learner answers 404 before a bad argument
+        raise
+    values = {"kind": kind, "before": page["before"], "since": since, "until": until}
+    statement = _events_page(*(value is not None for value in values.values()))
     bound = {name: value for name, value in values.items() if value is not None}
-    events = events_json(db.session.execute(statement, {**bound, "limit": page["limit"]}))  # the references joined
+    result = db.session.execute(
+        only_visible(statement, Event.learner_id, user), {**bound, "external_id": external_id, "limit": page["limit"]}
+    )
+    events = events_json(result)  # the references come joined
+    if not events:
+        readable_learner(user, external_id)
     return {
-        "learner": learner.external_id,
+        "learner": external_id,
         "events": events,
         "next_before": next_before([e["server_id"] for e in events], page["limit"]),
     }
