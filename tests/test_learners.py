@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from models import User, db
 from services.evaluation import update_learner_counters
+from tests.conftest import bearer, create_user
 
 
 def ingest(client, service, events):
@@ -41,6 +42,42 @@ def test_events_are_paged_and_filtered(client, service):
         "/api/v1/learners/amy/events?since=2026-01-01T05:00:00Z&until=2026-01-01T10:00:00%2B00:00", headers=service
     ).json["events"]
     assert len(window) == 5
+
+
+def test_every_combination_of_filters_is_the_same_page_as_filtering_all_events(client, service):
+    """The page statement is built once per combination of filters (api.learners.routes._events_page): each of
+    the 16 gives what filtering and paging the learner's whole history in Python gives, offsets included."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    kinds = ("activity", "assessment", "activity")
+    ingest(
+        client,
+        service,
+        [
+            {
+                "learner": "amy",
+                "kind": kinds[i % 3],
+                "occurred_at": (start + timedelta(hours=7 * i)).isoformat(),
+                **({"score": i % 10, "max_score": 10} if i % 3 == 1 else {}),
+            }
+            for i in range(40)
+        ],
+    )
+    everything = client.get("/api/v1/learners/amy/events?limit=1000", headers=service).json["events"]
+    before = everything[12]["server_id"]
+    since, until = start + timedelta(hours=30), start + timedelta(days=9)
+    args = {
+        "kind": ("kind=assessment", lambda e: e["kind"] == "assessment"),
+        "before": (f"before={before}", lambda e: e["server_id"] < before),
+        "since": ("since=2026-01-02T07:00:00%2B01:00", lambda e: datetime.fromisoformat(e["occurred_at"]) >= since),
+        "until": ("until=2026-01-10T00:00:00Z", lambda e: datetime.fromisoformat(e["occurred_at"]) < until),
+    }
+    for shape in range(16):
+        chosen = [args[name] for k, name in enumerate(args) if shape >> k & 1]
+        query = "&".join(["limit=6", *(q for q, _ in chosen)])
+        page = client.get(f"/api/v1/learners/amy/events?{query}", headers=service).json
+        expected = [e for e in everything if all(keep(e) for _, keep in chosen)]
+        assert page["events"] == expected[:6], query
+        assert page["next_before"] == (expected[5]["server_id"] if len(expected) >= 6 else None), query
 
 
 def test_bad_query_parameters_are_400(client, service):
@@ -104,3 +141,28 @@ def test_summary_and_analytics_give_one_attendance_percent(client, service):
     report = client.get("/api/v1/learners/amy/analytics", headers=service).json
     in_report = report["metrics"]["attendance_percent"]
     assert summary == in_report == 100 * 4 / 5  # 4 attended of 5 countable days
+
+
+def test_the_page_reads_only_learners_the_caller_may_see_and_404s_as_before(client, service):
+    """The page statement looks the learner up and narrows to the caller's learners itself: a learner outside an
+    educator's sections is a 404 although they have events, an unknown one is a 404 before a bad argument's
+    400, and a readable learner without events an empty page."""
+    ted = bearer(create_user("ted", "educator"))
+    client.put("/api/v1/sections/s1", json={"name": "S1", "educator": "ted"}, headers=service)
+    ingest(
+        client, service, [{"learner": who, "kind": "activity", "occurred_at": "2026-01-01T09:00:00Z"} for who in "ab"]
+    )
+    client.put("/api/v1/sections/s1/enrollments/a", json={}, headers=service)
+    create_user("quiet", "learner")
+    client.put("/api/v1/sections/s1/enrollments/quiet", json={}, headers=service)
+    assert [e["kind"] for e in client.get("/api/v1/learners/a/events", headers=ted).json["events"]] == ["activity"]
+    assert client.get("/api/v1/learners/b/events", headers=ted).status_code == 404  # b has events, not in s1
+    assert client.get("/api/v1/learners/b/events", headers=service).json["learner"] == "b"
+    assert client.get("/api/v1/learners/nobody/events?kind=nap", headers=service).status_code == 404
+    assert client.get("/api/v1/learners/b/events?kind=nap", headers=ted).status_code == 404
+    assert client.get("/api/v1/learners/a/events?kind=nap", headers=ted).status_code == 400
+    quiet = client.get("/api/v1/learners/quiet/events", headers=ted)
+    assert quiet.status_code == 200 and quiet.json == {"learner": "quiet", "events": [], "next_before": None}
+    own = bearer(db.session.scalar(sa.select(User).where(User.external_id == "b")))
+    assert client.get("/api/v1/learners/b/events", headers=own).json["learner"] == "b"
+    assert client.get("/api/v1/learners/a/events", headers=own).status_code == 404

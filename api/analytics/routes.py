@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,10 +14,11 @@ from api.analytics import bp
 from api.auth.guard import current_user, require_auth
 from api.errors import ApiError
 from api.query_args import date_arg, int_arg, reject_unknown_args
-from models import CohortSnapshot, Course, Enrollment, Exam, Grade, Section, Subject, db
+from models import CohortSnapshot, Course, Enrollment, Exam, Grade, Section, SectionSummary, Subject, db
 from services.cohort_exams import stored_exam
-from services.cohort_members import merge, summarize
-from services.cohorts import section_summaries, stored_members
+from services.cohort_members import summarize
+from services.cohort_reports import cohort_report
+from services.cohorts import section_summaries
 from services.reports import learner_report
 
 COHORT_ROLES = ("educator", "admin", "service")
@@ -44,20 +44,24 @@ def _pass_mark() -> float:
 
 def _cohort(sections: sa.Select, pass_mark: float) -> tuple[dict[str, Any], int]:
     """The cohort report of the given sections' learners whom the caller may see (every cohort view is
-    narrowed so), aggregated from the figures the worker stores per section; and how many learners."""
-    enrolled = sa.select(Enrollment.section_id, Section.course_id, Enrollment.learner_id).join(
-        Section, Section.id == Enrollment.section_id
+    narrowed so), aggregated from the figures the worker stores per section; and how many learners. One
+    row per section: its course, the version of its stored figures and its visible learners as one string
+    (a row per learner cost more to fetch than the report), so a repeat read is served from the process's
+    reports (services.cohort_reports)."""
+    stored = sa.and_(SectionSummary.section_id == Enrollment.section_id, SectionSummary.members.is_not(None))
+    learners = sa.func.aggregate_strings(sa.cast(Enrollment.learner_id, sa.String), ",")
+    enrolled = (
+        sa.select(Enrollment.section_id, Section.course_id, SectionSummary.updated_at, learners)
+        .join(Section, Section.id == Enrollment.section_id)
+        .outerjoin(SectionSummary, stored)
+        .where(Enrollment.section_id.in_(sections))
+        .group_by(Enrollment.section_id, Section.course_id, SectionSummary.updated_at)
     )
-    rows = db.session.execute(
-        only_visible(enrolled.where(Enrollment.section_id.in_(sections)), Enrollment.learner_id, current_user())
-    ).all()
-    members: dict[int, list[int]] = defaultdict(list)
-    courses: dict[int, int | None] = {}
-    for section, course, learner in rows:
-        members[section].append(learner)
-        courses[section] = course
-    figures = merge(stored_members(members, courses))
-    return summarize(figures, pass_mark), len(figures.learner)
+    rows = db.session.execute(only_visible(enrolled, Enrollment.learner_id, current_user())).all()
+    members = {section: np.array(ids.split(","), dtype=np.int64) for section, _, _, ids in rows}
+    courses = {section: course for section, course, _, _ in rows}
+    versions = {section: version for section, _, version, _ in rows}
+    return cohort_report(members, courses, versions, pass_mark)
 
 
 def _sections_of(column: sa.Column, entity_id: int) -> sa.Select:

@@ -1,0 +1,74 @@
+"""Cohort reports kept per web process, keyed by everything they are computed from: for each section, its
+course, the version of its stored member figures (section_summaries.updated_at, set by every write of the
+worker or of a request) and the learners the caller may see in it, as read by the request itself; and
+the pass mark. A repeat read with the same inputs is the same report, so it is served without merging and
+summarising the figures again; a refresh the worker stores, a new or ended enrollment, or another caller's
+narrower view is a different key, computed afresh. Grade band edges are per app (the cache lives in it)
+and learners' external ids never change."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from flask import current_app
+
+from services.cohort_members import merge, summarize
+from services.cohorts import stored_members
+
+REPORT_CACHE_ENTRIES = 512  # a course of 5 x 200 learners' key and report: ~10 KB
+_LOCK = threading.Lock()  # gthread workers share the cache between threads
+
+Report = tuple[dict[str, Any], int]
+
+
+def cohort_report(
+    members: Mapping[int, Sequence[int]],
+    courses: Mapping[int, int | None],
+    versions: Mapping[int, datetime | None],
+    pass_mark: float,
+) -> Report:
+    """The cohort report over these sections' learners (section id -> the enrolled learners the caller may
+    see) from their stored figures (`versions`: each section's updated_at as read with `members`, None if
+    never stored), and how many learners it covers. The report is shared: callers must not change it."""
+    key = _key(members, courses, versions, pass_mark)
+    cache: OrderedDict = current_app.extensions.setdefault("cohort_reports", OrderedDict())
+    with _LOCK:
+        hit = cache.get(key) if key is not None else None
+        if hit is not None:
+            cache.move_to_end(key)
+            return hit
+    figures = merge(stored_members(members, courses))
+    report = (summarize(figures, pass_mark), len(figures.learner))
+    if key is not None:
+        with _LOCK:
+            cache[key] = report
+            while len(cache) > REPORT_CACHE_ENTRIES:
+                cache.popitem(last=False)
+    return report
+
+
+def _key(
+    members: Mapping[int, Sequence[int]],
+    courses: Mapping[int, int | None],
+    versions: Mapping[int, datetime | None],
+    pass_mark: float,
+) -> tuple | None:
+    """The report's inputs as a hashable value (learner ids exactly, as bytes), or None when a section has
+    no stored figures yet (computed and stored by this request: the next one has a version)."""
+    if not members or any(versions.get(section) is None for section in members):
+        return None
+    parts = tuple(
+        (
+            section,
+            courses[section],
+            versions[section],
+            np.unique(np.asarray(members[section], dtype=np.int64)).tobytes(),
+        )
+        for section in sorted(members)
+    )
+    return (float(pass_mark), parts)
