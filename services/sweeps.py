@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -91,35 +92,36 @@ def run_shard(sweep: str, low: int, high: int, window: int) -> dict[str, Any]:
     return {"sweep": sweep, "learners": len(ids), "created": created, "resolved": resolved}
 
 
-def run_daily_shard(low: int, high: int, since: int, window: int) -> dict[str, Any]:
-    """One range of learners' daily snapshots (from digests); a redelivered shard that finished does nothing."""
-    done_key = SHARD_DONE_KEY.format("daily", window, low)
+def _daily_once(part: str, window: int, shard: Any, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run one shard of the daily task's `part` (its figures), unless a redelivered copy already finished it
+    in this window: a done key per part, window and shard, kept for two days."""
+    done_key = SHARD_DONE_KEY.format(part, window, shard)
     if redis_client().exists(done_key):
         return {"skipped": "shard already done"}
-    snapshots = daily_snapshots(learner_ids_between(low, high), since)
+    figures = work()
     redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS["daily"])
-    return {"snapshots": snapshots}
+    return figures
+
+
+def run_daily_shard(low: int, high: int, since: int, window: int) -> dict[str, Any]:
+    """One range of learners' daily snapshots (from digests); a redelivered shard that finished does nothing."""
+    return _daily_once(
+        "daily", window, low, lambda: {"snapshots": daily_snapshots(learner_ids_between(low, high), since)}
+    )
 
 
 def run_daily_cohort_shard(sections: list[tuple[int, int | None]], window: int) -> dict[str, Any]:
     """One shard of sections' daily cohort snapshots; a redelivered shard that finished does nothing."""
-    done_key = SHARD_DONE_KEY.format("daily-cohorts", window, sections[0][0] if sections else 0)
-    if redis_client().exists(done_key):
-        return {"skipped": "shard already done"}
-    done = snapshot_sections([(int(s), None if c is None else int(c)) for s, c in sections])
-    redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS["daily"])
-    return {"cohorts": done}
+    pairs = [(int(s), None if c is None else int(c)) for s, c in sections]
+    return _daily_once(
+        "daily-cohorts", window, pairs[0][0] if pairs else 0, lambda: {"cohorts": snapshot_sections(pairs)}
+    )
 
 
 def run_daily_skill_shard(index: int, skills: list[str], besides: list[str] | None, window: int) -> dict[str, Any]:
     """One shard of the daily BKT refit (services.skill_refit.skill_shards); a redelivered shard that finished
     does nothing."""
-    done_key = SHARD_DONE_KEY.format("daily-skills", window, index)
-    if redis_client().exists(done_key):
-        return {"skipped": "shard already done"}
-    fitted = refit_skills(skills, besides)
-    redis_client().set(done_key, 1, ex=2 * PERIOD_SECONDS["daily"])
-    return {"skills": fitted}
+    return _daily_once("daily-skills", window, index, lambda: {"skills": refit_skills(skills, besides)})
 
 
 def sweep_inputs(ids: list[int], sweep: str, now: datetime) -> RuleInputs | None:
