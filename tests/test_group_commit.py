@@ -71,7 +71,8 @@ def stored_client_ids() -> list[str]:
 
 
 def test_queued_single_events_are_stored_in_one_group_each_with_its_own_result(app):
-    create_user("amy", "learner")
+    for name in ("l0", "l1", "l2"):
+        create_user(name, "learner")
     outcomes, announced = store_together(app, [event(f"e{i}", learner=f"l{i % 3}") for i in range(6)])
     assert announced == [1, 5]  # the first alone, the five that queued behind it together
     ids = [outcome.stored_ids for outcome in outcomes]

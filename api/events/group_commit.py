@@ -24,7 +24,8 @@ from typing import Any
 
 from flask import Flask
 
-from api.events.ingest import IngestResult, store_events
+from api.events import one_trip
+from api.events.ingest import IngestResult, public_event, store_events
 from models import db
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,9 @@ def _release_connection() -> None:
 
 
 def _store_group(group: list[_Request], auto_create: bool, announce: Announce) -> None:
-    """One transaction for the group; if it fails, each request again on its own."""
+    """One round trip for the events that need only their own row (api/events/one_trip.py); one transaction
+    for the rest of the group; if that fails, each of those requests again on its own."""
+    group = _store_in_one_trip(group, announce)
     if len(group) > 1:
         try:
             result = store_events([r.event for r in group], collection=None, auto_create=auto_create)
@@ -147,6 +150,29 @@ def _store_group(group: list[_Request], auto_create: bool, announce: Announce) -
             request.error = exc
             continue
         announce(request.result)
+
+
+def _store_in_one_trip(group: list[_Request], announce: Announce) -> list[_Request]:
+    """Store what the one-trip lane can and announce it; returns the requests it left to the general path."""
+    lane = [request for request in group if one_trip.eligible(request.event)]
+    if not lane or not one_trip.available():
+        return group
+    try:
+        outcomes = one_trip.store_in_one_trip([request.event for request in lane])
+    except Exception:  # noqa: BLE001  (the general path stores them, or gives each its own error)
+        log.warning("the one-trip insert of %d events failed; storing them the general way", len(lane), exc_info=True)
+        return group
+    events = []
+    for request, stored in zip(lane, outcomes):
+        if stored is not None:
+            pk, learner = stored
+            public = public_event(request.event, pk)
+            request.result = IngestResult([pk], [], {learner}, [(learner, public)], [pk])
+            events.append((learner, public))
+    if events:
+        ids: list[int] = [public["server_id"] for _, public in events]
+        announce(IngestResult(ids, [], {learner for learner, _ in events}, events, list(ids)))
+    return [request for request in group if request.result is None]
 
 
 def _split(group: list[_Request], result: IngestResult) -> None:

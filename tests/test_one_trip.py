@@ -1,0 +1,156 @@
+"""The one-trip lane for single events (api/events/one_trip.py): it stores exactly what the general path would,
+and leaves every other case (unknown learner or reference, a non-learner, an id already used) to that path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from api.events import one_trip
+from api.events.ingest import validate_events
+from models import Course, Event, Module, Section, Subject, User, db
+from tests.conftest import bearer, create_user
+
+AT = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+SKEW = timedelta(minutes=5)
+COMPARED = ("kind", "occurred_at", "course_id", "module_id", "section_id", "subject_id", "duration_seconds")
+
+CASES: dict[str, dict[str, Any]] = {
+    "plain activity": {"kind": "activity", "learner": "amy", "duration_seconds": 60},
+    "anonymous": {"kind": "activity", "learner": "amy", "id": None},
+    "heartbeat": {"kind": "heartbeat", "learner": "amy", "course": "c1"},
+    "module completed, course from the module": {"kind": "module_completed", "learner": "amy", "module": "m1"},
+    "module in its course": {"kind": "activity", "learner": "amy", "module": "m1", "course": "c1"},
+    "module in another course": {"kind": "activity", "learner": "amy", "module": "m1", "course": "c2"},
+    "every reference": {
+        "kind": "activity",
+        "learner": "amy",
+        "course": "c1",
+        "module": "m1",
+        "section": "s1",
+        "subject": "math",
+        "duration_seconds": 1.5,
+    },
+    "unknown course": {"kind": "activity", "learner": "amy", "course": "nope"},
+    "unknown section": {"kind": "activity", "learner": "amy", "section": "nope"},
+    "unknown learner, created": {"kind": "activity", "learner": "new-{lane}"},
+    "an educator is no learner": {"kind": "activity", "learner": "ted"},
+    "assessment (not the lane's)": {"kind": "assessment", "learner": "amy", "score": 3, "max_score": 4, "skill": "k"},
+}
+
+
+@pytest.fixture
+def catalog(app):
+    create_user("amy", "learner")
+    create_user("ted", "educator")
+    c1, c2 = Course(external_id="c1", title="C1"), Course(external_id="c2", title="C2")
+    db.session.add_all([c1, c2, Subject(external_id="math", name="Maths")])
+    db.session.flush()
+    db.session.add_all(
+        [Module(external_id="m1", course_id=c1.id, title="M1"), Section(external_id="s1", name="S1", course_id=c1.id)]
+    )
+    db.session.commit()
+
+
+def body(case: str, lane: str) -> dict[str, Any]:
+    fields = {key: value.format(lane=lane) if isinstance(value, str) else value for key, value in CASES[case].items()}
+    event = {"id": f"{lane}-{case}", "occurred_at": AT, **fields}
+    return {key: value for key, value in event.items() if value is not None}
+
+
+def stored_view(pk: int) -> tuple[Any, ...]:
+    row = db.session.get(Event, pk)
+    learner = db.session.get(User, row.learner_id).external_id
+    return (learner.replace("grouped", "alone"), *(getattr(row, name) for name in COMPARED))
+
+
+def test_grouped_single_events_answer_and_store_exactly_as_events_stored_alone(make_app, catalog):
+    """The same requests through the group commit (the lane, on PostgreSQL) and with it off (the general path):
+    the same status, answer and stored row, case by case, and a re-send is a duplicate either way."""
+    grouped, alone = make_app(INGEST_GROUP_LIMIT=64), make_app(INGEST_GROUP_LIMIT=1)
+    with grouped.app_context():
+        headers = bearer(create_user("lms", "service"))
+    for case in CASES:
+        answers = {}
+        for lane, app in (("grouped", grouped), ("alone", alone)):
+            with app.app_context(), app.test_client() as http:
+                sent = body(case, lane)
+                first = http.post("/api/v1/events", json=sent, headers=headers)
+                again = http.post("/api/v1/events", json=sent, headers=headers)
+                changed = http.post("/api/v1/events", json={**sent, "occurred_at": AT[:-6] + "+01:00"}, headers=headers)
+                stored = [stored_view(pk) for pk in (first.json or {}).get("ids", [])]
+                answers[lane] = [(r.status_code, _without_ids(r.json, lane)) for r in (first, again, changed)], stored
+        assert answers["grouped"] == answers["alone"], case
+
+
+def _without_ids(answer: dict[str, Any], lane: str) -> Any:
+    """An answer with what must differ between the two runs (row ids, the run's name in client ids) taken out."""
+    text = repr({key: value for key, value in answer.items() if key != "ids"})
+    return text.replace(lane, "<run>")
+
+
+def test_the_lane_stores_only_what_needs_nothing_but_its_row(app, catalog):
+    """On PostgreSQL: each eligible event stored with its learner, or left (None) with nothing written; on
+    SQLite the lane is not available and the general path stores everything."""
+    events = dict(zip(CASES, validate_events([body(case, "lane") for case in CASES], "events", SKEW)))
+    lane = {case: event for case, event in events.items() if one_trip.eligible(event)}
+    assert set(events) - set(lane) == {"assessment (not the lane's)"}
+    if not one_trip.available():
+        assert db.engine.dialect.name == "sqlite"
+        return
+    outcomes = dict(zip(lane, one_trip.store_in_one_trip(list(lane.values()))))
+    amy = db.session.scalar(sa.select(User.id).where(User.external_id == "amy"))
+    left = {case for case, stored in outcomes.items() if stored is None}
+    assert left == {
+        "module in another course",
+        "unknown course",
+        "unknown section",
+        "unknown learner, created",
+        "an educator is no learner",
+    }
+    assert all(stored[1] == amy for stored in outcomes.values() if stored is not None)
+    rows = dict(db.session.execute(sa.select(Event.client_id, Event.id)).all())
+    assert {case: rows.get(f"lane-{case}") for case in outcomes if case != "anonymous"} == {
+        case: stored and stored[0] for case, stored in outcomes.items() if case != "anonymous"
+    }
+    again = one_trip.store_in_one_trip(list(lane.values()))  # every client id is taken; an anonymous event is new
+    assert [case for case, stored in zip(lane, again) if stored is not None] == ["anonymous"]
+
+
+def test_one_statement_tells_each_event_of_a_group_apart(app, catalog):
+    """Within one group: a repeated client id is stored once (for its first event, whatever the second holds),
+    identical anonymous events are each stored, and each event is matched to its own row."""
+    raws = [
+        {"id": "same", "learner": "amy", "kind": "activity", "occurred_at": AT},
+        {"id": "same", "learner": "amy", "kind": "activity", "occurred_at": AT},
+        {"id": "twice", "learner": "amy", "kind": "activity", "occurred_at": AT, "duration_seconds": 1},
+        {"id": "twice", "learner": "amy", "kind": "activity", "occurred_at": AT, "duration_seconds": 2},
+        {"learner": "amy", "kind": "heartbeat", "occurred_at": AT},
+        {"learner": "amy", "kind": "heartbeat", "occurred_at": AT},
+        {"id": "other", "learner": "amy", "kind": "activity", "occurred_at": AT, "course": "c2"},
+    ]
+    events = validate_events(raws, "events", SKEW)
+    if not one_trip.available():
+        assert db.engine.dialect.name == "sqlite"
+        return
+    outcomes = one_trip.store_in_one_trip(events)
+    assert [stored is not None for stored in outcomes] == [True, False, True, False, True, True, True]
+    ids = [stored[0] for stored in outcomes if stored is not None]
+    assert len(set(ids)) == 5 and ids[2] < ids[3]  # anonymous events get their ids in the group's order
+    rows = {
+        pk: (client_id, duration, course)
+        for pk, client_id, duration, course in db.session.execute(
+            sa.select(Event.id, Event.client_id, Event.duration_seconds, Event.course_id)
+        )
+    }
+    c2 = db.session.scalar(sa.select(Course.id).where(Course.external_id == "c2"))
+    assert [rows[pk] for pk in ids] == [
+        ("same", None, None),
+        ("twice", 1, None),
+        (None, None, None),
+        (None, None, None),
+        ("other", None, c2),
+    ]
