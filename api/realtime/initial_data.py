@@ -15,9 +15,10 @@ from api.serializers import counters_json
 from models import Alert, LearnerCounters, Section, User, db
 from services.alerting import UNRESOLVED, alert_json
 from services.cohorts import section_summaries
+from services.json_values import json_scalar
 from services.progress_context import load_context, loaded
 from services.progress_views import progress_summary, realtime_metrics
-from services.reports import learner_report
+from services.reports import dashboard_parts
 from services.sessions import live_now
 
 OPEN_ALERTS_SHOWN = 50
@@ -40,13 +41,19 @@ def _open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
     return [alert_json(row, row.learner_external_id) for row in rows], recommendations  # type: ignore[arg-type]
 
 
+# a learner's running counters as a plain row (counters_json reads the same attributes as from the entity)
+COUNTERS_ROW = sa.select(*LearnerCounters.__table__.columns).where(LearnerCounters.learner_id == sa.bindparam("learner"))
+
+
 def _learner_view(user: Principal) -> dict[str, Any]:
-    learner = db.session.get(User, user.id)
-    ctx = load_context(learner)  # the learner's events and metrics, read once for our report and the brief's blocks
-    report = learner_report(learner, FORECAST_HORIZON_DAYS, None, loaded(ctx))
+    """The learner's own figures: their events, metrics, stored mastery and risk read and computed once for the
+    report's parts and the brief's blocks (the report's grades and patterns are not shown here)."""
+    ctx = load_context(db.session.get(User, user.id))
+    report = dashboard_parts(loaded(ctx), user.id, FORECAST_HORIZON_DAYS, ctx.risk, ctx.mastery)
+    metrics = {k: json_scalar(v) for k, v in ctx.metrics.row(0).items()}
     return {
-        "progress": {key: report[key] for key in ("trend", "forecast", "risk", "completion", "mastery", "activity")},
-        "metrics": {**report["metrics"], "counters": counters_json(db.session.get(LearnerCounters, user.id))},
+        "progress": report,
+        "metrics": {**metrics, "counters": counters_json(db.session.execute(COUNTERS_ROW, {"learner": user.id}).first())},
         "progress_summary": progress_summary(ctx),  # the product brief's names, as GET real-time-dashboard/
         "realtime_metrics": realtime_metrics(ctx),
     }
