@@ -93,7 +93,9 @@ def load_attendance_percent(learner_ids: Sequence[int]) -> np.ndarray:
     (every report, every learner dashboard) through a statement built once per process."""
     ids = sorted(set(learner_ids))
     if len(ids) == 1:
-        codes = [ATTENDANCE_CODES[status] for status in db.session.scalars(ONE_LEARNERS_ATTENDANCE, {"learner": ids[0]})]
+        codes = [
+            ATTENDANCE_CODES[status] for status in db.session.scalars(ONE_LEARNERS_ATTENDANCE, {"learner": ids[0]})
+        ]
         return attendance_percent(np.zeros(len(codes), dtype=np.int64), np.array(codes, dtype=np.int64), 1)
     rows = [
         row

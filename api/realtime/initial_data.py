@@ -8,12 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from api.access import SEES_EVERYONE, only_visible
+from api.access import SEES_EVERYONE
 from api.alerts.queries import statistics
 from api.auth.guard import Principal
+from api.realtime.open_alerts import open_alerts
 from api.serializers import counters_json
 from models import Alert, LearnerCounters, Section, User, db
-from services.alerting import UNRESOLVED, alert_json
 from services.cohorts import section_summaries
 from services.json_values import json_scalar
 from services.progress_context import load_context, loaded
@@ -21,28 +21,14 @@ from services.progress_views import progress_summary, realtime_metrics
 from services.reports import dashboard_parts
 from services.sessions import live_now
 
-OPEN_ALERTS_SHOWN = 50
 FORECAST_HORIZON_DAYS = 14.0
 PLATFORM_FIGURES_SECONDS = 60.0
 
 
-_ALERT_COLUMNS = (*Alert.__table__.columns, User.external_id.label("learner_external_id"))
-
-
-def _open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
-    """The newest unresolved alerts the user may see, and their recommendations without repeats: plain rows
-    with each learner's external id joined in (entities and a second look-up for the names cost a dashboard
-    open more than the rest of an admin's initial data); the same JSON as alerts_json."""
-    query = sa.select(*_ALERT_COLUMNS).join(User, User.id == Alert.learner_id).where(UNRESOLVED)
-    rows = db.session.execute(
-        only_visible(query, Alert.learner_id, user).order_by(Alert.id.desc()).limit(OPEN_ALERTS_SHOWN)
-    ).all()
-    recommendations = list(dict.fromkeys(r for row in rows for r in (row.recommendations or [])))
-    return [alert_json(row, row.learner_external_id) for row in rows], recommendations  # type: ignore[arg-type]
-
-
 # a learner's running counters as a plain row (counters_json reads the same attributes as from the entity)
-COUNTERS_ROW = sa.select(*LearnerCounters.__table__.columns).where(LearnerCounters.learner_id == sa.bindparam("learner"))
+COUNTERS_ROW = sa.select(*LearnerCounters.__table__.columns).where(
+    LearnerCounters.learner_id == sa.bindparam("learner")
+)
 
 
 def _learner_view(user: Principal) -> dict[str, Any]:
@@ -53,7 +39,10 @@ def _learner_view(user: Principal) -> dict[str, Any]:
     metrics = {k: json_scalar(v) for k, v in ctx.metrics.row(0).items()}
     return {
         "progress": report,
-        "metrics": {**metrics, "counters": counters_json(db.session.execute(COUNTERS_ROW, {"learner": user.id}).first())},
+        "metrics": {
+            **metrics,
+            "counters": counters_json(db.session.execute(COUNTERS_ROW, {"learner": user.id}).first()),
+        },
         "progress_summary": progress_summary(ctx),  # the product brief's names, as GET real-time-dashboard/
         "realtime_metrics": realtime_metrics(ctx),
     }
@@ -92,7 +81,7 @@ def _platform_progress() -> dict[str, Any]:
 def dashboard_initial_data(user: Principal, session_id: str | None = None) -> dict[str, Any]:
     """Progress summary, metrics, open alerts and recommendations for the user's own dashboard; `session_id`
     names this socket's session (the brief's field)."""
-    alerts, recommendations = _open_alerts(user)
+    alerts, recommendations = open_alerts(user)
     if user.role == "learner":
         body = _learner_view(user)
     elif user.role == "educator":
