@@ -48,13 +48,16 @@ def _learner_view(user: Principal) -> dict[str, Any]:
     }
 
 
+SECTIONS_TAUGHT = (
+    sa.select(Section.id, Section.external_id, Section.course_id)
+    .where(Section.educator_id == sa.bindparam("educator"))
+    .order_by(Section.external_id)
+)
+
+
 def _educator_view(user: Principal) -> dict[str, Any]:
     """Each of the educator's sections as the worker last summarised it (no cohort computation here)."""
-    sections = db.session.execute(
-        sa.select(Section.id, Section.external_id, Section.course_id)
-        .where(Section.educator_id == user.id)
-        .order_by(Section.external_id)
-    ).all()
+    sections = db.session.execute(SECTIONS_TAUGHT, {"educator": user.id}).all()
     stored = section_summaries([(section_id, course_id) for section_id, _, course_id in sections])
     shown = ("learners", "average", "pass_rate", "attendance_percent", "risk", "low_performers", "as_of")
     summaries = [
