@@ -172,12 +172,12 @@ def live_now(section_ids: Sequence[int], gap_minutes: float) -> list[dict[str, A
     gap = gap_minutes * 60.0
     reach = now.timestamp() - gap - 1.0  # a second's margin for the database's own arithmetic
     window = {"sections": list(section_ids), "since": now - LIVE_LOOKBACK, "reach": reach}
-    rows = db.session.execute(_live_window(), window).all() if section_ids else []
+    rows: list[Any] = list(db.session.execute(_live_window(), window)) if section_ids else []
     ids = sorted({row[0] for row in rows})
     sessions = _derived(ids, rows, gap)
     summary = summarize_sessions(sessions, len(ids), now.timestamp(), gap)
     live = [pk for i, pk in enumerate(ids) if summary.open_now[i]]
-    names = db.session.execute(_NAMES, {"ids": live}).tuples() if live else []
+    names: list[Any] = list(db.session.execute(_NAMES, {"ids": live})) if live else []
     about = {pk: (external_id, name) for pk, external_id, name in names}
     return _live_rows(ids, about, sessions, summary)
 
