@@ -132,7 +132,7 @@ def _model_predictives(design: np.ndarray, y: np.ndarray, row: np.ndarray, n: np
 def _bisect(cdf: Callable[[np.ndarray], np.ndarray], q: float, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """The smallest x in [low, high] with cdf(x) >= q for a non-decreasing cdf, to QUANTILE_TOLERANCE."""
     for _ in range(60):  # halves the bracket until it is QUANTILE_TOLERANCE wide (~15 steps; 60 is never reached)
-        if not np.any(high - low > QUANTILE_TOLERANCE):
+        if not (high - low > QUANTILE_TOLERANCE).any():  # the method: np.any's wrapper cost more than the test
             break
         mid = (low + high) / 2
         below = cdf(mid) < q

@@ -85,9 +85,18 @@ def load_event_arrays(
     return EventArrays(len(ids), learner, time, kind, percent), module
 
 
+ONE_LEARNERS_ATTENDANCE = sa.select(Attendance.status).where(Attendance.learner_id == sa.bindparam("learner"))
+
+
 def load_attendance_percent(learner_ids: Sequence[int]) -> np.ndarray:
-    """Attendance percent per learner (same order as sorted learner_ids); NaN without records."""
+    """Attendance percent per learner (same order as sorted learner_ids); NaN without records. One learner's
+    (every report, every learner dashboard) through a statement built once per process."""
     ids = sorted(set(learner_ids))
+    if len(ids) == 1:
+        codes = [
+            ATTENDANCE_CODES[status] for status in db.session.scalars(ONE_LEARNERS_ATTENDANCE, {"learner": ids[0]})
+        ]
+        return attendance_percent(np.zeros(len(codes), dtype=np.int64), np.array(codes, dtype=np.int64), 1)
     rows = [
         row
         for condition in chunks_in(Attendance.learner_id, ids)

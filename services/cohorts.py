@@ -91,16 +91,15 @@ def refresh_sections_of(learner_ids: Sequence[int], interval: timedelta | None =
     return len(stale)
 
 
+STORED_SUMMARIES = sa.select(SectionSummary.section_id, SectionSummary.summary).where(
+    SectionSummary.section_id.in_(sa.bindparam("sections", expanding=True))
+)  # built once per process: every educator's dashboard open reads it
+
+
 def section_summaries(sections: Sequence[tuple[int, int | None]]) -> dict[int, dict[str, Any]]:
     """Stored summaries of (section id, course id) pairs; a section never summarised is computed once now."""
     ids = [section for section, _ in sections]
-    stored = dict(
-        db.session.execute(
-            sa.select(SectionSummary.section_id, SectionSummary.summary).where(SectionSummary.section_id.in_(ids))
-        )
-        .tuples()
-        .all()
-    )
+    stored = dict(db.session.execute(STORED_SUMMARIES, {"sections": ids}).tuples().all())
     missing = [(section, course) for section, course in sections if section not in stored]
     if missing:
         now = datetime.now(UTC)

@@ -20,9 +20,9 @@ from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics
 from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
 from analytics.progress_level import LEVELS, current_levels, level_index
 from analytics.progress_trends import score_change
-from models import Enrollment, Module, Section, SkillMastery, User, db
+from models import Enrollment, Module, Section, User, db
 from services.model_training import current_risk_model
-from services.reports import LoadedLearner, load_learner, risk_json
+from services.reports import LoadedLearner, load_learner, risk_json, stored_mastery
 
 SCORE_WINDOW_DAYS = 14
 
@@ -38,6 +38,7 @@ class LearnerContext:
     total_modules: int
     mastered_share: float  # NaN without attempted skills
     risk: dict[str, Any]
+    mastery: list[Any]  # stored (skill, p_mastery, attempts) rows, for services.reports
 
     @property
     def name(self) -> str:
@@ -49,23 +50,31 @@ class LearnerContext:
         return float(getattr(self.metrics, name)[0])
 
 
+# the courses the learner is enrolled in or worked in (modules `touched`), each with its modules (NULL for a course
+# without any): one statement, built once per process
+_COURSES = sa.union(
+    sa.select(Section.course_id)
+    .join(Enrollment, Enrollment.section_id == Section.id)
+    .where(Enrollment.learner_id == sa.bindparam("learner"), Section.course_id.is_not(None)),
+    sa.select(Module.course_id).where(Module.id.in_(sa.bindparam("touched", expanding=True))),
+).subquery()
+COURSE_MODULES = sa.select(_COURSES.c.course_id, Module.id).outerjoin(Module, Module.course_id == _COURSES.c.course_id)
+
+
 def _module_progress(learner_id: int, module: np.ndarray, kind: np.ndarray) -> tuple[int, int]:
     """(distinct modules completed, modules in the courses the learner is enrolled in or worked in)."""
-    enrolled = sa.select(Section.course_id).join(Enrollment, Enrollment.section_id == Section.id)
-    enrolled = enrolled.where(Enrollment.learner_id == learner_id, Section.course_id.is_not(None))
     touched = sorted({int(m) for m in module if m >= 0})
-    worked = sa.select(Module.course_id).where(Module.id.in_(touched)) if touched else None
-    courses = set(db.session.scalars(enrolled)) | (set(db.session.scalars(worked)) if worked is not None else set())
-    if not courses:
+    rows = db.session.execute(COURSE_MODULES, {"learner": learner_id, "touched": touched}).all()
+    if not rows:
         return len({int(m) for m in module[kind == KIND_CODES["module_completed"]] if m >= 0}), 0
-    in_courses = set(db.session.scalars(sa.select(Module.id).where(Module.course_id.in_(courses))))
+    in_courses = {module_id for _, module_id in rows if module_id is not None}
     done = {int(m) for m in module[kind == KIND_CODES["module_completed"]] if int(m) in in_courses}
     return len(done), len(in_courses)
 
 
-def _mastered_share(learner_id: int) -> float:
-    rows = db.session.scalars(sa.select(SkillMastery.p_mastery).where(SkillMastery.learner_id == learner_id)).all()
-    return float(np.mean(np.asarray(rows) >= MASTERED_AT)) if rows else float("nan")
+def _mastered_share(stored: list[Any]) -> float:
+    """Share of the learner's stored skills mastered (NaN without any)."""
+    return float(np.mean(np.asarray([p for _, p, _ in stored]) >= MASTERED_AT)) if stored else float("nan")
 
 
 def _risk(metrics: LearnerMetrics) -> dict[str, Any]:
@@ -77,6 +86,7 @@ def load_context(learner: User) -> LearnerContext:
     """Load and compute once; every view of the request reads from it."""
     loaded = load_learner(learner)
     done, total = _module_progress(learner.id, loaded.module, loaded.events.kind)
+    stored = stored_mastery(learner.id)
     return LearnerContext(
         learner,
         loaded.now,
@@ -85,8 +95,9 @@ def load_context(learner: User) -> LearnerContext:
         loaded.metrics,
         done,
         total,
-        _mastered_share(learner.id),
+        _mastered_share(stored),
         _risk(loaded.metrics),
+        stored,
     )
 
 

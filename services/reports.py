@@ -181,10 +181,29 @@ def _grades_by_subject(learner_id: int) -> dict[str, float]:
     return {subject: round(float(average), 2) for subject, average in rows}
 
 
-def _mastery(learner_id: int, whole: ReportDigest | None) -> list[dict[str, Any]]:
-    """Stored mastery, and the skills _replayed finds; none to look for when the learner's current digest
-    (`whole`) says every skill they attempted had a stored row, and as many rows are stored."""
-    stored = db.session.execute(STORED_MASTERY, {"learner": learner_id}).all()
+# skills with attempts but no stored row, their attempts in order (normally none, so no attempt row travels)
+UNSTORED_ATTEMPTS = (
+    sa.select(Event.skill, 100.0 * Event.score / Event.max_score >= MASTERY_THRESHOLD)
+    .where(
+        Event.learner_id == sa.bindparam("learner"),
+        Event.kind == "assessment",
+        Event.skill.is_not(None),
+        ~sa.exists().where(SkillMastery.learner_id == sa.bindparam("learner"), SkillMastery.skill == Event.skill),
+    )
+    .order_by(Event.skill, Event.occurred_at, Event.id)
+)
+
+
+def stored_mastery(learner_id: int) -> list[Any]:
+    """The learner's stored (skill, p_mastery, attempts) rows."""
+    return list(db.session.execute(STORED_MASTERY, {"learner": learner_id}).all())
+
+
+def _mastery(learner_id: int, whole: ReportDigest | None, stored: list[Any] | None = None) -> list[dict[str, Any]]:
+    """Stored mastery (`stored`: the rows when the caller read them), and the skills _replayed finds; none to
+    look for when the learner's current digest (`whole`) says every skill they attempted had a stored row, and
+    as many rows are stored."""
+    stored = stored_mastery(learner_id) if stored is None else stored
     out = [
         {"skill": skill, "p_mastery": round(p, 4), "attempts": n, "mastered": p >= MASTERED_AT}
         for skill, p, n in stored
@@ -195,13 +214,8 @@ def _mastery(learner_id: int, whole: ReportDigest | None) -> list[dict[str, Any]
 
 def _replayed(learner_id: int) -> list[dict[str, Any]]:
     """Skills with attempts but no stored row (history loaded around the ingest path), replayed from their
-    attempts, which the database selects: normally none, so no attempt row travels."""
-    unstored = ~sa.exists().where(SkillMastery.learner_id == learner_id, SkillMastery.skill == Event.skill)
-    attempts = db.session.execute(
-        sa.select(Event.skill, 100.0 * Event.score / Event.max_score >= MASTERY_THRESHOLD)
-        .where(Event.learner_id == learner_id, Event.kind == "assessment", Event.skill.is_not(None), unstored)
-        .order_by(Event.skill, Event.occurred_at, Event.id)
-    ).all()
+    attempts, which the database selects."""
+    attempts = db.session.execute(UNSTORED_ATTEMPTS, {"learner": learner_id}).all()
     if not attempts:
         return []
     skills, sequence = np.unique(np.array([skill for skill, _ in attempts]), return_inverse=True)
@@ -216,6 +230,22 @@ def _replayed(learner_id: int) -> list[dict[str, Any]]:
         }
         for i, s in enumerate(skills)
     ]
+
+
+def dashboard_parts(
+    loaded: LoadedLearner, learner_id: int, horizon_days: float, risk: dict[str, Any], stored: list[Any]
+) -> dict[str, Any]:
+    """The parts of learner_report a dashboard shows (no grades, patterns or metrics), from what the caller
+    already read: the learner's risk as risk_json gives it for their metrics, and their stored mastery rows."""
+    trend, forecast = _trend_and_forecast(loaded.events, loaded.now, horizon_days)
+    return {
+        "trend": trend,
+        "forecast": forecast,
+        "risk": risk,
+        "completion": _completion(loaded, None),
+        "mastery": _mastery(learner_id, loaded.whole, stored),
+        "activity": _activity_counts(loaded.events, loaded.now),
+    }
 
 
 def learner_report(

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from api.access import only_visible
 from api.alerts.queries import alerts_json
 from api.auth.guard import Principal
-from api.realtime.initial_data import OPEN_ALERTS_SHOWN, dashboard_initial_data
+from api.realtime.initial_data import dashboard_initial_data
+from api.realtime.open_alerts import OPEN_ALERTS_SHOWN
 from models import Alert, Enrollment, Section, User, db
 from services.alerting import UNRESOLVED
 from tests.conftest import create_user

@@ -8,57 +8,56 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from api.access import SEES_EVERYONE, only_visible
+from api.access import SEES_EVERYONE
 from api.alerts.queries import statistics
 from api.auth.guard import Principal
+from api.realtime.open_alerts import open_alerts
 from api.serializers import counters_json
 from models import Alert, LearnerCounters, Section, User, db
-from services.alerting import UNRESOLVED, alert_json
 from services.cohorts import section_summaries
+from services.json_values import json_scalar
 from services.progress_context import load_context, loaded
 from services.progress_views import progress_summary, realtime_metrics
-from services.reports import learner_report
+from services.reports import dashboard_parts
 from services.sessions import live_now
 
-OPEN_ALERTS_SHOWN = 50
 FORECAST_HORIZON_DAYS = 14.0
 PLATFORM_FIGURES_SECONDS = 60.0
 
 
-_ALERT_COLUMNS = (*Alert.__table__.columns, User.external_id.label("learner_external_id"))
-
-
-def _open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
-    """The newest unresolved alerts the user may see, and their recommendations without repeats: plain rows
-    with each learner's external id joined in (entities and a second look-up for the names cost a dashboard
-    open more than the rest of an admin's initial data); the same JSON as alerts_json."""
-    query = sa.select(*_ALERT_COLUMNS).join(User, User.id == Alert.learner_id).where(UNRESOLVED)
-    rows = db.session.execute(
-        only_visible(query, Alert.learner_id, user).order_by(Alert.id.desc()).limit(OPEN_ALERTS_SHOWN)
-    ).all()
-    recommendations = list(dict.fromkeys(r for row in rows for r in (row.recommendations or [])))
-    return [alert_json(row, row.learner_external_id) for row in rows], recommendations  # type: ignore[arg-type]
+# a learner's running counters as a plain row (counters_json reads the same attributes as from the entity)
+COUNTERS_ROW = sa.select(*LearnerCounters.__table__.columns).where(
+    LearnerCounters.learner_id == sa.bindparam("learner")
+)
 
 
 def _learner_view(user: Principal) -> dict[str, Any]:
-    learner = db.session.get(User, user.id)
-    ctx = load_context(learner)  # the learner's events and metrics, read once for our report and the brief's blocks
-    report = learner_report(learner, FORECAST_HORIZON_DAYS, None, loaded(ctx))
+    """The learner's own figures: their events, metrics, stored mastery and risk read and computed once for the
+    report's parts and the brief's blocks (the report's grades and patterns are not shown here)."""
+    ctx = load_context(db.session.get(User, user.id))
+    report = dashboard_parts(loaded(ctx), user.id, FORECAST_HORIZON_DAYS, ctx.risk, ctx.mastery)
+    metrics = {k: json_scalar(v) for k, v in ctx.metrics.row(0).items()}
     return {
-        "progress": {key: report[key] for key in ("trend", "forecast", "risk", "completion", "mastery", "activity")},
-        "metrics": {**report["metrics"], "counters": counters_json(db.session.get(LearnerCounters, user.id))},
+        "progress": report,
+        "metrics": {
+            **metrics,
+            "counters": counters_json(db.session.execute(COUNTERS_ROW, {"learner": user.id}).first()),
+        },
         "progress_summary": progress_summary(ctx),  # the product brief's names, as GET real-time-dashboard/
         "realtime_metrics": realtime_metrics(ctx),
     }
 
 
+SECTIONS_TAUGHT = (
+    sa.select(Section.id, Section.external_id, Section.course_id)
+    .where(Section.educator_id == sa.bindparam("educator"))
+    .order_by(Section.external_id)
+)
+
+
 def _educator_view(user: Principal) -> dict[str, Any]:
     """Each of the educator's sections as the worker last summarised it (no cohort computation here)."""
-    sections = db.session.execute(
-        sa.select(Section.id, Section.external_id, Section.course_id)
-        .where(Section.educator_id == user.id)
-        .order_by(Section.external_id)
-    ).all()
+    sections = db.session.execute(SECTIONS_TAUGHT, {"educator": user.id}).all()
     stored = section_summaries([(section_id, course_id) for section_id, _, course_id in sections])
     shown = ("learners", "average", "pass_rate", "attendance_percent", "risk", "low_performers", "as_of")
     summaries = [
@@ -85,7 +84,7 @@ def _platform_progress() -> dict[str, Any]:
 def dashboard_initial_data(user: Principal, session_id: str | None = None) -> dict[str, Any]:
     """Progress summary, metrics, open alerts and recommendations for the user's own dashboard; `session_id`
     names this socket's session (the brief's field)."""
-    alerts, recommendations = _open_alerts(user)
+    alerts, recommendations = open_alerts(user)
     if user.role == "learner":
         body = _learner_view(user)
     elif user.role == "educator":

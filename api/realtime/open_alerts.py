@@ -1,0 +1,65 @@
+"""The open alerts a dashboard shows on opening: read as plain rows, each alert's JSON kept per process by its row.
+
+Every open of an admin's or educator's dashboard reads the same 50 newest alerts; decoding their JSON columns
+and shaping them cost more than the read. So the JSON of an alert is kept keyed by the whole row as read (every
+column, the JSON columns as their stored text, and the learner's external id): a changed alert is a different
+key, computed afresh, and nothing else is shared between callers (each reads their own rows, narrowed to the
+learners they may see, on every open).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from api.access import only_visible
+from api.auth.guard import Principal
+from models import Alert, User, db
+from services.alerting import UNRESOLVED, alert_json
+
+OPEN_ALERTS_SHOWN = 50
+KEPT_ALERTS = 4096  # alert JSONs kept per process; past it the cache starts over (stale rows go with it)
+_JSON_COLUMNS = ("factors", "recommendations")
+
+_COLUMNS = (
+    *(column for column in Alert.__table__.columns if column.name not in _JSON_COLUMNS),
+    *(sa.cast(Alert.__table__.c[name], sa.Text).label(name) for name in _JSON_COLUMNS),  # as stored: the key
+    User.external_id.label("learner_external_id"),
+)
+
+
+@lru_cache(maxsize=1024)
+def _statement(user: Principal) -> sa.Select:
+    """The newest unresolved alerts `user` may see, built once per caller (its compiled form is then reused)."""
+    query = sa.select(*_COLUMNS).join(User, User.id == Alert.learner_id).where(UNRESOLVED)
+    return only_visible(query, Alert.learner_id, user).order_by(Alert.id.desc()).limit(OPEN_ALERTS_SHOWN)
+
+
+def _shaped(row: sa.Row) -> tuple[dict[str, Any], list[str]]:
+    """The alert's JSON, as alert_json gives it for the entity, and its recommendations."""
+    values = row._asdict()
+    for name in _JSON_COLUMNS:  # the same json.loads the driver applies to a JSON column
+        values[name] = None if values[name] is None else json.loads(values[name])
+    return alert_json(SimpleNamespace(**values), row.learner_external_id), values["recommendations"] or []  # type: ignore[arg-type]
+
+
+def open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
+    """The newest unresolved alerts the user may see and their recommendations without repeats. The JSON
+    returned is shared with later opens that read the same rows: read-only (it is serialized and sent)."""
+    kept: dict[tuple, tuple[dict[str, Any], list[str]]] = current_app.extensions.setdefault("open_alert_json", {})
+    shown = []
+    for row in db.session.execute(_statement(user)):
+        key = tuple(row)
+        found = kept.get(key)
+        if found is None:
+            if len(kept) >= KEPT_ALERTS:
+                kept.clear()
+            found = kept[key] = _shaped(row)
+        shown.append(found)
+    recommendations = list(dict.fromkeys(r for _, advice in shown for r in advice))
+    return [alert for alert, _ in shown], recommendations
