@@ -14,8 +14,9 @@ from models.upsert import Users, ids_by_external_id, insert_missing, select_wher
 from services.mastery import apply_assessments
 
 REFERENCE_MODELS = {"course": Course, "module": Module, "section": Section, "subject": Subject, "exam": Exam}
-EVENT_COLUMNS = ("kind", "occurred_at", *EVENT_VALUE_FIELDS)
-REFERENCE_COLUMNS = tuple(f"{name}_id" for name in REFERENCE_FIELDS)
+# A stored row: the ROW_COLUMNS (api/events/store.py) client_id, body_hash, learner_id, kind, occurred_at,
+# received_at, then these, taken from the event as they are.
+ROW_TAIL = (*(f"{name}_id" for name in REFERENCE_FIELDS), *EVENT_VALUE_FIELDS)
 
 
 @dataclass
@@ -166,14 +167,15 @@ def _store(
     """Insert; rows skipped because their client id exists are duplicates if the body matches, else a 409."""
     received_at = datetime.now(UTC)
     rows = [
-        {
-            **dict(zip(EVENT_COLUMNS, map(event.get, EVENT_COLUMNS))),
-            **dict(zip(REFERENCE_COLUMNS, map(event.get, REFERENCE_COLUMNS))),
-            "client_id": event.get("id"),
-            "body_hash": event["hash"],
-            "learner_id": learner_ids[event["learner"]],
-            "received_at": received_at,
-        }
+        (
+            event.get("id"),
+            event["hash"],
+            learner_ids[event["learner"]],
+            event.get("kind"),
+            event.get("occurred_at"),
+            received_at,
+            *map(event.get, ROW_TAIL),
+        )
         for event in events
     ]
     ids = insert_events(rows)
