@@ -3,13 +3,14 @@ INSERT) or a large one (binary COPY through the staging table on PostgreSQL), fo
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from api.events.ingest import ROW_TAIL
-from api.events.schemas import _validate_in_detail
+from api.events.ingest import PUBLIC_FIELDS, ROW_TAIL, public_event
+from api.events.schemas import _validate_in_detail, validate_event
 from api.events.store import COLUMNS, COPY_FROM_ROWS, COPY_TYPES, ID_SEQUENCE, ROW_COLUMNS
 from models import Course, Event, Exam, Module, Section, Subject, db
 from tests.test_compiled_fields import reference_hash
@@ -104,3 +105,31 @@ def test_the_id_sequence_is_the_events_one(app):
         assert found.split(".")[-1] == ID_SEQUENCE
     else:  # SQLite has no sequence: rows take ids from the table itself, and the name is never used
         assert db.session.scalar(sa.text("SELECT count(*) FROM sqlite_master WHERE name = :n"), {"n": ID_SEQUENCE}) == 0
+
+
+def reference_public_event(event: dict, server_id: int) -> dict:
+    """public_event as it was written before (commit fcb40f8)."""
+    body = {
+        "server_id": server_id,
+        "id": event.get("id"),
+        "learner": event["learner"],
+        "kind": event["kind"],
+        "occurred_at": event["occurred_at"].isoformat(),
+    }
+    get = event.get
+    body.update({key: value for key in PUBLIC_FIELDS if (value := get(key)) is not None})
+    if event.get("date") is not None:
+        body["date"] = event["date"].isoformat()
+    return body
+
+
+def test_public_view_is_unchanged():
+    views = 0
+    for tag in ("a", "b"):
+        for raw in events(tag):
+            clean, errors = validate_event(raw, "", NOW, timedelta(seconds=300))
+            assert not errors
+            clean.update({"course_id": 3, "index": 7, "skill": clean.get("skill"), "status": None})
+            assert json.dumps(public_event(clean, 42)) == json.dumps(reference_public_event(clean, 42))
+            views += 1
+    assert views > 100
