@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.config import normalize_database_url  # noqa: E402
 from bench.common import bench_parser, fresh_database, percentile, post_from_clients  # noqa: E402
+from bench.cpu_use import cpu_per_item, cpu_seconds, own_backend_seconds  # noqa: E402
 from bench.ingest_floors import baseline, copy_floor  # noqa: E402
 from bench.web_process import start_web  # noqa: E402
 
@@ -81,49 +82,6 @@ def warm_up(url: str, token: str, learners: int) -> None:
         for i in range(0, learners, 1000)
     ]
     run_clients(url, token, bodies, 1)
-
-
-def own_backend_seconds(database: str) -> float:
-    """CPU seconds used so far by the PostgreSQL backends connected to this database: unlike all of
-    PostgreSQL's processes, what other work on a shared machine's server does not add to."""
-    import psutil
-
-    seconds = 0.0
-    for process in psutil.process_iter(["username", "cmdline"]):
-        if process.info["username"] == "postgres" and f" {database} " in " ".join(process.info["cmdline"] or []):
-            try:
-                times = process.cpu_times()
-                seconds += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-    return seconds
-
-
-def cpu_seconds(web_pid: int) -> dict[str, float]:
-    """CPU seconds used so far by the web processes, PostgreSQL backends and Redis."""
-    import psutil
-
-    def total(processes: list) -> float:
-        seconds = 0.0
-        for process in processes:
-            try:
-                times = process.cpu_times()
-                seconds += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        return seconds
-
-    web = psutil.Process(web_pid)
-    everyone = list(psutil.process_iter(["name", "username"]))
-    return {
-        "web": total([web, *web.children(recursive=True)]),
-        "postgres": total([p for p in everyone if p.info["username"] == "postgres"]),
-        "redis": total([p for p in everyone if p.info["name"] == "redis-server"]),
-    }
-
-
-def cpu_per_item(before: dict[str, float], after: dict[str, float], items: int) -> str:
-    return ", ".join(f"{name} {1000 * (after[name] - before[name]) / items:.2f}" for name in before)
 
 
 def run_wrk(url: str, token: str, learners: int, connections: int, seconds: int, kind: str = "activity") -> dict:
