@@ -7,7 +7,7 @@ Measures, in one run:
   * batches of 1,000 events: events/s;
   * the baseline: a raw multi-row INSERT of the same rows through the same driver (psycopg 3),
     one statement and one commit per 1,000 rows, with no HTTP, validation or de-duplication;
-  * the COPY floor: what the API's batch path asks of PostgreSQL, done raw: COPY of 1,000 rows into a
+  * the COPY floor: what the API's batch path asks of PostgreSQL, done raw: binary COPY of 1,000 rows into a
     staging table, then the same INSERT ... SELECT ... ON CONFLICT (client_id) DO NOTHING RETURNING id,
     one commit per batch (no HTTP, validation, learner lookup, mastery or publishing).
 
@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.config import normalize_database_url  # noqa: E402
 from bench.common import bench_parser, fresh_database, percentile, post_from_clients  # noqa: E402
+from bench.cpu_use import cpu_per_item, cpu_seconds, own_backend_seconds  # noqa: E402
 from bench.ingest_floors import baseline, copy_floor  # noqa: E402
 from bench.web_process import start_web  # noqa: E402
 
@@ -81,33 +82,6 @@ def warm_up(url: str, token: str, learners: int) -> None:
         for i in range(0, learners, 1000)
     ]
     run_clients(url, token, bodies, 1)
-
-
-def cpu_seconds(web_pid: int) -> dict[str, float]:
-    """CPU seconds used so far by the web processes, PostgreSQL backends and Redis."""
-    import psutil
-
-    def total(processes: list) -> float:
-        seconds = 0.0
-        for process in processes:
-            try:
-                times = process.cpu_times()
-                seconds += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        return seconds
-
-    web = psutil.Process(web_pid)
-    everyone = list(psutil.process_iter(["name", "username"]))
-    return {
-        "web": total([web, *web.children(recursive=True)]),
-        "postgres": total([p for p in everyone if p.info["username"] == "postgres"]),
-        "redis": total([p for p in everyone if p.info["name"] == "redis-server"]),
-    }
-
-
-def cpu_per_item(before: dict[str, float], after: dict[str, float], items: int) -> str:
-    return ", ".join(f"{name} {1000 * (after[name] - before[name]) / items:.2f}" for name in before)
 
 
 def run_wrk(url: str, token: str, learners: int, connections: int, seconds: int, kind: str = "activity") -> dict:
@@ -201,12 +175,14 @@ def _batches(args: argparse.Namespace, url: str, token: str, pid: int) -> dict[s
         json.dumps({"events": [event((b * size + n) % args.learners, n) for n in range(size)]}).encode()
         for b in range(args.batches)
     ]
-    before = cpu_seconds(pid)
+    database = make_url(normalize_database_url(args.database_url)).database
+    before, own = cpu_seconds(pid), own_backend_seconds(database)
     wall, latencies = run_clients(url, token, batches, args.batch_clients)
     return {
         "eps": args.batches * size / wall,
         "latencies": latencies,
         "cpu": cpu_per_item(before, cpu_seconds(pid), args.batches),
+        "own_pg": 1000 * (own_backend_seconds(database) - own) / args.batches,
     }
 
 
@@ -243,6 +219,9 @@ def _report(args: argparse.Namespace, use_wrk: bool, single: dict, batch: dict, 
     if "floor_cpu" in single:
         print(f"CPU ms per request refused at validation (the floor): {single['floor_cpu']}")
     print(f"CPU ms per batch of {args.batch_size}: {batch['cpu']}")
+    print(
+        f"CPU ms per batch of {args.batch_size} in the benchmark database's own PostgreSQL backends: {batch['own_pg']:.2f}"
+    )
     if "xapi" in batch:
         print(f"CPU ms per xAPI batch of {args.batch_size}: {batch['xapi']['cpu']}")
 

@@ -1,7 +1,7 @@
 """What PostgreSQL alone does with the ingest benchmark's rows: the figures bench/ingest.py compares the API to.
 
 * baseline: a raw multi-row INSERT, one statement and one commit per batch;
-* COPY floor: the statements of the API's batch path (COPY into a staging table, then INSERT ... SELECT
+* COPY floor: the statements of the API's batch path (binary COPY into a staging table, then INSERT ... SELECT
   ... ON CONFLICT (client_id) DO NOTHING RETURNING id), with no HTTP, validation or publishing.
 """
 
@@ -37,6 +37,18 @@ def baseline(database_url: str, rows: int, batch: int, start: datetime) -> float
         return (rows // batch) * batch / (time.perf_counter() - started)
 
 
+TYPES = (
+    "int8",
+    "varchar",
+    "varchar",
+    "int4",
+    "varchar",
+    "timestamptz",
+    "timestamptz",
+    "float8",
+)  # as api/events/store.py
+
+
 def copy_floor(database_url: str, rows: int, batch: int, start: datetime) -> float:
     """The API's statements for a batch, raw: ids from the sequence, COPY into a staging table, INSERT ...
     SELECT ... ON CONFLICT ... RETURNING, commit; returns rows/s."""
@@ -48,11 +60,10 @@ def copy_floor(database_url: str, rows: int, batch: int, start: datetime) -> flo
         started = time.perf_counter()
         for _ in range(rows // batch):
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)", (batch,)
-                )
+                cursor.execute("SELECT nextval('events_id_seq') FROM generate_series(1, %s)", (batch,))
                 ids = [pk for (pk,) in cursor.fetchall()]
-                with cursor.copy(f"COPY floor_incoming ({names}) FROM STDIN") as copy:
+                with cursor.copy(f"COPY floor_incoming ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(TYPES)
                     for pk in ids:
                         copy.write_row((pk, uuid.uuid4().hex, "0" * 64, learner_id, "activity", start, now, 60.0))
                 cursor.execute(

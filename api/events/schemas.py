@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from api.compiled_fields import compile_fields
 from api.errors import field_error
 from api.validation import Errors, Field, check_fields
 from models import ATTENDANCE_STATUSES, EVENT_KINDS, EVENT_REFERENCE_FIELDS
@@ -75,30 +76,37 @@ def _kind_rules(clean: dict[str, Any], prefix: str, now: datetime, skew: timedel
     return errors
 
 
-_canonical_json = compact_encoder(sort_keys=True)  # json.dumps' settings, built once
-_PLAIN = (str, int, float, bool)
+def _moment_text(value: Any) -> str:
+    """How a fingerprint writes a value JSON has no form for: a date-time in UTC, a date as ISO text."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_canonical_json = compact_encoder(sort_keys=True, default=_moment_text)  # json.dumps' settings, built once
 
 
 def body_hash(clean: dict[str, Any]) -> str:
     """Fingerprint of an event's meaning, so a re-sent event is recognised whatever its formatting.
-    (Stored with every event: any change to its output would turn re-sent events into conflicts.)"""
-    canonical = {
-        k: (
-            v
-            if type(v) in _PLAIN
-            else v.astimezone(UTC).isoformat()
-            if isinstance(v, datetime)
-            else v.isoformat()
-            if hasattr(v, "isoformat")
-            else v
-        )
-        for k, v in clean.items()
-    }
-    return hashlib.sha256(_canonical_json(canonical).encode()).hexdigest()
+    (Stored with every event: any change to its output would turn re-sent events into conflicts.)
+    The encoder writes the values JSON knows itself and asks _moment_text for the others."""
+    return hashlib.sha256(_canonical_json(clean).encode()).hexdigest()
 
 
 def validate_event(raw: Any, prefix: str, now: datetime, skew: timedelta) -> tuple[dict[str, Any], Errors]:
-    """Validate one event's shape and values; returns the clean event and its errors."""
+    """Validate one event's shape and values; returns the clean event and its errors. A well-formed event
+    takes its kind's compiled check; anything else goes through check_fields, which words the errors."""
+    kind = raw.get("kind") if type(raw) is dict else None
+    clean = _COMPILED[kind](raw) if type(kind) is str and kind in _COMPILED else None
+    if clean is not None:
+        return clean, _finish(clean, prefix, now, skew)
+    return _validate_in_detail(raw, prefix, now, skew)
+
+
+def _validate_in_detail(raw: Any, prefix: str, now: datetime, skew: timedelta) -> tuple[dict[str, Any], Errors]:
+    """validate_event through check_fields: every error, worded, with its field path."""
     if not isinstance(raw, dict):
         return {}, [field_error(prefix.rstrip(".") or "body", "must be a JSON object")]
     kind = raw.get("kind")
@@ -109,11 +117,16 @@ def validate_event(raw: Any, prefix: str, now: datetime, skew: timedelta) -> tup
     for error in errors:
         if error["reason"] == "unknown field" and error["path"][len(prefix) :] in _ALL_FIELDS:
             error["reason"] = f"is not allowed for kind {kind}"
-    if not errors:
-        digest = body_hash(clean)  # before defaults are filled in, so a re-send hashes the same
-        errors = _kind_rules(clean, prefix, now, skew)
-        clean["hash"] = digest
-    return clean, errors
+    return clean, errors or _finish(clean, prefix, now, skew)
+
+
+def _finish(clean: dict[str, Any], prefix: str, now: datetime, skew: timedelta) -> Errors:
+    """Hash a clean event, then apply the cross-field rules and defaults; returns their errors."""
+    digest = body_hash(clean)  # before defaults are filled in, so a re-send hashes the same
+    errors = _kind_rules(clean, prefix, now, skew)
+    clean["hash"] = digest
+    return errors
 
 
 _ALL_FIELDS = {name for fields in KIND_FIELDS.values() for name in fields}
+_COMPILED = {kind: compile_fields(fields) for kind, fields in KIND_FIELDS.items()}
