@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from sqlalchemy.engine import make_url
 
+from api.events.store import COLUMNS, COPY_TYPES
+
 
 def _connect(database_url: str) -> psycopg.Connection:
     """A plain psycopg connection to the benchmark's database (the SQLAlchemy URL without its driver name)."""
@@ -37,22 +39,14 @@ def baseline(database_url: str, rows: int, batch: int, start: datetime) -> float
         return (rows // batch) * batch / (time.perf_counter() - started)
 
 
-TYPES = (
-    "int8",
-    "varchar",
-    "varchar",
-    "int4",
-    "varchar",
-    "timestamptz",
-    "timestamptz",
-    "float8",
-)  # as api/events/store.py
+FLOOR_COLUMNS = ("id", "client_id", "body_hash", "learner_id", "kind", "occurred_at", "received_at", "duration_seconds")
+TYPES = tuple(COPY_TYPES[COLUMNS.index(name)] for name in FLOOR_COLUMNS)  # the binary forms the API sends
 
 
 def copy_floor(database_url: str, rows: int, batch: int, start: datetime) -> float:
     """The API's statements for a batch, raw: ids from the sequence, COPY into a staging table, INSERT ...
     SELECT ... ON CONFLICT ... RETURNING, commit; returns rows/s."""
-    names = "id, client_id, body_hash, learner_id, kind, occurred_at, received_at, duration_seconds"
+    names = ", ".join(FLOOR_COLUMNS)
     with _connect(database_url) as connection:
         learner_id = connection.execute("SELECT id FROM users WHERE role = 'learner' LIMIT 1").fetchone()[0]
         connection.execute("CREATE TEMP TABLE floor_incoming (LIKE events) ON COMMIT DELETE ROWS")
