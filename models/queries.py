@@ -1,4 +1,4 @@
-"""Small query helpers every layer uses: a two-column select as a dict, and the raw driver cursor."""
+"""Small query helpers every layer uses: a two-column select as a dict, and the raw driver connection and cursor."""
 
 from __future__ import annotations
 
@@ -14,8 +14,13 @@ def mapping(statement: sa.Select[Any]) -> dict[Any, Any]:
     return {key: value for key, value in db.session.execute(statement).tuples()}
 
 
-def driver_cursor() -> Any:
-    """The psycopg cursor under the session's connection, for COPY and binary reads on PostgreSQL."""
+def driver_connection() -> Any:
+    """The psycopg connection under the session's, for pipelines on PostgreSQL."""
     connection = db.session.connection().connection.driver_connection
     assert connection is not None, "the session has no open DBAPI connection"
-    return connection.cursor()
+    return connection
+
+
+def driver_cursor() -> Any:
+    """The psycopg cursor under the session's connection, for COPY and binary reads on PostgreSQL."""
+    return driver_connection().cursor()

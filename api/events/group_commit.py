@@ -162,17 +162,22 @@ def _store_in_one_trip(group: list[_Request], announce: Announce) -> list[_Reque
     except Exception:  # noqa: BLE001  (the general path stores them, or gives each its own error)
         log.warning("the one-trip insert of %d events failed; storing them the general way", len(lane), exc_info=True)
         return group
-    events = []
+    ids, events = [], []
     for request, stored in zip(lane, outcomes):
         if stored is not None:
             pk, learner = stored
             public = public_event(request.event, pk)
-            request.result = IngestResult([pk], [], {learner}, [(learner, public)], [pk])
+            request.result = _stored_alone(pk, learner, public)
+            ids.append(pk)
             events.append((learner, public))
     if events:
-        ids: list[int] = [public["server_id"] for _, public in events]
         announce(IngestResult(ids, [], {learner for learner, _ in events}, events, list(ids)))
     return [request for request in group if request.result is None]
+
+
+def _stored_alone(pk: int, learner: int, public: dict[str, Any]) -> IngestResult:
+    """The result of one request whose event was stored (new id `pk`), as if it had been stored alone."""
+    return IngestResult([pk], [], {learner}, [(learner, public)], [pk])
 
 
 def _split(group: list[_Request], result: IngestResult) -> None:
@@ -183,7 +188,7 @@ def _split(group: list[_Request], result: IngestResult) -> None:
             request.result = IngestResult([], [request.event["id"]], set(), [], [None])
         else:
             learner, public = by_id[pk]
-            request.result = IngestResult([pk], [], {learner}, [(learner, public)], [pk])
+            request.result = _stored_alone(pk, learner, public)
 
 
 def init_ingest_groups(app: Flask) -> None:

@@ -16,14 +16,12 @@ stored is a duplicate or a 409. So the lane only ever stores what the general pa
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from models import db
-
-log = logging.getLogger(__name__)
+from models.queries import driver_connection
 
 KINDS = frozenset({"activity", "heartbeat", "module_completed"})  # an event row and nothing else
 REFERENCES = ("course", "module", "section", "subject")  # what those kinds may name, in column order
@@ -78,7 +76,7 @@ def store_in_one_trip(events: list[dict[str, Any]]) -> list[Stored | None]:
     """Insert eligible events in one transaction and one round trip; per event its (id, learner id), or None
     where the general path must decide. Raises what the database raises, with the transaction rolled back."""
     received_at = datetime.now(UTC)
-    connection = db.session.connection().connection.driver_connection
+    connection = driver_connection()
     try:
         with connection.pipeline():
             cursors = []
