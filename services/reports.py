@@ -13,7 +13,7 @@ from analytics.activity import daily_counts, weekly_counts
 from analytics.bkt import MASTERED_AT, replay_each, to_padded
 from analytics.forecast import forecast_completion, forecast_recent_scores, gap_dispersion
 from analytics.grouping import SECONDS_PER_DAY, segments
-from analytics.learner_metrics import KIND_CODES
+from analytics.learner_metrics import KIND_CODES, LearnerMetrics
 from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns, patterns_of
 from analytics.report_digest import ReportDigest
 from analytics.risk import score_risk
@@ -232,6 +232,11 @@ def _replayed(learner_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def metrics_json(metrics: LearnerMetrics) -> dict[str, Any]:
+    """One learner's computed metrics as the API shows them (JSON-safe scalars)."""
+    return {k: json_scalar(v) for k, v in metrics.row(0).items()}
+
+
 def dashboard_parts(
     loaded: LoadedLearner, learner_id: int, horizon_days: float, risk: dict[str, Any], stored: list[Any]
 ) -> dict[str, Any]:
@@ -259,7 +264,7 @@ def learner_report(
     return {
         "learner": learner.external_id,
         "as_of": datetime.fromtimestamp(now, UTC).isoformat(),
-        "metrics": {k: json_scalar(v) for k, v in metrics.row(0).items()},
+        "metrics": metrics_json(metrics),
         "trend": trend,
         "forecast": forecast,
         "risk": risk_json(model := current_risk_model(), metrics.features(model.features)),

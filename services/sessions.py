@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -122,7 +123,8 @@ def learner_sessions(learner_id: int, days: int, gap_minutes: float, zone: str, 
 LIVE_LOOKBACK = timedelta(hours=12)  # an open session that began earlier shows as starting then
 
 
-def _live_window() -> sa.Select:
+@cache
+def _live_window(postgresql: bool) -> sa.Select:
     """The session events since :since of the learners enrolled in :sections, built once per process and dialect.
 
     On PostgreSQL the enrolled learners are one array (ANY(ARRAY(...))), so the window is read per learner through
@@ -132,36 +134,28 @@ def _live_window() -> sa.Select:
     duration counts as reaching), a bound the caller sets a second before the gap's start, so every learner
     summarize_sessions finds open is among them and their every row is read (what the others' rows would
     give is no session open now). The embedded mode (SQLite) reads the whole window."""
-    postgresql = db.engine.dialect.name == "postgresql"
-    statement = _LIVE_WINDOW.get(postgresql)
-    if statement is not None:
-        return statement
     enrolled = sa.select(Enrollment.learner_id).where(
         Enrollment.section_id.in_(sa.bindparam("sections", expanding=True))
     )
     columns = (Event.learner_id, Event.occurred_at, Event.duration_seconds, Event.kind)
     window = sa.select(*columns).where(Event.kind.in_(SESSION_KINDS), Event.occurred_at >= sa.bindparam("since"))
     if not postgresql:
-        statement = window.where(Event.learner_id.in_(enrolled)).order_by(Event.learner_id, Event.occurred_at, Event.id)
-    else:
-        end = sa.cast(sa.extract("epoch", Event.occurred_at), sa.Float) + sa.func.greatest(
-            sa.func.coalesce(Event.duration_seconds, 0.0), 0.0
-        )
-        rows = (
-            window.add_columns(Event.id, sa.func.max(end).over(partition_by=Event.learner_id).label("reach"))
-            .where(Event.learner_id == sa.any_(sa.func.array(enrolled.scalar_subquery())))
-            .subquery()
-        )
-        statement = (
-            sa.select(rows.c.learner_id, rows.c.occurred_at, rows.c.duration_seconds, rows.c.kind)
-            .where(rows.c.reach >= sa.bindparam("reach", type_=sa.Float))
-            .order_by(rows.c.learner_id, rows.c.occurred_at, rows.c.id)
-        )
-    _LIVE_WINDOW[postgresql] = statement
-    return statement
+        return window.where(Event.learner_id.in_(enrolled)).order_by(Event.learner_id, Event.occurred_at, Event.id)
+    end = sa.cast(sa.extract("epoch", Event.occurred_at), sa.Float) + sa.func.greatest(
+        sa.func.coalesce(Event.duration_seconds, 0.0), 0.0
+    )
+    rows = (
+        window.add_columns(Event.id, sa.func.max(end).over(partition_by=Event.learner_id).label("reach"))
+        .where(Event.learner_id == sa.any_(sa.func.array(enrolled.scalar_subquery())))
+        .subquery()
+    )
+    return (
+        sa.select(rows.c.learner_id, rows.c.occurred_at, rows.c.duration_seconds, rows.c.kind)
+        .where(rows.c.reach >= sa.bindparam("reach", type_=sa.Float))
+        .order_by(rows.c.learner_id, rows.c.occurred_at, rows.c.id)
+    )
 
 
-_LIVE_WINDOW: dict[bool, sa.Select] = {}
 _NAMES = sa.select(User.id, User.external_id, User.name).where(User.id.in_(sa.bindparam("ids", expanding=True)))
 
 
@@ -172,7 +166,8 @@ def live_now(section_ids: Sequence[int], gap_minutes: float) -> list[dict[str, A
     gap = gap_minutes * 60.0
     reach = now.timestamp() - gap - 1.0  # a second's margin for the database's own arithmetic
     window = {"sections": list(section_ids), "since": now - LIVE_LOOKBACK, "reach": reach}
-    rows: list[Any] = list(db.session.execute(_live_window(), window)) if section_ids else []
+    statement = _live_window(db.engine.dialect.name == "postgresql")
+    rows: list[Any] = list(db.session.execute(statement, window)) if section_ids else []
     ids = sorted({row[0] for row in rows})
     sessions = _derived(ids, rows, gap)
     summary = summarize_sessions(sessions, len(ids), now.timestamp(), gap)

@@ -15,10 +15,9 @@ from api.realtime.open_alerts import open_alerts
 from api.serializers import counters_json
 from models import Alert, LearnerCounters, Section, User, db
 from services.cohorts import section_summaries
-from services.json_values import json_scalar
 from services.progress_context import load_context, loaded
 from services.progress_views import progress_summary, realtime_metrics
-from services.reports import dashboard_parts
+from services.reports import dashboard_parts, metrics_json
 from services.sessions import live_now
 
 FORECAST_HORIZON_DAYS = 14.0
@@ -36,11 +35,10 @@ def _learner_view(user: Principal) -> dict[str, Any]:
     report's parts and the brief's blocks (the report's grades and patterns are not shown here)."""
     ctx = load_context(db.session.get(User, user.id))
     report = dashboard_parts(loaded(ctx), user.id, FORECAST_HORIZON_DAYS, ctx.risk, ctx.mastery)
-    metrics = {k: json_scalar(v) for k, v in ctx.metrics.row(0).items()}
     return {
         "progress": report,
         "metrics": {
-            **metrics,
+            **metrics_json(ctx.metrics),
             "counters": counters_json(db.session.execute(COUNTERS_ROW, {"learner": user.id}).first()),
         },
         "progress_summary": progress_summary(ctx),  # the product brief's names, as GET real-time-dashboard/
