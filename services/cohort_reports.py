@@ -8,20 +8,17 @@ and learners' external ids never change."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from flask import current_app
 
 from services.cohort_members import merge, summarize
 from services.cohorts import stored_members
+from services.process_cache import process_cache
 
 REPORT_CACHE_ENTRIES = 512  # a course of 5 x 200 learners' key and report: ~10 KB
-_LOCK = threading.Lock()  # gthread workers share the cache between threads
 
 Report = tuple[dict[str, Any], int]
 
@@ -36,19 +33,14 @@ def cohort_report(
     see) from their stored figures (`versions`: each section's updated_at as read with `members`, None if
     never stored), and how many learners it covers. The report is shared: callers must not change it."""
     key = _key(members, courses, versions, pass_mark)
-    cache: OrderedDict = current_app.extensions.setdefault("cohort_reports", OrderedDict())
-    with _LOCK:
-        hit = cache.get(key) if key is not None else None
-        if hit is not None:
-            cache.move_to_end(key)
-            return hit
+    cache = process_cache("cohort_reports")
+    hit = cache.get(key) if key is not None else None
+    if hit is not None:
+        return hit
     figures = merge(stored_members(members, courses))
     report = (summarize(figures, pass_mark), len(figures.learner))
     if key is not None:
-        with _LOCK:
-            cache[key] = report
-            while len(cache) > REPORT_CACHE_ENTRIES:
-                cache.popitem(last=False)
+        cache.put(key, report, REPORT_CACHE_ENTRIES)
     return report
 
 

@@ -7,8 +7,6 @@ handshake and a cohort endpoint read rows, never a cohort computation."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
@@ -31,6 +29,7 @@ from services.cohort_members import (
     summarize,
 )
 from services.model_training import current_risk_model
+from services.process_cache import process_cache
 
 COHORT_SHARD_SECTIONS = 25  # sections per daily cohort shard task (~5,000 learners at 200 a section)
 Sections = list[tuple[int, int | None]]  # (section id, course id: the section's scope, None for all courses)
@@ -109,14 +108,13 @@ def section_summaries(sections: Sequence[tuple[int, int | None]]) -> dict[int, d
 
 
 MEMBER_CACHE_SECTIONS = 256  # parsed member figures kept per web process (~40 KB a section of 200 learners)
-_MEMBER_CACHE_LOCK = threading.Lock()
 
 
 def _parsed_members(sections: Sequence[int]) -> dict[int, MemberFigures]:
     """These sections' stored member figures (those never stored are absent). The JSON column is parsed once
     per process and version: each request reads the rows' updated_at (every write sets it), and the figures
     only of sections whose version this process has not parsed yet."""
-    cache: OrderedDict = current_app.extensions.setdefault("section_members", OrderedDict())
+    cache = process_cache("section_members")
     versions = dict(
         db.session.execute(
             sa.select(SectionSummary.section_id, SectionSummary.updated_at).where(
@@ -127,12 +125,10 @@ def _parsed_members(sections: Sequence[int]) -> dict[int, MemberFigures]:
         .all()
     )
     figures: dict[int, MemberFigures] = {}
-    with _MEMBER_CACHE_LOCK:  # gthread workers share the cache between threads
-        for section, version in versions.items():
-            entry = cache.get(section)
-            if entry is not None and entry[0] == version:
-                cache.move_to_end(section)
-                figures[section] = entry[1]
+    for section, version in versions.items():
+        entry = cache.get(section)
+        if entry is not None and entry[0] == version:
+            figures[section] = entry[1]
     unparsed = [s for s in versions if s not in figures]
     if unparsed:
         rows = db.session.execute(
@@ -143,12 +139,7 @@ def _parsed_members(sections: Sequence[int]) -> dict[int, MemberFigures]:
         for section, version, value in rows:  # a write since the first read: the version read here is the one
             if value is not None:
                 figures[section] = _read_only(figures_from_json(value))
-                with _MEMBER_CACHE_LOCK:
-                    cache[section] = (version, figures[section])
-                    cache.move_to_end(section)
-    with _MEMBER_CACHE_LOCK:
-        while len(cache) > MEMBER_CACHE_SECTIONS:
-            cache.popitem(last=False)
+                cache.put(section, (version, figures[section]), MEMBER_CACHE_SECTIONS)
     return figures
 
 

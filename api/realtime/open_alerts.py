@@ -15,15 +15,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 
 from api.access import only_visible
 from api.auth.guard import Principal
 from models import Alert, User, db
 from services.alerting import UNRESOLVED, alert_json
+from services.process_cache import process_cache
 
 OPEN_ALERTS_SHOWN = 50
-KEPT_ALERTS = 4096  # alert JSONs kept per process; past it the cache starts over (stale rows go with it)
+KEPT_ALERTS = 4096  # alert JSONs kept per process (the least recently shown go first: stale rows among them)
 _JSON_COLUMNS = ("factors", "recommendations")
 
 _COLUMNS = (
@@ -51,15 +51,14 @@ def _shaped(row: sa.Row) -> tuple[dict[str, Any], list[str]]:
 def open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
     """The newest unresolved alerts the user may see and their recommendations without repeats. The JSON
     returned is shared with later opens that read the same rows: read-only (it is serialized and sent)."""
-    kept: dict[tuple, tuple[dict[str, Any], list[str]]] = current_app.extensions.setdefault("open_alert_json", {})
+    kept = process_cache("open_alert_json")
     shown = []
     for row in db.session.execute(_statement(user)):
         key = tuple(row)
         found = kept.get(key)
         if found is None:
-            if len(kept) >= KEPT_ALERTS:
-                kept.clear()
-            found = kept[key] = _shaped(row)
+            found = _shaped(row)
+            kept.put(key, found, KEPT_ALERTS)
         shown.append(found)
     recommendations = list(dict.fromkeys(r for _, advice in shown for r in advice))
     return [alert for alert, _ in shown], recommendations
