@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp, stdtr, stdtrit
+from scipy.special import stdtr, stdtrit
 
 from analytics.grouping import SECONDS_PER_DAY, Segments
 
@@ -129,62 +129,82 @@ def _model_predictives(design: np.ndarray, y: np.ndarray, row: np.ndarray, n: np
     return log_ml, centre, scale
 
 
-def _bisect(cdf: Callable[[np.ndarray], np.ndarray], q: float, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """The smallest x in [low, high] with cdf(x) >= q for a non-decreasing cdf, to QUANTILE_TOLERANCE."""
-    for _ in range(60):  # halves the bracket until it is QUANTILE_TOLERANCE wide (~15 steps; 60 is never reached)
-        if not (high - low > QUANTILE_TOLERANCE).any():  # the method: np.any's wrapper cost more than the test
+def _bisect(cdf: Callable[[np.ndarray], np.ndarray], q: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Per row k of (rows, learners) brackets: the smallest x in [low, high] with cdf(x)[k] >= q[k] for a
+    non-decreasing cdf, to QUANTILE_TOLERANCE. The rows halve in one pass (one cdf call for all of them: on one
+    learner numpy's cost per call, not per value, dominates), each row stopping when all of its own brackets are
+    that narrow, so every row takes exactly the steps, and gives exactly the values, of a bisection of its own."""
+    q = q[:, None]
+    for _ in range(60):  # halves the brackets until they are QUANTILE_TOLERANCE wide (~15-20 steps; never 60)
+        open_ = np.logical_or.reduce(high - low > QUANTILE_TOLERANCE, axis=1)  # ndarray.any's wrapper costs more
+        rows = open_.tolist()
+        if not any(rows):
             break
         mid = (low + high) / 2
         below = cdf(mid) < q
-        low, high = np.where(below, mid, low), np.where(below, high, mid)
+        if all(rows):
+            low, high = np.where(below, mid, low), np.where(below, high, mid)
+        else:  # a row that is narrow enough keeps its brackets
+            step = open_[:, None]
+            low, high = np.where(below & step, mid, low), np.where(step & ~below, mid, high)
     return (low + high) / 2
 
 
-def _bracket(used: np.ndarray, centre: np.ndarray, scale: np.ndarray, dof: np.ndarray, q: float):
-    """The lowest and highest q-quantile of the components in use: a mixture's q-quantile lies between them."""
-    own = centre + scale * stdtrit(dof[:, None], q)
-    return np.where(used, own, np.inf).min(axis=-1), np.where(used, own, -np.inf).max(axis=-1)
-
-
-def _mixture_quantiles(
-    weights: np.ndarray, centre: np.ndarray, scale: np.ndarray, dof: np.ndarray, q: float
-) -> np.ndarray:
-    """The q-quantile of sum_k w_k t_dof(centre_k, scale_k) over the models (learners, models), by bisection
-    between the components' own quantiles."""
-    low, high = _bracket(weights > 0, centre, scale, dof, q)
-    return _bisect(lambda x: (weights * stdtr(dof[:, None], (x[:, None] - centre) / scale)).sum(axis=-1), q, low, high)
-
-
-def _robust_interval(
+def _quantiles(
     prior: np.ndarray,
     log_ml: np.ndarray,
+    weights: np.ndarray,
     centre: np.ndarray,
     scale: np.ndarray,
     dof: np.ndarray,
     level: float,
     epsilon: float | np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lowest lower and highest upper (1 -+ level) / 2 quantile over the contaminated priors (module doc).
+) -> np.ndarray:
+    """The mixture's median and the robust interval's ends (rows 0, 1, 2 of the result, per learner).
 
+    The median: the 0.5-quantile of sum_k w_k t_dof(centre_k, scale_k) over the models (learners, models). The
+    ends: the lowest lower and highest upper (1 -+ level) / 2 quantile over the contaminated priors (module doc).
     Under the prior (1 - epsilon) * prior + epsilon * [model k] the mixture's CDF is
     (S(x) + epsilon f_k F_k(x)) / (S + epsilon f_k), S(x) = sum_j (1 - epsilon) prior_j f_j F_j(x) (f: Bayes factors
     against the best model, F: the models' predictive CDFs). The lowest quantile over k is where the largest of
     these CDFs reaches the tail, the highest where the smallest does: one bisection each, over the models' CDFs,
-    instead of one per k."""
+    instead of one per k. Each is bisected between the lowest and highest of its components' own quantiles."""
     factor = np.exp(log_ml - log_ml.max(axis=1, keepdims=True))  # invalid models (log_ml = -inf): 0
     share = np.broadcast_to(np.asarray(epsilon, dtype=float), factor.shape[:1])[:, None]  # one per learner
     stated = (1 - share) * prior * factor  # (learners, models)
     point = share * factor  # the contamination's mass on model k, as a weight beside `stated`
     total = stated.sum(axis=1, keepdims=True) + point  # (learners, k)
+    tail = (1 - level) / 2
+    q = np.array([0.5, tail, 1 - tail])
+    mass = np.stack([weights, stated, stated])  # what each row's sum weighs the models' CDFs by
+    used = np.stack([weights > 0, (stated > 0) | (point > 0), (stated > 0) | (point > 0)])
+    own = centre + scale * stdtrit(dof[None, :, None], q[:, None, None])  # each component's own quantile
+    low, high = np.where(used, own, np.inf).min(axis=-1), np.where(used, own, -np.inf).max(axis=-1)
+    t_dof = dof[:, None]
 
-    def contaminated(x: np.ndarray) -> np.ndarray:
-        cdf = stdtr(dof[:, None], (x[:, None] - centre) / scale)  # (learners, models)
-        return ((stated * cdf).sum(axis=1, keepdims=True) + point * cdf) / total  # (learners, k)
+    def cdfs(x: np.ndarray) -> np.ndarray:
+        cdf = stdtr(t_dof, (x[..., None] - centre) / scale)  # (rows, learners, models)
+        sums = np.add.reduce(mass * cdf, axis=-1)  # the mixture's CDF (row 0), S(x) (rows 1, 2); as .sum, unwrapped
+        bound = (sums[1:, :, None] + point * cdf[1:]) / total  # (2, learners, k)
+        np.maximum.reduce(bound[0], axis=-1, out=sums[1])  # as .max and .min, unwrapped
+        np.minimum.reduce(bound[1], axis=-1, out=sums[2])
+        return sums
 
-    tail, used = (1 - level) / 2, (stated > 0) | (point > 0)
-    low = _bisect(lambda x: contaminated(x).max(axis=1), tail, *_bracket(used, centre, scale, dof, tail))
-    high = _bisect(lambda x: contaminated(x).min(axis=1), 1 - tail, *_bracket(used, centre, scale, dof, 1 - tail))
-    return low, high
+    return _bisect(cdfs, q, low, high)
+
+
+def _logsumexp_rows(a: np.ndarray) -> np.ndarray:
+    """scipy.special.logsumexp(a, axis=1, keepdims=True) for real `a`, step by step as scipy 1.17 computes it (so
+    the same numbers: tests/test_analytics_change_point_numbers.py compares them), without its array-API dispatch, which
+    cost one learner's forecast ~4x the arithmetic: the largest terms apart, log1p of the rest's shifted sum; where
+    that is not finite, the direct log of the sum."""
+    direct = np.log(np.add.reduce(np.exp(a), axis=1, keepdims=True))
+    top = np.maximum.reduce(a, axis=1, keepdims=True)
+    at_top = a == top
+    count = np.add.reduce(at_top.astype(float), axis=1, keepdims=True)
+    rest = np.add.reduce(np.exp(np.where(at_top, -np.inf, a) - top), axis=1, keepdims=True)
+    out = np.log1p(np.where(rest == 0, rest, rest / count)) + np.log(count) + top
+    return np.where(np.isfinite(out), out, direct)
 
 
 def _prior(valid: np.ndarray) -> np.ndarray:
@@ -216,11 +236,10 @@ def forecast_with_bends(
         prior = _prior(valid)
         log_ml = np.where(valid, log_ml, -np.inf)
         log_post = log_ml + np.log(prior)
-        weights = np.where(valid, np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True)), 0.0)
+        weights = np.where(valid, np.exp(log_post - _logsumexp_rows(log_post)), 0.0)
         centre, scale = np.where(valid, centre, 0.0), np.where(valid, scale, 1.0)
         dof = np.maximum(n - 2, 1).astype(float)
-        mid = _mixture_quantiles(weights, centre, scale, dof, 0.5)
-        low, high = _robust_interval(prior, log_ml, centre, scale, dof, level, epsilon)
+        mid, low, high = _quantiles(prior, log_ml, weights, centre, scale, dof, level, epsilon)
     ok = (n >= 3) & (np.ptp(np.where(mask, x, x[:, :1]), axis=1) > 0)  # as OLS: NaN where x does not vary
     nan = np.full(len(n), np.nan)
     return BentForecast(
