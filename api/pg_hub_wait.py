@@ -1,8 +1,8 @@
 """psycopg's waits straight on gevent's event loop, for the web process's gevent workers.
 
 Under gevent psycopg falls back to its `select.poll` wait, which gevent emulates by building a result object,
-an event, a timeout and fresh watchers on every poll: ~120 us of CPU per statement's round trip here, against
-~85 us with one io watcher and one timer per wait (`bench/RESULTS.md`, session 9). The protocol is psycopg's
+an event, a timeout and fresh watchers on every poll: 128-140 us of CPU per statement's round trip, against
+88-95 us with one io watcher and one timer per wait (`bench/RESULTS.md`, "Ninth session, lead"). The protocol is psycopg's
 own (`psycopg.waiting`): the generator yields what it waits for (read, write or both, as libev's bits) and is
 sent what is ready, or nothing after `interval` seconds, so it can look at its connection again."""
 
