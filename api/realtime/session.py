@@ -37,6 +37,7 @@ from api.realtime.socket_auth import (
 from api.realtime.streams import Item, read_backlog, read_tails
 from api.realtime.subscriptions import MAX_CHANNELS, authorize_channel, educator_channels, own_channels
 from models import db
+from models.queries import read_without_transaction
 
 CLOSE_INTERNAL = 1011  # the server hit an unexpected condition
 log = logging.getLogger(__name__)
@@ -201,8 +202,16 @@ def _channels_for(endpoint: str, user: Principal, educator: str | None) -> list[
         raise Refused(CLOSE_NOT_FOUND, protocol.error(exc.code, exc.message)) from exc
 
 
+def _reads_database(endpoint: str, user: Principal) -> bool:
+    """Whether opening this endpoint reads the database: a dashboard's initial data, an educator's sections."""
+    return endpoint in ("dashboard", "performance") or (endpoint != "any" and user.role == "educator")
+
+
 def _open(hub: Hub, connection: Connection, session: Session, endpoint: str, educator: str | None) -> None:
-    """Follow the endpoint's own channels, a dashboard's initial data first."""
+    """Follow the endpoint's own channels, a dashboard's initial data first. What the open reads needs no
+    transaction (see read_without_transaction): no BEGIN, and giving the connection back sends no ROLLBACK."""
+    if _reads_database(endpoint, session.user):
+        read_without_transaction()
     channels = _channels_for(endpoint, session.user, educator)
 
     def initial() -> None:
