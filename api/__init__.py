@@ -14,6 +14,7 @@ from api.config import DEFAULTS, ConfigError, load_settings
 from api.events.group_commit import init_ingest_groups
 from api.extensions import db, migrate, sock
 from api.rate_limits import register_cors, register_rate_limits
+from api.realtime.background import background_thread
 from api.realtime.protocol import MAX_CLIENT_MESSAGE
 from api.request_log import register_request_log
 from api.url_args import register_url_guards
@@ -71,7 +72,11 @@ def register_extensions(app: Flask) -> None:
             ping_when_idle(db.engine)
     app.config.setdefault(
         "SOCK_SERVER_OPTIONS",
-        {"ping_interval": app.config["WS_PING_INTERVAL"] or None, "max_message_size": MAX_CLIENT_MESSAGE},
+        {
+            "ping_interval": app.config["WS_PING_INTERVAL"] or None,
+            "max_message_size": MAX_CLIENT_MESSAGE,
+            "thread_class": background_thread,  # each socket's reader: a bare greenlet under gevent
+        },
     )
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     sock.init_app(app)

@@ -24,3 +24,13 @@ def driver_connection() -> Any:
 def driver_cursor() -> Any:
     """The psycopg cursor under the session's connection, for COPY and binary reads on PostgreSQL."""
     return driver_connection().cursor()
+
+
+def read_without_transaction() -> None:
+    """On PostgreSQL, run the session's next statements in autocommit until it is removed: reads under READ
+    COMMITTED take a snapshot per statement either way, and no BEGIN and no ROLLBACK (two round trips) are
+    sent. Only before the session has begun (afterwards it changes nothing) and only for reads: a write in
+    autocommit is committed by itself."""
+    if db.session().in_transaction() or db.session.get_bind().dialect.name != "postgresql":
+        return
+    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -21,6 +21,7 @@ import threading
 from dataclasses import replace
 from typing import Any
 
+from api.realtime.background import background_thread
 from api.realtime.protocol import StreamId, error, text_frame
 from api.realtime.raw_socket import close_gracefully, frame_writer, shutdown
 from api.realtime.streams import Item
@@ -75,7 +76,7 @@ class Connection:
         self.user_id: int | None = None  # set once the socket has authenticated
         self.closing = False  # a close is queued: nothing more is queued after it
         self._lock = threading.Lock()
-        self._sender = threading.Thread(target=self.run_sender, daemon=True, name="ws-sender")
+        self._sender = background_thread(self.run_sender, name="ws-sender", daemon=True)
 
     # --- called by the subscriber -------------------------------------------------------------
     def offer(self, channel: str, item: Item) -> None:

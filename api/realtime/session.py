@@ -37,6 +37,7 @@ from api.realtime.socket_auth import (
 from api.realtime.streams import Item, read_backlog, read_tails
 from api.realtime.subscriptions import MAX_CHANNELS, authorize_channel, educator_channels, own_channels
 from models import db
+from models.queries import read_without_transaction
 
 CLOSE_INTERNAL = 1011  # the server hit an unexpected condition
 log = logging.getLogger(__name__)
@@ -201,11 +202,22 @@ def _channels_for(endpoint: str, user: Principal, educator: str | None) -> list[
         raise Refused(CLOSE_NOT_FOUND, protocol.error(exc.code, exc.message)) from exc
 
 
+def _channels_read_database(endpoint: str, user: Principal) -> bool:
+    """Whether finding this endpoint's channels reads the database: an educator's sections, an educator's classes."""
+    return endpoint == "performance" or (endpoint != "any" and user.role == "educator")
+
+
 def _open(hub: Hub, connection: Connection, session: Session, endpoint: str, educator: str | None) -> None:
-    """Follow the endpoint's own channels, a dashboard's initial data first."""
+    """Follow the endpoint's own channels, a dashboard's initial data first. What the open reads needs no
+    transaction (see read_without_transaction): no BEGIN, and giving the connection back sends no ROLLBACK.
+    The connection is taken just before the first read, never held across a wait for Redis it did not hold
+    across before."""
+    if _channels_read_database(endpoint, session.user):
+        read_without_transaction()
     channels = _channels_for(endpoint, session.user, educator)
 
     def initial() -> None:
+        read_without_transaction()  # nothing if the channels' read already began the session
         connection.reply(protocol.control("dashboard_initial_data", dashboard_initial_data(session.user, session.id)))
 
     try:

@@ -1,0 +1,85 @@
+"""A socket open reads without a transaction on PostgreSQL (no BEGIN, no ROLLBACK), and only opens that read
+the database take a connection for it."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from psycopg.pq import TransactionStatus
+
+from api.auth.guard import Principal
+from api.realtime.initial_data import dashboard_initial_data
+from api.realtime.session import _channels_for, _channels_read_database
+from models import Section, db
+from models.queries import read_without_transaction
+from tests.conftest import create_user
+
+ENDPOINTS = ("dashboard", "alerts", "metrics", "activity", "performance", "any")
+
+
+def _postgresql() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def test_reads_skip_begin_and_rollback_on_postgresql(app) -> None:
+    if not _postgresql():
+        pytest.skip("PostgreSQL only")
+    read_without_transaction()
+    driver = db.session.connection().connection.driver_connection
+    assert db.session.execute(sa.text("SELECT 1")).scalar() == 1
+    assert driver.autocommit and driver.info.transaction_status == TransactionStatus.IDLE  # no BEGIN was sent
+    db.session.remove()
+    db.session.execute(sa.text("SELECT 1"))
+    again = db.session.connection().connection.driver_connection
+    assert not again.autocommit and again.info.transaction_status == TransactionStatus.INTRANS  # reset on return
+    db.session.remove()
+
+
+def test_a_begun_session_keeps_its_transaction(app) -> None:
+    db.session.execute(sa.text("SELECT 1"))
+    read_without_transaction()
+    assert db.session().in_transaction()
+    if _postgresql():
+        driver = db.session.connection().connection.driver_connection
+        assert not driver.autocommit and driver.info.transaction_status == TransactionStatus.INTRANS
+    db.session.remove()
+
+
+def test_nothing_changes_on_sqlite(app) -> None:
+    if _postgresql():
+        pytest.skip("SQLite only")
+    read_without_transaction()
+    assert not db.session().in_transaction()
+
+
+def test_an_open_takes_a_connection_exactly_when_it_reads(app) -> None:
+    """_channels_read_database must match what finding the channels reads: a wrong True costs a checkout for
+    nothing, a wrong False loses the saving (and would go unseen). A dashboard's initial data always reads."""
+    ted = create_user("ted", "educator")
+    db.session.add(Section(external_id="s1", name="s1", educator_id=ted.id))
+    db.session.commit()
+    users = [create_user("lea", "learner"), ted, create_user("ada", "admin"), create_user("svc", "service")]
+    principals = [Principal(user.id, user.external_id, user.role) for user in users]
+    db.session.remove()
+    statements: list[str] = []
+
+    def record(*args) -> None:
+        statements.append(args[2])
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        for user in principals:
+            for endpoint in ENDPOINTS:
+                statements.clear()
+                try:
+                    _channels_for(endpoint, user, "ted" if endpoint == "performance" else None)
+                except Exception:  # noqa: BLE001  (a refused open still read what it read)
+                    pass
+                db.session.remove()
+                assert _channels_read_database(endpoint, user) == bool(statements), (user.role, endpoint, statements)
+            statements.clear()
+            dashboard_initial_data(user, "s")
+            db.session.remove()
+            assert statements, user.role
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
