@@ -45,12 +45,13 @@ IDLE_RECEIVE_SECONDS = 30.0  # wake up at least this often to check the token's 
 
 
 def _positions(
-    hub: Hub, connection: Connection, channels: list[str], resume: dict[str, str | None]
-) -> tuple[dict[str, StreamId], list[Item]]:
-    """Where each channel starts for this socket and what it missed: after the client's resume point if
-    the stream still covers it (else `resync`: refetch), or from the stream's end when it sent none."""
+    hub: Hub, channels: list[str], resume: dict[str, str | None]
+) -> tuple[dict[str, StreamId], list[Item], list[str]]:
+    """Where each channel starts for this socket, what it missed and the `resync`s to send: after the client's
+    resume point if the stream still covers it (else `resync`: refetch), or from the stream's end when it sent none."""
     starts: dict[str, StreamId] = {}
     backlog: list[Item] = []
+    resyncs: list[str] = []
     for channel in channels:
         last_id = resume[channel]
         if last_id is None:
@@ -60,7 +61,7 @@ def _positions(
         except redis.RedisError:
             found = None
         if found is None:
-            connection.reply(
+            resyncs.append(
                 protocol.control(
                     "resync",
                     {"last_id": last_id, "reason": "messages after last_id are no longer kept: refetch over REST"},
@@ -75,7 +76,7 @@ def _positions(
         starts.update(read_tails(hub.client, fresh) if fresh else {})
     except redis.RedisError:
         starts.update({channel: (0, 0) for channel in fresh})  # Redis is away: the hub will resync them
-    return starts, backlog
+    return starts, backlog, resyncs
 
 
 def _follow(
@@ -85,15 +86,20 @@ def _follow(
     last_id: str | dict[str, str] | None,
     before_replay: Any = None,
 ) -> None:
-    """Follow channels: register first (live messages are held), then replay, so nothing falls between."""
+    """Follow channels: register first (live messages are held), then replay, so nothing falls between.
+    Where each channel starts is read before `before_replay` (a dashboard's initial data) reads the database: a
+    message published meanwhile is then delivered live (its change may also be in the initial data), where
+    reading the streams' ends afterwards would skip it although the initial data was read before it."""
     resume = {channel: protocol.last_id_for(last_id, channel) for channel in channels}
     connection.hold(channels)
     hub.add(connection, channels)
     connection.reply(protocol.control("subscribed", {"channels": connection.channels}))
+    starts, backlog, resyncs = _positions(hub, channels, resume)
     if before_replay is not None:
         before_replay()
     db.session.remove()  # a socket may stay open for hours: give the database connection back now
-    starts, backlog = _positions(hub, connection, channels, resume)
+    for resync in resyncs:
+        connection.reply(resync)
     if backlog:
         hub.fence()  # live messages the backlog overlaps are now held, so they merge into it by id
     connection.release(starts, backlog)

@@ -206,6 +206,7 @@ function prependEvents(events) {
   const feed = document.getElementById("activity-feed");
   feed.querySelectorAll(".empty, .loading").forEach((el) => el.remove());
   events.forEach((e) => {
+    if (e.id && feed.querySelector(`[data-event-id="${CSS.escape(e.id)}"]`)) return; // read as the page opened
     const item = eventItem(e);
     item.classList.add("fresh");
     feed.prepend(item);
