@@ -8,11 +8,12 @@ sent what is ready, or nothing after `interval` seconds, so it can look at its c
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from psycopg import waiting
 from psycopg.waiting import READY_NONE, READY_RW
+
+from api.green import gevent_patched
 
 _polling_wait = waiting.wait  # psycopg's own choice, kept for waits with a deadline
 
@@ -49,8 +50,7 @@ def wait_on_hub(gen: Any, fileno: int, interval: float | None = 0.0, timeout: fl
 def use_hub_waits() -> bool:
     """In a gevent-patched process (gunicorn's gevent workers), make psycopg wait on the hub; elsewhere (Celery's
     processes, the CLI, gthread workers) psycopg keeps its own wait. Returns whether it was installed."""
-    monkey = sys.modules.get("gevent.monkey")
-    if monkey is None or not monkey.is_module_patched("select"):
+    if not gevent_patched("select"):
         return False
     waiting.wait = wait_on_hub
     return True

@@ -7,7 +7,8 @@ import threading
 import gevent
 import gevent.event
 
-from api.realtime.background import GreenThread, background_thread, gevent_threads
+from api.green import gevent_patched
+from api.realtime.background import GreenThread, background_thread
 
 
 def test_green_thread_runs_its_target_once_and_reports_liveness() -> None:
@@ -34,7 +35,7 @@ def test_green_thread_name_fits_simple_websocket() -> None:
 
 
 def test_plain_threads_without_gevent_patching() -> None:
-    assert not gevent_threads()  # the test process is not monkey-patched
+    assert not gevent_patched("threading")  # the test process is not monkey-patched
     worker = background_thread(lambda: None, name="ws-sender", daemon=True)
     assert isinstance(worker, threading.Thread) and worker.daemon and worker.name == "ws-sender"
     inherited = background_thread(lambda: None)

@@ -8,10 +8,11 @@ CPU per start and join, twice per socket open. Elsewhere (a threaded server, the
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from api.green import gevent_patched
 
 
 class GreenThread:
@@ -35,15 +36,9 @@ class GreenThread:
         return bool(self._greenlet)  # started and not finished
 
 
-def gevent_threads() -> bool:
-    """Whether this process's threading is gevent's (a gevent worker after its monkey-patching)."""
-    monkey = sys.modules.get("gevent.monkey")
-    return monkey is not None and monkey.is_module_patched("threading")
-
-
 def background_thread(target: Callable[[], Any], name: str | None = None, daemon: bool | None = None) -> Any:
     """A not yet started worker running `target`: a bare greenlet under gevent, else a `threading.Thread`
     (`daemon` None: inherited, as threading does). Fits simple-websocket's `thread_class` option."""
-    if gevent_threads():
+    if gevent_patched("threading"):  # a gevent worker after its monkey-patching
         return GreenThread(target, name, daemon)
     return threading.Thread(target=target, name=name, daemon=daemon)
