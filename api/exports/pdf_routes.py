@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import gevent
 from flask import Response
-from gevent import monkey
 
 from api.access import readable_learner, readable_section
 from api.audit import record_export
 from api.auth.guard import current_user, require_auth
 from api.exports import bp
+from api.green import gevent_patched
 from api.query_args import int_arg, reject_unknown_args
 from api.roster_args import roster_query
 from services.csv_export import attachment_name
@@ -24,7 +24,7 @@ def render_off_loop(document: Document, threadpool: bool | None = None) -> bytes
     """Lay the PDF out in a native thread when serving under gevent: the CPU-bound layout (about a second
     for a 1,000-learner roster) then shares the GIL instead of stalling every socket of the process."""
     if threadpool is None:
-        threadpool = monkey.is_module_patched("socket")
+        threadpool = gevent_patched("socket")
     if not threadpool:
         return document.render()
     return gevent.get_hub().threadpool.apply(document.render)
