@@ -9,6 +9,7 @@ from psycopg.pq import TransactionStatus
 from api.auth.guard import Principal
 from api.realtime.initial_data import dashboard_initial_data
 from api.realtime.session import _channels_for, _channels_read_database
+from api.realtime.subscriptions import sections_taught
 from models import Section, db
 from models.queries import read_without_transaction
 from tests.conftest import create_user
@@ -82,3 +83,38 @@ def test_an_open_takes_a_connection_exactly_when_it_reads(app) -> None:
             assert statements, user.role
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+TAUGHT = "SELECT sections.id, sections.external_id, sections.course_id \nFROM sections"
+
+
+def test_an_educators_dashboard_open_reads_the_sections_taught_once(app) -> None:
+    """The open reads the educator's sections for its channels and hands them to the initial data: the same
+    channels and the same initial data as reading them twice, with one statement on `sections` instead of two."""
+    ted = create_user("ted", "educator")
+    db.session.add_all(Section(external_id=f"s{k}", name=f"s{k}", educator_id=ted.id) for k in (2, 1, 3))
+    db.session.commit()
+    educator = Principal(ted.id, ted.external_id, ted.role)
+    statements: list[str] = []
+
+    def record(*args) -> None:
+        statements.append(args[2])
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        taught = sections_taught(educator.id)
+        assert [row.external_id for row in taught] == ["s1", "s2", "s3"]
+        statements.clear()
+        channels, data = (
+            _channels_for("dashboard", educator, None, taught),
+            dashboard_initial_data(educator, "s", taught),
+        )
+        assert not [s for s in statements if s.startswith(TAUGHT)]
+        db.session.remove()
+        statements.clear()
+        assert _channels_for("dashboard", educator, None) == channels == ["section:s1", "section:s2", "section:s3"]
+        assert dashboard_initial_data(educator, "s") == data
+        assert len([s for s in statements if s.startswith(TAUGHT)]) == 2  # the old way: each read them
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+        db.session.remove()

@@ -12,8 +12,9 @@ from api.access import SEES_EVERYONE
 from api.alerts.queries import statistics
 from api.auth.guard import Principal
 from api.realtime.open_alerts import open_alerts
+from api.realtime.subscriptions import sections_taught
 from api.serializers import counters_json
-from models import Alert, LearnerCounters, Section, User, db
+from models import Alert, LearnerCounters, User, db
 from services.cohorts import section_summaries
 from services.progress_context import load_context, loaded
 from services.progress_views import progress_summary, realtime_metrics
@@ -46,16 +47,10 @@ def _learner_view(user: Principal) -> dict[str, Any]:
     }
 
 
-SECTIONS_TAUGHT = (
-    sa.select(Section.id, Section.external_id, Section.course_id)
-    .where(Section.educator_id == sa.bindparam("educator"))
-    .order_by(Section.external_id)
-)
-
-
-def _educator_view(user: Principal) -> dict[str, Any]:
-    """Each of the educator's sections as the worker last summarised it (no cohort computation here)."""
-    sections = db.session.execute(SECTIONS_TAUGHT, {"educator": user.id}).all()
+def _educator_view(user: Principal, taught: list[sa.Row] | None) -> dict[str, Any]:
+    """Each of the educator's sections as the worker last summarised it (no cohort computation here); `taught`:
+    the educator's sections when the socket's open read them for its channels."""
+    sections = sections_taught(user.id) if taught is None else taught
     stored = section_summaries([(section_id, course_id) for section_id, _, course_id in sections])
     shown = ("learners", "average", "pass_rate", "attendance_percent", "risk", "low_performers", "as_of")
     summaries = [
@@ -79,14 +74,16 @@ def _platform_progress() -> dict[str, Any]:
     return figures
 
 
-def dashboard_initial_data(user: Principal, session_id: str | None = None) -> dict[str, Any]:
+def dashboard_initial_data(
+    user: Principal, session_id: str | None = None, taught: list[sa.Row] | None = None
+) -> dict[str, Any]:
     """Progress summary, metrics, open alerts and recommendations for the user's own dashboard; `session_id`
-    names this socket's session (the brief's field)."""
+    names this socket's session (the brief's field); `taught`: an educator's sections, if already read."""
     alerts, recommendations = open_alerts(user)
     if user.role == "learner":
         body = _learner_view(user)
     elif user.role == "educator":
-        body = _educator_view(user)
+        body = _educator_view(user, taught)
     else:
         body = {"progress": _platform_progress()}
     return {

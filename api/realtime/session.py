@@ -35,7 +35,13 @@ from api.realtime.socket_auth import (
     authenticate_socket,
 )
 from api.realtime.streams import Item, read_backlog, read_tails
-from api.realtime.subscriptions import MAX_CHANNELS, authorize_channel, educator_channels, own_channels
+from api.realtime.subscriptions import (
+    MAX_CHANNELS,
+    authorize_channel,
+    educator_channels,
+    own_channels,
+    sections_taught,
+)
 from models import db
 from models.queries import read_without_transaction
 
@@ -199,11 +205,13 @@ def _subscribe(hub: Hub, connection: Connection, session: Session, requests: lis
         _follow(hub, connection, allowed, resume)
 
 
-def _channels_for(endpoint: str, user: Principal, educator: str | None) -> list[str]:
+def _channels_for(
+    endpoint: str, user: Principal, educator: str | None, taught: list[Any] | None = None
+) -> list[str]:
     if endpoint == "any":
         return []
     try:
-        return educator_channels(user, educator) if endpoint == "performance" else own_channels(user)
+        return educator_channels(user, educator) if endpoint == "performance" else own_channels(user, taught)
     except ApiError as exc:
         raise Refused(CLOSE_NOT_FOUND, protocol.error(exc.code, exc.message)) from exc
 
@@ -220,11 +228,14 @@ def _open(hub: Hub, connection: Connection, session: Session, endpoint: str, edu
     across before."""
     if _channels_read_database(endpoint, session.user):
         read_without_transaction()
-    channels = _channels_for(endpoint, session.user, educator)
+    own_dashboard = endpoint == "dashboard" and session.user.role == "educator"
+    taught = sections_taught(session.user.id) if own_dashboard else None  # its channels and its initial data
+    channels = _channels_for(endpoint, session.user, educator, taught)
 
     def initial() -> None:
         read_without_transaction()  # nothing if the channels' read already began the session
-        connection.reply(protocol.control("dashboard_initial_data", dashboard_initial_data(session.user, session.id)))
+        data = dashboard_initial_data(session.user, session.id, taught)
+        connection.reply(protocol.control("dashboard_initial_data", data))
 
     try:
         _follow(hub, connection, channels, session.last_id, initial if endpoint == "dashboard" else None)

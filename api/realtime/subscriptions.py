@@ -36,25 +36,27 @@ def authorize_channel(user: Principal, channel: str) -> None:
         raise ApiError(404, f"no channel {channel!r}: channels are learner:<id>, section:<id> or admin")
 
 
-_SECTIONS_TAUGHT = (  # built once per process: every educator's socket open reads it
-    sa.select(Section.external_id)
+SECTIONS_TAUGHT = (  # built once per process: every educator's socket open reads it
+    sa.select(Section.id, Section.external_id, Section.course_id)
     .where(Section.educator_id == sa.bindparam("educator"))
     .order_by(Section.external_id)
-    .limit(MAX_CHANNELS)
 )
 
 
-def _sections_taught(educator_id: int) -> list[str]:
-    return list(db.session.scalars(_SECTIONS_TAUGHT, {"educator": educator_id}))
+def sections_taught(educator_id: int) -> list[sa.Row]:
+    """(id, external_id, course_id) of the educator's sections, by external id: an educator's dashboard open
+    reads them once, for its channels and its initial data."""
+    return list(db.session.execute(SECTIONS_TAUGHT, {"educator": educator_id}))
 
 
-def own_channels(user: Principal) -> list[str]:
-    """What `user`'s personal endpoints follow: a learner's own channel, an educator's sections,
-    everything for admins and services."""
+def own_channels(user: Principal, taught: list[sa.Row] | None = None) -> list[str]:
+    """What `user`'s personal endpoints follow: a learner's own channel, an educator's sections (`taught`
+    when the caller read them already), everything for admins and services."""
     if user.role in SEES_EVERYONE:
         return [ADMIN_CHANNEL]
     if user.role == "educator":
-        return [section_channel(name) for name in _sections_taught(user.id)]
+        rows = sections_taught(user.id) if taught is None else taught
+        return [section_channel(row.external_id) for row in rows[:MAX_CHANNELS]]
     return [learner_channel(user.external_id)]
 
 
@@ -64,4 +66,4 @@ def educator_channels(user: Principal, educator_external_id: str) -> list[str]:
     allowed = user.role in SEES_EVERYONE or (user.role == "educator" and user.external_id == educator_external_id)
     if educator is None or educator.role != "educator" or not allowed:
         raise ApiError(404, f"no educator {educator_external_id!r} whose classes you can see")
-    return [section_channel(name) for name in _sections_taught(educator.id)]
+    return [section_channel(row.external_id) for row in sections_taught(educator.id)[:MAX_CHANNELS]]
