@@ -205,9 +205,7 @@ def _subscribe(hub: Hub, connection: Connection, session: Session, requests: lis
         _follow(hub, connection, allowed, resume)
 
 
-def _channels_for(
-    endpoint: str, user: Principal, educator: str | None, taught: list[Any] | None = None
-) -> list[str]:
+def _channels_for(endpoint: str, user: Principal, educator: str | None, taught: list[Any] | None = None) -> list[str]:
     if endpoint == "any":
         return []
     try:
