@@ -77,22 +77,6 @@ def _kind_rules(clean: dict[str, Any], prefix: str, now: datetime, skew: timedel
     return errors
 
 
-def _rules_hold(clean: dict[str, Any], now: datetime, latest: datetime) -> bool:
-    """True when _kind_rules would report nothing (`latest`: now + skew); then fills in the same defaults.
-    False leaves the event to validate_event, which words the errors."""
-    kind = clean["kind"]
-    if kind == "assessment":  # score and max_score are required: a clean assessment has both
-        maximum = clean["max_score"]
-        if maximum <= 0 or clean["score"] > maximum:
-            return False
-    elif kind == "attendance":  # date is required
-        day = clean["date"]
-        if day > latest.date():
-            return False
-        clean.setdefault("occurred_at", datetime.combine(day, time(), UTC))
-    return clean.setdefault("occurred_at", now) <= latest
-
-
 def _moment_text(value: Any) -> str:
     """How a fingerprint writes a value JSON has no form for: a date-time in UTC, a date as ISO text."""
     if isinstance(value, datetime):
@@ -124,7 +108,8 @@ def validate_event(raw: Any, prefix: str, now: datetime, skew: timedelta) -> tup
 
 def well_formed_event(raw: Any, now: datetime, latest: datetime) -> dict[str, Any] | None:
     """validate_event's clean event (with its hash) for an event with no problem at all, in one pass per kind
-    (api/events/well_formed.py); None for anything else, which validate_event then judges and words.
+    (api/events/well_formed.py), then _kind_rules' checks and defaults inline; None for anything else, which
+    validate_event then judges and words (so None may leave the clean event half-defaulted: it is dropped).
     `latest`: now + the allowed clock skew. The event's `occurred_at_text` is occurred_at.isoformat(), when
     the text sent was already that."""
     kind = raw.get("kind") if type(raw) is dict else None
@@ -133,7 +118,16 @@ def well_formed_event(raw: Any, now: datetime, latest: datetime) -> dict[str, An
     if found is None:
         return None
     clean, text, moments = found
-    if not _rules_hold(clean, now, latest):
+    if kind == "assessment":  # _kind_rules' checks (score and max_score are required: both are here)
+        maximum = clean["max_score"]
+        if maximum <= 0 or clean["score"] > maximum:
+            return None
+    elif kind == "attendance":  # date is required
+        day = clean["date"]
+        if day > latest.date():
+            return None
+        clean.setdefault("occurred_at", datetime.combine(day, time(), UTC))
+    if clean.setdefault("occurred_at", now) > latest:
         return None
     clean["hash"] = hashlib.sha256(text.encode()).hexdigest()
     if "occurred_at" in moments:

@@ -45,16 +45,6 @@ def utc_text(sent: str, moment: datetime) -> str | None:
     return None
 
 
-def _moment_json(sent: str, moment: datetime, texts: dict[str, str], name: str) -> str:
-    """The fingerprint's text of a date-time: its UTC ISO text, quoted (no character in it needs escaping)."""
-    text = utc_text(sent, moment)
-    if text is None:
-        text = moment.astimezone(UTC).isoformat()
-    else:
-        texts[name] = text
-    return f'"{text}"'
-
-
 def _date_json(day: date) -> str:
     return f'"{day.isoformat()}"'
 
@@ -98,7 +88,16 @@ def compile_event(fields: dict[str, Field]) -> EventCheck:
             if checked is None:
                 return None
             clean[name] = checked
-            parts[slot] = key + (write(checked) if write is not None else _moment_json(value, checked, texts, name))
+            if write is not None:
+                parts[slot] = key + write(checked)
+                continue
+            text = utc_text(value, checked)  # a date-time: its UTC ISO text (no character in it needs escaping)
+            if text is None:
+                text = checked.astimezone(UTC).isoformat()
+            else:
+                texts[name] = text
+            parts[slot] = f'{key}"{text}"'
+
         return clean, "{" + ",".join(filter(None, parts)) + "}", texts
 
     return check
