@@ -56,11 +56,16 @@ def _number(spec: Field) -> Coerce:
     return coerce
 
 
+_INNER_YEARS = (EARLIEST.year, LATEST.year)
+
+
 def _datetime(value: Any) -> datetime | None:
     if type(value) is not str:
         return None
     try:
         parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is not None and _INNER_YEARS[0] < parsed.year < _INNER_YEARS[1]:
+            return parsed  # a year inside the bounds' years is within them whatever its offset (under a day)
         within = parsed.tzinfo is not None and EARLIEST <= parsed <= LATEST
     except (ValueError, OverflowError):  # OverflowError: an offset that takes the moment past year 1 or 9999
         return None

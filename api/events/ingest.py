@@ -82,10 +82,9 @@ def _resolve(
     events: list[dict[str, Any]], collection: str | None, auto_create: bool, users: Users | None
 ) -> tuple[dict[str, int], list[dict]]:
     """Turn external ids into row ids in place; returns known learner ids and the reference errors."""
-    refs = {
-        name: ids_by_external_id(REFERENCE_MODELS[name], {e[name] for e in events if name in e})
-        for name in REFERENCE_FIELDS
-    }
+    wanted = {name: {e[name] for e in events if name in e} for name in REFERENCE_FIELDS}
+    refs = {name: ids_by_external_id(REFERENCE_MODELS[name], wanted[name]) for name in REFERENCE_FIELDS}
+    named = [name for name in REFERENCE_FIELDS if wanted[name]]  # the references some event names
     learners = users if users is not None else users_by_external_id({e["learner"] for e in events})
     exam_max = dict(select_where_in([Exam.id, Exam.max_marks], Exam.id, refs["exam"].values()))
     module_course = dict(select_where_in([Module.id, Module.course_id], Module.id, refs["module"].values()))
@@ -100,7 +99,7 @@ def _resolve(
             errors.append(
                 _problem(event, collection, "learner", f"{event['learner']!r} is a {known[1]}, not a learner")
             )
-        for name in REFERENCE_FIELDS:
+        for name in named:
             if name in event:
                 event[f"{name}_id"] = refs[name].get(event[name])
                 if event[f"{name}_id"] is None:
