@@ -66,7 +66,7 @@ def compile_event(fields: dict[str, Field]) -> EventCheck:
     if any(spec.kind not in _WRITERS and spec.kind != "datetime" for spec in fields.values()):
         raise AssertionError(f"no fingerprint writer for {fields}")
     steps = tuple(
-        (name, compile_value(spec), spec.required, order.index(name), f'"{name}":', _WRITERS.get(spec.kind))
+        (name, compile_value(spec), spec.required, order.index(name), f',"{name}":', _WRITERS.get(spec.kind))
         for name, spec in fields.items()
     )
     blank = [""] * len(order)
@@ -98,6 +98,6 @@ def compile_event(fields: dict[str, Field]) -> EventCheck:
                 texts[name] = text
             parts[slot] = f'{key}"{text}"'
 
-        return clean, "{" + ",".join(filter(None, parts)) + "}", texts
+        return clean, f"{{{''.join(parts)[1:]}}}", texts  # each part has its comma: the first's goes
 
     return check
