@@ -88,6 +88,12 @@ Users = dict[str, tuple[int, str]]  # external id -> (id, role)
 USER_COLUMNS = (User.external_id, User.id, User.role)  # a Users entry's key and value, as selected
 
 
+def text_array(values: list[str]) -> str:
+    """The text[] literal of these strings: every one quoted, `"` and `\\` escaped. psycopg's list dumper
+    spent ~0.6 ms of a 1,000-event batch's web CPU on its 1,000 learner names, in Python per item."""
+    return '{"' + '","'.join([value.replace("\\", "\\\\").replace('"', '\\"') for value in values]) + '"}'
+
+
 # keys_in's form, as plain SQL: psycopg prepares it after a few runs, and a single event skips the ORM's
 # statement compilation and result machinery (about a tenth of the web CPU of a grouped single event).
 _USERS_SQL = "SELECT external_id, id, role FROM users WHERE external_id IN (SELECT unnest(%s::text[]))"
@@ -100,7 +106,7 @@ def users_by_external_id(external_ids: Any) -> Users:
         if not names:
             return {}
         cursor = driver_cursor()
-        cursor.execute(_USERS_SQL, (names,))
+        cursor.execute(_USERS_SQL, (text_array(names),))
         return {ext: (pk, role) for ext, pk, role in cursor.fetchall()}
     return {ext: (pk, role) for ext, pk, role in select_where_in(list(USER_COLUMNS), User.external_id, external_ids)}
 

@@ -115,14 +115,35 @@ def _watched(client: redis.Redis, channels: list[str], known: dict[str, bool] | 
     return found
 
 
+# ZMSCORE's answer as the positions (from 1) of the channels that have a score: a 1,000-learner batch's
+# ZMSCORE reply was 1,000 nils, ~0.4 ms of the web process's CPU to parse in Python (Redis: ~0.1 ms more here).
+WATCHED_AMONG = """local scores = redis.call('ZMSCORE', KEYS[1], unpack(ARGV))
+local found = {}
+for i = 1, #ARGV do
+  if scores[i] then found[#found + 1] = i end
+end
+return found"""
+WATCHED_AMONG_CHUNK = 5000  # Lua's unpack() has a stack limit
+
+
 def queue_watched(trip: RoundTrip, channels: Iterable[str]) -> Callable[[], dict[str, bool]]:
     """_watched's look-up within a shared round trip; the returned function gives, once the trip has run,
     whether each channel is watched (for publish's `known`)."""
     names = sorted(set(channels))
     if not names:
         return dict
-    index = trip.add(lambda pipe: pipe.zmscore(WATCHED_KEY, names))
-    return lambda: {name: score is not None for name, score in zip(names, trip.replies[index])}
+    script = trip.client.register_script(WATCHED_AMONG)
+    chunks = [names[start : start + WATCHED_AMONG_CHUNK] for start in range(0, len(names), WATCHED_AMONG_CHUNK)]
+    indexes = [trip.add_script(script, [WATCHED_KEY], chunk) for chunk in chunks]
+
+    def known() -> dict[str, bool]:
+        watched = dict.fromkeys(names, False)
+        for index, chunk in zip(indexes, chunks):
+            for position in trip.replies[index]:
+                watched[chunk[position - 1]] = True
+        return watched
+
+    return known
 
 
 def watched_channels(client: redis.Redis, channels: Iterable[str], known: dict[str, bool] | None = None) -> set[str]:

@@ -381,12 +381,36 @@ def test_events_are_stored_when_redis_is_down(make_app):
             {"learner": "amy", "kind": "attendance", "section": "s1", "date": "2026-01-30", "status": "present"},
             "6bf220b3c597dd259a17749bd686469e0e81d593e500049d91bc30a9b9d7fcb4",
         ),
+        (  # pinned from main before the batch path's fast lane (times in UTC are taken from the text sent)
+            {
+                "id": "e-2",
+                "learner": "Zoë 学生",
+                "kind": "activity",
+                "occurred_at": "2026-01-31T09:30:00.250000Z",
+                "course": "maths-é",
+                "duration_seconds": 0.1,
+            },
+            "5a48229ab35c0dba29813d9d40871e98a9299d559f0287034c5cabd2250e1aa1",
+        ),
+        (
+            {
+                "learner": "amy",
+                "kind": "heartbeat",
+                "occurred_at": "2026-01-31T09:30:00+00:00",
+                "duration_seconds": -0.0,
+            },
+            "d197d41fc2d6032b7ec0aac1818536c98ea7216656cae29243f60f857ece3a7d",
+        ),
     ],
 )
 def test_the_body_hash_of_an_event_never_changes(raw, expected):
     """Stored with every event: a different hash for the same event would turn every re-send of an
     event stored before the change into a 409 (values pinned from the first implementation)."""
-    from api.events.schemas import validate_event  # noqa: PLC0415
+    from api.events.ingest import validate_events  # noqa: PLC0415
+    from api.events.schemas import validate_event, well_formed_event  # noqa: PLC0415
 
-    clean, errors = validate_event(raw, "", datetime(2026, 2, 1, tzinfo=UTC), timedelta(minutes=5))
+    now = datetime(2026, 2, 1, tzinfo=UTC)
+    clean, errors = validate_event(raw, "", now, timedelta(minutes=5))
     assert not errors and clean["hash"] == expected
+    assert well_formed_event(raw, now, now + timedelta(minutes=5))["hash"] == expected  # the batch path's lane
+    assert validate_events([raw], "events", timedelta(minutes=5))[0]["hash"] == expected

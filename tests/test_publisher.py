@@ -145,3 +145,25 @@ def test_the_shared_client_waits_for_a_connection_instead_of_failing(app):
         thread.join()
     assert not errors
     assert client.connection_pool.max_connections == REDIS_POOL_SIZE
+
+
+@pytest.mark.parametrize("count", [1, 7, 5001])
+def test_queue_watched_tells_what_zmscore_tells(app, count):
+    """The look-up a batch shares its round trip with answers for every channel as ZMSCORE does (a score,
+    even a lapsed one, is watched), over more channels than one script call takes."""
+    from services.publisher import WATCHED_AMONG_CHUNK, queue_watched  # noqa: PLC0415
+    from services.redis_trip import RoundTrip  # noqa: PLC0415
+
+    client = app.extensions["redis"]
+    channels = [f"learner:n{n}" for n in range(count)] + ["learner:odd%1 name", "section:s1"]
+    watch(client, channels[::3], seconds=60)
+    watch(client, channels[1::5], seconds=-1)  # lapsed: still in the set until the next watch() cleans it
+    trip = RoundTrip(client)
+    known = queue_watched(trip, [*channels, channels[0]])
+    trip.execute()
+    expected = {
+        name: score is not None for name, score in zip(sorted(channels), client.zmscore(WATCHED_KEY, sorted(channels)))
+    }
+    assert known() == expected and list(known()) == sorted(channels)
+    assert any(expected.values()) and not all(expected.values())
+    assert count < WATCHED_AMONG_CHUNK or len(trip.replies) == 2

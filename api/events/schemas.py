@@ -8,6 +8,7 @@ from typing import Any
 
 from api.compiled_fields import compile_fields
 from api.errors import field_error
+from api.events.well_formed import compile_event
 from api.validation import Errors, Field, check_fields
 from models import ATTENDANCE_STATUSES, EVENT_KINDS, EVENT_REFERENCE_FIELDS
 from services.json_text import compact_encoder
@@ -105,6 +106,35 @@ def validate_event(raw: Any, prefix: str, now: datetime, skew: timedelta) -> tup
     return _validate_in_detail(raw, prefix, now, skew)
 
 
+def well_formed_event(raw: Any, now: datetime, latest: datetime) -> dict[str, Any] | None:
+    """validate_event's clean event (with its hash) for an event with no problem at all, in one pass per kind
+    (api/events/well_formed.py), then _kind_rules' checks and defaults inline; None for anything else, which
+    validate_event then judges and words (so None may leave the clean event half-defaulted: it is dropped).
+    `latest`: now + the allowed clock skew. The event's `occurred_at_text` is occurred_at.isoformat(), when
+    the text sent was already that."""
+    kind = raw.get("kind") if type(raw) is dict else None
+    check = _WELL_FORMED.get(kind) if type(kind) is str else None
+    found = check(raw) if check is not None else None
+    if found is None:
+        return None
+    clean, text, moments = found
+    if kind == "assessment":  # _kind_rules' checks (score and max_score are required: both are here)
+        maximum = clean["max_score"]
+        if maximum <= 0 or clean["score"] > maximum:
+            return None
+    elif kind == "attendance":  # date is required
+        day = clean["date"]
+        if day > latest.date():
+            return None
+        clean.setdefault("occurred_at", datetime.combine(day, time(), UTC))
+    if clean.setdefault("occurred_at", now) > latest:
+        return None
+    clean["hash"] = hashlib.sha256(text.encode()).hexdigest()
+    if "occurred_at" in moments:
+        clean["occurred_at_text"] = moments["occurred_at"]
+    return clean
+
+
 def _validate_in_detail(raw: Any, prefix: str, now: datetime, skew: timedelta) -> tuple[dict[str, Any], Errors]:
     """validate_event through check_fields: every error, worded, with its field path."""
     if not isinstance(raw, dict):
@@ -130,3 +160,4 @@ def _finish(clean: dict[str, Any], prefix: str, now: datetime, skew: timedelta) 
 
 _ALL_FIELDS = {name for fields in KIND_FIELDS.values() for name in fields}
 _COMPILED = {kind: compile_fields(fields) for kind, fields in KIND_FIELDS.items()}
+_WELL_FORMED = {kind: compile_event(fields) for kind, fields in KIND_FIELDS.items()}
