@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -36,12 +37,20 @@ WHERE learner_id = ANY(%(ids)s) AND kind IN ('activity', 'module_completed', 'as
 """
 
 
+def packed_parameters(ids: list[int], course_ids: Sequence[int] | None = None) -> dict[str, Any]:
+    """PACKED_QUERY's parameters for these sorted learner ids (binary results: the bytea as bytes)."""
+    return {"ids": ids, "courses": sorted(set(int(c) for c in course_ids)) if course_ids is not None else None}
+
+
 def _packed_event_arrays(ids: list[int], course_ids: Sequence[int] | None) -> tuple[EventArrays, np.ndarray]:
     """PostgreSQL: one packed bytea per query, read straight into numpy."""
-    cursor = driver_cursor()
-    courses = sorted(set(int(c) for c in course_ids)) if course_ids is not None else None
-    data = cursor.execute(PACKED_QUERY, {"ids": ids, "courses": courses}, binary=True).fetchone()[0] or b""
-    rows = np.frombuffer(data, PACKED_ROW)
+    data = driver_cursor().execute(PACKED_QUERY, packed_parameters(ids, course_ids), binary=True).fetchone()[0]
+    return unpacked_event_arrays(ids, data)
+
+
+def unpacked_event_arrays(ids: list[int], data: bytes | None) -> tuple[EventArrays, np.ndarray]:
+    """PACKED_QUERY's value (None: no events) as the learners' event arrays and each event's module id."""
+    rows = np.frombuffer(data or b"", PACKED_ROW)
     learner = np.searchsorted(np.asarray(ids), rows["learner"].astype(np.int64))
     events = EventArrays(
         len(ids),
@@ -88,15 +97,18 @@ def load_event_arrays(
 ONE_LEARNERS_ATTENDANCE = sa.select(Attendance.status).where(Attendance.learner_id == sa.bindparam("learner"))
 
 
+def one_learners_attendance(statuses: Iterable[str]) -> np.ndarray:
+    """One learner's attendance percent (an array of one; NaN without records) from their records' statuses."""
+    codes = [ATTENDANCE_CODES[status] for status in statuses]
+    return attendance_percent(np.zeros(len(codes), dtype=np.int64), np.array(codes, dtype=np.int64), 1)
+
+
 def load_attendance_percent(learner_ids: Sequence[int]) -> np.ndarray:
     """Attendance percent per learner (same order as sorted learner_ids); NaN without records. One learner's
     (every report, every learner dashboard) through a statement built once per process."""
     ids = sorted(set(learner_ids))
     if len(ids) == 1:
-        codes = [
-            ATTENDANCE_CODES[status] for status in db.session.scalars(ONE_LEARNERS_ATTENDANCE, {"learner": ids[0]})
-        ]
-        return attendance_percent(np.zeros(len(codes), dtype=np.int64), np.array(codes, dtype=np.int64), 1)
+        return one_learners_attendance(db.session.scalars(ONE_LEARNERS_ATTENDANCE, {"learner": ids[0]}))
     rows = [
         row
         for condition in chunks_in(Attendance.learner_id, ids)
