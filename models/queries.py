@@ -1,5 +1,5 @@
-"""Small query helpers every layer uses: a two-column select as a dict, the raw driver connection and cursor, and
-reads pipelined in one round trip on PostgreSQL."""
+"""Small query helpers every layer uses: a two-column select as a dict, the raw driver connection and cursor, and a
+statement compiled once for that cursor."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from psycopg.rows import namedtuple_row
 
 from models.base import db
 
@@ -42,22 +41,6 @@ def read_without_transaction() -> None:
 @cache
 def driver_sql(statement: sa.Executable) -> tuple[str, dict[str, Any]]:
     """A statement built once per process (no expanding IN) as the PostgreSQL driver's SQL and its fixed
-    parameters, compiled once, for pipelined()."""
+    parameters, compiled once, to run on the driver's cursor (no SQLAlchemy result machinery)."""
     compiled = statement.compile(dialect=db.engine.dialect)
     return str(compiled), {name: value for name, value in compiled.params.items() if value is not None}
-
-
-Query = tuple[str, dict[str, Any], bool]  # driver SQL, its parameters, binary results
-
-
-def pipelined(queries: list[Query]) -> list[list[Any]]:
-    """On PostgreSQL, run these reads in one round trip (a psycopg pipeline on the session's connection): every
-    row of each, as named tuples, in order. A statement the database refuses raises after the pipeline ends."""
-    connection = driver_connection()
-    cursors = []
-    with connection.pipeline():
-        for sql, parameters, binary in queries:
-            cursor = connection.cursor(row_factory=namedtuple_row)
-            cursor.execute(sql, parameters, binary=binary)
-            cursors.append(cursor)
-    return [cursor.fetchall() for cursor in cursors]

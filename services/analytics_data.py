@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -15,6 +14,8 @@ from models.queries import driver_cursor
 from models.upsert import chunks_in
 
 ENGAGEMENT_KINDS = ("activity", "module_completed", "assessment")
+# the same as a condition with no expanding IN, so a statement using it compiles to one fixed SQL text
+ENGAGEMENT_EVENT = sa.or_(*(Event.kind == kind for kind in ENGAGEMENT_KINDS))
 
 
 def _index_of(learner_ids: Sequence[int], values: Sequence[int]) -> np.ndarray:
@@ -24,27 +25,25 @@ def _index_of(learner_ids: Sequence[int], values: Sequence[int]) -> np.ndarray:
 # PostgreSQL packs the rows server-side into ONE bytea of fixed-width big-endian records, so the
 # client does no per-row work at all (COPY would hand Python one message per row).
 PACKED_ROW = np.dtype([("learner", ">i8"), ("time", ">f8"), ("kind", ">i2"), ("percent", ">f8"), ("module", ">i8")])
-PACKED_QUERY = """
-SELECT string_agg(
+PACKED_EVENTS = """string_agg(
   int8send(learner_id::int8) || float8send(extract(epoch FROM occurred_at)::float8)
   || int2send((CASE kind WHEN 'activity' THEN 0 WHEN 'module_completed' THEN 1 ELSE 2 END)::int2)
   || float8send(COALESCE(100.0 * score / NULLIF(max_score, 0), 'NaN')::float8)
   || int8send(COALESCE(module_id, -1)::int8),
-  ''::bytea ORDER BY learner_id, occurred_at, id)
+  ''::bytea ORDER BY learner_id, occurred_at, id)"""  # the events rows selected, as PACKED_ROW records
+PACKED_QUERY = f"""
+SELECT {PACKED_EVENTS}
 FROM events
 WHERE learner_id = ANY(%(ids)s) AND kind IN ('activity', 'module_completed', 'assessment')
   AND (%(courses)s::int[] IS NULL OR course_id = ANY(%(courses)s::int[]))
 """
 
 
-def packed_parameters(ids: list[int], course_ids: Sequence[int] | None = None) -> dict[str, Any]:
-    """PACKED_QUERY's parameters for these sorted learner ids (binary results: the bytea as bytes)."""
-    return {"ids": ids, "courses": sorted(set(int(c) for c in course_ids)) if course_ids is not None else None}
-
-
 def _packed_event_arrays(ids: list[int], course_ids: Sequence[int] | None) -> tuple[EventArrays, np.ndarray]:
     """PostgreSQL: one packed bytea per query, read straight into numpy."""
-    data = driver_cursor().execute(PACKED_QUERY, packed_parameters(ids, course_ids), binary=True).fetchone()[0]
+    cursor = driver_cursor()
+    courses = sorted(set(int(c) for c in course_ids)) if course_ids is not None else None
+    data = cursor.execute(PACKED_QUERY, {"ids": ids, "courses": courses}, binary=True).fetchone()[0]
     return unpacked_event_arrays(ids, data)
 
 

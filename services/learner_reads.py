@@ -1,19 +1,23 @@
-"""Everything a learner's dashboard open reads about them, in one round trip on PostgreSQL.
+"""Everything a learner's dashboard open reads about them, in one statement on PostgreSQL.
 
 The learner's initial data reads eight things: their users row, events, attendance, the modules of their
 courses, stored mastery, the newest risk model version, attempts at skills without stored mastery, and running
 counters. None needs another's result (the modules the learner worked in are found from their events by the
-database itself), so on PostgreSQL all eight go out in one psycopg pipeline on the session's connection and come
-back as plain rows: one round trip instead of eight (under gevent, one wait of the socket's green thread), and
-no ORM entity or SQLAlchemy result machinery per statement. On SQLite (embedded) the same reads run one by one
-through the session, as the progress views' own loaders run them.
+database itself), so on PostgreSQL one SELECT returns them all in one row: each read a scalar subquery, a set of
+rows as an array of records, the events packed into one bytea (services.analytics_data). That is one round trip
+and one wait of the socket's green thread instead of eight of each, and no ORM entity or SQLAlchemy result
+machinery (a pipeline of the eight statements was tried: psycopg waits once per statement sent, so under gevent
+it still cost ~17 hub switches per open). On SQLite (embedded) the same statements run one by one through the
+session, as the progress views' own loaders run them; tests/test_learner_reads.py checks both give the same.
 
-The newest risk model version's key is read on every open, in the same trip, so a model the worker retrained
-is used from the next open on; its JSON is parsed once per process and version (services.model_training).
+The newest risk model version's key is read on every open, in the same statement, so a model the worker
+retrained is used from the next open on; its JSON is parsed once per process and version
+(services.model_training).
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,13 +25,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from analytics.risk import RiskModel
-from models import LearnerCounters, User, db
-from models.queries import Query, driver_sql, pipelined
+from models import Event, LearnerCounters, User, db
+from models.queries import driver_cursor, driver_sql
 from services.analytics_data import (
+    ENGAGEMENT_EVENT,
     ONE_LEARNERS_ATTENDANCE,
-    PACKED_QUERY,
+    PACKED_EVENTS,
     one_learners_attendance,
-    packed_parameters,
     unpacked_event_arrays,
 )
 from services.learner_loading import LoadedLearner, load_learner, loaded_from
@@ -40,6 +44,36 @@ LEARNER_ROW = sa.select(User.id, User.external_id, User.name).where(User.id == s
 COUNTERS_ROW = sa.select(*LearnerCounters.__table__.columns).where(
     LearnerCounters.learner_id == sa.bindparam("learner")
 )
+
+
+def _row(statement: sa.Select[Any]) -> sa.ScalarSelect[Any]:
+    """The statement's one row (or NULL) as one record."""
+    return statement.with_only_columns(sa.func.row(*statement.selected_columns)).scalar_subquery()
+
+
+def _rows(statement: sa.Select[Any]) -> sa.ColumnElement[Any]:
+    """The statement's rows as an array of records, in the statement's order (ARRAY(SELECT ... ORDER BY ...))."""
+    return sa.func.array(_row(statement))
+
+
+# PostgreSQL: the eight reads as one row of eight values
+LEARNER_READS = sa.select(
+    _row(LEARNER_ROW).label("learner"),
+    sa.select(sa.literal_column(PACKED_EVENTS))
+    .where(Event.learner_id == sa.bindparam("learner"), ENGAGEMENT_EVENT)
+    .scalar_subquery()
+    .label("events"),
+    sa.func.array(ONE_LEARNERS_ATTENDANCE.scalar_subquery()).label("attendance"),
+    _rows(COURSE_MODULES_OF_EVENTS).label("modules"),
+    _rows(STORED_MASTERY).label("stored"),
+    _row(NEWEST_VERSION).label("newest"),
+    _rows(UNSTORED_ATTEMPTS).label("unstored"),
+    _row(COUNTERS_ROW).label("counters"),
+)
+# a record read back as the statement's own row would be: its values by the statement's column names
+LearnerRow = namedtuple("LearnerRow", [column.key for column in LEARNER_ROW.selected_columns])  # type: ignore[misc]
+VersionRow = namedtuple("VersionRow", [column.key for column in NEWEST_VERSION.selected_columns])  # type: ignore[misc]
+CountersRow = namedtuple("CountersRow", [column.key for column in COUNTERS_ROW.selected_columns])  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
@@ -55,32 +89,23 @@ class LearnerReads:
     counters: Any | None  # COUNTERS_ROW, None before the learner's first evaluation
 
 
-def _query(statement: sa.Executable, learner_id: int) -> Query:
-    sql, fixed = driver_sql(statement)
-    return sql, {**fixed, "learner": learner_id}, False
-
-
-def _pipelined(learner_id: int, now: float) -> LearnerReads:
-    """PostgreSQL: the eight reads in one pipeline."""
-    learner, events, attendance, modules, stored, newest, unstored, counters = pipelined(
-        [
-            _query(LEARNER_ROW, learner_id),
-            (PACKED_QUERY, packed_parameters([learner_id]), True),
-            _query(ONE_LEARNERS_ATTENDANCE, learner_id),
-            _query(COURSE_MODULES_OF_EVENTS, learner_id),
-            _query(STORED_MASTERY, learner_id),
-            _query(NEWEST_VERSION, learner_id),
-            _query(UNSTORED_ATTEMPTS, learner_id),
-            _query(COUNTERS_ROW, learner_id),
-        ]
-    )
-    if not learner:
+def _in_one_statement(learner_id: int, now: float) -> LearnerReads:
+    """PostgreSQL: LEARNER_READS."""
+    sql, fixed = driver_sql(LEARNER_READS)
+    row = driver_cursor().execute(sql, {**fixed, "learner": learner_id}, binary=True).fetchone()
+    learner, events, attendance, modules, stored, newest, unstored, counters = row
+    if learner is None:
         raise sa.exc.NoResultFound(f"no user {learner_id}")
-    loaded = loaded_from(
-        now, *unpacked_event_arrays([learner_id], events[0][0]), one_learners_attendance(row[0] for row in attendance)
+    loaded = loaded_from(now, *unpacked_event_arrays([learner_id], events), one_learners_attendance(attendance))
+    return LearnerReads(
+        LearnerRow(*learner),
+        loaded,
+        modules,
+        stored,
+        risk_model_of(None if newest is None else VersionRow(*newest)),
+        unstored,
+        None if counters is None else CountersRow(*counters),
     )
-    model = risk_model_of(newest[0] if newest else None)
-    return LearnerReads(learner[0], loaded, modules, stored, model, unstored, counters[0] if counters else None)
 
 
 def _one_by_one(learner_id: int, now: float) -> LearnerReads:
@@ -102,5 +127,5 @@ def read_learner(learner_id: int) -> LearnerReads:
     """The learner's rows for their dashboard, read as of now; raises NoResultFound for no such user."""
     now = datetime.now(UTC).timestamp()
     if db.session.get_bind().dialect.name == "postgresql":
-        return _pipelined(learner_id, now)
+        return _in_one_statement(learner_id, now)
     return _one_by_one(learner_id, now)

@@ -22,7 +22,7 @@ from analytics.progress_level import LEVELS, current_levels, level_index
 from analytics.progress_trends import score_change
 from analytics.risk import RiskModel
 from models import Enrollment, Event, Module, Section, User, db
-from services.analytics_data import ENGAGEMENT_KINDS
+from services.analytics_data import ENGAGEMENT_EVENT
 from services.learner_loading import Learner
 from services.model_training import current_risk_model
 from services.reports import LoadedLearner, load_learner, risk_json, stored_mastery
@@ -70,9 +70,7 @@ def _course_modules(touched: Any) -> sa.Select[Any]:
 COURSE_MODULES = _course_modules(sa.bindparam("touched", expanding=True))
 COURSE_MODULES_OF_EVENTS = _course_modules(
     sa.select(Event.module_id).where(
-        Event.learner_id == sa.bindparam("learner"),
-        sa.or_(*(Event.kind == kind for kind in ENGAGEMENT_KINDS)),
-        Event.module_id.is_not(None),
+        Event.learner_id == sa.bindparam("learner"), ENGAGEMENT_EVENT, Event.module_id.is_not(None)
     )
 )
 
