@@ -18,8 +18,9 @@ import sqlalchemy as sa
 
 from analytics.event_digest import RECORD, from_records, with_streaks
 from analytics.grouping import SECONDS_PER_DAY
-from analytics.learner_metrics import EventArrays, LearnerMetrics, compute_learner_metrics
+from analytics.learner_metrics import EventArrays, LearnerMetrics, compute_learner_metrics, learner_metrics_and_trends
 from analytics.report_digest import ReportDigest, read_report_digest
+from analytics.scores import ScoreTrends
 from models import HEARTBEAT_KIND, Event, LearnerDigest, db
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.digests import TRUSTED_BEFORE_DAYS
@@ -47,6 +48,7 @@ class LoadedLearner:
     module: np.ndarray  # module id per event, -1 without
     metrics: LearnerMetrics
     whole: ReportDigest | None = None  # set when `events` are a digest's kept events: what they lack
+    trends: ScoreTrends | None = None  # set by loaded_from: the score trends `metrics` fitted (default threshold)
 
 
 def load_learner(learner: Learner, now: float | None = None) -> LoadedLearner:
@@ -58,7 +60,8 @@ def load_learner(learner: Learner, now: float | None = None) -> LoadedLearner:
 
 def loaded_from(now: float, events: EventArrays, module: np.ndarray, attendance: np.ndarray) -> LoadedLearner:
     """As load_learner, from the learner's events, their modules and attendance percent as the caller read them."""
-    return LoadedLearner(now, events, module, compute_learner_metrics(events, now, attendance))
+    metrics, trends = learner_metrics_and_trends(events, now, attendance)
+    return LoadedLearner(now, events, module, metrics, trends=trends)
 
 
 # built once per process (statement construction and its cache key cost more than the look-up)

@@ -17,7 +17,7 @@ from analytics.learner_metrics import KIND_CODES, LearnerMetrics
 from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns, patterns_of
 from analytics.report_digest import ReportDigest
 from analytics.risk import score_risk
-from analytics.scores import DIRECTION_NAMES, compute_score_trends
+from analytics.scores import DIRECTION_NAMES, ScoreTrends, compute_score_trends
 from models import Event, Exam, Grade, SkillMastery, Subject, db
 from services.cohort_members import compute_figures, summarize
 from services.course_history import course_history
@@ -54,10 +54,14 @@ def risk_json(model, features: np.ndarray, index: int = 0) -> dict[str, Any]:
     }
 
 
-def _trend_and_forecast(events, now: float, horizon_days: float) -> tuple[dict, dict]:
+def _trend_and_forecast(
+    events, now: float, horizon_days: float, trends: ScoreTrends | None = None
+) -> tuple[dict, dict]:
+    """The score trend (`trends`: as compute_score_trends gives it for these events, when the caller has it) and
+    the score forecast."""
     assessed = events.kind == KIND_CODES["assessment"]
     seg, times = segments(events.learner[assessed], events.n_learners), events.time[assessed]
-    trends = compute_score_trends(seg, times, events.percent[assessed])
+    trends = compute_score_trends(seg, times, events.percent[assessed]) if trends is None else trends
     fit = trends.per_assessment
     trend = {
         "direction": DIRECTION_NAMES[int(trends.direction[0])],
@@ -253,7 +257,7 @@ def dashboard_parts(
     """The parts of learner_report a dashboard shows (no grades, patterns or metrics), from what the caller
     already read: the learner's risk as risk_json gives it for their metrics, their stored mastery rows and
     (`unstored`, else read here when needed) UNSTORED_ATTEMPTS's rows."""
-    trend, forecast = _trend_and_forecast(loaded.events, loaded.now, horizon_days)
+    trend, forecast = _trend_and_forecast(loaded.events, loaded.now, horizon_days, loaded.trends)
     return {
         "trend": trend,
         "forecast": forecast,
@@ -271,7 +275,7 @@ def learner_report(
     learner's digest when it is current, or their event log)."""
     loaded = loaded or load_learner_digest(learner) or load_learner(learner)
     now, events, metrics = loaded.now, loaded.events, loaded.metrics
-    trend, forecast = _trend_and_forecast(events, now, horizon_days)
+    trend, forecast = _trend_and_forecast(events, now, horizon_days, loaded.trends)
     return {
         "learner": learner.external_id,
         "as_of": datetime.fromtimestamp(now, UTC).isoformat(),

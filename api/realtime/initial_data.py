@@ -17,7 +17,7 @@ from api.serializers import counters_json
 from models import Alert, User, db
 from services.cohorts import section_summaries
 from services.learner_reads import read_learner
-from services.progress_context import context_of, loaded
+from services.progress_context import context_of
 from services.progress_views import progress_summary, realtime_metrics
 from services.reports import dashboard_parts, metrics_json
 from services.sessions import live_now
@@ -32,7 +32,7 @@ def _learner_view(user: Principal) -> dict[str, Any]:
     report's grades and patterns are not shown here)."""
     reads = read_learner(user.id)
     ctx = context_of(reads.learner, reads.loaded, reads.modules, reads.stored, reads.model)
-    report = dashboard_parts(loaded(ctx), user.id, FORECAST_HORIZON_DAYS, ctx.risk, ctx.mastery, reads.unstored)
+    report = dashboard_parts(reads.loaded, user.id, FORECAST_HORIZON_DAYS, ctx.risk, ctx.mastery, reads.unstored)
     return {
         "progress": report,
         "metrics": {**metrics_json(ctx.metrics), "counters": counters_json(reads.counters)},
