@@ -27,24 +27,49 @@ def _backend_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def child(database_url: str, redis_url: str, learner: str, calls: int) -> None:
-    """Run in the tree's own directory: time `calls` opens, print the figures as JSON."""
-    from gevent import monkey
-
-    monkey.patch_all()
+def _time_opens(learner: str, calls: int) -> dict:
+    """In an app context: warm up, then `calls` opens of the learner's initial data as a socket open does them."""
     import time
 
-    import gevent
     import sqlalchemy as sa
 
-    sys.path.insert(0, os.getcwd())
-    from api import create_app
     from api.auth.guard import Principal
-    from api.config import normalize_database_url
-    from api.pg_hub_wait import use_hub_waits
     from api.realtime.initial_data import dashboard_initial_data
     from models import User, db
     from models.queries import read_without_transaction
+
+    row = db.session.execute(sa.select(User.id, User.external_id, User.role).where(User.external_id == learner)).one()
+    principal = Principal(*row)
+    backend = db.session.connection().connection.driver_connection.info.backend_pid
+    db.session.remove()
+
+    def one() -> None:
+        read_without_transaction()
+        dashboard_initial_data(principal, "s")
+        db.session.remove()
+
+    for _ in range(30):  # warm: statements prepared, caches filled
+        one()
+    web, database = time.process_time(), _backend_cpu(backend)
+    for _ in range(calls):
+        one()
+    return {
+        "web_ms": (time.process_time() - web) * 1000 / calls,
+        "db_ms": (_backend_cpu(backend) - database) * 1000 / calls,
+    }
+
+
+def child(database_url: str, redis_url: str, learner: str, calls: int) -> None:
+    """Run in the tree's own directory (gevent patched first, as the web process): print the figures as JSON."""
+    from gevent import monkey
+
+    monkey.patch_all()
+    import gevent
+
+    sys.path.insert(0, os.getcwd())
+    from api import create_app
+    from api.config import normalize_database_url
+    from api.pg_hub_wait import use_hub_waits
 
     use_hub_waits()
     app = create_app(
@@ -58,25 +83,7 @@ def child(database_url: str, redis_url: str, learner: str, calls: int) -> None:
 
     def run() -> None:
         with app.app_context():
-            row = db.session.execute(
-                sa.select(User.id, User.external_id, User.role).where(User.external_id == learner)
-            ).one()
-            principal = Principal(*row)
-            backend = db.session.connection().connection.driver_connection.info.backend_pid
-            db.session.remove()
-
-            def one() -> None:
-                read_without_transaction()
-                dashboard_initial_data(principal, "s")
-                db.session.remove()
-
-            for _ in range(30):  # warm: statements prepared, caches filled
-                one()
-            web, database = time.process_time(), _backend_cpu(backend)
-            for _ in range(calls):
-                one()
-            out["web_ms"] = (time.process_time() - web) * 1000 / calls
-            out["db_ms"] = (_backend_cpu(backend) - database) * 1000 / calls
+            out.update(_time_opens(learner, calls))
 
     gevent.spawn(run).join()
     print(json.dumps(out))

@@ -57,8 +57,7 @@ def risk_json(model, features: np.ndarray, index: int = 0) -> dict[str, Any]:
 def _trend_and_forecast(
     events, now: float, horizon_days: float, trends: ScoreTrends | None = None
 ) -> tuple[dict, dict]:
-    """The score trend (`trends`: as compute_score_trends gives it for these events, when the caller has it) and
-    the score forecast."""
+    """The score trend (`trends`: compute_score_trends' for these events, when the caller has it) and forecast."""
     assessed = events.kind == KIND_CODES["assessment"]
     seg, times = segments(events.learner[assessed], events.n_learners), events.time[assessed]
     trends = compute_score_trends(seg, times, events.percent[assessed]) if trends is None else trends
@@ -215,11 +214,9 @@ def _mastery(
         for skill, p, n in stored
     ]
     covered = whole is not None and not whole.unstored_skills and len(stored) >= whole.attempted_skills
-    if covered:
-        return sorted(out, key=lambda item: item["skill"])
-    if unstored is None:
+    if not covered and unstored is None:
         unstored = list(db.session.execute(UNSTORED_ATTEMPTS, {"learner": learner_id}).all())
-    return sorted(out + _replayed(unstored), key=lambda item: item["skill"])
+    return sorted(out + ([] if covered else _replayed(unstored or [])), key=lambda item: item["skill"])
 
 
 def _replayed(attempts: list[Any]) -> list[dict[str, Any]]:
