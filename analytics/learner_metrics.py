@@ -100,15 +100,15 @@ class LearnerMetrics:
         return out
 
 
-def _score_metrics(events: EventArrays, settings: MetricSettings) -> dict[str, np.ndarray]:
-    """Assessment statistics, trend and decline against the learner's own baseline."""
+def _score_metrics(events: EventArrays, settings: MetricSettings) -> tuple[dict[str, np.ndarray], scores.ScoreTrends]:
+    """Assessment statistics, trend and decline against the learner's own baseline; and the trends themselves."""
     assessed = events.kind == KIND_CODES["assessment"]
     assess_seg, assess_time = events.subset(assessed)
     (percent,) = take_where(assessed, events.percent)
     stats = scores.compute_score_stats(assess_seg, percent, settings.recent_n)
     trends = scores.compute_score_trends(assess_seg, assess_time, percent, settings.trend_threshold)
     decline = scores.compute_baseline_decline(assess_seg, percent, settings.baseline_k)
-    return {
+    figures = {
         "assessments": stats.count,
         "average_score": stats.average,
         "recent_average": stats.recent_average,
@@ -123,6 +123,7 @@ def _score_metrics(events: EventArrays, settings: MetricSettings) -> dict[str, n
         "baseline_z": decline.z,
         "baseline_drop": decline.drop,
     }
+    return figures, trends
 
 
 def _activity_metrics(events: EventArrays, now: float, settings: MetricSettings) -> dict[str, np.ndarray]:
@@ -160,6 +161,23 @@ def _activity_metrics(events: EventArrays, now: float, settings: MetricSettings)
     }
 
 
+def learner_metrics_and_trends(
+    events: EventArrays,
+    now: float,
+    attendance_percent: np.ndarray | None = None,
+    settings: MetricSettings = MetricSettings(),
+) -> tuple[LearnerMetrics, scores.ScoreTrends]:
+    """compute_learner_metrics and the score trends it fitted on the way (with settings.trend_threshold), so a
+    report that shows the trend does not fit it again."""
+    attendance = (
+        np.full(events.n_learners, np.nan)
+        if attendance_percent is None
+        else np.asarray(attendance_percent, dtype=float)
+    )
+    figures, trends = _score_metrics(events, settings)
+    return LearnerMetrics(**figures, **_activity_metrics(events, now, settings), attendance_percent=attendance), trends
+
+
 def compute_learner_metrics(
     events: EventArrays,
     now: float,
@@ -167,11 +185,4 @@ def compute_learner_metrics(
     settings: MetricSettings = MetricSettings(),
 ) -> LearnerMetrics:
     """Every per-learner metric for all learners at once (no loop over learners)."""
-    attendance = (
-        np.full(events.n_learners, np.nan)
-        if attendance_percent is None
-        else np.asarray(attendance_percent, dtype=float)
-    )
-    return LearnerMetrics(
-        **_score_metrics(events, settings), **_activity_metrics(events, now, settings), attendance_percent=attendance
-    )
+    return learner_metrics_and_trends(events, now, attendance_percent, settings)[0]

@@ -1,7 +1,9 @@
-"""Small query helpers every layer uses: a two-column select as a dict, and the raw driver connection and cursor."""
+"""Small query helpers every layer uses: a two-column select as a dict, the raw driver connection and cursor, and a
+statement compiled once for that cursor."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,3 +36,11 @@ def read_without_transaction() -> None:
     if db.session().in_transaction() or db.session.get_bind().dialect.name != "postgresql":
         return
     db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+@cache
+def driver_sql(statement: sa.Executable) -> tuple[str, dict[str, Any]]:
+    """A statement built once per process (no expanding IN) as the PostgreSQL driver's SQL and its fixed
+    parameters, compiled once, to run on the driver's cursor (no SQLAlchemy result machinery)."""
+    compiled = statement.compile(dialect=db.engine.dialect)
+    return str(compiled), {name: value for name, value in compiled.params.items() if value is not None}

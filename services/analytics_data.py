@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import sqlalchemy as sa
@@ -14,6 +14,8 @@ from models.queries import driver_cursor
 from models.upsert import chunks_in
 
 ENGAGEMENT_KINDS = ("activity", "module_completed", "assessment")
+# the same as a condition with no expanding IN, so a statement using it compiles to one fixed SQL text
+ENGAGEMENT_EVENT = sa.or_(*(Event.kind == kind for kind in ENGAGEMENT_KINDS))
 
 
 def _index_of(learner_ids: Sequence[int], values: Sequence[int]) -> np.ndarray:
@@ -23,13 +25,14 @@ def _index_of(learner_ids: Sequence[int], values: Sequence[int]) -> np.ndarray:
 # PostgreSQL packs the rows server-side into ONE bytea of fixed-width big-endian records, so the
 # client does no per-row work at all (COPY would hand Python one message per row).
 PACKED_ROW = np.dtype([("learner", ">i8"), ("time", ">f8"), ("kind", ">i2"), ("percent", ">f8"), ("module", ">i8")])
-PACKED_QUERY = """
-SELECT string_agg(
+PACKED_EVENTS = """string_agg(
   int8send(learner_id::int8) || float8send(extract(epoch FROM occurred_at)::float8)
   || int2send((CASE kind WHEN 'activity' THEN 0 WHEN 'module_completed' THEN 1 ELSE 2 END)::int2)
   || float8send(COALESCE(100.0 * score / NULLIF(max_score, 0), 'NaN')::float8)
   || int8send(COALESCE(module_id, -1)::int8),
-  ''::bytea ORDER BY learner_id, occurred_at, id)
+  ''::bytea ORDER BY learner_id, occurred_at, id)"""  # the events rows selected, as PACKED_ROW records
+PACKED_QUERY = f"""
+SELECT {PACKED_EVENTS}
 FROM events
 WHERE learner_id = ANY(%(ids)s) AND kind IN ('activity', 'module_completed', 'assessment')
   AND (%(courses)s::int[] IS NULL OR course_id = ANY(%(courses)s::int[]))
@@ -40,8 +43,13 @@ def _packed_event_arrays(ids: list[int], course_ids: Sequence[int] | None) -> tu
     """PostgreSQL: one packed bytea per query, read straight into numpy."""
     cursor = driver_cursor()
     courses = sorted(set(int(c) for c in course_ids)) if course_ids is not None else None
-    data = cursor.execute(PACKED_QUERY, {"ids": ids, "courses": courses}, binary=True).fetchone()[0] or b""
-    rows = np.frombuffer(data, PACKED_ROW)
+    data = cursor.execute(PACKED_QUERY, {"ids": ids, "courses": courses}, binary=True).fetchone()[0]
+    return unpacked_event_arrays(ids, data)
+
+
+def unpacked_event_arrays(ids: list[int], data: bytes | None) -> tuple[EventArrays, np.ndarray]:
+    """PACKED_QUERY's value (None: no events) as the learners' event arrays and each event's module id."""
+    rows = np.frombuffer(data or b"", PACKED_ROW)
     learner = np.searchsorted(np.asarray(ids), rows["learner"].astype(np.int64))
     events = EventArrays(
         len(ids),
@@ -88,15 +96,18 @@ def load_event_arrays(
 ONE_LEARNERS_ATTENDANCE = sa.select(Attendance.status).where(Attendance.learner_id == sa.bindparam("learner"))
 
 
+def one_learners_attendance(statuses: Iterable[str]) -> np.ndarray:
+    """One learner's attendance percent (an array of one; NaN without records) from their records' statuses."""
+    codes = [ATTENDANCE_CODES[status] for status in statuses]
+    return attendance_percent(np.zeros(len(codes), dtype=np.int64), np.array(codes, dtype=np.int64), 1)
+
+
 def load_attendance_percent(learner_ids: Sequence[int]) -> np.ndarray:
     """Attendance percent per learner (same order as sorted learner_ids); NaN without records. One learner's
     (every report, every learner dashboard) through a statement built once per process."""
     ids = sorted(set(learner_ids))
     if len(ids) == 1:
-        codes = [
-            ATTENDANCE_CODES[status] for status in db.session.scalars(ONE_LEARNERS_ATTENDANCE, {"learner": ids[0]})
-        ]
-        return attendance_percent(np.zeros(len(codes), dtype=np.int64), np.array(codes, dtype=np.int64), 1)
+        return one_learners_attendance(db.session.scalars(ONE_LEARNERS_ATTENDANCE, {"learner": ids[0]}))
     rows = [
         row
         for condition in chunks_in(Attendance.learner_id, ids)

@@ -11,17 +11,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import numpy as np
 import sqlalchemy as sa
 
 from analytics.event_digest import RECORD, from_records, with_streaks
 from analytics.grouping import SECONDS_PER_DAY
-from analytics.learner_metrics import EventArrays, LearnerMetrics, compute_learner_metrics
+from analytics.learner_metrics import EventArrays, LearnerMetrics, compute_learner_metrics, learner_metrics_and_trends
 from analytics.report_digest import ReportDigest, read_report_digest
-from models import HEARTBEAT_KIND, Event, LearnerDigest, User, db
+from analytics.scores import ScoreTrends
+from models import HEARTBEAT_KIND, Event, LearnerDigest, db
 from services.analytics_data import load_attendance_percent, load_event_arrays
 from services.digests import TRUSTED_BEFORE_DAYS
+
+
+class Learner(Protocol):
+    """Who a report is about: a User entity, or the plain users row a dashboard open read."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def external_id(self) -> str: ...
+
+    @property
+    def name(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -33,15 +48,20 @@ class LoadedLearner:
     module: np.ndarray  # module id per event, -1 without
     metrics: LearnerMetrics
     whole: ReportDigest | None = None  # set when `events` are a digest's kept events: what they lack
+    trends: ScoreTrends | None = None  # set by loaded_from: the score trends `metrics` fitted (default threshold)
 
 
-def load_learner(learner: User, now: float | None = None) -> LoadedLearner:
+def load_learner(learner: Learner, now: float | None = None) -> LoadedLearner:
     """Read the learner's events and attendance and compute their metrics as of now (epoch seconds)."""
     now = datetime.now(UTC).timestamp() if now is None else now
     events, module = load_event_arrays([learner.id])
-    return LoadedLearner(
-        now, events, module, compute_learner_metrics(events, now, load_attendance_percent([learner.id]))
-    )
+    return loaded_from(now, events, module, load_attendance_percent([learner.id]))
+
+
+def loaded_from(now: float, events: EventArrays, module: np.ndarray, attendance: np.ndarray) -> LoadedLearner:
+    """As load_learner, from the learner's events, their modules and attendance percent as the caller read them."""
+    metrics, trends = learner_metrics_and_trends(events, now, attendance)
+    return LoadedLearner(now, events, module, metrics, trends=trends)
 
 
 # built once per process (statement construction and its cache key cost more than the look-up)
@@ -64,7 +84,7 @@ def _digest_row(learner_id: int) -> sa.Row | None:
     return db.session.execute(DIGEST_ROW, {"learner": learner_id}).first()
 
 
-def load_learner_digest(learner: User, now: float | None = None) -> LoadedLearner | None:
+def load_learner_digest(learner: Learner, now: float | None = None) -> LoadedLearner | None:
     """As load_learner, from the learner's digest; None when it cannot serve (missing, built before its report
     figures existed, older than the learner's newest event, or built too far after now)."""
     row = _digest_row(learner.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -28,7 +29,12 @@ NEWEST_VERSION = (  # built once per process: every report reads it
 def current_risk_model() -> RiskModel:
     """The newest stored model, or the cold-start model before any training ran. Only the newest version's
     key is read per call: its model (a JSON document) is parsed once per process and version."""
-    newest = db.session.execute(NEWEST_VERSION).first()
+    return risk_model_of(db.session.execute(NEWEST_VERSION).first())
+
+
+def risk_model_of(newest: Any) -> RiskModel:
+    """The model of the newest version as NEWEST_VERSION reads it (None: no version stored), parsed once per
+    process and version."""
     if newest is None or newest.kind == "cold_start":  # a stored cold start may predate the current one
         return cold_start_model()
     cache = current_app.extensions.setdefault("risk_model", {})

@@ -20,7 +20,10 @@ from analytics.learner_metrics import KIND_CODES, EventArrays, LearnerMetrics
 from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns
 from analytics.progress_level import LEVELS, current_levels, level_index
 from analytics.progress_trends import score_change
-from models import Enrollment, Module, Section, User, db
+from analytics.risk import RiskModel
+from models import Enrollment, Event, Module, Section, User, db
+from services.analytics_data import ENGAGEMENT_EVENT
+from services.learner_loading import Learner
 from services.model_training import current_risk_model
 from services.reports import LoadedLearner, load_learner, risk_json, stored_mastery
 
@@ -29,7 +32,7 @@ SCORE_WINDOW_DAYS = 14
 
 @dataclass(frozen=True)
 class LearnerContext:
-    learner: User
+    learner: Learner  # a User, or the users row a dashboard open read
     now: float
     events: EventArrays  # one learner: index 0
     module: np.ndarray  # module id per event, -1 without
@@ -50,21 +53,37 @@ class LearnerContext:
         return float(getattr(self.metrics, name)[0])
 
 
-# the courses the learner is enrolled in or worked in (modules `touched`), each with its modules (NULL for a course
-# without any): one statement, built once per process
-_COURSES = sa.union(
-    sa.select(Section.course_id)
-    .join(Enrollment, Enrollment.section_id == Section.id)
-    .where(Enrollment.learner_id == sa.bindparam("learner"), Section.course_id.is_not(None)),
-    sa.select(Module.course_id).where(Module.id.in_(sa.bindparam("touched", expanding=True))),
-).subquery()
-COURSE_MODULES = sa.select(_COURSES.c.course_id, Module.id).outerjoin(Module, Module.course_id == _COURSES.c.course_id)
+def _course_modules(touched: Any) -> sa.Select[Any]:
+    """The courses the learner is enrolled in or worked in (modules `touched`), each with its modules (NULL for a
+    course without any): one statement."""
+    courses = sa.union(
+        sa.select(Section.course_id)
+        .join(Enrollment, Enrollment.section_id == Section.id)
+        .where(Enrollment.learner_id == sa.bindparam("learner"), Section.course_id.is_not(None)),
+        sa.select(Module.course_id).where(Module.id.in_(touched)),
+    ).subquery()
+    return sa.select(courses.c.course_id, Module.id).outerjoin(Module, Module.course_id == courses.c.course_id)
 
 
-def _module_progress(learner_id: int, module: np.ndarray, kind: np.ndarray) -> tuple[int, int]:
-    """(distinct modules completed, modules in the courses the learner is enrolled in or worked in)."""
+# built once per process: the modules touched as the caller found them in the learner's events, or (for a read
+# sent before the events arrive) found by the database from the same events: engagement events naming a module
+COURSE_MODULES = _course_modules(sa.bindparam("touched", expanding=True))
+COURSE_MODULES_OF_EVENTS = _course_modules(
+    sa.select(Event.module_id).where(
+        Event.learner_id == sa.bindparam("learner"), ENGAGEMENT_EVENT, Event.module_id.is_not(None)
+    )
+)
+
+
+def course_modules(learner_id: int, module: np.ndarray) -> list[Any]:
+    """COURSE_MODULES's (course, module) rows for the learner whose events name these modules (-1: none)."""
     touched = sorted({int(m) for m in module if m >= 0})
-    rows = db.session.execute(COURSE_MODULES, {"learner": learner_id, "touched": touched}).all()
+    return list(db.session.execute(COURSE_MODULES, {"learner": learner_id, "touched": touched}).all())
+
+
+def _module_progress(rows: list[Any], module: np.ndarray, kind: np.ndarray) -> tuple[int, int]:
+    """(distinct modules completed, modules in the courses the learner is enrolled in or worked in), from the
+    learner's COURSE_MODULES rows and events."""
     if not rows:
         return len({int(m) for m in module[kind == KIND_CODES["module_completed"]] if m >= 0}), 0
     in_courses = {module_id for _, module_id in rows if module_id is not None}
@@ -77,16 +96,20 @@ def _mastered_share(stored: list[Any]) -> float:
     return float(np.mean(np.asarray([p for _, p, _ in stored]) >= MASTERED_AT)) if stored else float("nan")
 
 
-def _risk(metrics: LearnerMetrics) -> dict[str, Any]:
-    model = current_risk_model()
-    return risk_json(model, metrics.features(model.features))
-
-
 def load_context(learner: User) -> LearnerContext:
     """Load and compute once; every view of the request reads from it."""
     loaded = load_learner(learner)
-    done, total = _module_progress(learner.id, loaded.module, loaded.events.kind)
-    stored = stored_mastery(learner.id)
+    return context_of(
+        learner, loaded, course_modules(learner.id, loaded.module), stored_mastery(learner.id), current_risk_model()
+    )
+
+
+def context_of(
+    learner: Learner, loaded: LoadedLearner, modules: list[Any], stored: list[Any], model: RiskModel
+) -> LearnerContext:
+    """The context from what the caller read: the learner's events and metrics, their COURSE_MODULES rows,
+    stored mastery rows and the current risk model."""
+    done, total = _module_progress(modules, loaded.module, loaded.events.kind)
     return LearnerContext(
         learner,
         loaded.now,
@@ -96,7 +119,7 @@ def load_context(learner: User) -> LearnerContext:
         done,
         total,
         _mastered_share(stored),
-        _risk(loaded.metrics),
+        risk_json(model, loaded.metrics.features(model.features)),
         stored,
     )
 

@@ -17,13 +17,13 @@ from analytics.learner_metrics import KIND_CODES, LearnerMetrics
 from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns, patterns_of
 from analytics.report_digest import ReportDigest
 from analytics.risk import score_risk
-from analytics.scores import DIRECTION_NAMES, compute_score_trends
-from models import Event, Exam, Grade, SkillMastery, Subject, User, db
+from analytics.scores import DIRECTION_NAMES, ScoreTrends, compute_score_trends
+from models import Event, Exam, Grade, SkillMastery, Subject, db
 from services.cohort_members import compute_figures, summarize
 from services.course_history import course_history
 from services.course_pace import cached_course_priors
 from services.json_values import json_scalar
-from services.learner_loading import LoadedLearner, load_learner, load_learner_digest
+from services.learner_loading import Learner, LoadedLearner, load_learner, load_learner_digest
 from services.mastery import MASTERY_THRESHOLD, skill_params
 from services.model_training import current_risk_model
 
@@ -54,10 +54,13 @@ def risk_json(model, features: np.ndarray, index: int = 0) -> dict[str, Any]:
     }
 
 
-def _trend_and_forecast(events, now: float, horizon_days: float) -> tuple[dict, dict]:
+def _trend_and_forecast(
+    events, now: float, horizon_days: float, trends: ScoreTrends | None = None
+) -> tuple[dict, dict]:
+    """The score trend (`trends`: compute_score_trends' for these events, when the caller has it) and forecast."""
     assessed = events.kind == KIND_CODES["assessment"]
     seg, times = segments(events.learner[assessed], events.n_learners), events.time[assessed]
-    trends = compute_score_trends(seg, times, events.percent[assessed])
+    trends = compute_score_trends(seg, times, events.percent[assessed]) if trends is None else trends
     fit = trends.per_assessment
     trend = {
         "direction": DIRECTION_NAMES[int(trends.direction[0])],
@@ -199,23 +202,26 @@ def stored_mastery(learner_id: int) -> list[Any]:
     return list(db.session.execute(STORED_MASTERY, {"learner": learner_id}).all())
 
 
-def _mastery(learner_id: int, whole: ReportDigest | None, stored: list[Any] | None = None) -> list[dict[str, Any]]:
-    """Stored mastery (`stored`: the rows when the caller read them), and the skills _replayed finds; none to
-    look for when the learner's current digest (`whole`) says every skill they attempted had a stored row, and
-    as many rows are stored."""
+def _mastery(
+    learner_id: int, whole: ReportDigest | None, stored: list[Any] | None = None, unstored: list[Any] | None = None
+) -> list[dict[str, Any]]:
+    """Stored mastery (`stored`: the rows when the caller read them), and the skills _replayed finds (from
+    `unstored`: UNSTORED_ATTEMPTS's rows when the caller read them); none to look for when the learner's current
+    digest (`whole`) says every skill they attempted had a stored row, and as many rows are stored."""
     stored = stored_mastery(learner_id) if stored is None else stored
     out = [
         {"skill": skill, "p_mastery": round(p, 4), "attempts": n, "mastered": p >= MASTERED_AT}
         for skill, p, n in stored
     ]
     covered = whole is not None and not whole.unstored_skills and len(stored) >= whole.attempted_skills
-    return sorted(out + ([] if covered else _replayed(learner_id)), key=lambda item: item["skill"])
+    if not covered and unstored is None:
+        unstored = list(db.session.execute(UNSTORED_ATTEMPTS, {"learner": learner_id}).all())
+    return sorted(out + ([] if covered else _replayed(unstored or [])), key=lambda item: item["skill"])
 
 
-def _replayed(learner_id: int) -> list[dict[str, Any]]:
+def _replayed(attempts: list[Any]) -> list[dict[str, Any]]:
     """Skills with attempts but no stored row (history loaded around the ingest path), replayed from their
-    attempts, which the database selects."""
-    attempts = db.session.execute(UNSTORED_ATTEMPTS, {"learner": learner_id}).all()
+    (skill, correct) attempts in order, which the database selects (UNSTORED_ATTEMPTS)."""
     if not attempts:
         return []
     skills, sequence = np.unique(np.array([skill for skill, _ in attempts]), return_inverse=True)
@@ -238,29 +244,35 @@ def metrics_json(metrics: LearnerMetrics) -> dict[str, Any]:
 
 
 def dashboard_parts(
-    loaded: LoadedLearner, learner_id: int, horizon_days: float, risk: dict[str, Any], stored: list[Any]
+    loaded: LoadedLearner,
+    learner_id: int,
+    horizon_days: float,
+    risk: dict[str, Any],
+    stored: list[Any],
+    unstored: list[Any] | None = None,
 ) -> dict[str, Any]:
     """The parts of learner_report a dashboard shows (no grades, patterns or metrics), from what the caller
-    already read: the learner's risk as risk_json gives it for their metrics, and their stored mastery rows."""
-    trend, forecast = _trend_and_forecast(loaded.events, loaded.now, horizon_days)
+    already read: the learner's risk as risk_json gives it for their metrics, their stored mastery rows and
+    (`unstored`, else read here when needed) UNSTORED_ATTEMPTS's rows."""
+    trend, forecast = _trend_and_forecast(loaded.events, loaded.now, horizon_days, loaded.trends)
     return {
         "trend": trend,
         "forecast": forecast,
         "risk": risk,
         "completion": _completion(loaded, None),
-        "mastery": _mastery(learner_id, loaded.whole, stored),
+        "mastery": _mastery(learner_id, loaded.whole, stored, unstored),
         "activity": _activity_counts(loaded.events, loaded.now),
     }
 
 
 def learner_report(
-    learner: User, horizon_days: float, deadline_days: float | None, loaded: LoadedLearner | None = None
+    learner: Learner, horizon_days: float, deadline_days: float | None, loaded: LoadedLearner | None = None
 ) -> dict[str, Any]:
     """Everything computed about one learner, as of now (`loaded`: what the request already read; else the
     learner's digest when it is current, or their event log)."""
     loaded = loaded or load_learner_digest(learner) or load_learner(learner)
     now, events, metrics = loaded.now, loaded.events, loaded.metrics
-    trend, forecast = _trend_and_forecast(events, now, horizon_days)
+    trend, forecast = _trend_and_forecast(events, now, horizon_days, loaded.trends)
     return {
         "learner": learner.external_id,
         "as_of": datetime.fromtimestamp(now, UTC).isoformat(),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 from scipy import stats
 
 from analytics.grouping import AnalyticsInputError, segments
+from analytics.learner_metrics import KIND_CODES, compute_learner_metrics, learner_metrics_and_trends
 from analytics.scores import compute_baseline_decline, compute_score_stats, compute_score_trends, fit_lines
+from analytics.synthetic import generate_cohort
 from tests.analytics_data import per_learner, random_scores
 
 SEEDS = [1, 2, 3, 4, 5]
@@ -124,3 +128,30 @@ def test_take_where_equals_boolean_indexing():
     mask, a, b = rng.random(1000) < 0.5, rng.random(1000), np.arange(1000)
     taken_a, taken_b = take_where(mask, a, b)
     assert np.array_equal(taken_a, a[mask]) and np.array_equal(taken_b, b[mask])
+
+
+def _leaves(tree: dict, prefix: str = ""):
+    """(dotted name, array) of a dataclasses.asdict tree."""
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield prefix + key, value
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_metrics_trends_are_the_reports_trends(seed):
+    """learner_metrics_and_trends hands back the trends the metrics fitted: compute_score_trends over the same
+    learners' assessments at the default threshold, which the report's trend would otherwise fit again
+    (services.reports)."""
+    cohort = generate_cohort(60, seed=seed)
+    events = cohort.events
+    metrics, trends = learner_metrics_and_trends(events, cohort.now)
+    assessed = events.kind == KIND_CODES["assessment"]
+    seg = segments(events.learner[assessed], events.n_learners)
+    again = compute_score_trends(seg, events.time[assessed], events.percent[assessed])
+    ours, theirs = dict(_leaves(asdict(trends))), dict(_leaves(asdict(again)))
+    assert ours.keys() == theirs.keys() and len(ours) > 6
+    for name, value in ours.items():
+        np.testing.assert_array_equal(value, theirs[name], err_msg=name)
+    assert metrics.rows() == compute_learner_metrics(events, cohort.now).rows()

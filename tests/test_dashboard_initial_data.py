@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 import services.learner_loading
+import services.learner_reads
 import services.sessions
 from api.alerts.queries import alerts_json
 from api.auth.guard import Principal
@@ -41,7 +42,7 @@ def frozen(monkeypatch):
         def now(cls, tz=None):
             return NOW
 
-    for module in (services.learner_loading, services.sessions):
+    for module in (services.learner_loading, services.learner_reads, services.sessions):
         monkeypatch.setattr(module, "datetime", Frozen)
 
 

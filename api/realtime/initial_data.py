@@ -14,9 +14,10 @@ from api.auth.guard import Principal
 from api.realtime.open_alerts import open_alerts
 from api.realtime.subscriptions import sections_taught
 from api.serializers import counters_json
-from models import Alert, LearnerCounters, User, db
+from models import Alert, User, db
 from services.cohorts import section_summaries
-from services.progress_context import load_context, loaded
+from services.learner_reads import read_learner
+from services.progress_context import context_of
 from services.progress_views import progress_summary, realtime_metrics
 from services.reports import dashboard_parts, metrics_json
 from services.sessions import live_now
@@ -25,23 +26,16 @@ FORECAST_HORIZON_DAYS = 14.0
 PLATFORM_FIGURES_SECONDS = 60.0
 
 
-# a learner's running counters as a plain row (counters_json reads the same attributes as from the entity)
-COUNTERS_ROW = sa.select(*LearnerCounters.__table__.columns).where(
-    LearnerCounters.learner_id == sa.bindparam("learner")
-)
-
-
 def _learner_view(user: Principal) -> dict[str, Any]:
-    """The learner's own figures: their events, metrics, stored mastery and risk read and computed once for the
-    report's parts and the brief's blocks (the report's grades and patterns are not shown here)."""
-    ctx = load_context(db.session.get(User, user.id))
-    report = dashboard_parts(loaded(ctx), user.id, FORECAST_HORIZON_DAYS, ctx.risk, ctx.mastery)
+    """The learner's own figures: their events, metrics, stored mastery and risk read (in one round trip on
+    PostgreSQL: services.learner_reads) and computed once for the report's parts and the brief's blocks (the
+    report's grades and patterns are not shown here)."""
+    reads = read_learner(user.id)
+    ctx = context_of(reads.learner, reads.loaded, reads.modules, reads.stored, reads.model)
+    report = dashboard_parts(reads.loaded, user.id, FORECAST_HORIZON_DAYS, ctx.risk, ctx.mastery, reads.unstored)
     return {
         "progress": report,
-        "metrics": {
-            **metrics_json(ctx.metrics),
-            "counters": counters_json(db.session.execute(COUNTERS_ROW, {"learner": user.id}).first()),
-        },
+        "metrics": {**metrics_json(ctx.metrics), "counters": counters_json(reads.counters)},
         "progress_summary": progress_summary(ctx),  # the product brief's names, as GET real-time-dashboard/
         "realtime_metrics": realtime_metrics(ctx),
     }
