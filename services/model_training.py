@@ -75,10 +75,14 @@ def train_and_store_risk_model(now: datetime | None = None, features_of: Feature
         features = features_of(ids, now.timestamp())
     else:
         features = np.empty((0, len(FEATURES)))
-    model = train_risk_model(features, labels)
+    return store_risk_model(train_risk_model(features, labels), now, labels)
+
+
+def store_risk_model(model: RiskModel, trained_at: datetime, labels: np.ndarray) -> RiskModelVersion:
+    """Record a fitted model as the newest version (committed): the next report or dashboard open uses it."""
     version = RiskModelVersion(
         kind=model.kind,
-        trained_at=now,
+        trained_at=trained_at,
         model=model.to_dict(),
         quality=model.quality,
         samples=len(labels),

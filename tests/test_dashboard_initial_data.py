@@ -28,6 +28,7 @@ from services.progress_views import progress_summary, realtime_metrics
 from services.reports import learner_report
 from services.sessions import LIVE_LOOKBACK, SESSION_KINDS, _derived, _live_rows, summarize_sessions
 from tests.conftest import create_user
+from tests.frozen_clock import freeze_now
 from worker.tasks import evaluate_learners
 
 NOW = datetime.now(UTC).replace(microsecond=250_000)
@@ -36,14 +37,7 @@ NOW = datetime.now(UTC).replace(microsecond=250_000)
 @pytest.fixture
 def frozen(monkeypatch):
     """Every `now` of the learner's figures and of live_now is NOW, so two computations can be compared."""
-
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return NOW
-
-    for module in (services.learner_loading, services.learner_reads, services.sessions):
-        monkeypatch.setattr(module, "datetime", Frozen)
+    freeze_now(monkeypatch, NOW, services.learner_loading, services.learner_reads, services.sessions)
 
 
 def principal(external_id: str) -> Principal:

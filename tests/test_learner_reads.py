@@ -15,11 +15,13 @@ import services.learner_reads
 from analytics.risk import FEATURES, RiskModel, train_risk_model
 from api.auth.guard import Principal
 from api.realtime.initial_data import dashboard_initial_data
-from models import Event, Module, RiskModelVersion, Section, SkillMastery, User, db
+from models import Event, Module, Section, SkillMastery, User, db
 from services.learner_reads import LearnerReads, _in_one_statement, _one_by_one, read_learner
+from services.model_training import store_risk_model
 from services.progress_context import load_context
 from services.reports import risk_json
 from tests.conftest import create_user
+from tests.frozen_clock import freeze_now
 from worker.tasks import evaluate_learners
 
 NOW = datetime.now(UTC).replace(microsecond=500_000)
@@ -28,14 +30,7 @@ NOW = datetime.now(UTC).replace(microsecond=500_000)
 @pytest.fixture
 def frozen(monkeypatch):
     """The learner's figures as of NOW, so two reads of them can be compared."""
-
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return NOW
-
-    for module in (services.learner_loading, services.learner_reads):
-        monkeypatch.setattr(module, "datetime", Frozen)
+    freeze_now(monkeypatch, NOW, services.learner_loading, services.learner_reads)
 
 
 def _ago(**delta) -> str:
@@ -137,17 +132,7 @@ def _store_model(seed: int, sign: float, at: datetime) -> RiskModel:
     labels = (rng.random(400) < 1 / (1 + np.exp(-sign * 2 * features[:, 0]))).astype(int)
     model = train_risk_model(features, labels)
     assert model.kind == "trained"
-    db.session.add(
-        RiskModelVersion(
-            kind=model.kind,
-            trained_at=at,
-            model=model.to_dict(),
-            quality=model.quality,
-            samples=len(labels),
-            positives=int(labels.sum()),
-        )
-    )
-    db.session.commit()
+    store_risk_model(model, at, labels)
     return model
 
 
