@@ -108,7 +108,7 @@ def validate_event(raw: Any, prefix: str, now: datetime, skew: timedelta) -> tup
 
 def well_formed_event(raw: Any, now: datetime, latest: datetime) -> dict[str, Any] | None:
     """validate_event's clean event (with its hash) for an event with no problem at all, in one pass per kind
-    (api/events/well_formed.py), then _kind_rules' checks and defaults inline; None for anything else, which
+    (api/events/well_formed.py), then _kind_rules' checks and defaults; None for anything else, which
     validate_event then judges and words (so None may leave the clean event half-defaulted: it is dropped).
     `latest`: now + the allowed clock skew. The event's `occurred_at_text` is occurred_at.isoformat(), when
     the text sent was already that."""
@@ -118,16 +118,7 @@ def well_formed_event(raw: Any, now: datetime, latest: datetime) -> dict[str, An
     if found is None:
         return None
     clean, text, moments = found
-    if kind == "assessment":  # _kind_rules' checks (score and max_score are required: both are here)
-        maximum = clean["max_score"]
-        if maximum <= 0 or clean["score"] > maximum:
-            return None
-    elif kind == "attendance":  # date is required
-        day = clean["date"]
-        if day > latest.date():
-            return None
-        clean.setdefault("occurred_at", datetime.combine(day, time(), UTC))
-    if clean.setdefault("occurred_at", now) > latest:
+    if _kind_rules(clean, "", now, latest - now):  # the rules validate_event applies, in one place
         return None
     clean["hash"] = hashlib.sha256(text.encode()).hexdigest()
     if "occurred_at" in moments:
