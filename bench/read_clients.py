@@ -14,6 +14,7 @@ import requests
 import websockets
 
 from bench.common import percentile
+from bench.ws_raw import open_until_initial_data
 
 
 def timed_calls(calls: list[Callable[[], object]], runs: int) -> list[float]:
@@ -68,9 +69,12 @@ def sql_call(dsn: str, sql: str, params: dict) -> Callable[[], object]:
     return call
 
 
-def ws_call(base: str, token: str) -> Callable[[], object]:
-    """One client opening /ws/dashboard/ until dashboard_initial_data arrives (a new socket each time)."""
+def ws_call(base: str, token: str, client: str = "raw") -> Callable[[], object]:
+    """One client opening /ws/dashboard/ until dashboard_initial_data arrives (a new socket each time): with the
+    lean client of bench/ws_raw.py (`raw`), or with the `websockets` library's (what this bench used before)."""
     url = base.replace("http", "ws") + f"/ws/dashboard/?token={token}"
+    if client == "raw":
+        return lambda: open_until_initial_data(url)
 
     async def open_once() -> None:
         async with websockets.connect(url, ping_interval=None, max_queue=None) as ws:
@@ -94,7 +98,7 @@ def measure(
 ) -> list[str]:
     """Table rows: one client and 8 clients, API and floor, the p95 ratio, and the web workers' CPU per call
     (user + system of every worker process of the web tier: what the load of the machine does not inflate
-    much); with `bare`
+    much) and the load generator's (this process: it shares the machine's cores with the server); with `bare`
     (a second floor: the main query served by a bare endpoint of the same web process), its figures and the
     API's p95 ratio to it in a last column, beside the raw-SQL floor."""
     rows = []
@@ -104,9 +108,10 @@ def measure(
         def used() -> float:
             return sum(sum(worker.cpu_times()[:2]) for worker in workers)
 
-        before = used()
+        before, client_before = used(), time.process_time()
         a = stats(timed_calls([api() for _ in range(clients)], per))
-        cpu = (used() - before) * 1000 / (per * clients + clients)  # + the warm-up calls
+        calls = per * clients + clients  # + the warm-up calls
+        cpu, client_cpu = (used() - before) * 1000 / calls, (time.process_time() - client_before) * 1000 / calls
         f = stats(timed_calls([floor() for _ in range(clients)], per))
         while OPEN:  # the shared server's connection slots are few
             OPEN.pop().close()
@@ -116,7 +121,7 @@ def measure(
             second = f"{b[0]:.2f} / {b[1]:.2f} / {b[2]:.2f} ({a[1] / b[1]:.1f}x)"
         rows.append(
             f"| {name} | {clients} | {a[0]:.1f} / {a[1]:.1f} / {a[2]:.1f} | {f[0]:.2f} / {f[1]:.2f} / {f[2]:.2f} "
-            f"| {a[1] / f[1]:.1f}x | {cpu:.1f} | {second} |"
+            f"| {a[1] / f[1]:.1f}x | {cpu:.1f} | {client_cpu:.2f} | {second} |"
         )
         print(rows[-1], flush=True)
     return rows

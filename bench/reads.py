@@ -18,7 +18,8 @@ main read through psycopg, one connection per client, same concurrency; the rati
                                     logging and JSON encoding; no object authorization, joins or ORM)
   section / course analytics      / the stored section state (section_summaries.members)
   section summary, educator overview (5 summaries one after another) / the summary rows
-  dashboard_initial_data per role (WebSocket open to initial data) / the role's main read
+  dashboard_initial_data per role (WebSocket open to initial data) / the role's main read; opened with
+                                    bench/ws_raw.py's lean client (--ws-client websockets: the library's)
 
 --existing URL reads a database built elsewhere (e.g. bench_big) READ-ONLY: nothing is written to it
 (the web process only reads, and the cases pick learners and sections that exist).
@@ -162,7 +163,7 @@ def ids(dsn: str, existing: bool) -> dict:
         }
 
 
-def cases(base: str, dsn: str, known: dict) -> list[tuple]:
+def cases(base: str, dsn: str, known: dict, ws_client: str = "raw") -> list[tuple]:
     """(name, API client factory, floor client factory); on an existing database only the reads that write
     nothing (the cohort reads would compute and store a section never summarised)."""
     from api.auth.tokens import issue_token  # noqa: PLC0415
@@ -188,17 +189,17 @@ def cases(base: str, dsn: str, known: dict) -> list[tuple]:
             lambda: sql_call(dsn, EVENTS_PAGE, {"learner": typical_id}),
             lambda: http_call(base, [f"{BARE_PAGE}/{typical_id}/events"], admin),
         ),
-        ("dashboard_initial_data, learner", lambda: ws_call(base, learner), typical_floor),
+        ("dashboard_initial_data, learner", lambda: ws_call(base, learner, ws_client), typical_floor),
         (
             f"dashboard_initial_data, {admin_role}",
-            lambda: ws_call(base, admin),
+            lambda: ws_call(base, admin, ws_client),
             lambda: sql_call(dsn, ALERT_COUNTS, {}),
         ),
     ]
-    return read_only + (_school_cases(base, dsn, known, admin, educator) if "heavy" in known else [])
+    return read_only + (_school_cases(base, dsn, known, admin, educator, ws_client) if "heavy" in known else [])
 
 
-def _school_cases(base: str, dsn: str, known: dict, admin: str, educator: str) -> list[tuple]:
+def _school_cases(base: str, dsn: str, known: dict, admin: str, educator: str, ws_client: str) -> list[tuple]:
     """The cases that need the school this script builds: the heavy learner and the section and course reads."""
     from services.analytics_data import PACKED_QUERY  # noqa: PLC0415
 
@@ -217,7 +218,7 @@ def _school_cases(base: str, dsn: str, known: dict, admin: str, educator: str) -
          lambda: sql_call(dsn, SUMMARIES, {"sections": known["sections"][:1]})),
         ("educator overview (5 summaries in turn)", lambda: http_call(base, summaries, educator),
          lambda: sql_call(dsn, SUMMARIES, {"sections": known["sections"]})),
-        ("dashboard_initial_data, educator", lambda: ws_call(base, educator),
+        ("dashboard_initial_data, educator", lambda: ws_call(base, educator, ws_client),
          lambda: sql_call(dsn, SUMMARIES, {"sections": known["sections"]})),
     ]  # fmt: skip
 
@@ -233,6 +234,13 @@ def main() -> None:
     production = os.environ.get("WEB_CONCURRENCY", "2")
     parser.add_argument("--web-processes", default=f"{production},1", help="gevent worker counts to measure, in turn")
     parser.add_argument("--only", default="", help="comma-separated substrings: measure only the cases named so")
+    parser.add_argument(
+        "--ws-client",
+        choices=("raw", "websockets"),
+        default="raw",
+        help="the dashboard opens' client: bench/ws_raw.py's lean one, or the websockets library's (~2 ms of CPU "
+        "more per open, taken from the two cores the server runs on; what sessions before the eleventh used)",
+    )
     args = parser.parse_args()
     args.database_url = normalize_database_url(args.database_url)
     if not (args.existing or args.reuse):
@@ -251,7 +259,7 @@ def main() -> None:
         log = f"/tmp/bench_reads_web_{processes}.log"
         web, port = start_web(args.database_url, args.redis_url, SECRET, log, processes, app=WEB_APP)
         try:
-            for name, api, floor, *bare in cases(f"http://127.0.0.1:{port}", dsn, known):
+            for name, api, floor, *bare in cases(f"http://127.0.0.1:{port}", dsn, known, args.ws_client):
                 if not wanted or any(w in name for w in wanted):
                     rows += measure(f"{name} [{processes} web]", api, floor, args.runs, web.children(), *bare)
         finally:
@@ -259,9 +267,9 @@ def main() -> None:
     print(f"load average after: {os.getloadavg()}")
     print(
         "\n| read | clients | API p50 / p95 / p99 ms | floor p50 / p95 / p99 ms | p95 ratio | web CPU ms/call "
-        "| bare endpoint p50 / p95 / p99 ms (API p95 ratio) |"
+        "| client CPU ms/call | bare endpoint p50 / p95 / p99 ms (API p95 ratio) |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     print("\n".join(rows))
 
 

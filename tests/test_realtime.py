@@ -11,6 +11,7 @@ import pytest
 import requests
 from websockets.exceptions import ConnectionClosed
 
+from bench.ws_raw import open_until_initial_data
 from models import User, db
 from services.publisher import publish
 from tests.conftest import bearer
@@ -252,6 +253,16 @@ def test_educator_dashboard_and_admin_initial_data(live, school):
         if who == "ed":
             assert [s["section"] for s in data["progress"]["sections"]] == ["S1"]
         socket_.close()
+
+
+def test_the_benchs_lean_client_opens_a_dashboard_as_a_browser_does(live, school):
+    """bench/ws_raw.py (what bench/reads.py times dashboard opens with) gets the same initial data and is refused
+    as any client is."""
+    url = live.a.replace("http://", "ws://") + "/ws/dashboard/?token="
+    opened = open_until_initial_data(url + token(school["ed"]))
+    assert [s["section"] for s in opened["data"]["progress"]["sections"]] == ["S1"]
+    with pytest.raises(RuntimeError, match="invalid_token"):
+        open_until_initial_data(url + "not-a-token")
 
 
 def test_events_grades_attendance_and_exams_are_published(live, school):
