@@ -66,13 +66,22 @@ class FixedWindowLimits:
         self.storage = storage  # None when rate limits are off
         self.key_prefix = key_prefix
 
-    def limit(self, view: Callable, setting: str, scope: str, key_func: Callable[[], str], message: Callable[[], str]):
+    def limit(
+        self,
+        app: Flask,
+        view: Callable,
+        setting: str,
+        scope: str,
+        key_func: Callable[[], str],
+        message: Callable[[], str],
+    ):
         """The view behind this route's limit: SETTING's limits counted per key_func() within `scope`."""
+        call = app.ensure_sync(view)  # once here, not per request
 
         @wraps(view)
         def limited(*args: Any, **kwargs: Any) -> Any:
             self.check(setting, scope, key_func, message)
-            return current_app.ensure_sync(view)(*args, **kwargs)
+            return call(*args, **kwargs)
 
         return limited
 

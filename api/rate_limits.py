@@ -72,6 +72,7 @@ def register_rate_limits(app: Flask) -> None:
         scope, setting, key = found
         wrapped.add(rule.endpoint)
         app.view_functions[rule.endpoint] = limits.limit(
+            app,
             app.view_functions[rule.endpoint],
             setting,
             scope,
