@@ -129,7 +129,11 @@ class FixedWindowLimits:
         existing = headers.get("Retry-After")
         if existing is not None:
             retry_at = parse_date(existing)
-            later = time.time() + int(existing) if retry_at is None else time.mktime(retry_at.timetuple())
+            try:
+                later = time.time() + int(existing) if retry_at is None else time.mktime(retry_at.timetuple())
+            except ValueError:  # neither a date nor seconds: left as it is, as Flask-Limiter did
+                log.exception("Failed to update rate limit headers. Swallowing error")
+                return response
             reset_at = max(int(later), reset_at)
         headers["Retry-After"] = str(int(reset_at - time.time()))
         return response
