@@ -13,6 +13,7 @@ from api.auth.guard import init_token_cache
 from api.config import DEFAULTS, ConfigError, load_settings
 from api.events.group_commit import init_ingest_groups
 from api.extensions import db, migrate, sock
+from api.lazy_session import LazySessionInterface
 from api.rate_limits import register_cors, register_rate_limits
 from api.realtime.background import background_thread
 from api.realtime.protocol import MAX_CLIENT_MESSAGE
@@ -40,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("REDIS_URL"):
         raise ConfigError("REDIS_URL is not set: start processes through wsgi.py or worker.main (api.entrypoint)")
     app.json.sort_keys = False
+    app.session_interface = LazySessionInterface()
     register_extensions(app)
     init_clients(app)
     init_token_cache(app)

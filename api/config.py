@@ -83,7 +83,7 @@ DEFAULTS: dict[str, Any] = {
     # Single events arriving together in one web process are stored in one transaction, at most this
     # many (api/events/group_commit.py); 1 stores each on its own.
     "INGEST_GROUP_LIMIT": 64,
-    # Rate limits (Flask-Limiter syntax, counted in Redis so they hold across web processes). Sized well
+    # Rate limits (the `limits` package's syntax, counted in Redis so they hold across web processes). Sized well
     # above what one web process serves (~800 requests/s), so they stop runaway clients, not real traffic.
     "RATE_LIMITS_ENABLED": True,
     "RATE_LIMIT_INGEST": "2000 per second",  # per credential: events, attendance, grades

@@ -1,11 +1,10 @@
 """Rate-limit counters in Redis at one round trip per limited request.
 
-Flask-Limiter's fixed window with headers on costs three Redis calls per request: the increment,
+A fixed window with headers costs limits' own Redis storage three calls per request: the increment,
 then a GET and a TTL for the X-RateLimit-* and Retry-After headers. This storage (registered with
 `limits` under the `learnpulse+redis` schemes) increments and reads the window's TTL in one script
-and keeps both for the rest of the request, so the headers are built from what the increment saw. The
-same script reads the credentials generation for the request's token check (api/auth/token_cache.py).
-Outside a request it behaves exactly as limits' own Redis storage.
+(`incr_window`, what api/fixed_window.py calls). The same script reads the credentials generation for
+the request's token check (api/auth/token_cache.py). Its other methods are limits' own Redis storage's.
 """
 
 from __future__ import annotations
@@ -41,14 +40,6 @@ def storage_uri(redis_url: str) -> str:
 GENERATION_ENVIRON_KEY = "learnpulse.credentials_generation"  # read by api.auth.guard
 
 
-def _windows() -> dict[str, tuple[int, float]] | None:
-    """(count, reset time) per counter incremented during this request, or None outside one. Kept in
-    the WSGI environ, which belongs to one request (an app context, and `g`, can outlive several)."""
-    if not has_request_context():
-        return None
-    return request.environ.setdefault("learnpulse.rate_limit_windows", {})
-
-
 class OneTripRedisStorage(RedisStorage):
     """limits' Redis storage whose increment also returns the window's expiry (see the module doc)."""
 
@@ -69,19 +60,14 @@ class OneTripRedisStorage(RedisStorage):
         self.lua_incr_and_ttl = self.get_connection().register_script(INCR_AND_TTL)
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self.incr_window(key, expiry, amount)[0]
+
+    def incr_window(self, key: str, expiry: int, amount: int = 1) -> tuple[int, float]:
+        """Add `amount` to the window's count: (count, when the window ends in epoch seconds). In a request,
+        the credentials generation read along is left in the request's environ for the token check."""
         count, ttl, generation = self.lua_incr_and_ttl(
             [self.prefixed_key(key), GENERATION_KEY], [expiry, amount, secrets.token_hex(8)]
         )
-        windows = _windows()
-        if windows is not None:
-            windows[key] = (int(count), max(int(ttl), 0) + time.time())
+        if has_request_context():
             request.environ[GENERATION_ENVIRON_KEY] = generation
-        return int(count)
-
-    def get(self, key: str) -> int:
-        seen = (_windows() or {}).get(key)
-        return seen[0] if seen is not None else super().get(key)
-
-    def get_expiry(self, key: str) -> float:
-        seen = (_windows() or {}).get(key)
-        return seen[1] if seen is not None else super().get_expiry(key)
+        return int(count), max(int(ttl), 0) + time.time()

@@ -1,10 +1,10 @@
-"""Rate limits (Flask-Limiter, counted in Redis so they hold across web processes) and CORS.
+"""Rate limits (fixed windows counted in Redis, so they hold across web processes) and CORS.
 
 Which requests are limited, and by what key, is decided here from the URL map, in one table:
 ingest and token minting per credential, expensive reads per user, /login and WebSocket
 connection attempts per IP address. A refused request gets 429 in our JSON error shape with
 Retry-After. Limits are settings (RATE_LIMIT_*); RATE_LIMITS_ENABLED=false turns them off. One Redis
-round trip per limited request (api/rate_limit_storage.py).
+round trip per limited request (api/fixed_window.py, api/rate_limit_storage.py).
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from collections.abc import Callable
 
 from flask import Flask, current_app, request
 from flask_cors import CORS
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from werkzeug.routing import Rule
 
 from api.auth.session import read_session
+from api.fixed_window import init_limits
 from api.rate_limit_storage import storage_uri
 
 EXPENSIVE_PROGRESS = ("/real-time-dashboard/", "/predictive-analytics/", "/trend-analysis/", "/snapshots/create/")
@@ -34,11 +33,12 @@ def credential_key() -> str:
     if header.lower().startswith("basic "):  # an xAPI client's key:secret
         return "basic:" + hashlib.sha256(header[6:].strip().encode()).hexdigest()[:32]
     browser = read_session()
-    return f"session:{browser.sub}" if browser else "ip:" + get_remote_address()
+    return f"session:{browser.sub}" if browser else address_key()
 
 
 def address_key() -> str:
-    return "ip:" + get_remote_address()
+    """The caller's address (the socket's peer: no proxy header is trusted here)."""
+    return "ip:" + (request.remote_addr or "127.0.0.1")
 
 
 def _category(rule: Rule) -> tuple[str, str, Callable[[], str]] | None:
@@ -60,31 +60,28 @@ def _category(rule: Rule) -> tuple[str, str, Callable[[], str]] | None:
 def register_rate_limits(app: Flask) -> None:
     """Bind a limiter to this app (one per app: its limits live on it) and wrap the limited routes."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(app.config["REDIS_URL"]))
-    app.config.setdefault("RATELIMIT_ENABLED", app.config.get("RATE_LIMITS_ENABLED", True))
-    limiter = Limiter(
-        key_func=credential_key,
-        headers_enabled=True,
-        swallow_errors=True,  # Redis down: serve without limits rather than fail requests
-        key_prefix="learnpulse:ratelimit",
-        strategy="fixed-window",
-    )
-    limiter.init_app(app)
-    app.extensions["rate_limiter"] = limiter
+    limits = init_limits(app, key_prefix="learnpulse:ratelimit")
+    app.extensions["rate_limiter"] = limits
+    if limits.storage is None:
+        return
+    wrapped = set()
     for rule in list(app.url_map.iter_rules()):
         found = _category(rule)
-        if found is None:
+        if found is None or rule.endpoint in wrapped:  # an endpoint's first rule decides, as before
             continue
         scope, setting, key = found
-        limit = limiter.shared_limit(
-            lambda setting=setting: current_app.config[setting],
-            scope=scope,
-            key_func=key,
-            error_message=lambda setting=setting, scope=scope: (
+        wrapped.add(rule.endpoint)
+        app.view_functions[rule.endpoint] = limits.limit(
+            app,
+            app.view_functions[rule.endpoint],
+            setting,
+            scope,
+            key,
+            lambda setting=setting, scope=scope: (
                 f"too many {scope} requests: at most {current_app.config[setting]} "
                 f"({'per address' if scope in ('login', 'websocket') else 'per credential'}); see Retry-After"
             ),
         )
-        app.view_functions[rule.endpoint] = limit(app.view_functions[rule.endpoint])
 
 
 def register_cors(app: Flask) -> None:

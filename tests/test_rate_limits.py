@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
 from api.auth.tokens import issue_token
@@ -166,3 +167,50 @@ def test_a_burst_of_limited_requests_waits_for_a_connection_instead_of_failing_o
     assert errors == []
     assert storage.get("burst-test") == callers
     assert storage.storage.connection_pool.max_connections == REDIS_POOL_SIZE
+
+
+def test_a_view_under_two_prefixes_counts_once_per_request(make_app):
+    """/api/progress/track/ and /api/v1/progress/track/ are one view under two endpoints: one hit each
+    (Flask-Limiter gathered limits by function name and counted both prefixes' limits on every request)."""
+    app = make_app(RATE_LIMITS_ENABLED=True, RATELIMIT_ENABLED=True, RATE_LIMIT_INGEST="3 per minute")
+    with app.app_context():
+        lms = bearer(create_user("lms", "service"))
+        client = app.test_client()
+        paths = ["/api/progress/track/", "/api/v1/progress/track/", "/api/progress/track/", "/api/v1/progress/track/"]
+        responses = [client.post(path, json={}, headers=lms) for path in paths]
+        assert [r.headers["X-RateLimit-Remaining"] for r in responses] == ["2", "1", "0", "0"]
+        assert [r.status_code for r in responses][-1] == 429 and 429 not in [r.status_code for r in responses[:3]]
+
+
+def test_several_limits_in_one_setting_report_the_smallest_window_and_stop_at_the_first_breach(make_app, redis_url):
+    app = make_app(RATE_LIMITS_ENABLED=True, RATELIMIT_ENABLED=True, RATE_LIMIT_INGEST="5 per hour; 2 per minute")
+    with app.app_context():
+        lms = bearer(create_user("lms", "service"))
+        client = app.test_client()
+        responses = [client.post("/api/v1/events", json=event(i), headers=lms) for i in range(3)]
+        assert [r.status_code for r in responses] == [201, 201, 429]
+        assert [r.headers["X-RateLimit-Limit"] for r in responses] == ["2", "2", "2"]
+        assert [r.headers["X-RateLimit-Remaining"] for r in responses] == ["1", "0", "0"]
+        assert "at most 5 per hour; 2 per minute" in responses[-1].json["error"]["message"]
+        store = redis.Redis.from_url(redis_url)
+        counts = {
+            window: int(store.get(key))
+            for window in ("2/1/minute", "5/1/hour")
+            for key in store.keys(f"LIMITS:LIMITER/learnpulse:ratelimit/token:*/ingest/{window}")
+        }
+        assert counts == {"2/1/minute": 3, "5/1/hour": 2}  # the hour's count stopped when the minute's was breached
+
+
+def test_with_the_counter_store_down_requests_are_served_without_limits(make_app):
+    app = make_app(
+        RATE_LIMITS_ENABLED=True,
+        RATELIMIT_ENABLED=True,
+        RATE_LIMIT_INGEST="1 per minute",
+        RATELIMIT_STORAGE_URI="learnpulse+redis://127.0.0.1:1/0",
+    )
+    with app.app_context():
+        lms = bearer(create_user("lms", "service"))
+        client = app.test_client()
+        responses = [client.post("/api/v1/events", json=event(i), headers=lms) for i in range(3)]
+        assert [r.status_code for r in responses] == [201, 201, 201]
+        assert not any("X-RateLimit-Limit" in r.headers for r in responses)
