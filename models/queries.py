@@ -16,6 +16,13 @@ def mapping(statement: sa.Select[Any]) -> dict[Any, Any]:
     return {key: value for key, value in db.session.execute(statement).tuples()}
 
 
+def core_execute(statement: sa.Executable, params: dict[str, Any] | None = None) -> sa.CursorResult[Any]:
+    """Run a statement of plain columns (no ORM entity) on the session's connection: the same rows as
+    `db.session.execute`, without the ORM's compile state, autoflush and row loading (~0.1-0.3 ms of a
+    socket open's CPU per statement). Only for reads that need no flush of pending objects."""
+    return db.session.connection().execute(statement, params or {})
+
+
 def driver_connection() -> Any:
     """The psycopg connection under the session's, for pipelines on PostgreSQL."""
     connection = db.session.connection().connection.driver_connection

@@ -18,6 +18,7 @@ from flask import current_app
 
 from analytics.cohort import DEFAULT_PASS_MARK
 from models import CohortSnapshot, Enrollment, Section, SectionSummary, db
+from models.queries import core_execute
 from models.upsert import chunks_in, upsert_rows, write_columns
 from services.analytics_data import load_attendance_percent
 from services.cohort_members import (
@@ -98,7 +99,7 @@ STORED_SUMMARIES = sa.select(SectionSummary.section_id, SectionSummary.summary).
 def section_summaries(sections: Sequence[tuple[int, int | None]]) -> dict[int, dict[str, Any]]:
     """Stored summaries of (section id, course id) pairs; a section never summarised is computed once now."""
     ids = [section for section, _ in sections]
-    stored = dict(db.session.execute(STORED_SUMMARIES, {"sections": ids}).tuples().all())
+    stored = dict(core_execute(STORED_SUMMARIES, {"sections": ids}).tuples().all())
     missing = [(section, course) for section, course in sections if section not in stored]
     if missing:
         now = datetime.now(UTC)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from analytics.sessions import TIMES_OF_DAY, Sessions, SessionSummary, derive_sessions, summarize_sessions
 from models import HEARTBEAT_KIND, Enrollment, Event, User, db
+from models.queries import core_execute
 from models.upsert import chunks_in
 from services.json_values import json_scalar
 
@@ -167,12 +168,12 @@ def live_now(section_ids: Sequence[int], gap_minutes: float) -> list[dict[str, A
     reach = now.timestamp() - gap - 1.0  # a second's margin for the database's own arithmetic
     window = {"sections": list(section_ids), "since": now - LIVE_LOOKBACK, "reach": reach}
     statement = _live_window(db.engine.dialect.name == "postgresql")
-    rows: list[Any] = list(db.session.execute(statement, window)) if section_ids else []
+    rows: list[Any] = list(core_execute(statement, window)) if section_ids else []
     ids = sorted({row[0] for row in rows})
     sessions = _derived(ids, rows, gap)
     summary = summarize_sessions(sessions, len(ids), now.timestamp(), gap)
     live = [pk for i, pk in enumerate(ids) if summary.open_now[i]]
-    names: list[Any] = list(db.session.execute(_NAMES, {"ids": live})) if live else []
+    names: list[Any] = list(core_execute(_NAMES, {"ids": live})) if live else []
     about = {pk: (external_id, name) for pk, external_id, name in names}
     return _live_rows(ids, about, sessions, summary)
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from api.access import only_visible
 from api.auth.guard import Principal
 from models import Alert, User, db
+from models.queries import core_execute, driver_cursor
 from services.alerting import UNRESOLVED, alert_json
 from services.process_cache import process_cache
 
@@ -40,12 +41,34 @@ def _statement(user: Principal) -> sa.Select:
     return only_visible(query, Alert.learner_id, user).order_by(Alert.id.desc()).limit(OPEN_ALERTS_SHOWN)
 
 
-def _shaped(row: sa.Row) -> tuple[dict[str, Any], list[str]]:
+_NAMES = tuple(column.name for column in _COLUMNS)
+
+
+@lru_cache(maxsize=1024)
+def _driver_statement(user: Principal, dialect: str) -> tuple[str, dict[str, Any]]:
+    """`_statement(user)` compiled once for the PostgreSQL driver (`dialect` keys the cache): its SQL and
+    parameters."""
+    compiled = _statement(user).compile(dialect=db.engine.dialect)
+    return str(compiled), {name: value for name, value in compiled.params.items() if value is not None}
+
+
+def _rows(user: Principal) -> list[tuple[Any, ...]]:
+    """The rows of `_statement(user)` as tuples in `_NAMES` order. On PostgreSQL on the driver's cursor: no
+    column of it has a result processor there (Moment passes the driver's aware datetimes through), so the
+    values are those SQLAlchemy returns, without its per-statement and per-row machinery."""
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        sql, params = _driver_statement(user, dialect)
+        return driver_cursor().execute(sql, params).fetchall()
+    return [tuple(row) for row in core_execute(_statement(user))]
+
+
+def _shaped(row: tuple[Any, ...]) -> tuple[dict[str, Any], list[str]]:
     """The alert's JSON, as alert_json gives it for the entity, and its recommendations."""
-    values = row._asdict()
+    values = dict(zip(_NAMES, row, strict=True))
     for name in _JSON_COLUMNS:  # the same json.loads the driver applies to a JSON column
         values[name] = None if values[name] is None else json.loads(values[name])
-    return alert_json(SimpleNamespace(**values), row.learner_external_id), values["recommendations"] or []  # type: ignore[arg-type]
+    return alert_json(SimpleNamespace(**values), values["learner_external_id"]), values["recommendations"] or []  # type: ignore[arg-type]
 
 
 def open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
@@ -53,11 +76,10 @@ def open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
     returned is shared with later opens that read the same rows: read-only (it is serialized and sent)."""
     kept = process_cache("open_alert_json")
     shown = []
-    for row in db.session.execute(_statement(user)):
-        key = tuple(row)
+    for key in _rows(user):
         found = kept.get(key)
         if found is None:
-            found = _shaped(row)
+            found = _shaped(key)
             kept.put(key, found, KEPT_ALERTS)
         shown.append(found)
     recommendations = list(dict.fromkeys(r for _, advice in shown for r in advice))

@@ -14,6 +14,7 @@ from api.access import SEES_EVERYONE, readable_learner, readable_section
 from api.auth.guard import Principal
 from api.errors import ApiError
 from models import Section, User, db
+from models.queries import core_execute
 from services.channels import ADMIN_CHANNEL, learner_channel, section_channel
 
 MAX_CHANNELS = 500  # per connection; an educator with more sections should use several sockets
@@ -46,7 +47,7 @@ SECTIONS_TAUGHT = (  # built once per process: every educator's socket open read
 def sections_taught(educator_id: int) -> list[sa.Row]:
     """(id, external_id, course_id) of the educator's sections, by external id: an educator's dashboard open
     reads them once, for its channels and its initial data."""
-    return list(db.session.execute(SECTIONS_TAUGHT, {"educator": educator_id}))
+    return list(core_execute(SECTIONS_TAUGHT, {"educator": educator_id}))
 
 
 def own_channels(user: Principal, taught: list[sa.Row] | None = None) -> list[str]:
