@@ -79,6 +79,14 @@ def control(kind: str, data: dict[str, Any], channel: str | None = None) -> str:
     return json.dumps({"id": None, "type": kind, "channel": channel, "timestamp": now_iso(), "data": data})
 
 
+def control_text(kind: str, data_json: str, channel: str | None = None) -> str:
+    """`control(kind, data, channel)` for `data` already encoded (`data_json` is `json.dumps(data)`): the same text."""
+    return (
+        f'{{"id": null, "type": {json.dumps(kind)}, "channel": {json.dumps(channel)}, '
+        f'"timestamp": {json.dumps(now_iso())}, "data": {data_json}}}'
+    )
+
+
 def envelope_id(raw: str) -> str:
     """The id of a published message without decoding it: `id` is always written first."""
     if not raw.startswith(ID_PREFIX):

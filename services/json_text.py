@@ -28,3 +28,36 @@ def compact_encoder(
         return "".join(encode(value, 0))
 
     return text
+
+
+class EncodedDict(dict):
+    """A dict that carries its own `json.dumps` text, kept with it where it is cached (read-only from then on):
+    `spliced_dumps` inserts that text instead of encoding the dict again. Everywhere else a plain dict."""
+
+    json: str
+
+    @classmethod
+    def of(cls, value: dict[str, Any]) -> EncodedDict:
+        encoded = cls(value)
+        encoded.json = json.dumps(value)
+        return encoded
+
+
+class SplicedDict(dict):
+    """A dict whose values `spliced_dumps` visits one by one (to reach the EncodedDicts within)."""
+
+
+class SplicedList(list):
+    """A list whose items `spliced_dumps` visits one by one."""
+
+
+def spliced_dumps(value: Any) -> str:
+    """Exactly `json.dumps(value)` (default separators, string keys), with the text of every EncodedDict that
+    SplicedDicts and SplicedLists lead to inserted as kept instead of encoded again."""
+    if isinstance(value, EncodedDict):
+        return value.json
+    if isinstance(value, SplicedDict):
+        return "{" + ", ".join(json.dumps(key) + ": " + spliced_dumps(item) for key, item in value.items()) + "}"
+    if isinstance(value, SplicedList):
+        return "[" + ", ".join(spliced_dumps(item) for item in value) + "]"
+    return json.dumps(value)

@@ -20,9 +20,10 @@ from api.auth.guard import Principal
 from api.realtime.initial_data import FORECAST_HORIZON_DAYS, dashboard_initial_data
 from api.realtime.open_alerts import OPEN_ALERTS_SHOWN
 from api.serializers import counters_json
-from models import Alert, Enrollment, Event, LearnerCounters, Section, SkillMastery, User, db
+from models import Alert, Enrollment, Event, LearnerCounters, Section, SectionSummary, SkillMastery, User, db
 from services.alerting import UNRESOLVED
 from services.evaluation import update_learner_counters
+from services.json_text import spliced_dumps
 from services.progress_context import load_context, loaded
 from services.progress_views import progress_summary, realtime_metrics
 from services.reports import learner_report
@@ -212,6 +213,7 @@ def test_open_alerts_follow_every_change_with_the_cache_warm(app):
             data = dashboard_initial_data(who, "s")
             assert data["alerts"] == alerts_json(entities), user.external_id
             assert data["recommendations"] == list(dict.fromkeys(r for a in entities for r in a.recommendations))
+            assert spliced_dumps(data) == json.dumps(data)  # the frame's text, from the alerts' kept JSON
             db.session.expire_all()
 
     check()
@@ -228,3 +230,38 @@ def test_open_alerts_follow_every_change_with_the_cache_warm(app):
     assert admin_view["alerts"][0]["status"] == "acknowledged" and admin_view["alerts"][0]["factors"] == {"x": 99}
     assert newest - 1 not in [a["id"] for a in admin_view["alerts"]]
     assert "new" in admin_view["recommendations"] and "l0-renamed" in {a["learner"] for a in admin_view["alerts"]}
+
+
+def test_an_educators_sections_follow_their_stored_summaries_with_the_cache_warm(app):
+    """The shown summaries are kept per process by the stored text: a rewritten summary is shown at once, a
+    section never summarised is computed and stored, and the frame's text is json.dumps of the data."""
+    ted = create_user("ted", "educator")
+    sections = [Section(external_id=f"s{k}", name=f"s{k}", educator_id=ted.id) for k in (2, 1, 3)]
+    db.session.add_all(sections)
+    db.session.flush()
+    figures = {"learners": 3, "average": 71.5, "pass_rate": 0.5, "risk": {"high": 1}, "low_performers": ["x"]}
+    db.session.add_all(
+        SectionSummary(section_id=section.id, summary={**figures, "as_of": "t0", "unshown": k})
+        for k, section in enumerate(sections[:2])
+    )
+    db.session.commit()
+    ids = {section.external_id: section.id for section in sections}
+
+    def shown() -> list[dict]:
+        data = dashboard_initial_data(principal("ted"), "s")
+        assert spliced_dumps(data) == json.dumps(data)
+        db.session.remove()
+        return data["progress"]["sections"]
+
+    first = shown()
+    assert [row["section"] for row in first] == ["s1", "s2", "s3"]
+    assert first[0] == {"section": "s1", **figures, "attendance_percent": None, "as_of": "t0"}
+    assert db.session.get(SectionSummary, ids["s3"]) is not None  # computed and stored on the first open
+    assert shown() == first
+    db.session.execute(
+        sa.text("UPDATE section_summaries SET summary = :s WHERE section_id = :id"),
+        {"s": json.dumps({**figures, "average": 12.25, "as_of": "t1"}), "id": ids["s2"]},
+    )
+    db.session.commit()
+    again = shown()
+    assert again[1]["average"] == 12.25 and again[1]["as_of"] == "t1" and again[0] == first[0]

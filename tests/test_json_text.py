@@ -46,3 +46,24 @@ def test_the_text_is_json_encoders(sort_keys, ensure_ascii):
 def test_refuses_what_json_refuses():
     with pytest.raises(TypeError):
         compact_encoder()({"when": object()})
+
+
+def test_spliced_dumps_is_json_dumps_with_kept_texts() -> None:
+    """EncodedDicts reached through SplicedDicts and SplicedLists are written from their kept text; the whole is
+    json.dumps of the same values (and control_text is control), empty containers and odd values included."""
+    from services import envelope
+    from services.json_text import EncodedDict, SplicedDict, SplicedList, spliced_dumps
+
+    kept = [EncodedDict.of({"x": 'é"\x00', "y": [1.5, None, float("nan")]}), EncodedDict.of({})]
+    value = SplicedDict(a=1, b=SplicedList(kept), c=SplicedDict(d=SplicedList(), e={"f": -0.0}), g=[kept[0]])
+    assert spliced_dumps(value) == json.dumps(value)
+    assert spliced_dumps(SplicedList()) == "[]" and spliced_dumps(SplicedDict()) == "{}"
+    stamp = envelope.now_iso
+    try:
+        envelope.now_iso = lambda: "2026-11-30T00:00:00+00:00"
+        for channel in (None, "learner:é"):
+            assert envelope.control_text("k", spliced_dumps(value), channel) == envelope.control("k", value, channel)
+    finally:
+        envelope.now_iso = stamp
+    kept[1]["late"] = True  # a kept dict changed after its text was taken is written as it was: read-only
+    assert spliced_dumps(SplicedList(kept[1:])) == "[{}]"

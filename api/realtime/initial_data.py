@@ -12,10 +12,11 @@ from api.access import SEES_EVERYONE
 from api.alerts.queries import statistics
 from api.auth.guard import Principal
 from api.realtime.open_alerts import open_alerts
+from api.realtime.section_views import section_views
 from api.realtime.subscriptions import sections_taught
 from api.serializers import counters_json
 from models import Alert, User, db
-from services.cohorts import section_summaries
+from services.json_text import SplicedDict
 from services.learner_reads import read_learner
 from services.progress_context import context_of
 from services.progress_views import progress_summary, realtime_metrics
@@ -45,14 +46,9 @@ def _educator_view(user: Principal, taught: list[sa.Row] | None) -> dict[str, An
     """Each of the educator's sections as the worker last summarised it (no cohort computation here); `taught`:
     the educator's sections when the socket's open read them for its channels."""
     sections = sections_taught(user.id) if taught is None else taught
-    stored = section_summaries([(section_id, course_id) for section_id, _, course_id in sections])
-    shown = ("learners", "average", "pass_rate", "attendance_percent", "risk", "low_performers", "as_of")
-    summaries = [
-        {"section": external_id, **{k: stored[section_id].get(k) for k in shown}}
-        for section_id, external_id, _ in sections
-    ]
+    shown = section_views(sections)
     live = live_now([section_id for section_id, _, _ in sections], max(1, current_app.config["SESSION_GAP_MINUTES"]))
-    return {"progress": {"sections": summaries, "live_now": live}}
+    return {"progress": SplicedDict(sections=shown, live_now=live)}
 
 
 def _platform_progress() -> dict[str, Any]:
@@ -72,7 +68,8 @@ def dashboard_initial_data(
     user: Principal, session_id: str | None = None, taught: list[sa.Row] | None = None
 ) -> dict[str, Any]:
     """Progress summary, metrics, open alerts and recommendations for the user's own dashboard; `session_id`
-    names this socket's session (the brief's field); `taught`: an educator's sections, if already read."""
+    names this socket's session (the brief's field); `taught`: an educator's sections, if already read. Its
+    alerts and an educator's sections carry their JSON text (services.json_text.spliced_dumps writes the frame)."""
     alerts, recommendations = open_alerts(user)
     if user.role == "learner":
         body = _learner_view(user)
@@ -80,11 +77,13 @@ def dashboard_initial_data(
         body = _educator_view(user, taught)
     else:
         body = {"progress": _platform_progress()}
-    return {
-        "session_id": session_id,
-        "user": {"external_id": user.external_id, "role": user.role},
-        **body,
-        "alerts": alerts,
-        "recommendations": recommendations,
-        "scope": "everyone" if user.role in SEES_EVERYONE else user.role,
-    }
+    return SplicedDict(
+        {
+            "session_id": session_id,
+            "user": {"external_id": user.external_id, "role": user.role},
+            **body,
+            "alerts": alerts,
+            "recommendations": recommendations,
+            "scope": "everyone" if user.role in SEES_EVERYONE else user.role,
+        }
+    )

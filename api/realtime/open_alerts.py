@@ -21,6 +21,7 @@ from api.auth.guard import Principal
 from models import Alert, User, db
 from models.queries import core_execute, driver_cursor
 from services.alerting import UNRESOLVED, alert_json
+from services.json_text import EncodedDict, SplicedList
 from services.process_cache import process_cache
 
 OPEN_ALERTS_SHOWN = 50
@@ -63,17 +64,19 @@ def _rows(user: Principal) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in core_execute(_statement(user))]
 
 
-def _shaped(row: tuple[Any, ...]) -> tuple[dict[str, Any], list[str]]:
-    """The alert's JSON, as alert_json gives it for the entity, and its recommendations."""
+def _shaped(row: tuple[Any, ...]) -> tuple[EncodedDict, list[str]]:
+    """The alert's JSON, as alert_json gives it for the entity (with its text), and its recommendations."""
     values = dict(zip(_NAMES, row, strict=True))
     for name in _JSON_COLUMNS:  # the same json.loads the driver applies to a JSON column
         values[name] = None if values[name] is None else json.loads(values[name])
-    return alert_json(SimpleNamespace(**values), values["learner_external_id"]), values["recommendations"] or []  # type: ignore[arg-type]
+    shaped = alert_json(SimpleNamespace(**values), values["learner_external_id"])  # type: ignore[arg-type]
+    return EncodedDict.of(shaped), values["recommendations"] or []
 
 
-def open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
+def open_alerts(user: Principal) -> tuple[SplicedList, list[str]]:
     """The newest unresolved alerts the user may see and their recommendations without repeats. The JSON
-    returned is shared with later opens that read the same rows: read-only (it is serialized and sent)."""
+    returned is shared with later opens that read the same rows: read-only (it is serialized and sent, its text
+    kept with it: services.json_text.spliced_dumps)."""
     kept = process_cache("open_alert_json")
     shown = []
     for key in _rows(user):
@@ -83,4 +86,4 @@ def open_alerts(user: Principal) -> tuple[list[dict[str, Any]], list[str]]:
             kept.put(key, found, KEPT_ALERTS)
         shown.append(found)
     recommendations = list(dict.fromkeys(r for _, advice in shown for r in advice))
-    return [alert for alert, _ in shown], recommendations
+    return SplicedList(alert for alert, _ in shown), recommendations

@@ -44,6 +44,8 @@ from api.realtime.subscriptions import (
 )
 from models import db
 from models.queries import read_without_transaction
+from services.envelope import control_text
+from services.json_text import spliced_dumps
 
 CLOSE_INTERNAL = 1011  # the server hit an unexpected condition
 log = logging.getLogger(__name__)
@@ -233,7 +235,7 @@ def _open(hub: Hub, connection: Connection, session: Session, endpoint: str, edu
     def initial() -> None:
         read_without_transaction()  # nothing if the channels' read already began the session
         data = dashboard_initial_data(session.user, session.id, taught)
-        connection.reply(protocol.control("dashboard_initial_data", data))
+        connection.reply(control_text("dashboard_initial_data", spliced_dumps(data)))  # = protocol.control(..., data)
 
     try:
         _follow(hub, connection, channels, session.last_id, initial if endpoint == "dashboard" else None)
