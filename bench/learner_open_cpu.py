@@ -1,4 +1,5 @@
-"""CPU of one learner's dashboard_initial_data, in this process and in its PostgreSQL backend, for two trees alternated.
+"""CPU of one user's dashboard_initial_data (any role; --frame: and its frame's text), in this process and in its
+PostgreSQL backend, for two trees alternated.
 
 Each round runs, per tree, a child process (that tree's code, gevent patched with the web process's hub waits as
 under gunicorn's gevent workers) that opens the learner's initial data `--calls` times as a socket open does (no
@@ -27,8 +28,22 @@ def _backend_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _time_opens(learner: str, calls: int) -> dict:
-    """In an app context: warm up, then `calls` opens of the learner's initial data as a socket open does them."""
+def _frame_writer():
+    """How the tree's socket writes the initial data's frame: spliced from kept JSON where the tree can, else
+    services.envelope.control (trees before the splice)."""
+    from services.envelope import control
+
+    try:
+        from services.envelope import control_text
+        from services.json_text import spliced_dumps
+    except ImportError:
+        return lambda data: control("dashboard_initial_data", data)
+    return lambda data: control_text("dashboard_initial_data", spliced_dumps(data))
+
+
+def _time_opens(learner: str, calls: int, frame: bool = False) -> dict:
+    """In an app context: warm up, then `calls` opens of the learner's initial data as a socket open does them
+    (with `frame`, its frame's text too)."""
     import time
 
     import sqlalchemy as sa
@@ -43,9 +58,11 @@ def _time_opens(learner: str, calls: int) -> dict:
     backend = db.session.connection().connection.driver_connection.info.backend_pid
     db.session.remove()
 
+    write = _frame_writer() if frame else lambda data: None
+
     def one() -> None:
         read_without_transaction()
-        dashboard_initial_data(principal, "s")
+        write(dashboard_initial_data(principal, "s"))
         db.session.remove()
 
     for _ in range(30):  # warm: statements prepared, caches filled
@@ -59,7 +76,7 @@ def _time_opens(learner: str, calls: int) -> dict:
     }
 
 
-def child(database_url: str, redis_url: str, learner: str, calls: int) -> None:
+def child(database_url: str, redis_url: str, learner: str, calls: int, frame: bool) -> None:
     """Run in the tree's own directory (gevent patched first, as the web process): print the figures as JSON."""
     from gevent import monkey
 
@@ -83,7 +100,7 @@ def child(database_url: str, redis_url: str, learner: str, calls: int) -> None:
 
     def run() -> None:
         with app.app_context():
-            out.update(_time_opens(learner, calls))
+            out.update(_time_opens(learner, calls, frame))
 
     gevent.spawn(run).join()
     print(json.dumps(out))
@@ -97,10 +114,11 @@ def main() -> None:
     parser.add_argument("--learner", default="bench-l0-7")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--calls", type=int, default=400)
+    parser.add_argument("--frame", action="store_true", help="also write the frame's text as the tree's socket does")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.database_url, args.redis_url, args.learner, args.calls)
+        child(args.database_url, args.redis_url, args.learner, args.calls, args.frame)
         return
     trees = args.trees.split(",")
     figures: dict[str, list[dict]] = {tree: [] for tree in trees}
@@ -109,7 +127,7 @@ def main() -> None:
             command = [
                 f"{tree}/.venv/bin/python", str(Path(__file__).resolve()), "--child",
                 "--database-url", args.database_url, "--redis-url", args.redis_url,
-                "--trees", tree, "--learner", args.learner, "--calls", str(args.calls),
+                "--trees", tree, "--learner", args.learner, "--calls", str(args.calls), *(["--frame"] if args.frame else []),
             ]  # fmt: skip
             result = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=True)
             figures[tree].append(json.loads(result.stdout.strip().splitlines()[-1]))
