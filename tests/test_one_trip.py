@@ -154,3 +154,22 @@ def test_one_statement_tells_each_event_of_a_group_apart(app, catalog):
         (None, None, None),
         ("other", None, c2),
     ]
+
+
+def test_a_group_is_one_transaction_committed_when_the_call_returns(app, catalog):
+    """The group's INSERTs are one implicit transaction: an error in the last event stores none of them, and the
+    connection is usable again; a group that succeeds is committed when the call returns (another connection sees
+    it at once)."""
+    if not one_trip.available():
+        assert db.engine.dialect.name == "sqlite"
+        return
+    first, second = validate_events(
+        [{"id": f"tx-{n}", "learner": "amy", "kind": "activity", "occurred_at": AT} for n in (1, 2)], "events", SKEW
+    )
+    with pytest.raises(Exception, match="duration|float|double"):  # noqa: PT011  (the driver's or the server's error)
+        one_trip.store_in_one_trip([first, {**second, "duration_seconds": "not a number"}])
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 0
+    assert one_trip.store_in_one_trip([first, second])[1] is not None
+    with db.engine.connect() as other:
+        assert other.scalar(sa.select(sa.func.count()).select_from(Event).where(Event.client_id.like("tx-%"))) == 2
+    assert db.session.connection().connection.driver_connection.autocommit is False

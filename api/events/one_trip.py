@@ -5,7 +5,7 @@ round trips per group of single events, each costing the web process a poll, a g
 result to parse. For the kinds that write nothing but the event row (activity, heartbeats, module
 completions), one INSERT ... SELECT per event does it all: the learner must exist with the learner role
 and every reference named must exist (a module in the course named, if both are), else the row is
-simply not inserted. BEGIN, the group's INSERTs and COMMIT go out in one pipeline. (One statement over
+simply not inserted. The group's INSERTs go out in one pipeline, one implicit transaction ended by its Sync. (One statement over
 the group's fields as arrays was tried: PostgreSQL re-planned it on every run, ~1 ms, and it cost the web
 process more than these prepared single-row statements.)
 
@@ -16,9 +16,13 @@ stored is a duplicate or a 409. So the lane only ever stores what the general pa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+
+from psycopg.pq import TransactionStatus
 
 from models import db
 from models.queries import driver_connection
@@ -78,7 +82,7 @@ def store_in_one_trip(events: list[dict[str, Any]]) -> list[Stored | None]:
     received_at = datetime.now(UTC)
     connection = driver_connection()
     try:
-        with connection.pipeline():
+        with _implicit_transaction(connection), connection.pipeline():
             cursors = []
             for event in events:
                 cursor = connection.cursor()
@@ -87,13 +91,29 @@ def store_in_one_trip(events: list[dict[str, Any]]) -> list[Stored | None]:
                     _parameters(event, received_at),
                 )
                 cursors.append(cursor)
-            connection.commit()
+            if not connection.autocommit:
+                connection.commit()
         found = [cursor.fetchone() for cursor in cursors]
     except BaseException:
         db.session.rollback()
         raise
     db.session.commit()  # psycopg has committed: this only ends the session's side of the transaction
     return [(row[0], row[1]) if row else None for row in found]
+
+
+@contextmanager
+def _implicit_transaction(connection: Any) -> Iterator[None]:
+    """The pipeline's statements as the implicit transaction its one Sync commits (or rolls back, on any error):
+    no BEGIN and COMMIT, each of which psycopg sends with a Sync of its own and waits for (three round trips where
+    one does). Only from a connection with no transaction open (else the statements join the open one)."""
+    if connection.info.transaction_status != TransactionStatus.IDLE:
+        yield
+        return
+    connection.autocommit = True
+    try:
+        yield
+    finally:
+        connection.autocommit = False
 
 
 def available() -> bool:
