@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import multiprocessing
+import subprocess
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -89,3 +91,16 @@ def loaded_database_parser(doc: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--redis-url", required=True)
     return parser
+
+
+def alternate_trees(trees: list[str], rounds: int, script: str, child_args: list[str]) -> dict[str, list[dict]]:
+    """Run `script --child --trees TREE *child_args` from each tree (its own virtualenv and code) in turn, `rounds`
+    times, so base and branch see the same moments of a shared machine; per tree, the JSON each run printed last."""
+    figures: dict[str, list[dict]] = {tree: [] for tree in trees}
+    for _ in range(rounds):
+        for tree in trees:
+            command = [f"{tree}/.venv/bin/python", script, "--child", "--trees", tree, *child_args]
+            result = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=True)
+            figures[tree].append(json.loads(result.stdout.strip().splitlines()[-1]))
+            print(tree, figures[tree][-1], flush=True)
+    return figures

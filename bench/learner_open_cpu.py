@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -120,17 +119,13 @@ def main() -> None:
     if args.child:
         child(args.database_url, args.redis_url, args.learner, args.calls, args.frame)
         return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's bench package
+    from bench.common import alternate_trees  # noqa: PLC0415
+
     trees = args.trees.split(",")
-    figures: dict[str, list[dict]] = {tree: [] for tree in trees}
-    for _ in range(args.rounds):
-        for tree in trees:
-            command = [
-                f"{tree}/.venv/bin/python", str(Path(__file__).resolve()), "--child",
-                "--database-url", args.database_url, "--redis-url", args.redis_url,
-                "--trees", tree, "--learner", args.learner, "--calls", str(args.calls), *(["--frame"] if args.frame else []),
-            ]  # fmt: skip
-            result = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=True)
-            figures[tree].append(json.loads(result.stdout.strip().splitlines()[-1]))
+    child_args = ["--database-url", args.database_url, "--redis-url", args.redis_url, "--learner", args.learner]
+    child_args += ["--calls", str(args.calls), *(["--frame"] if args.frame else [])]
+    figures = alternate_trees(trees, args.rounds, str(Path(__file__).resolve()), child_args)
     for tree in trees:
         web = [f["web_ms"] for f in figures[tree]]
         database = [f["db_ms"] for f in figures[tree]]

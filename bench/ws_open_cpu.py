@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -83,17 +82,14 @@ def main() -> None:
     if args.child:
         child(args.database_url, args.redis_url, roles, args.opens)
         return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's bench package
+    from bench.common import alternate_trees  # noqa: PLC0415
+
     trees = args.trees.split(",")
-    figures: dict[str, list[dict]] = {tree: [] for tree in trees}
-    for _ in range(args.rounds):
-        for tree in trees:
-            command = [
-                f"{tree}/.venv/bin/python", str(Path(__file__).resolve()), "--child", "--database-url", args.database_url,
-                "--redis-url", args.redis_url, "--trees", tree, "--roles", args.roles, "--opens", str(args.opens),
-            ]  # fmt: skip
-            result = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=True)
-            figures[tree].append(json.loads(result.stdout.strip().splitlines()[-1]))
-            print(tree, figures[tree][-1], flush=True)
+    child_args = ["--database-url", args.database_url, "--redis-url", args.redis_url, "--roles", args.roles]
+    figures = alternate_trees(
+        trees, args.rounds, str(Path(__file__).resolve()), [*child_args, "--opens", str(args.opens)]
+    )
     for tree in trees:
         for role in roles:
             cpu = [f[role][0] for f in figures[tree]]
