@@ -45,9 +45,14 @@ def read_without_transaction() -> None:
     db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
-@cache
-def driver_sql(statement: sa.Executable) -> tuple[str, dict[str, Any]]:
-    """A statement built once per process (no expanding IN) as the PostgreSQL driver's SQL and its fixed
-    parameters, compiled once, to run on the driver's cursor (no SQLAlchemy result machinery)."""
+def driver_compiled(statement: sa.Executable) -> tuple[str, dict[str, Any]]:
+    """A statement (no expanding IN) as the PostgreSQL driver's SQL and its fixed parameters, to run on the
+    driver's cursor (no SQLAlchemy result machinery). Callers keep the result: compiling costs more than the run."""
     compiled = statement.compile(dialect=db.engine.dialect)
     return str(compiled), {name: value for name, value in compiled.params.items() if value is not None}
+
+
+@cache
+def driver_sql(statement: sa.Executable) -> tuple[str, dict[str, Any]]:
+    """driver_compiled for a statement built once per process, compiled once."""
+    return driver_compiled(statement)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from api.access import only_visible
 from api.auth.guard import Principal
 from models import Alert, User, db
-from models.queries import core_execute, driver_cursor
+from models.queries import core_execute, driver_compiled, driver_cursor
 from services.alerting import UNRESOLVED, alert_json
 from services.json_text import EncodedDict, SplicedList
 from services.process_cache import process_cache
@@ -46,20 +46,17 @@ _NAMES = tuple(column.name for column in _COLUMNS)
 
 
 @lru_cache(maxsize=1024)
-def _driver_statement(user: Principal, dialect: str) -> tuple[str, dict[str, Any]]:
-    """`_statement(user)` compiled once for the PostgreSQL driver (`dialect` keys the cache): its SQL and
-    parameters."""
-    compiled = _statement(user).compile(dialect=db.engine.dialect)
-    return str(compiled), {name: value for name, value in compiled.params.items() if value is not None}
+def _driver_statement(user: Principal) -> tuple[str, dict[str, Any]]:
+    """`_statement(user)` compiled once per user for the PostgreSQL driver: its SQL and parameters."""
+    return driver_compiled(_statement(user))
 
 
 def _rows(user: Principal) -> list[tuple[Any, ...]]:
     """The rows of `_statement(user)` as tuples in `_NAMES` order. On PostgreSQL on the driver's cursor: no
     column of it has a result processor there (Moment passes the driver's aware datetimes through), so the
     values are those SQLAlchemy returns, without its per-statement and per-row machinery."""
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql":
-        sql, params = _driver_statement(user, dialect)
+    if db.engine.dialect.name == "postgresql":
+        sql, params = _driver_statement(user)
         return driver_cursor().execute(sql, params).fetchall()
     return [tuple(row) for row in core_execute(_statement(user))]
 
