@@ -50,14 +50,18 @@ def sections_taught(educator_id: int) -> list[sa.Row]:
     return list(core_execute(SECTIONS_TAUGHT, {"educator": educator_id}))
 
 
+def _section_channels(sections: list[sa.Row]) -> list[str]:
+    """The channels of these (sections_taught) sections, at most MAX_CHANNELS of them."""
+    return [section_channel(row.external_id) for row in sections[:MAX_CHANNELS]]
+
+
 def own_channels(user: Principal, taught: list[sa.Row] | None = None) -> list[str]:
     """What `user`'s personal endpoints follow: a learner's own channel, an educator's sections (`taught`
     when the caller read them already), everything for admins and services."""
     if user.role in SEES_EVERYONE:
         return [ADMIN_CHANNEL]
     if user.role == "educator":
-        rows = sections_taught(user.id) if taught is None else taught
-        return [section_channel(row.external_id) for row in rows[:MAX_CHANNELS]]
+        return _section_channels(sections_taught(user.id) if taught is None else taught)
     return [learner_channel(user.external_id)]
 
 
@@ -67,4 +71,4 @@ def educator_channels(user: Principal, educator_external_id: str) -> list[str]:
     allowed = user.role in SEES_EVERYONE or (user.role == "educator" and user.external_id == educator_external_id)
     if educator is None or educator.role != "educator" or not allowed:
         raise ApiError(404, f"no educator {educator_external_id!r} whose classes you can see")
-    return [section_channel(row.external_id) for row in sections_taught(educator.id)[:MAX_CHANNELS]]
+    return _section_channels(sections_taught(educator.id))
