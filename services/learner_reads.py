@@ -35,9 +35,9 @@ from services.analytics_data import (
     unpacked_event_arrays,
 )
 from services.learner_loading import LoadedLearner, load_learner, loaded_from
+from services.mastery_rows import STORED_MASTERY, UNSTORED_ATTEMPTS, stored_mastery, unstored_attempts
 from services.model_training import NEWEST_VERSION, current_risk_model, risk_model_of
 from services.progress_context import COURSE_MODULES_OF_EVENTS, course_modules
-from services.reports import STORED_MASTERY, UNSTORED_ATTEMPTS, stored_mastery
 
 # built once per process; rows, not entities (counters_json reads the same attributes as from the entity)
 LEARNER_ROW = sa.select(User.id, User.external_id, User.name).where(User.id == sa.bindparam("learner"))
@@ -118,7 +118,7 @@ def _one_by_one(learner_id: int, now: float) -> LearnerReads:
         course_modules(learner_id, loaded.module),
         stored_mastery(learner_id),
         current_risk_model(),
-        list(db.session.execute(UNSTORED_ATTEMPTS, {"learner": learner_id}).all()),
+        unstored_attempts(learner_id),
         db.session.execute(COUNTERS_ROW, {"learner": learner_id}).first(),
     )
 

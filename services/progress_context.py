@@ -24,8 +24,9 @@ from analytics.risk import RiskModel
 from models import Enrollment, Event, Module, Section, User, db
 from services.analytics_data import ENGAGEMENT_EVENT
 from services.learner_loading import Learner
+from services.mastery_rows import stored_mastery
 from services.model_training import current_risk_model
-from services.reports import LoadedLearner, load_learner, risk_json, stored_mastery
+from services.reports import LoadedLearner, load_learner, risk_json
 
 SCORE_WINDOW_DAYS = 14
 

@@ -18,13 +18,14 @@ from analytics.patterns import PERIODS, WEEKDAYS, compute_patterns, patterns_of
 from analytics.report_digest import ReportDigest
 from analytics.risk import score_risk
 from analytics.scores import DIRECTION_NAMES, ScoreTrends, compute_score_trends
-from models import Event, Exam, Grade, SkillMastery, Subject, db
+from models import Exam, Grade, Subject, db
 from services.cohort_members import compute_figures, summarize
 from services.course_history import course_history
 from services.course_pace import cached_course_priors
 from services.json_values import json_scalar
 from services.learner_loading import Learner, LoadedLearner, load_learner, load_learner_digest
-from services.mastery import MASTERY_THRESHOLD, skill_params
+from services.mastery import skill_params
+from services.mastery_rows import stored_mastery, unstored_attempts
 from services.model_training import current_risk_model
 
 LIGHTS = cohort_analytics.TRAFFIC_LIGHTS
@@ -174,32 +175,11 @@ GRADES_BY_SUBJECT = (
     .where(Grade.learner_id == sa.bindparam("learner"))
     .group_by(Subject.external_id)
 )
-STORED_MASTERY = sa.select(SkillMastery.skill, SkillMastery.p_mastery, SkillMastery.attempts).where(
-    SkillMastery.learner_id == sa.bindparam("learner")
-)
 
 
 def _grades_by_subject(learner_id: int) -> dict[str, float]:
     rows = db.session.execute(GRADES_BY_SUBJECT, {"learner": learner_id})
     return {subject: round(float(average), 2) for subject, average in rows}
-
-
-# skills with attempts but no stored row, their attempts in order (normally none, so no attempt row travels)
-UNSTORED_ATTEMPTS = (
-    sa.select(Event.skill, 100.0 * Event.score / Event.max_score >= MASTERY_THRESHOLD)
-    .where(
-        Event.learner_id == sa.bindparam("learner"),
-        Event.kind == "assessment",
-        Event.skill.is_not(None),
-        ~sa.exists().where(SkillMastery.learner_id == sa.bindparam("learner"), SkillMastery.skill == Event.skill),
-    )
-    .order_by(Event.skill, Event.occurred_at, Event.id)
-)
-
-
-def stored_mastery(learner_id: int) -> list[Any]:
-    """The learner's stored (skill, p_mastery, attempts) rows."""
-    return list(db.session.execute(STORED_MASTERY, {"learner": learner_id}).all())
 
 
 def _mastery(
@@ -215,13 +195,13 @@ def _mastery(
     ]
     covered = whole is not None and not whole.unstored_skills and len(stored) >= whole.attempted_skills
     if not covered and unstored is None:
-        unstored = list(db.session.execute(UNSTORED_ATTEMPTS, {"learner": learner_id}).all())
+        unstored = unstored_attempts(learner_id)
     return sorted(out + ([] if covered else _replayed(unstored or [])), key=lambda item: item["skill"])
 
 
 def _replayed(attempts: list[Any]) -> list[dict[str, Any]]:
     """Skills with attempts but no stored row (history loaded around the ingest path), replayed from their
-    (skill, correct) attempts in order, which the database selects (UNSTORED_ATTEMPTS)."""
+    (skill, correct) attempts in order, which the database selects (services.mastery_rows.UNSTORED_ATTEMPTS)."""
     if not attempts:
         return []
     skills, sequence = np.unique(np.array([skill for skill, _ in attempts]), return_inverse=True)
