@@ -5,9 +5,9 @@ round trips per group of single events, each costing the web process a poll, a g
 result to parse. For the kinds that write nothing but the event row (activity, heartbeats, module
 completions), one INSERT ... SELECT per event does it all: the learner must exist with the learner role
 and every reference named must exist (a module in the course named, if both are), else the row is
-simply not inserted. The group's INSERTs go out in one pipeline, one implicit transaction ended by its Sync. (One statement over
-the group's fields as arrays was tried: PostgreSQL re-planned it on every run, ~1 ms, and it cost the web
-process more than these prepared single-row statements.)
+simply not inserted. The group's INSERTs go out in one pipeline, one implicit transaction ended by its
+Sync. (One statement over the group's fields as arrays was tried: PostgreSQL re-planned it on every run,
+~1 ms, and it cost the web process more than these prepared single-row statements.)
 
 An event this lane did not store is left to the general path, which then gives exactly its usual
 answer: an unknown learner is created (or refused), an unknown reference is a 422, an id already
