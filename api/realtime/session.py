@@ -101,8 +101,9 @@ def _follow(
     resume = {channel: protocol.last_id_for(last_id, channel) for channel in channels}
     connection.hold(channels)
     hub.add(connection, channels)
-    connection.reply(protocol.control("subscribed", {"channels": connection.channels}))
     starts, backlog, resyncs = _positions(hub, channels, resume)
+    # only now "subscribed": whatever is published after the client reads it comes after `starts`, so it is delivered
+    connection.reply(protocol.control("subscribed", {"channels": connection.channels}))
     if before_replay is not None:
         before_replay()
     db.session.remove()  # a socket may stay open for hours: give the database connection back now
