@@ -64,6 +64,11 @@ beat_schedule = {
         "schedule": crontab(hour=3, minute=30, day_of_week="sunday"),
         "options": {"expires": 6 * 60 * 60},
     },
+    "presence-check": {  # a new deployment or a Redis that lost the set: live_now trusted again within minutes
+        "task": "learnpulse.presence.check",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
     "webhook-retry-overdue": {
         "task": "learnpulse.webhooks.retry_overdue",
         "schedule": 5 * 60,

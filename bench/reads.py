@@ -223,6 +223,17 @@ def _school_cases(base: str, dsn: str, known: dict, admin: str, educator: str, w
     ]  # fmt: skip
 
 
+def presence_checked(url: str, redis_url: str) -> dict[str, Any]:
+    """The beat's presence check (every 5 min in production: services.presence_rebuild), once before timing,
+    so the educator's live_now probes the learners active lately as in a deployment that has run a while."""
+    from api import create_app  # noqa: PLC0415
+    from services.presence_rebuild import check_presence  # noqa: PLC0415
+
+    app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url})
+    with app.app_context():
+        return check_presence()
+
+
 def main() -> None:
     parser = bench_parser(__doc__, "bench_reads", 2)
     parser.set_defaults(redis_url="redis://127.0.0.1:6395/2")
@@ -249,6 +260,7 @@ def main() -> None:
         return
     dsn = make_url(args.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     known = ids(dsn, args.existing)
+    print(f"presence check: {presence_checked(args.database_url, args.redis_url)}", flush=True)
     print(f"load average before: {os.getloadavg()}; event rows (estimate): {known['events']:,}", flush=True)
     if args.existing:  # every transaction of the web process and the floors is read-only: a write would fail
         os.environ["PGOPTIONS"] = "-c default_transaction_read_only=on"

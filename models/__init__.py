@@ -22,6 +22,7 @@ from models.events import (
     EVENT_REFERENCE_FIELDS,
     EVENT_VALUE_FIELDS,
     HEARTBEAT_KIND,
+    SESSION_KINDS,
     Event,
 )
 from models.learning import RiskModelVersion, SkillMastery, SkillModel
@@ -53,6 +54,7 @@ __all__ = [
     "EVENT_REFERENCE_FIELDS",
     "EVENT_VALUE_FIELDS",
     "HEARTBEAT_KIND",
+    "SESSION_KINDS",
     "SCOPE_TYPES",
     "SEVERITIES",
     "NotificationPreference",

@@ -11,6 +11,9 @@ from models.base import BigId, Moment, db, utcnow
 
 EVENT_KINDS = ("activity", "module_completed", "assessment", "grade", "attendance", "heartbeat")
 HEARTBEAT_KIND = "heartbeat"  # a session heartbeat (POST track/): extends a learning session, is not activity
+# What learning sessions are made of (services.sessions, services.presence): what learners do, not what the school
+# records about them (grades, attendance).
+SESSION_KINDS = ("activity", "module_completed", "assessment", HEARTBEAT_KIND)
 ATTENDANCE_STATUSES = ("present", "absent", "late", "excused")
 # The fields an event may carry besides its id, learner, kind and time; every list of event fields (the
 # insert, the live view, the REST and CSV views) is built from these two, in this order.

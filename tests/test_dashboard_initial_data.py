@@ -22,8 +22,10 @@ from api.realtime.open_alerts import OPEN_ALERTS_SHOWN
 from api.serializers import counters_json
 from models import Alert, Enrollment, Event, LearnerCounters, Section, SectionSummary, SkillMastery, User, db
 from services.alerting import UNRESOLVED
+from services.clients import redis_client
 from services.evaluation import update_learner_counters
 from services.json_text import spliced_dumps
+from services.presence import PRESENCE_SINCE_KEY, reaches, record_presence
 from services.progress_context import load_context, loaded
 from services.progress_views import progress_summary, realtime_metrics
 from services.reports import learner_report
@@ -185,6 +187,17 @@ def test_live_now_is_what_the_whole_window_gives(app, frozen):
     assert [row["learner"] for row in dashboard_initial_data(principal("una"), "s")["progress"]["live_now"]] == [
         "theirs"
     ]
+    stored = [  # the same events as ingest records them, with services.presence trusted: the same answer
+        (
+            learners[name].id,
+            {"kind": kind, "occurred_at": (NOW - timedelta(seconds=s)).isoformat(), "duration_seconds": d},
+        )
+        for name, events in cases.items()
+        for s, d, kind in events
+    ]
+    record_presence(redis_client(), reaches(stored))
+    redis_client().set(PRESENCE_SINCE_KEY, (NOW - LIVE_LOOKBACK).timestamp() - 3600)
+    assert dashboard_initial_data(principal("ted"), "s")["progress"]["live_now"] == live
 
 
 def test_open_alerts_follow_every_change_with_the_cache_warm(app):

@@ -109,7 +109,9 @@ def test_heartbeats_alone_make_a_learner_live_but_count_as_no_activity(client, h
     bob = bearer(history["bob"])
     counted_before = client.get("/api/v1/progress/real-time-dashboard/", headers=bob).json
     announced: list = []
-    monkeypatch.setattr(routes, "announce_events", lambda events, evaluate: announced.append((events, evaluate)))
+    monkeypatch.setattr(
+        routes, "announce_events", lambda events, evaluate, presence: announced.append((events, evaluate, [*presence]))
+    )
     for minutes_ago in (20, 10, 0):
         beat = client.post(
             "/api/v1/progress/track/",
@@ -117,7 +119,8 @@ def test_heartbeats_alone_make_a_learner_live_but_count_as_no_activity(client, h
             headers=bob,
         )
         assert beat.status_code == 201, beat.json
-    assert announced == [([], set())] * 3, "heartbeats are neither published as activity nor evaluated"
+    assert announced == [([], set(), [history["bob"].id])] * 3, "heartbeats are neither published nor evaluated"
+    # ...but they are recorded as presence (services.presence), so bob shows as live
     update_learner_counters([history["bob"].id])
     counters = db.session.get(LearnerCounters, history["bob"].id)
     assert (counters.events_seen, counters.activity_count, counters.time_spent_seconds) == (1, 1, 0.0)

@@ -18,6 +18,7 @@ from services.evaluation import update_learner_counters
 from services.job_runs import recorded_run
 from services.model_training import train_and_store_risk_model
 from services.monitoring import build_inputs, evaluate_rules, shard_ranges, store_snapshots
+from services.presence_rebuild import check_presence
 from services.scheduled_jobs import daily_models
 from services.skill_refit import fit_and_store_skill_models, skill_shards
 from services.sweeps import (
@@ -166,3 +167,9 @@ def alerts_cleanup() -> dict[str, int]:
     with recorded_run("alert_cleanup", "beat") as run:
         run["deleted"] = cleanup_alerts(current_app.config["ALERT_RETENTION_DAYS"])
     return run
+
+
+@shared_task(name="learnpulse.presence.check", max_retries=3)
+def presence_check() -> dict[str, Any]:
+    """Every few minutes: rebuild the presence set from the event log if it is not trusted (services.presence_rebuild)."""
+    return check_presence()

@@ -17,6 +17,7 @@ from api.events.schemas import MAX_BATCH
 from api.realtime.announce import announce_events
 from api.validation import json_body
 from models.upsert import Users
+from services.presence import reaches
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,11 @@ UNANNOUNCED_KINDS = ("heartbeat",)  # session heartbeats change no metric and ar
 
 
 def announce(result: IngestResult) -> None:
-    """Queue the evaluations and publish the events of a committed result (heartbeats: neither); never raises."""
+    """Record who is present (services.presence), queue the evaluations and publish the events of a committed
+    result (heartbeats: presence only); never raises."""
     events = [(learner, event) for learner, event in result.events if event["kind"] not in UNANNOUNCED_KINDS]
     try:
-        announce_events(events, evaluate={learner for learner, _ in events})
+        announce_events(events, evaluate={learner for learner, _ in events}, presence=reaches(result.events))
     except Exception:  # noqa: BLE001  (the events are stored: live delivery must never turn that into a 500)
         log.exception("could not publish %d stored event(s) to live clients", len(events))
 

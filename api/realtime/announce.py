@@ -28,6 +28,7 @@ from services.credentials import credentials_changed
 from services.dispatch import request_evaluation, run_with_evaluation
 from services.live_shapes import attendance_fields, exam_fields, grade_fields
 from services.notifications.outbox import wanted_events
+from services.presence import queue_presence, record_presence
 from services.publisher import publish, queue_watched, watched_channels
 from services.redis_trip import RoundTrip
 from services.routing import event_channels
@@ -38,17 +39,23 @@ TYPE_BY_KIND = {"grade": "grade_update", "attendance": "attendance_update"}  # e
 BRIEF_FIELDS = {"grade_update": grade_fields, "attendance_update": attendance_fields}
 
 
-def announce_events(events: list[tuple[int, dict[str, Any]]], evaluate: Iterable[int] = ()) -> int:
+def announce_events(
+    events: list[tuple[int, dict[str, Any]]], evaluate: Iterable[int] = (), presence: dict[int, float] | None = None
+) -> int:
     """Publish stored events, each once, on the channels it belongs to (services.routing): the learner's
     own and the sections whose business it is. Activity is grouped per learner and channel set per
     request ({"learner", "events": [...]}), so a 5,000-event batch is not 15,000 messages; grades and
     attendance go one by one as `grade_update` / `attendance_update`, with the brief's fields beside ours.
-    The `evaluate` learners are queued for evaluation first."""
+    The `evaluate` learners are queued for evaluation and the `presence` reaches recorded
+    (services.presence) first, before anything is published."""
     if not events:
         request_evaluation(evaluate)  # logs, never raises: the events are stored, the next sweep evaluates
+        if presence:
+            record_presence(redis_client(), presence)
         return 0
     client = redis_client()
-    with_sections, known = _one_trip(client, evaluate, {learner_channel(event["learner"]) for _, event in events})
+    own = {learner_channel(event["learner"]) for _, event in events}
+    with_sections, known = _one_trip(client, evaluate, own, presence or {})
     if with_sections is False and known is not None and not any(known.values()):
         if not any(event["kind"] in TYPE_BY_KIND for _, event in events):
             return 0  # only activity, on learners' own channels, none followed: no message to build
@@ -78,13 +85,14 @@ def announce_events(events: list[tuple[int, dict[str, Any]]], evaluate: Iterable
 
 
 def _one_trip(
-    client: redis.Redis, evaluate: Iterable[int], own_channels: set[str]
+    client: redis.Redis, evaluate: Iterable[int], own_channels: set[str], presence: dict[int, float]
 ) -> tuple[bool | None, dict[str, bool] | None]:
-    """The evaluation request, whether any section channel is watched and which of the learners' own
-    channels are, in one Redis round trip (three before). If Redis fails, the evaluation request is logged
-    as lost (the next sweep evaluates them) and the two look-ups are asked again on their own below, where
-    they go on as they always did: the events are stored whatever happens here."""
+    """The evaluation request, the presence record, whether any section channel is watched and which of the
+    learners' own channels are, in one Redis round trip (four before). If Redis fails, the evaluation request
+    is logged as lost (the next sweep evaluates them) and the two look-ups are asked again on their own below,
+    where they go on as they always did: the events are stored whatever happens here."""
     trip = RoundTrip(client)
+    queue_presence(trip, presence)
     sections = queue_sections_watched(trip)
     watched = queue_watched(trip, own_channels)
     if run_with_evaluation(trip, evaluate) is None:
