@@ -2,19 +2,18 @@
 duration), kept in one Redis sorted set as events are stored, so a dashboard's `live_now` (services.sessions)
 probes the events of the few learners active lately instead of every enrolled learner's.
 
-The set is complete, and so trusted, only once it has been kept for LIVE_LOOKBACK plus the allowed clock skew
-(PRESENCE_SINCE_KEY, written with the first record): live_now reads only events that occurred within
-LIVE_LOOKBACK, and ingest refuses an event more than the skew in the future, so each of them was stored, and
-recorded, after the set began. Until then (a new or flushed Redis) callers probe every enrolled learner, as
-before. Recording is best-effort like live delivery: an event whose record failed (Redis down at that moment)
-shows its learner live again from their next event or heartbeat.
+The set is trusted from the moment PRESENCE_SINCE_KEY says (services.presence_rebuild: the beat's check rebuilds
+the set from the event log's last LIVE_LOOKBACK whenever that key is missing, on a new deployment or after Redis
+lost it): from then on ingest records every stored event, and live_now reads only events that occurred within
+LIVE_LOOKBACK, none more than the allowed clock skew in the future. Until then callers probe every enrolled
+learner, as before. Recording is best-effort like live delivery: an event whose record failed (Redis down at
+that moment) shows its learner live again from their next event or heartbeat.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,7 @@ from models import SESSION_KINDS, Event
 from services.redis_trip import RoundTrip
 
 PRESENCE_KEY = "learnpulse:presence"  # sorted set: learner row id -> epoch seconds its latest session reaches
-PRESENCE_SINCE_KEY = "learnpulse:presence:since"  # epoch seconds since which every stored event was recorded
+PRESENCE_SINCE_KEY = "learnpulse:presence:since"  # epoch seconds: the set holds every event that occurred since
 TRIM_MARGIN_SECONDS = 60.0  # entries are dropped this long after they could last matter
 
 log = logging.getLogger(__name__)
@@ -58,11 +57,9 @@ def session_end_epoch() -> sa.ColumnElement[float]:
 
 
 def queue_presence(trip: RoundTrip, reach: dict[int, float]) -> None:
-    """Add the learners' reaches to a round trip (a learner's score only ever rises), and start the set's
-    clock if this is its first record."""
+    """Add the learners' reaches to a round trip (a learner's score only ever rises)."""
     if reach:
         trip.add(lambda pipe: pipe.zadd(PRESENCE_KEY, reach, gt=True))
-        trip.add(lambda pipe: pipe.set(PRESENCE_SINCE_KEY, time.time(), nx=True))
 
 
 def record_presence(client: redis.Redis, reach: dict[int, float]) -> None:
@@ -79,8 +76,9 @@ def record_presence(client: redis.Redis, reach: dict[int, float]) -> None:
 def present_learners(
     client: redis.Redis, now: float, reach_from: float, lookback: float, skew: float
 ) -> set[int] | None:
-    """Learners whose latest session reaches `reach_from` or later, or None when the set is not trusted yet
-    (kept for less than `lookback` + `skew` seconds) or Redis cannot say; drops entries older than `lookback`."""
+    """Learners whose latest session reaches `reach_from` or later, or None when the set is not trusted (it does
+    not hold every event of the last `lookback` + `skew` seconds) or Redis cannot say; drops entries older than
+    `lookback`."""
     pipe = client.pipeline(transaction=False)
     pipe.get(PRESENCE_SINCE_KEY)
     pipe.zremrangebyscore(PRESENCE_KEY, "-inf", f"({now - lookback - TRIM_MARGIN_SECONDS}")

@@ -1,6 +1,6 @@
-"""Rebuild services.presence's set from the event log, so a new deployment or a Redis that lost the set is
-trusted within minutes instead of after LIVE_LOOKBACK: a scheduled task (worker: learnpulse.presence.check)
-rebuilds it whenever it is not trusted.
+"""Rebuild services.presence's set from the event log, the one way it becomes trusted: a scheduled task
+(worker: learnpulse.presence.check, every 5 min) rebuilds it whenever it is not, on a new deployment or after
+Redis lost it.
 
 Scanning the events that occurred within the lookback of the rebuild's start covers every event a later
 live_now can read that was committed before the scan; each one committed later is recorded by its own

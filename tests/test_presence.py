@@ -43,11 +43,11 @@ def test_reaches_keep_each_learners_furthest_session_event():
     assert reaches(events) == {1: ten + 600, 2: ten, 5: float("inf")}
 
 
-def test_the_set_is_trusted_only_once_kept_for_the_lookback_and_the_skew(app):
+def test_the_set_is_trusted_only_once_its_clock_covers_the_lookback_and_the_skew(app):
     client, now = redis_client(), time.time()
     assert present_learners(client, now, now - 60, LOOKBACK, SKEW) is None  # nothing recorded yet
     record_presence(client, {1: now, 2: now - 3600})
-    assert present_learners(client, now, now - 60, LOOKBACK, SKEW) is None  # kept for a moment only
+    assert present_learners(client, now, now - 60, LOOKBACK, SKEW) is None  # recorded, but since when?
     client.set(PRESENCE_SINCE_KEY, now - LOOKBACK - SKEW + 5)
     assert present_learners(client, now, now - 60, LOOKBACK, SKEW) is None  # five seconds short
     client.set(PRESENCE_SINCE_KEY, now - LOOKBACK - SKEW)
