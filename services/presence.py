@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 import redis
@@ -32,19 +31,16 @@ log = logging.getLogger(__name__)
 
 
 def reaches(events: Iterable[tuple[int, dict[str, Any]]]) -> dict[int, float]:
-    """Each learner's furthest reach among these stored public events: an event's time plus its non-negative
-    duration, the bound services.sessions filters by (a heartbeat's duration reaches back, so it over-counts,
-    never under-counts); a duration that is not a number reaches indefinitely."""
+    """Each learner's furthest reach among these stored events (validated: `occurred_at` a datetime): an event's
+    time plus its non-negative duration, the bound services.sessions filters by (a heartbeat's duration reaches
+    back, so it over-counts, never under-counts); a duration that is not a number reaches indefinitely."""
     out: dict[int, float] = {}
     for learner, event in events:
-        if event["kind"] not in SESSION_KINDS:
-            continue
-        duration = event.get("duration_seconds") or 0.0
-        reach = datetime.fromisoformat(event["occurred_at"]).timestamp() + (
-            max(duration, 0.0) if math.isfinite(duration) else math.inf
-        )
-        if reach > out.get(learner, -math.inf):
-            out[learner] = reach
+        if event["kind"] in SESSION_KINDS:
+            duration = event.get("duration_seconds") or 0.0
+            reach = event["occurred_at"].timestamp() + (max(duration, 0.0) if duration == duration else math.inf)
+            if reach > out.get(learner, -math.inf):
+                out[learner] = reach
     return out
 
 

@@ -190,7 +190,7 @@ def test_live_now_is_what_the_whole_window_gives(app, frozen):
     stored = [  # the same events as ingest records them, with services.presence trusted: the same answer
         (
             learners[name].id,
-            {"kind": kind, "occurred_at": (NOW - timedelta(seconds=s)).isoformat(), "duration_seconds": d},
+            {"kind": kind, "occurred_at": NOW - timedelta(seconds=s), "duration_seconds": d},
         )
         for name, events in cases.items()
         for s, d, kind in events

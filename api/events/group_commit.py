@@ -27,6 +27,7 @@ from flask import Flask
 from api.events import one_trip
 from api.events.ingest import IngestResult, public_event, store_events
 from models import db
+from services.presence import reaches
 
 log = logging.getLogger(__name__)
 Announce = Callable[[IngestResult], None]
@@ -162,7 +163,7 @@ def _store_in_one_trip(group: list[_Request], announce: Announce) -> list[_Reque
     except Exception:  # noqa: BLE001  (the general path stores them, or gives each its own error)
         log.warning("the one-trip insert of %d events failed; storing them the general way", len(lane), exc_info=True)
         return group
-    ids, events = [], []
+    ids, events, validated = [], [], []
     for request, stored in zip(lane, outcomes):
         if stored is not None:
             pk, learner = stored
@@ -170,8 +171,9 @@ def _store_in_one_trip(group: list[_Request], announce: Announce) -> list[_Reque
             request.result = _stored_alone(pk, learner, public)
             ids.append(pk)
             events.append((learner, public))
+            validated.append((learner, request.event))
     if events:
-        announce(IngestResult(ids, [], {learner for learner, _ in events}, events, list(ids)))
+        announce(IngestResult(ids, [], {learner for learner, _ in events}, events, list(ids), reaches(validated)))
     return [request for request in group if request.result is None]
 
 

@@ -12,6 +12,7 @@ from api.events.store import insert_events
 from models import EVENT_VALUE_FIELDS, Attendance, Course, Event, Exam, Grade, Module, Section, Subject, User, db
 from models.upsert import Users, ids_by_external_id, insert_missing, select_where_in, upsert_rows, users_by_external_id
 from services.mastery import apply_assessments
+from services.presence import reaches
 
 REFERENCE_MODELS = {"course": Course, "module": Module, "section": Section, "subject": Subject, "exam": Exam}
 # A stored row: the ROW_COLUMNS (api/events/store.py) client_id, body_hash, learner_id, kind, occurred_at,
@@ -28,6 +29,7 @@ class IngestResult:
     learner_ids: set[int] = field(default_factory=set)
     events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (learner id, public view) of each stored
     outcomes: list[int | None] = field(default_factory=list)  # per event sent: its new id, None if a duplicate
+    reach: dict[int, float] = field(default_factory=dict)  # learner id -> furthest session reach (services.presence)
 
 
 PUBLIC_FIELDS = (*REFERENCE_FIELDS, *(name for name in EVENT_VALUE_FIELDS if name != "date"))  # date: ISO below
@@ -258,6 +260,7 @@ def store_events(
         {learner_ids[e["learner"]] for e in stored_events},
         [(learner_ids[e["learner"]], public_event(e, pk)) for e, pk in zip(stored_events, stored_ids)],
         [stored_pk.get(id(event)) for event in events],
+        reaches((learner_ids[e["learner"]], e) for e in stored_events),
     )
 
 

@@ -17,7 +17,6 @@ from api.events.schemas import MAX_BATCH
 from api.realtime.announce import announce_events
 from api.validation import json_body
 from models.upsert import Users
-from services.presence import reaches
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ def announce(result: IngestResult) -> None:
     result (heartbeats: presence only); never raises."""
     events = [(learner, event) for learner, event in result.events if event["kind"] not in UNANNOUNCED_KINDS]
     try:
-        announce_events(events, evaluate={learner for learner, _ in events}, presence=reaches(result.events))
+        announce_events(events, evaluate={learner for learner, _ in events}, presence=result.reach)
     except Exception:  # noqa: BLE001  (the events are stored: live delivery must never turn that into a 500)
         log.exception("could not publish %d stored event(s) to live clients", len(events))
 
