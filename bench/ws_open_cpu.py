@@ -3,9 +3,10 @@
 Each round runs, per tree, a child process in that tree's directory: it starts that tree's gunicorn with ONE gevent
 worker (bench.web_process.start_web, as bench/reads.py does), warms every role's open up, then opens each role's
 dashboard `--opens` times one after another from one client and prints the worker's CPU (user + system) per open
-and the wall time per open. Trees alternate round by round, so drift on a shared machine hits both alike; the
-medians over rounds are printed. Sequential opens cost the worker more CPU than 8 concurrent clients do (every
-wait is a real sleep of the hub), so compare trees with this, and read issue 15's figures from bench/reads.py.
+and the wall time per open, and the CPU of the PostgreSQL backends serving the bench's database (local; other
+databases' backends are not counted). Trees alternate round by round, so drift on a shared machine hits both
+alike; the medians over rounds are printed. Sequential opens cost the worker more CPU than 8 concurrent clients do
+(every wait is a real sleep of the hub), so compare trees with this, and read issue 15's figures from bench/reads.py.
 Built by `bench/reads.py --build-only` (its learner bench-l0-7, educator and admin).
 
     .venv/bin/python bench/ws_open_cpu.py --database-url postgresql://postgres@127.0.0.1:5432/reads_db \\
@@ -40,6 +41,32 @@ def _opener(port: int, token: str):
     return once
 
 
+def _database_backends(database_url: str) -> set[int]:
+    """The PostgreSQL backends connected to the bench's database (other sessions' databases are not counted)."""
+    import psycopg  # noqa: PLC0415
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {pid for (pid,) in rows}
+
+
+def _cpu(pids: set[int]) -> float:
+    """User + system CPU seconds of these local processes (0 for one that has gone)."""
+    import psutil  # noqa: PLC0415
+
+    total = 0.0
+    for pid in pids:
+        try:
+            total += sum(psutil.Process(pid).cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
 def child(database_url: str, redis_url: str, roles: list[str], opens: int) -> None:
     """Run in the tree's own directory: print {role: [web CPU ms per open, wall ms per open]} as JSON."""
     sys.path.insert(0, os.getcwd())
@@ -56,12 +83,15 @@ def child(database_url: str, redis_url: str, roles: list[str], opens: int) -> No
                 once()
         out = {}
         for role, once in openers.items():
-            cpu, wall = sum(worker.cpu_times()[:2]), time.perf_counter()
+            backends = _database_backends(database_url)
+            cpu, wall, pg = sum(worker.cpu_times()[:2]), time.perf_counter(), _cpu(backends)
             for _ in range(opens):
                 once()
+            backends |= _database_backends(database_url)  # and any the pool opened meanwhile (counted whole)
             out[role] = [
                 (sum(worker.cpu_times()[:2]) - cpu) * 1000 / opens,
                 (time.perf_counter() - wall) * 1000 / opens,
+                (_cpu(backends) - pg) * 1000 / opens,
             ]
         print(json.dumps(out))
     finally:
@@ -94,8 +124,10 @@ def main() -> None:
         for role in roles:
             cpu = [f[role][0] for f in figures[tree]]
             wall = [f[role][1] for f in figures[tree]]
+            pg = [f[role][2] for f in figures[tree]]
             print(
                 f"{tree} {role}: web CPU per open {statistics.median(cpu):.2f} ms ({min(cpu):.2f}-{max(cpu):.2f}), "
+                f"PostgreSQL CPU {statistics.median(pg):.2f} ms ({min(pg):.2f}-{max(pg):.2f}), "
                 f"wall {statistics.median(wall):.2f} ms"
             )
 
