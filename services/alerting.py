@@ -16,7 +16,11 @@ from models.upsert import dialect_insert, rows_of_ids
 from services.json_values import json_scalar
 
 DEFAULT_COOLDOWN = timedelta(hours=24)  # a resolved alert does not re-open sooner than this
-UNRESOLVED = Alert.status != "resolved"
+# The value as SQL text, not a bound parameter: PostgreSQL's generic plan for a prepared statement (psycopg
+# prepares one run 5 times on a connection) then knows it, as its custom plans did: with a parameter it guessed
+# one unresolved row and sorted them all (a dashboard's open alerts: 5 ms instead of 0.5), and the partial index
+# on unresolved alerts matches only the literal.
+UNRESOLVED = Alert.status != sa.literal_column("'resolved'")
 
 
 @dataclass

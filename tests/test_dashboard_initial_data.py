@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 import services.learner_loading
 import services.learner_reads
@@ -278,3 +279,43 @@ def test_an_educators_sections_follow_their_stored_summaries_with_the_cache_warm
     db.session.commit()
     again = shown()
     assert again[1]["average"] == 12.25 and again[1]["as_of"] == "t1" and again[0] == first[0]
+
+
+def test_open_alerts_carry_their_constants_as_sql_so_a_generic_plan_knows_them(app):
+    """psycopg prepares a statement run 5 times on a connection; PostgreSQL then plans it once for any parameter.
+    With "resolved" and the limit as parameters that plan guessed one unresolved alert and sorted them all."""
+    ted, root = create_user("ted", "educator"), create_user("root", "admin")
+    from api.realtime.open_alerts import _statement
+
+    educator, admin = Principal(ted.id, "ted", "educator"), Principal(root.id, "root", "admin")
+    assert list(_statement(educator).compile().params.values()) == [ted.id]  # whose alerts: the one parameter
+    assert _statement(admin).compile().params == {}
+    if db.engine.dialect.name != "postgresql":
+        return
+    learners = [create_user(f"l{i}", "learner") for i in range(40)]
+    db.session.add_all(
+        Alert(
+            learner_id=learners[k % 40].id,
+            rule="engagement_drop",
+            scope_key=f"c{k}",
+            severity="low",
+            title="A",
+            message="m",
+            factors={},
+            recommendations=[],
+            status="open",  # all unresolved, as on a new deployment: the parameter made it guess one row
+        )
+        for k in range(600)
+    )
+    db.session.commit()
+    db.session.execute(sa.text("ANALYZE alerts"))
+    compiled = _statement(admin).compile(dialect=postgresql.dialect(paramstyle="numeric_dollar"))
+    values = [compiled.params[name] for name in compiled.positiontup or ()]  # none, unless a constant is bound
+    arguments = "(" + ", ".join(f"'{value}'" for value in values) + ")" if values else ""
+    connection = db.session.connection()
+    connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+    connection.exec_driver_sql(f"PREPARE open_alerts AS {compiled}")
+    plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN EXECUTE open_alerts{arguments}"))
+    connection.exec_driver_sql("DEALLOCATE open_alerts")
+    connection.exec_driver_sql("RESET plan_cache_mode")
+    assert "Index Scan Backward using pk_alerts" in plan and "Sort" not in plan, plan

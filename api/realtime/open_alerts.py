@@ -39,7 +39,8 @@ _COLUMNS = (
 def _statement(user: Principal) -> sa.Select:
     """The newest unresolved alerts `user` may see, built once per caller (its compiled form is then reused)."""
     query = sa.select(*_COLUMNS).join(User, User.id == Alert.learner_id).where(UNRESOLVED)
-    return only_visible(query, Alert.learner_id, user).order_by(Alert.id.desc()).limit(OPEN_ALERTS_SHOWN)
+    shown = sa.literal_column(str(OPEN_ALERTS_SHOWN), sa.Integer)  # as text, for the generic plan (services.alerting)
+    return only_visible(query, Alert.learner_id, user).order_by(Alert.id.desc()).limit(shown)
 
 
 _NAMES = tuple(column.name for column in _COLUMNS)
