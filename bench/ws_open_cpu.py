@@ -2,12 +2,13 @@
 
 Each round runs, per tree, a child process in that tree's directory: it starts that tree's gunicorn with ONE gevent
 worker (bench.web_process.start_web, as bench/reads.py does), warms every role's open up, then opens each role's
-dashboard `--opens` times one after another from one client and prints the worker's CPU (user + system) per open
-and the wall time per open, and the CPU of the PostgreSQL backends serving the bench's database (local; other
-databases' backends are not counted). Trees alternate round by round, so drift on a shared machine hits both
-alike; the medians over rounds are printed. Sequential opens cost the worker more CPU than 8 concurrent clients do
-(every wait is a real sleep of the hub), so compare trees with this, and read issue 15's figures from bench/reads.py.
-Built by `bench/reads.py --build-only` (its learner bench-l0-7, educator and admin).
+dashboard `--opens` times one after another from one client and prints the worker's CPU (user + system) per open and
+the wall time per open, and the CPU of the PostgreSQL backends serving the bench's database (local; other databases'
+backends are not counted). Trees alternate round by round, so drift on a shared machine hits both alike; the medians
+over rounds are printed. The beat's presence check runs once first, as bench/reads.py runs it. Sequential opens cost
+the worker more CPU than 8 concurrent clients do (every wait is a real sleep of the hub), so compare trees with
+this, and read issue 15's figures from bench/reads.py. Built by `bench/reads.py --build-only` (its learner
+bench-l0-7, educator and admin).
 
     .venv/bin/python bench/ws_open_cpu.py --database-url postgresql://postgres@127.0.0.1:5432/reads_db \\
         --redis-url redis://127.0.0.1:6392/2 --trees /tmp/base,/work/wt-me [--rounds 4] [--opens 300]
@@ -114,7 +115,9 @@ def main() -> None:
         return
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's bench package
     from bench.common import alternate_trees  # noqa: PLC0415
+    from bench.reads import presence_checked  # noqa: PLC0415
 
+    print(f"presence check (this tree's): {presence_checked(args.database_url, args.redis_url)}", flush=True)
     trees = args.trees.split(",")
     child_args = ["--database-url", args.database_url, "--redis-url", args.redis_url, "--roles", args.roles]
     figures = alternate_trees(
