@@ -9,7 +9,7 @@ from psycopg.pq import TransactionStatus
 from api.auth.guard import Principal
 from api.realtime.initial_data import dashboard_initial_data
 from api.realtime.session import _channels_for, _channels_read_database
-from api.realtime.subscriptions import sections_taught
+from api.realtime.subscriptions import taught_section_rows
 from models import Section, db
 from models.queries import read_without_transaction
 from tests.conftest import create_user
@@ -111,7 +111,7 @@ def test_an_educators_dashboard_open_reads_the_sections_taught_once(app) -> None
 
     sa.event.listen(db.engine, "before_cursor_execute", record)
     try:
-        taught = sections_taught(educator.id)
+        taught = taught_section_rows(educator.id)
         assert [row.external_id for row in taught] == ["s1", "s2", "s3"]
         statements.clear()
         channels, data = (

@@ -13,7 +13,7 @@ from api.alerts.queries import statistics
 from api.auth.guard import Principal
 from api.realtime.open_alerts import open_alerts
 from api.realtime.section_views import section_views
-from api.realtime.subscriptions import sections_taught
+from api.realtime.subscriptions import taught_section_rows
 from api.serializers import counters_json
 from models import Alert, User, db
 from services.json_text import SplicedDict
@@ -45,7 +45,7 @@ def _learner_view(user: Principal) -> dict[str, Any]:
 def _educator_view(user: Principal, taught: list[sa.Row] | None) -> dict[str, Any]:
     """Each of the educator's sections as the worker last summarised it (no cohort computation here); `taught`:
     the educator's sections when the socket's open read them for its channels."""
-    sections = sections_taught(user.id) if taught is None else taught
+    sections = taught_section_rows(user.id) if taught is None else taught
     shown = section_views(sections)
     live = live_now([section_id for section_id, _, _ in sections], max(1, current_app.config["SESSION_GAP_MINUTES"]))
     return {"progress": SplicedDict(sections=shown, live_now=live)}

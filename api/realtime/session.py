@@ -40,7 +40,7 @@ from api.realtime.subscriptions import (
     authorize_channel,
     educator_channels,
     own_channels,
-    sections_taught,
+    taught_section_rows,
 )
 from models import db
 from models.queries import read_without_transaction
@@ -230,7 +230,7 @@ def _open(hub: Hub, connection: Connection, session: Session, endpoint: str, edu
     if _channels_read_database(endpoint, session.user):
         read_without_transaction()
     own_dashboard = endpoint == "dashboard" and session.user.role == "educator"
-    taught = sections_taught(session.user.id) if own_dashboard else None  # its channels and its initial data
+    taught = taught_section_rows(session.user.id) if own_dashboard else None  # its channels and its initial data
     channels = _channels_for(endpoint, session.user, educator, taught)
 
     def initial() -> None:

@@ -44,14 +44,14 @@ SECTIONS_TAUGHT = (  # built once per process: every educator's socket open read
 )
 
 
-def sections_taught(educator_id: int) -> list[sa.Row]:
+def taught_section_rows(educator_id: int) -> list[sa.Row]:
     """(id, external_id, course_id) of the educator's sections, by external id: an educator's dashboard open
     reads them once, for its channels and its initial data."""
     return list(core_execute(SECTIONS_TAUGHT, {"educator": educator_id}))
 
 
 def _section_channels(sections: list[sa.Row]) -> list[str]:
-    """The channels of these (sections_taught) sections, at most MAX_CHANNELS of them."""
+    """The channels of these (taught_section_rows) sections, at most MAX_CHANNELS of them."""
     return [section_channel(row.external_id) for row in sections[:MAX_CHANNELS]]
 
 
@@ -61,7 +61,7 @@ def own_channels(user: Principal, taught: list[sa.Row] | None = None) -> list[st
     if user.role in SEES_EVERYONE:
         return [ADMIN_CHANNEL]
     if user.role == "educator":
-        return _section_channels(sections_taught(user.id) if taught is None else taught)
+        return _section_channels(taught_section_rows(user.id) if taught is None else taught)
     return [learner_channel(user.external_id)]
 
 
@@ -71,4 +71,4 @@ def educator_channels(user: Principal, educator_external_id: str) -> list[str]:
     allowed = user.role in SEES_EVERYONE or (user.role == "educator" and user.external_id == educator_external_id)
     if educator is None or educator.role != "educator" or not allowed:
         raise ApiError(404, f"no educator {educator_external_id!r} whose classes you can see")
-    return _section_channels(sections_taught(educator.id))
+    return _section_channels(taught_section_rows(educator.id))
