@@ -109,13 +109,23 @@ class HeadWithBody:
             self._first, self._held = False, data
             return
         self._first = False
-        self._sock.sendall(data, *flags)
+        self._send_all(data, *flags)
 
     def flush(self) -> None:
         """Send a head still held (a response without body bytes, or before another use of the socket)."""
         if self._held:
             held, self._held = self._held, b""
-            self._sock.sendall(held)
+            self._send_all(held)
+
+    def _send_all(self, data: Any, *flags: Any) -> None:
+        """sendall, tried first as one send: a response fits the socket's buffer, and gevent's sendall asks the
+        socket its buffer size (a system call) and slices the data into chunks before it sends anything."""
+        if flags or type(data) is not bytes:
+            self._sock.sendall(data, *flags)
+            return
+        sent = self._sock.send(data)
+        if sent < len(data):
+            self._sock.sendall(memoryview(data)[sent:])
 
     def __getattr__(self, name: str) -> Any:
         self.flush()

@@ -214,3 +214,51 @@ def test_with_the_counter_store_down_requests_are_served_without_limits(make_app
         responses = [client.post("/api/v1/events", json=event(i), headers=lms) for i in range(3)]
         assert [r.status_code for r in responses] == [201, 201, 201]
         assert not any("X-RateLimit-Limit" in r.headers for r in responses)
+
+
+def test_the_window_script_survives_a_dropped_connection_and_a_flushed_script_cache(redis_url):
+    """The limiter's script runs on its own path (not redis-py's Script): a pooled connection the server closed
+    is replaced by its retry, and a script the server forgot is loaded again; the counts go on."""
+    from api.rate_limit_storage import storage_uri
+
+    storage = OneTripRedisStorage(storage_uri(redis_url))
+    admin = redis.Redis.from_url(redis_url)
+    admin.delete(storage.prefixed_key("stale-test"))
+    assert storage.incr_window("stale-test", 60)[0] == 1
+    admin.client_kill_filter(_type="normal", skipme=True)  # every other client, the pooled one too
+    assert storage.incr_window("stale-test", 60)[0] == 2
+    admin.script_flush()
+    count, ends = storage.incr_window("stale-test", 60)
+    assert count == 3 and time.time() < ends <= time.time() + 61
+    assert admin.script_exists(storage.lua_incr_and_ttl.sha) == [True]
+
+
+def test_the_window_script_is_sent_again_when_its_connection_fails(redis_url, monkeypatch):
+    """A connection error while the script is sent (a connection that went stale after its checkout) is handled
+    as redis-py's client handles it with this pool's connections (no retries configured): the connection is
+    dropped and the error raised (the limiter then lets the request through); the next hit counts on a fresh one."""
+    from api.rate_limit_storage import storage_uri
+
+    storage = OneTripRedisStorage(storage_uri(redis_url))
+    redis.Redis.from_url(redis_url).delete(storage.prefixed_key("retry-test"))
+    pool, failed = storage.storage.connection_pool, []
+    taken = pool.get_connection
+
+    def stale_once(*args, **kwargs):
+        connection = taken(*args, **kwargs)
+        send = connection.send_packed_command
+
+        def fail(*sent, **options):
+            connection.send_packed_command = send
+            failed.append(connection)
+            raise redis.ConnectionError("Connection closed by server.")
+
+        if not failed:
+            connection.send_packed_command = fail
+        return connection
+
+    monkeypatch.setattr(pool, "get_connection", stale_once)
+    with pytest.raises(redis.ConnectionError):
+        storage.incr_window("retry-test", 60)
+    assert len(failed) == 1 and not failed[0].is_connected
+    assert storage.incr_window("retry-test", 60)[0] == 1

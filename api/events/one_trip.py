@@ -6,8 +6,10 @@ result to parse. For the kinds that write nothing but the event row (activity, h
 completions), one INSERT ... SELECT per event does it all: the learner must exist with the learner role
 and every reference named must exist (a module in the course named, if both are), else the row is
 simply not inserted. The group's INSERTs go out in one pipeline, one implicit transaction ended by its
-Sync. (One statement over the group's fields as arrays was tried: PostgreSQL re-planned it on every run,
-~1 ms, and it cost the web process more than these prepared single-row statements.)
+Sync; a group of one is one statement in autocommit, sent in one write (the pipeline sent the INSERT, its
+Sync and a Flush in three, with a wait before each). (One statement over the group's fields as arrays was
+tried: PostgreSQL re-planned it on every run, ~1 ms, and it cost the web process more than these prepared
+single-row statements.)
 
 An event this lane did not store is left to the general path, which then gives exactly its usual
 answer: an unknown learner is created (or refused), an unknown reference is a 422, an id already
@@ -82,18 +84,15 @@ def store_in_one_trip(events: list[dict[str, Any]]) -> list[Stored | None]:
     received_at = datetime.now(UTC)
     connection = driver_connection()
     try:
-        with _implicit_transaction(connection), connection.pipeline():
-            cursors = []
-            for event in events:
-                cursor = connection.cursor()
-                cursor.execute(
-                    _statement(tuple(name for name in REFERENCES if name in event)),
-                    _parameters(event, received_at),
-                )
-                cursors.append(cursor)
-            if not connection.autocommit:
-                connection.commit()
-        found = [cursor.fetchone() for cursor in cursors]
+        with _implicit_transaction(connection) as implicit:
+            if implicit and len(events) == 1:  # one statement is its own transaction: no pipeline needed
+                found = [_execute(connection.cursor(), events[0], received_at).fetchone()]
+            else:
+                with connection.pipeline():
+                    cursors = [_execute(connection.cursor(), event, received_at) for event in events]
+                    if not implicit:
+                        connection.commit()
+                found = [cursor.fetchone() for cursor in cursors]
     except BaseException:
         db.session.rollback()
         raise
@@ -101,17 +100,24 @@ def store_in_one_trip(events: list[dict[str, Any]]) -> list[Stored | None]:
     return [(row[0], row[1]) if row else None for row in found]
 
 
+def _execute(cursor: Any, event: dict[str, Any], received_at: datetime) -> Any:
+    """Run (or, in a pipeline, queue) the INSERT of one event on `cursor`; returns the cursor."""
+    cursor.execute(_statement(tuple(name for name in REFERENCES if name in event)), _parameters(event, received_at))
+    return cursor
+
+
 @contextmanager
-def _implicit_transaction(connection: Any) -> Iterator[None]:
-    """The pipeline's statements as the implicit transaction its one Sync commits (or rolls back, on any error):
-    no BEGIN and COMMIT, each of which psycopg sends with a Sync of its own and waits for (three round trips where
-    one does). Only from a connection with no transaction open (else the statements join the open one)."""
+def _implicit_transaction(connection: Any) -> Iterator[bool]:
+    """The statements run inside as the implicit transaction of their one Sync, which commits (or rolls back, on
+    any error) all of them: no BEGIN and COMMIT, each of which psycopg sends with a Sync of its own and waits for
+    (three round trips where one does). A lone statement outside a pipeline is such a transaction by itself.
+    Only from a connection with no transaction open (else the statements join the open one: yields False)."""
     if connection.info.transaction_status != TransactionStatus.IDLE:
-        yield
+        yield False
         return
     connection.autocommit = True
     try:
-        yield
+        yield True
     finally:
         connection.autocommit = False
 
