@@ -84,7 +84,8 @@ def signals(X: np.ndarray) -> np.ndarray:
 def known(X: np.ndarray) -> np.ndarray:
     """Enough data to say anything: some scores, or a week of silence (which is itself informative)."""
     assessments, inactive = X[:, FEATURES.index("assessments")], X[:, FEATURES.index("days_since_activity")]
-    return (np.nan_to_num(assessments) >= MIN_ASSESSMENTS) | (np.nan_to_num(inactive) >= INACTIVE_KNOWN_DAYS)
+    # NaN compares False, as nan_to_num's 0 would against these positive thresholds (and +-inf as its +-max)
+    return (assessments >= MIN_ASSESSMENTS) | (inactive >= INACTIVE_KNOWN_DAYS)
 
 
 def feature_coefficients(coefficients: np.ndarray = COEFFICIENTS) -> np.ndarray:

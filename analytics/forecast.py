@@ -9,7 +9,7 @@ from scipy import special
 
 from analytics.change_point import EPSILON, forecast_with_bends
 from analytics.grouping import SECONDS_PER_DAY, Segments
-from analytics.scores import Regression, fit_recent_days
+from analytics.scores import RecentWindow, Regression, fit_lines, recent_window
 
 # Fallback Gamma prior on a learner's module-completion rate (per day): mean 1/7, worth one module;
 # used only when a course has too few learners for its own (empirical Bayes) prior, see cohort_prior.
@@ -221,25 +221,17 @@ def forecast_recent_scores(
     8 scores): flat, near-100, declining, linear, saturating 90.6-94.3% (plain average 90.1-93.5%, the line 34-91%).
     """
     times, percent = np.asarray(times, dtype=float), np.asarray(percent, dtype=float)
-    line, origin = fit_recent_days(seg, times, percent, window)
-    x0 = (now - origin) / SECONDS_PER_DAY + horizon_days
+    recent = recent_window(seg, times, window)  # one window for the line and, where it crosses, the logit fit
+    line = fit_lines(recent.seg, recent.x, percent[recent.inside])
+    x0 = (now - recent.origin) / SECONDS_PER_DAY + horizon_days
     mixed = forecast_with_bends(seg, times, percent, now, 2 * window, horizon_days, level, epsilon)
-    bent, _ = fit_recent_days(seg, times, to_logit(percent), window)
-    inside = seg.rank_from_end() < window
-    x = (times - origin[seg.learner]) / SECONDS_PER_DAY
-    fitted = from_logit(bent.intercept[seg.learner] + bent.slope[seg.learner] * x)
-    n = bent.points.astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = np.sqrt(seg.sum(np.where(inside, (percent - fitted) ** 2, 0.0)) / (n - 2))
-        z = bent.intercept + bent.slope * x0
-        g = (100 + 2 * LOGIT_MARGIN) * np.exp(-z) / (1 + np.exp(-z)) ** 2
-        leverage = 1 / n + (x0 - bent.mean_x) ** 2 / bent.sxx
-        t = special.stdtrit(np.maximum(n - 2, 1), 0.5 + level / 2)  # stats.t.ppf
-        half = t * np.sqrt(s**2 + g**2 * bent.residual_std**2 * leverage)
-        centre = from_logit(z)
+    with np.errstate(invalid="ignore"):
         raw = line.intercept + line.slope * x0  # the straight line's forecast, unclipped
-    crosses = (n >= 3) & ((raw < 0) | (raw > 100))
+    crosses = (line.points >= 3) & ((raw < 0) | (raw > 100))
     inside_scale = [np.clip(v, 0, 100) for v in (mixed.predicted, mixed.low, mixed.high)]
+    if not crosses.any():  # the bent trend would be computed only to be discarded (most learners, every open)
+        return ScoreForecast(inside_scale[0], inside_scale[1], inside_scale[2], crosses, mixed.probability_changed)
+    centre, half = _bent_forecast(seg, recent, times, percent, x0, level)
     return ScoreForecast(
         np.where(crosses, centre, inside_scale[0]),
         np.where(crosses, np.clip(centre - half, 0, 100), inside_scale[1]),
@@ -247,3 +239,22 @@ def forecast_recent_scores(
         crosses,
         np.where(crosses, np.nan, mixed.probability_changed),
     )
+
+
+def _bent_forecast(
+    seg: Segments, recent: RecentWindow, times: np.ndarray, percent: np.ndarray, x0: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """forecast_recent_scores' bent trend: the centre (from_logit of the logit-scale line at x0) and the interval's
+    half width, per learner."""
+    bent = fit_lines(recent.seg, recent.x, to_logit(percent[recent.inside]))
+    x = (times - recent.origin[seg.learner]) / SECONDS_PER_DAY
+    fitted = from_logit(bent.intercept[seg.learner] + bent.slope[seg.learner] * x)
+    n = bent.points.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.sqrt(seg.sum(np.where(recent.inside, (percent - fitted) ** 2, 0.0)) / (n - 2))
+        z = bent.intercept + bent.slope * x0
+        g = (100 + 2 * LOGIT_MARGIN) * np.exp(-z) / (1 + np.exp(-z)) ** 2
+        leverage = 1 / n + (x0 - bent.mean_x) ** 2 / bent.sxx
+        t = special.stdtrit(np.maximum(n - 2, 1), 0.5 + level / 2)  # stats.t.ppf
+        half = t * np.sqrt(s**2 + g**2 * bent.residual_std**2 * leverage)
+    return from_logit(z), half

@@ -137,7 +137,7 @@ class RiskScores:
 def risk_lights(probability: np.ndarray, thresholds: tuple[float, float] = DEFAULT_LIGHT_THRESHOLDS) -> np.ndarray:
     """Traffic light per probability: 0 green, 1 amber, 2 red; -1 (unknown) where the probability is NaN."""
     probability = np.asarray(probability, dtype=float)
-    light = np.searchsorted(np.asarray(thresholds), np.nan_to_num(probability), side="right").astype(np.int8)
+    light = np.searchsorted(np.asarray(thresholds), probability, side="right").astype(np.int8)  # NaN: set below
     light[np.isnan(probability)] = UNKNOWN_LIGHT
     return light
 

@@ -180,6 +180,28 @@ def compute_baseline_decline(
     )
 
 
+@dataclass(frozen=True)
+class RecentWindow:
+    """Each learner's last `window` scores: which entries of the full arrays they are, as segments of their own,
+    and their x in days from each learner's oldest one (its epoch seconds: `origin`)."""
+
+    inside: np.ndarray  # bool per entry of the full arrays
+    seg: Segments
+    x: np.ndarray
+    origin: np.ndarray
+
+
+def recent_window(seg: Segments, times: np.ndarray, window: int) -> RecentWindow:
+    """Where each learner's last `window` scores lie, found once for every fit over them (a forecast fits the
+    scores and their logits over the same window)."""
+    times = np.asarray(times, dtype=float)
+    inside = seg.rank_from_end() < window
+    learner, t = seg.learner[inside], times[inside]
+    sub = Segments(learner, np.minimum(seg.counts, window), np.r_[0, np.cumsum(np.minimum(seg.counts, window))[:-1]])
+    origin = sub.reduce(np.minimum, t, fill=0.0)
+    return RecentWindow(inside, sub, (t - origin[sub.learner]) / SECONDS_PER_DAY, origin)
+
+
 def fit_recent_days(
     seg: Segments, times: np.ndarray, percent: np.ndarray, window: int
 ) -> tuple[Regression, np.ndarray]:
@@ -188,9 +210,5 @@ def fit_recent_days(
     Forecasts extrapolate the recent trend: a learner who was flat for months and has been falling
     for three weeks is forecast from the fall, not from a line averaged over both phases.
     """
-    times, percent = np.asarray(times, dtype=float), np.asarray(percent, dtype=float)
-    inside = seg.rank_from_end() < window
-    learner, t, y = (np.asarray(a)[inside] for a in (seg.learner, times, percent))
-    sub = Segments(learner, np.minimum(seg.counts, window), np.r_[0, np.cumsum(np.minimum(seg.counts, window))[:-1]])
-    origin = sub.reduce(np.minimum, t, fill=0.0)
-    return fit_lines(sub, (t - origin[sub.learner]) / SECONDS_PER_DAY, y), origin
+    recent = recent_window(seg, times, window)
+    return fit_lines(recent.seg, recent.x, np.asarray(percent, dtype=float)[recent.inside]), recent.origin

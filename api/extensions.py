@@ -1,8 +1,8 @@
 """Unbound extension instances, bound to the app in the factory (no circular imports)."""
 
 from flask_migrate import Migrate
-from flask_sock import Sock
 
+from api.websocket_server import Sock
 from models import db
 
 migrate = Migrate()

@@ -144,3 +144,21 @@ def test_attendance_and_subject_grades():
 
 def test_day_numbers_are_utc_days():
     assert day_numbers(np.array([0.0, DAY - 1, DAY]))[:].tolist() == [0, 0, 1]
+
+
+def test_attendance_counts_codes_as_isin_would():
+    """attendance_percent picks attended and countable days by comparison, as np.isin would, for any code (an
+    unknown one counts as neither)."""
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n_learners = int(rng.integers(1, 5))
+        code = rng.integers(-1, 6, int(rng.integers(0, 30)))
+        learner = np.sort(rng.integers(0, n_learners, len(code)))
+        attended = np.isin(code, [ATTENDANCE_CODES["present"], ATTENDANCE_CODES["late"]]).astype(float)
+        countable = np.isin(code, [ATTENDANCE_CODES[s] for s in ("present", "late", "absent")]).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            want = 100.0 * (
+                np.bincount(learner, weights=attended, minlength=n_learners)
+                / np.bincount(learner, weights=countable, minlength=n_learners)
+            )
+        assert attendance_percent(learner, code, n_learners).tobytes() == want.tobytes()

@@ -102,3 +102,30 @@ def test_the_inlined_logsumexp_is_scipys_to_the_bit():
             if trial % 7 == 0:
                 a = np.round(a)
             assert _logsumexp_rows(a).tobytes() == logsumexp(a, axis=1, keepdims=True).tobytes(), a
+
+
+def test_one_learners_bisection_in_python_floats_is_the_vectorised_one_to_the_bit():
+    """_bisect_one (one learner: a dashboard open) against the numpy path for the same learner beside an already
+    narrow one (a row steps while any of its learners is open; a closed bracket stays as it is): rows needing 8 to
+    24 halvings, empty brackets (inf, -inf) and a cdf that gives NaN."""
+    rng = np.random.default_rng(11)
+    q = np.array([0.5, 0.05, 0.95])
+    for trial in range(300):
+        centre = rng.normal(0, 50, (3, 1))
+        width = np.array([[0.3], [40.0], [5000.0]])[rng.permutation(3)] * rng.uniform(0.5, 1, (3, 1))
+        low, high = centre - width * rng.uniform(0.1, 0.9, (3, 1)), centre + width
+        if trial % 10 == 0:
+            low[1], high[1] = np.inf, -np.inf  # no model used: nothing to bisect
+        spread = 7.0 if trial % 7 else np.nan
+
+        def cdfs(x: np.ndarray, centre: np.ndarray = centre, spread: float = spread) -> np.ndarray:
+            return ndtr((x - centre[:, : x.shape[1]]) / spread)
+
+        with np.errstate(invalid="ignore"):
+            alone = _bisect(cdfs, q, low, high)
+            pair = np.hstack([centre, centre])  # the second learner's bracket is [centre, centre]: closed
+            vectorised = _bisect(
+                lambda x, pair=pair: cdfs(x, pair), q, np.hstack([low, centre]), np.hstack([high, centre])
+            )
+        assert alone.shape == (3, 1)
+        assert alone.tobytes() == vectorised[:, :1].tobytes(), trial

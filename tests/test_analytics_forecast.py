@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from analytics.change_point import forecast_with_bends
 from analytics.forecast import (
     PRIOR_DAYS,
     PRIOR_SHAPE,
@@ -219,3 +220,23 @@ def test_an_improver_heading_past_100_gets_an_honest_interval():
     assert forecast.high[0] - forecast.low[0] > 2.0
     flat = forecast_recent_scores(seg, times, np.array([70.0, 74, 69, 72, 71, 73]), now, 8, 14.0, 0.9)
     assert not flat.bounded[0]  # inside the scale the straight line stands
+
+
+def test_a_learner_inside_the_scale_gets_the_bend_average_whether_or_not_another_crosses():
+    """The bent trend is computed only when some learner's line leaves 0..100; a learner whose line stays inside
+    gets the model average over bends (clipped) either way, and NaN only where bounded."""
+    times = 1.7e9 + np.arange(6) * 2 * 86400.0
+    improver, flat = np.array([52.0, 60, 68, 76, 84, 92]), np.array([70.0, 74, 69, 72, 71, 73])
+    now = times[-1] + 86400
+    both = forecast_recent_scores(
+        segments(np.repeat([0, 1], 6), 2, np.r_[times, times]), np.r_[times, times], np.r_[improver, flat],
+        now, 8, 14.0, 0.9,
+    )  # fmt: skip
+    seg = segments(np.zeros(6, dtype=np.int64), 1, times)
+    alone = forecast_recent_scores(seg, times, flat, now, 8, 14.0, 0.9)
+    mixed = forecast_with_bends(seg, times, flat, now, 16, 14.0, 0.9)
+    assert both.bounded.tolist() == [True, False] and alone.bounded.tolist() == [False]
+    assert np.isnan(both.probability_changed[0]) and not np.isnan(both.probability_changed[1])
+    for name in ("predicted", "low", "high"):
+        assert getattr(alone, name)[0] == np.clip(getattr(mixed, name)[0], 0, 100), name
+    assert alone.probability_changed[0] == mixed.probability_changed[0]
