@@ -114,10 +114,12 @@ def main() -> None:
         child(args.database_url, args.redis_url, roles, args.opens)
         return
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's bench package
+    from api.config import normalize_database_url  # noqa: PLC0415
     from bench.common import alternate_trees  # noqa: PLC0415
     from bench.reads import presence_checked  # noqa: PLC0415
 
-    print(f"presence check (this tree's): {presence_checked(args.database_url, args.redis_url)}", flush=True)
+    checked = presence_checked(normalize_database_url(args.database_url), args.redis_url)
+    print(f"presence check (this tree's): {checked}", flush=True)
     trees = args.trees.split(",")
     child_args = ["--database-url", args.database_url, "--redis-url", args.redis_url, "--roles", args.roles]
     figures = alternate_trees(
