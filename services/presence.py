@@ -84,6 +84,9 @@ def present_learners(
     except redis.RedisError as exc:
         log.warning("could not read who is present, probing every learner: %s", exc)
         return None
-    if since is None or float(since) > now - lookback - skew:
-        return None
-    return {int(member) for member in members}
+    return {int(member) for member in members} if trusted(since, now, lookback, skew) else None
+
+
+def trusted(since: bytes | None, now: float, lookback: float, skew: float) -> bool:
+    """Whether a set whose PRESENCE_SINCE_KEY reads `since` holds every event of the last `lookback` + `skew`."""
+    return since is not None and float(since) <= now - lookback - skew

@@ -21,7 +21,7 @@ from flask import current_app
 
 from models import SESSION_KINDS, Event, db
 from services.clients import redis_client
-from services.presence import PRESENCE_KEY, PRESENCE_SINCE_KEY, session_end_epoch
+from services.presence import PRESENCE_KEY, PRESENCE_SINCE_KEY, reaches, session_end_epoch, trusted
 from services.sessions import LIVE_LOOKBACK
 
 REBUILD_TOKEN_KEY = "learnpulse:presence:rebuild"
@@ -41,8 +41,7 @@ def check_presence() -> dict[str, Any]:
 
 def presence_trusted(client: redis.Redis, lookback: float, skew: float, now: float | None = None) -> bool:
     """Whether the set has been kept long enough to name everyone who may be live (services.presence)."""
-    since = client.get(PRESENCE_SINCE_KEY)
-    return since is not None and float(since) <= (time.time() if now is None else now) - lookback - skew
+    return trusted(client.get(PRESENCE_SINCE_KEY), time.time() if now is None else now, lookback, skew)
 
 
 def rebuild_presence(client: redis.Redis, lookback: float, skew: float) -> int | None:
@@ -79,14 +78,16 @@ def _reaches_since(since: datetime) -> dict[int, float]:
             sa.select(Event.learner_id, sa.func.max(session_end_epoch())).where(recent).group_by(Event.learner_id)
         )
         return {learner: _finite_or_inf(reach) for learner, reach in rows}
-    out: dict[int, float] = {}
-    for learner, occurred_at, duration in db.session.execute(
-        sa.select(Event.learner_id, Event.occurred_at, Event.duration_seconds).where(recent)
-    ):
-        moment = occurred_at if occurred_at.tzinfo else occurred_at.replace(tzinfo=UTC)
-        end = moment.timestamp() + _finite_or_inf(max(duration or 0.0, 0.0))
-        out[learner] = max(out.get(learner, -math.inf), end)
-    return out
+    rows = db.session.execute(
+        sa.select(Event.learner_id, Event.kind, Event.occurred_at, Event.duration_seconds).where(recent)
+    )
+    return reaches(
+        (
+            learner,
+            {"kind": kind, "occurred_at": moment.replace(tzinfo=moment.tzinfo or UTC), "duration_seconds": duration},
+        )
+        for learner, kind, moment, duration in rows
+    )
 
 
 def _finite_or_inf(value: float) -> float:
