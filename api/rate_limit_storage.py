@@ -25,6 +25,7 @@ from redis.exceptions import NoScriptError
 
 from services.clients import REDIS_POOL_SIZE, REDIS_POOL_WAIT
 from services.credentials import GENERATION_KEY
+from services.redis_wire import send_packed
 
 SCHEME_PREFIX = "learnpulse+"
 # INCRBY, start the window's expiry on its first hit (as limits' own script does), return count and TTL;
@@ -102,8 +103,9 @@ class OneTripRedisStorage(RedisStorage):
 
 
 def _send_and_read(connection: Any, packed: Any) -> Any:
-    """One command on one connection: what redis-py's client does between taking and giving back a connection."""
-    connection.send_packed_command(packed)
+    """One command on one connection: what redis-py's client does between taking and giving back a connection
+    (its write in one `send`, services.redis_wire)."""
+    send_packed(connection, packed)
     return connection.read_response()
 
 
