@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -120,9 +121,14 @@ def test_the_lane_stores_only_what_needs_nothing_but_its_row(app, catalog):
     assert [case for case, stored in zip(lane, again) if stored is not None] == ["anonymous"]
 
 
-def test_one_statement_tells_each_event_of_a_group_apart(app, catalog):
+@pytest.mark.parametrize("last", ["names a course", "names nothing"])
+def test_one_statement_tells_each_event_of_a_group_apart(app, catalog, monkeypatch, last):
     """Within one group: a repeated client id is stored once (for its first event, whatever the second holds),
-    identical anonymous events are each stored, and each event is matched to its own row."""
+    identical anonymous events are each stored, and each event is matched to its own row (an id whose first event
+    made no row is the later event's). Events naming the same references are one statement; a group of one such
+    run is sent without a pipeline (of two runs: in one pipeline)."""
+    pipelines = []
+    monkeypatch.setattr(psycopg.Connection, "pipeline", _counted(psycopg.Connection.pipeline, pipelines))
     raws = [
         {"id": "same", "learner": "amy", "kind": "activity", "occurred_at": AT},
         {"id": "same", "learner": "amy", "kind": "activity", "occurred_at": AT},
@@ -130,16 +136,20 @@ def test_one_statement_tells_each_event_of_a_group_apart(app, catalog):
         {"id": "twice", "learner": "amy", "kind": "activity", "occurred_at": AT, "duration_seconds": 2},
         {"learner": "amy", "kind": "heartbeat", "occurred_at": AT},
         {"learner": "amy", "kind": "heartbeat", "occurred_at": AT},
+        {"id": "late", "learner": "nobody", "kind": "activity", "occurred_at": AT},  # no row: the next one's id
+        {"id": "late", "learner": "amy", "kind": "activity", "occurred_at": AT},
         {"id": "other", "learner": "amy", "kind": "activity", "occurred_at": AT, "course": "c2"},
     ]
+    if last == "names nothing":
+        raws[-1] = {"id": "other", "learner": "amy", "kind": "activity", "occurred_at": AT}
     events = validate_events(raws, "events", SKEW)
     if not one_trip.available():
         assert db.engine.dialect.name == "sqlite"
         return
     outcomes = one_trip.store_in_one_trip(events)
-    assert [stored is not None for stored in outcomes] == [True, False, True, False, True, True, True]
+    assert [stored is not None for stored in outcomes] == [True, False, True, False, True, True, False, True, True]
     ids = [stored[0] for stored in outcomes if stored is not None]
-    assert len(set(ids)) == 5 and ids[2] < ids[3]  # anonymous events get their ids in the group's order
+    assert len(set(ids)) == 6 and ids[2] < ids[3]  # anonymous events get their ids in the group's order
     rows = {
         pk: (client_id, duration, course)
         for pk, client_id, duration, course in db.session.execute(
@@ -152,8 +162,20 @@ def test_one_statement_tells_each_event_of_a_group_apart(app, catalog):
         ("twice", 1, None),
         (None, None, None),
         (None, None, None),
-        ("other", None, c2),
+        ("late", None, None),
+        ("other", None, c2 if last == "names a course" else None),
     ]
+    assert len(pipelines) == (1 if last == "names a course" else 0)
+
+
+def _counted(method: Any, calls: list[Any]) -> Any:
+    """`method` that also notes each call in `calls`."""
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return method(self, *args, **kwargs)
+
+    return counted
 
 
 def test_a_group_is_one_transaction_committed_when_the_call_returns(app, catalog):
