@@ -168,30 +168,63 @@ def test_one_statement_tells_each_event_of_a_group_apart(app, catalog, monkeypat
     assert len(pipelines) == (1 if last == "names a course" else 0)
 
 
-def _counted(method: Any, calls: list[Any]) -> Any:
-    """`method` that also notes each call in `calls`."""
+def _counted(method: Any, calls: list[Any], note_self: bool = False) -> Any:
+    """`method` that also notes each call (its arguments, or with `note_self` its object) in `calls`."""
 
     def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
+        calls.append(self if note_self else args)
         return method(self, *args, **kwargs)
 
     return counted
 
 
-def test_a_group_is_one_transaction_committed_when_the_call_returns(app, catalog):
+def test_a_group_is_one_transaction_committed_when_the_call_returns(app, catalog, monkeypatch):
     """The group's INSERTs are one implicit transaction: an error in the last event stores none of them, and the
     connection is usable again; a group that succeeds is committed when the call returns (another connection sees
-    it at once)."""
+    it at once). The lane takes a pooled connection, not the session's, and gives it back out of autocommit."""
     if not one_trip.available():
         assert db.engine.dialect.name == "sqlite"
         return
     first, second = validate_events(
         [{"id": f"tx-{n}", "learner": "amy", "kind": "activity", "occurred_at": AT} for n in (1, 2)], "events", SKEW
     )
+    used = []
+    monkeypatch.setattr(psycopg.Connection, "cursor", _counted(psycopg.Connection.cursor, used, note_self=True))
     with pytest.raises(Exception, match="duration|float|double"):  # noqa: PT011  (the driver's or the server's error)
         one_trip.store_in_one_trip([first, {**second, "duration_seconds": "not a number"}])
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 0
+    db.session.remove()
     assert one_trip.store_in_one_trip([first, second])[1] is not None
+    assert not db.session.registry.has()  # the lane made no session
     with db.engine.connect() as other:
         assert other.scalar(sa.select(sa.func.count()).select_from(Event).where(Event.client_id.like("tx-%"))) == 2
-    assert db.session.connection().connection.driver_connection.autocommit is False
+    assert used and not any(connection.autocommit for connection in used)  # given back to the pool as taken
+
+
+def test_a_connection_the_server_dropped_fails_the_lane_and_the_pool_starts_afresh(app, catalog):
+    """PostgreSQL restarted (every backend gone): the lane's insert fails (the group then goes the general way),
+    and, as when the session met a dropped connection, every pooled connection is replaced: the general path and
+    the lane's next group work at once."""
+    if not one_trip.available():
+        assert db.engine.dialect.name == "sqlite"
+        return
+    events = validate_events(
+        [{"id": f"drop-{n}", "learner": "amy", "kind": "activity", "occurred_at": AT} for n in (1, 2, 3)],
+        "events",
+        SKEW,
+    )
+    assert one_trip.store_in_one_trip(events[:1])[0] is not None
+    db.session.remove()
+    taken = [db.engine.raw_connection() for _ in range(3)]  # several connections wait in the pool, as under load
+    for pooled in taken:
+        pooled.close()
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    with pytest.raises((psycopg.OperationalError, sa.exc.OperationalError)):  # the driver's, or wrapped (a session's)
+        one_trip.store_in_one_trip(events[1:2])
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Event).where(Event.client_id.like("drop-%"))) == 1
+    assert one_trip.store_in_one_trip(events[1:])[0] is not None
