@@ -22,13 +22,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 def send_packed(connection: Any, packed: list[Any]) -> None:
     """`connection.send_packed_command(packed)` (health check, connecting, errors, disconnect on failure), written
     with one `send` of the joined bytes; only what the socket did not take goes through `sendall`."""
-    if connection._sock is None:  # not connected yet: redis-py connects (and checks) as it always does
-        connection.send_packed_command(packed)
+    if getattr(connection, "_sock", None) is None:  # not connected yet (or a wrapper, redis-py's client-side
+        connection.send_packed_command(packed)  # cache): redis-py connects and checks as it always does
         return
-    connection.check_health()
+    connection.check_health()  # a due PING may reconnect: the socket is read after it
+    sock = connection._sock
     data = packed[0] if len(packed) == 1 else b"".join(packed)
     try:
-        sent = connection._sock.send(data)
+        sent = sock.send(data)
     except TimeoutError as error:  # socket.timeout
         connection.disconnect()
         raise RedisTimeoutError("Timeout writing to socket") from error

@@ -169,3 +169,18 @@ def test_a_round_trip_reloads_a_script_redis_forgot_and_survives_a_dropped_conne
     trip.add(lambda pipe: pipe.lpush(KEY + "s", "x"))
     with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
         trip.execute()
+
+
+@pytest.mark.parametrize("run", ["redis-py", "run_pipeline"])
+def test_a_due_health_check_on_a_dropped_connection_reconnects_before_the_write(redis_url, run):
+    """The shared client checks a connection's health every 30 s: a due check on a connection the server closed
+    reconnects (its PING's retry), and the commands go out on the new socket."""
+    client = shared_redis(redis_url)
+    fresh(client)
+    client.ping()
+    for connection in client.connection_pool._connections:
+        connection.next_health_check = 0  # due
+    redis.Redis.from_url(redis_url).client_kill_filter(_type="normal", skipme=True)
+    pipe = client.pipeline(transaction=False)
+    pipe.incr(KEY + "s").get(KEY + "s")
+    assert (pipe.execute(raise_on_error=False) if run == "redis-py" else run_pipeline(pipe)) == [1, b"1"]
