@@ -228,3 +228,22 @@ def test_a_connection_the_server_dropped_fails_the_lane_and_the_pool_starts_afre
         one_trip.store_in_one_trip(events[1:2])
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Event).where(Event.client_id.like("drop-%"))) == 1
     assert one_trip.store_in_one_trip(events[1:])[0] is not None
+
+
+def test_a_run_of_events_naming_references_is_one_statement_with_each_events_joins(app, catalog, monkeypatch):
+    """Three events naming a module and a course are one INSERT whose every SELECT has its own joins: the module
+    in its course is stored (twice), the one in another course is left to the general path."""
+    if not one_trip.available():
+        assert db.engine.dialect.name == "sqlite"
+        return
+    pipelines = []
+    monkeypatch.setattr(psycopg.Connection, "pipeline", _counted(psycopg.Connection.pipeline, pipelines))
+    raws = [
+        {"id": f"run-{n}", "learner": "amy", "kind": "activity", "occurred_at": AT, "module": "m1", "course": course}
+        for n, course in enumerate(["c1", "c2", "c1"])
+    ]
+    outcomes = one_trip.store_in_one_trip(validate_events(raws, "events", SKEW))
+    assert [stored is not None for stored in outcomes] == [True, False, True] and not pipelines
+    c1, m1 = (db.session.scalar(sa.select(t.id).where(t.external_id == x)) for t, x in ((Course, "c1"), (Module, "m1")))
+    rows = db.session.execute(sa.select(Event.client_id, Event.course_id, Event.module_id).order_by(Event.id)).all()
+    assert [tuple(row) for row in rows] == [("run-0", c1, m1), ("run-2", c1, m1)]
