@@ -15,6 +15,7 @@ from api.events.group_commit import init_ingest_groups
 from api.extensions import db, migrate, sock
 from api.lazy_session import LazySessionInterface
 from api.rate_limits import register_cors, register_rate_limits
+from api.read_commit import register_read_commit
 from api.realtime.background import background_thread
 from api.realtime.protocol import MAX_CLIENT_MESSAGE
 from api.request_log import register_request_log
@@ -69,6 +70,8 @@ def register_extensions(app: Flask) -> None:
         # every checkout as pool_pre_ping would (unless the options ask for that).
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"insertmanyvalues_page_size": 100})
     db.init_app(app)
+    if not uri.startswith("sqlite"):
+        register_read_commit(app)  # after db.init_app: runs just before the session's removal
     if not uri.startswith("sqlite") and not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
         with app.app_context():
             ping_when_idle(db.engine)

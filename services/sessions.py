@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY as postgresql_array
 from analytics.sessions import TIMES_OF_DAY, Sessions, SessionSummary, derive_sessions, summarize_sessions
 from models import HEARTBEAT_KIND, SESSION_KINDS, Enrollment, Event, User, db
 from models.queries import core_execute
+from models.unprepared import UNPREPARED
 from models.upsert import chunks_in
 from services.clients import redis_client
 from services.json_values import json_scalar
@@ -40,6 +41,9 @@ def _session_events(condition: Any, since: datetime) -> list[Any]:
             sa.select(Event.learner_id, Event.occurred_at, Event.duration_seconds, Event.kind)
             .where(condition, Event.kind.in_(SESSION_KINDS), Event.occurred_at >= since)
             .order_by(Event.learner_id, Event.occurred_at, Event.id)
+            # unprepared: a generic plan cannot hash the learners' array and searched it for every row (a
+            # section's sessions 41.7 ms instead of 22.3, the same buffers), and the window decides the plan too
+            .execution_options(**UNPREPARED)
         ).all()
     )
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import psycopg
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from api.events.ingest import PUBLIC_FIELDS, ROW_TAIL, public_event
 from api.events.schemas import _validate_in_detail, validate_event
-from api.events.store import COLUMNS, COPY_FROM_ROWS, COPY_TYPES, ID_SEQUENCE, ROW_COLUMNS
-from models import Course, Event, Exam, Module, Section, Subject, db
+from api.events.store import COLUMNS, COPY_FROM_ROWS, COPY_TYPES, ID_SEQUENCE, ROW_COLUMNS, insert_events
+from models import Course, Event, Exam, Module, Section, Subject, User, db
 from tests.test_compiled_fields import reference_hash
 
 NOW = datetime.now(UTC)
@@ -133,3 +135,48 @@ def test_public_view_is_unchanged():
             assert json.dumps(public_event(clean, 42)) == json.dumps(reference_public_event(clean, 42))
             views += 1
     assert views > 100
+
+
+def _bulk_rows(learner_id: int, client_ids: list[str | None]) -> list[tuple]:
+    """Rows as ingest builds them (ROW_COLUMNS), enough of them for the bulk path."""
+    tail = (None,) * (len(ROW_COLUMNS) - 6)
+    return [(cid, f"hash-{cid}", learner_id, "activity", NOW, NOW, *tail) for cid in client_ids]
+
+
+def _staging_table_exists() -> bool:
+    return db.session.scalar(sa.text("SELECT to_regclass('pg_temp.events_incoming') IS NOT NULL"))
+
+
+def test_a_bulk_batch_of_new_events_is_stored_straight_and_repeats_go_through_on_conflict(app):
+    """New client ids go straight into events (no staging table); a batch naming a stored id (and, on PostgreSQL,
+    one naming an id twice, as a group commit of two requests may) is stored as ON CONFLICT DO NOTHING stores it:
+    each first appearance once, every repeat skipped (None)."""
+    learner = User(external_id="bulk-learner", role="learner")
+    db.session.add(learner)
+    db.session.flush()
+    fresh = [f"fresh-{i}" for i in range(COPY_FROM_ROWS)] + [None, None]
+    ids = insert_events(_bulk_rows(learner.id, fresh))
+    assert None not in ids and len(set(ids)) == len(fresh)
+    postgresql = db.engine.dialect.name == "postgresql"
+    if postgresql:
+        assert ids == sorted(ids) and not _staging_table_exists()
+    repeated = [f"again-{i}" for i in range(COPY_FROM_ROWS)]
+    mixed = ["fresh-3", *repeated, *(["again-5"] if postgresql else []), None, "fresh-0"]
+    ids = insert_events(_bulk_rows(learner.id, mixed))
+    skipped = [cid for cid, pk in zip(mixed, ids) if pk is None]
+    assert skipped == ["fresh-3", *(["again-5"] if postgresql else []), "fresh-0"]
+    db.session.commit()
+    stored = db.session.scalars(sa.select(Event.client_id).where(Event.learner_id == learner.id)).all()
+    assert sorted(map(str, stored)) == sorted(map(str, fresh + repeated + [None]))
+
+
+def test_a_bulk_batch_still_fails_on_other_errors(app):
+    """Only a repeated client id sends a batch to the staging table: any other error (here a learner that does not
+    exist) fails the insert as before."""
+    rows = _bulk_rows(2_000_000_000, [f"orphan-{i}" for i in range(COPY_FROM_ROWS)])
+    with pytest.raises(
+        sa.exc.IntegrityError if db.engine.dialect.name == "sqlite" else psycopg.errors.ForeignKeyViolation
+    ):
+        insert_events(rows)
+        db.session.flush()
+    db.session.rollback()

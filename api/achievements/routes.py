@@ -12,6 +12,7 @@ from api.auth.guard import current_user, require_auth
 from api.query_args import datetime_arg, list_arg, newest_first, next_before, reject_unknown_args
 from models import Achievement, User, db
 from models.queries import mapping
+from models.unprepared import UNPREPARED
 from services.achievements import achievement_json
 
 QUERY_ARGS = ("learner", "kind", "since", "limit", "before")
@@ -34,7 +35,7 @@ def list_achievements():
         query = query.where(Achievement.kind.in_(kinds))
     since = datetime_arg("since")
     if since:
-        query = query.where(Achievement.achieved_at >= since)
+        query = query.where(Achievement.achieved_at >= since).execution_options(**UNPREPARED)  # models/unprepared.py
     paged, limit = newest_first(query, Achievement.id)
     rows = db.session.scalars(paged).all()
     names = (

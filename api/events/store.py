@@ -1,4 +1,4 @@
-"""Insert event rows fast: binary COPY through a staging table on PostgreSQL, multi-row INSERT otherwise.
+"""Insert event rows fast: binary COPY on PostgreSQL, multi-row INSERT otherwise.
 
 Rows whose client id is already stored are skipped (ON CONFLICT DO NOTHING); the caller decides
 whether each skipped row is a duplicate or a conflict.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.errors import UniqueViolation
 
 from models import EVENT_REFERENCE_FIELDS, EVENT_VALUE_FIELDS, Event, db
 from models.queries import driver_cursor
@@ -46,6 +47,7 @@ COPY_TYPES = (
     "varchar",  # status
 )
 STAGE = "events_incoming"
+CLIENT_ID_UNIQUE = "uq_events_client_id"
 COPY_FROM_ROWS = 64  # below this, one multi-row INSERT costs less than the COPY sequence
 # The sequence as a literal: the planner resolves it once. `nextval(pg_get_serial_sequence(...))` looked it
 # up again for every row (4-8 ms of PostgreSQL CPU per 1,000 ids instead of 0.4-0.7 ms).
@@ -61,8 +63,9 @@ def _insert_postgres(rows: list[tuple[Any, ...]]) -> list[int | None]:
     """Plain SQL through psycopg: SQLAlchemy cannot cache ON CONFLICT inserts, psycopg caches this text.
 
     One row: a single INSERT ... RETURNING. More: ids are taken from the sequence first, so the
-    result maps back to rows whatever order RETURNING uses; large batches are COPYed into a
-    temp staging table and moved over in one INSERT ... SELECT.
+    result maps back to rows whatever order RETURNING uses; large batches are COPYed straight into
+    events, or, when a client id is already stored, into a temp staging table and moved over in one
+    INSERT ... SELECT ... ON CONFLICT.
     """
     cursor = driver_cursor()
     on_conflict = "ON CONFLICT (client_id) DO NOTHING RETURNING id"
@@ -78,18 +81,42 @@ def _insert_postgres(rows: list[tuple[Any, ...]]) -> list[int | None]:
         values = ", ".join([f"({', '.join(['%s'] * len(COLUMNS))})"] * len(rows))
         params = [value for pk, row in zip(ids, rows) for value in (pk, *row)]
         cursor.execute(f"INSERT INTO events ({names}) VALUES {values} {on_conflict}", params)
+    elif _copy_straight_in(cursor, ids, rows):
+        return list(ids)
     else:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (LIKE events) ON COMMIT DELETE ROWS")
-        with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(COPY_TYPES)
-            write = copy.write_row
-            for pk, row in zip(ids, rows):
-                write((pk, *row))
+        _copy_rows(cursor, STAGE, ids, rows)
         cursor.execute(f"INSERT INTO events ({names}) SELECT {names} FROM {STAGE} ORDER BY id {on_conflict}")
     inserted = {pk for (pk,) in cursor.fetchall()}
     if len(rows) >= COPY_FROM_ROWS:
         cursor.execute(f"DELETE FROM {STAGE}")
     return [pk if pk in inserted else None for pk in ids]
+
+
+def _copy_rows(cursor: Any, table: str, ids: list[int], rows: list[tuple[Any, ...]]) -> None:
+    """Binary COPY of the rows, each with its allocated id, into `table`."""
+    with cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(COPY_TYPES)
+        write = copy.write_row
+        for pk, row in zip(ids, rows):
+            write((pk, *row))
+
+
+def _copy_straight_in(cursor: Any, ids: list[int], rows: list[tuple[Any, ...]]) -> bool:
+    """COPY the rows into events itself, under a savepoint; False, with nothing stored, when a client id is
+    already stored or repeated in the batch (then the staging table's ON CONFLICT sorts them out). A batch of
+    new events, the usual case, so skips the staging table and ON CONFLICT's speculative insertion: 2-3 ms of
+    PostgreSQL CPU per 1,000 rows."""
+    cursor.execute("SAVEPOINT events_copy")
+    try:
+        _copy_rows(cursor, "events", ids, rows)
+    except UniqueViolation as error:
+        if error.diag.constraint_name != CLIENT_ID_UNIQUE:
+            raise
+        cursor.execute("ROLLBACK TO SAVEPOINT events_copy")
+        return False
+    cursor.execute("RELEASE SAVEPOINT events_copy")
+    return True
 
 
 def _insert_returning(values: list[tuple[Any, ...]]) -> list[int | None]:

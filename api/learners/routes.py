@@ -15,6 +15,7 @@ from api.query_args import choice_arg, datetime_arg, int_arg, next_before, page_
 from api.roster_args import roster_query
 from api.serializers import EVENT_REFERENCES, counters_json, events_json, section_json, user_json
 from models import EVENT_KINDS, Enrollment, Event, LearnerCounters, Section, User, db
+from models.unprepared import UNPREPARED
 from services.roster import learner_roster, roster_page, standing_json
 
 
@@ -93,7 +94,9 @@ def learner_events(external_id: str):
     scoped = only_visible(rows, Event.learner_id, user)  # the caller's learners only, before the limit
     statement = _prebuilt_page(rows) if scoped is rows else _with_references(scoped)
     bound = {name: value for name, value in values.items() if value is not None}
-    result = db.session.execute(statement, {**bound, "external_id": external_id, "limit": page["limit"]})
+    arguments = {**bound, "external_id": external_id, "limit": page["limit"]}
+    ranged = UNPREPARED if since or until else {}  # the range's rows decide the plan (models/unprepared.py)
+    result = db.session.execute(statement, arguments, execution_options=ranged)
     events = events_json(result)  # the references come joined
     if not events:
         readable_learner(user, external_id)

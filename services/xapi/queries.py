@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from models import XapiStatement, db
+from models.unprepared import UNPREPARED
 
 MAX_PAGE = 500  # what limit=0 ("the server's maximum") means
 
@@ -67,8 +68,10 @@ def list_statements(where: StatementFilter) -> tuple[list[str], int | None]:
     if where.after is not None:
         conditions.append(XapiStatement.id > where.after if where.ascending else XapiStatement.id < where.after)
     order = XapiStatement.id.asc() if where.ascending else XapiStatement.id.desc()
+    ranged = UNPREPARED if where.since is not None or where.until is not None else {}  # models/unprepared.py
     rows = db.session.execute(
-        sa.select(XapiStatement.id, XapiStatement.body).where(*conditions).order_by(order).limit(size + 1)
+        sa.select(XapiStatement.id, XapiStatement.body).where(*conditions).order_by(order).limit(size + 1),
+        execution_options=ranged,
     ).all()
     page = rows[:size]
     return [row.body for row in page], (page[-1].id if len(rows) > size else None)
