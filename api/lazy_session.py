@@ -16,6 +16,9 @@ class LazySessionInterface(SecureCookieSessionInterface):
     """SecureCookieSessionInterface that skips the serializer when there is no cookie to read."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        if app.secret_key and (
+            not request.environ.get("HTTP_COOKIE")  # no Cookie header: no cookie, without parsing one (~8 us)
+            or not request.cookies.get(self.get_cookie_name(app))
+        ):
             return self.session_class()
         return super().open_session(app, request)

@@ -25,6 +25,8 @@ from redis.exceptions import NoScriptError
 
 from services.clients import REDIS_POOL_SIZE, REDIS_POOL_WAIT
 from services.credentials import GENERATION_KEY
+from services.redis_wire import send_packed
+from services.resp_packer import RespPacker
 
 SCHEME_PREFIX = "learnpulse+"
 # INCRBY, start the window's expiry on its first hit (as limits' own script does), return count and TTL;
@@ -53,12 +55,17 @@ class OneTripRedisStorage(RedisStorage):
     STORAGE_SCHEME = [SCHEME_PREFIX + scheme for scheme in ("redis", "rediss", "unix")]
 
     def __init__(self, uri: str, **options: float | str | bool) -> None:
-        """A pool that makes callers wait for a connection, as the app's own (services.clients): with
-        redis-py's default pool a burst of requests (a thousand sockets reconnecting) got "Too many
-        connections" past 100 and the limiter failed open for the rest of the burst."""
+        """A pool that makes callers wait for a connection, and packs commands, as the app's own
+        (services.clients): with redis-py's default pool a burst of requests (a thousand sockets reconnecting)
+        got "Too many connections" past 100 and the limiter failed open for the rest of the burst."""
         url = uri.removeprefix(SCHEME_PREFIX)
         pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT, socket_timeout=5, socket_connect_timeout=2
+            url,
+            max_connections=REDIS_POOL_SIZE,
+            timeout=REDIS_POOL_WAIT,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            command_packer=RespPacker(),  # the app's: redis-py's bytes for less CPU (services/resp_packer.py)
         )
         super().__init__(url, connection_pool=pool, **options)
 
@@ -102,8 +109,9 @@ class OneTripRedisStorage(RedisStorage):
 
 
 def _send_and_read(connection: Any, packed: Any) -> Any:
-    """One command on one connection: what redis-py's client does between taking and giving back a connection."""
-    connection.send_packed_command(packed)
+    """One command on one connection: what redis-py's client does between taking and giving back a connection
+    (its write in one `send`, services.redis_wire)."""
+    send_packed(connection, packed)
     return connection.read_response()
 
 

@@ -6,6 +6,7 @@ import redis
 from celery import Celery, Task
 from celery.signals import worker_process_init
 from flask import Flask, current_app
+from redis.commands.core import Script
 from sqlalchemy.exc import OperationalError
 
 from models import db
@@ -20,6 +21,16 @@ TRANSIENT = (OperationalError, redis.ConnectionError, redis.TimeoutError)
 def redis_client() -> redis.Redis:
     """The app's shared Redis client (created in init_clients)."""
     return current_app.extensions["redis"]
+
+
+def app_script(name: str, source: str) -> Script:
+    """A Lua script registered once per app on its Redis client (building a `Script` hashes its source:
+    per request, that was CPU spent for nothing)."""
+    scripts = current_app.extensions
+    script = scripts.get(name)
+    if script is None:
+        script = scripts[name] = redis_client().register_script(source)
+    return script
 
 
 def shared_redis(url: str) -> redis.Redis:

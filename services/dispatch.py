@@ -22,9 +22,8 @@ import redis
 from celery import current_app as current_celery
 from flask import current_app
 from kombu.exceptions import OperationalError
-from redis.commands.core import Script
 
-from services.clients import redis_client
+from services.clients import app_script, redis_client
 from services.redis_trip import RoundTrip
 
 PENDING_SET = "learnpulse:evaluation:pending"
@@ -73,7 +72,7 @@ def queue_evaluation(trip: RoundTrip, learner_ids: Iterable[int]) -> Callable[[]
     """Add learners to the pending set within `trip` (after the caller's commit); call the returned
     function once the trip has run: it sends the drain task if this request must schedule one."""
     ids = sorted(set(learner_ids))
-    claim = _script("add_and_claim", ADD_AND_CLAIM)
+    claim = app_script("add_and_claim", ADD_AND_CLAIM)
     replies = [  # Lua unpack() has a stack limit: 5,000 learners per call
         trip.add_script(claim, [PENDING_SET, SCHEDULED_KEY], [SCHEDULED_TTL_SECONDS, *ids[start : start + 5000]])
         for start in range(0, len(ids), 5000)
@@ -117,16 +116,11 @@ def start_drain() -> None:
     redis_client().delete(SCHEDULED_KEY)
 
 
-def _script(name: str, source: str) -> Script:
-    """A Lua script registered once per app on its Redis client."""
-    return current_app.extensions.setdefault(name, redis_client().register_script(source))
-
-
 def claim_batch(token: str, limit: int = DRAIN_BATCH) -> list[int]:
     """This drain's learners to evaluate now: what it still holds (a redelivered drain), topped up
     from the pending set to `limit`; each pending learner goes to exactly one drain."""
     lease = int(current_app.config["EVALUATION_LEASE_SECONDS"])
-    held = _script("claim_batch", CLAIM)(keys=[PENDING_SET, LEASES, PROCESSING + token], args=[token, limit, lease])
+    held = app_script("claim_batch", CLAIM)(keys=[PENDING_SET, LEASES, PROCESSING + token], args=[token, limit, lease])
     return sorted(int(i) for i in held)
 
 
@@ -137,7 +131,7 @@ def finish_batch(token: str) -> None:
 
 def requeue_expired() -> int:
     """Put the learners of drains whose lease expired (their worker died) back into the pending set."""
-    moved = int(_script("requeue_expired", REQUEUE_EXPIRED)(keys=[PENDING_SET, LEASES], args=[PROCESSING]))
+    moved = int(app_script("requeue_expired", REQUEUE_EXPIRED)(keys=[PENDING_SET, LEASES], args=[PROCESSING]))
     if moved:
         log.warning("re-queued %d learner(s) whose drain stopped before evaluating them", moved)
     return moved

@@ -25,6 +25,7 @@ from services.channels import (
     section_channel,
     sections_watched,
 )
+from services.clients import app_script
 from services.envelope import LUA_BODY, LUA_SPLICE, dumps, envelope_parts, now_iso
 from services.notifications.outbox import queue_notifications
 from services.redis_trip import RoundTrip
@@ -132,7 +133,7 @@ def queue_watched(trip: RoundTrip, channels: Iterable[str]) -> Callable[[], dict
     names = sorted(set(channels))
     if not names:
         return dict
-    script = trip.client.register_script(WATCHED_AMONG)
+    script = app_script("watched_among", WATCHED_AMONG)
     chunks = [names[start : start + WATCHED_AMONG_CHUNK] for start in range(0, len(names), WATCHED_AMONG_CHUNK)]
     indexes = [trip.add_script(script, [WATCHED_KEY], chunk) for chunk in chunks]
 

@@ -3,6 +3,8 @@
 Each caller adds its commands and keeps the index of each reply, read after `execute`. Scripts go
 as EVALSHA (a pipeline with scripts would otherwise ask SCRIPT EXISTS first, an extra round trip
 every time); one that Redis does not know yet (first use, or Redis restarted) is loaded and run alone.
+The pipeline only records the commands (redis-py builds their arguments and knows their reply callbacks);
+services.redis_wire sends and reads them, without the layers of redis-py's `Pipeline.execute`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import redis
 from redis.client import Pipeline
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
+
+from services.redis_wire import run_pipeline
 
 
 class RoundTrip:
@@ -42,7 +46,7 @@ class RoundTrip:
         """Send everything queued; raises the first error (a RedisError) any command met."""
         if not self._size:
             return self.replies
-        replies = self._pipe.execute(raise_on_error=False)
+        replies = run_pipeline(self._pipe)
         for index, reply in enumerate(replies):
             if isinstance(reply, NoScriptError) and index in self._reruns:
                 replies[index] = self._reruns[index]()

@@ -238,27 +238,22 @@ def test_the_window_script_is_sent_again_when_its_connection_fails(redis_url, mo
     as redis-py's client handles it with this pool's connections (no retries configured): the connection is
     dropped and the error raised (the limiter then lets the request through); the next hit counts on a fresh one."""
     from api.rate_limit_storage import storage_uri
+    from tests.test_redis_wire import FailingSocket
 
     storage = OneTripRedisStorage(storage_uri(redis_url))
     redis.Redis.from_url(redis_url).delete(storage.prefixed_key("retry-test"))
-    pool, failed = storage.storage.connection_pool, []
+    pool, failed, failures = storage.storage.connection_pool, [], []
     taken = pool.get_connection
 
     def stale_once(*args, **kwargs):
         connection = taken(*args, **kwargs)
-        send = connection.send_packed_command
-
-        def fail(*sent, **options):
-            connection.send_packed_command = send
-            failed.append(connection)
-            raise redis.ConnectionError("Connection closed by server.")
-
         if not failed:
-            connection.send_packed_command = fail
+            connection._sock = FailingSocket(connection._sock, failures)  # its writes fail as a reset socket's
+            failed.append(connection)
         return connection
 
     monkeypatch.setattr(pool, "get_connection", stale_once)
-    with pytest.raises(redis.ConnectionError):
+    with pytest.raises(redis.ConnectionError, match="Error 104 while writing to socket"):
         storage.incr_window("retry-test", 60)
-    assert len(failed) == 1 and not failed[0].is_connected
+    assert len(failed) == 1 and not failed[0].is_connected and failures
     assert storage.incr_window("retry-test", 60)[0] == 1

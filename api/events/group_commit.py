@@ -126,8 +126,9 @@ class IngestGroups:
 def _release_connection() -> None:
     """A queued request must not hold a pooled connection while it waits (e.g. from verifying its token):
     enough of them would leave the leader none. Its transaction only read; ending it is what storing the
-    event alone would have done anyway (store_events commits the request's session)."""
-    if db.session().in_transaction():
+    event alone would have done anyway (store_events commits the request's session). A request that made no
+    session (the usual single event: its token check is cached) has nothing to end, and makes none here."""
+    if db.session.registry.has() and db.session().in_transaction():
         db.session.commit()
 
 
