@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 import services.learner_loading
 import services.learner_reads
@@ -33,6 +32,7 @@ from services.reports import learner_report
 from services.sessions import LIVE_LOOKBACK, SESSION_KINDS, _derived, _live_rows, summarize_sessions
 from tests.conftest import create_user
 from tests.frozen_clock import freeze_now
+from tests.test_generic_plans import generic_plan
 from worker.tasks import evaluate_learners
 
 NOW = datetime.now(UTC).replace(microsecond=250_000)
@@ -309,13 +309,5 @@ def test_open_alerts_carry_their_constants_as_sql_so_a_generic_plan_knows_them(a
     )
     db.session.commit()
     db.session.execute(sa.text("ANALYZE alerts"))
-    compiled = _statement(admin).compile(dialect=postgresql.dialect(paramstyle="numeric_dollar"))
-    values = [compiled.params[name] for name in compiled.positiontup or ()]  # none, unless a constant is bound
-    arguments = "(" + ", ".join(f"'{value}'" for value in values) + ")" if values else ""
-    connection = db.session.connection()
-    connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-    connection.exec_driver_sql(f"PREPARE open_alerts AS {compiled}")
-    plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN EXECUTE open_alerts{arguments}"))
-    connection.exec_driver_sql("DEALLOCATE open_alerts")
-    connection.exec_driver_sql("RESET plan_cache_mode")
+    plan = generic_plan(_statement(admin))
     assert "Index Scan Backward using pk_alerts" in plan and "Sort" not in plan, plan

@@ -47,17 +47,24 @@ def fresh(client: redis.Redis) -> None:
     client.set(KEY + "text", "not a number")
 
 
-@pytest.mark.parametrize("decode", [False, True])
-def test_replies_are_redis_pys_own(redis_url, decode):
-    reference = redis.Redis.from_url(redis_url, decode_responses=decode)
-    lean = redis.Redis.from_url(redis_url, decode_responses=decode)
+def _expected_and_queued(reference: redis.Redis, client: redis.Redis) -> tuple[list, Any]:
+    """redis-py's own replies to everything from a fresh database, and `client`'s pipeline queued with the same
+    commands against a fresh database again."""
     fresh(reference)
     pipe = reference.pipeline(transaction=False)
     queue_everything(pipe)
     expected = described(pipe.execute(raise_on_error=False))
     fresh(reference)
-    pipe = lean.pipeline(transaction=False)
+    pipe = client.pipeline(transaction=False)
     queue_everything(pipe)
+    return expected, pipe
+
+
+@pytest.mark.parametrize("decode", [False, True])
+def test_replies_are_redis_pys_own(redis_url, decode):
+    reference = redis.Redis.from_url(redis_url, decode_responses=decode)
+    lean = redis.Redis.from_url(redis_url, decode_responses=decode)  # held: a collected client closes its pool
+    expected, pipe = _expected_and_queued(reference, lean)
     got = run_pipeline(pipe)
     assert described(got) == expected and pipe.command_stack == []
     assert [type(reply) for reply in got if isinstance(reply, Exception)] == [
@@ -70,13 +77,7 @@ def test_replies_are_redis_pys_own(redis_url, decode):
 
 def test_the_shared_client_with_its_packer_and_health_checks_sends_the_same(redis_url):
     client, reference = shared_redis(redis_url), redis.Redis.from_url(redis_url)
-    fresh(reference)
-    pipe = reference.pipeline(transaction=False)
-    queue_everything(pipe)
-    expected = described(pipe.execute(raise_on_error=False))
-    fresh(reference)
-    pipe = client.pipeline(transaction=False)
-    queue_everything(pipe)
+    expected, pipe = _expected_and_queued(reference, client)
     assert described(run_pipeline(pipe)) == expected
 
 
