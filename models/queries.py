@@ -23,16 +23,35 @@ def core_execute(statement: sa.Executable, params: dict[str, Any] | None = None)
     return db.session.connection().execute(statement, params or {})
 
 
+# In a Connection's info: its transaction ran something other than a plain SELECT (through SQLAlchemy or the
+# driver's own cursor), so only PostgreSQL can say whether it wrote (api/read_commit.py). False from its begin.
+MAY_HAVE_WRITTEN = "learnpulse_may_have_written"
+
+
 def driver_connection() -> Any:
-    """The psycopg connection under the session's, for pipelines on PostgreSQL."""
-    connection = db.session.connection().connection.driver_connection
+    """The psycopg connection under the session's, for pipelines on PostgreSQL. What runs on it is not seen by
+    SQLAlchemy, so the transaction counts as one that may have written."""
+    return _driver_connection(may_write=True)
+
+
+def _driver_connection(may_write: bool) -> Any:
+    bound = db.session.connection()
+    if may_write:
+        bound.info[MAY_HAVE_WRITTEN] = True
+    connection = bound.connection.driver_connection
     assert connection is not None, "the session has no open DBAPI connection"
     return connection
 
 
 def driver_cursor() -> Any:
-    """The psycopg cursor under the session's connection, for COPY and binary reads on PostgreSQL."""
+    """The psycopg cursor under the session's connection, for COPY and writes on PostgreSQL."""
     return driver_connection().cursor()
+
+
+def driver_read_cursor() -> Any:
+    """The psycopg cursor under the session's connection for plain SELECTs only (binary and packed reads): it
+    leaves a read's transaction one that ends with a COMMIT without asking PostgreSQL first."""
+    return _driver_connection(may_write=False).cursor()
 
 
 def read_without_transaction() -> None:

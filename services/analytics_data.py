@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from analytics.learner_metrics import KIND_CODES, EventArrays
 from analytics.school import ATTENDANCE_CODES, attendance_percent
 from models import Attendance, Event, db
-from models.queries import driver_cursor
+from models.queries import driver_read_cursor
 from models.upsert import chunks_in
 
 ENGAGEMENT_KINDS = ("activity", "module_completed", "assessment")
@@ -41,7 +41,7 @@ WHERE learner_id = ANY(%(ids)s) AND kind IN ('activity', 'module_completed', 'as
 
 def _packed_event_arrays(ids: list[int], course_ids: Sequence[int] | None) -> tuple[EventArrays, np.ndarray]:
     """PostgreSQL: one packed bytea per query, read straight into numpy."""
-    cursor = driver_cursor()
+    cursor = driver_read_cursor()
     courses = sorted(set(int(c) for c in course_ids)) if course_ids is not None else None
     data = cursor.execute(PACKED_QUERY, {"ids": ids, "courses": courses}, binary=True).fetchone()[0]
     return unpacked_event_arrays(ids, data)

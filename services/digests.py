@@ -22,7 +22,7 @@ from analytics.grouping import SECONDS_PER_DAY
 from analytics.learner_metrics import EventArrays
 from analytics.report_digest import build_report_digests
 from models import HEARTBEAT_KIND, Event, LearnerCounters, LearnerDigest, SkillMastery, db
-from models.queries import driver_cursor
+from models.queries import driver_read_cursor
 from models.upsert import chunks_in, dialect_insert, select_where_in
 from services.analytics_data import load_event_arrays
 from services.clients import redis_client
@@ -171,7 +171,7 @@ FROM learner_digests WHERE learner_id BETWEEN %(low)s AND %(high)s
 def _heads(low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
     """Heads in learner order and their records (RECORD rows, in the same order)."""
     if db.engine.dialect.name == "postgresql":
-        heads, data = driver_cursor().execute(PACKED_DIGESTS, {"low": low, "high": high}, binary=True).fetchone()
+        heads, data = driver_read_cursor().execute(PACKED_DIGESTS, {"low": low, "high": high}, binary=True).fetchone()
         head = np.frombuffer(heads or b"", HEAD)
         return in_learner_order(head, np.frombuffer(data or b"", RECORD))
     rows = db.session.execute(

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from analytics.risk import RiskModel
 from models import Event, LearnerCounters, User, db
-from models.queries import driver_cursor, driver_sql
+from models.queries import driver_read_cursor, driver_sql
 from services.analytics_data import (
     ENGAGEMENT_EVENT,
     ONE_LEARNERS_ATTENDANCE,
@@ -92,7 +92,7 @@ class LearnerReads:
 def _in_one_statement(learner_id: int, now: float) -> LearnerReads:
     """PostgreSQL: LEARNER_READS."""
     sql, fixed = driver_sql(LEARNER_READS)
-    row = driver_cursor().execute(sql, {**fixed, "learner": learner_id}, binary=True).fetchone()
+    row = driver_read_cursor().execute(sql, {**fixed, "learner": learner_id}, binary=True).fetchone()
     learner, events, attendance, modules, stored, newest, unstored, counters = row
     if learner is None:
         raise sa.exc.NoResultFound(f"no user {learner_id}")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from models.queries import driver_cursor
+from models.queries import driver_read_cursor
 
 ATTEMPT = np.dtype([("learner", ">i8"), ("correct", ">i2")])
 PACKED_ATTEMPTS = """
@@ -34,7 +34,7 @@ def packed_attempts(
     if skills is not None or besides is not None:
         which = SKILLS_IN.format(besides="" if besides is None else BESIDES)
     params = {"threshold": threshold, "skills": list(skills or []), "besides": list(besides or [])}
-    cursor = driver_cursor()
+    cursor = driver_read_cursor()
     rows = cursor.execute(PACKED_ATTEMPTS.format(which=which), params, binary=True).fetchall()
     out = {}
     for name, data in rows:

@@ -61,8 +61,22 @@ def test_a_time_range_page_is_never_prepared(make_app):
         assert client.get(url, headers=headers).status_code == 200
     if not _on_postgresql(app):
         return
-    assert _prepared(app, "SELECT pg_current_xact_id_if_assigned()"), "the requests' transactions were rolled back"
+    assert _prepared(app, "FROM users"), "the requests' transactions were rolled back"
     assert not _prepared(app, "occurred_at >="), "the time-range page was prepared"
+
+
+def test_a_request_of_plain_selects_commits_without_asking_postgresql(make_app):
+    """Only SELECTs ran (through SQLAlchemy and the driver's read cursor): nothing can have been written, so the
+    transaction-id question is never asked (it would be prepared by now had it run on every request)."""
+    app, headers = _app_with_learner(make_app)
+    client = app.test_client()
+    for _ in range(7):
+        assert client.get("/api/v1/learners/l1/events", headers=headers).status_code == 200
+        assert client.get("/api/v1/learners/l1/analytics", headers=headers).status_code == 200
+    if not _on_postgresql(app):
+        return
+    assert _prepared(app, "FROM events"), "the requests' transactions were rolled back"
+    assert not _prepared(app, "pg_current_xact_id_if_assigned"), "a read of plain SELECTs asked what it wrote"
 
 
 def _routes(app: Flask) -> None:
@@ -93,7 +107,12 @@ def _routes(app: Flask) -> None:
             driver_cursor().execute(DRIVER_INSERT)
         return {"ok": True}
 
-    for view in (handled_error, unhandled_error, no_commit, pending, driver_write):
+    def core_write() -> Any:
+        db.session.execute(sa.text("SELECT 1"))  # a plain read first, then a write the ORM does not track
+        db.session.execute(sa.insert(User.__table__).values(external_id="core", role="learner"))
+        return {"ok": True}
+
+    for view in (handled_error, unhandled_error, no_commit, pending, driver_write, core_write):
         app.add_url_rule(f"/test/{view.__name__}", view_func=view, methods=["GET", "POST"])
 
 
@@ -103,7 +122,7 @@ def test_requests_that_wrote_without_committing_still_roll_back(make_app):
     client = app.test_client()
     assert client.post("/test/handled_error").status_code == 409
     assert client.post("/test/unhandled_error").status_code == 500
-    for name in ("no_commit", "pending", "driver_write"):
+    for name in ("no_commit", "pending", "driver_write", "core_write"):
         assert client.get(f"/test/{name}").status_code == 200  # a read's method and a success: still rolled back
     with app.app_context():
         assert db.session.scalars(sa.select(User.external_id)).all() == []

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from api.access import only_visible
 from api.auth.guard import Principal
 from models import Alert, User, db
-from models.queries import core_execute, driver_compiled, driver_cursor
+from models.queries import core_execute, driver_compiled, driver_read_cursor
 from services.alerting import UNRESOLVED, alert_json
 from services.json_text import EncodedDict, SplicedList
 from services.process_cache import process_cache
@@ -58,7 +58,7 @@ def _rows(user: Principal) -> list[tuple[Any, ...]]:
     values are those SQLAlchemy returns, without its per-statement and per-row machinery."""
     if db.engine.dialect.name == "postgresql":
         sql, params = _driver_statement(user)
-        return driver_cursor().execute(sql, params).fetchall()
+        return driver_read_cursor().execute(sql, params).fetchall()
     return [tuple(row) for row in core_execute(_statement(user))]
 
 
