@@ -49,6 +49,16 @@ class Moment(sa.types.TypeDecorator):
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
+def byte_key(length: int) -> sa.types.TypeEngine[str]:
+    """A unique identifier string compared byte by byte: PostgreSQL's "C" collation (migration 0020).
+
+    Under a linguistic collation every comparison in the unique index goes through strcoll; an
+    identifier's equality is the same either way, and nothing sorts by it for people to read.
+    SQLite compares bytes already (BINARY) and has no collation named "C".
+    """
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 def utcnow() -> datetime:
     """Timezone-aware now, the only clock the models use."""
     return datetime.now(UTC)

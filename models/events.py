@@ -7,7 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import BigId, Moment, db, utcnow
+from models.base import BigId, Moment, byte_key, db, utcnow
 
 EVENT_KINDS = ("activity", "module_completed", "assessment", "grade", "attendance", "heartbeat")
 HEARTBEAT_KIND = "heartbeat"  # a session heartbeat (POST track/): extends a learning session, is not activity
@@ -32,7 +32,7 @@ class Event(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    client_id: Mapped[str | None] = mapped_column(sa.String(128), unique=True)
+    client_id: Mapped[str | None] = mapped_column(byte_key(128), unique=True)
     body_hash: Mapped[str] = mapped_column(sa.String(64))
     learner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(sa.String(24))

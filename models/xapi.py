@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import BigId, Moment, db, utcnow
+from models.base import BigId, Moment, byte_key, db, utcnow
 
 
 class XapiStatement(db.Model):
@@ -28,7 +28,7 @@ class XapiStatement(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)  # the stored order
-    statement_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    statement_id: Mapped[str] = mapped_column(byte_key(36), unique=True)
     body: Mapped[str] = mapped_column(sa.Text)  # the statement as stored (JSON), with stored/authority/version
     body_hash: Mapped[str] = mapped_column(sa.String(64))  # of its comparable form (xAPI statement comparison)
     stored: Mapped[datetime] = mapped_column(Moment, default=utcnow, index=True)
@@ -37,7 +37,7 @@ class XapiStatement(db.Model):
     verb_id: Mapped[str] = mapped_column(sa.String(512), index=True)
     activity_id: Mapped[str | None] = mapped_column(sa.String(512), index=True)  # when the object is an Activity
     registration: Mapped[str | None] = mapped_column(sa.String(36), index=True)
-    voids: Mapped[str | None] = mapped_column(sa.String(36), index=True)  # the target, on a voiding statement
+    voids: Mapped[str | None] = mapped_column(byte_key(36), index=True)  # the target, on a voiding statement
     event_kind: Mapped[str | None] = mapped_column(sa.String(24))  # the LearnPulse event it produced
     unmapped_reason: Mapped[str | None] = mapped_column(sa.String(300))  # why it produced none
 
