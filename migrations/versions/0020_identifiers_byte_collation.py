@@ -6,8 +6,8 @@ strcoll; under "C" it is a memcmp. Equality, and so uniqueness and every look-up
 both: strings are equal under a deterministic collation only when their bytes are. Measured on the COPY of
 1,000 new events (the table alone, backend CPU): 14.0 -> 12.6 ms median. The xAPI statement ids get the same,
 and `voids` with them, since it is compared with `statement_id` (two columns of different collations could
-not be compared). PostgreSQL rebuilds the three indexes (ACCESS EXCLUSIVE on each table while it runs); the
-tables are not rewritten. SQLite compares bytes already.
+not be compared). PostgreSQL rebuilds the three indexes, not the tables, holding ACCESS EXCLUSIVE on each table
+while it runs: ingest waits about a second per million stored events (2M events: 1.9 s here). SQLite compares bytes already.
 
 Revision ID: 0020
 Revises: 0019
