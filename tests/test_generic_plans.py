@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from api.roster_args import RosterQuery
-from models import Enrollment, Event, Section, User, db
+from models import Enrollment, Event, Section, User, XapiStatement, db
 from services.roster import _ordered, section_roster
 from services.sessions import load_sessions
+from services.xapi.queries import StatementFilter, list_statements, page_statement
 
 
 def generic_plan(statement: sa.Executable) -> str:
@@ -85,3 +86,56 @@ def test_a_sections_session_events_are_never_prepared(app):
     cursor = db.session.connection().connection.driver_connection.cursor()
     prepared = [row[0] for row in cursor.execute("SELECT statement FROM pg_prepared_statements").fetchall()]
     assert not [text for text in prepared if "FROM events" in text], prepared
+
+
+def _statements(count: int) -> None:
+    """`count` stored statements, one in 500 with a rare verb; a voiding statement for every 97th of them."""
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "statement_id": f"{i:08d}-0000-4000-8000-000000000000",
+            "body": f'{{"n": {i}}}',
+            "body_hash": "h",
+            "stored": now - timedelta(seconds=count - i),
+            "actor_ifi": f"mailto:a{i % 300}@example.com",
+            "verb_id": "http://example.com/rare" if i % 500 == 0 else "http://example.com/common",
+            "activity_id": f"http://example.com/activity/{i % 50}",
+        }
+        for i in range(count)
+    ]
+    rows += [
+        {
+            "statement_id": f"ffffffff-0000-4000-8000-{i:012d}",
+            "body": '{"voiding": true}',
+            "body_hash": "h",
+            "stored": now,
+            "actor_ifi": "mailto:admin@example.com",
+            "verb_id": "http://adlnet.gov/expapi/verbs/voided",
+            "voids": f"{i:08d}-0000-4000-8000-000000000000",
+        }
+        for i in range(0, count, 97)
+    ]
+    db.session.execute(sa.insert(XapiStatement), rows)
+    db.session.commit()
+
+
+def test_a_page_of_statements_never_reads_the_whole_store(app):
+    """Voided statements were left out through an OR'd EXISTS, planned as a hashed subplan over every stored
+    statement, and the limit was a parameter, so a generic plan guessed a tenth of the store (and went
+    parallel, JIT-compiled: 62 ms for a page of a rare verb among 200k statements, against 1.1 ms)."""
+    _statements(20000)
+    rare = StatementFilter(verb="http://example.com/rare", limit=3)
+    bodies, _ = list_statements(rare)
+    # 19500, 19000, 18500 are the newest with the rare verb; none of them is a multiple of 97
+    assert bodies == ['{"n": 19500}', '{"n": 19000}', '{"n": 18500}']
+    voided_rare = [i for i in range(0, 20000, 500) if i % 97 == 0]  # 0 and 9700 are voided
+    every, _ = list_statements(StatementFilter(verb="http://example.com/rare", limit=0))
+    assert len(every) == 40 - len(voided_rare) and '{"n": 9700}' not in every
+    if db.engine.dialect.name != "postgresql":
+        return
+    db.session.execute(sa.text("ANALYZE xapi_statements"))
+    activity = StatementFilter(activity="http://example.com/activity/3", limit=10)
+    for where in (rare, activity, StatementFilter(limit=10)):
+        plan = generic_plan(page_statement(where, where.limit))
+        assert "Seq Scan" not in plan and "hashed SubPlan" not in plan and "Gather" not in plan, plan
+        assert f" rows={where.limit + 1} " in plan.splitlines()[0], plan  # planned for one page, not a tenth

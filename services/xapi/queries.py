@@ -46,10 +46,19 @@ def find_statement(statement_id: str, voided: bool) -> str | None:
     return row.body
 
 
-def list_statements(where: StatementFilter) -> tuple[list[str], int | None]:
-    """A page of stored statement bodies (voided ones left out) and the cursor of the next page, if any."""
-    size = where.limit if 0 < where.limit <= MAX_PAGE else MAX_PAGE
-    conditions = [sa.not_(_voided())]
+def _live() -> sa.ColumnElement[bool]:
+    """Not voided (a voiding statement, or one no voiding statement names), written as one NOT EXISTS.
+
+    `NOT _voided()` puts the EXISTS under an OR, which PostgreSQL cannot turn into an anti-join: it planned a
+    hashed subplan that read every stored statement, on each page (4.5 of 6.9 ms at 20k statements).
+    """
+    voiding = aliased(XapiStatement)
+    return ~sa.exists().where(voiding.voids == XapiStatement.statement_id, XapiStatement.voids.is_(None))
+
+
+def page_statement(where: StatementFilter, size: int) -> sa.Select:
+    """The SELECT of one page (and one row more, to know whether another page follows)."""
+    conditions = [_live()]
     if where.agent_ifi:
         conditions.append(
             sa.or_(XapiStatement.actor_ifi == where.agent_ifi, XapiStatement.object_ifi == where.agent_ifi)
@@ -68,10 +77,16 @@ def list_statements(where: StatementFilter) -> tuple[list[str], int | None]:
     if where.after is not None:
         conditions.append(XapiStatement.id > where.after if where.ascending else XapiStatement.id < where.after)
     order = XapiStatement.id.asc() if where.ascending else XapiStatement.id.desc()
+    # the limit as SQL text: as a parameter, a generic plan guessed a tenth of the table, went parallel and
+    # was JIT-compiled (62 ms for a page of a rare verb among 200k statements, against 1.1 ms)
+    limit = sa.literal_column(str(int(size + 1)), sa.Integer)
+    return sa.select(XapiStatement.id, XapiStatement.body).where(*conditions).order_by(order).limit(limit)
+
+
+def list_statements(where: StatementFilter) -> tuple[list[str], int | None]:
+    """A page of stored statement bodies (voided ones left out) and the cursor of the next page, if any."""
+    size = where.limit if 0 < where.limit <= MAX_PAGE else MAX_PAGE
     ranged = UNPREPARED if where.since is not None or where.until is not None else {}  # models/unprepared.py
-    rows = db.session.execute(
-        sa.select(XapiStatement.id, XapiStatement.body).where(*conditions).order_by(order).limit(size + 1),
-        execution_options=ranged,
-    ).all()
+    rows = db.session.execute(page_statement(where, size), execution_options=ranged).all()
     page = rows[:size]
     return [row.body for row in page], (page[-1].id if len(rows) > size else None)
