@@ -103,7 +103,7 @@ def section_rows(external_id: str) -> CohortRows | None:
 def course_rows(external_id: str, educator: int | None) -> CohortRows | None:
     """The course with this external id and its sections' enrolled learners (with `educator`: only the sections
     they teach), or None."""
-    params = {"external_id": external_id}
+    params: dict[str, Any] = {"external_id": external_id}
     if educator is not None:
         params["educator"] = educator
     rows = _rows(COURSE_ROWS if educator is None else TAUGHT_COURSE_ROWS, params)
