@@ -1,8 +1,8 @@
 """The rows a section's or a course's cohort report is computed from, read with the entity itself in one
 statement built once per process: the entity's id (and, for a section, its educator: what authorizes the
 read), then per section its course, the version of its stored figures and its enrolled learners as one
-string. One statement instead of three (the entity, the sections the caller may aggregate over, the
-enrolled rows), and no statement built per request.
+string. One statement instead of two (the entity, then its sections' enrolled rows narrowed to the caller's
+learners), none built per request, and on PostgreSQL read in autocommit (no BEGIN and COMMIT round trips).
 
 The enrolled learners need no narrowing to the learners the caller may see: the caller may read a section
 only if they teach it or see everyone, and a course's sections are those they teach or, for those who see

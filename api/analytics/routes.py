@@ -75,12 +75,13 @@ def _kept_answer(head: dict[str, str], found: CohortRows, pass_mark: float) -> t
 
 
 def _json_bytes(value: dict[str, Any]) -> bytes:
+    """The body Flask's JSON response of `value` has (what returning the dict from a view sends)."""
     return current_app.json.response(value).get_data()
 
 
 def _aggregates_all(user: Principal, educator_id: int | None) -> bool:
     """Whether the caller may read a section taught by `educator_id` (api.access.can_read_section for the
-    cohort roles): those who see everyone, and its educator."""
+    cohort roles; a learner is refused before, by COHORT_ROLES): those who see everyone, and its educator."""
     return user.role in SEES_EVERYONE or (user.role == "educator" and educator_id == user.id)
 
 
