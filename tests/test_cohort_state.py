@@ -195,7 +195,8 @@ def test_stored_member_figures_are_parsed_once_per_version(client, school, servi
     assert read_figures(seen) and fresh["average"] < first["average"]  # as_of: the older s2's
     same_report(fresh, cohort_report(ids(*(f"l{i:02d}" for i in range(31))), 60.0, [course_id("c1")]))
     monkeypatch.setattr("services.cohorts.MEMBER_CACHE_SECTIONS", 1)  # a bounded cache: the oldest goes first
-    for name in ("cohort_reports", "section_members"):  # so the figures are read and kept again, one at most
+    # so the figures are read and kept again, one at most (the answers' bytes and the reports kept above them too)
+    for name in ("cohort_bodies", "cohort_reports", "section_members"):
         client.application.extensions[name].clear()
     assert client.get("/api/v1/courses/c1/analytics", headers=school["ted"]).json == fresh
     assert len(client.application.extensions["section_members"]) == 1

@@ -7,17 +7,19 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from flask import Response, current_app
 
 from analytics.cohort import DEFAULT_PASS_MARK
 from api.access import SEES_EVERYONE, find_or_404, only_visible, readable_learner, readable_section, sections_taught
 from api.analytics import bp
-from api.auth.guard import current_user, require_auth
+from api.auth.guard import Principal, current_user, require_auth
 from api.errors import ApiError
 from api.query_args import date_arg, int_arg, reject_unknown_args
-from models import CohortSnapshot, Course, Enrollment, Exam, Grade, Section, SectionSummary, Subject, db
+from models import CohortSnapshot, Enrollment, Exam, Grade, Section, SectionSummary, Subject, db
 from services.cohort_exams import stored_exam
 from services.cohort_members import summarize
-from services.cohort_reports import cohort_report
+from services.cohort_reads import CohortRows, course_rows, section_rows
+from services.cohort_reports import cohort_body, cohort_report
 from services.cohorts import section_summaries
 from services.reports import learner_report
 
@@ -64,6 +66,25 @@ def _cohort(sections: sa.Select, pass_mark: float) -> tuple[dict[str, Any], int]
     return cohort_report(members, courses, versions, pass_mark)
 
 
+def _kept_answer(head: dict[str, str], found: CohortRows, pass_mark: float) -> tuple[Response, int]:
+    """The JSON response `{**head, **report}` of the cohort report over `found`'s learners, as the view returning
+    that dict gives it, and how many learners the report covers; its bytes kept per process with the report
+    (services.cohort_reports.cohort_body)."""
+    body, learners = cohort_body(head, found.members, found.courses, found.versions, pass_mark, _json_bytes)
+    return current_app.response_class(body, mimetype=current_app.json.mimetype), learners
+
+
+def _json_bytes(value: dict[str, Any]) -> bytes:
+    """The body Flask's JSON response of `value` has (what returning the dict from a view sends)."""
+    return current_app.json.response(value).get_data()
+
+
+def _aggregates_all(user: Principal, educator_id: int | None) -> bool:
+    """Whether the caller may read a section taught by `educator_id` (api.access.can_read_section for the
+    cohort roles; a learner is refused before, by COHORT_ROLES): those who see everyone, and its educator."""
+    return user.role in SEES_EVERYONE or (user.role == "educator" and educator_id == user.id)
+
+
 def _sections_of(column: sa.Column, entity_id: int) -> sa.Select:
     """Sections of a course or subject the caller may aggregate over: an educator's own, or all."""
     query = sa.select(Section.id).where(column == entity_id)
@@ -76,20 +97,24 @@ def _sections_of(column: sa.Column, entity_id: int) -> sa.Select:
 @require_auth(*COHORT_ROLES)
 def section_analytics(external_id: str):
     """Cohort analytics of one section, from the state the worker keeps fresh (`as_of`)."""
-    section = readable_section(current_user(), external_id)
-    report, _ = _cohort(sa.select(sa.literal(section.id)), _pass_mark())
-    return {"section": section.external_id, **report}
+    found = section_rows(external_id)
+    if found is None or not _aggregates_all(current_user(), found.educator_id):
+        raise ApiError(404, f"no section {external_id!r} that you can see")  # as api.access.readable_section
+    return _kept_answer({"section": found.external_id}, found, _pass_mark())[0]
 
 
 @bp.get("/courses/<external_id>/analytics")
 @require_auth(*COHORT_ROLES)
 def course_analytics(external_id: str):
     """Cohort analytics of a course's sections (an educator sees their own sections of it), from stored state."""
-    course = find_or_404(Course, external_id)
-    report, learners = _cohort(_sections_of(Section.course_id, course.id), _pass_mark())
-    if not learners and current_user().role == "educator":
+    user = current_user()
+    found = course_rows(external_id, None if user.role in SEES_EVERYONE else user.id)
+    if found is None:
+        raise ApiError(404, f"no course {external_id!r}")  # as api.access.find_or_404
+    answer, learners = _kept_answer({"course": found.external_id}, found, _pass_mark())
+    if not learners and user.role == "educator":
         raise ApiError(404, f"no course {external_id!r} that you teach")
-    return {"course": course.external_id, **report}
+    return answer
 
 
 @bp.get("/subjects/<external_id>/analytics")
