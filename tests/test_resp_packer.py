@@ -100,7 +100,9 @@ def test_an_odd_argument_in_a_long_command_gets_redis_py_bytes(odd):
         command.insert(place, odd)
         ours, theirs = RespPacker().pack(*command), REFERENCE.pack(*command)
         assert wire(ours) == wire(theirs)
-        if len(odd) > BUFFER_CUTOFF:  # redis-py's chunks: the long value is not copied into a joined buffer
+        if (
+            isinstance(odd, str) and len(odd) > BUFFER_CUTOFF
+        ):  # redis-py's chunks: the long value is not copied into a joined buffer
             assert [bytes(chunk) for chunk in ours] == [bytes(chunk) for chunk in theirs]
 
 
@@ -109,7 +111,7 @@ def test_long_commands_in_other_encodings(encoding):
     """Each argument encoded on its own, as RespPacker always did. (For UTF-16 and UTF-32 redis-py writes the
     command name in UTF-8 whatever the encoding; RespPacker never did, and no client of ours uses them.)"""
     command = ("ZMSCORE", "watched", *[f"learner:L{i}" for i in range(50)], 2.5, 7)
-    data = [str(arg).encode(encoding) for arg in command]
+    data = [arg.encode(encoding) if type(arg) is str else repr(arg).encode() for arg in command]  # numbers: ASCII
     expected = b"*%d\r\n" % len(command) + b"".join(b"$%d\r\n%s\r\n" % (len(item), item) for item in data)
     assert wire(RespPacker(encoding).pack(*command)) == expected
 
