@@ -73,6 +73,7 @@ def test_long_commands_take_the_text_lane_with_the_same_bytes():
         lambda: rng.choice([0.0, -0.0, 1e16, 1e-7, 0.1, float("nan"), float("inf"), -float("inf"), 2.0**53]),
         lambda: "".join(chr(rng.randint(32, 126)) for _ in range(rng.randint(0, 20))),
         lambda: f"learner:bench-{rng.randint(0, 9999)}",
+        lambda: rng.choice([b"GT", b"NX", b"", b"CH", b"x" * 40]),
     ]
     for _ in range(300):
         command = ("ZADD", *[rng.choice(scalars)() for _ in range(rng.randint(LONG_COMMAND, 200))])
@@ -89,6 +90,10 @@ def test_long_commands_take_the_text_lane_with_the_same_bytes():
         "x" * BUFFER_CUTOFF,
         "x" * (BUFFER_CUTOFF + 1),
         b"raw",
+        b"\xff\xfe",
+        b"\x80",
+        "\x80",
+        b"y" * (BUFFER_CUTOFF + 1),
         bytearray(b"a"),
         Flag(3),
         Name("n"),
@@ -100,9 +105,7 @@ def test_an_odd_argument_in_a_long_command_gets_redis_py_bytes(odd):
         command.insert(place, odd)
         ours, theirs = RespPacker().pack(*command), REFERENCE.pack(*command)
         assert wire(ours) == wire(theirs)
-        if (
-            isinstance(odd, str) and len(odd) > BUFFER_CUTOFF
-        ):  # redis-py's chunks: the long value is not copied into a joined buffer
+        if isinstance(odd, (str, bytes)) and len(odd) > BUFFER_CUTOFF:  # redis-py's chunks: the value not copied
             assert [bytes(chunk) for chunk in ours] == [bytes(chunk) for chunk in theirs]
 
 
