@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from api.errors import ApiError, field_error
+from api.events.columns import well_formed_batch
 from api.events.schemas import REFERENCE_FIELDS, validate_event, well_formed_event
 from api.events.store import insert_events
 from models import EVENT_VALUE_FIELDS, Attendance, Course, Event, Exam, Grade, Module, Section, Subject, User, db
@@ -69,13 +70,18 @@ def _validate_all(
 ) -> tuple[list[dict[str, Any]], list[dict]]:
     now = datetime.now(UTC)
     latest = now + skew
-    events, errors = [], []
-    for index, raw in enumerate(raw_events):
-        clean = well_formed_event(raw, now, latest)
-        if clean is None:  # something unusual, or an error to word: the general path
-            clean, event_errors = validate_event(raw, _path(index, collection), now, skew)
-            errors.extend({"index": index, **error} for error in event_errors)
-        clean["index"] = index
+    checked = well_formed_batch(raw_events, now, latest)  # groups of alike events, a column at a time
+    if None not in checked:
+        return cast(list[dict[str, Any]], checked), []
+    events: list[dict[str, Any]] = []
+    errors: list[dict] = []
+    for index, (raw, clean) in enumerate(zip(raw_events, checked)):
+        if clean is None:
+            clean = well_formed_event(raw, now, latest)
+            if clean is None:  # something unusual, or an error to word: the general path
+                clean, event_errors = validate_event(raw, _path(index, collection), now, skew)
+                errors.extend({"index": index, **error} for error in event_errors)
+            clean["index"] = index
         events.append(clean)
     return events, errors
 
