@@ -24,7 +24,7 @@ from api.events.columns import MIN_GROUP, well_formed_batch
 from api.events.ingest import _path, validate_events
 from api.events.schemas import KIND_FIELDS, validate_event, well_formed_event
 from tests.test_compiled_fields import TRICKY, VALID, variants
-from tests.test_event_fingerprint import FLOATS, MOMENTS, TEXT, written
+from tests.test_event_fingerprint import MOMENTS, plain_value, scores_in_order, written
 
 NOW = datetime.now(UTC)
 SKEW = timedelta(seconds=300)
@@ -113,16 +113,9 @@ def alike(draw: Any) -> list[dict[str, Any]]:
                 raw[name] = written(moment, draw(st.sampled_from(forms)))
             elif spec.kind == "date":
                 raw[name] = draw(st.dates(NOW.date() - timedelta(days=3000), NOW.date())).isoformat()
-            elif spec.kind == "number":
-                raw[name] = min(draw(FLOATS | st.integers(0, 10**6)), spec.maximum or 1e9)
-            elif spec.choices:
-                raw[name] = draw(st.sampled_from(spec.choices))
             else:
-                raw[name] = draw(TEXT)
-        if kind == "assessment":
-            raw["max_score"] = max(raw["max_score"], 1)
-            raw["score"] = min(raw["score"], raw["max_score"])
-        group.append(raw)
+                raw[name] = plain_value(draw, spec)
+        group.append(scores_in_order(raw, kind))
     return group
 
 

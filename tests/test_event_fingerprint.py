@@ -102,12 +102,22 @@ def events(draw: Any) -> dict[str, Any]:
             raw[name] = written(draw(MOMENTS), draw(st.sampled_from(["auto", "micro", "z", "space", "millis"])))
         elif spec.kind == "date":
             raw[name] = draw(st.dates(date(1900, 1, 1), NOW.date())).isoformat()
-        elif spec.kind == "number":  # within the field's bounds (variants() tries the others)
-            raw[name] = min(draw(FLOATS | st.integers(0, 10**6)), spec.maximum or 1e9)
-        elif spec.choices:
-            raw[name] = draw(st.sampled_from(spec.choices))
         else:
-            raw[name] = draw(TEXT)
+            raw[name] = plain_value(draw, spec)
+    return scores_in_order(raw, kind)
+
+
+def plain_value(draw: Any, spec: Any) -> Any:
+    """A valid number (within the field's bounds: variants() tries the others), choice or text for `spec`."""
+    if spec.kind == "number":
+        return min(draw(FLOATS | st.integers(0, 10**6)), spec.maximum or 1e9)
+    if spec.choices:
+        return draw(st.sampled_from(spec.choices))
+    return draw(TEXT)
+
+
+def scores_in_order(raw: dict[str, Any], kind: str) -> dict[str, Any]:
+    """An assessment's score made to fit its max_score (a positive one), as the kind's rule asks."""
     if kind == "assessment":
         raw["max_score"] = max(raw["max_score"], 1)
         raw["score"] = min(raw["score"], raw["max_score"])
