@@ -18,13 +18,12 @@ from datetime import UTC, date, datetime, time
 from functools import cache
 from hashlib import sha256
 from itertools import compress, repeat
-from json.encoder import encode_basestring_ascii
 from operator import attrgetter, eq, itemgetter, le, methodcaller
 from typing import Any, cast
 
 from api.compiled_fields import _INNER_YEARS, _datetime
 from api.events.schemas import KIND_FIELDS
-from api.events.well_formed import utc_text
+from api.events.well_formed import FINGERPRINT_WRITERS, utc_text
 from api.json_input import UNSTORABLE
 from api.validation import MAX_SAFE_INT, Field
 
@@ -123,10 +122,6 @@ _year, _zone, _microsecond = attrgetter("year"), attrgetter("tzinfo"), attrgette
 _offset, _hour, _separators = itemgetter(slice(-6, None)), itemgetter(slice(11, 13)), itemgetter(slice(4, 20, 3))
 
 
-def _date_json(day: date) -> str:
-    return f'"{day.isoformat()}"'
-
-
 def _utc_json(moment: datetime) -> str:
     return f'"{moment.astimezone(UTC).isoformat()}"'
 
@@ -141,15 +136,10 @@ _CHECKS: dict[str, Callable[[Field], Callable[[list[Any]], Checked]]] = {
     "date": lambda spec: _dates,
     "datetime": lambda spec: _moments,
 }
-_WRITERS: dict[str, Callable[[Any], str]] = {
-    "str": encode_basestring_ascii,
-    "number": float.__repr__,
-    "date": _date_json,
-}
 
 Column = tuple[Callable[[list[Any]], Checked], Callable[[Any], str] | None]  # its check, its fingerprint writer
 _COLUMNS: dict[str, dict[str, Column]] = {
-    kind: {name: (_CHECKS[spec.kind](spec), _WRITERS.get(spec.kind)) for name, spec in fields.items()}
+    kind: {name: (_CHECKS[spec.kind](spec), FINGERPRINT_WRITERS.get(spec.kind)) for name, spec in fields.items()}
     for kind, fields in KIND_FIELDS.items()
 }
 

@@ -51,7 +51,7 @@ def _date_json(day: date) -> str:
 
 # How json's encoder writes each kind of clean value (c_make_encoder: strings through encode_basestring_ascii,
 # floats through float.__repr__); a "number" field's clean value is always a float (compiled_fields._number).
-_WRITERS: dict[str, Callable[[Any], str]] = {
+FINGERPRINT_WRITERS: dict[str, Callable[[Any], str]] = {
     "str": encode_basestring_ascii,
     "number": float.__repr__,
     "date": _date_json,
@@ -63,10 +63,10 @@ def compile_event(fields: dict[str, Field]) -> EventCheck:
     json.dumps(clean, sort_keys=True, separators=(",", ":"), default=schemas._moment_text) gives,
     or None whenever check_fields might report an error or a field's kind is not written here."""
     allowed, order = frozenset(fields), sorted(fields)
-    if any(spec.kind not in _WRITERS and spec.kind != "datetime" for spec in fields.values()):
+    if any(spec.kind not in FINGERPRINT_WRITERS and spec.kind != "datetime" for spec in fields.values()):
         raise AssertionError(f"no fingerprint writer for {fields}")
     steps = tuple(
-        (name, compile_value(spec), spec.required, order.index(name), f',"{name}":', _WRITERS.get(spec.kind))
+        (name, compile_value(spec), spec.required, order.index(name), f',"{name}":', FINGERPRINT_WRITERS.get(spec.kind))
         for name, spec in fields.items()
     )
     blank = [""] * len(order)
