@@ -56,12 +56,21 @@ def find_or_404(model: type[Any], external_id: str, what: str | None = None) -> 
 
 def can_read_section(user: Principal, section: Section) -> bool:
     """Educators read their own sections, learners the sections they are enrolled in."""
-    if user.role in SEES_EVERYONE:
-        return True
-    if user.role == "educator":
-        return section.educator_id == user.id
+    if user.role in SEES_EVERYONE or user.role == "educator":
+        return staff_can_read_section(user, section.educator_id)
     enrolled = sa.select(Enrollment.id).where(Enrollment.section_id == section.id, Enrollment.learner_id == user.id)
     return db.session.scalar(enrolled) is not None
+
+
+def staff_can_read_section(user: Principal, educator_id: int | None) -> bool:
+    """can_read_section for a caller who is not a learner, knowing only the section's educator: those who
+    see everyone, and the educator who teaches it."""
+    return user.role in SEES_EVERYONE or (user.role == "educator" and educator_id == user.id)
+
+
+def section_unseen(external_id: str) -> ApiError:
+    """The 404 of a section that does not exist or that the caller may not read: the same, so ids do not leak."""
+    return ApiError(404, f"no section {external_id!r} that you can see")
 
 
 def readable_learner(user: Principal, external_id: str) -> User:
@@ -76,5 +85,5 @@ def readable_section(user: Principal, external_id: str) -> Section:
     """The section with this external id if `user` may read it; 404 otherwise."""
     section = db.session.scalar(sa.select(Section).where(Section.external_id == external_id))
     if section is None or not can_read_section(user, section):
-        raise ApiError(404, f"no section {external_id!r} that you can see")
+        raise section_unseen(external_id)
     return section

@@ -10,9 +10,18 @@ import sqlalchemy as sa
 from flask import Response, current_app
 
 from analytics.cohort import DEFAULT_PASS_MARK
-from api.access import SEES_EVERYONE, find_or_404, only_visible, readable_learner, readable_section, sections_taught
+from api.access import (
+    SEES_EVERYONE,
+    find_or_404,
+    only_visible,
+    readable_learner,
+    readable_section,
+    section_unseen,
+    sections_taught,
+    staff_can_read_section,
+)
 from api.analytics import bp
-from api.auth.guard import Principal, current_user, require_auth
+from api.auth.guard import current_user, require_auth
 from api.errors import ApiError
 from api.query_args import date_arg, int_arg, reject_unknown_args
 from models import CohortSnapshot, Enrollment, Exam, Grade, Section, SectionSummary, Subject, db
@@ -79,12 +88,6 @@ def _json_bytes(value: dict[str, Any]) -> bytes:
     return current_app.json.response(value).get_data()
 
 
-def _aggregates_all(user: Principal, educator_id: int | None) -> bool:
-    """Whether the caller may read a section taught by `educator_id` (api.access.can_read_section for the
-    cohort roles; a learner is refused before, by COHORT_ROLES): those who see everyone, and its educator."""
-    return user.role in SEES_EVERYONE or (user.role == "educator" and educator_id == user.id)
-
-
 def _sections_of(column: sa.Column, entity_id: int) -> sa.Select:
     """Sections of a course or subject the caller may aggregate over: an educator's own, or all."""
     query = sa.select(Section.id).where(column == entity_id)
@@ -98,8 +101,8 @@ def _sections_of(column: sa.Column, entity_id: int) -> sa.Select:
 def section_analytics(external_id: str):
     """Cohort analytics of one section, from the state the worker keeps fresh (`as_of`)."""
     found = section_rows(external_id)
-    if found is None or not _aggregates_all(current_user(), found.educator_id):
-        raise ApiError(404, f"no section {external_id!r} that you can see")  # as api.access.readable_section
+    if found is None or not staff_can_read_section(current_user(), found.educator_id):  # learners: refused before
+        raise section_unseen(external_id)
     return _kept_answer({"section": found.external_id}, found, _pass_mark())[0]
 
 
