@@ -31,3 +31,10 @@ def _execute_unprepared(cursor: Any, statement: str, parameters: Any, context: A
         return None
     cursor.execute(statement, parameters, prepare=False)
     return True
+
+
+def planned_limit(count: int) -> sa.ColumnElement[int]:
+    """A LIMIT written into the SQL text, not bound: bound, a generic plan guesses a tenth of the rows. The
+    roster read every user in sort order (4,126 buffers for a section of 200 among 1,204 users, against 36);
+    a page of a rare xAPI verb went parallel and was JIT-compiled (62 ms among 200k statements, against 1.1)."""
+    return sa.literal_column(str(int(count)), sa.Integer)

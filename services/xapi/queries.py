@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from models import XapiStatement, db
-from models.unprepared import UNPREPARED
+from models.unprepared import UNPREPARED, planned_limit
 
 MAX_PAGE = 500  # what limit=0 ("the server's maximum") means
 
@@ -77,10 +77,12 @@ def page_statement(where: StatementFilter, size: int) -> sa.Select:
     if where.after is not None:
         conditions.append(XapiStatement.id > where.after if where.ascending else XapiStatement.id < where.after)
     order = XapiStatement.id.asc() if where.ascending else XapiStatement.id.desc()
-    # the limit as SQL text: as a parameter, a generic plan guessed a tenth of the table, went parallel and
-    # was JIT-compiled (62 ms for a page of a rare verb among 200k statements, against 1.1 ms)
-    limit = sa.literal_column(str(int(size + 1)), sa.Integer)
-    return sa.select(XapiStatement.id, XapiStatement.body).where(*conditions).order_by(order).limit(limit)
+    return (
+        sa.select(XapiStatement.id, XapiStatement.body)
+        .where(*conditions)
+        .order_by(order)
+        .limit(planned_limit(size + 1))
+    )
 
 
 def list_statements(where: StatementFilter) -> tuple[list[str], int | None]:
