@@ -13,9 +13,15 @@ from models import Alert, ThresholdOverride, User, db
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
+def hour_ago(days_ago: float, hour: int, now: datetime) -> str:
+    """That hour on the day `days_ago` before now, pulled back to a minute before now if later, but never past
+    midnight: a run in the first minute after midnight UTC put "today's" activity on yesterday."""
+    day = (now - timedelta(days=days_ago)).replace(hour=hour, minute=0, second=0)
+    return max(day.replace(hour=0), min(day, now - timedelta(minutes=1))).isoformat()
+
+
 def at(days_ago: float, hour: int = 10) -> str:
-    day = (NOW - timedelta(days=days_ago)).replace(hour=hour, minute=0, second=0)
-    return min(day, NOW - timedelta(minutes=1)).isoformat()
+    return hour_ago(days_ago, hour, NOW)
 
 
 def learner_events(

@@ -19,7 +19,9 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def at(days_ago: float) -> str:
-    return (NOW - timedelta(days=days_ago)).isoformat()
+    """Read the clock when the fixture runs: a suite crossing midnight UTC after import put today's activity on
+    the server's yesterday."""
+    return (datetime.now(UTC).replace(microsecond=0) - timedelta(days=days_ago)).isoformat()
 
 
 @pytest.fixture

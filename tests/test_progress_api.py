@@ -11,6 +11,7 @@ from models import Event, MetricSnapshot, User, db
 from services.evaluation import update_learner_counters
 from services.monitoring import evaluate_rules
 from tests.conftest import bearer, create_user
+from tests.planted_cohort import hour_ago
 
 PREFIXES = ("/api/progress", "/api/v1/progress")
 
@@ -18,9 +19,16 @@ PREFIXES = ("/api/progress", "/api/v1/progress")
 def at(days_ago: float, hour: int = 10) -> str:
     """The clock is read when the fixture runs, not at import: a suite that crossed midnight UTC between
     collecting this module and running it put "today's" activity on the server's yesterday."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    day = (now - timedelta(days=days_ago)).replace(hour=hour, minute=0, second=0)
-    return min(day, now - timedelta(minutes=1)).isoformat()
+    return hour_ago(days_ago, hour, datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.mark.parametrize("now", ["2026-12-01T00:00:55+00:00", "2026-12-01T00:00:00+00:00", "2026-12-01T18:30:00+00:00"])
+def test_the_fixture_keeps_today_on_today_and_never_in_the_future(now):
+    clock = datetime.fromisoformat(now)
+    for hour in (0, 10, 19, 23):
+        stamp = datetime.fromisoformat(hour_ago(0, hour, clock))
+        assert stamp.date() == clock.date() and stamp <= clock
+    assert datetime.fromisoformat(hour_ago(1, 19, clock)).date() == (clock - timedelta(days=1)).date()
 
 
 @pytest.fixture
