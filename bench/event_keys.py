@@ -41,9 +41,11 @@ def _prepare(url: str, redis_url: str) -> tuple[list[int], list[tuple[int, int]]
     from flask_migrate import upgrade
 
     from api import create_app
+    from api.config import normalize_database_url
 
-    fresh_database(url)
-    app = create_app({"SECRET_KEY": "bench-" + "k" * 40, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url})
+    fresh_database(normalize_database_url(url))  # SQLAlchemy's URL names the driver; psycopg's below does not
+    config = {"SECRET_KEY": "bench-" + "k" * 40, "SQLALCHEMY_DATABASE_URI": normalize_database_url(url)}
+    app = create_app({**config, "REDIS_URL": redis_url})
     with app.app_context():
         upgrade()
     with psycopg.connect(url) as connection:
