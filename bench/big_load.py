@@ -3,7 +3,7 @@
 Reusable: any --database-url; the database is created if missing and refused if it already has
 events (pass --fresh to drop it first). Learners come in chunks (bounded memory), each with a
 section of its course, events carrying course, module, section and (assessments) a skill. The
-events' secondary indexes and foreign-key triggers are off during COPY and rebuilt at the end
+events' secondary indexes (and the other tables' foreign-key triggers) are off during COPY and rebuilt at the end
 (one sort each instead of 50M index insertions), then ANALYZE and VACUUM (the visibility map
 makes index-only scans possible). --ready-file is touched once everything is loaded and indexed.
 
