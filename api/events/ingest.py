@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any, cast
 
 from api.errors import ApiError, field_error
@@ -260,14 +261,18 @@ def store_events(
         db.session.rollback()
         raise
     stored_pk = {id(event): pk for event, pk in zip(stored_events, stored_ids)}
+    learners = list(map(learner_ids.__getitem__, map(_LEARNER, stored_events)))  # looked up once, not thrice
     return IngestResult(
         stored_ids,
         duplicates + repeats,
-        {learner_ids[e["learner"]] for e in stored_events},
-        [(learner_ids[e["learner"]], public_event(e, pk)) for e, pk in zip(stored_events, stored_ids)],
+        set(learners),
+        list(zip(learners, map(public_event, stored_events, stored_ids))),
         [stored_pk.get(id(event)) for event in events],
-        reaches((learner_ids[e["learner"]], e) for e in stored_events),
+        reaches(zip(learners, stored_events)),
     )
+
+
+_LEARNER = itemgetter("learner")
 
 
 def ingest_events(raw_events: list[Any], *, collection: str | None, auto_create: bool, skew: timedelta) -> IngestResult:

@@ -54,7 +54,7 @@ def announce_events(
             record_presence(redis_client(), presence)
         return 0
     client = redis_client()
-    own = {learner_channel(event["learner"]) for _, event in events}
+    own = set(map(learner_channel, {event["learner"] for _, event in events}))  # a call per learner, not per event
     with_sections, known = _one_trip(client, evaluate, own, presence or {})
     if with_sections is False and known is not None and not any(known.values()):
         if not any(event["kind"] in TYPE_BY_KIND for _, event in events):
