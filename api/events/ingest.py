@@ -22,6 +22,9 @@ REFERENCE_MODELS = {"course": Course, "module": Module, "section": Section, "sub
 ROW_TAIL = (*(f"{name}_id" for name in REFERENCE_FIELDS), *EVENT_VALUE_FIELDS)
 
 
+Stored = tuple[int, dict[str, Any], int]  # a stored event: its learner's row id, the validated event, its new id
+
+
 @dataclass
 class IngestResult:
     """What a batch did: new event ids in batch order, client ids already stored, learners touched."""
@@ -29,7 +32,7 @@ class IngestResult:
     stored_ids: list[int] = field(default_factory=list)
     duplicate_client_ids: list[str] = field(default_factory=list)
     learner_ids: set[int] = field(default_factory=set)
-    events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (learner id, public view) of each stored
+    stored: list[Stored] = field(default_factory=list)  # each stored event: its live view is built when published
     outcomes: list[int | None] = field(default_factory=list)  # per event sent: its new id, None if a duplicate
     reach: dict[int, float] = field(default_factory=dict)  # learner id -> furthest session reach (services.presence)
 
@@ -55,6 +58,13 @@ def public_event(event: dict[str, Any], server_id: int) -> dict[str, Any]:
     if day is not None:
         body["date"] = day.isoformat()
     return body
+
+
+def public_views(stored: list[Stored]) -> list[tuple[int, dict[str, Any]]]:
+    """(learner id, public_event) of each stored event: built only to be published (a 1,000-event batch's views
+    cost ~0.9 ms of web CPU, spent for nothing when no live client follows any of them)."""
+    learners, events, ids = zip(*stored) if stored else ((), (), ())
+    return list(zip(learners, map(public_event, events, ids)))
 
 
 def _path(index: int, collection: str | None) -> str:
@@ -266,7 +276,7 @@ def store_events(
         stored_ids,
         duplicates + repeats,
         set(learners),
-        list(zip(learners, map(public_event, stored_events, stored_ids))),
+        list(zip(learners, stored_events, stored_ids)),
         [stored_pk.get(id(event)) for event in events],
         reaches(zip(learners, stored_events)),
     )
