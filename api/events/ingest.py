@@ -23,6 +23,7 @@ ROW_TAIL = (*(f"{name}_id" for name in REFERENCE_FIELDS), *EVENT_VALUE_FIELDS)
 
 
 Stored = tuple[int, dict[str, Any], int]  # a stored event: its learner's row id, the validated event, its new id
+_LEARNER = itemgetter("learner")
 
 
 @dataclass
@@ -280,9 +281,6 @@ def store_events(
         [stored_pk.get(id(event)) for event in events],
         reaches(zip(learners, stored_events)),
     )
-
-
-_LEARNER = itemgetter("learner")
 
 
 def ingest_events(raw_events: list[Any], *, collection: str | None, auto_create: bool, skew: timedelta) -> IngestResult:
