@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from analytics.bkt import DEFAULT_PARAMS, BKTParams, bkt_update
 from models import SkillMastery, SkillModel, db
 from models.queries import driver_cursor
+from models.upsert import text_array
 
 MASTERY_THRESHOLD = 60.0  # percent at or above which an attempt counts as correct
 D = DEFAULT_PARAMS
@@ -27,6 +28,12 @@ _ATTEMPTS = (
     "LEFT JOIN skill_models m ON m.skill = a.skill"
 )
 _GUESS, _SLIP, _LEARN = (f"COALESCE(m.{name}, {D[name]!r})" for name in ("p_guess", "p_slip", "p_learn"))
+
+
+def int_array(values: list[int]) -> str:
+    """The int[] literal of these integers, as models.upsert.text_array writes a text[] one: psycopg's list dumper
+    wrote the arrays of a 1,000-event batch's 250 assessments in Python per item (~0.7 ms of web CPU)."""
+    return "{" + ",".join(map(int.__repr__, values)) + "}"
 
 
 def _bkt_step(p: str, correct: str, guess: str, slip: str, learn: str) -> str:
@@ -124,10 +131,10 @@ def apply_assessments(events: list[dict[str, Any]], learner_ids: dict[str, int])
     if db.engine.dialect.name == "postgresql":
         cursor = driver_cursor()
         for attempts in rounds:
-            arrays = {
-                "learners": [a[0] for a in attempts],
-                "skills": [a[1] for a in attempts],
-                "correct": [a[2] for a in attempts],
+            arrays = {  # as array literals: psycopg's list dumper costs Python per item
+                "learners": int_array([a[0] for a in attempts]),
+                "skills": text_array([a[1] for a in attempts]),
+                "correct": int_array([a[2] for a in attempts]),
             }
             cursor.execute(POSTGRES_UPSERT, arrays)
     elif rounds:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from api.errors import ApiError
 from api.events.group_commit import IngestGroups
-from api.events.ingest import IngestResult, validate_events
+from api.events.ingest import IngestResult, public_views, validate_events
 from models import Event, User, db
 from tests.conftest import bearer, create_user
 
@@ -81,7 +81,9 @@ def test_queued_single_events_are_stored_in_one_group_each_with_its_own_result(a
     stored = dict(db.session.execute(sa.select(Event.id, Event.client_id)).all())
     for i, outcome in enumerate(outcomes):  # each request is told about its own event
         assert stored[outcome.stored_ids[0]] == f"e{i}"
-        assert [public["id"] for _, public in outcome.events] == [f"e{i}"]
+        assert [(public["id"], public["server_id"]) for _, public in public_views(outcome.stored)] == [
+            (f"e{i}", outcome.stored_ids[0])
+        ]
     learners = dict(db.session.execute(sa.select(User.external_id, User.id)).all())
     assert outcomes[4].learner_ids == {learners["l1"]}
 

@@ -110,7 +110,9 @@ def test_heartbeats_alone_make_a_learner_live_but_count_as_no_activity(client, h
     counted_before = client.get("/api/v1/progress/real-time-dashboard/", headers=bob).json
     announced: list = []
     monkeypatch.setattr(
-        routes, "announce_events", lambda events, evaluate, presence: announced.append((events, evaluate, [*presence]))
+        routes,
+        "announce_events",
+        lambda events, evaluate, presence, views=None: announced.append((events, evaluate, [*presence])),
     )
     for minutes_ago in (20, 10, 0):
         beat = client.post(

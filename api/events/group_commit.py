@@ -25,7 +25,7 @@ from typing import Any
 from flask import Flask
 
 from api.events import one_trip
-from api.events.ingest import IngestResult, public_event, store_events
+from api.events.ingest import IngestResult, store_events
 from models import db
 from services.presence import reaches
 
@@ -164,34 +164,33 @@ def _store_in_one_trip(group: list[_Request], announce: Announce) -> list[_Reque
     except Exception:  # noqa: BLE001  (the general path stores them, or gives each its own error)
         log.warning("the one-trip insert of %d events failed; storing them the general way", len(lane), exc_info=True)
         return group
-    ids, events, validated = [], [], []
-    for request, stored in zip(lane, outcomes):
-        if stored is not None:
-            pk, learner = stored
-            public = public_event(request.event, pk)
-            request.result = _stored_alone(pk, learner, public)
+    ids, stored = [], []
+    for request, outcome in zip(lane, outcomes):
+        if outcome is not None:
+            pk, learner = outcome
+            request.result = _stored_alone(pk, learner, request.event)
             ids.append(pk)
-            events.append((learner, public))
-            validated.append((learner, request.event))
-    if events:
-        announce(IngestResult(ids, [], {learner for learner, _ in events}, events, list(ids), reaches(validated)))
+            stored.append((learner, request.event, pk))
+    if stored:
+        reach = reaches((learner, event) for learner, event, _ in stored)
+        announce(IngestResult(ids, [], {learner for learner, _, _ in stored}, stored, list(ids), reach))
     return [request for request in group if request.result is None]
 
 
-def _stored_alone(pk: int, learner: int, public: dict[str, Any]) -> IngestResult:
+def _stored_alone(pk: int, learner: int, event: dict[str, Any]) -> IngestResult:
     """The result of one request whose event was stored (new id `pk`), as if it had been stored alone."""
-    return IngestResult([pk], [], {learner}, [(learner, public)], [pk])
+    return IngestResult([pk], [], {learner}, [(learner, event, pk)], [pk])
 
 
 def _split(group: list[_Request], result: IngestResult) -> None:
     """Each request's share of the group's result, as if it had been stored alone."""
-    by_id = {public["server_id"]: (learner, public) for learner, public in result.events}
+    by_id = {pk: (learner, event) for learner, event, pk in result.stored}
     for request, pk in zip(group, result.outcomes):
         if pk is None:
             request.result = IngestResult([], [request.event["id"]], set(), [], [None])
         else:
-            learner, public = by_id[pk]
-            request.result = _stored_alone(pk, learner, public)
+            learner, event = by_id[pk]
+            request.result = _stored_alone(pk, learner, event)
 
 
 def init_ingest_groups(app: Flask) -> None:

@@ -12,7 +12,7 @@ from api.auth.guard import require_auth
 from api.errors import ApiError, field_error
 from api.events import bp
 from api.events.group_commit import IngestGroups
-from api.events.ingest import IngestResult, ingest_events, store_events, validate_events
+from api.events.ingest import IngestResult, ingest_events, public_views, store_events, validate_events
 from api.events.schemas import MAX_BATCH
 from api.realtime.announce import announce_events
 from api.validation import json_body
@@ -53,11 +53,12 @@ UNANNOUNCED_KINDS = ("heartbeat",)  # session heartbeats change no metric and ar
 def announce(result: IngestResult) -> None:
     """Record who is present (services.presence), queue the evaluations and publish the events of a committed
     result (heartbeats: presence only); never raises."""
-    events = [(learner, event) for learner, event in result.events if event["kind"] not in UNANNOUNCED_KINDS]
+    stored = [item for item in result.stored if item[1]["kind"] not in UNANNOUNCED_KINDS]
+    events = [(learner, event) for learner, event, _ in stored]  # the validated events: their learner and kind
     try:
-        announce_events(events, evaluate={learner for learner, _ in events}, presence=result.reach)
+        announce_events(events, {learner for learner, _ in events}, result.reach, views=lambda: public_views(stored))
     except Exception:  # noqa: BLE001  (the events are stored: live delivery must never turn that into a 500)
-        log.exception("could not publish %d stored event(s) to live clients", len(events))
+        log.exception("could not publish %d stored event(s) to live clients", len(stored))
 
 
 def ingest_response(result: IngestResult) -> tuple[dict[str, Any], int]:

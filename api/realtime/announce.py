@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
@@ -40,25 +40,31 @@ BRIEF_FIELDS = {"grade_update": grade_fields, "attendance_update": attendance_fi
 
 
 def announce_events(
-    events: list[tuple[int, dict[str, Any]]], evaluate: Iterable[int] = (), presence: dict[int, float] | None = None
+    events: list[tuple[int, dict[str, Any]]],
+    evaluate: Iterable[int] = (),
+    presence: dict[int, float] | None = None,
+    views: Callable[[], list[tuple[int, dict[str, Any]]]] | None = None,
 ) -> int:
     """Publish stored events, each once, on the channels it belongs to (services.routing): the learner's
     own and the sections whose business it is. Activity is grouped per learner and channel set per
     request ({"learner", "events": [...]}), so a 5,000-event batch is not 15,000 messages; grades and
     attendance go one by one as `grade_update` / `attendance_update`, with the brief's fields beside ours.
     The `evaluate` learners are queued for evaluation and the `presence` reaches recorded
-    (services.presence) first, before anything is published."""
+    (services.presence) first, before anything is published. With `views`, `events` need hold only each event's
+    learner and kind: the (learner, public event) pairs published are built by `views`, once something may be."""
     if not events:
         request_evaluation(evaluate)  # logs, never raises: the events are stored, the next sweep evaluates
         if presence:
             record_presence(redis_client(), presence)
         return 0
     client = redis_client()
-    own = {learner_channel(event["learner"]) for _, event in events}
+    own = set(map(learner_channel, {event["learner"] for _, event in events}))  # a call per learner, not per event
     with_sections, known = _one_trip(client, evaluate, own, presence or {})
     if with_sections is False and known is not None and not any(known.values()):
         if not any(event["kind"] in TYPE_BY_KIND for _, event in events):
             return 0  # only activity, on learners' own channels, none followed: no message to build
+    if views is not None:
+        events = views()
     routes = event_channels(client, events, with_sections)
     activity: dict[tuple[int, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
     records: dict[str, list[tuple[int, dict[str, Any], list[str]]]] = defaultdict(list)
