@@ -94,6 +94,12 @@ def text_array(values: list[str]) -> str:
     return '{"' + '","'.join([value.replace("\\", "\\\\").replace('"', '\\"') for value in values]) + '"}'
 
 
+def int_array(values: list[int]) -> str:
+    """The int[] literal of these integers, beside text_array: psycopg's list dumper wrote the arrays of a
+    1,000-event batch's 250 assessments in Python per item (~0.7 ms of web CPU, services.mastery)."""
+    return "{" + ",".join(map(int.__repr__, values)) + "}"
+
+
 # keys_in's form, as plain SQL: psycopg prepares it after a few runs, and a single event skips the ORM's
 # statement compilation and result machinery (about a tenth of the web CPU of a grouped single event).
 _USERS_SQL = "SELECT external_id, id, role FROM users WHERE external_id IN (SELECT unnest(%s::text[]))"

@@ -1,4 +1,4 @@
-"""services.mastery sends its attempts as array literals (int_array, models.upsert.text_array) instead of lists for
+"""services.mastery sends its attempts as array literals (models.upsert.int_array and text_array) instead of lists for
 psycopg's dumper: the stored mastery is what list parameters store, for odd skill names and several rounds, and
 what BKT gives step by step."""
 
@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from analytics.bkt import DEFAULT_PARAMS, bkt_update
 from models import SkillMastery, db
 from models.queries import driver_cursor
-from services.mastery import MASTERY_THRESHOLD, POSTGRES_UPSERT, _rounds, apply_assessments, int_array
+from models.upsert import int_array
+from services.mastery import MASTERY_THRESHOLD, POSTGRES_UPSERT, _rounds, apply_assessments
 from tests.conftest import create_user
 from tests.test_user_lookup import ODD
 
