@@ -50,8 +50,13 @@ def find_or_404(model: type[Any], external_id: str, what: str | None = None) -> 
     """The row of `model` with this external id, or a 404 naming what was looked for."""
     row = db.session.scalar(sa.select(model).where(model.external_id == external_id))
     if row is None:
-        raise ApiError(404, f"no {what or model.__tablename__.rstrip('s')} {external_id!r}")
+        raise not_found(what or model.__tablename__.rstrip("s"), external_id)
     return row
+
+
+def not_found(what: str, external_id: str) -> ApiError:
+    """find_or_404's 404, for a route that looked the row up its own way."""
+    return ApiError(404, f"no {what} {external_id!r}")
 
 
 def can_read_section(user: Principal, section: Section) -> bool:

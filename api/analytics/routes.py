@@ -13,6 +13,7 @@ from analytics.cohort import DEFAULT_PASS_MARK
 from api.access import (
     SEES_EVERYONE,
     find_or_404,
+    not_found,
     only_visible,
     readable_learner,
     readable_section,
@@ -113,7 +114,7 @@ def course_analytics(external_id: str):
     user = current_user()
     found = course_rows(external_id, None if user.role in SEES_EVERYONE else user.id)
     if found is None:
-        raise ApiError(404, f"no course {external_id!r}")  # as api.access.find_or_404
+        raise not_found("course", external_id)
     answer, learners = _kept_answer({"course": found.external_id}, found, _pass_mark())
     if not learners and user.role == "educator":
         raise ApiError(404, f"no course {external_id!r} that you teach")
