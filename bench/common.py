@@ -8,9 +8,10 @@ import json
 import multiprocessing
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
+import psutil
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -32,6 +33,11 @@ def bench_parser(doc: str | None, database: str, redis_db: int) -> argparse.Argu
     parser.add_argument("--database-url", default=f"postgresql://postgres@127.0.0.1:5432/{database}")
     parser.add_argument("--redis-url", default=f"redis://127.0.0.1:6379/{redis_db}")
     return parser
+
+
+def processes_cpu(processes: Iterable[psutil.Process]) -> float:
+    """User + system seconds of these processes together (e.g. a web tier's workers: what load inflates least)."""
+    return sum(sum(process.cpu_times()[:2]) for process in processes)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.auth.tokens import issue_token  # noqa: E402
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import bench_parser, percentile  # noqa: E402
+from bench.common import bench_parser, percentile, processes_cpu  # noqa: E402
 from bench.reads import BARE_PAGE, HEAVY, WEB_APP  # noqa: E402
 from bench.school_seed import SECRET  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
@@ -63,11 +63,6 @@ def interleaved(base: str, token: str, paths: dict[str, str], clients: int, per:
     return samples
 
 
-def worker_cpu(web) -> float:
-    """User + system seconds of every worker process of the web tier."""
-    return sum(sum(worker.cpu_times()[:2]) for worker in web.children())
-
-
 def main() -> None:
     parser = bench_parser(__doc__, "bench_reads", 2)
     parser.add_argument("--runs", type=int, default=400, help="calls of each kind by one client (split across 8)")
@@ -97,9 +92,9 @@ def main() -> None:
                 paths = {"page": f"/api/v1/learners/{external}/events?limit=100", "bare": f"{BARE_PAGE}/{pk}/events"}
                 for clients in (1, 8):
                     per = args.runs if clients == 1 else max(20, args.runs // clients)
-                    before = worker_cpu(web)
+                    before = processes_cpu(web.children())
                     samples = interleaved(f"http://127.0.0.1:{port}", token, paths, clients, per)
-                    cpu = 1000 * (worker_cpu(web) - before) / (2 * (per + 1) * clients)
+                    cpu = 1000 * (processes_cpu(web.children()) - before) / (2 * (per + 1) * clients)
                     page, bare = ([percentile(samples[k], q) for q in (50, 95, 99)] for k in KINDS)
                     print(f"| {name} [{processes} web] | {clients} | {' / '.join(f'{v:.2f}' for v in page)} "
                           f"| {' / '.join(f'{v:.2f}' for v in bare)} | {page[0] / bare[0]:.2f}x | {page[1] / bare[1]:.2f}x "

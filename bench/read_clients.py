@@ -13,7 +13,7 @@ import psycopg
 import requests
 import websockets
 
-from bench.common import percentile
+from bench.common import percentile, processes_cpu
 from bench.ws_raw import open_until_initial_data
 
 
@@ -104,14 +104,13 @@ def measure(
     rows = []
     for clients in (1, 8):
         per = max(5, runs // clients) if clients > 1 else runs
-
-        def used() -> float:
-            return sum(sum(worker.cpu_times()[:2]) for worker in workers)
-
-        before, client_before = used(), time.process_time()
+        before, client_before = processes_cpu(workers), time.process_time()
         a = stats(timed_calls([api() for _ in range(clients)], per))
         calls = per * clients + clients  # + the warm-up calls
-        cpu, client_cpu = (used() - before) * 1000 / calls, (time.process_time() - client_before) * 1000 / calls
+        cpu, client_cpu = (
+            (processes_cpu(workers) - before) * 1000 / calls,
+            (time.process_time() - client_before) * 1000 / calls,
+        )
         f = stats(timed_calls([floor() for _ in range(clients)], per))
         while OPEN:  # the shared server's connection slots are few
             OPEN.pop().close()

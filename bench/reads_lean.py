@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import bench_parser, percentile  # noqa: E402
+from bench.common import bench_parser, percentile, processes_cpu  # noqa: E402
 from bench.reads import EVENTS_PAGE, HEAVY, MEMBERS, SUMMARIES, WEB_APP, ids  # noqa: E402
 from bench.school_seed import SECRET  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
@@ -103,9 +103,9 @@ def measure_lean(base: str, dsn: str, case: tuple, seconds: int, workers: list) 
     token = issue_token(SECRET, subject, role, 7200)[0]
     rows = []
     for clients in (1, 8):
-        before = sum(sum(worker.cpu_times()[:2]) for worker in workers)
+        before = processes_cpu(workers)
         api, calls = run_wrk(base + path, token, clients, seconds)
-        cpu = (sum(sum(worker.cpu_times()[:2]) for worker in workers) - before) * 1000 / calls
+        cpu = (processes_cpu(workers) - before) * 1000 / calls
         floor = run_pgbench(dsn, sql, values, clients, seconds)
         rows.append(
             f"| {name} | {clients} | {' / '.join(f'{v:.1f}' for v in api)} | {' / '.join(f'{v:.2f}' for v in floor)} "
