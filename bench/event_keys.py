@@ -73,12 +73,13 @@ def _prepare(url: str, redis_url: str) -> tuple[list[int], list[tuple[int, int]]
 
 
 def _batch(tag: str, learners: list[int], modules: list[tuple[int, int]], named: bool) -> list[tuple]:
+    """1,000 new assessments (COLUMNS' values), each naming a random module and its course when `named`."""
     now = datetime.now(UTC)
     rows = []
     for n in range(1000):
         module, course = random.choice(modules) if named else (None, None)
-        rows.append((f"{tag}-{n}", "h" * 64, random.choice(learners), "assessment", now, now, course, module))
-        rows[-1] += (5.0, 10.0, f"skill-{n % 7}")
+        learner, skill = random.choice(learners), f"skill-{n % 7}"
+        rows.append((f"{tag}-{n}", "h" * 64, learner, "assessment", now, now, course, module, 5.0, 10.0, skill))
     return rows
 
 
