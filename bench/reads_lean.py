@@ -7,6 +7,8 @@ load generator's queue as much as the server (its raw-SQL floor alone had an 8-c
 0.3 ms query). wrk and pgbench spend a few microseconds a call. Each case runs for --seconds with 1 and with 8
 connections (8 clients: `wrk -t 2 -c 8`; pgbench `-c 8 -j 2 -M prepared`), the API first, then its floor; printed:
 p50 / p95 / p99 ms of both, the p95 ratio, and the web tier's CPU per call (its worker processes' user + system).
+Beside the events page: its bare endpoint (bench/floor_app.py: the page query alone behind the same HTTP stack),
+and the HTTP floor (an authenticated request that reads nothing; its SQL floor is `SELECT 1`).
 
 Usage: .venv/bin/python bench/reads.py --build-only --events 100000 --database-url D --redis-url R  (once), then
        .venv/bin/python bench/reads_lean.py --database-url D --redis-url R [--only "section analytics"] [--seconds 8]
@@ -29,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from api.config import normalize_database_url  # noqa: E402
 from bench.common import bench_parser, percentile, processes_cpu  # noqa: E402
-from bench.reads import EVENTS_PAGE, HEAVY, MEMBERS, SUMMARIES, WEB_APP, ids  # noqa: E402
+from bench.reads import BARE_PAGE, EVENTS_PAGE, HEAVY, MEMBERS, SUMMARIES, WEB_APP, ids  # noqa: E402
 from bench.school_seed import SECRET  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
 
@@ -54,6 +56,9 @@ def lean_cases(known: dict) -> list[tuple[str, str, tuple[str, str], str, dict]]
     return cases + [
         ("events page of 100 (10k-event learner)", f"/api/v1/learners/{HEAVY}/events?limit=100", admin, EVENTS_PAGE,
          {"learner": known["heavy"]}),
+        ("bare endpoint: the page query alone (10k-event learner)", f"{BARE_PAGE}/{known['heavy']}/events", admin,
+         EVENTS_PAGE, {"learner": known["heavy"]}),
+        ("HTTP floor: an authenticated request that reads nothing", "/bench/floor/nothing", admin, "SELECT 1", {}),
         ("section analytics (200 learners)", "/api/v1/sections/bench-sec-1/analytics", educator, MEMBERS,
          {"sections": sections[:1]}),
         ("course analytics (5 sections, 1,000 learners)", "/api/v1/courses/bench-algebra/analytics", educator, MEMBERS,
