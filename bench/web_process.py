@@ -44,6 +44,7 @@ def start_web(
         "LOG_LEVEL": "WARNING",
         "RATE_LIMIT_WEBSOCKET": "1000000 per minute",  # thousands of benchmark clients share one address
         "RATE_LIMIT_READS": "1000000 per minute",  # read benchmarks repeat one credential
+        "RATE_LIMIT_INGEST": "1000000 per second",  # one bench credential outruns one LMS's 2,000/s on a fast VM
     }
     with open(log_path, "wb") as log:  # the child keeps its own descriptor
         web = psutil.Popen(
