@@ -7,7 +7,10 @@ alternates the two calls (page first on odd calls, bare first on even ones) on t
 see the same moments; 1 and 8 clients, for the 10k-event learner and a typical one of a database built by
 `bench/reads.py --build-only`. Web CPU per call is the workers' user + system time over both kinds of call.
 
+--existing reads a database built elsewhere (bench/big_load.py's) read-only: its typical learner only.
+
 Usage: .venv/bin/python bench/events_page.py [--database-url ...] [--redis-url ...] [--runs 400] [--web-processes 2,1]
+       [--existing]
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import threading
 import time
 from pathlib import Path
 
-import psycopg
 import requests
 from sqlalchemy.engine import make_url
 
@@ -27,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api.auth.tokens import issue_token  # noqa: E402
 from api.config import normalize_database_url  # noqa: E402
 from bench.common import bench_parser, percentile, processes_cpu  # noqa: E402
-from bench.reads import BARE_PAGE, HEAVY, WEB_APP  # noqa: E402
+from bench.reads import BARE_PAGE, HEAVY, WEB_APP, ids  # noqa: E402
 from bench.school_seed import SECRET  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
 
@@ -67,18 +69,18 @@ def main() -> None:
     parser = bench_parser(__doc__, "bench_reads", 2)
     parser.add_argument("--runs", type=int, default=400, help="calls of each kind by one client (split across 8)")
     parser.add_argument("--web-processes", default="2,1", help="gevent worker counts to measure, in turn")
+    parser.add_argument("--existing", action="store_true", help="a database built elsewhere: read it read-only")
     args = parser.parse_args()
     url = normalize_database_url(args.database_url)
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn) as connection:
-        learners = {
-            name: (
-                external,
-                connection.execute("SELECT id FROM users WHERE external_id = %s", (external,)).fetchone()[0],
-            )
-            for name, external in (("10k-event learner", HEAVY), ("typical", "bench-l0-7"))
-        }
-    token = issue_token(SECRET, "bench-admin", "admin", 7200)[0]
+    known = ids(dsn, args.existing)
+    if args.existing:  # e.g. bench/big_load.py's: its learner in the middle of the id range, as bench/reads.py reads
+        os.environ["PGOPTIONS"] = "-c default_transaction_read_only=on"
+    learners = {"typical": known["typical"][::-1]}
+    if "heavy" in known:
+        learners = {"10k-event learner": (HEAVY, known["heavy"]), **learners}
+    role = "admin" if known["service"] == "bench-admin" else "service"
+    token = issue_token(SECRET, known["service"], role, 7200)[0]
     print(f"load average before: {os.getloadavg()}")
     print("| learner [web] | clients | page p50 / p95 / p99 ms | bare p50 / p95 / p99 ms | p50 ratio | p95 ratio "
           "| web CPU ms/call |")  # fmt: skip

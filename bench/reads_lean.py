@@ -45,7 +45,8 @@ end
 
 def lean_cases(known: dict) -> list[tuple[str, str, tuple[str, str], str, dict]]:
     """(name, API path, (token subject, role), floor SQL, its values): the single-GET reads of bench/reads.py."""
-    admin, educator = (known["service"], "admin"), ("bench-educator", "educator")
+    admin_role = "admin" if known["service"] == "bench-admin" else "service"  # a big_load database's LMS account
+    admin, educator = (known["service"], admin_role), ("bench-educator", "educator")
     typical_id, typical = known["typical"]
     page = f"/api/v1/learners/{typical}/events?limit=100"
     cases = [(f"events page of 100 (typical, {known['typical_events']} events)", page, admin, EVENTS_PAGE,
