@@ -8,7 +8,7 @@
 # Usage: bench/targets.sh [OUT_DIR]   (about an hour on a 2-core VM; ~20 GB of PostgreSQL data)
 # Settings (environment): PG (default postgresql://postgres@127.0.0.1:5432), PREFIX (database names, default
 # targets), REDIS (a Redis server the runs may flush databases of, default redis://127.0.0.1:6397),
-# STEPS (which of build,ingest,reads,sweeps,daily,growth to run; default all).
+# STEPS (which of build,ingest,reads,sweeps,daily,growth to run, default all; sweeps1m: only the 1M sweeps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-/tmp/learnpulse-targets}
@@ -59,19 +59,27 @@ if step reads; then
   run reads_lean_50m $PY bench/reads_lean.py --existing --seconds 8 --database-url "$PG/${PREFIX}_1m" --redis-url "$REDIS/2"
 fi
 
-if step sweeps; then
+flush() { redis-cli -u "$1" flushdb >/dev/null; }  # an interrupted run's queued shard tasks must not be counted
+
+if step sweeps; then  # 10k and 100k: against the full rescan, in one run; 1M: digests built first, a kind per run
   for size in 10k 100k; do
+    flush "$REDIS/3"
     run "sweeps_$size" $PY bench/incremental_sweep.py --database-url "$PG/${PREFIX}_$size" --redis-url "$REDIS/3" \
       --repeats 5 --baseline-repeats 3
   done
-  DATABASE_URL="$PG/${PREFIX}_1m" REDIS_URL="$REDIS/6" run digests_1m .venv/bin/flask --app wsgi monitoring digests
+fi
+if step sweeps || step sweeps1m; then
+  DATABASE_URL="$PG/${PREFIX}_1m" REDIS_URL="$REDIS/6" SECRET_KEY=bench-targets-secret-key-of-32-characters \
+    run digests_1m .venv/bin/flask --app wsgi monitoring digests
   for sweep in performance engagement; do
+    flush "$REDIS/6"
     run "sweeps_1m_$sweep" $PY bench/incremental_sweep.py --database-url "$PG/${PREFIX}_1m" --redis-url "$REDIS/6" \
       --phases digests --sweeps $sweep --repeats 3 --check-shards 1
   done
 fi
 
 if step daily; then
+  flush "$REDIS/3"
   run daily_1m $PY -u bench/daily.py --database-url "$PG/${PREFIX}_1m" --redis-url "$REDIS/3" --worker --worker-runs 2
 fi
 
