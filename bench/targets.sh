@@ -84,7 +84,9 @@ if step daily; then
 fi
 
 if step growth; then
-  run growth $PY bench/growth.py "$PG/${PREFIX}_10k" "$PG/${PREFIX}_100k" "$PG/${PREFIX}_1m" --reads 200 --batches 20
+  run growth $PY bench/growth.py "$PG/${PREFIX}_10k" "$PG/${PREFIX}_100k" "$PG/${PREFIX}_1m" --reads 200 --batches 40
+  run ingest_grown $PY bench/ingest_grown.py "$PG/${PREFIX}_10k" "$PG/${PREFIX}_100k" "$PG/${PREFIX}_1m" --batches 40 \
+    --redis-url "$REDIS/13" --prewarm
 fi
 stamp "all done; logs in $OUT${FAILED:+; FAILED:$FAILED}"
 [[ -z "$FAILED" ]]
