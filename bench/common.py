@@ -40,6 +40,13 @@ def processes_cpu(processes: Iterable[psutil.Process]) -> float:
     return sum(sum(process.cpu_times()[:2]) for process in processes)
 
 
+def print_table(columns: list[str], rows: list[str]) -> None:
+    """A Markdown table of already formatted rows under these column names, as RESULTS.md keeps them."""
+    print("\n| " + " | ".join(columns) + " |")
+    print("|" + " --- |" * len(columns))
+    print("\n".join(rows))
+
+
 def percentile(values: list[float], q: float) -> float:
     """The nearest-rank q-th percentile (q in 0..100) of a non-empty list."""
     ordered = sorted(values)

@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.auth.tokens import issue_token  # noqa: E402
-from bench.common import percentile, post_from_clients  # noqa: E402
+from bench.common import percentile, post_from_clients, print_table  # noqa: E402
 from bench.cpu_use import cpu_per_item, cpu_seconds, own_backend_seconds  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
 
@@ -133,10 +133,9 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()}", flush=True)
     rows = [measure(url, args.redis_url, args.batches, args.clients, args.prewarm) for url in args.urls]
     print(f"load average after: {os.getloadavg()}")
-    print(f"\n| database | events (estimate) | batches of {SIZE}, {args.clients} clients: events/s | p50 / p99 per batch "
-          "| CPU ms per batch | the database's own backends, ms per batch |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- |")
-    print("\n".join(rows))
+    batches = f"batches of {SIZE}, {args.clients} clients: events/s"
+    columns = ["database", "events (estimate)", batches, "p50 / p99 per batch", "CPU ms per batch"]
+    print_table([*columns, "the database's own backends, ms per batch"], rows)
 
 
 if __name__ == "__main__":

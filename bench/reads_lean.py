@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.config import normalize_database_url  # noqa: E402
-from bench.common import bench_parser, percentile, processes_cpu  # noqa: E402
+from bench.common import bench_parser, percentile, print_table, processes_cpu  # noqa: E402
 from bench.reads import BARE_PAGE, EVENTS_PAGE, HEAVY, MEMBERS, SUMMARIES, WEB_APP, ids  # noqa: E402
 from bench.school_seed import SECRET  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
@@ -113,9 +113,10 @@ def measure_lean(base: str, dsn: str, case: tuple, seconds: int, workers: list) 
         api, calls = run_wrk(base + path, token, clients, seconds)
         cpu = (processes_cpu(workers) - before) * 1000 / calls
         floor = run_pgbench(dsn, sql, values, clients, seconds)
+        ratio = f"{api[1] / floor[1]:.1f}x" if floor[1] else "-"  # pgbench logs 0 us for most ~20 us transactions
         rows.append(
             f"| {name} | {clients} | {' / '.join(f'{v:.1f}' for v in api)} | {' / '.join(f'{v:.2f}' for v in floor)} "
-            f"| {api[1] / floor[1]:.1f}x | {cpu:.2f} | {calls:,} |"
+            f"| {ratio} | {cpu:.2f} | {calls:,} |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -145,10 +146,9 @@ def main() -> None:
     finally:
         stop_web(web)
     print(f"load average after: {os.getloadavg()}")
-    print(f"\n| read [{args.web_processes} web] | clients | API (wrk) p50 / p95 / p99 ms | floor (pgbench) p50 / p95 / "
-          "p99 ms | p95 ratio | web CPU ms/call | calls |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    print("\n".join(rows))
+    columns = [f"read [{args.web_processes} web]", "clients", "API (wrk) p50 / p95 / p99 ms"]
+    columns += ["floor (pgbench) p50 / p95 / p99 ms", "p95 ratio", "web CPU ms/call", "calls"]
+    print_table(columns, rows)
 
 
 if __name__ == "__main__":
