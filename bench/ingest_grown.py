@@ -69,27 +69,29 @@ def drop(url: str) -> None:
         admin.execute(f"DROP DATABASE IF EXISTS {target.database} WITH (FORCE)")
 
 
-def bodies(url: str, batches: int, seed: int) -> tuple[int, str, list[bytes]]:
-    """(events in the log, the service account, batch bodies naming random existing learners b0 ... bN-1)."""
+def log_facts(url: str) -> tuple[int, int, str]:
+    """(events in the log, by the planner's estimate; learners; the service account)."""
     with psycopg.connect(url) as connection:
         events = connection.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'events'").fetchone()[0]
         learners = connection.execute("SELECT count(*) FROM users WHERE role = 'learner'").fetchone()[0]
         service = connection.execute("SELECT external_id FROM users WHERE role = 'service' LIMIT 1").fetchone()[0]
-    rng, now = random.Random(seed), datetime.now(UTC)
-    out = []
-    for _ in range(batches):
-        batch = []
-        for n in range(SIZE):
-            base = {"id": uuid.uuid4().hex, "learner": f"b{rng.randrange(learners)}",
-                    "occurred_at": (now - timedelta(minutes=rng.randrange(1, 600))).isoformat()}  # fmt: skip
-            extra = (
-                {"kind": "assessment", "score": n % 11, "max_score": 10, "skill": f"skill-{n % 7}"}
-                if n % 4 == 0
-                else {"kind": "activity", "duration_seconds": 60 + n % 600}
-            )
-            batch.append({**base, **extra})
-        out.append(json.dumps({"events": batch}).encode())
-    return events, service, out
+    return events, learners, service
+
+
+def batch_body(rng: random.Random, learners: int, now: datetime) -> bytes:
+    """A batch of SIZE new events naming random existing learners b0 ... b<learners - 1> (ingest.py's mix: a
+    quarter assessments naming one of 7 skills), within the last 10 hours."""
+    batch = []
+    for n in range(SIZE):
+        base = {"id": uuid.uuid4().hex, "learner": f"b{rng.randrange(learners)}",
+                "occurred_at": (now - timedelta(minutes=rng.randrange(1, 600))).isoformat()}  # fmt: skip
+        extra = (
+            {"kind": "assessment", "score": n % 11, "max_score": 10, "skill": f"skill-{n % 7}"}
+            if n % 4 == 0
+            else {"kind": "activity", "duration_seconds": 60 + n % 600}
+        )
+        batch.append({**base, **extra})
+    return json.dumps({"events": batch}).encode()
 
 
 def measure(url: str, redis_url: str, batches: int, clients: int, warm: bool) -> str:
@@ -98,7 +100,9 @@ def measure(url: str, redis_url: str, batches: int, clients: int, warm: bool) ->
     try:
         if warm:
             print(f"{make_url(url).database}: {prewarm(copy) * 8 // 1024:,} MB prewarmed", flush=True)
-        events, service, posts = bodies(copy, batches + clients, seed=7)
+        events, learners, service = log_facts(copy)
+        rng, now = random.Random(7), datetime.now(UTC)
+        posts = [batch_body(rng, learners, now) for _ in range(batches + clients)]
         redis.Redis.from_url(redis_url).flushdb()
         web, port = start_web(copy, redis_url, SECRET, "/tmp/bench_ingest_grown_web.log", 2)
         try:
