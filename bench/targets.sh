@@ -22,28 +22,29 @@ mkdir -p "$OUT"
 step() { [[ ",$STEPS," == *",$1,"* ]]; }
 stamp() { echo "$(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg): $*" | tee -a "$OUT/steps.log"; }
 FAILED=""
-run() {  # run LOG COMMAND...: the command's output in $OUT/LOG.log, its start and end in steps.log; a failure is
-  local log=$1   # recorded and the later steps still run (the script exits 1 at the end)
+# run LOG COMMAND...: the command's output in $OUT/LOG.log, its start and end in steps.log; a failure is recorded
+# and the later steps still run (the script exits 1 at the end)
+run() {
+  local log=$1
   shift
   stamp "start $log: $*"
   if "$@" >"$OUT/$log.log" 2>&1; then stamp "done $log"; else stamp "FAILED $log (exit $?)"; FAILED="$FAILED $log"; fi
 }
+fresh_db() { psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"; }
 
 if step build; then
   run build_10k $PY bench/big_load.py --database-url "$PG/${PREFIX}_10k" --learners 10000 --events-per-learner 100 --fresh
   run build_100k $PY bench/big_load.py --database-url "$PG/${PREFIX}_100k" --learners 100000 --events-per-learner 100 --fresh
   run build_1m $PY bench/big_load.py --database-url "$PG/${PREFIX}_1m" --learners 1000000 --events-per-learner 50 --fresh
   for size in 100000 10000000; do
-    dropdb --if-exists -h 127.0.0.1 -U postgres "${PREFIX}_reads_$size"
-    createdb -h 127.0.0.1 -U postgres "${PREFIX}_reads_$size"
+    fresh_db "${PREFIX}_reads_$size"
     run "build_reads_$size" $PY bench/reads.py --build-only --events $size \
       --database-url "$PG/${PREFIX}_reads_$size" --redis-url "$REDIS/2"
   done
 fi
 
 if step ingest; then
-  dropdb --if-exists -h 127.0.0.1 -U postgres "${PREFIX}_ingest"
-  createdb -h 127.0.0.1 -U postgres "${PREFIX}_ingest"
+  fresh_db "${PREFIX}_ingest"
   for i in 1 2 3; do
     run "ingest_$i" $PY bench/ingest.py --database-url "$PG/${PREFIX}_ingest" --redis-url "$REDIS/14" --batches 60
   done
