@@ -22,14 +22,12 @@ import time
 from pathlib import Path
 
 import requests
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.auth.tokens import issue_token  # noqa: E402
-from api.config import normalize_database_url  # noqa: E402
 from bench.common import bench_parser, percentile, processes_cpu  # noqa: E402
-from bench.reads import BARE_PAGE, HEAVY, WEB_APP, ids  # noqa: E402
+from bench.reads import BARE_PAGE, HEAVY, WEB_APP, measured_database  # noqa: E402
 from bench.school_seed import SECRET  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
 
@@ -71,16 +69,11 @@ def main() -> None:
     parser.add_argument("--web-processes", default="2,1", help="gevent worker counts to measure, in turn")
     parser.add_argument("--existing", action="store_true", help="a database built elsewhere: read it read-only")
     args = parser.parse_args()
-    url = normalize_database_url(args.database_url)
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    known = ids(dsn, args.existing)
-    if args.existing:  # e.g. bench/big_load.py's: its learner in the middle of the id range, as bench/reads.py reads
-        os.environ["PGOPTIONS"] = "-c default_transaction_read_only=on"
-    learners = {"typical": known["typical"][::-1]}
+    url, _, known = measured_database(args.database_url, args.existing)
+    learners = {"typical": known["typical"][::-1]}  # on big_load's database, its learner in the middle of the ids
     if "heavy" in known:
         learners = {"10k-event learner": (HEAVY, known["heavy"]), **learners}
-    role = "admin" if known["service"] == "bench-admin" else "service"
-    token = issue_token(SECRET, known["service"], role, 7200)[0]
+    token = issue_token(SECRET, known["service"], known["service_role"], 7200)[0]
     print(f"load average before: {os.getloadavg()}")
     print("| learner [web] | clients | page p50 / p95 / p99 ms | bare p50 / p95 / p99 ms | p50 ratio | p95 ratio "
           "| web CPU ms/call |")  # fmt: skip

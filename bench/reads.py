@@ -133,7 +133,8 @@ def build(url: str, redis_url: str, total_events: int) -> None:
 
 def ids(dsn: str, existing: bool) -> dict:
     """Internal ids the floors need, read once (on an existing database: a learner in the middle of the id
-    range, its events counted through the index, and the service account; no full scan)."""
+    range, its events counted through the index, and the service account; no full scan), and the role the
+    reading account signs with (a built school's admin, or a big_load database's LMS service account)."""
     with psycopg.connect(dsn) as connection:
 
         def one(sql: str, *args) -> Any:
@@ -145,7 +146,8 @@ def ids(dsn: str, existing: bool) -> dict:
                           "(SELECT count(*) / 2 FROM users WHERE role = 'learner')")  # fmt: skip
             service = one("SELECT external_id FROM users WHERE role = 'service' ORDER BY id LIMIT 1")[0]
             count = one("SELECT count(*) FROM events WHERE learner_id = %s", typical[0])[0]
-            return {"typical": typical, "service": service, "typical_events": count, "events": events}
+            return {"typical": typical, "service": service, "service_role": "service", "typical_events": count,
+                    "events": events}  # fmt: skip
         sections = [
             r[0]
             for r in connection.execute("SELECT id FROM sections WHERE external_id LIKE 'bench-sec-%%' ORDER BY id")
@@ -158,9 +160,27 @@ def ids(dsn: str, existing: bool) -> dict:
                 "bench-l0-7",
             )[0],
             "service": "bench-admin",
+            "service_role": "admin",
             "sections": sections,
             "events": events,
         }
+
+
+def read_only() -> None:
+    """Every transaction of this process, its web process and the floors is read-only from now on: a database
+    built elsewhere (--existing) is read, never written (a write would fail)."""
+    os.environ["PGOPTIONS"] = "-c default_transaction_read_only=on"
+
+
+def measured_database(database_url: str, existing: bool) -> tuple[str, str, dict]:
+    """(the SQLAlchemy URL, the psycopg DSN, ids()) of the database a read benchmark measures; read-only when
+    `existing`. For the benchmarks that measure without building (reads_lean.py, events_page.py)."""
+    url = normalize_database_url(database_url)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    known = ids(dsn, existing)
+    if existing:
+        read_only()
+    return url, dsn, known
 
 
 def cases(base: str, dsn: str, known: dict, ws_client: str = "raw") -> list[tuple]:
@@ -172,7 +192,7 @@ def cases(base: str, dsn: str, known: dict, ws_client: str = "raw") -> list[tupl
     def token(subject: str, role: str) -> str:
         return issue_token(SECRET, subject, role, 7200)[0]
 
-    admin_role = "admin" if known["service"] == "bench-admin" else "service"
+    admin_role = known["service_role"]
     admin, educator = token(known["service"], admin_role), token("bench-educator", "educator")
     (typical_id, typical), n = known["typical"], known["typical_events"]
     learner = token(typical, "learner")
@@ -262,8 +282,8 @@ def main() -> None:
     known = ids(dsn, args.existing)
     print(f"presence check: {presence_checked(args.database_url, args.redis_url)}", flush=True)
     print(f"load average before: {os.getloadavg()}; event rows (estimate): {known['events']:,}", flush=True)
-    if args.existing:  # every transaction of the web process and the floors is read-only: a write would fail
-        os.environ["PGOPTIONS"] = "-c default_transaction_read_only=on"
+    if args.existing:
+        read_only()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops the web process
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
     rows = []

@@ -29,9 +29,8 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.config import normalize_database_url  # noqa: E402
 from bench.common import bench_parser, percentile, print_table, processes_cpu  # noqa: E402
-from bench.reads import BARE_PAGE, EVENTS_PAGE, HEAVY, MEMBERS, SUMMARIES, WEB_APP, ids  # noqa: E402
+from bench.reads import BARE_PAGE, EVENTS_PAGE, HEAVY, MEMBERS, SUMMARIES, WEB_APP, measured_database  # noqa: E402
 from bench.school_seed import SECRET  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
 
@@ -45,8 +44,7 @@ end
 
 def lean_cases(known: dict) -> list[tuple[str, str, tuple[str, str], str, dict]]:
     """(name, API path, (token subject, role), floor SQL, its values): the single-GET reads of bench/reads.py."""
-    admin_role = "admin" if known["service"] == "bench-admin" else "service"  # a big_load database's LMS account
-    admin, educator = (known["service"], admin_role), ("bench-educator", "educator")
+    admin, educator = (known["service"], known["service_role"]), ("bench-educator", "educator")
     typical_id, typical = known["typical"]
     page = f"/api/v1/learners/{typical}/events?limit=100"
     cases = [(f"events page of 100 (typical, {known['typical_events']} events)", page, admin, EVENTS_PAGE,
@@ -130,11 +128,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated substrings: measure only the cases named so")
     parser.add_argument("--existing", action="store_true", help="a database built elsewhere: read it read-only")
     args = parser.parse_args()
-    url = normalize_database_url(args.database_url)
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    known = ids(dsn, args.existing)
-    if args.existing:
-        os.environ["PGOPTIONS"] = "-c default_transaction_read_only=on"
+    url, dsn, known = measured_database(args.database_url, args.existing)
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
     print(f"load average before: {os.getloadavg()}", flush=True)
     web, port = start_web(url, args.redis_url, SECRET, "/tmp/bench_reads_lean_web.log", args.web_processes, app=WEB_APP)
