@@ -21,6 +21,9 @@ import os
 import random
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -94,32 +97,52 @@ def batch_body(rng: random.Random, learners: int, now: datetime) -> bytes:
     return json.dumps({"events": batch}).encode()
 
 
-def measure(url: str, redis_url: str, batches: int, clients: int, warm: bool) -> str:
-    """One database: its copy (prewarmed if `warm`), a web tier on it, the batches posted; a table row."""
+@dataclass
+class Served:
+    """A copy of a grown database with a web tier on it, and what the posting clients need to know."""
+
+    copy: str
+    port: int
+    web_pid: int
+    token: str
+    events: int
+    learners: int
+
+
+@contextmanager
+def served_copy(url: str, redis_url: str, warm: bool, log: str) -> Iterator[Served]:
+    """A FILE_COPY of the database in url (prewarmed if `warm`) served by a 2-worker gunicorn, with the LMS
+    account's token; the web tier is stopped and the copy dropped on the way out."""
     copy = copied(url)
     try:
         if warm:
             print(f"{make_url(url).database}: {prewarm(copy) * 8 // 1024:,} MB prewarmed", flush=True)
         events, learners, service = log_facts(copy)
-        rng, now = random.Random(7), datetime.now(UTC)
-        posts = [batch_body(rng, learners, now) for _ in range(batches + clients)]
         redis.Redis.from_url(redis_url).flushdb()
-        web, port = start_web(copy, redis_url, SECRET, "/tmp/bench_ingest_grown_web.log", 2)
+        web, port = start_web(copy, redis_url, SECRET, log, 2)
         try:
-            headers = {"Authorization": f"Bearer {issue_token(SECRET, service, 'service', 3600)[0]}"}
-            headers["Content-Type"] = "application/json"
-            endpoint = f"http://127.0.0.1:{port}/api/v1/events"
-            post_from_clients(endpoint, headers, 201, posts[:clients], clients)  # warm: connections, caches
-            before, own = cpu_seconds(web.pid), own_backend_seconds(make_url(copy).database)
-            wall, latencies = post_from_clients(endpoint, headers, 201, posts[clients:], clients)
-            own_ms = 1000 * (own_backend_seconds(make_url(copy).database) - own) / batches
-            cpu = cpu_per_item(before, cpu_seconds(web.pid), batches)
+            yield Served(copy, port, web.pid, issue_token(SECRET, service, "service", 7200)[0], events, learners)
         finally:
             stop_web(web)
     finally:
         drop(copy)
+
+
+def measure(url: str, redis_url: str, batches: int, clients: int, warm: bool) -> str:
+    """One database: its copy (prewarmed if `warm`), a web tier on it, the batches posted; a table row."""
+    with served_copy(url, redis_url, warm, "/tmp/bench_ingest_grown_web.log") as served:
+        rng, now = random.Random(7), datetime.now(UTC)
+        posts = [batch_body(rng, served.learners, now) for _ in range(batches + clients)]
+        headers = {"Authorization": f"Bearer {served.token}", "Content-Type": "application/json"}
+        endpoint = f"http://127.0.0.1:{served.port}/api/v1/events"
+        post_from_clients(endpoint, headers, 201, posts[:clients], clients)  # warm: connections, caches
+        database = make_url(served.copy).database
+        before, own = cpu_seconds(served.web_pid), own_backend_seconds(database)
+        wall, latencies = post_from_clients(endpoint, headers, 201, posts[clients:], clients)
+        own_ms = 1000 * (own_backend_seconds(database) - own) / batches
+        cpu = cpu_per_item(before, cpu_seconds(served.web_pid), batches)
     return (
-        f"| {make_url(url).database} | {events:,} | {batches * SIZE / wall:,.0f} | "
+        f"| {make_url(url).database} | {served.events:,} | {batches * SIZE / wall:,.0f} | "
         f"{1000 * percentile(latencies, 50):.0f} / {1000 * percentile(latencies, 99):.0f} ms | {cpu} | {own_ms:.1f} |"
     )
 

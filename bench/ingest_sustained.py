@@ -25,14 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.auth.tokens import issue_token  # noqa: E402
 from bench.common import percentile, print_table  # noqa: E402
-from bench.ingest_grown import SECRET, SIZE, batch_body, copied, drop, log_facts, prewarm  # noqa: E402
-from bench.web_process import start_web, stop_web  # noqa: E402
+from bench.ingest_grown import SIZE, batch_body, served_copy  # noqa: E402
 
 
 def post_until(job: tuple[int, str, int, float, int]) -> list[tuple[float, float]]:
@@ -87,30 +84,19 @@ def main() -> None:
         "--prewarm", action="store_true", help="the copy's indexes, users and mastery into shared buffers"
     )
     args = parser.parse_args()
-    copy = copied(args.url)
-    try:
-        if args.prewarm:
-            print(f"{prewarm(copy) * 8 // 1024:,} MB prewarmed", flush=True)
-        events, learners, service = log_facts(copy)
-        redis.Redis.from_url(args.redis_url).flushdb()
-        web, port = start_web(copy, args.redis_url, SECRET, "/tmp/bench_ingest_sustained_web.log", 2)
-        try:
-            token = issue_token(SECRET, service, "service", 7200)[0]
-            print(f"{events:,} events, {learners:,} learners; load average before: {os.getloadavg()}", flush=True)
-            started = time.time()
-            deadline = started + 60 * args.minutes
-            jobs = [(port, token, learners, deadline, seed) for seed in range(args.clients)]
-            with multiprocessing.Pool(args.clients) as pool:
-                running = pool.map_async(post_until, jobs)
-                wal = [wal_now(copy)]
-                while not running.ready():
-                    running.wait(min(args.window, max(0.1, deadline + 5 - time.time())))
-                    wal.append(wal_now(copy))
-                batches = [done for client in running.get() for done in client]
-        finally:
-            stop_web(web)
-    finally:
-        drop(copy)
+    with served_copy(args.url, args.redis_url, args.prewarm, "/tmp/bench_ingest_sustained_web.log") as served:
+        load = os.getloadavg()
+        print(f"{served.events:,} events, {served.learners:,} learners; load average before: {load}", flush=True)
+        started = time.time()
+        deadline = started + 60 * args.minutes
+        jobs = [(served.port, served.token, served.learners, deadline, seed) for seed in range(args.clients)]
+        with multiprocessing.Pool(args.clients) as pool:
+            running = pool.map_async(post_until, jobs)
+            wal = [wal_now(served.copy)]
+            while not running.ready():
+                running.wait(min(args.window, max(0.1, deadline + 5 - time.time())))
+                wal.append(wal_now(served.copy))
+            batches = [done for client in running.get() for done in client]
     print(f"load average after: {os.getloadavg()}")
     columns = ["window", f"events/s ({args.clients} clients, batches of {SIZE})", "batch p50"]
     print_table([*columns, "full-page images per row", "WAL per row"], windows(started, batches, wal))
