@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.auth.tokens import issue_token  # noqa: E402
 from bench.common import bench_parser, percentile, processes_cpu  # noqa: E402
-from bench.reads import BARE_PAGE, HEAVY, WEB_APP, measured_database  # noqa: E402
+from bench.read_database import HEAVY, measured_database  # noqa: E402
+from bench.reads import BARE_PAGE, WEB_APP  # noqa: E402
 from bench.school_seed import SECRET  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
 

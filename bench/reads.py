@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psycopg
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,12 +47,13 @@ sys.path.insert(0, str(ROOT))
 from api.config import normalize_database_url  # noqa: E402
 from bench.common import bench_parser, fresh_database  # noqa: E402
 from bench.read_clients import http_call, measure, sql_call, ws_call  # noqa: E402
+from bench.read_database import HEAVY, ids, set_read_only  # noqa: E402
 from bench.school_seed import SECRET, SERVICE, _catalog, _enroll, _ingest  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
 
 WEB_APP = "bench.floor_app:app"  # the application plus the events page's bare endpoint (second floor)
 
-SECTIONS, PER_SECTION, PER_SCHOOL_LEARNER, HEAVY = 5, 200, 60, "bench-heavy"
+SECTIONS, PER_SECTION, PER_SCHOOL_LEARNER = 5, 200, 60
 EVENTS_PAGE = "SELECT * FROM events WHERE learner_id = %(learner)s ORDER BY id DESC LIMIT 100"
 MEMBERS = "SELECT members FROM section_summaries WHERE section_id = ANY(%(sections)s)"
 SUMMARIES = "SELECT summary FROM section_summaries WHERE section_id = ANY(%(sections)s)"
@@ -129,58 +129,6 @@ def build(url: str, redis_url: str, total_events: int) -> None:
         db.session.commit()
         db.engine.dispose()
     print(f"  school through the API and evaluated in {time.perf_counter() - started:.0f} s", flush=True)
-
-
-def ids(dsn: str, existing: bool) -> dict:
-    """Internal ids the floors need, read once (on an existing database: a learner in the middle of the id
-    range, its events counted through the index, and the service account; no full scan), and the role the
-    reading account signs with (a built school's admin, or a big_load database's LMS service account)."""
-    with psycopg.connect(dsn) as connection:
-
-        def one(sql: str, *args) -> Any:
-            return connection.execute(sql, args).fetchone()
-
-        events = one("SELECT reltuples::bigint FROM pg_class WHERE relname = 'events'")[0]
-        if existing:
-            typical = one("SELECT id, external_id FROM users WHERE role = 'learner' ORDER BY id LIMIT 1 OFFSET "
-                          "(SELECT count(*) / 2 FROM users WHERE role = 'learner')")  # fmt: skip
-            service = one("SELECT external_id FROM users WHERE role = 'service' ORDER BY id LIMIT 1")[0]
-            count = one("SELECT count(*) FROM events WHERE learner_id = %s", typical[0])[0]
-            return {"typical": typical, "service": service, "service_role": "service", "typical_events": count,
-                    "events": events}  # fmt: skip
-        sections = [
-            r[0]
-            for r in connection.execute("SELECT id FROM sections WHERE external_id LIKE 'bench-sec-%%' ORDER BY id")
-        ]
-        return {
-            "heavy": one("SELECT id FROM users WHERE external_id = %s", HEAVY)[0],
-            "typical": one("SELECT id, external_id FROM users WHERE external_id = %s", "bench-l0-7"),
-            "typical_events": one(
-                "SELECT count(*) FROM events e JOIN users u ON u.id = e.learner_id WHERE u.external_id = %s",
-                "bench-l0-7",
-            )[0],
-            "service": "bench-admin",
-            "service_role": "admin",
-            "sections": sections,
-            "events": events,
-        }
-
-
-def read_only() -> None:
-    """Every transaction of this process, its web process and the floors is read-only from now on: a database
-    built elsewhere (--existing) is read, never written (a write would fail)."""
-    os.environ["PGOPTIONS"] = "-c default_transaction_read_only=on"
-
-
-def measured_database(database_url: str, existing: bool) -> tuple[str, str, dict]:
-    """(the SQLAlchemy URL, the psycopg DSN, ids()) of the database a read benchmark measures; read-only when
-    `existing`. For the benchmarks that measure without building (reads_lean.py, events_page.py)."""
-    url = normalize_database_url(database_url)
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    known = ids(dsn, existing)
-    if existing:
-        read_only()
-    return url, dsn, known
 
 
 def cases(base: str, dsn: str, known: dict, ws_client: str = "raw") -> list[tuple]:
@@ -283,7 +231,7 @@ def main() -> None:
     print(f"presence check: {presence_checked(args.database_url, args.redis_url)}", flush=True)
     print(f"load average before: {os.getloadavg()}; event rows (estimate): {known['events']:,}", flush=True)
     if args.existing:
-        read_only()
+        set_read_only()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops the web process
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
     rows = []

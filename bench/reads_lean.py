@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import bench_parser, percentile, print_table, processes_cpu  # noqa: E402
-from bench.reads import BARE_PAGE, EVENTS_PAGE, HEAVY, MEMBERS, SUMMARIES, WEB_APP, measured_database  # noqa: E402
+from bench.read_database import HEAVY, measured_database  # noqa: E402
+from bench.reads import BARE_PAGE, EVENTS_PAGE, MEMBERS, SUMMARIES, WEB_APP  # noqa: E402
 from bench.school_seed import SECRET  # noqa: E402
 from bench.web_process import start_web, stop_web  # noqa: E402
 
