@@ -6,9 +6,11 @@ section of its course, events carrying course, module, section and (assessments)
 events' secondary indexes (and the other tables' foreign-key triggers) are off during COPY and rebuilt at the end
 (one sort each instead of 50M index insertions), then ANALYZE and VACUUM (the visibility map
 makes index-only scans possible). --ready-file is touched once everything is loaded and indexed.
+--client-ids gives every event a unique random client id, as an LMS's events carry: without it the column is NULL
+and the unique index on it stays out of the way of later inserts, which a production log's would not.
 
 Usage: .venv/bin/python bench/big_load.py [--database-url URL] [--learners N] [--events-per-learner K]
-       [--fresh] [--ready-file PATH]
+       [--fresh] [--client-ids] [--ready-file PATH]
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ from bench.platform_load import PG_EPOCH, binary_copy  # noqa: E402
 SKILLS = tuple(f"skill-{i}" for i in range(12))
 SECONDARY_INDEXES = {
     "ix_events_learner_occurred": "CREATE INDEX ix_events_learner_occurred ON events (learner_id, occurred_at)",
+    "ix_events_learner_id": "CREATE INDEX ix_events_learner_id ON events (learner_id, id)",
 }
+CLIENT_ID_KEY = "ALTER TABLE events ADD CONSTRAINT uq_events_client_id UNIQUE (client_id)"
+HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 SECRET = "bench-secret-" + "x" * 40
 
 
@@ -163,6 +168,13 @@ def _copy_kind(connection: psycopg.Connection, kind: str, skill: str | None, col
     binary_copy(connection, "events", [c for c, _ in columns], [a for _, a in columns])
 
 
+def client_ids(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n random 32-hex-digit ids (as uuid4().hex gives them), the client ids an LMS sends with its events."""
+    raw = rng.integers(0, 256, (n, 16), dtype=np.uint8)
+    digits = HEX_DIGITS[np.stack([raw >> 4, raw & 15], axis=-1).reshape(n, 32)]
+    return np.ascontiguousarray(digits).view("S32").ravel()
+
+
 def load_chunk(
     connection: psycopg.Connection, args: argparse.Namespace, first: dict[str, int], start: int, size: int, now: float
 ) -> int:
@@ -185,6 +197,8 @@ def load_chunk(
             ("module_id", (">i4", module[pick])),
             ("section_id", (">i4", section[pick] + first["section"])),
         ]
+        if args.client_ids:
+            base.append(("client_id", ("S32", client_ids(rng, int(pick.sum())))))
         if name == "activity":
             duration = rng.gamma(2.0, 150.0, int(pick.sum()))
             _copy_kind(connection, name, None, [*base, ("duration_seconds", (">f8", duration))])
@@ -202,11 +216,12 @@ def load_chunk(
 def _without_indexes(connection: psycopg.Connection) -> None:
     for name in SECONDARY_INDEXES:
         connection.execute(f"DROP INDEX IF EXISTS {name}")
+    connection.execute("ALTER TABLE events DROP CONSTRAINT IF EXISTS uq_events_client_id")
 
 
 def _rebuild(connection: psycopg.Connection) -> None:
     connection.execute("SET maintenance_work_mem = '1GB'")
-    for statement in SECONDARY_INDEXES.values():
+    for statement in (*SECONDARY_INDEXES.values(), CLIENT_ID_KEY):
         connection.execute(statement)
     connection.execute(
         "ALTER TABLE events ALTER COLUMN kind DROP DEFAULT, ALTER COLUMN skill DROP DEFAULT, "
@@ -224,6 +239,9 @@ def main() -> None:
     parser.add_argument("--modules-per-course", type=int, default=12)
     parser.add_argument("--section-size", type=int, default=200)
     parser.add_argument("--fresh", action="store_true", help="drop the database first")
+    parser.add_argument(
+        "--client-ids", action="store_true", help="every event carries a unique client id (as LMS events do)"
+    )
     parser.add_argument("--ready-file", help="touched when the load is complete")
     args = parser.parse_args()
     started = time.perf_counter()

@@ -3,7 +3,9 @@
 bench/ingest.py measures ingest into a fresh database; bench/growth.py measures the insert statement alone at each
 size. This posts batches through gunicorn into a copy of each database bench/big_load.py built (1M, 10M, 50M
 events), naming learners already there at random, as an LMS's events do: each row lands on random leaves of the
-learner indexes, which is what grows with the log. The copy (CREATE DATABASE ... STRATEGY FILE_COPY) is dropped
+learner indexes and of the client-id index. Two things grow those indexes' working set, the log's length and the
+number of learners written to, so compare logs of one learner count for the first (e.g. 100k learners with 10, 100
+and 500 events each) and logs of one length for the second; build them with --client-ids, as an LMS sends ids. The copy (CREATE DATABASE ... STRATEGY FILE_COPY) is dropped
 afterwards, so the built databases stay as they were. Printed per database: events/s from --clients clients, p50 /
 p99 per batch, and the web's and PostgreSQL's CPU per batch.
 
@@ -142,7 +144,7 @@ def measure(url: str, redis_url: str, batches: int, clients: int, warm: bool) ->
         own_ms = 1000 * (own_backend_seconds(database) - own) / batches
         cpu = cpu_per_item(before, cpu_seconds(served.web_pid), batches)
     return (
-        f"| {make_url(url).database} | {served.events:,} | {batches * SIZE / wall:,.0f} | "
+        f"| {make_url(url).database} | {served.events:,} | {served.learners:,} | {batches * SIZE / wall:,.0f} | "
         f"{1000 * percentile(latencies, 50):.0f} / {1000 * percentile(latencies, 99):.0f} ms | {cpu} | {own_ms:.1f} |"
     )
 
@@ -161,7 +163,7 @@ def main() -> None:
     rows = [measure(url, args.redis_url, args.batches, args.clients, args.prewarm) for url in args.urls]
     print(f"load average after: {os.getloadavg()}")
     batches = f"batches of {SIZE}, {args.clients} clients: events/s"
-    columns = ["database", "events (estimate)", batches, "p50 / p99 per batch", "CPU ms per batch"]
+    columns = ["database", "events (estimate)", "learners", batches, "p50 / p99 per batch", "CPU ms per batch"]
     print_table([*columns, "the database's own backends, ms per batch"], rows)
 
 
