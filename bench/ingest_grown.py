@@ -5,9 +5,10 @@ size. This posts batches through gunicorn into a copy of each database bench/big
 events), naming learners already there at random, as an LMS's events do: each row lands on random leaves of the
 learner indexes and of the client-id index. Two things grow those indexes' working set, the log's length and the
 number of learners written to, so compare logs of one learner count for the first (e.g. 100k learners with 10, 100
-and 500 events each) and logs of one length for the second; build them with --client-ids, as an LMS sends ids. The copy (CREATE DATABASE ... STRATEGY FILE_COPY) is dropped
-afterwards, so the built databases stay as they were. Printed per database: events/s from --clients clients, p50 /
-p99 per batch, and the web's and PostgreSQL's CPU per batch.
+and 500 events each) and logs of one length for the second; build them with --client-ids, as an LMS sends ids.
+The copy (CREATE DATABASE ... STRATEGY FILE_COPY) is dropped afterwards, so the built databases stay as they were.
+Printed per database: its events and learners, events/s from --clients clients, p50 / p99 per batch, and the web's
+and PostgreSQL's CPU per batch.
 
 --prewarm loads the copy's event indexes, users and skill mastery into shared buffers first (pg_prewarm), as a
 server that has been serving those learners holds them; it matters only when shared_buffers can hold them.
