@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from models.base import built_on
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -99,6 +101,7 @@ def run_migrations_online():
             # `events`, which does not exist between the drop and the rename; the legacy rename skips that check.
             connection.exec_driver_sql("PRAGMA legacy_alter_table=ON")
             connection.commit()  # end the transaction the pragma began, or alembic would run inside it uncommitted
+        conf_args.setdefault("include_object", built_on(connection.dialect.name))
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

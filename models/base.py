@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -57,6 +58,17 @@ def byte_key(length: int) -> sa.types.TypeEngine[str]:
     SQLite compares bytes already (BINARY) and has no collation named "C".
     """
     return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
+def built_on(dialect: str):
+    """alembic's include_object hook: leave out of autogenerate's comparison what a `ddl_if` keeps off this
+    dialect's schema (models.events' client-id keys differ by backend); alembic itself does not read ddl_if."""
+
+    def include(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+        condition = getattr(obj, "_ddl_if", None)
+        return reflected or condition is None or condition.dialect in (None, dialect)
+
+    return include
 
 
 def utcnow() -> datetime:

@@ -13,8 +13,18 @@ from sqlalchemy.dialects import postgresql
 
 from api.events.ingest import PUBLIC_FIELDS, ROW_TAIL, public_event
 from api.events.schemas import _validate_in_detail, validate_event
-from api.events.store import COLUMNS, COPY_FROM_ROWS, COPY_TYPES, ID_SEQUENCE, ROW_COLUMNS, insert_events
+from api.events.store import (
+    CLIENT_IDS_BY_DIGEST,
+    COLUMNS,
+    COPY_FROM_ROWS,
+    COPY_TYPES,
+    ID_SEQUENCE,
+    ROW_COLUMNS,
+    insert_events,
+    stored_body_hashes,
+)
 from models import Course, Event, Exam, Module, Section, Subject, User, db
+from models.events import CLIENT_KEY_INDEX
 from tests.test_compiled_fields import reference_hash
 
 NOW = datetime.now(UTC)
@@ -183,4 +193,28 @@ def test_a_bulk_batch_still_fails_on_other_errors(app):
     with pytest.raises(sa.exc.IntegrityError if db.engine.dialect.name == "sqlite" else psycopg.errors.CheckViolation):
         insert_events(rows)
         db.session.flush()
+    db.session.rollback()
+
+
+def test_stored_client_ids_are_found_through_the_one_index_that_keys_them(app):
+    """A skipped row's stored body hash is found for the ids stored, and only those. On PostgreSQL the one index
+    naming client_id is the unique one on its digest (migration 0022), and the look-up can use it."""
+    learner = User(external_id="digest-learner", role="learner")
+    db.session.add(learner)
+    db.session.flush()
+    insert_events(_bulk_rows(learner.id, ["k-1", "k-2", None]))
+    assert stored_body_hashes({"k-1", "k-3"}) == {"k-1": "hash-k-1"}
+    assert stored_body_hashes(set()) == {}
+    if db.engine.dialect.name != "postgresql":
+        return
+    indexes = db.session.execute(sa.text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'events'"))
+    keyed = {name: definition for name, definition in indexes if "client_id" in definition}
+    assert list(keyed) == [CLIENT_KEY_INDEX]
+    assert keyed[CLIENT_KEY_INDEX].startswith("CREATE UNIQUE INDEX") and "md5" in keyed[CLIENT_KEY_INDEX]
+    db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))  # a table this small would be scanned anyway
+    explain = sa.text(f"EXPLAIN {CLIENT_IDS_BY_DIGEST.text}").bindparams(
+        sa.bindparam("ids", type_=postgresql.ARRAY(sa.Text))
+    )
+    plan = "\n".join(db.session.scalars(explain, {"ids": ["k-1"]}))
+    assert CLIENT_KEY_INDEX in plan, plan
     db.session.rollback()

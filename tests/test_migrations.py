@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from api import create_app
 from models import db
+from models.base import built_on
 from tests.conftest import base_config
 
 
@@ -38,7 +39,8 @@ def test_migrations_build_the_models_schema_and_reverse(scratch_database: str, r
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+            options = {"include_object": built_on(connection.dialect.name)}
+            diff = compare_metadata(MigrationContext.configure(connection, opts=options), db.metadata)
         assert diff == [], f"models and migrations disagree: {diff}"
         downgrade(revision="base")
         assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}

@@ -10,8 +10,8 @@ from typing import Any, cast
 from api.errors import ApiError, field_error
 from api.events.columns import well_formed_batch
 from api.events.schemas import REFERENCE_FIELDS, validate_event, well_formed_event
-from api.events.store import insert_events
-from models import EVENT_VALUE_FIELDS, Attendance, Course, Event, Exam, Grade, Module, Section, Subject, User, db
+from api.events.store import insert_events, stored_body_hashes
+from models import EVENT_VALUE_FIELDS, Attendance, Course, Exam, Grade, Module, Section, Subject, User, db
 from models.upsert import Users, ids_by_external_id, insert_missing, select_where_in, upsert_rows, users_by_external_id
 from services.mastery import apply_assessments
 from services.presence import reaches
@@ -207,7 +207,7 @@ def _store(
     ids = insert_events(rows)
     skipped = [event for event, pk in zip(events, ids) if pk is None]
     if skipped:
-        stored = dict(select_where_in([Event.client_id, Event.body_hash], Event.client_id, {e["id"] for e in skipped}))
+        stored = stored_body_hashes({e["id"] for e in skipped})
         changed = [event for event in skipped if stored.get(event["id"]) != event["hash"]]
         if changed:
             raise _conflict(changed, collection)

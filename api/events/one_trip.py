@@ -32,6 +32,7 @@ from typing import Any
 
 from psycopg.pq import TransactionStatus
 
+from api.events.store import ON_CONFLICT
 from models import db
 
 KINDS = frozenset({"activity", "heartbeat", "module_completed"})  # an event row and nothing else
@@ -72,7 +73,7 @@ def _statement(named: tuple[str, ...], count: int) -> str:
     columns = ", ".join(f"{name}_id" for name in REFERENCES)
     return (
         f"INSERT INTO events ({_COLUMNS}, {columns}) {' UNION ALL '.join([_select(named)] * count)} "
-        "ON CONFLICT (client_id) DO NOTHING RETURNING id, learner_id, client_id, body_hash"
+        f"{ON_CONFLICT} RETURNING id, learner_id, client_id, body_hash"
     )
 
 
