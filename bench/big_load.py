@@ -32,13 +32,14 @@ from analytics.learner_metrics import KIND_CODES  # noqa: E402
 from analytics.synthetic import generate_cohort  # noqa: E402
 from api.config import normalize_database_url  # noqa: E402
 from bench.platform_load import PG_EPOCH, binary_copy  # noqa: E402
+from models.events import CLIENT_KEY, CLIENT_KEY_INDEX  # noqa: E402
 
 SKILLS = tuple(f"skill-{i}" for i in range(12))
 SECONDARY_INDEXES = {
     "ix_events_learner_occurred": "CREATE INDEX ix_events_learner_occurred ON events (learner_id, occurred_at)",
     "ix_events_learner_id": "CREATE INDEX ix_events_learner_id ON events (learner_id, id)",
 }
-CLIENT_ID_KEY = "ALTER TABLE events ADD CONSTRAINT uq_events_client_id UNIQUE (client_id)"
+CLIENT_ID_KEY = f"CREATE UNIQUE INDEX {CLIENT_KEY_INDEX} ON events {CLIENT_KEY}"  # as migration 0022 builds it
 HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 SECRET = "bench-secret-" + "x" * 40
 
@@ -216,7 +217,7 @@ def load_chunk(
 def _without_indexes(connection: psycopg.Connection) -> None:
     for name in SECONDARY_INDEXES:
         connection.execute(f"DROP INDEX IF EXISTS {name}")
-    connection.execute("ALTER TABLE events DROP CONSTRAINT IF EXISTS uq_events_client_id")
+    connection.execute(f"DROP INDEX IF EXISTS {CLIENT_KEY_INDEX}")
 
 
 def _rebuild(connection: psycopg.Connection) -> None:

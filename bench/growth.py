@@ -23,6 +23,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from api.events.store import ON_CONFLICT  # noqa: E402
 from bench.common import percentile  # noqa: E402
 
 READ = (
@@ -31,7 +32,7 @@ READ = (
 INSERT = (
     "INSERT INTO events (client_id, body_hash, learner_id, kind, occurred_at, received_at, course_id, module_id) "
     "SELECT unnest(%s::text[]), '', unnest(%s::int[]), 'activity', unnest(%s::timestamptz[]), now(), NULL, NULL "
-    "ON CONFLICT (client_id) DO NOTHING"
+    + ON_CONFLICT
 )
 
 

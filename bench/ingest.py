@@ -8,7 +8,7 @@ Measures, in one run:
   * the baseline: a raw multi-row INSERT of the same rows through the same driver (psycopg 3),
     one statement and one commit per 1,000 rows, with no HTTP, validation or de-duplication;
   * the COPY floor: what the API's batch path asks of PostgreSQL, done raw: binary COPY of 1,000 rows into a
-    staging table, then the same INSERT ... SELECT ... ON CONFLICT (client_id) DO NOTHING RETURNING id,
+    staging table, then the same INSERT ... SELECT ... ON CONFLICT (the client id's digest) DO NOTHING RETURNING id,
     one commit per batch (no HTTP, validation, learner lookup, mastery or publishing).
 
 Usage: .venv/bin/python bench/ingest.py [--help]

@@ -2,7 +2,7 @@
 
 * baseline: a raw multi-row INSERT, one statement and one commit per batch;
 * COPY floor: the statements of the API's batch path (binary COPY into a staging table, then INSERT ... SELECT
-  ... ON CONFLICT (client_id) DO NOTHING RETURNING id), with no HTTP, validation or publishing.
+  ... ON CONFLICT (the client id's digest) DO NOTHING RETURNING id), with no HTTP, validation or publishing.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from sqlalchemy.engine import make_url
 
-from api.events.store import COLUMNS, COPY_TYPES
+from api.events.store import COLUMNS, COPY_TYPES, ON_CONFLICT
 
 
 def _connect(database_url: str) -> psycopg.Connection:
@@ -62,7 +62,7 @@ def copy_floor(database_url: str, rows: int, batch: int, start: datetime) -> flo
                         copy.write_row((pk, uuid.uuid4().hex, "0" * 64, learner_id, "activity", start, now, 60.0))
                 cursor.execute(
                     f"INSERT INTO events ({names}) SELECT {names} FROM floor_incoming ORDER BY id "
-                    "ON CONFLICT (client_id) DO NOTHING RETURNING id"
+                    f"{ON_CONFLICT} RETURNING id"
                 )
                 cursor.fetchall()
             connection.commit()
