@@ -4,8 +4,8 @@ Every stored event with a client id (an LMS sends one with every event; xAPI sta
 it into one unique index, the only index of the log whose size follows the log's length rather than its learners,
 and whose keys are random: each insert dirties a random leaf, and after every checkpoint the first change to each
 leaf writes the whole page to the WAL. Keyed by the id itself a 32-character id took 33 bytes a key (2.8 GB at
-50M events, built sorted); keyed by `md5(client_id)::uuid` it takes 16 (about half the leaves). Measured in
-bench/RESULTS.md (eighteenth session).
+50M events, built sorted); keyed by `md5(client_id)::uuid` it takes 16 (about half the leaves). Its effect on
+sustained ingest into a 50M log is not measured yet (issue 15's notes).
 
 What stays the same: ON CONFLICT names the index by its expression (models.events.CLIENT_KEY), an id repeated with
 the same body is a duplicate and with another body a 409, and a look-up by client id goes through the index by
