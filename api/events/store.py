@@ -145,7 +145,7 @@ def _insert_returning(values: list[tuple[Any, ...]]) -> list[int | None]:
 # The stored rows whose client id has the digest of one of :ids. Through the index the digest keys (the id itself
 # is not indexed on PostgreSQL); the caller keeps the rows whose id is one asked for.
 CLIENT_IDS_BY_DIGEST = sa.text(
-    "SELECT client_id, body_hash FROM events WHERE md5(client_id)::uuid IN (SELECT md5(id)::uuid FROM unnest(:ids) id)"
+    f"SELECT client_id, body_hash FROM events WHERE {CLIENT_KEY} IN (SELECT md5(id)::uuid FROM unnest(:ids) id)"
 ).bindparams(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Text)))
 
 
