@@ -39,7 +39,7 @@ SECONDARY_INDEXES = {
     "ix_events_learner_occurred": "CREATE INDEX ix_events_learner_occurred ON events (learner_id, occurred_at)",
     "ix_events_learner_id": "CREATE INDEX ix_events_learner_id ON events (learner_id, id)",
 }
-CLIENT_ID_KEY = f"CREATE UNIQUE INDEX {CLIENT_KEY_INDEX} ON events {CLIENT_KEY}"  # as migration 0022 builds it
+CLIENT_ID_KEY = f"CREATE UNIQUE INDEX {CLIENT_KEY_INDEX} ON events ({CLIENT_KEY})"  # as migration 0022 builds it
 HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 SECRET = "bench-secret-" + "x" * 40
 
@@ -262,7 +262,7 @@ def main() -> None:
         for start in range(0, args.learners, args.chunk):
             total += load_chunk(connection, args, first, start, min(args.chunk, args.learners - start), now)
             print(
-                f"  {start + args.chunk:,} learners, {total:,} events, {time.perf_counter() - started:.0f} s",
+                f"  {min(start + args.chunk, args.learners):,} learners, {total:,} events, {time.perf_counter() - started:.0f} s",
                 flush=True,
             )
         _rebuild(connection)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -47,6 +50,25 @@ def test_migrations_build_the_models_schema_and_reverse(scratch_database: str, r
         upgrade()
         assert "events" in sa.inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+EVENT_INDEXES = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'events'"
+
+
+def test_the_bench_loader_leaves_the_event_log_indexed_as_the_migrations_do(
+    scratch_database: str, migrated: str
+) -> None:
+    if not scratch_database.startswith("postgresql"):
+        pytest.skip("bench/big_load.py loads PostgreSQL only: the suite's PostgreSQL run checks it")
+    loader = Path(__file__).resolve().parent.parent / "bench" / "big_load.py"
+    shape = ["--learners", "60", "--events-per-learner", "5", "--chunk", "40", "--courses", "2", "--client-ids"]
+    subprocess.run([sys.executable, str(loader), "--database-url", scratch_database, *shape], check=True)
+    loaded, reference = sa.create_engine(scratch_database), sa.create_engine(migrated)
+    with loaded.connect() as bench, reference.connect() as suite:
+        assert dict(bench.execute(sa.text(EVENT_INDEXES)).all()) == dict(suite.execute(sa.text(EVENT_INDEXES)).all())
+        assert bench.scalar(sa.text("SELECT count(DISTINCT client_id) FROM events")) > 0
+    loaded.dispose()
+    reference.dispose()
 
 
 def _declared_collations(dialect: sa.Dialect) -> dict[tuple[str, str], str | None]:
