@@ -260,9 +260,10 @@ def main() -> None:
         )
         total, now = 0, time.time()
         for start in range(0, args.learners, args.chunk):
-            total += load_chunk(connection, args, first, start, min(args.chunk, args.learners - start), now)
+            size = min(args.chunk, args.learners - start)
+            total += load_chunk(connection, args, first, start, size, now)
             print(
-                f"  {min(start + args.chunk, args.learners):,} learners, {total:,} events, {time.perf_counter() - started:.0f} s",
+                f"  {start + size:,} learners, {total:,} events, {time.perf_counter() - started:.0f} s",
                 flush=True,
             )
         _rebuild(connection)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +16,7 @@ from sqlalchemy.engine import make_url
 from api import create_app
 from models import db
 from models.base import built_on
-from tests.conftest import base_config
+from tests.conftest import base_config, repo_root
 
 
 @pytest.fixture
@@ -60,7 +59,7 @@ def test_the_bench_loader_leaves_the_event_log_indexed_as_the_migrations_do(
 ) -> None:
     if not scratch_database.startswith("postgresql"):
         pytest.skip("bench/big_load.py loads PostgreSQL only: the suite's PostgreSQL run checks it")
-    loader = Path(__file__).resolve().parent.parent / "bench" / "big_load.py"
+    loader = repo_root() / "bench" / "big_load.py"
     shape = ["--learners", "60", "--events-per-learner", "5", "--chunk", "40", "--courses", "2", "--client-ids"]
     subprocess.run([sys.executable, str(loader), "--database-url", scratch_database, *shape], check=True)
     loaded, reference = sa.create_engine(scratch_database), sa.create_engine(migrated)
